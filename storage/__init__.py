@@ -1,0 +1,37 @@
+"""Kith's persistent state: one SQLite database per profile (no networking, no Qt)."""
+
+from storage.db import (
+    STATUS_DELIVERED,
+    STATUS_NAMES,
+    STATUS_READ,
+    STATUS_RECEIVED,
+    STATUS_SENDING,
+    ContactRow,
+    DatabaseCorrupt,
+    DatabaseTooNew,
+    DeviceRow,
+    EventRow,
+    HeadRow,
+    MessageRow,
+    PeerRow,
+    StorageError,
+    Store,
+)
+
+__all__ = [
+    "STATUS_DELIVERED",
+    "STATUS_NAMES",
+    "STATUS_READ",
+    "STATUS_RECEIVED",
+    "STATUS_SENDING",
+    "ContactRow",
+    "DatabaseCorrupt",
+    "DatabaseTooNew",
+    "DeviceRow",
+    "EventRow",
+    "HeadRow",
+    "MessageRow",
+    "PeerRow",
+    "StorageError",
+    "Store",
+]

@@ -1,0 +1,219 @@
+"""The asyncio driver of one :class:`~p2p.session.Session` over a TCP stream.
+
+It owns the socket, the handshake deadline and the keepalive clock; everything it
+learns goes to its ``owner`` (the Node) through three callbacks. The owner never
+touches the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from p2p import wire
+from p2p.errors import KithError, RemoteProtocolError
+from p2p.session import HandshakeComplete, PeerHello, Session
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 256 * 1024
+HIGH_WATER = 1024 * 1024
+
+
+class ConnectionOwner(Protocol):
+    def on_handshake(self, conn: Connection, peer: PeerHello) -> bool:
+        """Return False to refuse the peer (the connection is then closed)."""
+
+    def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None: ...
+
+    def on_closed(self, conn: Connection, reason: str) -> None: ...
+
+
+class Timing:
+    """Clock settings; tests shorten them."""
+
+    def __init__(
+        self, handshake: float = 10.0, keepalive: float = 5.0, dead_after: float = 15.0
+    ) -> None:
+        self.handshake = handshake
+        self.keepalive = keepalive
+        self.dead_after = dead_after
+
+
+class Connection:
+    """One TCP connection carrying one Noise session."""
+
+    def __init__(
+        self,
+        owner: ConnectionOwner,
+        session: Session,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        address: str,
+        timing: Timing,
+    ) -> None:
+        self.owner = owner
+        self.session = session
+        self.reader = reader
+        self.writer = writer
+        self.address = address
+        self.timing = timing
+        self.initiator = session.initiator
+        self.peer: PeerHello | None = None
+        self.opened_at = time.monotonic()
+        self.closed = False
+        self.close_reason = ""
+        self._last_rx = time.monotonic()
+        self._ping = 0
+        self._task: asyncio.Task[None] | None = None
+        self.settled = asyncio.Event()  # set once the handshake completed or failed
+
+    def start(self) -> asyncio.Task[None]:
+        self._task = asyncio.create_task(self._run(), name=f"kith-conn-{self.address}")
+        return self._task
+
+    @property
+    def established(self) -> bool:
+        return self.peer is not None and not self.closed
+
+    # -- sending ----------------------------------------------------------------------
+
+    def send(self, message: wire.Message) -> None:
+        if self.closed:
+            return
+        try:
+            self.writer.write(self.session.send(message))
+        except (KithError, OSError, RuntimeError) as e:
+            self.close(f"send failed: {e}")
+
+    def send_encoded(self, payload: bytes) -> None:
+        if self.closed:
+            return
+        try:
+            self.writer.write(self.session.send_encoded(payload))
+        except (KithError, OSError, RuntimeError) as e:
+            self.close(f"send failed: {e}")
+
+    @property
+    def congested(self) -> bool:
+        transport = self.writer.transport
+        return transport is not None and transport.get_write_buffer_size() > HIGH_WATER
+
+    async def drain(self) -> None:
+        if not self.closed:
+            try:
+                await self.writer.drain()
+            except (OSError, RuntimeError) as e:
+                self.close(f"connection lost: {e}")
+
+    def close(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.close_reason = reason
+        self.settled.set()
+        self.session.close()
+        with contextlib.suppress(Exception):
+            self.writer.close()
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+        self.owner.on_closed(self, reason)
+
+    async def wait_closed(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    # -- the loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        keepalive: asyncio.Task[None] | None = None
+        try:
+            if self.session.initiator:
+                self.writer.write(self.session.initiate())
+            await asyncio.wait_for(self._handshake(), self.timing.handshake)
+            if self.closed:
+                return
+            keepalive = asyncio.create_task(self._keepalive(), name="kith-keepalive")
+            await self._read_loop()
+        except TimeoutError:
+            self.close("handshake timed out")
+        except RemoteProtocolError as e:
+            log.warning("closing connection to %s: %s", self.address, e)
+            self.close(f"protocol error: {e}")
+        except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
+            self.close(f"connection lost: {e}")
+        except asyncio.CancelledError:
+            self.close(self.close_reason or "cancelled")
+            raise
+        finally:
+            if keepalive is not None:
+                keepalive.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keepalive
+            self.close(self.close_reason or "closed")
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+
+    async def _handshake(self) -> None:
+        while self.peer is None and not self.closed:
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                raise ConnectionError("peer closed during handshake")
+            events = self.session.receive_data(data)
+            out = self.session.pending_output()
+            if out:
+                self.writer.write(out)
+            for ev in events:
+                if isinstance(ev, HandshakeComplete):
+                    self.peer = ev.peer
+                    if not self.owner.on_handshake(self, ev.peer):
+                        self.close("refused")
+                        return
+                    self.settled.set()
+                else:  # transport messages that arrived right behind the handshake
+                    self._dispatch([ev.message])
+
+    async def _read_loop(self) -> None:
+        while not self.closed:
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                self.close("peer closed the connection")
+                return
+            self._last_rx = time.monotonic()
+            events = self.session.receive_data(data)
+            if events:
+                self._dispatch([ev.message for ev in events if not isinstance(ev, HandshakeComplete)])
+
+    def _dispatch(self, messages: list[wire.Message]) -> None:
+        if not messages:
+            return
+        answered: list[wire.Message] = []
+        for m in messages:
+            if isinstance(m, wire.Ping):
+                self.send(wire.Pong(m.nonce))
+            elif isinstance(m, wire.Pong):
+                pass
+            elif isinstance(m, wire.Close):
+                self.close(f"peer said goodbye: {m.reason[:200]}")
+                return
+            else:
+                answered.append(m)
+        if answered:
+            self.owner.on_messages(self, answered)
+
+    async def _keepalive(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.timing.keepalive / 2)
+            idle = time.monotonic() - self._last_rx
+            if idle > self.timing.dead_after:
+                self.close(f"no answer for {idle:.0f} s")
+                return
+            if idle > self.timing.keepalive / 2:
+                self._ping += 1
+                self.send(wire.Ping(self._ping))

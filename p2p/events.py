@@ -1,0 +1,227 @@
+"""Signed events: the one durable data model.
+
+Every durable fact is an event appended to a per-(conversation, author device) log::
+
+    raw = msgpack([event_bytes, sig])          what is stored and sent, never re-encoded
+    event_bytes = msgpack(Event)               conv, author, seq, prev, lamport, time, kind, body
+    sig = Ed25519(author device key, event_bytes)
+    id  = BLAKE2b-256(raw)
+
+``prev`` is the id of the author's previous event in the conversation, so the last
+event of a contiguous run commits to every byte (signatures included) of the ones
+before it. That is what lets :func:`verify_chain` check a batch with a single
+signature verification: the chain links are hashes, and one signature covers the tip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from p2p.errors import RemoteProtocolError
+from p2p.identity import sign, verify_signature
+
+GENESIS = b""  # prev of an author's first event in a conversation
+MAX_TEXT = 16 * 1024  # characters of one message
+MAX_EVENT = 32 * 1024  # bytes of one raw event; always fits in one transport frame
+
+
+class Event(msgspec.Struct, array_like=True, frozen=True):
+    conv: bytes
+    author: bytes
+    seq: int
+    prev: bytes
+    lamport: int
+    time: int  # author's wall clock, milliseconds; display only
+    kind: str
+    body: bytes  # msgpack of the kind's body struct
+
+
+class _Signed(msgspec.Struct, array_like=True, frozen=True):
+    event: bytes
+    sig: bytes
+
+
+# -- bodies ---------------------------------------------------------------------------
+
+
+class MessageBody(msgspec.Struct, array_like=True, frozen=True):
+    text: str
+
+
+class ReceiptBody(msgspec.Struct, array_like=True, frozen=True):
+    """Every message by ``author`` (a device) in this conversation up to ``seq`` reached
+    ``status`` ("delivered" or "read") on the receipt author's side."""
+
+    status: str
+    author: bytes
+    seq: int
+
+
+class ContactBody(msgspec.Struct, array_like=True, frozen=True):
+    """A contact request ("request"), its acceptance ("accept") or refusal ("decline")."""
+
+    action: str
+    name: str
+
+
+KINDS: dict[str, type[msgspec.Struct]] = {
+    "message": MessageBody,
+    "receipt": ReceiptBody,
+    "contact": ContactBody,
+}
+RECEIPT_STATUSES = ("delivered", "read")
+CONTACT_ACTIONS = ("request", "accept", "decline")
+
+_event_encoder = msgspec.msgpack.Encoder()
+_signed_decoder = msgspec.msgpack.Decoder(_Signed)
+_event_decoder = msgspec.msgpack.Decoder(Event)
+_body_decoders = {k: msgspec.msgpack.Decoder(t) for k, t in KINDS.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEvent:
+    """A decoded event together with its exact wire bytes and id."""
+
+    id: bytes
+    raw: bytes
+    event: Event
+    sig: bytes
+
+    @property
+    def conv(self) -> bytes:
+        return self.event.conv
+
+    @property
+    def author(self) -> bytes:
+        return self.event.author
+
+    @property
+    def seq(self) -> int:
+        return self.event.seq
+
+    def body(self) -> msgspec.Struct:
+        return decode_body(self.event.kind, self.event.body)
+
+
+def event_id(raw: bytes) -> bytes:
+    return hashlib.blake2b(raw, digest_size=32).digest()
+
+
+def encode_body(body: msgspec.Struct) -> bytes:
+    return _event_encoder.encode(body)
+
+
+def decode_body(kind: str, body: bytes) -> msgspec.Struct:
+    decoder = _body_decoders.get(kind)
+    if decoder is None:
+        raise RemoteProtocolError(f"unknown event kind {kind!r}")
+    try:
+        value: msgspec.Struct = decoder.decode(body)
+    except msgspec.DecodeError as e:
+        raise RemoteProtocolError(f"malformed {kind} body: {e}") from e
+    _check_body(value)
+    return value
+
+
+def _check_body(body: msgspec.Struct) -> None:
+    if isinstance(body, MessageBody):
+        if not 0 < len(body.text) <= MAX_TEXT:
+            raise RemoteProtocolError("message text is empty or too long")
+    elif isinstance(body, ReceiptBody):
+        if body.status not in RECEIPT_STATUSES or len(body.author) != 32 or body.seq < 1:
+            raise RemoteProtocolError("malformed receipt")
+    elif isinstance(body, ContactBody) and body.action not in CONTACT_ACTIONS:
+        raise RemoteProtocolError("malformed contact event")
+
+
+def kind_of(body: msgspec.Struct) -> str:
+    for kind, t in KINDS.items():
+        if isinstance(body, t):
+            return kind
+    raise TypeError(f"not an event body: {body!r}")
+
+
+def create(
+    device_secret: bytes,
+    *,
+    conv: bytes,
+    seq: int,
+    prev: bytes,
+    lamport: int,
+    time_ms: int,
+    body: msgspec.Struct,
+) -> SignedEvent:
+    """Sign a new event as the device whose 64-byte secret key is given."""
+    _check_body(body)
+    event = Event(
+        conv, device_secret[32:], seq, prev, lamport, time_ms, kind_of(body), encode_body(body)
+    )
+    event_bytes = _event_encoder.encode(event)
+    sig = sign(device_secret, event_bytes)
+    raw = _event_encoder.encode(_Signed(event_bytes, sig))
+    return SignedEvent(event_id(raw), raw, event, sig)
+
+
+def decode(raw: bytes) -> SignedEvent:
+    """Parse and structurally check one raw event; the signature is NOT checked here."""
+    if len(raw) > MAX_EVENT:
+        raise RemoteProtocolError("event too large")
+    try:
+        signed = _signed_decoder.decode(raw)
+        event = _event_decoder.decode(signed.event)
+    except msgspec.DecodeError as e:
+        raise RemoteProtocolError(f"malformed event: {e}") from e
+    if len(signed.sig) != 64 or len(event.author) != 32 or len(event.conv) != 32:
+        raise RemoteProtocolError("malformed event: bad key or id size")
+    if event.seq < 1 or event.lamport < 1 or len(event.prev) not in (0, 32):
+        raise RemoteProtocolError("malformed event: bad sequence fields")
+    if (event.seq == 1) != (event.prev == GENESIS):
+        raise RemoteProtocolError("malformed event: prev does not match seq")
+    return SignedEvent(event_id(raw), raw, event, signed.sig)
+
+
+def verify_signature_of(ev: SignedEvent) -> bool:
+    signed = _signed_decoder.decode(ev.raw)
+    return verify_signature(ev.author, signed.event, ev.sig)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The newest stored event of one (conversation, author) log."""
+
+    seq: int
+    id: bytes
+
+
+def verify_chain(head: Head | None, run: Sequence[SignedEvent]) -> None:
+    """Check a contiguous run of one author's events in one conversation.
+
+    ``head`` is what we already hold for that log. Every event must follow its
+    predecessor by seq and prev hash; the tip's signature then vouches for all of
+    them (see the module docstring). Raises RemoteProtocolError on the first problem.
+    """
+    if not run:
+        return
+    seq, prev = (head.seq, head.id) if head else (0, GENESIS)
+    conv, author = run[0].conv, run[0].author
+    for ev in run:
+        e = ev.event
+        if e.conv != conv or e.author != author:
+            raise RemoteProtocolError("event run mixes logs")
+        if e.seq != seq + 1 or e.prev != prev:
+            raise RemoteProtocolError(
+                f"broken chain at seq {e.seq} (expected {seq + 1} after our head)"
+            )
+        seq, prev = e.seq, ev.id
+    if not verify_signature_of(run[-1]):
+        raise RemoteProtocolError(f"bad signature on event seq {run[-1].seq}")
+
+
+def direct_conversation(user_a: bytes, user_b: bytes) -> bytes:
+    """The id of the one-to-one conversation between two users (order-independent)."""
+    lo, hi = sorted((user_a, user_b))
+    return hashlib.blake2b(b"kith-direct\0" + lo + hi, digest_size=32).digest()

@@ -1,0 +1,184 @@
+"""Identity keys and device certificates.
+
+A user *is* an Ed25519 key pair: its public key is the ``user_id``. Each device has
+its own Ed25519 key pair (``device_id``); the identity key signs a certificate binding
+``(device_id, device name, created_at)`` to the user. The device key's X25519 form is
+the device's Noise static key, so a completed handshake proves possession of the
+device key, and the certificate proves the device belongs to the user.
+
+All keys of a profile live in one file, ``identity.kith``, created with mode 0600 and
+written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import nacl.bindings as sodium
+import nacl.exceptions
+
+from p2p.errors import EnvironmentProblem, RemoteProtocolError
+
+KEY_FILE = "identity.kith"
+_CERT_CONTEXT = b"kith-device-cert-v1"
+MAX_NAME = 64
+
+
+class DeviceCertificate(msgspec.Struct, array_like=True, frozen=True):
+    """The identity key's signature over a device's key, name and creation time."""
+
+    user: bytes
+    device: bytes
+    name: str
+    created: int
+    sig: bytes
+
+    def signed_bytes(self) -> bytes:
+        return _cert_bytes(self.user, self.device, self.name, self.created)
+
+    def verify(self) -> None:
+        """Raise RemoteProtocolError unless the certificate is well formed and signed."""
+        if len(self.user) != 32 or len(self.device) != 32 or len(self.sig) != 64:
+            raise RemoteProtocolError("device certificate has keys of the wrong size")
+        if not valid_name(self.name):
+            raise RemoteProtocolError("device certificate has an invalid name")
+        if not verify_signature(self.user, self.signed_bytes(), self.sig):
+            raise RemoteProtocolError("device certificate signature does not verify")
+
+
+def _cert_bytes(user: bytes, device: bytes, name: str, created: int) -> bytes:
+    return msgspec.msgpack.encode([_CERT_CONTEXT, user, device, name, created])
+
+
+def valid_name(name: str) -> bool:
+    """A display or device name: 1..64 printable characters, no surrounding space."""
+    return 0 < len(name) <= MAX_NAME and name.strip() == name and name.isprintable()
+
+
+def sign(secret_key: bytes, message: bytes) -> bytes:
+    """Detached Ed25519 signature (64 bytes) with a 64-byte libsodium secret key."""
+    return sodium.crypto_sign(message, secret_key)[:64]
+
+
+def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    try:
+        sodium.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, ValueError):
+        return False
+    return True
+
+
+def ed25519_to_x25519_public(public_key: bytes) -> bytes:
+    return sodium.crypto_sign_ed25519_pk_to_curve25519(public_key)
+
+
+class _KeyFile(msgspec.Struct, array_like=True):
+    version: int
+    name: str
+    user_seed: bytes
+    device_seed: bytes
+    cert: DeviceCertificate
+
+
+@dataclass(frozen=True)
+class Identity:
+    """This device's keys: the user identity key, the device key and its certificate."""
+
+    name: str
+    user_secret: bytes  # 64-byte libsodium secret key
+    device_secret: bytes
+    cert: DeviceCertificate
+
+    @property
+    def user_id(self) -> bytes:
+        return self.cert.user
+
+    @property
+    def device_id(self) -> bytes:
+        return self.cert.device
+
+    @property
+    def noise_static(self) -> bytes:
+        """X25519 private key for the Noise handshake."""
+        return sodium.crypto_sign_ed25519_sk_to_curve25519(self.device_secret)
+
+    def sign_as_device(self, message: bytes) -> bytes:
+        return sign(self.device_secret, message)
+
+    @classmethod
+    def generate(cls, name: str, device_name: str | None = None) -> Identity:
+        if not valid_name(name):
+            raise ValueError("a name is 1 to 64 printable characters")
+        _, user_secret = sodium.crypto_sign_seed_keypair(os.urandom(32))
+        device_secret = _new_secret()
+        cert = certify_device(user_secret, device_secret[32:], device_name or name)
+        return cls(name, user_secret, device_secret, cert)
+
+    def encode(self) -> bytes:
+        return msgspec.msgpack.encode(
+            _KeyFile(1, self.name, self.user_secret[:32], self.device_secret[:32], self.cert)
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Identity:
+        f = msgspec.msgpack.decode(data, type=_KeyFile)
+        _, user_secret = sodium.crypto_sign_seed_keypair(f.user_seed)
+        _, device_secret = sodium.crypto_sign_seed_keypair(f.device_seed)
+        if user_secret[32:] != f.cert.user or device_secret[32:] != f.cert.device:
+            raise ValueError("certificate does not match the keys")
+        return cls(f.name, user_secret, device_secret, f.cert)
+
+    def with_name(self, name: str) -> Identity:
+        return Identity(name, self.user_secret, self.device_secret, self.cert)
+
+
+def _new_secret() -> bytes:
+    _, secret = sodium.crypto_sign_seed_keypair(os.urandom(32))
+    return secret
+
+
+def certify_device(
+    user_secret: bytes, device_id: bytes, device_name: str, created: int | None = None
+) -> DeviceCertificate:
+    created = int(time.time()) if created is None else created
+    user = user_secret[32:]
+    sig = sign(user_secret, _cert_bytes(user, device_id, device_name, created))
+    return DeviceCertificate(user, device_id, device_name, created, sig)
+
+
+def load_identity(profile: Path) -> Identity | None:
+    """The profile's identity, or None if it has none yet."""
+    path = profile / KEY_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise EnvironmentProblem(f"cannot read {path}: {e.strerror}") from e
+    try:
+        return Identity.decode(data)
+    except (msgspec.DecodeError, ValueError) as e:
+        raise EnvironmentProblem(
+            f"the key file {path} is damaged ({e}); restore it from a backup"
+        ) from e
+
+
+def save_identity(profile: Path, identity: Identity, *, replace: bool = False) -> None:
+    """Write the key file with mode 0600, atomically; refuse to overwrite unless asked."""
+    profile.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = profile / KEY_FILE
+    if path.exists() and not replace:
+        raise EnvironmentProblem(f"{path} already exists: this profile has an identity")
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, identity.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

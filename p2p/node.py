@@ -1,0 +1,1253 @@
+"""The Node: one running Kith device. The facade the CLI, the daemon and the app use.
+
+It ties the pieces together: the profile (keys, database, lock), the TCP server and
+dialer (:mod:`p2p.connection`), discovery (:mod:`p2p.discovery`), the event log
+(:mod:`p2p.events`) and replication (:mod:`p2p.sync`). Everything runs on one asyncio
+loop; listeners get :class:`NodeEvent` values synchronously on that loop.
+
+Write path (group commit): new local events are signed at once and queued; the queue
+is committed in one transaction on the next loop turn, then pushed to live peers.
+Receive path: everything one socket read delivered is checked log by log (chain links
+plus one signature per run) and stored in one transaction, then acknowledged with one
+delivery receipt per log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from p2p import events as ev
+from p2p import sync, wire
+from p2p.connection import Connection, Timing
+from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
+from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
+from p2p.identity import DeviceCertificate, Identity
+from p2p.profile import DB_FILE, ProfileLock, require_identity
+from p2p.session import PeerHello, Session
+from storage import (
+    STATUS_DELIVERED,
+    STATUS_NAMES,
+    STATUS_READ,
+    STATUS_RECEIVED,
+    STATUS_SENDING,
+    ContactRow,
+    EventRow,
+    MessageRow,
+    StorageError,
+    Store,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_BYTES = 60 * 1024  # raw event bytes per Events frame
+STREAM_PAGE = 2000  # events read from the database per page while streaming history
+ACCEPTED, PENDING_IN, PENDING_OUT, DECLINED = "accepted", "pending_in", "pending_out", "declined"
+
+
+# -- what listeners receive -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesAdded:
+    conv: bytes
+    messages: list[MessageRow]
+
+
+@dataclass(frozen=True, slots=True)
+class StatusChanged:
+    conv: bytes
+    author: bytes
+    up_to_seq: int
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChanged:
+    user_id: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PeersChanged:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TypingChanged:
+    conv: bytes
+    user_id: bytes
+    active: bool
+
+
+NodeEvent = MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
+
+
+# -- what the API returns -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    name: str
+    user_id: bytes | None
+    device_id: bytes | None
+    addresses: list[str]
+    contact: str | None
+    key_changed: bool
+    connected: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "user_id": self.user_id.hex() if self.user_id else None,
+            "device_id": self.device_id.hex() if self.device_id else None,
+            "addresses": self.addresses,
+            "contact": self.contact,
+            "key_changed": self.key_changed,
+            "connected": self.connected,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    name: str
+    user_id: bytes
+    state: str
+    verified: bool
+    key_changed: bool
+    online: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "user_id": self.user_id.hex(),
+            "state": self.state,
+            "verified": self.verified,
+            "key_changed": self.key_changed,
+            "online": self.online,
+        }
+
+
+def message_json(m: MessageRow, my_user: bytes, names: dict[bytes, str]) -> dict[str, Any]:
+    return {
+        "id": m.event_id.hex(),
+        "from": "me" if m.sender == my_user else names.get(m.sender, m.sender.hex()[:12]),
+        "from_user": m.sender.hex(),
+        "text": m.text,
+        "time": m.time / 1000,
+        "status": STATUS_NAMES.get(m.status, "unknown"),
+        "outgoing": m.outgoing,
+    }
+
+
+@dataclass
+class _Peer:
+    """Runtime knowledge of one peer device (discovered, dialled or connected)."""
+
+    device_id: bytes
+    name: str = ""
+    addresses: list[tuple[str, int]] = field(default_factory=list)
+    user_id: bytes | None = None
+    instance: str | None = None
+    manual: bool = False
+    conn: Connection | None = None
+    sync: sync.PeerSync = field(default_factory=sync.PeerSync)
+    dialing: bool = False
+    backoff: float = 0.0
+    certs_sent: set[bytes] = field(default_factory=set)
+    streaming: set[bytes] = field(default_factory=set)
+    typing: dict[bytes, float] = field(default_factory=dict)
+
+
+@dataclass
+class NodeOptions:
+    interfaces: list[str] | None = None  # None: every LAN interface
+    port: int | None = None  # None: the profile's remembered port, else any free one
+    discovery: bool = True
+    timing: Timing = field(default_factory=Timing)
+    reconnect_min: float = 0.25
+    reconnect_max: float = 30.0
+
+
+class Node:
+    """One Kith device: identity, database, network. Create, ``await start()``, use,
+    ``await stop()``."""
+
+    def __init__(self, profile: Path, options: NodeOptions | None = None) -> None:
+        self.profile = Path(profile)
+        self.options = options or NodeOptions()
+        self.identity: Identity = require_identity(self.profile)
+        self.store: Store | None = None
+        self.port = 0
+        self._lock = ProfileLock(self.profile)
+        self._servers: list[asyncio.Server] = []
+        self._peers: dict[bytes, _Peer] = {}  # device id -> peer
+        self._by_instance: dict[str, bytes] = {}
+        self._conns: set[Connection] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._listeners: list[Callable[[NodeEvent], None]] = []
+        self._heads: dict[tuple[bytes, bytes], tuple[int, bytes]] = {}
+        self._lamport: dict[bytes, int] = {}
+        self._pending: list[ev.SignedEvent] = []
+        self._pending_msgs: list[MessageRow] = []
+        self._committed: list[ev.SignedEvent] = []
+        self._committed_msgs: list[MessageRow] = []
+        self._flush_waiters: list[asyncio.Future[None]] = []
+        self._flush_scheduled = False
+        self._discovery: Any = None
+        self._running = False
+        self._status_waiters: dict[bytes, list[asyncio.Future[int]]] = {}
+        self._sas_cache: dict[bytes, bytes] = {}
+
+    # -- identity --------------------------------------------------------------------
+
+    @property
+    def user_id(self) -> bytes:
+        return self.identity.user_id
+
+    @property
+    def device_id(self) -> bytes:
+        return self.identity.device_id
+
+    @property
+    def name(self) -> str:
+        return self.identity.name
+
+    @property
+    def db(self) -> Store:
+        if self.store is None:
+            raise UserError("the node is not running")
+        return self.store
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._lock.acquire()
+        try:
+            self.store = Store(self.profile / DB_FILE)
+        except StorageError as e:
+            self._lock.release()
+            raise EnvironmentProblem(str(e)) from e
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        store = self.db
+        for h in store.heads():
+            self._heads[(h.conv, h.author)] = (h.seq, h.id)
+            if h.lamport > self._lamport.get(h.conv, 0):
+                self._lamport[h.conv] = h.lamport
+        c = self.identity.cert
+        store.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
+        self._running = True
+        await self._listen()
+        for p in store.peers():
+            if p.manual:
+                host, _, port = p.address.rpartition(":")
+                self._remember_manual(host.strip("[]"), int(port), p.device_id)
+        if self.options.discovery:
+            from p2p.discovery import Discovery, PeerAdvert
+
+            def found(advert: PeerAdvert) -> None:
+                self._on_advert(advert)
+
+            def lost(instance: str) -> None:
+                self._on_advert_lost(instance)
+
+            self._discovery = Discovery(
+                device_id_hex=self.device_id.hex(),
+                port=self.port,
+                name=self.name if self.discoverable else None,
+                interfaces=self.options.interfaces,
+                on_found=found,
+                on_lost=lost,
+            )
+            await self._discovery.start()
+
+    async def _listen(self) -> None:
+        hosts = self.options.interfaces or [None]
+        wanted = self.options.port
+        if wanted is None:
+            wanted = int(self.db.get_setting("port", 0))
+        for attempt_port in ([wanted, 0] if wanted else [0]):
+            port = attempt_port
+            try:
+                servers = []
+                for host in hosts:
+                    server = await asyncio.start_server(
+                        self._on_inbound, host=host, port=port, reuse_address=True
+                    )
+                    servers.append(server)
+                    port = server.sockets[0].getsockname()[1]
+                self._servers = servers
+                self.port = port
+                break
+            except OSError as e:
+                for s in servers:
+                    s.close()
+                if attempt_port == 0 or self.options.port is not None:
+                    raise EnvironmentProblem(f"cannot listen on port {attempt_port}: {e}") from e
+        if self.options.port is None:
+            self.db.set_setting("port", self.port)
+
+    async def stop(self) -> None:
+        self._running = False
+        if self._discovery is not None:
+            with contextlib.suppress(Exception):
+                await self._discovery.stop()
+            self._discovery = None
+        for s in self._servers:
+            s.close()
+        for conn in list(self._conns):
+            conn.send(wire.Close("shutting down"))
+            conn.close("shutting down")
+        for conn in list(self._conns):
+            await conn.wait_closed()
+        for s in self._servers:
+            with contextlib.suppress(Exception):
+                await s.wait_closed()
+        self._servers = []
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                self._flush()
+            self.store.close()
+            self.store = None
+        for futs in self._status_waiters.values():
+            for f in futs:
+                f.cancel()
+        self._lock.release()
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def subscribe(self, listener: Callable[[NodeEvent], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def _emit(self, event: NodeEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("listener failed on %r", event)
+
+    # -- settings --------------------------------------------------------------------
+
+    @property
+    def discoverable(self) -> bool:
+        return bool(self.db.get_setting("discoverable", True))
+
+    async def set_discoverable(self, value: bool) -> None:
+        self.db.set_setting("discoverable", value)
+        if self._discovery is not None:
+            await self._discovery.set_name(self.name if value else None)
+
+    # -- peers -----------------------------------------------------------------------
+
+    def _on_advert(self, advert: Any) -> None:
+        try:
+            device_id = bytes.fromhex(advert.device_hint)
+        except ValueError:
+            return
+        if device_id == self.device_id or len(device_id) != 32:
+            return
+        self._by_instance[advert.instance] = device_id
+        peer = self._peers.setdefault(device_id, _Peer(device_id))
+        peer.instance = advert.instance
+        if advert.name and not peer.user_id:
+            peer.name = advert.name
+        peer.addresses = [(a, advert.port) for a in advert.addresses]
+        self._emit(PeersChanged())
+        if peer.conn is None and not peer.dialing:
+            # The lower device id dials first; the other waits a moment, so two nodes
+            # that discover each other at once rarely race into a tie-break.
+            delay = 0.0 if self.device_id < device_id else 1.0
+            self._dial_soon(peer, delay)
+
+    def _on_advert_lost(self, instance: str) -> None:
+        device_id = self._by_instance.pop(instance, None)
+        peer = self._peers.get(device_id) if device_id else None
+        if peer is not None:
+            peer.instance = None
+            if peer.conn is None and not peer.manual:
+                del self._peers[peer.device_id]
+            self._emit(PeersChanged())
+
+    def _remember_manual(self, host: str, port: int, device_id: bytes | None) -> _Peer:
+        key = device_id or _address_key(host, port)
+        peer = self._peers.setdefault(key, _Peer(key))
+        peer.manual = True
+        if (host, port) not in peer.addresses:
+            peer.addresses.insert(0, (host, port))
+        if peer.conn is None and not peer.dialing:
+            self._dial_soon(peer, 0.0)
+        return peer
+
+    async def connect(self, host: str, port: int, timeout: float = 10.0) -> PeerInfo:
+        """Dial ``host:port`` now, remember the address, and wait for the handshake."""
+        self.db.remember_peer(_format_address(host, port), manual=True)
+        peer = self._remember_manual(host, port, None)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self._peer_at(host, port)
+            if found is not None and found.conn is not None and found.conn.established:
+                return self._peer_info(found)
+            await self._wait_event(
+                lambda e: isinstance(e, PeersChanged), deadline - time.monotonic()
+            )
+        raise UserError(
+            f"could not reach a Kith node at {_format_address(host, port)}"
+            + (f" ({peer.conn.close_reason})" if peer.conn and peer.conn.close_reason else "")
+        )
+
+    def _peer_at(self, host: str, port: int) -> _Peer | None:
+        for p in self._peers.values():
+            if (host, port) in p.addresses and p.conn is not None:
+                return p
+        return None
+
+    async def _wait_event(self, pred: Callable[[NodeEvent], bool], timeout: float) -> bool:
+        if timeout <= 0:
+            return False
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on(e: NodeEvent) -> None:
+            if pred(e) and not fut.done():
+                fut.set_result(None)
+
+        unsubscribe = self.subscribe(on)
+        try:
+            await asyncio.wait_for(fut, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            unsubscribe()
+
+    def _dial_soon(self, peer: _Peer, delay: float) -> None:
+        peer.dialing = True
+        self._spawn(self._dial(peer, delay), f"kith-dial-{peer.device_id.hex()[:8]}")
+
+    async def _dial(self, peer: _Peer, delay: float) -> None:
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            while self._running and peer.conn is None and peer.addresses:
+                if self._peers.get(peer.device_id) is not peer:
+                    return
+                for host, port in list(peer.addresses):
+                    if peer.conn is not None or not self._running:
+                        return
+                    try:
+                        reader, writer = await asyncio.wait_for(
+                            asyncio.open_connection(host, port), self.options.timing.handshake
+                        )
+                    except (OSError, TimeoutError) as e:
+                        log.debug("dial %s:%s failed: %s", host, port, e)
+                        continue
+                    conn = self._attach(reader, writer, initiator=True, address=f"{host}:{port}")
+                    await conn.settled.wait()
+                    if conn.established:
+                        peer.backoff = 0.0
+                        return
+                if not (peer.manual or peer.instance):
+                    return
+                peer.backoff = min(
+                    max(peer.backoff * 2, self.options.reconnect_min), self.options.reconnect_max
+                )
+                await asyncio.sleep(peer.backoff * random.uniform(0.8, 1.2))
+        finally:
+            peer.dialing = False
+
+    async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        addr = writer.get_extra_info("peername")
+        address = f"{addr[0]}:{addr[1]}" if addr else "?"
+        conn = self._attach(reader, writer, initiator=False, address=address)
+        await conn.wait_closed()
+
+    def _attach(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        initiator: bool,
+        address: str,
+    ) -> Connection:
+        session = Session(self.identity, initiator=initiator)
+        conn = Connection(
+            self, session, reader, writer, address=address, timing=self.options.timing
+        )
+        self._conns.add(conn)
+        task = conn.start()
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return conn
+
+    # -- ConnectionOwner -------------------------------------------------------------
+
+    def on_handshake(self, conn: Connection, hello: PeerHello) -> bool:
+        if hello.device_id == self.device_id:
+            return False  # we dialled ourselves
+        store = self.db
+        device = store.device(hello.device_id)
+        if device is not None and device.revoked:
+            log.warning("refusing revoked device %s", hello.device_id.hex()[:12])
+            return False
+        peer = self._peers.get(hello.device_id)
+        if peer is None:
+            peer = self._adopt_peer(conn, hello)
+        existing = peer.conn
+        if existing is not None and existing is not conn and not existing.closed:
+            if _keep_new(existing, conn, self.device_id, hello.device_id):
+                existing.close("replaced by a newer connection")
+            else:
+                return False
+        peer.conn = conn
+        peer.user_id = hello.user_id
+        peer.name = hello.name
+        peer.sync = sync.PeerSync()
+        peer.certs_sent = {self.device_id}
+        peer.streaming = set()
+        c = hello.cert
+        store.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
+        store.touch_device(c.device)
+        if conn.initiator:
+            store.remember_peer(conn.address, c.device, manual=peer.manual)
+        self._sas_cache[hello.user_id] = hello.handshake_hash
+        contact = store.contact(hello.user_id)
+        if contact is not None and contact.name != hello.name:
+            store.upsert_contact(hello.user_id, name=hello.name)
+            self._emit(ContactChanged(hello.user_id))
+        log.info("connected to %s (%s)", hello.name, hello.device_id.hex()[:12])
+        self._emit(PeersChanged())
+        self._send_digest(peer)
+        return True
+
+    def _adopt_peer(self, conn: Connection, hello: PeerHello) -> _Peer:
+        """A handshake from a device we only knew by address (or not at all)."""
+        for key, p in list(self._peers.items()):
+            if any(f"{h}:{port}" == conn.address for h, port in p.addresses) and len(key) != 32:
+                del self._peers[key]
+                p.device_id = hello.device_id
+                self._peers[hello.device_id] = p
+                return p
+            if key == _address_key_from(conn.address):
+                del self._peers[key]
+                p.device_id = hello.device_id
+                self._peers[hello.device_id] = p
+                return p
+        peer = _Peer(hello.device_id)
+        self._peers[hello.device_id] = peer
+        return peer
+
+    def on_closed(self, conn: Connection, reason: str) -> None:
+        self._conns.discard(conn)
+        if conn.peer is None:
+            return
+        peer = self._peers.get(conn.peer.device_id)
+        if peer is None or peer.conn is not conn:
+            return
+        peer.conn = None
+        log.info("disconnected from %s: %s", peer.name, reason)
+        with contextlib.suppress(Exception):
+            self.db.touch_device(peer.device_id)
+        for conv in list(peer.typing):
+            self._emit(TypingChanged(conv, peer.user_id or b"", False))
+        peer.typing.clear()
+        self._emit(PeersChanged())
+        if self._running and (peer.manual or peer.instance) and not peer.dialing:
+            self._dial_soon(peer, self.options.reconnect_min)
+
+    def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None:
+        assert conn.peer is not None
+        peer = self._peers.get(conn.peer.device_id)
+        if peer is None or peer.conn is not conn:
+            return
+        raw_events: list[bytes] = []
+        try:
+            for m in messages:
+                if isinstance(m, wire.Events):
+                    raw_events.extend(m.events)
+                    continue
+                if raw_events:
+                    self._receive_events(peer, raw_events)
+                    raw_events = []
+                self._handle(peer, m)
+            if raw_events:
+                self._receive_events(peer, raw_events)
+        except RemoteProtocolError as e:
+            log.warning("closing connection to %s: %s", peer.name, e)
+            conn.close(f"protocol error: {e}")
+
+    def _handle(self, peer: _Peer, m: wire.Message) -> None:
+        if isinstance(m, wire.Digest):
+            self._on_digest(peer, m)
+        elif isinstance(m, wire.Want):
+            self._on_want(peer, m)
+        elif isinstance(m, wire.Certs):
+            self._on_certs(peer, m.certs)
+        elif isinstance(m, wire.Typing):
+            if peer.user_id is not None and self._may_receive(peer.user_id, m.conv):
+                if m.active:
+                    peer.typing[m.conv] = time.monotonic()
+                else:
+                    peer.typing.pop(m.conv, None)
+                self._emit(TypingChanged(m.conv, peer.user_id, m.active))
+        elif isinstance(m, wire.Profile):
+            if 0 < len(m.name) <= 64 and peer.user_id is not None:
+                peer.name = m.name
+                if self.db.contact(peer.user_id) is not None:
+                    self.db.upsert_contact(peer.user_id, name=m.name)
+                    self._emit(ContactChanged(peer.user_id))
+                self._emit(PeersChanged())
+
+    # -- entitlement -----------------------------------------------------------------
+
+    def _may_send(self, user_id: bytes, conv: bytes) -> bool:
+        """May events of ``conv`` go to devices of ``user_id``?"""
+        if user_id == self.user_id:
+            return False  # own devices: linked-device sync (not yet)
+        if conv != ev.direct_conversation(self.user_id, user_id):
+            return False
+        c = self.db.contact(user_id)
+        return (
+            c is not None and c.state in (ACCEPTED, PENDING_OUT) and not c.key_changed
+        )
+
+    def _may_receive(self, user_id: bytes, conv: bytes) -> bool:
+        if conv != ev.direct_conversation(self.user_id, user_id):
+            return False
+        c = self.db.contact(user_id)
+        return c is None or c.state != DECLINED
+
+    def _shared_convs(self, user_id: bytes) -> list[bytes]:
+        conv = ev.direct_conversation(self.user_id, user_id)
+        return [conv] if self._may_send(user_id, conv) else []
+
+    # -- sync ------------------------------------------------------------------------
+
+    def _vector(self, conv: bytes) -> sync.Vector:
+        return {a: s for (c, a), (s, _) in self._heads.items() if c == conv}
+
+    def _send_digest(self, peer: _Peer, convs: Sequence[bytes] | None = None) -> None:
+        if peer.conn is None or peer.user_id is None:
+            return
+        convs = self._shared_convs(peer.user_id) if convs is None else convs
+        if convs:
+            peer.conn.send(wire.Digest([(c, sync.digest(self._vector(c))) for c in convs]))
+            peer.sync.digest_sent.update(convs)
+
+    def _on_digest(self, peer: _Peer, m: wire.Digest) -> None:
+        assert peer.conn is not None and peer.user_id is not None
+        for conv, their in m.convs[:10000]:
+            if not self._may_receive(peer.user_id, conv):
+                continue
+            mine = self._vector(conv)
+            if sync.digest(mine) == their:
+                if self._may_send(peer.user_id, conv):
+                    peer.sync.on_want(conv, mine)  # same vector: nothing to catch up
+            else:
+                peer.conn.send(wire.Want(conv, mine))
+
+    def _on_want(self, peer: _Peer, m: wire.Want) -> None:
+        assert peer.user_id is not None
+        if not self._may_send(peer.user_id, m.conv):
+            return
+        vector = {a: s for a, s in list(m.vector.items())[:100000] if len(a) == 32 and s >= 0}
+        peer.sync.on_want(m.conv, vector)
+        if m.conv not in peer.streaming and sync.missing(self._vector(m.conv), vector):
+            peer.streaming.add(m.conv)
+            self._spawn(self._stream(peer, m.conv), "kith-stream")
+
+    async def _stream(self, peer: _Peer, conv: bytes) -> None:
+        """Send a peer every event of ``conv`` it lacks, a page at a time."""
+        conn = peer.conn
+        try:
+            while conn is not None and not conn.closed and peer.conn is conn:
+                todo = sync.missing(self._vector(conv), peer.sync.known.get(conv, {}))
+                if not todo:
+                    return
+                for author, after, _ in todo:
+                    raws = self.db.events_after(conv, author, after, STREAM_PAGE)
+                    if not raws:
+                        continue
+                    self._send_certs(peer, [author])
+                    self._send_raw(peer, raws)
+                    peer.sync.has(conv, author, after + len(raws))
+                    await conn.drain()
+                    await asyncio.sleep(0)
+        finally:
+            peer.streaming.discard(conv)
+
+    def _send_certs(self, peer: _Peer, authors: Sequence[bytes]) -> None:
+        certs = []
+        for a in authors:
+            if a in peer.certs_sent or a == peer.device_id:
+                continue
+            row = self.db.device(a)
+            if row is not None:
+                certs.append(wire.decode_cert(row.cert))
+            peer.certs_sent.add(a)
+        if certs and peer.conn is not None:
+            peer.conn.send(wire.Certs(certs))
+
+    def _send_raw(self, peer: _Peer, raws: Sequence[bytes]) -> None:
+        assert peer.conn is not None
+        batch: list[bytes] = []
+        size = 0
+        for raw in raws:
+            if size + len(raw) > BATCH_BYTES and batch:
+                peer.conn.send(wire.Events(batch))
+                batch, size = [], 0
+            batch.append(raw)
+            size += len(raw) + 3
+        if batch:
+            peer.conn.send(wire.Events(batch))
+
+    def _on_certs(self, peer: _Peer, certs: Sequence[DeviceCertificate]) -> None:
+        for c in certs[:1000]:
+            c.verify()
+            existing = self.db.device(c.device)
+            if existing is not None and existing.user_id != c.user:
+                raise RemoteProtocolError("certificate moves a device to another user")
+            self.db.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
+
+    def _push(self, new: Sequence[ev.SignedEvent], source: _Peer | None = None) -> None:
+        """Send freshly stored events to every live peer entitled to them."""
+        by_conv: dict[bytes, list[ev.SignedEvent]] = {}
+        for e in new:
+            by_conv.setdefault(e.event.conv, []).append(e)
+        for peer in self._peers.values():
+            if peer is source or peer.conn is None or not peer.conn.established:
+                continue
+            assert peer.user_id is not None
+            for conv, evs in by_conv.items():
+                if not self._may_send(peer.user_id, conv):
+                    continue
+                if conv not in peer.sync.live:
+                    if conv not in peer.sync.digest_sent or conv not in peer.streaming:
+                        self._send_digest(peer, [conv])
+                    continue
+                if conv in peer.streaming:
+                    continue  # the stream task sends everything up to the head
+                out = []
+                for e in evs:
+                    if peer.sync.after(conv, e.event.author) == e.event.seq - 1:
+                        out.append(e)
+                        peer.sync.has(conv, e.event.author, e.event.seq)
+                if out:
+                    self._send_certs(peer, list({e.event.author for e in out}))
+                    self._send_raw(peer, [e.raw for e in out])
+                if any(peer.sync.lacks(conv, a, s) for (c, a), (s, _) in self._heads.items() if c == conv):
+                    peer.streaming.add(conv)
+                    self._spawn(self._stream(peer, conv), "kith-stream")
+
+    # -- receiving events ------------------------------------------------------------
+
+    def _receive_events(self, peer: _Peer, raws: Sequence[bytes]) -> None:
+        assert peer.user_id is not None and peer.conn is not None
+        decoded = [ev.decode(r) for r in raws]
+        store = self.db
+        accepted: list[ev.SignedEvent] = []
+        msgs: list[MessageRow] = []
+        status_updates: list[tuple[bytes, bytes, int, int]] = []
+        contact_changes: set[bytes] = set()
+        receipts_due: dict[tuple[bytes, bytes], int] = {}
+        resync: set[bytes] = set()
+        for (conv, author), run in sync.runs(decoded).items():
+            device = store.device(author)
+            if device is None or device.revoked:
+                raise RemoteProtocolError("event from an unknown or removed device")
+            author_user = device.user_id
+            if author_user == self.user_id:
+                continue  # our own events coming back: we hold them already
+            if not self._may_receive(author_user, conv):
+                raise RemoteProtocolError("event for a conversation the sender is not in")
+            head_t = self._heads.get((conv, author))
+            head = ev.Head(*head_t) if head_t else None
+            overlap = [e for e in run if head is not None and e.event.seq <= head.seq]
+            known = {e.id for e in overlap if store.event_raw(e.id) is not None}
+            part = sync.split_run(head, run, known)
+            if part.forks:
+                log.warning("device %s equivocated in a conversation", author.hex()[:12])
+            for e in run[: len(run) - len(part.fresh)]:
+                peer.sync.has(conv, author, e.event.seq)
+            if not part.fresh:
+                continue
+            if part.gap:
+                resync.add(conv)
+                continue
+            ev.verify_chain(head, part.fresh)
+            # Apply in order; a non-contact event from a stranger stops the run.
+            lamport = self._lamport.get(conv, 0)
+            good: list[ev.SignedEvent] = []
+            state = store.contact(author_user)
+            for e in part.fresh:
+                body = e.body()
+                if isinstance(body, ev.ContactBody):
+                    contact = self._apply_contact(author_user, body, peer.name)
+                    state = contact
+                    contact_changes.add(author_user)
+                elif state is None or state.state != ACCEPTED:
+                    log.warning("dropping %s event from a non-contact", e.event.kind)
+                    break
+                elif isinstance(body, ev.MessageBody):
+                    msgs.append(
+                        MessageRow(
+                            e.id, conv, author, author_user, e.event.seq, e.event.lamport,
+                            e.event.time, body.text, False, STATUS_RECEIVED,
+                        )
+                    )
+                    receipts_due[(conv, author)] = e.event.seq
+                elif isinstance(body, ev.ReceiptBody):
+                    status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
+                    status_updates.append((conv, body.author, body.seq, status))
+                good.append(e)
+                lamport = max(lamport, e.event.lamport)
+            if not good:
+                continue
+            self._lamport[conv] = lamport
+            tip = good[-1]
+            self._heads[(conv, author)] = (tip.event.seq, tip.id)
+            peer.sync.has(conv, author, tip.event.seq)
+            accepted.extend(good)
+        if accepted:
+            with store.transaction():
+                for conv in {e.event.conv for e in accepted}:
+                    store.ensure_conversation(conv, "direct", peer.user_id)
+                store.insert_events([_row(e) for e in accepted])
+                store.insert_messages(msgs)
+                changed = [
+                    (u, store.raise_status(*u)) for u in status_updates
+                ]
+                # One delivery receipt per log, in the same transaction.
+                for (conv, author), seq in receipts_due.items():
+                    self._append(conv, ev.ReceiptBody("delivered", author, seq))
+                self._flush_locked()
+            self._after_commit()
+            for (conv, author, seq, status), n in changed:
+                if n:
+                    self._emit(StatusChanged(conv, author, seq, status))
+                    self._wake_status(conv, author, seq, status)
+            by_conv: dict[bytes, list[MessageRow]] = {}
+            for m in msgs:
+                by_conv.setdefault(m.conv, []).append(m)
+            for conv, rows in by_conv.items():
+                self._emit(MessagesAdded(conv, rows))
+            self._push(accepted, source=peer)
+        for user in contact_changes:
+            self._emit(ContactChanged(user))
+        for conv in resync:
+            peer.conn.send(wire.Want(conv, self._vector(conv)))
+
+    def _apply_contact(self, user: bytes, body: ev.ContactBody, hello_name: str) -> ContactRow:
+        store = self.db
+        c = store.contact(user)
+        name = body.name if 0 < len(body.name) <= 64 else hello_name
+        if body.action == "request":
+            if c is None:
+                clash = self._name_clash(user, name)
+                return store.upsert_contact(
+                    user, name=name, state=PENDING_IN, key_changed=clash is not None,
+                    replaces=clash,
+                )
+            if c.state == PENDING_OUT:
+                return store.upsert_contact(user, state=ACCEPTED)
+            if c.state == DECLINED:
+                return store.upsert_contact(user, state=PENDING_IN)
+            return c
+        if body.action == "accept":
+            if c is not None and c.state in (PENDING_OUT, ACCEPTED):
+                return store.upsert_contact(user, state=ACCEPTED)
+            if c is None:
+                return store.upsert_contact(user, name=name, state=PENDING_IN)
+            return c
+        # decline
+        if c is None:
+            return store.upsert_contact(user, name=name, state=DECLINED)
+        return store.upsert_contact(user, state=DECLINED)
+
+    def _name_clash(self, user: bytes, name: str) -> bytes | None:
+        """The user id of another known contact that goes by ``name``, if any."""
+        folded = name.casefold()
+        for c in self.db.contacts():
+            if c.user_id != user and c.name.casefold() == folded and c.state == ACCEPTED:
+                return c.user_id
+        return None
+
+    # -- writing events --------------------------------------------------------------
+
+    def _append(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
+        """Sign a new event of ours; it is committed with the next flush."""
+        seq, prev = self._heads.get((conv, self.device_id), (0, ev.GENESIS))
+        lamport = self._lamport.get(conv, 0) + 1
+        e = ev.create(
+            self.identity.device_secret,
+            conv=conv,
+            seq=seq + 1,
+            prev=prev,
+            lamport=lamport,
+            time_ms=int(time.time() * 1000),
+            body=body,
+        )
+        self._heads[(conv, self.device_id)] = (e.event.seq, e.id)
+        self._lamport[conv] = lamport
+        self._pending.append(e)
+        if isinstance(body, ev.MessageBody):
+            self._pending_msgs.append(
+                MessageRow(
+                    e.id, conv, self.device_id, self.user_id, e.event.seq, lamport,
+                    e.event.time, body.text, True, STATUS_SENDING,
+                )
+            )
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        return e
+
+    def _flush_locked(self) -> None:
+        """Write queued local events; the caller holds the transaction."""
+        pending, msgs = self._pending, self._pending_msgs
+        self._pending, self._pending_msgs = [], []
+        if pending:
+            store = self.db
+            store.insert_events([_row(e) for e in pending])
+            store.insert_messages(msgs)
+            self._committed.extend(pending)
+            self._committed_msgs.extend(msgs)
+
+    def _after_commit(self) -> None:
+        """Tell listeners and live peers about committed local events."""
+        pending, msgs = self._committed, self._committed_msgs
+        self._committed, self._committed_msgs = [], []
+        waiters, self._flush_waiters = self._flush_waiters, []
+        for f in waiters:
+            if not f.done():
+                f.set_result(None)
+        by_conv: dict[bytes, list[MessageRow]] = {}
+        for m in msgs:
+            by_conv.setdefault(m.conv, []).append(m)
+        for conv, rows in by_conv.items():
+            self._emit(MessagesAdded(conv, rows))
+        if pending:
+            self._push(pending)
+
+    def _flush(self) -> None:
+        """Group commit: store every queued local event in one transaction, then push."""
+        self._flush_scheduled = False
+        if self.store is None:
+            return
+        with self.db.transaction():
+            self._flush_locked()
+        self._after_commit()
+
+    async def _commit(self) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append(fut)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        await fut
+
+    # -- contacts --------------------------------------------------------------------
+
+    def resolve(self, query: str) -> tuple[bytes, str]:
+        """A PEER argument (name, user id or unique prefix of either) -> (user_id, name)."""
+        q = query.strip()
+        if not q:
+            raise UserError("say which peer: a name, a user id or a prefix of one")
+        candidates: dict[bytes, str] = {}
+        for c in self.db.contacts():
+            candidates[c.user_id] = c.name
+        for p in self._peers.values():
+            if p.user_id is not None and p.user_id not in candidates:
+                candidates[p.user_id] = p.name
+        candidates.pop(self.user_id, None)
+        folded = q.casefold()
+        for test in (
+            lambda u, n: n.casefold() == folded or u.hex() == folded,
+            lambda u, n: n.casefold().startswith(folded) or u.hex().startswith(folded),
+        ):
+            hits = [(u, n) for u, n in candidates.items() if test(u, n)]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                listing = ", ".join(f"{n} ({u.hex()[:12]})" for u, n in hits)
+                raise UserError(f"{query!r} matches several people: {listing}; use a user id")
+        raise UserError(
+            f"no peer or contact called {query!r}; see `kith peers` and `kith contacts`"
+        )
+
+    async def add_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
+        user, name = self.resolve(query)
+        c = self.db.contact(user)
+        if c is not None and c.state == ACCEPTED:
+            raise UserError(f"{name} is already a contact")
+        if c is not None and c.state == PENDING_IN:
+            return await self.accept_contact(query, trust_new_key=trust_new_key)
+        clash = self._name_clash(user, name)
+        if clash is not None and not trust_new_key:
+            raise UserError(_key_change_warning(name, user, clash, "add"))
+        self.db.upsert_contact(
+            user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash
+        )
+        conv = ev.direct_conversation(self.user_id, user)
+        self.db.ensure_conversation(conv, "direct", user)
+        self._append(conv, ev.ContactBody("request", self.name))
+        await self._commit()
+        self._emit(ContactChanged(user))
+        return self._contact_info(user)
+
+    async def accept_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
+        user, name = self.resolve(query)
+        c = self.db.contact(user)
+        if c is None or c.state not in (PENDING_IN, DECLINED):
+            raise UserError(f"there is no contact request from {name} to accept")
+        if c.key_changed and not trust_new_key:
+            raise UserError(_key_change_warning(name, user, c.replaces, "accept"))
+        self.db.upsert_contact(user, state=ACCEPTED, key_changed=False)
+        conv = ev.direct_conversation(self.user_id, user)
+        self.db.ensure_conversation(conv, "direct", user)
+        self._append(conv, ev.ContactBody("accept", self.name))
+        await self._commit()
+        self._emit(ContactChanged(user))
+        return self._contact_info(user)
+
+    async def decline_contact(self, query: str) -> ContactInfo:
+        user, name = self.resolve(query)
+        c = self.db.contact(user)
+        if c is None or c.state != PENDING_IN:
+            raise UserError(f"there is no contact request from {name} to decline")
+        self.db.upsert_contact(user, state=DECLINED)
+        self._emit(ContactChanged(user))
+        return self._contact_info(user)
+
+    def contacts(self) -> list[ContactInfo]:
+        return [self._contact_info(c.user_id) for c in self.db.contacts()]
+
+    def _contact_info(self, user: bytes) -> ContactInfo:
+        c = self.db.contact(user)
+        assert c is not None
+        return ContactInfo(c.name, c.user_id, c.state, c.verified, c.key_changed, self.online(user))
+
+    def online(self, user: bytes) -> bool:
+        return any(p.user_id == user and p.conn is not None and p.conn.established
+                   for p in self._peers.values())
+
+    def peers(self) -> list[PeerInfo]:
+        return [self._peer_info(p) for p in self._peers.values() if p.conn or p.instance]
+
+    def _peer_info(self, p: _Peer) -> PeerInfo:
+        contact = self.db.contact(p.user_id) if p.user_id else None
+        clash = self._name_clash(p.user_id, p.name) if p.user_id and p.name else None
+        key_changed = (contact.key_changed if contact else False) or (
+            clash is not None and (contact is None or contact.state != ACCEPTED)
+        )
+        return PeerInfo(
+            name=p.name,
+            user_id=p.user_id,
+            device_id=p.device_id if len(p.device_id) == 32 else None,
+            addresses=[_format_address(h, port) for h, port in p.addresses]
+            or ([p.conn.address] if p.conn else []),
+            contact=contact.state if contact else None,
+            key_changed=key_changed,
+            connected=p.conn is not None and p.conn.established,
+        )
+
+    # -- messages --------------------------------------------------------------------
+
+    def queue_message(self, user: bytes, text: str) -> ev.SignedEvent:
+        """Sign and queue a message; it is stored on the next loop turn (group commit)."""
+        c = self.db.contact(user)
+        if c is None or c.state != ACCEPTED:
+            name = c.name if c else user.hex()[:12]
+            raise UserError(f"{name} is not a contact yet: send a request with `kith add`")
+        if c.key_changed:
+            raise UserError(_key_change_warning(c.name, user, c.replaces, "accept"))
+        text = text.strip("\n")
+        if not text.strip():
+            raise UserError("the message is empty")
+        if len(text) > ev.MAX_TEXT:
+            raise UserError(f"the message is too long (at most {ev.MAX_TEXT} characters)")
+        conv = ev.direct_conversation(self.user_id, user)
+        return self._append(conv, ev.MessageBody(text))
+
+    async def send_message(self, query: str, text: str) -> MessageRow:
+        user, _ = self.resolve(query)
+        e = self.queue_message(user, text)
+        await self._commit()
+        row = self.db.message(e.id)
+        assert row is not None
+        return row
+
+    async def wait_status(self, event_id: bytes, status: int, timeout: float) -> bool:
+        """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
+        row = self.db.message(event_id)
+        if row is None:
+            raise UserError("no such message")
+        if row.status >= status:
+            return True
+        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._status_waiters.setdefault(event_id, []).append(fut)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                try:
+                    got = await asyncio.wait_for(asyncio.shield(fut), remaining)
+                except TimeoutError:
+                    return False
+                if got >= status:
+                    return True
+                fut = asyncio.get_running_loop().create_future()
+                self._status_waiters.setdefault(event_id, []).append(fut)
+        finally:
+            waiters = self._status_waiters.get(event_id, [])
+            if fut in waiters:
+                waiters.remove(fut)
+            if not waiters:
+                self._status_waiters.pop(event_id, None)
+
+    def _wake_status(self, conv: bytes, author: bytes, seq: int, status: int) -> None:
+        if not self._status_waiters:
+            return
+        for event_id in list(self._status_waiters):
+            row = self.db.message(event_id)
+            if row and row.conv == conv and row.author == author and row.seq <= seq:
+                for f in self._status_waiters.pop(event_id):
+                    if not f.done():
+                        f.set_result(status)
+
+    def history(self, query: str, limit: int = 50) -> list[MessageRow]:
+        user, _ = self.resolve(query)
+        conv = ev.direct_conversation(self.user_id, user)
+        return self.db.messages(conv, limit=limit)
+
+    def names(self) -> dict[bytes, str]:
+        out = {c.user_id: c.name for c in self.db.contacts()}
+        out[self.user_id] = self.name
+        return out
+
+    async def mark_read(self, user: bytes) -> None:
+        """The user has seen the conversation: mark incoming messages read and, if read
+        receipts are on, tell the sender."""
+        conv = ev.direct_conversation(self.user_id, user)
+        pending = self.db.newest_incoming(conv, STATUS_READ)
+        if not pending:
+            return
+        with self.db.transaction():
+            for author, seq in pending:
+                self.db.raise_status(conv, author, seq, STATUS_READ)
+                if self.db.get_setting("read_receipts", True):
+                    self._append(conv, ev.ReceiptBody("read", author, seq))
+        await self._commit()
+        for author, seq in pending:
+            self._emit(StatusChanged(conv, author, seq, STATUS_READ))
+
+    def set_typing(self, user: bytes, active: bool) -> None:
+        if not self.db.get_setting("typing_indicators", True):
+            return
+        conv = ev.direct_conversation(self.user_id, user)
+        for p in self._peers.values():
+            if p.user_id == user and p.conn is not None and p.conn.established:
+                p.conn.send(wire.Typing(conv, active))
+
+    # -- verification ----------------------------------------------------------------
+
+    def safety_number(self, query: str) -> str:
+        user, _ = self.resolve(query)
+        return safety_number(self.user_id, user)
+
+    def sas(self, query: str) -> list[tuple[str, str]]:
+        user, name = self.resolve(query)
+        for p in self._peers.values():
+            if p.user_id == user and p.conn is not None and p.conn.established:
+                assert p.conn.peer is not None
+                return sas_emoji(p.conn.peer.handshake_hash)
+        raise UserError(f"{name} is not connected right now; the emoji need a live connection")
+
+    def verify(self, query: str, number: str) -> bool:
+        """Mark verified if ``number`` is our safety number with that contact."""
+        user, name = self.resolve(query)
+        if normalize_safety_number(number) != safety_number(self.user_id, user):
+            return False
+        c = self.db.contact(user)
+        if c is None:
+            raise UserError(f"{name} is not a contact yet; add them first")
+        self.db.upsert_contact(user, verified=True, key_changed=False)
+        self._emit(ContactChanged(user))
+        return True
+
+    def set_verified(self, user: bytes, verified: bool) -> None:
+        self.db.upsert_contact(user, verified=verified, key_changed=False if verified else None)
+        self._emit(ContactChanged(user))
+
+
+def _key_change_warning(name: str, user: bytes, known: bytes | None, verb: str) -> str:
+    old = f" ({known.hex()[:12]})" if known else ""
+    return (
+        f"WARNING: this {name!r} ({user.hex()[:12]}) has a different identity key than the "
+        f"{name!r} you know{old}. It may be someone else, or {name} reinstalled Kith. "
+        f"Compare safety numbers in person (kith safety-number {user.hex()[:12]}), then run "
+        f"`kith {verb} {user.hex()[:12]} --trust-new-key` or `kith verify`. Nothing was sent."
+    )
+
+
+def _keep_new(old: Connection, new: Connection, me: bytes, them: bytes) -> bool:
+    """Tie-break between two live connections to the same device (same answer on both
+    sides): a reconnect by the same dialler replaces the old connection; otherwise the
+    connection dialled by the lower device id wins."""
+    old_dialler = me if old.initiator else them
+    new_dialler = me if new.initiator else them
+    if old_dialler == new_dialler:
+        return True
+    return new_dialler == min(me, them)
+
+
+def _row(e: ev.SignedEvent) -> EventRow:
+    x = e.event
+    return EventRow(e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.raw)
+
+
+def _format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _address_key(host: str, port: int) -> bytes:
+    return f"addr:{host}:{port}".encode()
+
+
+def _address_key_from(address: str) -> bytes:
+    return f"addr:{address}".encode()
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port); raises UserError."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+

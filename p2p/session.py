@@ -1,0 +1,250 @@
+"""The secure channel as a sans-IO state machine (bytes in, events and bytes out).
+
+Wire framing: every Noise message is preceded by its length as 2 bytes big-endian,
+and the Noise prologue is ``kith/1``, so any standard Noise implementation can finish
+the handshake with a Kith node.
+
+::
+
+    initiator                                   responder
+      AWAIT_HANDSHAKE  -- e --------------------->  AWAIT_HANDSHAKE
+                       <-- e, ee, s, es, Hello ---
+                       -- s, se, Hello ---------->
+      OPEN  <====== transport messages =======>  OPEN
+      CLOSED on any error, or after close()
+
+The responder proves its device key in message 2 and the initiator in message 3;
+each Hello carries a device certificate that must be signed by the user's identity
+key and name the very key that was used in the handshake.
+
+Transport plaintext starts with one flag byte: 1 = more chunks follow, 0 = last
+chunk. Messages bigger than one Noise frame are split, and reassembled up to
+:data:`MAX_ASSEMBLED` bytes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import msgspec
+
+from p2p import wire
+from p2p.errors import LocalProtocolError, RemoteProtocolError
+from p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public
+from p2p.noise import MAX_MESSAGE, CipherState, HandshakeState, NoiseError
+
+TAG = 16  # ChaCha20-Poly1305 tag
+MAX_CHUNK = MAX_MESSAGE - TAG - 1
+MAX_ASSEMBLED = 4 * 1024 * 1024
+_MORE, _LAST = b"\x01", b"\x00"
+
+
+class State(enum.Enum):
+    AWAIT_HANDSHAKE = "handshake"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerHello:
+    """The peer's verified identity, known once the handshake completes."""
+
+    cert: DeviceCertificate
+    name: str
+    version: int
+    handshake_hash: bytes
+
+    @property
+    def user_id(self) -> bytes:
+        return self.cert.user
+
+    @property
+    def device_id(self) -> bytes:
+        return self.cert.device
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete:
+    peer: PeerHello
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    message: wire.Message
+
+
+SessionEvent = HandshakeComplete | MessageReceived
+
+
+class Session:
+    """One Noise_XX channel with one peer device."""
+
+    def __init__(self, identity: Identity, *, initiator: bool, name: str | None = None) -> None:
+        self.initiator = initiator
+        self.state = State.AWAIT_HANDSHAKE
+        self.peer: PeerHello | None = None
+        self._hello = wire.encode(
+            wire.Hello(wire.PROTOCOL_VERSION, identity.cert, name or identity.name)
+        )
+        self._hs: HandshakeState | None = HandshakeState(
+            "XX", initiator, wire.PROLOGUE, s=identity.noise_static, hash_name="BLAKE2b"
+        )
+        self._buf = bytearray()
+        self._chunks: list[bytes] = []
+        self._chunks_size = 0
+        self._send_cs: CipherState | None = None
+        self._recv_cs: CipherState | None = None
+        self._step = 0
+        self._out = b""
+
+    # -- outgoing ---------------------------------------------------------------------
+
+    def initiate(self) -> bytes:
+        """The initiator's first handshake message (with its length prefix)."""
+        if not self.initiator or self._step != 0 or self._hs is None:
+            raise LocalProtocolError("initiate() is for a fresh initiator only")
+        self._step = 1
+        return _frame(self._hs.write_message(b""))
+
+    def send(self, message: wire.Message) -> bytes:
+        """Encrypt one message; returns the bytes to write to the socket."""
+        return self.send_encoded(wire.encode(message))
+
+    def send_encoded(self, payload: bytes) -> bytes:
+        if self.state is not State.OPEN or self._send_cs is None:
+            raise LocalProtocolError(f"cannot send in state {self.state.value}")
+        cs = self._send_cs
+        if len(payload) <= MAX_CHUNK:
+            return _frame(cs.encrypt_with_ad(b"", _LAST + payload))
+        out = bytearray()
+        view = memoryview(payload)
+        for start in range(0, len(payload), MAX_CHUNK):
+            piece = view[start : start + MAX_CHUNK]
+            flag = _LAST if start + MAX_CHUNK >= len(payload) else _MORE
+            out += _frame(cs.encrypt_with_ad(b"", flag + bytes(piece)))
+        return bytes(out)
+
+    def close(self) -> None:
+        self.state = State.CLOSED
+
+    # -- incoming ---------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[SessionEvent]:
+        """Feed bytes from the socket; returns what they completed.
+
+        Raises RemoteProtocolError if the peer broke the protocol; the session is then
+        closed and must not be used again.
+        """
+        if self.state is State.CLOSED:
+            raise LocalProtocolError("session is closed")
+        self._buf += data
+        events: list[SessionEvent] = []
+        try:
+            while len(self._buf) >= 2:
+                size = (self._buf[0] << 8) | self._buf[1]
+                if size == 0:
+                    raise RemoteProtocolError("empty frame")
+                if len(self._buf) < 2 + size:
+                    break
+                frame = bytes(self._buf[2 : 2 + size])
+                del self._buf[: 2 + size]
+                if self.state is State.OPEN:
+                    msg = self._transport(frame)
+                    if msg is not None:
+                        events.append(MessageReceived(msg))
+                else:
+                    done = self._handshake(frame)
+                    if done is not None:
+                        events.append(done)
+        except NoiseError as e:
+            self.state = State.CLOSED
+            raise RemoteProtocolError(f"noise: {e}") from e
+        except RemoteProtocolError:
+            self.state = State.CLOSED
+            raise
+        return events
+
+    def pending_output(self) -> bytes:
+        """Handshake bytes produced while receiving (the responder's message 2,
+        the initiator's message 3)."""
+        out, self._out = self._out, b""
+        return out
+
+    def _handshake(self, frame: bytes) -> HandshakeComplete | None:
+        hs = self._hs
+        if hs is None:
+            raise LocalProtocolError("handshake already finished")
+        if self.initiator:
+            if self._step != 1:
+                raise RemoteProtocolError("unexpected handshake message")
+            hello = self._check_hello(hs.read_message(frame), hs)
+            self._out += _frame(hs.write_message(self._hello))
+            self._step = 3
+            return self._finish(hs, hello)
+        if self._step == 0:
+            if hs.read_message(frame):
+                raise RemoteProtocolError("unexpected payload in handshake message 1")
+            self._out += _frame(hs.write_message(self._hello))
+            self._step = 2
+            return None
+        if self._step == 2:
+            hello = self._check_hello(hs.read_message(frame), hs)
+            self._step = 3
+            return self._finish(hs, hello)
+        raise RemoteProtocolError("unexpected handshake message")
+
+    def _check_hello(self, payload: bytes, hs: HandshakeState) -> wire.Hello:
+        try:
+            hello = wire.decode_hello(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise RemoteProtocolError(f"malformed hello: {e}") from e
+        if hello.version != wire.PROTOCOL_VERSION:
+            raise RemoteProtocolError(f"unsupported protocol version {hello.version}")
+        hello.cert.verify()
+        try:
+            expected = ed25519_to_x25519_public(hello.cert.device)
+        except Exception as e:  # libsodium rejects keys that are not on the curve
+            raise RemoteProtocolError("certificate device key is not a valid key") from e
+        if hs.remote_static != expected:
+            raise RemoteProtocolError("certificate is for another device key than the handshake")
+        if not 0 < len(hello.name) <= 64:
+            raise RemoteProtocolError("invalid display name in hello")
+        return hello
+
+    def _finish(self, hs: HandshakeState, hello: wire.Hello) -> HandshakeComplete:
+        if not hs.complete:
+            raise RemoteProtocolError("handshake did not complete")
+        self._send_cs, self._recv_cs = hs.split()
+        self.peer = PeerHello(hello.cert, hello.name, hello.version, hs.handshake_hash)
+        self._hs = None
+        self.state = State.OPEN
+        return HandshakeComplete(self.peer)
+
+    def _transport(self, frame: bytes) -> wire.Message | None:
+        assert self._recv_cs is not None
+        plain = self._recv_cs.decrypt_with_ad(b"", frame)
+        if not plain:
+            raise RemoteProtocolError("empty transport message")
+        flag, body = plain[:1], plain[1:]
+        if flag == _MORE:
+            self._chunks.append(body)
+            self._chunks_size += len(body)
+            if self._chunks_size > MAX_ASSEMBLED:
+                raise RemoteProtocolError("chunked message too large")
+            return None
+        if flag != _LAST:
+            raise RemoteProtocolError("bad chunk flag")
+        if self._chunks:
+            self._chunks.append(body)
+            body = b"".join(self._chunks)
+            self._chunks.clear()
+            self._chunks_size = 0
+        try:
+            return wire.decode_message(body)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise RemoteProtocolError(f"malformed message: {e}") from e
+
+
+def _frame(message: bytes) -> bytes:
+    return len(message).to_bytes(2, "big") + message

@@ -1,0 +1,101 @@
+"""The wire format: typed msgspec Structs, encoded as msgpack.
+
+Handshake payloads carry a :class:`Hello`; after the handshake every transport
+message is one :data:`Message`, a tagged union decoded and validated in one step.
+Tags are short strings; fields are positional (``array_like``) to keep frames small.
+
+Sync messages (see ``p2p/sync.py``)::
+
+    Digest{convs}          "for these conversations, my version vectors hash to ..."
+    Want{conv, vector}     "here is my vector for conv; send me what I lack"
+    Events{events}         raw signed events, oldest first per log
+    Certs{certs}           device certificates of event authors
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from p2p.identity import DeviceCertificate
+
+PROTOCOL_VERSION = 1
+PROLOGUE = b"kith/1"
+NOISE_PROTOCOL = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+
+
+class Hello(msgspec.Struct, array_like=True, frozen=True):
+    """Handshake payload: who this device is."""
+
+    version: int
+    cert: DeviceCertificate
+    name: str  # the user's display name (may differ from the device name in the cert)
+
+
+class Ping(msgspec.Struct, tag="ping", array_like=True, frozen=True):
+    nonce: int
+
+
+class Pong(msgspec.Struct, tag="pong", array_like=True, frozen=True):
+    nonce: int
+
+
+class Digest(msgspec.Struct, tag="dig", array_like=True, frozen=True):
+    convs: list[tuple[bytes, bytes]]  # (conv, digest of my vector)
+
+
+class Want(msgspec.Struct, tag="want", array_like=True, frozen=True):
+    conv: bytes
+    vector: dict[bytes, int]  # author device -> highest contiguous seq I hold
+
+
+class Events(msgspec.Struct, tag="ev", array_like=True, frozen=True):
+    events: list[bytes]
+
+
+class Certs(msgspec.Struct, tag="cert", array_like=True, frozen=True):
+    certs: list[DeviceCertificate]
+
+
+class Typing(msgspec.Struct, tag="typ", array_like=True, frozen=True):
+    conv: bytes
+    active: bool
+
+
+class Profile(msgspec.Struct, tag="prof", array_like=True, frozen=True):
+    name: str
+
+
+class Close(msgspec.Struct, tag="bye", array_like=True, frozen=True):
+    reason: str
+
+
+Message = Ping | Pong | Digest | Want | Events | Certs | Typing | Profile | Close
+
+_encoder = msgspec.msgpack.Encoder()
+_message_decoder = msgspec.msgpack.Decoder(Message)  # type: ignore[arg-type]
+_hello_decoder = msgspec.msgpack.Decoder(Hello)
+
+
+def encode(msg: Message | Hello) -> bytes:
+    return _encoder.encode(msg)
+
+
+def decode_message(data: bytes) -> Message:
+    """Decode one transport message; raises msgspec.DecodeError (or ValidationError)."""
+    msg: Message = _message_decoder.decode(data)
+    return msg
+
+
+def decode_hello(data: bytes) -> Hello:
+    return _hello_decoder.decode(data)
+
+
+_cert_decoder = msgspec.msgpack.Decoder(DeviceCertificate)
+
+
+def encode_cert(cert: DeviceCertificate) -> bytes:
+    return _encoder.encode(cert)
+
+
+def decode_cert(data: bytes) -> DeviceCertificate:
+    return _cert_decoder.decode(data)

@@ -1,0 +1,539 @@
+"""The profile database: events, the messages view, contacts, devices, peers, settings.
+
+One SQLite file per profile in WAL mode. Writes happen in explicit transactions
+(:meth:`Store.transaction`), so a batch of events and everything derived from it
+commits together or not at all. ``synchronous=NORMAL`` in WAL mode keeps every
+committed transaction across a process crash; a power cut may lose the newest
+commits but never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from storage.migrations import LATEST, MIGRATIONS
+
+STATUS_SENDING = 0
+STATUS_RECEIVED = 1
+STATUS_DELIVERED = 2
+STATUS_READ = 3
+STATUS_NAMES = {
+    STATUS_SENDING: "sending",
+    STATUS_RECEIVED: "received",
+    STATUS_DELIVERED: "delivered",
+    STATUS_READ: "read",
+}
+
+
+class StorageError(Exception):
+    """The database cannot be used; ``str(e)`` tells the user what to do."""
+
+
+class DatabaseCorrupt(StorageError):
+    pass
+
+
+class DatabaseTooNew(StorageError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: bytes
+    conv: bytes
+    author: bytes
+    seq: int
+    lamport: int
+    time: int
+    kind: str
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    event_id: bytes
+    conv: bytes
+    author: bytes  # device
+    sender: bytes  # user
+    seq: int
+    lamport: int
+    time: int
+    text: str
+    outgoing: bool
+    status: int
+    rowid: int = 0
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES.get(self.status, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    user_id: bytes
+    name: str
+    state: str  # pending_in | pending_out | accepted | declined
+    verified: bool
+    key_changed: bool
+    replaces: bytes | None
+    created: int
+    updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    device_id: bytes
+    user_id: bytes
+    name: str
+    created: int
+    cert: bytes
+    revoked: bool
+    last_seen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRow:
+    address: str
+    device_id: bytes | None
+    manual: bool
+    last_seen: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRow:
+    conv: bytes
+    author: bytes
+    seq: int
+    id: bytes
+    lamport: int
+
+
+_MESSAGE_COLS = "event_id, conv, author, sender, seq, lamport, time, text, outgoing, status, rowid"
+
+
+def _message(r: Sequence[Any]) -> MessageRow:
+    return MessageRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10]
+    )
+
+
+def _check_readable(path: Path) -> int:
+    """Read the schema version without writing anything; raise on a foreign file."""
+    uri = f"file:{path}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise DatabaseCorrupt(
+            f"{path} is not a readable Kith database ({e}). It was left untouched; "
+            "move it away to start fresh, or restore it from a backup."
+        ) from e
+    return int(version)
+
+
+class Store:
+    """All persistent state of one profile. Not thread-safe: use it from one thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            version = _check_readable(self.path)
+            if version > LATEST:
+                raise DatabaseTooNew(
+                    f"{self.path} was written by a newer version of Kith (schema {version}, "
+                    f"this one knows {LATEST}). Update Kith; the file was left untouched."
+                )
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self._depth = 0
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise DatabaseCorrupt(f"{self.path} is damaged: {e}") from e
+
+    def _migrate(self) -> None:
+        version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+        while version < LATEST:
+            with self.transaction():
+                MIGRATIONS[version](self.db)
+                version += 1
+                self._conn.execute(f"PRAGMA user_version = {version}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic write; nested uses join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._conn.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        self._conn.execute("COMMIT")
+
+    # -- events ---------------------------------------------------------------------
+
+    def insert_events(self, rows: Sequence[EventRow]) -> None:
+        """Store events and move the per-log heads; rows of one log must be in seq order."""
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO events (id, conv, author, seq, lamport, time, kind, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r.id, r.conv, r.author, r.seq, r.lamport, r.time, r.kind, r.raw) for r in rows],
+            )
+            tips: dict[tuple[bytes, bytes], EventRow] = {}
+            for r in rows:
+                tips[(r.conv, r.author)] = r
+            self._conn.executemany(
+                "INSERT INTO heads (conv, author, seq, id, lamport) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (conv, author) DO UPDATE SET seq = excluded.seq, id = excluded.id,"
+                " lamport = excluded.lamport WHERE excluded.seq > heads.seq",
+                [(r.conv, r.author, r.seq, r.id, r.lamport) for r in tips.values()],
+            )
+
+    def heads(self) -> list[HeadRow]:
+        return [
+            HeadRow(*r)
+            for r in self._conn.execute("SELECT conv, author, seq, id, lamport FROM heads")
+        ]
+
+    def vector(self, conv: bytes) -> dict[bytes, int]:
+        return dict(
+            self._conn.execute("SELECT author, seq FROM heads WHERE conv = ?", (conv,)).fetchall()
+        )
+
+    def events_after(
+        self, conv: bytes, author: bytes, after_seq: int, limit: int = 1000
+    ) -> list[bytes]:
+        """Raw events of one log with seq > after_seq, oldest first."""
+        return [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT raw FROM events WHERE conv = ? AND author = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (conv, author, after_seq, limit),
+            )
+        ]
+
+    def event_raw(self, event_id: bytes) -> bytes | None:
+        row = self._conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def count_events(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    # -- conversations and messages ----------------------------------------------------
+
+    def ensure_conversation(self, conv: bytes, kind: str, peer_user: bytes | None) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO conversations (id, kind, peer_user, created) "
+                "VALUES (?, ?, ?, ?)",
+                (conv, kind, peer_user, int(time.time())),
+            )
+
+    def conversation_peer(self, conv: bytes) -> bytes | None:
+        row = self._conn.execute(
+            "SELECT peer_user FROM conversations WHERE id = ?", (conv,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def insert_messages(self, rows: Sequence[MessageRow]) -> None:
+        if not rows:
+            return
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO messages "
+                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.event_id, r.conv, r.author, r.sender, r.seq, r.lamport, r.time,
+                        r.text, int(r.outgoing), r.status,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def raise_status(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> int:
+        """Move messages of one log up to ``up_to_seq`` to ``status`` (never down).
+
+        Returns how many messages changed.
+        """
+        with self.transaction():
+            cur = self._conn.execute(
+                "UPDATE messages SET status = ? WHERE conv = ? AND author = ? AND seq <= ? "
+                "AND status < ?",
+                (status, conv, author, up_to_seq, status),
+            )
+            return cur.rowcount
+
+    def message(self, event_id: bytes) -> MessageRow | None:
+        row = self._conn.execute(
+            f"SELECT {_MESSAGE_COLS} FROM messages WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return None if row is None else _message(row)
+
+    def messages(
+        self,
+        conv: bytes,
+        *,
+        limit: int = 50,
+        before: tuple[int, bytes] | None = None,
+    ) -> list[MessageRow]:
+        """The newest ``limit`` messages older than ``before`` = (lamport, author),
+        oldest first. Keyset paging on the (conv, lamport, author) index: no OFFSET."""
+        if before is None:
+            cur = self._conn.execute(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE conv = ? "
+                "ORDER BY lamport DESC, author DESC LIMIT ?",
+                (conv, limit),
+            )
+        else:
+            cur = self._conn.execute(
+                f"SELECT {_MESSAGE_COLS} FROM messages WHERE conv = ? AND (lamport, author) < (?, ?)"
+                " ORDER BY lamport DESC, author DESC LIMIT ?",
+                (conv, before[0], before[1], limit),
+            )
+        rows = [_message(r) for r in cur]
+        rows.reverse()
+        return rows
+
+    def last_message(self, conv: bytes) -> MessageRow | None:
+        rows = self.messages(conv, limit=1)
+        return rows[0] if rows else None
+
+    def unread_count(self, conv: bytes) -> int:
+        return int(
+            self._conn.execute(
+                "SELECT count(*) FROM messages WHERE conv = ? AND outgoing = 0 AND status < ?",
+                (conv, STATUS_READ),
+            ).fetchone()[0]
+        )
+
+    def newest_incoming(self, conv: bytes, status_below: int) -> list[tuple[bytes, int]]:
+        """(author, highest seq) of incoming messages still below ``status_below``."""
+        return [
+            (r[0], r[1])
+            for r in self._conn.execute(
+                "SELECT author, max(seq) FROM messages WHERE conv = ? AND outgoing = 0 "
+                "AND status < ? GROUP BY author",
+                (conv, status_below),
+            )
+        ]
+
+    def search(self, query: str, limit: int = 50) -> list[MessageRow]:
+        """Full-text search over message text; every word of ``query`` must match (prefix)."""
+        words = [w for w in query.split() if w]
+        if not words:
+            return []
+        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        cur = self._conn.execute(
+            f"SELECT {', '.join('m.' + c.strip() for c in _MESSAGE_COLS.split(','))} "
+            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
+            "WHERE messages_fts MATCH ? ORDER BY m.time DESC LIMIT ?",
+            (match, limit),
+        )
+        return [_message(r) for r in cur]
+
+    # -- contacts ------------------------------------------------------------------------
+
+    def upsert_contact(
+        self,
+        user_id: bytes,
+        *,
+        name: str | None = None,
+        state: str | None = None,
+        verified: bool | None = None,
+        key_changed: bool | None = None,
+        replaces: bytes | None = None,
+    ) -> ContactRow:
+        now = int(time.time())
+        with self.transaction():
+            old = self.contact(user_id)
+            if old is None:
+                self._conn.execute(
+                    "INSERT INTO contacts (user_id, name, state, verified, key_changed, replaces,"
+                    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        user_id, name or "", state or "pending_in", int(bool(verified)),
+                        int(bool(key_changed)), replaces, now, now,
+                    ),
+                )
+            else:
+                self._conn.execute(
+                    "UPDATE contacts SET name = ?, state = ?, verified = ?, key_changed = ?,"
+                    " replaces = ?, updated = ? WHERE user_id = ?",
+                    (
+                        old.name if name is None else name,
+                        old.state if state is None else state,
+                        int(old.verified if verified is None else verified),
+                        int(old.key_changed if key_changed is None else key_changed),
+                        old.replaces if replaces is None else replaces,
+                        now,
+                        user_id,
+                    ),
+                )
+            new = self.contact(user_id)
+            assert new is not None
+            return new
+
+    def contact(self, user_id: bytes) -> ContactRow | None:
+        row = self._conn.execute(
+            "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
+            "FROM contacts WHERE user_id = ?",
+            (user_id,),
+        ).fetchone()
+        return None if row is None else _contact(row)
+
+    def contacts(self) -> list[ContactRow]:
+        return [
+            _contact(r)
+            for r in self._conn.execute(
+                "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
+                "FROM contacts ORDER BY name COLLATE NOCASE, user_id"
+            )
+        ]
+
+    def delete_contact(self, user_id: bytes) -> None:
+        with self.transaction():
+            self._conn.execute("DELETE FROM contacts WHERE user_id = ?", (user_id,))
+
+    # -- devices -------------------------------------------------------------------------
+
+    def upsert_device(
+        self, device_id: bytes, user_id: bytes, name: str, created: int, cert: bytes
+    ) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO devices (device_id, user_id, name, created, cert) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+                "name = excluded.name, created = excluded.created, cert = excluded.cert "
+                "WHERE excluded.created >= devices.created",
+                (device_id, user_id, name, created, cert),
+            )
+
+    def device(self, device_id: bytes) -> DeviceRow | None:
+        row = self._conn.execute(
+            "SELECT device_id, user_id, name, created, cert, revoked, last_seen "
+            "FROM devices WHERE device_id = ?",
+            (device_id,),
+        ).fetchone()
+        return None if row is None else _device(row)
+
+    def devices(self, user_id: bytes | None = None) -> list[DeviceRow]:
+        sql = "SELECT device_id, user_id, name, created, cert, revoked, last_seen FROM devices"
+        args: tuple[Any, ...] = ()
+        if user_id is not None:
+            sql += " WHERE user_id = ?"
+            args = (user_id,)
+        return [_device(r) for r in self._conn.execute(sql + " ORDER BY created", args)]
+
+    def touch_device(self, device_id: bytes, when: int | None = None) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE devices SET last_seen = ? WHERE device_id = ?",
+                (int(time.time()) if when is None else when, device_id),
+            )
+
+    # -- remembered peers ------------------------------------------------------------------
+
+    def remember_peer(
+        self, address: str, device_id: bytes | None = None, *, manual: bool = False
+    ) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO peers (address, device_id, manual, last_seen) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (address) DO UPDATE SET "
+                "device_id = coalesce(excluded.device_id, peers.device_id), "
+                "manual = max(peers.manual, excluded.manual), last_seen = excluded.last_seen",
+                (address, device_id, int(manual), int(time.time())),
+            )
+
+    def peers(self) -> list[PeerRow]:
+        return [
+            PeerRow(r[0], r[1], bool(r[2]), r[3])
+            for r in self._conn.execute(
+                "SELECT address, device_id, manual, last_seen FROM peers ORDER BY address"
+            )
+        ]
+
+    # -- settings and drafts ---------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "INSERT INTO settings (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def settings(self) -> dict[str, Any]:
+        return {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM settings")}
+
+    def get_draft(self, conv: bytes) -> str:
+        row = self._conn.execute("SELECT text FROM drafts WHERE conv = ?", (conv,)).fetchone()
+        return "" if row is None else str(row[0])
+
+    def set_draft(self, conv: bytes, text: str) -> None:
+        with self.transaction():
+            if text:
+                self._conn.execute(
+                    "INSERT INTO drafts (conv, text) VALUES (?, ?) "
+                    "ON CONFLICT (conv) DO UPDATE SET text = excluded.text",
+                    (conv, text),
+                )
+            else:
+                self._conn.execute("DELETE FROM drafts WHERE conv = ?", (conv,))
+
+    def execute(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        """Read-only escape hatch for tests and tools."""
+        return [tuple(r) for r in self._conn.execute(sql, tuple(args))]
+
+
+def _contact(r: Sequence[Any]) -> ContactRow:
+    return ContactRow(r[0], r[1], r[2], bool(r[3]), bool(r[4]), r[5], r[6], r[7])
+
+
+def _device(r: Sequence[Any]) -> DeviceRow:
+    return DeviceRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6])

@@ -1,0 +1,134 @@
+"""Versioned schema migrations.
+
+``PRAGMA user_version`` holds the schema version. Each migration moves the schema one
+version up inside the caller's transaction; a database newer than :data:`LATEST` is
+refused before anything is written. Add migrations at the end; never edit a released one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE events (
+            id BLOB PRIMARY KEY,
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            lamport INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            raw BLOB NOT NULL,
+            UNIQUE (conv, author, seq)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE heads (
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            id BLOB NOT NULL,
+            lamport INTEGER NOT NULL,
+            PRIMARY KEY (conv, author)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE conversations (
+            id BLOB PRIMARY KEY,
+            kind TEXT NOT NULL,
+            peer_user BLOB,
+            created INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE messages (
+            rowid INTEGER PRIMARY KEY,
+            event_id BLOB NOT NULL UNIQUE,
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            sender BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            lamport INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            outgoing INTEGER NOT NULL,
+            status INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX messages_order ON messages (conv, lamport, author)")
+    db.execute("CREATE INDEX messages_log ON messages (conv, author, seq)")
+    db.execute(
+        "CREATE VIRTUAL TABLE messages_fts USING fts5("
+        "text, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute(
+        """
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts (rowid, text) VALUES (new.rowid, new.text);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+            VALUES ('delete', old.rowid, old.text);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE contacts (
+            user_id BLOB PRIMARY KEY,
+            name TEXT NOT NULL,
+            state TEXT NOT NULL,
+            verified INTEGER NOT NULL DEFAULT 0,
+            key_changed INTEGER NOT NULL DEFAULT 0,
+            replaces BLOB,
+            created INTEGER NOT NULL,
+            updated INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE devices (
+            device_id BLOB PRIMARY KEY,
+            user_id BLOB NOT NULL,
+            name TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            cert BLOB NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            last_seen INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX devices_user ON devices (user_id)")
+    db.execute(
+        """
+        CREATE TABLE peers (
+            address TEXT PRIMARY KEY,
+            device_id BLOB,
+            manual INTEGER NOT NULL DEFAULT 0,
+            last_seen INTEGER
+        )
+        """
+    )
+    db.execute("CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE drafts (conv BLOB PRIMARY KEY, text TEXT NOT NULL)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+LATEST = len(MIGRATIONS)
