@@ -172,6 +172,7 @@ class NodeOptions:
     interfaces: list[str] | None = None  # None: every LAN interface
     port: int | None = None  # None: the profile's remembered port, else any free one
     discovery: bool = True
+    network: bool = True  # False: no listening, no discovery, no dialling (database only)
     timing: Timing = field(default_factory=Timing)
     reconnect_min: float = 0.25
     reconnect_max: float = 30.0
@@ -251,6 +252,8 @@ class Node:
         c = self.identity.cert
         store.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
         self._running = True
+        if not self.options.network:
+            return
         await self._listen()
         for p in store.peers():
             if p.manual:

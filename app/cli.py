@@ -1,0 +1,330 @@
+"""The ``kith`` command line.
+
+``kith`` alone opens the desktop app. Subcommands work headless: while a node runs
+for the profile (``kith daemon`` or the app) they go through its control socket;
+otherwise they start a node for the duration of the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from p2p import commands
+from p2p.control import ControlClient, ControlServer
+from p2p.errors import KithError, UserError
+from p2p.identity import load_identity
+from p2p.node import Node, NodeOptions
+from p2p.profile import create_identity, default_profile, require_identity
+
+log = logging.getLogger("kith")
+
+# Commands a one-shot node runs without network (they only read or write the database).
+OFFLINE = {"contacts", "history", "safety-number", "verify", "read", "whoami"}
+# How long a one-shot node looks for peers before acting, and lingers to deliver after.
+DISCOVER_SECONDS = 3.0
+LINGER_SECONDS = 3.0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kith",
+        description="Kith: a peer-to-peer messenger for your local network. "
+        "No server, no account, no Internet.",
+    )
+    p.add_argument("--profile", metavar="DIR", help="profile folder (default: per-user data dir)")
+    p.add_argument(
+        "--interface", metavar="ADDR", action="append", default=None,
+        help="listen and discover only on this address (repeatable; default: all LAN interfaces)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("init", help="create this device's identity")
+    s.add_argument("--name", required=True, help="your display name")
+    s = sub.add_parser("whoami", help="show this identity")
+    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("daemon", help="run the node headless until SIGINT/SIGTERM")
+    s.add_argument("--port", type=int, default=None, help="TCP port to listen on")
+    s = sub.add_parser("peers", help="people discovered on the network")
+    s.add_argument("--wait", type=float, default=None, metavar="SECONDS")
+    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("connect", help="add a peer by address (remembered)")
+    s.add_argument("address", metavar="HOST:PORT")
+    for name, text in (("add", "send a contact request"), ("accept", "accept a request")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("peer", metavar="PEER")
+        s.add_argument(
+            "--trust-new-key", action="store_true",
+            help="go ahead although PEER has a known contact's name with another key",
+        )
+    s = sub.add_parser("decline", help="decline a contact request")
+    s.add_argument("peer", metavar="PEER")
+    s = sub.add_parser("contacts", help="your contacts and requests")
+    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("send", help="send a message")
+    s.add_argument("peer", metavar="PEER")
+    s.add_argument("text", metavar="TEXT")
+    s.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="wait until delivered; exit 1 if not delivered in time")
+    s = sub.add_parser("history", help="messages with a contact")
+    s.add_argument("peer", metavar="PEER")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--limit", type=int, default=50, metavar="N")
+    s = sub.add_parser("listen", help="print messages as they arrive")
+    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("safety-number", help="the safety number to compare with a contact")
+    s.add_argument("peer", metavar="PEER")
+    s = sub.add_parser("sas", help="the 7 emoji to compare while connected")
+    s.add_argument("peer", metavar="PEER")
+    s = sub.add_parser("verify", help="mark a contact verified if the number matches")
+    s.add_argument("peer", metavar="PEER")
+    s.add_argument("number", metavar="NUMBER", nargs="+")
+    s = sub.add_parser("read", help="mark a conversation read (sends read receipts)")
+    s.add_argument("peer", metavar="PEER")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    profile = Path(args.profile).expanduser() if args.profile else default_profile()
+    try:
+        if args.command is None:
+            return _open_app(profile, args.interface)
+        if args.command == "init":
+            identity = create_identity(profile, args.name)
+            print(f"Created {identity.name} in {profile}")
+            _print_whoami(commands.whoami(identity), as_json=False)
+            return 0
+        return asyncio.run(_run(profile, args))
+    except KithError as e:
+        print(f"kith: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _open_app(profile: Path, interfaces: list[str] | None) -> int:
+    try:
+        from app.gui import run_app
+    except ImportError as e:
+        print(f"kith: the desktop app cannot start ({e}); see `kith --help`", file=sys.stderr)
+        return 1
+    return run_app(profile, interfaces)
+
+
+def _request_args(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("peer", "text", "wait", "limit", "address", "trust_new_key"):
+        if hasattr(args, key):
+            out[key] = getattr(args, key)
+    if args.command == "verify":
+        out["number"] = "".join(args.number)
+    return out
+
+
+async def _run(profile: Path, args: argparse.Namespace) -> int:
+    if args.command == "daemon":
+        return await _daemon(profile, args)
+    client = ControlClient(profile)
+    streams = await client.open()
+    if streams is not None:
+        try:
+            return await _via_socket(client, streams, args)
+        finally:
+            streams[1].close()
+    if args.command == "whoami":
+        identity = require_identity(profile)
+        _print_whoami(commands.whoami(identity), as_json=args.json)
+        return 0
+    return await _one_shot(profile, args)
+
+
+async def _via_socket(
+    client: ControlClient, streams: Any, args: argparse.Namespace
+) -> int:
+    name = args.command
+    reply = await client.request(streams, name, _request_args(args))
+    if not reply.get("ok"):
+        raise UserError(str(reply.get("error", "the running Kith refused the command")))
+    if name == "listen":
+        reader = streams[0]
+        while True:
+            line = await reader.readline()
+            if not line:
+                return 0
+            event = json.loads(line).get("event")
+            if event is not None:
+                _print_message(event, args.json)
+    return _output(name, reply["result"], args)
+
+
+async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
+    name = args.command
+    if load_identity(profile) is None:
+        require_identity(profile)
+    offline = name in OFFLINE
+    node = Node(
+        profile,
+        NodeOptions(interfaces=args.interface, discovery=not offline, network=not offline),
+    )
+    await node.start()
+    try:
+        request = _request_args(args)
+        if name == "listen":
+            await commands.listen(node, lambda m: _print_message(m, args.json))
+            return 0
+        if name == "peers" and request.get("wait") is None:
+            request["wait"] = DISCOVER_SECONDS
+        if name in ("add", "sas"):
+            request["discover" if name == "add" else "wait"] = DISCOVER_SECONDS
+        if name in ("send", "accept"):
+            await commands.settle(node, DISCOVER_SECONDS, lambda: _online(node, args.peer))
+        result = await commands.run(node, name, request)
+        if name in ("add", "accept") or (name == "send" and args.wait is None):
+            await _linger(node, args.peer, result)
+        return _output(name, result, args)
+    finally:
+        await node.stop()
+
+
+def _online(node: Node, peer: str) -> bool:
+    try:
+        user, _ = node.resolve(peer)
+    except UserError:
+        return False
+    return node.online(user)
+
+
+async def _linger(node: Node, peer: str, result: Any) -> None:
+    """A one-shot node gives the peer a moment to receive what it just queued."""
+    from storage import STATUS_DELIVERED
+
+    if isinstance(result, dict) and "id" in result and not result.get("delivered"):
+        await node.wait_status(bytes.fromhex(result["id"]), STATUS_DELIVERED, LINGER_SECONDS)
+        return
+    await commands.settle(node, LINGER_SECONDS, lambda: _online(node, peer))
+
+
+async def _daemon(profile: Path, args: argparse.Namespace) -> int:
+    node = Node(profile, NodeOptions(interfaces=args.interface, port=args.port))
+    await node.start()
+    control = ControlServer(node)
+    try:
+        await control.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"kith daemon ready: {node.name} ({node.user_id.hex()[:12]}) listening on port "
+            f"{node.port}; stop with Ctrl+C",
+            flush=True,
+        )
+        await stop.wait()
+    finally:
+        await control.stop()
+        await node.stop()
+    print("kith daemon stopped", flush=True)
+    return 0
+
+
+# -- output ----------------------------------------------------------------------------
+
+
+def _output(name: str, result: Any, args: argparse.Namespace) -> int:
+    as_json = bool(getattr(args, "json", False))
+    if name == "whoami":
+        _print_whoami(result, as_json)
+    elif name == "peers":
+        if as_json:
+            print(json.dumps(result))
+        elif not result:
+            print("Nobody found on the network yet.")
+        else:
+            for p in result:
+                tag = " [KEY CHANGED: not the contact you know]" if p["key_changed"] else ""
+                contact = f" ({p['contact']})" if p["contact"] else ""
+                uid = (p["user_id"] or "?")[:12]
+                print(f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}{tag}")
+    elif name == "contacts":
+        if as_json:
+            print(json.dumps(result))
+        elif not result:
+            print("No contacts yet. Find people with `kith peers`, then `kith add NAME`.")
+        else:
+            for c in result:
+                flags = " verified" if c["verified"] else ""
+                flags += " KEY CHANGED" if c["key_changed"] else ""
+                print(f"{c['name']:20} {c['user_id'][:12]}  {c['state']}{flags}")
+    elif name == "history":
+        if as_json:
+            print(json.dumps(result))
+        else:
+            for m in result:
+                _print_message(m, False)
+    elif name == "send":
+        if args.wait is not None and not result["delivered"]:
+            print(
+                f"kith: not delivered within {args.wait:g} s; the message stays queued and "
+                "goes out when the contact is reachable",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{result['status']}: {result['id'][:12]}")
+    elif name == "safety-number":
+        groups = result["groups"]
+        print(f"Safety number with {result['peer']}:")
+        for row in range(3):
+            print("  " + " ".join(groups[row * 4 : row * 4 + 4]))
+    elif name == "sas":
+        print(" ".join(e["emoji"] for e in result["emoji"]))
+        print(" ".join(e["name"] for e in result["emoji"]))
+    elif name == "verify":
+        print(f"{result['peer']} is now verified.")
+    elif name in ("add", "accept", "decline", "connect"):
+        if name == "connect":
+            print(f"connected to {result['name']} ({(result['user_id'] or '?')[:12]})")
+        else:
+            print(f"{result['name']}: {result['state']}")
+    else:
+        print(json.dumps(result))
+    return 0
+
+
+def _print_whoami(info: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(info))
+        return
+    print(f"name:        {info['name']}")
+    print(f"user id:     {info['user_id']}")
+    print(f"device id:   {info['device_id']}")
+    print(f"fingerprint: {info['fingerprint']}")
+
+
+def _print_message(m: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(m), flush=True)
+        return
+    import datetime
+
+    when = datetime.datetime.fromtimestamp(m["time"]).strftime("%Y-%m-%d %H:%M")
+    status = f"  [{m['status']}]" if m.get("outgoing") else ""
+    print(f"{when}  {m['from']}: {m['text']}{status}", flush=True)
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError):
+        sys.exit(main())
