@@ -192,9 +192,11 @@ async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
             request["discover" if name == "add" else "wait"] = DISCOVER_SECONDS
         if name in ("send", "accept"):
             await commands.settle(node, DISCOVER_SECONDS, lambda: _online(node, args.peer))
+        if name == "send":
+            request["linger"] = LINGER_SECONDS
         result = await commands.run(node, name, request)
-        if name in ("add", "accept") or (name == "send" and args.wait is None):
-            await _linger(node, args.peer, result)
+        if name in ("add", "accept"):
+            await _linger(node, args.peer)
         return _output(name, result, args)
     finally:
         await node.stop()
@@ -208,13 +210,8 @@ def _online(node: Node, peer: str) -> bool:
     return node.online(user)
 
 
-async def _linger(node: Node, peer: str, result: Any) -> None:
+async def _linger(node: Node, peer: str) -> None:
     """A one-shot node gives the peer a moment to receive what it just queued."""
-    from storage import STATUS_DELIVERED
-
-    if isinstance(result, dict) and "id" in result and not result.get("delivered"):
-        await node.wait_status(bytes.fromhex(result["id"]), STATUS_DELIVERED, LINGER_SECONDS)
-        return
     await commands.settle(node, LINGER_SECONDS, lambda: _online(node, peer))
 
 

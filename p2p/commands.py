@@ -156,11 +156,13 @@ async def _contacts(node: Node, args: dict[str, Any]) -> Any:
 async def _send(node: Node, args: dict[str, Any]) -> Any:
     row = await node.send_message(args["peer"], str(args["text"]))
     wait = args.get("wait")
-    delivered = row.status >= STATUS_DELIVERED
-    if wait is not None and not delivered:
-        delivered = await node.wait_status(row.event_id, STATUS_DELIVERED, float(wait))
-    out = message_json(node.db.message(row.event_id) or row, node.user_id, node.names())
-    out["delivered"] = delivered
+    if wait is None:
+        wait = args.get("linger")  # a one-shot node gives delivery a moment
+    if wait:
+        await node.wait_status(row, STATUS_DELIVERED, float(wait))
+    row = node.db.message_at(row.conv, row.author, row.seq) or row
+    out = message_json(row, node.user_id, node.names())
+    out["delivered"] = row.status >= STATUS_DELIVERED
     return out
 
 

@@ -38,8 +38,6 @@ from storage import (
     STATUS_DELIVERED,
     STATUS_NAMES,
     STATUS_READ,
-    STATUS_RECEIVED,
-    STATUS_SENDING,
     ContactRow,
     EventRow,
     MessageRow,
@@ -205,8 +203,8 @@ class Node:
         self._flush_scheduled = False
         self._discovery: Any = None
         self._running = False
-        self._status_waiters: dict[bytes, list[asyncio.Future[int]]] = {}
         self._sas_cache: dict[bytes, bytes] = {}
+        self._contacts: dict[bytes, ContactRow] | None = None  # cache of the contacts table
 
     # -- identity --------------------------------------------------------------------
 
@@ -227,6 +225,23 @@ class Node:
         if self.store is None:
             raise UserError("the node is not running")
         return self.store
+
+    def _contact_rows(self) -> list[ContactRow]:
+        if self._contacts is None:
+            self._contacts = {c.user_id: c for c in self.db.contacts()}
+        return sorted(self._contacts.values(), key=lambda c: (c.name.casefold(), c.user_id))
+
+    def _contact(self, user: bytes) -> ContactRow | None:
+        if self._contacts is None:
+            self._contact_rows()
+        assert self._contacts is not None
+        return self._contacts.get(user)
+
+    def _save_contact(self, user: bytes, **fields: Any) -> ContactRow:
+        row = self.db.upsert_contact(user, **fields)
+        if self._contacts is not None:
+            self._contacts[user] = row
+        return row
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -332,9 +347,6 @@ class Node:
                 self._flush()
             self.store.close()
             self.store = None
-        for futs in self._status_waiters.values():
-            for f in futs:
-                f.cancel()
         self._lock.release()
 
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -537,9 +549,9 @@ class Node:
         if conn.initiator:
             store.remember_peer(conn.address, c.device, manual=peer.manual)
         self._sas_cache[hello.user_id] = hello.handshake_hash
-        contact = store.contact(hello.user_id)
+        contact = self._contact(hello.user_id)
         if contact is not None and contact.name != hello.name:
-            store.upsert_contact(hello.user_id, name=hello.name)
+            self._save_contact(hello.user_id, name=hello.name)
             self._emit(ContactChanged(hello.user_id))
         log.info("connected to %s (%s)", hello.name, hello.device_id.hex()[:12])
         self._emit(PeersChanged())
@@ -619,8 +631,8 @@ class Node:
         elif isinstance(m, wire.Profile):
             if 0 < len(m.name) <= 64 and peer.user_id is not None:
                 peer.name = m.name
-                if self.db.contact(peer.user_id) is not None:
-                    self.db.upsert_contact(peer.user_id, name=m.name)
+                if self._contact(peer.user_id) is not None:
+                    self._save_contact(peer.user_id, name=m.name)
                     self._emit(ContactChanged(peer.user_id))
                 self._emit(PeersChanged())
 
@@ -632,7 +644,7 @@ class Node:
             return False  # own devices: linked-device sync (not yet)
         if conv != ev.direct_conversation(self.user_id, user_id):
             return False
-        c = self.db.contact(user_id)
+        c = self._contact(user_id)
         return (
             c is not None and c.state in (ACCEPTED, PENDING_OUT) and not c.key_changed
         )
@@ -640,7 +652,7 @@ class Node:
     def _may_receive(self, user_id: bytes, conv: bytes) -> bool:
         if conv != ev.direct_conversation(self.user_id, user_id):
             return False
-        c = self.db.contact(user_id)
+        c = self._contact(user_id)
         return c is None or c.state != DECLINED
 
     def _shared_convs(self, user_id: bytes) -> list[bytes]:
@@ -788,8 +800,11 @@ class Node:
                 raise RemoteProtocolError("event for a conversation the sender is not in")
             head_t = self._heads.get((conv, author))
             head = ev.Head(*head_t) if head_t else None
-            overlap = [e for e in run if head is not None and e.event.seq <= head.seq]
-            known = {e.id for e in overlap if store.event_raw(e.id) is not None}
+            known: set[bytes] = set()
+            if head is not None and run[0].event.seq <= head.seq:
+                known = set(
+                    store.event_ids(conv, author, run[0].event.seq, head.seq).values()
+                )
             part = sync.split_run(head, run, known)
             if part.forks:
                 log.warning("device %s equivocated in a conversation", author.hex()[:12])
@@ -804,7 +819,7 @@ class Node:
             # Apply in order; a non-contact event from a stranger stops the run.
             lamport = self._lamport.get(conv, 0)
             good: list[ev.SignedEvent] = []
-            state = store.contact(author_user)
+            state = self._contact(author_user)
             for e in part.fresh:
                 body = e.body()
                 if isinstance(body, ev.ContactBody):
@@ -818,7 +833,7 @@ class Node:
                     msgs.append(
                         MessageRow(
                             e.id, conv, author, author_user, e.event.seq, e.event.lamport,
-                            e.event.time, body.text, False, STATUS_RECEIVED,
+                            e.event.time, body.text, False,
                         )
                     )
                     receipts_due[(conv, author)] = e.event.seq
@@ -840,9 +855,7 @@ class Node:
                     store.ensure_conversation(conv, "direct", peer.user_id)
                 store.insert_events([_row(e) for e in accepted])
                 store.insert_messages(msgs)
-                changed = [
-                    (u, store.raise_status(*u)) for u in status_updates
-                ]
+                changed = [(u, store.raise_mark(*u)) for u in status_updates]
                 # One delivery receipt per log, in the same transaction.
                 for (conv, author), seq in receipts_due.items():
                     self._append(conv, ev.ReceiptBody("delivered", author, seq))
@@ -851,7 +864,6 @@ class Node:
             for (conv, author, seq, status), n in changed:
                 if n:
                     self._emit(StatusChanged(conv, author, seq, status))
-                    self._wake_status(conv, author, seq, status)
             by_conv: dict[bytes, list[MessageRow]] = {}
             for m in msgs:
                 by_conv.setdefault(m.conv, []).append(m)
@@ -865,35 +877,35 @@ class Node:
 
     def _apply_contact(self, user: bytes, body: ev.ContactBody, hello_name: str) -> ContactRow:
         store = self.db
-        c = store.contact(user)
+        c = self._contact(user)
         name = body.name if 0 < len(body.name) <= 64 else hello_name
         if body.action == "request":
             if c is None:
                 clash = self._name_clash(user, name)
-                return store.upsert_contact(
+                return self._save_contact(
                     user, name=name, state=PENDING_IN, key_changed=clash is not None,
                     replaces=clash,
                 )
             if c.state == PENDING_OUT:
-                return store.upsert_contact(user, state=ACCEPTED)
+                return self._save_contact(user, state=ACCEPTED)
             if c.state == DECLINED:
-                return store.upsert_contact(user, state=PENDING_IN)
+                return self._save_contact(user, state=PENDING_IN)
             return c
         if body.action == "accept":
             if c is not None and c.state in (PENDING_OUT, ACCEPTED):
-                return store.upsert_contact(user, state=ACCEPTED)
+                return self._save_contact(user, state=ACCEPTED)
             if c is None:
-                return store.upsert_contact(user, name=name, state=PENDING_IN)
+                return self._save_contact(user, name=name, state=PENDING_IN)
             return c
         # decline
         if c is None:
-            return store.upsert_contact(user, name=name, state=DECLINED)
-        return store.upsert_contact(user, state=DECLINED)
+            return self._save_contact(user, name=name, state=DECLINED)
+        return self._save_contact(user, state=DECLINED)
 
     def _name_clash(self, user: bytes, name: str) -> bytes | None:
         """The user id of another known contact that goes by ``name``, if any."""
         folded = name.casefold()
-        for c in self.db.contacts():
+        for c in self._contact_rows():
             if c.user_id != user and c.name.casefold() == folded and c.state == ACCEPTED:
                 return c.user_id
         return None
@@ -920,7 +932,7 @@ class Node:
             self._pending_msgs.append(
                 MessageRow(
                     e.id, conv, self.device_id, self.user_id, e.event.seq, lamport,
-                    e.event.time, body.text, True, STATUS_SENDING,
+                    e.event.time, body.text, True,
                 )
             )
         if not self._flush_scheduled:
@@ -980,7 +992,7 @@ class Node:
         if not q:
             raise UserError("say which peer: a name, a user id or a prefix of one")
         candidates: dict[bytes, str] = {}
-        for c in self.db.contacts():
+        for c in self._contact_rows():
             candidates[c.user_id] = c.name
         for p in self._peers.values():
             if p.user_id is not None and p.user_id not in candidates:
@@ -1003,7 +1015,7 @@ class Node:
 
     async def add_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
         user, name = self.resolve(query)
-        c = self.db.contact(user)
+        c = self._contact(user)
         if c is not None and c.state == ACCEPTED:
             raise UserError(f"{name} is already a contact")
         if c is not None and c.state == PENDING_IN:
@@ -1011,7 +1023,7 @@ class Node:
         clash = self._name_clash(user, name)
         if clash is not None and not trust_new_key:
             raise UserError(_key_change_warning(name, user, clash, "add"))
-        self.db.upsert_contact(
+        self._save_contact(
             user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash
         )
         conv = ev.direct_conversation(self.user_id, user)
@@ -1023,12 +1035,12 @@ class Node:
 
     async def accept_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
         user, name = self.resolve(query)
-        c = self.db.contact(user)
+        c = self._contact(user)
         if c is None or c.state not in (PENDING_IN, DECLINED):
             raise UserError(f"there is no contact request from {name} to accept")
         if c.key_changed and not trust_new_key:
             raise UserError(_key_change_warning(name, user, c.replaces, "accept"))
-        self.db.upsert_contact(user, state=ACCEPTED, key_changed=False)
+        self._save_contact(user, state=ACCEPTED, key_changed=False)
         conv = ev.direct_conversation(self.user_id, user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("accept", self.name))
@@ -1038,10 +1050,10 @@ class Node:
 
     async def decline_contact(self, query: str) -> ContactInfo:
         user, name = self.resolve(query)
-        c = self.db.contact(user)
+        c = self._contact(user)
         if c is None or c.state != PENDING_IN:
             raise UserError(f"there is no contact request from {name} to decline")
-        self.db.upsert_contact(user, state=DECLINED)
+        self._save_contact(user, state=DECLINED)
         self._emit(ContactChanged(user))
         return self._contact_info(user)
 
@@ -1049,7 +1061,7 @@ class Node:
         return [self._contact_info(c.user_id) for c in self.db.contacts()]
 
     def _contact_info(self, user: bytes) -> ContactInfo:
-        c = self.db.contact(user)
+        c = self._contact(user)
         assert c is not None
         return ContactInfo(c.name, c.user_id, c.state, c.verified, c.key_changed, self.online(user))
 
@@ -1061,7 +1073,7 @@ class Node:
         return [self._peer_info(p) for p in self._peers.values() if p.conn or p.instance]
 
     def _peer_info(self, p: _Peer) -> PeerInfo:
-        contact = self.db.contact(p.user_id) if p.user_id else None
+        contact = self._contact(p.user_id) if p.user_id else None
         clash = self._name_clash(p.user_id, p.name) if p.user_id and p.name else None
         key_changed = (contact.key_changed if contact else False) or (
             clash is not None and (contact is None or contact.state != ACCEPTED)
@@ -1081,7 +1093,7 @@ class Node:
 
     def queue_message(self, user: bytes, text: str) -> ev.SignedEvent:
         """Sign and queue a message; it is stored on the next loop turn (group commit)."""
-        c = self.db.contact(user)
+        c = self._contact(user)
         if c is None or c.state != ACCEPTED:
             name = c.name if c else user.hex()[:12]
             raise UserError(f"{name} is not a contact yet: send a request with `kith add`")
@@ -1099,49 +1111,24 @@ class Node:
         user, _ = self.resolve(query)
         e = self.queue_message(user, text)
         await self._commit()
-        row = self.db.message(e.id)
+        row = self.db.message_at(e.event.conv, e.event.author, e.event.seq)
         assert row is not None
         return row
 
-    async def wait_status(self, event_id: bytes, status: int, timeout: float) -> bool:
+    async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
-        row = self.db.message(event_id)
-        if row is None:
-            raise UserError("no such message")
-        if row.status >= status:
-            return True
-        fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._status_waiters.setdefault(event_id, []).append(fut)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                try:
-                    got = await asyncio.wait_for(asyncio.shield(fut), remaining)
-                except TimeoutError:
-                    return False
-                if got >= status:
-                    return True
-                fut = asyncio.get_running_loop().create_future()
-                self._status_waiters.setdefault(event_id, []).append(fut)
-        finally:
-            waiters = self._status_waiters.get(event_id, [])
-            if fut in waiters:
-                waiters.remove(fut)
-            if not waiters:
-                self._status_waiters.pop(event_id, None)
+        key = (row.conv, row.author)
 
-    def _wake_status(self, conv: bytes, author: bytes, seq: int, status: int) -> None:
-        if not self._status_waiters:
-            return
-        for event_id in list(self._status_waiters):
-            row = self.db.message(event_id)
-            if row and row.conv == conv and row.author == author and row.seq <= seq:
-                for f in self._status_waiters.pop(event_id):
-                    if not f.done():
-                        f.set_result(status)
+        def reached() -> bool:
+            delivered, read = self.db.mark(*key)
+            return (read if status >= STATUS_READ else delivered) >= row.seq
+
+        if reached():
+            return True
+        return await self._wait_event(
+            lambda e: isinstance(e, StatusChanged) and (e.conv, e.author) == key and reached(),
+            timeout,
+        )
 
     def history(self, query: str, limit: int = 50) -> list[MessageRow]:
         user, _ = self.resolve(query)
@@ -1157,12 +1144,12 @@ class Node:
         """The user has seen the conversation: mark incoming messages read and, if read
         receipts are on, tell the sender."""
         conv = ev.direct_conversation(self.user_id, user)
-        pending = self.db.newest_incoming(conv, STATUS_READ)
+        pending = [(author, seq) for author, seq, _ in self.db.unread(conv)]
         if not pending:
             return
         with self.db.transaction():
             for author, seq in pending:
-                self.db.raise_status(conv, author, seq, STATUS_READ)
+                self.db.raise_mark(conv, author, seq, STATUS_READ)
                 if self.db.get_setting("read_receipts", True):
                     self._append(conv, ev.ReceiptBody("read", author, seq))
         await self._commit()
@@ -1196,15 +1183,15 @@ class Node:
         user, name = self.resolve(query)
         if normalize_safety_number(number) != safety_number(self.user_id, user):
             return False
-        c = self.db.contact(user)
+        c = self._contact(user)
         if c is None:
             raise UserError(f"{name} is not a contact yet; add them first")
-        self.db.upsert_contact(user, verified=True, key_changed=False)
+        self._save_contact(user, verified=True, key_changed=False)
         self._emit(ContactChanged(user))
         return True
 
     def set_verified(self, user: bytes, verified: bool) -> None:
-        self.db.upsert_contact(user, verified=verified, key_changed=False if verified else None)
+        self._save_contact(user, verified=verified, key_changed=False if verified else None)
         self._emit(ContactChanged(user))
 
 

@@ -69,7 +69,7 @@ class MessageRow:
     time: int
     text: str
     outgoing: bool
-    status: int
+    status: int = STATUS_SENDING  # derived from the marks when read back
     rowid: int = 0
 
     @property
@@ -117,7 +117,15 @@ class HeadRow:
     lamport: int
 
 
-_MESSAGE_COLS = "event_id, conv, author, sender, seq, lamport, time, text, outgoing, status, rowid"
+_MESSAGE_SELECT = """
+SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,
+    CASE WHEN m.outgoing THEN
+        CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3
+             WHEN m.seq <= coalesce(k.delivered, 0) THEN 2 ELSE 0 END
+    ELSE CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3 ELSE 1 END END,
+    m.rowid
+FROM messages m LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author
+"""
 
 
 def _message(r: Sequence[Any]) -> MessageRow:
@@ -251,9 +259,15 @@ class Store:
             )
         ]
 
-    def event_raw(self, event_id: bytes) -> bytes | None:
-        row = self._conn.execute("SELECT raw FROM events WHERE id = ?", (event_id,)).fetchone()
-        return None if row is None else bytes(row[0])
+    def event_ids(self, conv: bytes, author: bytes, first: int, last: int) -> dict[int, bytes]:
+        """seq -> id of the stored events of one log with first <= seq <= last."""
+        return {
+            r[0]: r[1]
+            for r in self._conn.execute(
+                "SELECT seq, id FROM events WHERE conv = ? AND author = ? AND seq BETWEEN ? AND ?",
+                (conv, author, first, last),
+            )
+        }
 
     def count_events(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM events").fetchone()[0])
@@ -275,38 +289,52 @@ class Store:
         return None if row is None else row[0]
 
     def insert_messages(self, rows: Sequence[MessageRow]) -> None:
+        """Store messages (the view the UI reads); their status comes from the marks."""
         if not rows:
             return
         with self.transaction():
             self._conn.executemany(
                 "INSERT OR IGNORE INTO messages "
-                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         r.event_id, r.conv, r.author, r.sender, r.seq, r.lamport, r.time,
-                        r.text, int(r.outgoing), r.status,
+                        r.text, int(r.outgoing),
                     )
                     for r in rows
                 ],
             )
 
-    def raise_status(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> int:
-        """Move messages of one log up to ``up_to_seq`` to ``status`` (never down).
-
-        Returns how many messages changed.
-        """
+    def raise_mark(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> bool:
+        """Every message of one log up to ``up_to_seq`` reached ``status`` (delivered or
+        read; read implies delivered). Marks never move down. True if anything moved."""
+        if status not in (STATUS_DELIVERED, STATUS_READ):
+            raise ValueError(f"not a receipt status: {status}")
+        read = up_to_seq if status == STATUS_READ else 0
         with self.transaction():
-            cur = self._conn.execute(
-                "UPDATE messages SET status = ? WHERE conv = ? AND author = ? AND seq <= ? "
-                "AND status < ?",
-                (status, conv, author, up_to_seq, status),
+            old = self.mark(conv, author)
+            if up_to_seq <= (old[1] if status == STATUS_READ else old[0]):
+                return False
+            self._conn.execute(
+                "INSERT INTO marks (conv, author, delivered, read) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (conv, author) DO UPDATE SET "
+                "delivered = max(delivered, excluded.delivered), read = max(read, excluded.read)",
+                (conv, author, up_to_seq, read),
             )
-            return cur.rowcount
+            return True
 
-    def message(self, event_id: bytes) -> MessageRow | None:
+    def mark(self, conv: bytes, author: bytes) -> tuple[int, int]:
+        """(delivered, read) watermarks of one log."""
         row = self._conn.execute(
-            f"SELECT {_MESSAGE_COLS} FROM messages WHERE event_id = ?", (event_id,)
+            "SELECT delivered, read FROM marks WHERE conv = ? AND author = ?", (conv, author)
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def message_at(self, conv: bytes, author: bytes, seq: int) -> MessageRow | None:
+        row = self._conn.execute(
+            _MESSAGE_SELECT + "WHERE m.conv = ? AND m.author = ? AND m.seq = ?",
+            (conv, author, seq),
         ).fetchone()
         return None if row is None else _message(row)
 
@@ -321,14 +349,14 @@ class Store:
         oldest first. Keyset paging on the (conv, lamport, author) index: no OFFSET."""
         if before is None:
             cur = self._conn.execute(
-                f"SELECT {_MESSAGE_COLS} FROM messages WHERE conv = ? "
-                "ORDER BY lamport DESC, author DESC LIMIT ?",
+                _MESSAGE_SELECT
+                + "WHERE m.conv = ? ORDER BY m.lamport DESC, m.author DESC LIMIT ?",
                 (conv, limit),
             )
         else:
             cur = self._conn.execute(
-                f"SELECT {_MESSAGE_COLS} FROM messages WHERE conv = ? AND (lamport, author) < (?, ?)"
-                " ORDER BY lamport DESC, author DESC LIMIT ?",
+                _MESSAGE_SELECT + "WHERE m.conv = ? AND (m.lamport, m.author) < (?, ?) "
+                "ORDER BY m.lamport DESC, m.author DESC LIMIT ?",
                 (conv, before[0], before[1], limit),
             )
         rows = [_message(r) for r in cur]
@@ -339,24 +367,26 @@ class Store:
         rows = self.messages(conv, limit=1)
         return rows[0] if rows else None
 
-    def unread_count(self, conv: bytes) -> int:
+    def count_messages(self, conv: bytes) -> int:
         return int(
-            self._conn.execute(
-                "SELECT count(*) FROM messages WHERE conv = ? AND outgoing = 0 AND status < ?",
-                (conv, STATUS_READ),
-            ).fetchone()[0]
+            self._conn.execute("SELECT count(*) FROM messages WHERE conv = ?", (conv,)).fetchone()[0]
         )
 
-    def newest_incoming(self, conv: bytes, status_below: int) -> list[tuple[bytes, int]]:
-        """(author, highest seq) of incoming messages still below ``status_below``."""
+    def unread(self, conv: bytes) -> list[tuple[bytes, int, int]]:
+        """Per author of incoming messages: (author, newest seq, how many unread)."""
         return [
-            (r[0], r[1])
+            (r[0], r[1], r[2])
             for r in self._conn.execute(
-                "SELECT author, max(seq) FROM messages WHERE conv = ? AND outgoing = 0 "
-                "AND status < ? GROUP BY author",
-                (conv, status_below),
+                "SELECT m.author, max(m.seq), count(*) FROM messages m "
+                "LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author "
+                "WHERE m.conv = ? AND m.outgoing = 0 AND m.seq > coalesce(k.read, 0) "
+                "GROUP BY m.author",
+                (conv,),
             )
         ]
+
+    def unread_count(self, conv: bytes) -> int:
+        return sum(n for _, _, n in self.unread(conv))
 
     def search(self, query: str, limit: int = 50) -> list[MessageRow]:
         """Full-text search over message text; every word of ``query`` must match (prefix)."""
@@ -365,9 +395,8 @@ class Store:
             return []
         match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
         cur = self._conn.execute(
-            f"SELECT {', '.join('m.' + c.strip() for c in _MESSAGE_COLS.split(','))} "
-            "FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid "
-            "WHERE messages_fts MATCH ? ORDER BY m.time DESC LIMIT ?",
+            _MESSAGE_SELECT + "JOIN messages_fts f ON f.rowid = m.rowid "
+            "WHERE f.messages_fts MATCH ? ORDER BY m.time DESC LIMIT ?",
             (match, limit),
         )
         return [_message(r) for r in cur]

@@ -25,7 +25,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             kind TEXT NOT NULL,
             raw BLOB NOT NULL,
             UNIQUE (conv, author, seq)
-        ) WITHOUT ROWID
+        )
         """
     )
     db.execute(
@@ -46,7 +46,8 @@ def _v1(db: sqlite_utils.Database) -> None:
             id BLOB PRIMARY KEY,
             kind TEXT NOT NULL,
             peer_user BLOB,
-            created INTEGER NOT NULL
+            created INTEGER NOT NULL,
+            read_lamport INTEGER NOT NULL DEFAULT 0
         )
         """
     )
@@ -54,7 +55,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         """
         CREATE TABLE messages (
             rowid INTEGER PRIMARY KEY,
-            event_id BLOB NOT NULL UNIQUE,
+            event_id BLOB NOT NULL,
             conv BLOB NOT NULL,
             author BLOB NOT NULL,
             sender BLOB NOT NULL,
@@ -62,13 +63,27 @@ def _v1(db: sqlite_utils.Database) -> None:
             lamport INTEGER NOT NULL,
             time INTEGER NOT NULL,
             text TEXT NOT NULL,
-            outgoing INTEGER NOT NULL,
-            status INTEGER NOT NULL
+            outgoing INTEGER NOT NULL
         )
         """
     )
+    # Delivery and read state as per-log watermarks: receipts are cumulative ("every
+    # message of this author up to seq"), so one row per (conversation, author) holds
+    # the status of every message, and a receipt costs one upsert however many
+    # messages it covers.
+    db.execute(
+        """
+        CREATE TABLE marks (
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            read INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (conv, author)
+        ) WITHOUT ROWID
+        """
+    )
     db.execute("CREATE INDEX messages_order ON messages (conv, lamport, author)")
-    db.execute("CREATE INDEX messages_log ON messages (conv, author, seq)")
+    db.execute("CREATE UNIQUE INDEX messages_log ON messages (conv, author, seq)")
     db.execute(
         "CREATE VIRTUAL TABLE messages_fts USING fts5("
         "text, content='messages', content_rowid='rowid', tokenize='unicode61 remove_diacritics 2')"

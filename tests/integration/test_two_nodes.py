@@ -60,11 +60,11 @@ async def test_request_accept_chat_and_receipts(pair):
     await bob.accept_contact("alice")
     await wait_for(lambda: alice.contacts()[0].state == "accepted")
     row = await alice.send_message("bob", "hello bob")
-    assert await alice.wait_status(row.event_id, STATUS_DELIVERED, 5)
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
     hist = bob.history("alice")
     assert [m.text for m in hist] == ["hello bob"]
     row2 = await bob.send_message("alice", "hi alice")
-    assert await bob.wait_status(row2.event_id, STATUS_DELIVERED, 5)
+    assert await bob.wait_status(row2, STATUS_DELIVERED, 5)
     assert [m.text for m in alice.history("bob")] == ["hello bob", "hi alice"]
     assert alice.safety_number("bob") == bob.safety_number("alice")
     assert alice.sas("bob") == bob.sas("alice")
