@@ -409,6 +409,10 @@ class Node:
             self._emit(PeersChanged())
 
     def _remember_manual(self, host: str, port: int, device_id: bytes | None) -> _Peer:
+        if device_id is None:
+            device_id = next(
+                (k for k, p in self._peers.items() if (host, port) in p.addresses), None
+            )
         key = device_id or _address_key(host, port)
         peer = self._peers.setdefault(key, _Peer(key))
         peer.manual = True

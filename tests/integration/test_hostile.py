@@ -1,0 +1,167 @@
+"""Hostile peers: garbage, oversize or stalled input, forged events. The connection is
+closed with a logged reason, nothing is stored, and the node keeps serving others."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+import pytest
+from nodekit import befriend, until
+
+from p2p import events as ev
+from p2p import wire
+from p2p.identity import Identity
+from p2p.session import HandshakeComplete, MessageReceived, Session
+from storage import STATUS_DELIVERED
+
+
+class RawPeer:
+    """A hand-driven Kith client: real Noise session, arbitrary messages."""
+
+    def __init__(self, identity: Identity) -> None:
+        self.identity = identity
+        self.session = Session(identity, initiator=True)
+
+    async def open(self, port: int) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(self.session.initiate())
+        while self.session.peer is None:
+            data = await asyncio.wait_for(self.reader.read(65536), 5)
+            assert data, "node closed during handshake"
+            evs = self.session.receive_data(data)
+            self.writer.write(self.session.pending_output())
+            if any(isinstance(e, HandshakeComplete) for e in evs):
+                break
+
+    def send(self, msg: wire.Message) -> None:
+        self.writer.write(self.session.send(msg))
+
+    async def closed_by_node(self) -> bool:
+        """Read until the node hangs up; True if it did within 5 s."""
+        try:
+            while True:
+                data = await asyncio.wait_for(self.reader.read(65536), 5)
+                if not data:
+                    return True
+                for e in self.session.receive_data(data):
+                    if isinstance(e, MessageReceived) and isinstance(e.message, wire.Close):
+                        continue
+        except (TimeoutError, ConnectionError):
+            return False
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def assert_still_serves(alice, bob) -> None:
+    row = await alice.send_message("bob", "still here")
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"\x00\x00",  # empty frame
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # wrong protocol
+        b"\xff\xff" + b"\x00" * 100,  # announces 64 KiB, sends garbage
+        bytes(range(256)) * 4,
+    ],
+    ids=["empty-frame", "http", "truncated", "garbage"],
+)
+async def test_garbage_is_refused_and_others_still_served(nodes, payload, caplog):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    stored = bob.store.count_events()
+    reader, writer = await asyncio.open_connection("127.0.0.1", bob.port)
+    writer.write(payload)
+    await writer.drain()
+    if payload.startswith(b"\xff\xff"):
+        writer.write_eof()  # a truncated frame: the node sees EOF mid-frame
+    data = await asyncio.wait_for(reader.read(), 5)
+    assert data == b"" or len(data) < 200  # at most our handshake reply, then closed
+    writer.close()
+    assert bob.store.count_events() == stored
+    await assert_still_serves(alice, bob)
+
+
+async def test_stalled_handshake_times_out(nodes):
+    bob = await nodes("bob")
+    reader, writer = await asyncio.open_connection("127.0.0.1", bob.port)
+    writer.write(b"\x00")  # half a length prefix, then silence (slow loris)
+    data = await asyncio.wait_for(reader.read(), 5)  # handshake timeout is 2 s in tests
+    assert data == b""
+    writer.close()
+
+
+async def _stranger(nodes_, tmp_path):
+    bob = await nodes_("bob")
+    ident = Identity.generate("eve")
+    peer = RawPeer(ident)
+    await peer.open(bob.port)
+    await until(lambda: bob.online(ident.user_id), bob)
+    return bob, ident, peer
+
+
+async def test_forged_signature_is_refused(nodes, tmp_path, caplog):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
+    conv = ev.direct_conversation(eve.user_id, bob.user_id)
+    good = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                     body=ev.ContactBody("request", "eve"))
+    forged = good.raw[:-10] + bytes(10)  # signature bytes damaged
+    with caplog.at_level(logging.WARNING):
+        peer.send(wire.Events([forged]))
+        assert await peer.closed_by_node()
+    assert bob.store.count_events() == 0
+    assert bob.contacts() == []
+    assert "signature" in caplog.text
+
+
+async def test_broken_chain_is_refused(nodes, tmp_path, caplog):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
+    conv = ev.direct_conversation(eve.user_id, bob.user_id)
+    first = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                      body=ev.ContactBody("request", "eve"))
+    bogus = ev.create(eve.device_secret, conv=conv, seq=2, prev=b"\x01" * 32, lamport=2,
+                      time_ms=2, body=ev.ContactBody("request", "eve"))
+    with caplog.at_level(logging.WARNING):
+        peer.send(wire.Events([first.raw, bogus.raw]))
+        assert await peer.closed_by_node()
+    assert bob.store.count_events() == 0
+    assert "broken chain" in caplog.text
+
+
+async def test_event_for_foreign_conversation_is_refused(nodes, tmp_path):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
+    conv = ev.direct_conversation(eve.user_id, b"\x07" * 32)  # not a conversation with bob
+    e = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                  body=ev.ContactBody("request", "eve"))
+    peer.send(wire.Events([e.raw]))
+    assert await peer.closed_by_node()
+    assert bob.store.count_events() == 0
+
+
+async def test_messages_from_a_stranger_are_not_stored(nodes, tmp_path):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
+    conv = ev.direct_conversation(eve.user_id, bob.user_id)
+    e = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                  body=ev.MessageBody("buy now"))
+    peer.send(wire.Events([e.raw]))
+    peer.send(wire.Ping(1))
+    await asyncio.wait_for(peer.reader.read(65536), 5)  # the pong: the batch was handled
+    peer.close()
+    assert bob.store.count_events() == 0
+
+
+async def test_certificate_for_another_key_is_refused(nodes, tmp_path):
+    bob = await nodes("bob")
+    eve = Identity.generate("eve")
+    other = Identity.generate("eve")
+    liar = dataclasses.replace(eve, cert=other.cert)  # presents someone else's certificate
+    peer = RawPeer(liar)
+    await peer.open(bob.port)  # our side completes; bob checks our message 3 and hangs up
+    assert await peer.closed_by_node()
+    assert bob.peers() == []

@@ -1,0 +1,145 @@
+"""Several nodes in one process over loopback: contacts, chat, receipts, offline delivery,
+restart, key change, tie-break."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nodekit import befriend, until
+
+from p2p.errors import UserError
+from p2p.events import direct_conversation
+from storage import STATUS_DELIVERED, STATUS_READ
+
+
+async def test_request_accept_chat_and_receipts(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    assert [p.name for p in alice.peers()] == ["bob"]
+    await alice.add_contact("bob")
+    await until(lambda: [c.state for c in bob.contacts()] == ["pending_in"], alice, bob)
+    assert [c.state for c in alice.contacts()] == ["pending_out"]
+    with pytest.raises(UserError, match="not a contact yet"):
+        await alice.send_message("bob", "too early")
+    await bob.accept_contact("alice")
+    await until(lambda: alice.contacts()[0].state == "accepted", alice, bob)
+
+    row = await alice.send_message("bob", "hello bob")
+    assert row.status_name == "sending"
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
+    assert [(m.text, m.status_name) for m in bob.history("alice")] == [("hello bob", "received")]
+    row2 = await bob.send_message("alice", "hi alice")
+    assert await bob.wait_status(row2, STATUS_DELIVERED, 5)
+    assert [m.text for m in alice.history("bob")] == ["hello bob", "hi alice"]
+    # Same order on both sides.
+    assert [m.event_id for m in alice.history("bob")] == [m.event_id for m in bob.history("alice")]
+
+    # Read receipts.
+    await bob.mark_read(alice.user_id)
+    assert await alice.wait_status(row, STATUS_READ, 5)
+    assert bob.db.unread_count(direct_conversation(alice.user_id, bob.user_id)) == 0
+
+
+async def test_safety_number_sas_and_verify(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    number = alice.safety_number("bob")
+    assert number == bob.safety_number("alice") and len(number) == 60 and number.isdigit()
+    assert alice.sas("bob") == bob.sas("alice") and len(alice.sas("bob")) == 7
+    wrong = ("1" if number[0] != "1" else "2") + number[1:]
+    assert not alice.verify("bob", wrong)
+    assert not alice.contacts()[0].verified
+    assert alice.verify("bob", " ".join(number[i : i + 5] for i in range(0, 60, 5)))
+    assert alice.contacts()[0].verified
+
+
+async def test_offline_delivery_when_peer_returns(nodes, tmp_path):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    port = bob.port
+    await nodes.stop(bob)
+    await until(lambda: not alice.online(bob.user_id), alice)
+    rows = [await alice.send_message("bob", f"while you were out {i}") for i in range(3)]
+    assert all(r.status_name == "sending" for r in rows)
+    bob = await nodes("bob", port=port)  # same profile, same address: alice redials
+    assert await alice.wait_status(rows[-1], STATUS_DELIVERED, 10)
+    assert [m.text for m in bob.history("alice")] == [f"while you were out {i}" for i in range(3)]
+
+
+async def test_restart_keeps_history_contacts_and_trust(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    row = await alice.send_message("bob", "remember me")
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
+    assert alice.verify("bob", alice.safety_number("bob"))
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    c = alice.contacts()[0]
+    assert (c.name, c.state, c.verified) == ("bob", "accepted", True)
+    [m] = alice.history("bob")
+    assert (m.text, m.status_name) == ("remember me", "delivered")
+    # The chain continues where it stopped: a new message after restart is accepted.
+    await alice.connect("127.0.0.1", bob.port)
+    row = await alice.send_message("bob", "back again")
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
+    assert [m.text for m in bob.history("alice")] == ["remember me", "back again"]
+
+
+async def test_impostor_with_a_contacts_name_is_flagged_and_gets_nothing(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    mallory = await nodes("bob", profile="mallory")  # same display name, other key
+    await alice.connect("127.0.0.1", mallory.port)
+    [impostor] = [p for p in alice.peers() if p.user_id == mallory.user_id]
+    assert impostor.key_changed and impostor.name == "bob"
+    with pytest.raises(UserError, match="several people"):
+        await alice.add_contact("bob")
+    with pytest.raises(UserError, match="different identity key"):
+        await alice.add_contact(mallory.user_id.hex())
+    assert mallory.contacts() == []
+
+    await until(lambda: mallory.online(alice.user_id), alice, mallory)
+    # Mallory asks alice: the request is flagged and cannot be accepted by accident.
+    await mallory.add_contact(alice.user_id.hex())
+    await until(lambda: len(alice.contacts()) == 2, alice, mallory)
+    flagged = [c for c in alice.contacts() if c.user_id == mallory.user_id][0]
+    assert flagged.state == "pending_in" and flagged.key_changed
+    with pytest.raises(UserError, match="different identity key"):
+        await alice.accept_contact(mallory.user_id.hex())
+    # Nothing of alice's reached mallory.
+    conv = direct_conversation(alice.user_id, mallory.user_id)
+    assert alice.device_id not in mallory.db.vector(conv)
+
+    # The user confirms explicitly: now it is a contact like any other.
+    await alice.accept_contact(mallory.user_id.hex(), trust_new_key=True)
+    await until(lambda: mallory.contacts()[0].state == "accepted", alice, mallory)
+
+
+async def test_simultaneous_dial_keeps_one_connection(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    # Both dial each other at once: two TCP connections, one survives the tie-break.
+    await asyncio.gather(
+        alice.connect("127.0.0.1", bob.port), bob.connect("127.0.0.1", alice.port)
+    )
+    await until(
+        lambda: len([c for c in alice._conns if c.established]) == 1
+        and len([c for c in bob._conns if c.established]) == 1,
+        alice, bob,
+    )
+    await befriend(alice, bob)
+    row = await alice.send_message("bob", "still works")
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)
+    assert len([c for c in alice._conns if c.established]) == 1
+
+
+async def test_mdns_discovery_finds_and_connects(nodes):
+    alice = await nodes("alice", discovery=True)
+    bob = await nodes("bob", discovery=True)
+    await until(
+        lambda: any(p.user_id == bob.user_id for p in alice.peers())
+        and any(p.user_id == alice.user_id for p in bob.peers()),
+        alice, bob, timeout=10,
+    )
+    [p] = alice.peers()
+    assert p.name == "bob" and p.contact is None and not p.key_changed

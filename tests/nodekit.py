@@ -1,0 +1,60 @@
+"""Nodes in one process on loopback, and waiting on their events instead of sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from p2p.connection import Timing
+from p2p.node import Node, NodeOptions
+from p2p.profile import create_identity
+
+
+def make_node(
+    root: Path, name: str, *, discovery: bool = False, port: int | None = 0, profile: str = ""
+) -> Node:
+    path = root / (profile or name)
+    if not (path / "identity.kith").exists():
+        create_identity(path, name)
+    return Node(
+        path,
+        NodeOptions(
+            interfaces=["127.0.0.1"],
+            port=port,
+            discovery=discovery,
+            timing=Timing(handshake=2, keepalive=1, dead_after=3),
+            reconnect_min=0.05,
+            reconnect_max=0.3,
+        ),
+    )
+
+
+async def until(pred: Callable[[], bool], *nodes: Node, timeout: float = 10.0) -> None:
+    """Wait until ``pred()`` holds, re-checking whenever one of ``nodes`` emits an event."""
+    changed = asyncio.Event()
+    unsubs = [n.subscribe(lambda e: changed.set()) for n in nodes]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while not pred():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(f"condition not met within {timeout} s")
+            changed.clear()
+            try:
+                await asyncio.wait_for(changed.wait(), remaining)
+            except TimeoutError:
+                continue
+    finally:
+        for u in unsubs:
+            u()
+
+
+async def befriend(a: Node, b: Node) -> None:
+    """Connect two nodes and make them accepted contacts through the real flow."""
+    await a.connect("127.0.0.1", b.port)
+    await a.add_contact(b.name)
+    await until(lambda: any(c.state == "pending_in" for c in b.contacts()), a, b)
+    await b.accept_contact(a.name)
+    await until(lambda: any(c.state == "accepted" for c in a.contacts()), a, b)
