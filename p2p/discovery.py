@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import ifaddr
 from zeroconf import (
+    DNSQuestionType,
     InterfaceChoice,
     InterfacesType,
     IPVersion,
@@ -168,8 +169,12 @@ class Discovery:
     ``interfaces`` None listens on all LAN interfaces and advertises the host's non-loopback
     addresses; otherwise only the given IPv4/IPv6 addresses are used and advertised.
 
-    ``probe`` False skips the RFC 6762 name probe (about 1.2 s) before announcing. Only
-    for tests on an isolated network, where the instance name is known to be unique.
+    Two knobs for tests on an isolated network; the defaults are python-zeroconf's normal
+    behaviour. ``probe`` False skips the RFC 6762 name probe (about 1.2 s) before
+    announcing, for when the instance name is known to be unique. ``multicast_queries``
+    True asks QM questions from the start instead of QU ones: several responders sharing
+    one address and port (nodes in one process on 127.0.0.1) cannot all receive a unicast
+    reply, so a late joiner would otherwise wait for the second query, about 1 s.
 
     Callbacks, invoked on the event loop: ``on_found(advert)`` when a peer appears or its
     advert changes; ``on_lost(instance)`` when a peer said goodbye or its advert became
@@ -186,6 +191,7 @@ class Discovery:
         on_found: Callable[[PeerAdvert], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
         probe: bool = True,
+        multicast_queries: bool = False,
     ) -> None:
         if not _is_device_id_hex(device_id_hex):
             raise ValueError(f"device_id_hex must be {DEVICE_ID_HEX_LEN} hex digits")
@@ -203,6 +209,7 @@ class Discovery:
         self._on_found = on_found
         self._on_lost = on_lost
         self._probe = probe
+        self._question_type = DNSQuestionType.QM if multicast_queries else None
 
         self._lock = asyncio.Lock()
         self._aiozc: AsyncZeroconf | None = None
@@ -246,7 +253,11 @@ class Discovery:
             try:
                 aiozc = AsyncZeroconf(interfaces=choice, ip_version=version)
             except (OSError, RuntimeError) as e:
-                where = "all interfaces" if self._interface_addresses is None else addresses
+                where = (
+                    "all interfaces"
+                    if self._interface_addresses is None
+                    else ", ".join(self._interface_addresses)
+                )
                 raise EnvironmentProblem(f"cannot start LAN discovery on {where}: {e}") from e
             self._aiozc = aiozc
             self._advertised_addresses = addresses
@@ -280,7 +291,7 @@ class Discovery:
             if aiozc is None or old is None:
                 return
             # An earlier announcement still repeating would re-send the old TXT after the
-            # new one and peers would flip back.
+            # new one; only the receivers' filter of repeated packets (0.8 s) would hide it.
             await self._cancel_broadcasts()
             info = self._service_info(old.name, name)
             self._info = info
@@ -312,7 +323,10 @@ class Discovery:
 
     def _new_browser(self, aiozc: AsyncZeroconf) -> AsyncServiceBrowser:
         return AsyncServiceBrowser(
-            aiozc.zeroconf, SERVICE_TYPE, handlers=[self._on_service_state_change]
+            aiozc.zeroconf,
+            SERVICE_TYPE,
+            handlers=[self._on_service_state_change],
+            question_type=self._question_type,
         )
 
     def _track_broadcast(self, broadcast: Awaitable[object]) -> None:
@@ -380,11 +394,17 @@ class Discovery:
             del self._resolving[instance]
 
     async def _resolve(self, zeroconf: Zeroconf, instance: str) -> None:
+        info = AsyncServiceInfo(SERVICE_TYPE, instance)
         try:
-            info = AsyncServiceInfo(SERVICE_TYPE, instance)
-            if not await info.async_request(zeroconf, _RESOLVE_TIMEOUT_MS):
-                log.debug("discovery: %s did not resolve in %d ms", instance, _RESOLVE_TIMEOUT_MS)
-                return
+            resolved = await info.async_request(zeroconf, _RESOLVE_TIMEOUT_MS, self._question_type)
+        except Exception:
+            log.exception("discovery: resolving %s failed", instance)
+            return
+        if not resolved:
+            # A known peer keeps its advert: a missed answer is not a goodbye.
+            log.debug("discovery: %s did not resolve in %d ms", instance, _RESOLVE_TIMEOUT_MS)
+            return
+        try:
             advert = parse_advert(
                 instance, info.properties, info.port, info.parsed_scoped_addresses()
             )
@@ -392,9 +412,6 @@ class Discovery:
             log.debug("discovery: ignoring %s: %s", instance, e)
             if self._peers.pop(instance, None) is not None:
                 self._notify_lost(instance)
-            return
-        except Exception:
-            log.exception("discovery: resolving %s failed", instance)
             return
         if self._peers.get(instance) != advert:
             self._peers[instance] = advert
