@@ -15,6 +15,7 @@ delivery receipt per log.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import random
@@ -193,14 +194,17 @@ class Node:
         self._conns: set[Connection] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Callable[[NodeEvent], None]] = []
+        # Tip of every log, including our events still queued for the group commit...
         self._heads: dict[tuple[bytes, bytes], tuple[int, bytes]] = {}
+        # ...and what is on disk, per conversation: the vectors we offer to peers.
+        self._durable: dict[bytes, dict[bytes, int]] = {}
         self._lamport: dict[bytes, int] = {}
         self._pending: list[ev.SignedEvent] = []
         self._pending_msgs: list[MessageRow] = []
-        self._committed: list[ev.SignedEvent] = []
-        self._committed_msgs: list[MessageRow] = []
         self._flush_waiters: list[asyncio.Future[None]] = []
-        self._flush_scheduled = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._writer: Store | None = None  # own connection, used on the writer thread only
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._discovery: Any = None
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
@@ -260,8 +264,13 @@ class Node:
 
     async def _start(self) -> None:
         store = self.db
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kith-db")
+        self._writer = await asyncio.get_running_loop().run_in_executor(
+            self._executor, Store, self.profile / DB_FILE
+        )
         for h in store.heads():
             self._heads[(h.conv, h.author)] = (h.seq, h.id)
+            self._durable.setdefault(h.conv, {})[h.author] = h.seq
             if h.lamport > self._lamport.get(h.conv, 0):
                 self._lamport[h.conv] = h.lamport
         c = self.identity.cert
@@ -336,15 +345,25 @@ class Node:
             with contextlib.suppress(Exception):
                 await s.wait_closed()
         self._servers = []
+        if self._flusher is not None:  # let the last group commit land
+            with contextlib.suppress(Exception):
+                await self._flusher
         tasks = list(self._tasks)
         for t in tasks:
             t.cancel()
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self._executor is not None:
+            writer = self._writer
+            if writer is not None:
+                self._executor.submit(writer.close)
+            self._executor.shutdown(wait=True)
+            self._executor = self._writer = None
         if self.store is not None:
-            with contextlib.suppress(Exception):
-                self._flush()
+            with contextlib.suppress(Exception), self.store.transaction():
+                self._write_local(self.store, self._pending, self._pending_msgs)
+            self._pending, self._pending_msgs = [], []
             self.store.close()
             self.store = None
         self._lock.release()
@@ -666,7 +685,7 @@ class Node:
     # -- sync ------------------------------------------------------------------------
 
     def _vector(self, conv: bytes) -> sync.Vector:
-        return {a: s for (c, a), (s, _) in self._heads.items() if c == conv}
+        return dict(self._durable.get(conv, {}))
 
     def _send_digest(self, peer: _Peer, convs: Sequence[bytes] | None = None) -> None:
         if peer.conn is None or peer.user_id is None:
@@ -706,15 +725,20 @@ class Node:
                 todo = sync.missing(self._vector(conv), peer.sync.known.get(conv, {}))
                 if not todo:
                     return
+                progressed = False
                 for author, after, _ in todo:
                     raws = self.db.events_after(conv, author, after, STREAM_PAGE)
                     if not raws:
                         continue
+                    progressed = True
                     self._send_certs(peer, [author])
                     self._send_raw(peer, raws)
                     peer.sync.has(conv, author, after + len(raws))
                     await conn.drain()
                     await asyncio.sleep(0)
+                if not progressed:  # the vector ran ahead of the database: a bug
+                    log.error("stream stalled for %s; giving up", peer.name)
+                    return
         finally:
             peer.streaming.discard(conv)
 
@@ -777,7 +801,7 @@ class Node:
                 if out:
                     self._send_certs(peer, list({e.event.author for e in out}))
                     self._send_raw(peer, [e.raw for e in out])
-                if any(peer.sync.lacks(conv, a, s) for (c, a), (s, _) in self._heads.items() if c == conv):
+                if any(peer.sync.lacks(conv, a, s) for a, s in self._vector(conv).items()):
                     peer.streaming.add(conv)
                     self._spawn(self._stream(peer, conv), "kith-stream")
 
@@ -851,6 +875,7 @@ class Node:
             self._lamport[conv] = lamport
             tip = good[-1]
             self._heads[(conv, author)] = (tip.event.seq, tip.id)
+            self._durable.setdefault(conv, {})[author] = tip.event.seq
             peer.sync.has(conv, author, tip.event.seq)
             accepted.extend(good)
         if accepted:
@@ -860,11 +885,10 @@ class Node:
                 store.insert_events([_row(e) for e in accepted])
                 store.insert_messages(msgs)
                 changed = [(u, store.raise_mark(*u)) for u in status_updates]
-                # One delivery receipt per log, in the same transaction.
-                for (conv, author), seq in receipts_due.items():
-                    self._append(conv, ev.ReceiptBody("delivered", author, seq))
-                self._flush_locked()
-            self._after_commit()
+            # Acknowledge what is now on disk: one delivery receipt per log. Receipts are
+            # our own events, so they go through the ordered group commit.
+            for (conv, author), seq in receipts_due.items():
+                self._append(conv, ev.ReceiptBody("delivered", author, seq))
             for (conv, author, seq, status), n in changed:
                 if n:
                     self._emit(StatusChanged(conv, author, seq, status))
@@ -939,53 +963,75 @@ class Node:
                     e.event.time, body.text, True,
                 )
             )
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        self._schedule_flush()
         return e
 
-    def _flush_locked(self) -> None:
-        """Write queued local events; the caller holds the transaction."""
-        pending, msgs = self._pending, self._pending_msgs
-        self._pending, self._pending_msgs = [], []
+    def _schedule_flush(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_loop(), name="kith-flush"
+            )
+
+    async def _flush_loop(self) -> None:
+        """Group commit of our own events, in order, on the writer thread.
+
+        While one batch is being written the loop keeps signing the next, so signing and
+        SQLite work use both cores. Our events are written only here, one batch after the
+        other, so our logs on disk never have a gap.
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(0)  # gather everything queued in this loop turn
+        while self._pending or self._flush_waiters:
+            pending, msgs = self._pending, self._pending_msgs
+            waiters = self._flush_waiters
+            self._pending, self._pending_msgs, self._flush_waiters = [], [], []
+            if pending:
+                assert self._writer is not None and self._executor is not None
+                try:
+                    await loop.run_in_executor(
+                        self._executor, self._write_batch, self._writer, pending, msgs
+                    )
+                except StorageError as e:  # disk full and the like: nothing is lost yet
+                    log.error("cannot store our events: %s", e)
+                    for f in waiters:
+                        if not f.done():
+                            f.set_exception(EnvironmentProblem(f"cannot save: {e}"))
+                    raise
+            for e in pending:
+                self._durable.setdefault(e.event.conv, {})[e.event.author] = e.event.seq
+            for f in waiters:
+                if not f.done():
+                    f.set_result(None)
+            by_conv: dict[bytes, list[MessageRow]] = {}
+            for m in msgs:
+                by_conv.setdefault(m.conv, []).append(m)
+            for conv, rows in by_conv.items():
+                self._emit(MessagesAdded(conv, rows))
+            if pending and self._running:
+                self._push(pending)
+
+    @staticmethod
+    def _write_batch(store: Store, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:
+        with store.transaction():
+            Node._write_local(store, pending, msgs)
+
+    @staticmethod
+    def _write_local(store: Store, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:
         if pending:
-            store = self.db
             store.insert_events([_row(e) for e in pending])
             store.insert_messages(msgs)
-            self._committed.extend(pending)
-            self._committed_msgs.extend(msgs)
 
-    def _after_commit(self) -> None:
-        """Tell listeners and live peers about committed local events."""
-        pending, msgs = self._committed, self._committed_msgs
-        self._committed, self._committed_msgs = [], []
-        waiters, self._flush_waiters = self._flush_waiters, []
-        for f in waiters:
-            if not f.done():
-                f.set_result(None)
-        by_conv: dict[bytes, list[MessageRow]] = {}
-        for m in msgs:
-            by_conv.setdefault(m.conv, []).append(m)
-        for conv, rows in by_conv.items():
-            self._emit(MessagesAdded(conv, rows))
-        if pending:
-            self._push(pending)
-
-    def _flush(self) -> None:
-        """Group commit: store every queued local event in one transaction, then push."""
-        self._flush_scheduled = False
-        if self.store is None:
-            return
-        with self.db.transaction():
-            self._flush_locked()
-        self._after_commit()
+    async def flush(self) -> None:
+        """Wait until every event queued so far (``queue_message``) is on disk."""
+        await self._commit()
 
     async def _commit(self) -> None:
+        """Wait until every event queued so far is on disk."""
+        if not self._pending and (self._flusher is None or self._flusher.done()):
+            return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flush_waiters.append(fut)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+        self._schedule_flush()
         await fut
 
     # -- contacts --------------------------------------------------------------------

@@ -100,13 +100,13 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
         node.queue_message(bob, TEXT)
     last = node.queue_message(bob, TEXT)
     await asyncio.sleep(0)
-    await node.wait_status(row(node, last), STATUS_DELIVERED, 30)
+    await node.wait_status(await row(node, last), STATUS_DELIVERED, 30)
 
     # Latency at low load: one message every 2 ms.
     for _ in range(lat_n):
         last = node.queue_message(bob, f"lat:{time.monotonic_ns()}")
         await asyncio.sleep(0.002)
-    await node.wait_status(row(node, last), STATUS_DELIVERED, 30)
+    await node.wait_status(await row(node, last), STATUS_DELIVERED, 30)
 
     # Throughput: queue as fast as the sender can sign, in bursts.
     t0 = time.perf_counter()
@@ -119,14 +119,15 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
         sent += k
         await asyncio.sleep(0)
     t_queued = time.perf_counter() - t0
-    ok = await node.wait_status(row(node, last), STATUS_DELIVERED, 300)
+    ok = await node.wait_status(await row(node, last), STATUS_DELIVERED, 300)
     elapsed = time.perf_counter() - t0
     await node.stop()
     print(json.dumps({"n": n, "delivered": ok, "seconds": elapsed, "queued_s": t_queued}),
           flush=True)
 
 
-def row(node: Node, e: object):  # the stored message of a queued event
+async def row(node: Node, e: object):  # the stored message of a queued event
+    await node.flush()
     return node.db.message_at(e.event.conv, e.event.author, e.event.seq)
 
 
@@ -167,6 +168,10 @@ async def raw_loopback(n: int) -> float:
 
 
 def main() -> None:
+    if os.environ.get("KITH_BENCH_DEBUG"):
+        import faulthandler
+
+        faulthandler.dump_traceback_later(20, exit=True)
     ap = argparse.ArgumentParser()
     ap.add_argument("--role", choices=["main", "receiver", "sender"], default="main")
     ap.add_argument("--root")
@@ -185,8 +190,9 @@ def main() -> None:
         root = Path(tmp)
         asyncio.run(setup(root))
         me = [sys.executable, __file__, "--root", str(root)]
+        rprof = ["/tmp/prof.py"] if os.environ.get("KITH_PROFILE_RX") else []
         rx = subprocess.Popen(
-            [*me, "--role", "receiver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            [sys.executable, *rprof, __file__, "--root", str(root), "--role", "receiver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         assert rx.stdout is not None and rx.stdin is not None
         port = json.loads(rx.stdout.readline())["ready"]
