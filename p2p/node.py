@@ -505,6 +505,18 @@ class Node:
                         continue
                     conn = self._attach(reader, writer, initiator=True, address=f"{host}:{port}")
                     await conn.settled.wait()
+                    hello = conn.peer
+                    if hello is not None and peer.instance and hello.device_id != peer.device_id:
+                        # Discovery data is a hint: this advert lied about who is there.
+                        log.warning(
+                            "mDNS advert %s claims device %s but %s answered; dropping it",
+                            peer.instance, peer.device_id.hex()[:12], hello.device_id.hex()[:12],
+                        )
+                        self._by_instance.pop(peer.instance, None)
+                        if self._peers.get(peer.device_id) is peer:
+                            del self._peers[peer.device_id]
+                        self._emit(PeersChanged())
+                        return
                     if conn.established:
                         peer.backoff = 0.0
                         return
