@@ -15,7 +15,7 @@ from typing import Any
 
 from p2p.errors import UserError
 from p2p.events import direct_conversation
-from p2p.fingerprint import format_safety_number, fingerprint_bytes, numeric_fingerprint
+from p2p.fingerprint import fingerprint_bytes, format_safety_number, numeric_fingerprint
 from p2p.node import (
     ContactChanged,
     MessagesAdded,

@@ -188,7 +188,9 @@ class Connection:
             self._last_rx = time.monotonic()
             events = self.session.receive_data(data)
             if events:
-                self._dispatch([ev.message for ev in events if not isinstance(ev, HandshakeComplete)])
+                self._dispatch(
+                    [e.message for e in events if not isinstance(e, HandshakeComplete)]
+                )
 
     def _dispatch(self, messages: list[wire.Message]) -> None:
         if not messages:

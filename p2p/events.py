@@ -27,6 +27,7 @@ from p2p.identity import sign, verify_signature
 GENESIS = b""  # prev of an author's first event in a conversation
 MAX_TEXT = 16 * 1024  # characters of one message
 MAX_EVENT = 32 * 1024  # bytes of one raw event; always fits in one transport frame
+MAX_COUNTER = 2**62  # seq, lamport and time stay far below SQLite's 64-bit integers
 
 
 class Event(msgspec.Struct, array_like=True, frozen=True):
@@ -121,7 +122,7 @@ def decode_body(kind: str, body: bytes) -> msgspec.Struct:
         raise RemoteProtocolError(f"unknown event kind {kind!r}")
     try:
         value: msgspec.Struct = decoder.decode(body)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise RemoteProtocolError(f"malformed {kind} body: {e}") from e
     _check_body(value)
     return value
@@ -173,8 +174,14 @@ def decode(raw: bytes) -> SignedEvent:
     try:
         signed = _signed_decoder.decode(raw)
         event = _event_decoder.decode(signed.event)
-    except msgspec.DecodeError as e:
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise RemoteProtocolError(f"malformed event: {e}") from e
+    # One event, one encoding: otherwise a relay could re-wrap the same signed bytes
+    # (a longer array header, a trailing element) and give the event another id.
+    if _event_encoder.encode(signed) != raw or _event_encoder.encode(event) != signed.event:
+        raise RemoteProtocolError("malformed event: not in canonical encoding")
+    if max(event.seq, event.lamport, abs(event.time)) >= MAX_COUNTER:
+        raise RemoteProtocolError("malformed event: counter out of range")
     if len(signed.sig) != 64 or len(event.author) != 32 or len(event.conv) != 32:
         raise RemoteProtocolError("malformed event: bad key or id size")
     if event.seq < 1 or event.lamport < 1 or len(event.prev) not in (0, 32):

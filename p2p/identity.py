@@ -111,8 +111,10 @@ class Identity:
 
     @classmethod
     def generate(cls, name: str, device_name: str | None = None) -> Identity:
-        if not valid_name(name):
-            raise ValueError("a name is 1 to 64 printable characters")
+        if not valid_name(name) or not valid_name(device_name or name):
+            raise ValueError(
+                "a name is 1 to 64 printable characters, without spaces at either end"
+            )
         _, user_secret = sodium.crypto_sign_seed_keypair(os.urandom(32))
         device_secret = _new_secret()
         cert = certify_device(user_secret, device_secret[32:], device_name or name)

@@ -303,7 +303,9 @@ class Node:
             await self._discovery.start()
 
     async def _listen(self) -> None:
-        hosts = self.options.interfaces or [None]
+        hosts: list[str | None] = [None]
+        if self.options.interfaces:
+            hosts = list(self.options.interfaces)
         wanted = self.options.port
         if wanted is None:
             wanted = int(self.db.get_setting("port", 0))
@@ -916,7 +918,6 @@ class Node:
             peer.conn.send(wire.Want(conv, self._vector(conv)))
 
     def _apply_contact(self, user: bytes, body: ev.ContactBody, hello_name: str) -> ContactRow:
-        store = self.db
         c = self._contact(user)
         name = body.name if 0 < len(body.name) <= 64 else hello_name
         if body.action == "request":
@@ -1009,8 +1010,8 @@ class Node:
                         if not f.done():
                             f.set_exception(EnvironmentProblem(f"cannot save: {e}"))
                     raise
-            for e in pending:
-                self._durable.setdefault(e.event.conv, {})[e.event.author] = e.event.seq
+            for done in pending:
+                self._durable.setdefault(done.event.conv, {})[done.event.author] = done.event.seq
             for f in waiters:
                 if not f.done():
                     f.set_result(None)

@@ -197,7 +197,7 @@ class Session:
     def _check_hello(self, payload: bytes, hs: HandshakeState) -> wire.Hello:
         try:
             hello = wire.decode_hello(payload)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
             raise RemoteProtocolError(f"malformed hello: {e}") from e
         if hello.version != wire.PROTOCOL_VERSION:
             raise RemoteProtocolError(f"unsupported protocol version {hello.version}")
@@ -236,13 +236,15 @@ class Session:
         if flag != _LAST:
             raise RemoteProtocolError("bad chunk flag")
         if self._chunks:
+            if self._chunks_size + len(body) > MAX_ASSEMBLED:
+                raise RemoteProtocolError("chunked message too large")
             self._chunks.append(body)
             body = b"".join(self._chunks)
             self._chunks.clear()
             self._chunks_size = 0
         try:
             return wire.decode_message(body)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:
             raise RemoteProtocolError(f"malformed message: {e}") from e
 
 

@@ -72,7 +72,7 @@ class Close(msgspec.Struct, tag="bye", array_like=True, frozen=True):
 Message = Ping | Pong | Digest | Want | Events | Certs | Typing | Profile | Close
 
 _encoder = msgspec.msgpack.Encoder()
-_message_decoder = msgspec.msgpack.Decoder(Message)  # type: ignore[arg-type]
+_message_decoder = msgspec.msgpack.Decoder(Message)
 _hello_decoder = msgspec.msgpack.Decoder(Hello)
 
 

@@ -134,6 +134,22 @@ def _message(r: Sequence[Any]) -> MessageRow:
     )
 
 
+_SQLITE_HEADER = b"SQLite format 3\0"
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError as e:
+        raise StorageError(f"cannot read {path}: {e.strerror}") from e
+    if head != _SQLITE_HEADER:
+        raise DatabaseCorrupt(
+            f"{path} is not a Kith database (not an SQLite file). It was left untouched; "
+            "move it away to start fresh, or restore it from a backup."
+        )
+
+
 def _check_readable(path: Path) -> int:
     """Read the schema version without writing anything; raise on a foreign file."""
     uri = f"file:{path}?mode=ro"
@@ -141,7 +157,7 @@ def _check_readable(path: Path) -> int:
         conn = sqlite3.connect(uri, uri=True)
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
@@ -149,6 +165,11 @@ def _check_readable(path: Path) -> int:
             f"{path} is not a readable Kith database ({e}). It was left untouched; "
             "move it away to start fresh, or restore it from a backup."
         ) from e
+    if int(version) == 0 and tables:
+        raise DatabaseCorrupt(
+            f"{path} is an SQLite database of another program, not Kith's. It was left "
+            "untouched; choose another profile folder."
+        )
     return int(version)
 
 
@@ -158,6 +179,7 @@ class Store:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         if self.path.exists() and self.path.stat().st_size > 0:
+            _check_header(self.path)
             version = _check_readable(self.path)
             if version > LATEST:
                 raise DatabaseTooNew(
@@ -368,9 +390,8 @@ class Store:
         return rows[0] if rows else None
 
     def count_messages(self, conv: bytes) -> int:
-        return int(
-            self._conn.execute("SELECT count(*) FROM messages WHERE conv = ?", (conv,)).fetchone()[0]
-        )
+        row = self._conn.execute("SELECT count(*) FROM messages WHERE conv = ?", (conv,))
+        return int(row.fetchone()[0])
 
     def unread(self, conv: bytes) -> list[tuple[bytes, int, int]]:
         """Per author of incoming messages: (author, newest seq, how many unread)."""
@@ -390,7 +411,9 @@ class Store:
 
     def search(self, query: str, limit: int = 50) -> list[MessageRow]:
         """Full-text search over message text; every word of ``query`` must match (prefix)."""
-        words = [w for w in query.split() if w]
+        # NUL and lone surrogates cannot reach SQLite's FTS parser; they match nothing.
+        cleaned = query.replace("\0", " ").encode("utf-8", "ignore").decode("utf-8")
+        words = [w for w in cleaned.split() if w]
         if not words:
             return []
         match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)

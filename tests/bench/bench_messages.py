@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from nodekit import until  # noqa: E402
 
 from p2p.connection import Timing  # noqa: E402
 from p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
@@ -54,11 +57,9 @@ async def setup(root: Path) -> tuple[int, int]:
     await b.start()
     await a.connect("127.0.0.1", b.port)
     await a.add_contact("bob")
-    while not any(c.state == "pending_in" for c in b.contacts()):
-        await asyncio.sleep(0.01)
+    await until(lambda: any(c.state == "pending_in" for c in b.contacts()), a, b)
     await b.accept_contact("alice")
-    while a.contacts()[0].state != "accepted":
-        await asyncio.sleep(0.01)
+    await until(lambda: a.contacts()[0].state == "accepted", a, b)
     ports = a.port, b.port
     await a.stop()
     await b.stop()
@@ -93,8 +94,7 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
     await node.start()
     await node.connect("127.0.0.1", bob_port)
     bob = node.resolve("bob")[0]
-    while not node.online(bob):
-        await asyncio.sleep(0.01)
+    await until(lambda: node.online(bob), node)
     # Warm up.
     for _ in range(200):
         node.queue_message(bob, TEXT)
@@ -189,17 +189,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         asyncio.run(setup(root))
-        me = [sys.executable, __file__, "--root", str(root)]
-        rprof = ["/tmp/prof.py"] if os.environ.get("KITH_PROFILE_RX") else []
+        # KITH_PROFILE=sender|receiver runs that side under cProfile (stats in /tmp).
+        profile = os.environ.get("KITH_PROFILE", "")
+
+        def cmd(role: str, *extra: str) -> list[str]:
+            prof = ["-m", "cProfile", "-o", f"/tmp/kith-{role}.prof"] if profile == role else []
+            return [sys.executable, *prof, __file__, "--root", str(root), "--role", role, *extra]
+
         rx = subprocess.Popen(
-            [sys.executable, *rprof, __file__, "--root", str(root), "--role", "receiver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            cmd("receiver"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
-        assert rx.stdout is not None and rx.stdin is not None
+        assert rx.stdout is not None
+        assert rx.stdin is not None
         port = json.loads(rx.stdout.readline())["ready"]
-        prof = ["/tmp/prof.py"] if os.environ.get("KITH_PROFILE") else []
         tx = subprocess.run(
-            [sys.executable, *prof, __file__, "--root", str(root), "--role", "sender", "--port", str(port), "-n", str(args.n),
-             "--latency-samples", str(args.latency_samples)],
+            cmd("sender", "--port", str(port), "-n", str(args.n),
+                "--latency-samples", str(args.latency_samples)),
             capture_output=True, text=True, check=False,
         )
         rx.stdin.write("\n")
@@ -215,7 +220,8 @@ def main() -> None:
     rate = result["n"] / result["seconds"]
     print(f"messages:            {result['n']} (all delivered: {result['delivered']})")
     print(f"sustained one-way:   {rate:,.0f} messages/s  (target >= 28,000)")
-    print(f"  queued by sender in {result['queued_s']:.2f} s, last receipt at {result['seconds']:.2f} s")
+    print(f"  queued by sender in {result['queued_s']:.2f} s, "
+          f"last receipt at {result['seconds']:.2f} s")
     if lat:
         p50 = statistics.median(lat)
         p99 = lat[int(len(lat) * 0.99) - 1]
