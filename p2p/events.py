@@ -139,11 +139,14 @@ def _check_body(body: msgspec.Struct) -> None:
         raise RemoteProtocolError("malformed contact event")
 
 
+_KIND_OF = {t: k for k, t in KINDS.items()}
+
+
 def kind_of(body: msgspec.Struct) -> str:
-    for kind, t in KINDS.items():
-        if isinstance(body, t):
-            return kind
-    raise TypeError(f"not an event body: {body!r}")
+    try:
+        return _KIND_OF[type(body)]
+    except KeyError:
+        raise TypeError(f"not an event body: {body!r}") from None
 
 
 def create(

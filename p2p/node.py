@@ -15,7 +15,6 @@ delivery receipt per log.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import random
@@ -185,6 +184,9 @@ class Node:
         self.profile = Path(profile)
         self.options = options or NodeOptions()
         self.identity: Identity = require_identity(self.profile)
+        self._user_id = self.identity.user_id
+        self._device_id = self.identity.device_id
+        self._direct: dict[bytes, bytes] = {}
         self.store: Store | None = None
         self.port = 0
         self._lock = ProfileLock(self.profile)
@@ -203,8 +205,6 @@ class Node:
         self._pending_msgs: list[MessageRow] = []
         self._flush_waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._writer: Store | None = None  # own connection, used on the writer thread only
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._discovery: Any = None
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
@@ -214,11 +214,18 @@ class Node:
 
     @property
     def user_id(self) -> bytes:
-        return self.identity.user_id
+        return self._user_id
 
     @property
     def device_id(self) -> bytes:
-        return self.identity.device_id
+        return self._device_id
+
+    def conv_with(self, user: bytes) -> bytes:
+        """The direct conversation with ``user``."""
+        conv = self._direct.get(user)
+        if conv is None:
+            conv = self._direct[user] = ev.direct_conversation(self._user_id, user)
+        return conv
 
     @property
     def name(self) -> str:
@@ -264,10 +271,6 @@ class Node:
 
     async def _start(self) -> None:
         store = self.db
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kith-db")
-        self._writer = await asyncio.get_running_loop().run_in_executor(
-            self._executor, Store, self.profile / DB_FILE
-        )
         for h in store.heads():
             self._heads[(h.conv, h.author)] = (h.seq, h.id)
             self._durable.setdefault(h.conv, {})[h.author] = h.seq
@@ -356,12 +359,6 @@ class Node:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
-        if self._executor is not None:
-            writer = self._writer
-            if writer is not None:
-                self._executor.submit(writer.close)
-            self._executor.shutdown(wait=True)
-            self._executor = self._writer = None
         if self.store is not None:
             with contextlib.suppress(Exception), self.store.transaction():
                 self._write_local(self.store, self._pending, self._pending_msgs)
@@ -679,7 +676,7 @@ class Node:
         """May events of ``conv`` go to devices of ``user_id``?"""
         if user_id == self.user_id:
             return False  # own devices: linked-device sync (not yet)
-        if conv != ev.direct_conversation(self.user_id, user_id):
+        if conv != self.conv_with(user_id):
             return False
         c = self._contact(user_id)
         return (
@@ -687,13 +684,13 @@ class Node:
         )
 
     def _may_receive(self, user_id: bytes, conv: bytes) -> bool:
-        if conv != ev.direct_conversation(self.user_id, user_id):
+        if conv != self.conv_with(user_id):
             return False
         c = self._contact(user_id)
         return c is None or c.state != DECLINED
 
     def _shared_convs(self, user_id: bytes) -> list[bytes]:
-        conv = ev.direct_conversation(self.user_id, user_id)
+        conv = self.conv_with(user_id)
         return [conv] if self._may_send(user_id, conv) else []
 
     # -- sync ------------------------------------------------------------------------
@@ -986,24 +983,18 @@ class Node:
             )
 
     async def _flush_loop(self) -> None:
-        """Group commit of our own events, in order, on the writer thread.
-
-        While one batch is being written the loop keeps signing the next, so signing and
-        SQLite work use both cores. Our events are written only here, one batch after the
-        other, so our logs on disk never have a gap.
+        """Group commit of our own events: everything queued in one loop turn is one
+        transaction. Our events are written only here, in order, so our logs on disk
+        never have a gap. (Writing on a thread was tried: with the GIL it was slower.)
         """
-        loop = asyncio.get_running_loop()
         await asyncio.sleep(0)  # gather everything queued in this loop turn
         while self._pending or self._flush_waiters:
             pending, msgs = self._pending, self._pending_msgs
             waiters = self._flush_waiters
             self._pending, self._pending_msgs, self._flush_waiters = [], [], []
             if pending:
-                assert self._writer is not None and self._executor is not None
                 try:
-                    await loop.run_in_executor(
-                        self._executor, self._write_batch, self._writer, pending, msgs
-                    )
+                    self._write_batch(self.db, pending, msgs)
                 except StorageError as e:  # disk full and the like: nothing is lost yet
                     log.error("cannot store our events: %s", e)
                     for f in waiters:
@@ -1089,7 +1080,7 @@ class Node:
         self._save_contact(
             user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash
         )
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("request", self.name))
         await self._commit()
@@ -1104,7 +1095,7 @@ class Node:
         if c.key_changed and not trust_new_key:
             raise UserError(_key_change_warning(name, user, c.replaces, "accept"))
         self._save_contact(user, state=ACCEPTED, key_changed=False)
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("accept", self.name))
         await self._commit()
@@ -1167,7 +1158,7 @@ class Node:
             raise UserError("the message is empty")
         if len(text) > ev.MAX_TEXT:
             raise UserError(f"the message is too long (at most {ev.MAX_TEXT} characters)")
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         return self._append(conv, ev.MessageBody(text))
 
     async def send_message(self, query: str, text: str) -> MessageRow:
@@ -1195,7 +1186,7 @@ class Node:
 
     def history(self, query: str, limit: int = 50) -> list[MessageRow]:
         user, _ = self.resolve(query)
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         return self.db.messages(conv, limit=limit)
 
     def names(self) -> dict[bytes, str]:
@@ -1206,7 +1197,7 @@ class Node:
     async def mark_read(self, user: bytes) -> None:
         """The user has seen the conversation: mark incoming messages read and, if read
         receipts are on, tell the sender."""
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         pending = [(author, seq) for author, seq, _ in self.db.unread(conv)]
         if not pending:
             return
@@ -1222,7 +1213,7 @@ class Node:
     def set_typing(self, user: bytes, active: bool) -> None:
         if not self.db.get_setting("typing_indicators", True):
             return
-        conv = ev.direct_conversation(self.user_id, user)
+        conv = self.conv_with(user)
         for p in self._peers.values():
             if p.user_id == user and p.conn is not None and p.conn.established:
                 p.conn.send(wire.Typing(conv, active))

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -46,8 +46,9 @@ class DatabaseTooNew(StorageError):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(NamedTuple):
+    """An event as stored; the field order is the column order of the insert."""
+
     id: bytes
     conv: bytes
     author: bytes
@@ -245,7 +246,7 @@ class Store:
             self._conn.executemany(
                 "INSERT OR IGNORE INTO events (id, conv, author, seq, lamport, time, kind, raw) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r.id, r.conv, r.author, r.seq, r.lamport, r.time, r.kind, r.raw) for r in rows],
+                rows,
             )
             tips: dict[tuple[bytes, bytes], EventRow] = {}
             for r in rows:
@@ -315,6 +316,7 @@ class Store:
         if not rows:
             return
         with self.transaction():
+            (last,) = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
             self._conn.executemany(
                 "INSERT OR IGNORE INTO messages "
                 "(event_id, conv, author, sender, seq, lamport, time, text, outgoing) "
@@ -326,6 +328,11 @@ class Store:
                     )
                     for r in rows
                 ],
+            )
+            self._conn.execute(
+                "INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages "
+                "WHERE rowid > ?",
+                (last,),
             )
 
     def raise_mark(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> bool:
