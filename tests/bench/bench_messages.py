@@ -109,6 +109,12 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
     await node.wait_status(await row(node, last), STATUS_DELIVERED, 30)
 
     # Throughput: queue as fast as the sender can sign, in bursts.
+    prof = None
+    if os.environ.get("KITH_PROFILE_PHASE"):
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     t0 = time.perf_counter()
     sent = 0
     burst = 500
@@ -121,6 +127,9 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
     t_queued = time.perf_counter() - t0
     ok = await node.wait_status(await row(node, last), STATUS_DELIVERED, 300)
     elapsed = time.perf_counter() - t0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats("/tmp/kith-throughput.prof")
     await node.stop()
     print(json.dumps({"n": n, "delivered": ok, "seconds": elapsed, "queued_s": t_queued}),
           flush=True)
