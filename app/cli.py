@@ -160,6 +160,7 @@ async def _via_socket(
     if not reply.get("ok"):
         raise UserError(str(reply.get("error", "the running Kith refused the command")))
     if name == "listen":
+        print("kith: listening for messages (Ctrl+C to stop)", file=sys.stderr, flush=True)
         reader = streams[0]
         while True:
             line = await reader.readline()
@@ -184,6 +185,7 @@ async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
     try:
         request = _request_args(args)
         if name == "listen":
+            print("kith: listening for messages (Ctrl+C to stop)", file=sys.stderr, flush=True)
             await commands.listen(node, lambda m: _print_message(m, args.json))
             return 0
         if name == "peers" and request.get("wait") is None:

@@ -38,6 +38,7 @@ from storage import (
     STATUS_DELIVERED,
     STATUS_NAMES,
     STATUS_READ,
+    STATUS_RECEIVED,
     ContactRow,
     EventRow,
     MessageRow,
@@ -306,9 +307,11 @@ class Node:
             await self._discovery.start()
 
     async def _listen(self) -> None:
-        hosts: list[str | None] = [None]
-        if self.options.interfaces:
-            hosts = list(self.options.interfaces)
+        # Every host gets the same port (asyncio would give IPv4 and IPv6 different
+        # ephemeral ports for host=None, and we advertise only one).
+        every = ["0.0.0.0", "::"]  # noqa: S104 - the user's default: all LAN interfaces
+        hosts: list[str] = list(self.options.interfaces or every)
+        optional = set() if self.options.interfaces else {"::"}  # a host without IPv6
         wanted = self.options.port
         if wanted is None:
             wanted = int(self.db.get_setting("port", 0))
@@ -317,9 +320,14 @@ class Node:
             try:
                 servers = []
                 for host in hosts:
-                    server = await asyncio.start_server(
-                        self._on_inbound, host=host, port=port, reuse_address=True
-                    )
+                    try:
+                        server = await asyncio.start_server(
+                            self._on_inbound, host=host, port=port, reuse_address=True
+                        )
+                    except OSError:
+                        if host in optional:
+                            continue
+                        raise
                     servers.append(server)
                     port = server.sockets[0].getsockname()[1]
                 self._servers = servers
@@ -872,7 +880,7 @@ class Node:
                     msgs.append(
                         MessageRow(
                             e.id, conv, author, author_user, e.event.seq, e.event.lamport,
-                            e.event.time, body.text, False,
+                            e.event.time, body.text, False, STATUS_RECEIVED,
                         )
                     )
                     receipts_due[(conv, author)] = e.event.seq
@@ -1053,6 +1061,14 @@ class Node:
                 candidates[p.user_id] = p.name
         candidates.pop(self.user_id, None)
         folded = q.casefold()
+        # A name that is exactly one accepted contact's means that contact, even when a
+        # stranger on the network uses the same name.
+        own = [
+            (c.user_id, c.name) for c in self._contact_rows()
+            if c.state == ACCEPTED and c.name.casefold() == folded
+        ]
+        if len(own) == 1:
+            return own[0]
         for test in (
             lambda u, n: n.casefold() == folded or u.hex() == folded,
             lambda u, n: n.casefold().startswith(folded) or u.hex().startswith(folded),
