@@ -37,7 +37,7 @@ class Timing:
     """Clock settings; tests shorten them."""
 
     def __init__(
-        self, handshake: float = 10.0, keepalive: float = 5.0, dead_after: float = 15.0
+        self, handshake: float = 10.0, keepalive: float = 4.0, dead_after: float = 10.0
     ) -> None:
         self.handshake = handshake
         self.keepalive = keepalive

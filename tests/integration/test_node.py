@@ -145,3 +145,14 @@ async def test_mdns_discovery_finds_and_connects(nodes):
     )
     [p] = alice.peers()
     assert p.name == "bob" and p.contact is None and not p.key_changed
+
+
+async def test_vanished_peer_is_noticed_by_keepalive(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    # Bob's machine goes silent without closing anything (cable pulled, laptop asleep):
+    # it neither reads nor sends any more.
+    [conn] = [c for c in bob._conns if c.established]
+    conn.writer.transport.pause_reading()
+    conn.send = lambda message: None  # no pings, no pongs
+    await until(lambda: not alice.online(bob.user_id), alice, timeout=10)
