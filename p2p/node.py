@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 BATCH_BYTES = 60 * 1024  # raw event bytes per Events frame
 STREAM_PAGE = 2000  # events read from the database per page while streaming history
+CHECKPOINT_IDLE = 0.5  # seconds without writes before the WAL is checkpointed
 ACCEPTED, PENDING_IN, PENDING_OUT, DECLINED = "accepted", "pending_in", "pending_out", "declined"
 
 
@@ -206,6 +207,7 @@ class Node:
         self._pending_msgs: list[MessageRow] = []
         self._flush_waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._checkpoint_timer: asyncio.TimerHandle | None = None
         self._discovery: Any = None
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
@@ -358,6 +360,9 @@ class Node:
             with contextlib.suppress(Exception):
                 await s.wait_closed()
         self._servers = []
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
         if self._flusher is not None:  # let the last group commit land
             with contextlib.suppress(Exception):
                 await self._flusher
@@ -898,6 +903,7 @@ class Node:
             peer.sync.has(conv, author, tip.event.seq)
             accepted.extend(good)
         if accepted:
+            self._wrote()
             with store.transaction():
                 for conv in {e.event.conv for e in accepted}:
                     store.ensure_conversation(conv, "direct", peer.user_id)
@@ -1001,6 +1007,7 @@ class Node:
             waiters = self._flush_waiters
             self._pending, self._pending_msgs, self._flush_waiters = [], [], []
             if pending:
+                self._wrote()
                 try:
                     self._write_batch(self.db, pending, msgs)
                 except StorageError as e:  # disk full and the like: nothing is lost yet
@@ -1021,6 +1028,23 @@ class Node:
                 self._emit(MessagesAdded(conv, rows))
             if pending and self._running:
                 self._push(pending)
+
+    def _wrote(self) -> None:
+        """After a write: checkpoint the database once the node has been idle a moment,
+        so checkpoints never delay a message in flight."""
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+        self._checkpoint_timer = asyncio.get_running_loop().call_later(
+            CHECKPOINT_IDLE, self._idle_checkpoint
+        )
+
+    def _idle_checkpoint(self) -> None:
+        self._checkpoint_timer = None
+        if self.store is not None:
+            try:
+                self.store.checkpoint()
+            except StorageError as e:
+                log.warning("checkpoint failed: %s", e)
 
     @staticmethod
     def _write_batch(store: Store, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:

@@ -22,6 +22,7 @@ import sqlite_utils
 
 from storage.migrations import LATEST, MIGRATIONS
 
+WAL_AUTOCHECKPOINT_PAGES = 16384  # 64 MiB with 4 KiB pages
 STATUS_SENDING = 0
 STATUS_RECEIVED = 1
 STATUS_DELIVERED = 2
@@ -194,6 +195,9 @@ class Store:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # Checkpoints cost milliseconds; the node runs them when idle (checkpoint()),
+            # and SQLite only steps in itself if the log grows past 64 MiB.
+            conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.DatabaseError as e:
@@ -207,6 +211,11 @@ class Store:
                 MIGRATIONS[version](self.db)
                 version += 1
                 self._conn.execute(f"PRAGMA user_version = {version}")
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database (PASSIVE: never waits for readers)."""
+        if not self._depth:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @property
     def schema_version(self) -> int:
@@ -506,6 +515,12 @@ class Store:
                 "name = excluded.name, created = excluded.created, cert = excluded.cert "
                 "WHERE excluded.created >= devices.created",
                 (device_id, user_id, name, created, cert),
+            )
+            # A revocation may arrive before the certificate it revokes.
+            self._conn.execute(
+                "UPDATE devices SET revoked = 1 WHERE device_id = ? AND revoked = 0 AND "
+                "EXISTS (SELECT 1 FROM revocations WHERE device_id = ?)",
+                (device_id, device_id),
             )
 
     def device(self, device_id: bytes) -> DeviceRow | None:
