@@ -1,0 +1,81 @@
+"""The command line in-process, for commands that need no network."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from app.cli import main
+from p2p.profile import DB_FILE
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_then_whoami_json(tmp_path, capsys):
+    profile = str(tmp_path / "p")
+    code, out, _ = run(capsys, "--profile", profile, "init", "--name", "alice")
+    assert code == 0
+    assert "alice" in out
+    code, out, _ = run(capsys, "--profile", profile, "whoami", "--json")
+    info = json.loads(out)
+    assert code == 0
+    assert set(info) >= {"name", "user_id", "device_id", "fingerprint"}
+    assert info["name"] == "alice"
+    assert len(bytes.fromhex(info["user_id"])) == 32
+    assert len(info["fingerprint"].replace(" ", "")) == 30
+    key = tmp_path / "p" / "identity.kith"
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_init_refuses_an_existing_identity(tmp_path, capsys):
+    profile = str(tmp_path / "p")
+    assert run(capsys, "--profile", profile, "init", "--name", "alice")[0] == 0
+    before = (tmp_path / "p" / "identity.kith").read_bytes()
+    code, _, err = run(capsys, "--profile", profile, "init", "--name", "mallory")
+    assert code == 1
+    assert "already has an identity" in err
+    assert (tmp_path / "p" / "identity.kith").read_bytes() == before
+
+
+@pytest.mark.parametrize("name", ["", " padded", "x" * 65, "new\nline"])
+def test_init_rejects_bad_names(tmp_path, capsys, name):
+    code, _, err = run(capsys, "--profile", str(tmp_path / "p"), "init", "--name", name)
+    assert code == 1
+    assert "name" in err
+
+
+def test_commands_without_identity_say_what_to_do(tmp_path, capsys):
+    code, _, err = run(capsys, "--profile", str(tmp_path / "empty"), "contacts")
+    assert code == 1
+    assert "init --name" in err
+
+
+def test_corrupt_database_is_reported_and_left_untouched(tmp_path, capsys):
+    profile = tmp_path / "p"
+    assert run(capsys, "--profile", str(profile), "init", "--name", "alice")[0] == 0
+    db = profile / DB_FILE
+    db.write_bytes(os.urandom(4096))
+    before = db.read_bytes()
+    code, out, err = run(capsys, "--profile", str(profile), "contacts", "--json")
+    assert code == 1
+    assert out == ""
+    assert "not a Kith database" in err
+    assert db.read_bytes() == before
+
+
+def test_empty_listings_and_unknown_peer(tmp_path, capsys):
+    profile = str(tmp_path / "p")
+    run(capsys, "--profile", profile, "init", "--name", "alice")
+    code, out, _ = run(capsys, "--profile", profile, "contacts", "--json")
+    assert (code, json.loads(out)) == (0, [])
+    code, out, _ = run(capsys, "--profile", profile, "contacts")
+    assert "No contacts yet" in out
+    code, _, err = run(capsys, "--profile", profile, "history", "bob")
+    assert code == 1
+    assert "no peer or contact called 'bob'" in err
