@@ -516,12 +516,6 @@ class Store:
                 "WHERE excluded.created >= devices.created",
                 (device_id, user_id, name, created, cert),
             )
-            # A revocation may arrive before the certificate it revokes.
-            self._conn.execute(
-                "UPDATE devices SET revoked = 1 WHERE device_id = ? AND revoked = 0 AND "
-                "EXISTS (SELECT 1 FROM revocations WHERE device_id = ?)",
-                (device_id, device_id),
-            )
 
     def device(self, device_id: bytes) -> DeviceRow | None:
         row = self._conn.execute(
