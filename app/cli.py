@@ -27,7 +27,7 @@ from p2p.profile import create_identity, default_profile, require_identity
 log = logging.getLogger("kith")
 
 # Commands a one-shot node runs without network (they only read or write the database).
-OFFLINE = {"contacts", "history", "safety-number", "verify", "read", "whoami"}
+OFFLINE = {"contacts", "history", "safety-number", "verify", "read", "whoami", "devices"}
 # How long a one-shot node looks for peers before acting, and lingers to deliver after.
 DISCOVER_SECONDS = 3.0
 LINGER_SECONDS = 3.0
@@ -89,6 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("number", metavar="NUMBER", nargs="+")
     s = sub.add_parser("read", help="mark a conversation read (sends read receipts)")
     s.add_argument("peer", metavar="PEER")
+    s = sub.add_parser("link", help="(new device) link to my other device with a code")
+    s.add_argument("--name", default=None, metavar="DEVICE_NAME", help="this device's name")
+    s.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                   help="give up after this long (default 300)")
+    s = sub.add_parser("devices", help="my devices; add or remove one")
+    s.add_argument("--json", action="store_true")
+    dsub = s.add_subparsers(dest="devices_command", metavar="ACTION")
+    d = dsub.add_parser("add", help="link the new device that shows CODE")
+    d.add_argument("code", metavar="CODE")
+    d = dsub.add_parser("remove", help="remove (revoke) one of my devices")
+    d.add_argument("device", metavar="DEVICE")
     return p
 
 
@@ -103,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command is None:
             return _open_app(profile, args.interface)
+        if args.command == "devices" and args.devices_command:
+            args.command = f"devices-{args.devices_command}"
+        if args.command == "link":
+            return asyncio.run(_link(profile, args))
         if args.command == "init":
             identity = create_identity(profile, args.name)
             print(f"Created {identity.name} in {profile}")
@@ -127,7 +142,7 @@ def _open_app(profile: Path, interfaces: list[str] | None) -> int:
 
 def _request_args(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("peer", "text", "wait", "limit", "address", "trust_new_key"):
+    for key in ("peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device"):
         if hasattr(args, key):
             out[key] = getattr(args, key)
     if args.command == "verify":
@@ -199,9 +214,56 @@ async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
         result = await commands.run(node, name, request)
         if name in ("add", "accept"):
             await _linger(node, args.peer)
+        if name in ("devices-add", "devices-remove"):
+            await commands.settle(node, LINGER_SECONDS, lambda: False)  # let it spread
         return _output(name, result, args)
     finally:
         await node.stop()
+
+
+async def _link(profile: Path, args: argparse.Namespace) -> int:
+    """``kith link``: show a code, wait to be linked, then fetch the history."""
+    import os
+    import socket
+
+    from p2p import link_driver, linking
+
+    if load_identity(profile) is not None:
+        raise UserError(f"{profile} already has an identity; link a fresh profile")
+    device_name = args.name or socket.gethostname()[:64] or "new device"
+    code = linking.new_code()
+    print(code, flush=True)
+    print(
+        f"kith: on your other device run `kith devices add {code}` "
+        f"(waiting up to {args.timeout:g} s)", file=sys.stderr, flush=True,
+    )
+    linked = await link_driver.wait_for_link(
+        profile, code, device_name, interfaces=args.interface, timeout=args.timeout
+    )
+    print(f"linked: this is now {linked.identity.name}'s device {device_name!r}", flush=True)
+    node = Node(profile, NodeOptions(interfaces=args.interface))
+    await node.start()
+    try:
+        await node.connect(linked.host, linked.port)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(os.environ.get("KITH_LINK_SYNC_SECONDS", 600))
+        shown = -1
+        while loop.time() < deadline:
+            have = node.db.count_events()
+            if have != shown:
+                shown = have
+                print(f"kith: history {min(have, linked.events)}/{linked.events} events",
+                      file=sys.stderr, flush=True)
+            if have >= linked.events:
+                break
+            await commands.settle(node, 0.5, lambda: False)
+        else:
+            raise UserError("the history did not arrive in time; it continues on next start")
+        await node.flush()
+    finally:
+        await node.stop()
+    print("synced", flush=True)
+    return 0
 
 
 def _online(node: Node, peer: str) -> bool:
@@ -293,6 +355,18 @@ def _output(name: str, result: Any, args: argparse.Namespace) -> int:
         print(" ".join(e["name"] for e in result["emoji"]))
     elif name == "verify":
         print(f"{result['peer']} is now verified.")
+    elif name == "devices":
+        if as_json:
+            print(json.dumps(result))
+        else:
+            for d in result:
+                flags = " (this device)" if d["this_device"] else ""
+                flags += " REMOVED" if d["removed"] else ""
+                print(f"{d['name']:20} {d['device_id'][:12]}{flags}")
+    elif name == "devices-add":
+        print(f"linked {result['name']} ({result['device_id'][:12]})")
+    elif name == "devices-remove":
+        print(f"removed {result['name']} ({result['device_id'][:12]})")
     elif name in ("add", "accept", "decline", "connect"):
         if name == "connect":
             print(f"connected to {result['name']} ({(result['user_id'] or '?')[:12]})")

@@ -204,6 +204,22 @@ async def _verify(node: Node, args: dict[str, Any]) -> Any:
     return {"peer": name, "verified": True}
 
 
+@command("devices")
+async def _devices(node: Node, args: dict[str, Any]) -> Any:
+    return [d.to_json() for d in node.devices()]
+
+
+@command("devices-add")
+async def _devices_add(node: Node, args: dict[str, Any]) -> Any:
+    wait = float(args.get("wait") or 15)
+    return (await node.link_device(str(args["code"]), wait=wait)).to_json()
+
+
+@command("devices-remove")
+async def _devices_remove(node: Node, args: dict[str, Any]) -> Any:
+    return (await node.remove_device(str(args["device"]))).to_json()
+
+
 @command("read")
 async def _read(node: Node, args: dict[str, Any]) -> Any:
     user, _ = node.resolve(args["peer"])

@@ -202,6 +202,8 @@ class Connection:
             elif isinstance(m, wire.Pong):
                 pass
             elif isinstance(m, wire.Close):
+                if answered:  # what came before the goodbye still counts
+                    self.owner.on_messages(self, answered)
                 self.close(f"peer said goodbye: {m.reason[:200]}")
                 return
             else:

@@ -57,6 +57,7 @@ class PeerAdvert:
     addresses: tuple[str, ...]
     port: int
     version: int
+    link: str | None = None  # a device waiting to be linked advertises its code's hint
 
 
 def instance_name(device_id_hex: str) -> str:
@@ -64,9 +65,14 @@ def instance_name(device_id_hex: str) -> str:
     return f"kith-{device_id_hex[:16]}.{SERVICE_TYPE}"
 
 
-def txt_properties(device_id_hex: str, name: str | None) -> dict[str, str]:
-    """The TXT record we publish: version, device id and, while discoverable, the name."""
+def txt_properties(
+    device_id_hex: str, name: str | None, link: str | None = None
+) -> dict[str, str]:
+    """The TXT record we publish: version, device id and, while discoverable, the name;
+    ``link`` (the public hint of a link code) while waiting to be linked."""
     props = {"v": str(PROTOCOL_VERSION), "id": device_id_hex}
+    if link is not None:
+        props["link"] = link
     if name is not None:
         props["n"] = _fit_txt_value("n", name)
     return props
@@ -98,7 +104,7 @@ def parse_advert(
             key = raw_key.decode("ascii").lower()
         except UnicodeDecodeError:
             continue  # not one of ours; unknown keys are allowed for later versions
-        if key in ("v", "id", "n") and key not in fields:
+        if key in ("v", "id", "n", "link") and key not in fields:
             if raw_value is None:
                 raise ValueError(f"TXT key {key!r} has no value")
             try:
@@ -132,7 +138,11 @@ def parse_advert(
     if not addresses:
         raise ValueError("no address records")
 
+    link = fields.get("link")
+    if link is not None and not (len(link) == 3 and link.isascii() and link.isdigit()):
+        link = None
     return PeerAdvert(
+        link=link,
         instance=instance,
         device_hint=device_hint.lower(),
         name=name,
@@ -192,6 +202,7 @@ class Discovery:
         on_lost: Callable[[str], None] | None = None,
         probe: bool = True,
         multicast_queries: bool = False,
+        link: str | None = None,
     ) -> None:
         if not _is_device_id_hex(device_id_hex):
             raise ValueError(f"device_id_hex must be {DEVICE_ID_HEX_LEN} hex digits")
@@ -209,6 +220,7 @@ class Discovery:
         self._on_found = on_found
         self._on_lost = on_lost
         self._probe = probe
+        self._link = link
         self._question_type = DNSQuestionType.QM if multicast_queries else None
 
         self._lock = asyncio.Lock()
@@ -316,7 +328,7 @@ class Discovery:
             SERVICE_TYPE,
             instance,
             port=self._port,
-            properties=txt_properties(self._device_id_hex, name),
+            properties=txt_properties(self._device_id_hex, name, self._link),
             server=self._server,
             parsed_addresses=list(self._advertised_addresses),
         )

@@ -69,11 +69,31 @@ class ContactBody(msgspec.Struct, array_like=True, frozen=True):
     name: str
 
 
+class RosterBody(msgspec.Struct, array_like=True, frozen=True):
+    """Own devices only (the self conversation): the user's view of one contact, as set
+    on one of their devices. Last writer (lamport, author) wins per contact."""
+
+    user: bytes
+    name: str
+    state: str
+    verified: bool
+
+
+class SettingBody(msgspec.Struct, array_like=True, frozen=True):
+    """Own devices only: a per-user setting (``value`` is JSON). Last writer wins per key."""
+
+    key: str
+    value: str
+
+
 KINDS: dict[str, type[msgspec.Struct]] = {
     "message": MessageBody,
     "receipt": ReceiptBody,
     "contact": ContactBody,
+    "roster": RosterBody,
+    "setting": SettingBody,
 }
+CONTACT_STATES = ("pending_in", "pending_out", "accepted", "declined")
 RECEIPT_STATUSES = ("delivered", "read")
 CONTACT_ACTIONS = ("request", "accept", "decline")
 
@@ -137,6 +157,14 @@ def _check_body(body: msgspec.Struct) -> None:
             raise RemoteProtocolError("malformed receipt")
     elif isinstance(body, ContactBody) and body.action not in CONTACT_ACTIONS:
         raise RemoteProtocolError("malformed contact event")
+    elif isinstance(body, RosterBody) and (
+        len(body.user) != 32 or body.state not in CONTACT_STATES or len(body.name) > 64
+    ):
+        raise RemoteProtocolError("malformed roster event")
+    elif isinstance(body, SettingBody) and not (
+        0 < len(body.key) <= 64 and len(body.value) <= 4096
+    ):
+        raise RemoteProtocolError("malformed setting event")
 
 
 _KIND_OF = {t: k for k, t in KINDS.items()}
@@ -229,6 +257,12 @@ def verify_chain(head: Head | None, run: Sequence[SignedEvent]) -> None:
         seq, prev = e.seq, ev.id
     if not verify_signature_of(run[-1]):
         raise RemoteProtocolError(f"bad signature on event seq {run[-1].seq}")
+
+
+def self_conversation(user: bytes) -> bytes:
+    """The id of a user's own conversation: contacts, verification and settings, shared
+    only between that user's devices."""
+    return hashlib.blake2b(b"kith-self\0" + user, digest_size=32).digest()
 
 
 def direct_conversation(user_a: bytes, user_b: bytes) -> bytes:

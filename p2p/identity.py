@@ -25,6 +25,7 @@ from p2p.errors import EnvironmentProblem, RemoteProtocolError
 
 KEY_FILE = "identity.kith"
 _CERT_CONTEXT = b"kith-device-cert-v1"
+_REVOKE_CONTEXT = b"kith-device-revoke-v1"
 MAX_NAME = 64
 
 
@@ -48,6 +49,35 @@ class DeviceCertificate(msgspec.Struct, array_like=True, frozen=True):
             raise RemoteProtocolError("device certificate has an invalid name")
         if not verify_signature(self.user, self.signed_bytes(), self.sig):
             raise RemoteProtocolError("device certificate signature does not verify")
+
+
+class DeviceRevocation(msgspec.Struct, array_like=True, frozen=True):
+    """The identity key's statement that one of its devices is removed, for good."""
+
+    user: bytes
+    device: bytes
+    created: int
+    sig: bytes
+
+    def signed_bytes(self) -> bytes:
+        return msgspec.msgpack.encode([_REVOKE_CONTEXT, self.user, self.device, self.created])
+
+    def verify(self) -> None:
+        """Raise RemoteProtocolError unless well formed and signed by ``user``."""
+        if len(self.user) != 32 or len(self.device) != 32 or len(self.sig) != 64:
+            raise RemoteProtocolError("device revocation has keys of the wrong size")
+        if not verify_signature(self.user, self.signed_bytes(), self.sig):
+            raise RemoteProtocolError("device revocation signature does not verify")
+
+
+def revoke_device(
+    user_secret: bytes, device_id: bytes, created: int | None = None
+) -> DeviceRevocation:
+    created = int(time.time()) if created is None else created
+    unsigned = DeviceRevocation(user_secret[32:], device_id, created, b"")
+    return DeviceRevocation(
+        unsigned.user, device_id, created, sign(user_secret, unsigned.signed_bytes())
+    )
 
 
 def _cert_bytes(user: bytes, device: bytes, name: str, created: int) -> bytes:
@@ -133,6 +163,23 @@ class Identity:
         if user_secret[32:] != f.cert.user or device_secret[32:] != f.cert.device:
             raise ValueError("certificate does not match the keys")
         return cls(f.name, user_secret, device_secret, f.cert)
+
+    def for_new_device(self, device_name: str, device_id: bytes) -> DeviceCertificate:
+        """A certificate, by the identity key, for another device of this user."""
+        if not valid_name(device_name):
+            raise ValueError("a device name is 1 to 64 printable characters")
+        return certify_device(self.user_secret, device_id, device_name)
+
+    @classmethod
+    def linked(
+        cls, name: str, user_secret: bytes, device_secret: bytes, cert: DeviceCertificate
+    ) -> Identity:
+        """This device's identity after linking: the user's keys, our device key and the
+        certificate another of the user's devices made for it."""
+        if cert.user != user_secret[32:] or cert.device != device_secret[32:]:
+            raise ValueError("certificate does not match the keys")
+        cert.verify()
+        return cls(name, user_secret, device_secret, cert)
 
     def with_name(self, name: str) -> Identity:
         return Identity(name, self.user_secret, self.device_secret, self.cert)

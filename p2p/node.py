@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -31,7 +32,7 @@ from p2p import sync, wire
 from p2p.connection import Connection, Timing
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
-from p2p.identity import DeviceCertificate, Identity
+from p2p.identity import DeviceCertificate, DeviceRevocation, Identity, revoke_device
 from p2p.profile import DB_FILE, ProfileLock, require_identity
 from p2p.session import PeerHello, Session
 from storage import (
@@ -88,7 +89,23 @@ class TypingChanged:
     active: bool
 
 
-NodeEvent = MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
+@dataclass(frozen=True, slots=True)
+class DevicesChanged:
+    """One of my devices was linked, seen or removed (or this device was removed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChanged:
+    key: str
+
+
+NodeEvent = (
+    MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
+    | DevicesChanged | SettingChanged
+)
+
+# Settings that belong to the user, not the device: they sync between own devices.
+SYNCED_SETTINGS = frozenset({"read_receipts", "typing_indicators"})
 
 
 # -- what the API returns -------------------------------------------------------------
@@ -132,6 +149,26 @@ class ContactInfo:
             "state": self.state,
             "verified": self.verified,
             "key_changed": self.key_changed,
+            "online": self.online,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_id: bytes
+    name: str
+    this_device: bool
+    last_seen: int | None
+    removed: bool
+    online: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id.hex(),
+            "name": self.name,
+            "this_device": self.this_device,
+            "last_seen": self.last_seen,
+            "removed": self.removed,
             "online": self.online,
         }
 
@@ -212,6 +249,12 @@ class Node:
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
         self._contacts: dict[bytes, ContactRow] | None = None  # cache of the contacts table
+        # Own devices share every conversation; this one holds what only they share
+        # (contact states, verification marks, per-user settings).
+        self.self_conv = ev.self_conversation(self._user_id)
+        self._revoked: dict[bytes, bytes] = {}  # removed device -> its user
+        self.removed = False  # this device was removed by another of my devices
+        self._link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
 
     # -- identity --------------------------------------------------------------------
 
@@ -281,6 +324,8 @@ class Node:
                 self._lamport[h.conv] = h.lamport
         c = self.identity.cert
         store.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
+        self._revoked = {d: u for d, u, _ in store.revocations()}
+        self.removed = self._is_revoked(self.device_id, self.user_id)
         self._running = True
         if not self.options.network:
             return
@@ -411,6 +456,11 @@ class Node:
     # -- peers -----------------------------------------------------------------------
 
     def _on_advert(self, advert: Any) -> None:
+        if getattr(advert, "link", None):
+            # A device waiting to be linked: not a peer; `kith devices add` looks here.
+            self._link_adverts[advert.instance] = advert
+            self._emit(PeersChanged())
+            return
         try:
             device_id = bytes.fromhex(advert.device_hint)
         except ValueError:
@@ -431,6 +481,7 @@ class Node:
             self._dial_soon(peer, delay)
 
     def _on_advert_lost(self, instance: str) -> None:
+        self._link_adverts.pop(instance, None)
         device_id = self._by_instance.pop(instance, None)
         peer = self._peers.get(device_id) if device_id else None
         if peer is not None:
@@ -495,6 +546,8 @@ class Node:
             unsubscribe()
 
     def _dial_soon(self, peer: _Peer, delay: float) -> None:
+        if self.removed:
+            return
         peer.dialing = True
         self._spawn(self._dial(peer, delay), f"kith-dial-{peer.device_id.hex()[:8]}")
 
@@ -570,10 +623,19 @@ class Node:
     def on_handshake(self, conn: Connection, hello: PeerHello) -> bool:
         if hello.device_id == self.device_id:
             return False  # we dialled ourselves
+        if self.removed:
+            return False  # a removed device takes part in nothing any more
         store = self.db
         device = store.device(hello.device_id)
-        if device is not None and device.revoked:
-            log.warning("refusing revoked device %s", hello.device_id.hex()[:12])
+        if self._is_revoked(hello.device_id, hello.user_id) or (
+            device is not None and device.revoked
+        ):
+            log.warning("refusing removed device %s", hello.device_id.hex()[:12])
+            # Tell it why, with the proof: it then stops trying.
+            own = [r for r in self._revocations() if r.device == hello.device_id]
+            if own:
+                conn.send(wire.Revoke(own))
+            conn.send(wire.Close("this device was removed by its owner"))
             return False
         peer = self._peers.get(hello.device_id)
         if peer is None:
@@ -602,6 +664,11 @@ class Node:
             self._emit(ContactChanged(hello.user_id))
         log.info("connected to %s (%s)", hello.name, hello.device_id.hex()[:12])
         self._emit(PeersChanged())
+        if hello.user_id == self.user_id:
+            self._emit(DevicesChanged())
+        revocations = self._revocations()
+        if revocations:
+            conn.send(wire.Revoke(revocations))
         self._send_digest(peer)
         return True
 
@@ -637,7 +704,10 @@ class Node:
             self._emit(TypingChanged(conv, peer.user_id or b"", False))
         peer.typing.clear()
         self._emit(PeersChanged())
-        if self._running and (peer.manual or peer.instance) and not peer.dialing:
+        if (
+            self._running and not self.removed and (peer.manual or peer.instance)
+            and not peer.dialing
+        ):
             self._dial_soon(peer, self.options.reconnect_min)
 
     def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None:
@@ -668,8 +738,13 @@ class Node:
             self._on_want(peer, m)
         elif isinstance(m, wire.Certs):
             self._on_certs(peer, m.certs)
+        elif isinstance(m, wire.Revoke):
+            self._on_revoke(m.revocations)
         elif isinstance(m, wire.Typing):
-            if peer.user_id is not None and self._may_receive(peer.user_id, m.conv):
+            if (
+                peer.user_id is not None and peer.user_id != self.user_id
+                and self._may_receive(peer.user_id, m.conv)
+            ):
                 if m.active:
                     peer.typing[m.conv] = time.monotonic()
                 else:
@@ -688,7 +763,7 @@ class Node:
     def _may_send(self, user_id: bytes, conv: bytes) -> bool:
         """May events of ``conv`` go to devices of ``user_id``?"""
         if user_id == self.user_id:
-            return False  # own devices: linked-device sync (not yet)
+            return not self.removed  # own devices: every conversation
         if conv != self.conv_with(user_id):
             return False
         c = self._contact(user_id)
@@ -697,19 +772,30 @@ class Node:
         )
 
     def _may_receive(self, user_id: bytes, conv: bytes) -> bool:
+        if user_id == self.user_id:
+            return not self.removed
         if conv != self.conv_with(user_id):
             return False
         c = self._contact(user_id)
         return c is None or c.state != DECLINED
 
     def _shared_convs(self, user_id: bytes) -> list[bytes]:
+        if user_id == self.user_id:
+            if self.removed:
+                return []
+            return sorted(set(self._durable) | {self.self_conv})
         conv = self.conv_with(user_id)
         return [conv] if self._may_send(user_id, conv) else []
 
     # -- sync ------------------------------------------------------------------------
 
     def _vector(self, conv: bytes) -> sync.Vector:
-        return dict(self._durable.get(conv, {}))
+        # Removed devices' logs are neither offered nor asked for: what we hold of them
+        # stays, and nobody streams more of them.
+        vec = self._durable.get(conv, {})
+        if self._revoked:
+            return {a: s for a, s in vec.items() if a not in self._revoked}
+        return dict(vec)
 
     def _send_digest(self, peer: _Peer, convs: Sequence[bytes] | None = None) -> None:
         if peer.conn is None or peer.user_id is None:
@@ -840,16 +926,24 @@ class Node:
         status_updates: list[tuple[bytes, bytes, int, int]] = []
         contact_changes: set[bytes] = set()
         receipts_due: dict[tuple[bytes, bytes], int] = {}
+        roster_due: set[bytes] = set()
         resync: set[bytes] = set()
+        from_own_device = peer.user_id == self.user_id
         for (conv, author), run in sync.runs(decoded).items():
-            device = store.device(author)
-            if device is None or device.revoked:
-                raise RemoteProtocolError("event from an unknown or removed device")
-            author_user = device.user_id
-            if author_user == self.user_id:
+            if author == self.device_id:
                 continue  # our own events coming back: we hold them already
+            device = store.device(author)
+            if device is None:
+                raise RemoteProtocolError("event from an unknown device")
+            if device.revoked or self._is_revoked(author, device.user_id):
+                log.info("dropping events of removed device %s", author.hex()[:12])
+                continue
+            author_user = device.user_id
             if not self._may_receive(author_user, conv):
                 raise RemoteProtocolError("event for a conversation the sender is not in")
+            if not from_own_device and not self._may_receive(peer.user_id, conv):
+                raise RemoteProtocolError("relayed event for a conversation the relay is not in")
+            mine = author_user == self.user_id
             head_t = self._heads.get((conv, author))
             head = ev.Head(*head_t) if head_t else None
             known: set[bytes] = set()
@@ -874,11 +968,35 @@ class Node:
             state = self._contact(author_user)
             for e in part.fresh:
                 body = e.body()
-                if isinstance(body, ev.ContactBody):
+                if isinstance(body, ev.RosterBody | ev.SettingBody):
+                    if not mine or conv != self.self_conv:
+                        raise RemoteProtocolError("own-device event from another user")
+                    self._apply_own(e, body, contact_changes)
+                elif mine or conv == self.self_conv:
+                    if conv == self.self_conv:
+                        raise RemoteProtocolError("unexpected event in the self conversation")
+                    # My other device's event: its contact actions arrive as roster
+                    # events; its messages are outgoing; its receipts are my read state.
+                    if isinstance(body, ev.MessageBody):
+                        msgs.append(
+                            MessageRow(
+                                e.id, conv, author, author_user, e.event.seq, e.event.lamport,
+                                e.event.time, body.text, True,
+                            )
+                        )
+                    elif isinstance(body, ev.ReceiptBody):
+                        status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
+                        status_updates.append((conv, body.author, body.seq, status))
+                elif isinstance(body, ev.ContactBody):
+                    before = state.state if state is not None else None
                     contact = self._apply_contact(author_user, body, peer.name)
                     state = contact
                     contact_changes.add(author_user)
-                elif state is None or state.state != ACCEPTED:
+                    if contact.state != before:
+                        roster_due.add(author_user)
+                elif (state is None or state.state != ACCEPTED) and not from_own_device:
+                    # (my own device checked the contact already: it relays only what it
+                    # accepted, possibly before our roster caught up)
                     log.warning("dropping %s event from a non-contact", e.event.kind)
                     break
                 elif isinstance(body, ev.MessageBody):
@@ -905,8 +1023,10 @@ class Node:
         if accepted:
             self._wrote()
             with store.transaction():
-                for conv in {e.event.conv for e in accepted}:
-                    store.ensure_conversation(conv, "direct", peer.user_id)
+                for conv in {e.event.conv for e in accepted} - {self.self_conv}:
+                    other = self._conv_user(conv)
+                    if other is not None:
+                        store.ensure_conversation(conv, "direct", other)
                 store.insert_events([_row(e) for e in accepted])
                 store.insert_messages(msgs)
                 changed = [(u, store.raise_mark(*u)) for u in status_updates]
@@ -923,6 +1043,8 @@ class Node:
             for conv, rows in by_conv.items():
                 self._emit(MessagesAdded(conv, rows))
             self._push(accepted, source=peer)
+        for user in roster_due:
+            self._publish_roster(user)
         for user in contact_changes:
             self._emit(ContactChanged(user))
         for conv in resync:
@@ -961,6 +1083,197 @@ class Node:
             if c.user_id != user and c.name.casefold() == folded and c.state == ACCEPTED:
                 return c.user_id
         return None
+
+    # -- own devices: roster, settings, revocations ----------------------------------
+
+    def _conv_user(self, conv: bytes) -> bytes | None:
+        """The other user of a direct conversation, if we know them."""
+        other = self.db.conversation_peer(conv)
+        if other is not None:
+            return other
+        for c in self._contact_rows():
+            if self.conv_with(c.user_id) == conv:
+                return c.user_id
+        return None
+
+    def _publish_roster(self, user: bytes) -> None:
+        """Tell my other devices my view of a contact (state, name, verified)."""
+        c = self._contact(user)
+        if c is None or self.removed:
+            return
+        e = self._append(self.self_conv, ev.RosterBody(user, c.name, c.state, c.verified))
+        self.db.lww_newer(f"contact:{user.hex()}", e.event.lamport, self.device_id)
+
+    def _apply_own(
+        self, e: ev.SignedEvent, body: msgspec.Struct, contact_changes: set[bytes]
+    ) -> None:
+        """A roster or setting event from another of my devices: last writer wins."""
+        if isinstance(body, ev.RosterBody):
+            if body.user == self.user_id:
+                return
+            if not self.db.lww_newer(f"contact:{body.user.hex()}", e.event.lamport, e.author):
+                return
+            old = self._contact(body.user)
+            name = body.name or (old.name if old else "")
+            self._save_contact(body.user, name=name, state=body.state, verified=body.verified)
+            conv = self.conv_with(body.user)
+            self.db.ensure_conversation(conv, "direct", body.user)
+            contact_changes.add(body.user)
+            if body.state in (ACCEPTED, PENDING_OUT) and (old is None or old.state != body.state):
+                # Their devices may have offered events we dropped before we knew the
+                # contact: ask again.
+                for p in self._peers.values():
+                    if p.user_id == body.user and p.conn is not None and p.conn.established:
+                        p.conn.send(wire.Want(conv, self._vector(conv)))
+                        self._send_digest(p, [conv])
+        elif isinstance(body, ev.SettingBody):
+            if body.key not in SYNCED_SETTINGS:
+                return
+            if not self.db.lww_newer(f"setting:{body.key}", e.event.lamport, e.author):
+                return
+            try:
+                value = json.loads(body.value)
+            except ValueError:
+                return
+            self.db.set_setting(body.key, value)
+            self._emit(SettingChanged(body.key))
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Change a setting; per-user ones (:data:`SYNCED_SETTINGS`) reach my other devices."""
+        self.db.set_setting(key, value)
+        if key in SYNCED_SETTINGS and not self.removed:
+            e = self._append(self.self_conv, ev.SettingBody(key, json.dumps(value)))
+            self.db.lww_newer(f"setting:{key}", e.event.lamport, self.device_id)
+        self._emit(SettingChanged(key))
+
+    def _revocations(self) -> list[DeviceRevocation]:
+        return [wire.decode_revocation(raw) for _, _, raw in self.db.revocations()]
+
+    def _is_revoked(self, device: bytes, user: bytes | None = None) -> bool:
+        owner = self._revoked.get(device)
+        return owner is not None and (user is None or owner == user)
+
+    def _on_revoke(self, revocations: Sequence[DeviceRevocation]) -> None:
+        fresh: list[DeviceRevocation] = []
+        for r in revocations[:1000]:
+            r.verify()
+            if self._is_revoked(r.device, r.user):
+                continue
+            known = self.db.device(r.device)
+            if known is not None and known.user_id != r.user:
+                raise RemoteProtocolError("revocation of another user's device")
+            self.db.revoke_device(r.device, r.user, r.created, wire.encode_revocation(r))
+            self._revoked[r.device] = r.user
+            fresh.append(r)
+        if not fresh:
+            return
+        for r in fresh:
+            if r.device == self.device_id and r.user == self.user_id:
+                self._on_removed()
+                return
+        for r in fresh:
+            peer = self._peers.get(r.device)
+            if peer is not None and peer.conn is not None:
+                peer.conn.send(wire.Revoke([r]))
+                peer.conn.send(wire.Close("this device was removed by its owner"))
+                peer.conn.close("device removed")
+        for p in self._peers.values():  # pass it on: every peer should refuse the device
+            if p.conn is not None and p.conn.established:
+                p.conn.send(wire.Revoke(fresh))
+        self._emit(DevicesChanged())
+        self._emit(PeersChanged())
+
+    def _on_removed(self) -> None:
+        log.warning("this device was removed by another of %s's devices", self.name)
+        self.removed = True
+        for conn in list(self._conns):
+            conn.close("this device was removed")
+        self._emit(DevicesChanged())
+
+    def devices(self) -> list[DeviceInfo]:
+        """My devices, this one first."""
+        out = []
+        for d in self.db.devices(self.user_id):
+            this = d.device_id == self.device_id
+            out.append(
+                DeviceInfo(
+                    d.device_id, d.name, this,
+                    int(time.time()) if this and not self.removed else d.last_seen,
+                    d.revoked or self._is_revoked(d.device_id, self.user_id),
+                    self.online_device(d.device_id),
+                )
+            )
+        out.sort(key=lambda d: (not d.this_device, d.removed, d.name.casefold()))
+        return out
+
+    def online_device(self, device_id: bytes) -> bool:
+        p = self._peers.get(device_id)
+        return p is not None and p.conn is not None and p.conn.established
+
+    async def link_device(
+        self, code: str, *, address: tuple[str, int] | None = None, wait: float = 10.0
+    ) -> DeviceInfo:
+        """Link the new device that shows ``code`` (found over mDNS by the code's hint,
+        or at ``address``): hand it the identity and certify its key."""
+        from p2p import link_driver, linking
+
+        try:
+            hint = linking.code_hint(code)
+        except ValueError as e:
+            raise UserError(str(e)) from e
+        if self.removed:
+            raise UserError("this device was removed; it cannot link others")
+        if address is None:
+            found = await self._find_link_advert(hint, wait)
+            address = (found.addresses[0], found.port)
+        await self.flush()
+
+        def certified(device: bytes, name: str, created: int, cert: bytes) -> None:
+            self.db.upsert_device(device, self.user_id, name, created, cert)
+
+        device_id, _ = await link_driver.link_device(
+            self.identity, code, address[0], address[1], my_port=self.port,
+            events=self.db.count_events(), timing=self.options.timing, on_certified=certified,
+        )
+        self._emit(DevicesChanged())
+        [info] = [d for d in self.devices() if d.device_id == device_id]
+        return info
+
+    async def _find_link_advert(self, hint: str, wait: float) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            hits = [a for a in self._link_adverts.values() if a.link == hint and a.addresses]
+            if len(hits) == 1:
+                return hits[0]
+            if len(hits) > 1:
+                raise UserError("several devices wait with that code; start `kith link` again")
+            if not await self._wait_event(
+                lambda e: isinstance(e, PeersChanged), deadline - loop.time()
+            ):
+                raise UserError(
+                    "no device waiting with that code was found on the network; check the "
+                    "code and that `kith link` still runs on the new device"
+                )
+
+    async def remove_device(self, query: str) -> DeviceInfo:
+        """Revoke one of my other devices (DEVICE: a name or a device id prefix)."""
+        q = query.strip().casefold()
+        mine = [d for d in self.devices() if not d.removed]
+        hits = [d for d in mine if d.name.casefold() == q or d.device_id.hex() == q]
+        if not hits and q:
+            hits = [d for d in mine if d.device_id.hex().startswith(q)]
+        if not hits:
+            raise UserError(f"no device of yours called {query!r}; see `kith devices`")
+        if len(hits) > 1:
+            listing = ", ".join(f"{d.name} ({d.device_id.hex()[:12]})" for d in hits)
+            raise UserError(f"{query!r} matches several devices: {listing}; use a device id")
+        [target] = hits
+        if target.this_device:
+            raise UserError("this is the device you are using; remove it from another one")
+        self._on_revoke([revoke_device(self.identity.user_secret, target.device_id)])
+        [info] = [d for d in self.devices() if d.device_id == target.device_id]
+        return info
 
     # -- writing events --------------------------------------------------------------
 
@@ -1123,6 +1436,7 @@ class Node:
         conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("request", self.name))
+        self._publish_roster(user)
         await self._commit()
         self._emit(ContactChanged(user))
         return self._contact_info(user)
@@ -1138,6 +1452,7 @@ class Node:
         conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("accept", self.name))
+        self._publish_roster(user)
         await self._commit()
         self._emit(ContactChanged(user))
         return self._contact_info(user)
@@ -1148,6 +1463,8 @@ class Node:
         if c is None or c.state != PENDING_IN:
             raise UserError(f"there is no contact request from {name} to decline")
         self._save_contact(user, state=DECLINED)
+        self._publish_roster(user)
+        await self._commit()
         self._emit(ContactChanged(user))
         return self._contact_info(user)
 
@@ -1281,11 +1598,13 @@ class Node:
         if c is None:
             raise UserError(f"{name} is not a contact yet; add them first")
         self._save_contact(user, verified=True, key_changed=False)
+        self._publish_roster(user)
         self._emit(ContactChanged(user))
         return True
 
     def set_verified(self, user: bytes, verified: bool) -> None:
         self._save_contact(user, verified=verified, key_changed=False if verified else None)
+        self._publish_roster(user)
         self._emit(ContactChanged(user))
 
 

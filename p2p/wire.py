@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p.identity import DeviceCertificate
+from p2p.identity import DeviceCertificate, DeviceRevocation
 
 PROTOCOL_VERSION = 1
 PROLOGUE = b"kith/1"
@@ -56,6 +56,14 @@ class Certs(msgspec.Struct, tag="cert", array_like=True, frozen=True):
     certs: list[DeviceCertificate]
 
 
+class Revoke(msgspec.Struct, tag="rev", array_like=True, frozen=True):
+    revocations: list[DeviceRevocation]
+
+
+class Link(msgspec.Struct, tag="link", array_like=True, frozen=True):
+    data: bytes  # one p2p.linking message (only on a linking connection)
+
+
 class Typing(msgspec.Struct, tag="typ", array_like=True, frozen=True):
     conv: bytes
     active: bool
@@ -69,7 +77,9 @@ class Close(msgspec.Struct, tag="bye", array_like=True, frozen=True):
     reason: str
 
 
-Message = Ping | Pong | Digest | Want | Events | Certs | Typing | Profile | Close
+Message = (
+    Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Profile | Close
+)
 
 _encoder = msgspec.msgpack.Encoder()
 _message_decoder = msgspec.msgpack.Decoder(Message)
@@ -91,6 +101,17 @@ def decode_hello(data: bytes) -> Hello:
 
 
 _cert_decoder = msgspec.msgpack.Decoder(DeviceCertificate)
+
+
+_revocation_decoder = msgspec.msgpack.Decoder(DeviceRevocation)
+
+
+def encode_revocation(r: DeviceRevocation) -> bytes:
+    return _encoder.encode(r)
+
+
+def decode_revocation(data: bytes) -> DeviceRevocation:
+    return _revocation_decoder.decode(data)
 
 
 def encode_cert(cert: DeviceCertificate) -> bytes:

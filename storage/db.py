@@ -516,6 +516,12 @@ class Store:
                 "WHERE excluded.created >= devices.created",
                 (device_id, user_id, name, created, cert),
             )
+            # A revocation may arrive before the certificate it revokes.
+            self._conn.execute(
+                "UPDATE devices SET revoked = 1 WHERE device_id = ? AND revoked = 0 AND "
+                "EXISTS (SELECT 1 FROM revocations WHERE device_id = ? AND user_id = ?)",
+                (device_id, device_id, user_id),
+            )
 
     def device(self, device_id: bytes) -> DeviceRow | None:
         row = self._conn.execute(
@@ -539,6 +545,45 @@ class Store:
                 "UPDATE devices SET last_seen = ? WHERE device_id = ?",
                 (int(time.time()) if when is None else when, device_id),
             )
+
+    def revoke_device(self, device_id: bytes, user_id: bytes, created: int, raw: bytes) -> None:
+        """Store a (verified) revocation and flag the device; a device never comes back."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO revocations (device_id, user_id, created, raw) "
+                "VALUES (?, ?, ?, ?)",
+                (device_id, user_id, created, raw),
+            )
+            self._conn.execute(
+                "UPDATE devices SET revoked = 1 WHERE device_id = ? AND user_id = ?",
+                (device_id, user_id),
+            )
+
+    def revocations(self) -> list[tuple[bytes, bytes, bytes]]:
+        """(device_id, user_id, raw revocation) of every revoked device we know."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._conn.execute(
+                "SELECT device_id, user_id, raw FROM revocations ORDER BY created"
+            )
+        ]
+
+    # -- last-writer-wins clocks --------------------------------------------------------
+
+    def lww_newer(self, key: str, lamport: int, author: bytes) -> bool:
+        """Record (lamport, author) for ``key`` if it beats the stored clock; True if so."""
+        with self.transaction():
+            row = self._conn.execute(
+                "SELECT lamport, author FROM lww WHERE key = ?", (key,)
+            ).fetchone()
+            if row is not None and (int(row[0]), bytes(row[1])) >= (lamport, author):
+                return False
+            self._conn.execute(
+                "INSERT INTO lww (key, lamport, author) VALUES (?, ?, ?) ON CONFLICT (key) "
+                "DO UPDATE SET lamport = excluded.lamport, author = excluded.author",
+                (key, lamport, author),
+            )
+            return True
 
     # -- remembered peers ------------------------------------------------------------------
 

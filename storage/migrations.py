@@ -143,5 +143,31 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE drafts (conv BLOB PRIMARY KEY, text TEXT NOT NULL)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    # Linked devices. Per-user state that syncs between a user's own devices (contact
+    # state, verification, settings) is last-writer-wins by (lamport, author device) of
+    # the event that set it; this table remembers the winning clock per key.
+    db.execute(
+        """
+        CREATE TABLE lww (
+            key TEXT PRIMARY KEY,
+            lamport INTEGER NOT NULL,
+            author BLOB NOT NULL
+        )
+        """
+    )
+    # Device revocations, signed by the user's identity key; kept to pass them on.
+    db.execute(
+        """
+        CREATE TABLE revocations (
+            device_id BLOB PRIMARY KEY,
+            user_id BLOB NOT NULL,
+            created INTEGER NOT NULL,
+            raw BLOB NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 LATEST = len(MIGRATIONS)

@@ -58,3 +58,16 @@ async def befriend(a: Node, b: Node) -> None:
     await until(lambda: any(c.state == "pending_in" for c in b.contacts()), a, b)
     await b.accept_contact(a.name)
     await until(lambda: any(c.state == "accepted" for c in a.contacts()), a, b)
+
+
+def add_device(root: Path, owner: str, device_name: str) -> str:
+    """Give ``owner``'s identity a second device profile (what linking produces) and
+    return its profile name under ``root``."""
+    from p2p.identity import Identity, _new_secret, load_identity, save_identity
+
+    ident = load_identity(root / owner)
+    assert ident is not None
+    secret = _new_secret()
+    cert = ident.for_new_device(device_name, secret[32:])
+    save_identity(root / device_name, Identity.linked(ident.name, ident.user_secret, secret, cert))
+    return device_name

@@ -296,3 +296,35 @@ def test_profile_lock_creates_the_profile_folder(tmp_path: Path) -> None:
         assert not ProfileLock.held(tmp_path)
     finally:
         lock.release()
+
+
+def test_device_revocation_verifies_only_untouched_and_by_the_identity_key():
+    from p2p.identity import DeviceRevocation, revoke_device
+
+    alice, mallory = Identity.generate("alice"), Identity.generate("mallory")
+    r = revoke_device(alice.user_secret, b"\x07" * 32, created=1000)
+    r.verify()
+    for bad in (
+        DeviceRevocation(r.user, b"\x08" * 32, r.created, r.sig),  # another device
+        DeviceRevocation(r.user, r.device, r.created + 1, r.sig),
+        DeviceRevocation(mallory.user_id, r.device, r.created, r.sig),  # claimed by another
+        DeviceRevocation(r.user, r.device, r.created, bytes(64)),
+        DeviceRevocation(r.user[:31], r.device, r.created, r.sig),
+    ):
+        with pytest.raises(RemoteProtocolError):
+            bad.verify()
+    # Signed by another user's key for alice's device: not alice's revocation.
+    forged = revoke_device(mallory.user_secret, b"\x07" * 32, created=1000)
+    assert forged.user == mallory.user_id
+    with pytest.raises(RemoteProtocolError):
+        DeviceRevocation(alice.user_id, forged.device, forged.created, forged.sig).verify()
+
+
+def test_linked_identity_needs_a_matching_certificate():
+    alice = Identity.generate("alice")
+    other = Identity.generate("laptop")
+    cert = alice.for_new_device("laptop", other.device_id)
+    linked = Identity.linked("alice", alice.user_secret, other.device_secret, cert)
+    assert linked.user_id == alice.user_id and linked.device_id == other.device_id
+    with pytest.raises(ValueError, match="does not match"):
+        Identity.linked("alice", alice.user_secret, Identity.generate("x").device_secret, cert)

@@ -1,0 +1,71 @@
+"""Linking a new device over loopback: the code, the handover, the first sync."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from nodekit import befriend, until
+
+from p2p.connection import Timing
+from p2p.errors import UserError
+from p2p.link_driver import wait_for_link
+from p2p.linking import new_code
+from p2p.node import Node, NodeOptions
+
+TIMING = Timing(handshake=2, keepalive=1, dead_after=3)
+
+
+async def start_waiting(path, code, timeout=10.0):
+    listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(
+        wait_for_link(
+            path, code, "laptop", interfaces=["127.0.0.1"], timeout=timeout, discovery=False,
+            on_listening=listening.set_result, timing=TIMING,
+        )
+    )
+    return task, await listening
+
+
+async def test_link_hands_over_the_identity_and_the_history(nodes, tmp_path):
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    await desktop.send_message("bob", "before the laptop existed")
+    code = new_code()
+    waiting, port = await start_waiting(tmp_path / "laptop", code)
+    info = await desktop.link_device(code, address=("127.0.0.1", port))
+    linked = await waiting
+    assert info.name == "laptop" and not info.this_device
+    assert linked.identity.user_id == desktop.user_id
+    assert linked.identity.device_id == info.device_id and linked.events > 0
+
+    laptop = Node(tmp_path / "laptop", NodeOptions(interfaces=["127.0.0.1"], port=0,
+                                                    discovery=False, timing=TIMING))
+    await laptop.start()
+    try:
+        await laptop.connect(linked.host, linked.port)
+        await until(lambda: laptop.db.count_events() >= linked.events, laptop, timeout=10)
+        assert [m.text for m in laptop.history("bob")] == ["before the laptop existed"]
+        assert {d.name for d in desktop.devices()} == {"alice", "laptop"}
+        await until(lambda: {d.name for d in laptop.devices()} == {"alice", "laptop"}, laptop)
+    finally:
+        await laptop.stop()
+
+
+async def test_wrong_code_fails_on_both_sides_three_times_ends(nodes, tmp_path):
+    desktop = await nodes("alice")
+    code = "123-456-789"
+    waiting, port = await start_waiting(tmp_path / "laptop", code)
+    for wrong in ("123-456-780", "123-456-781", "123-456-782"):
+        with pytest.raises(UserError, match="wrong code"):
+            await desktop.link_device(wrong, address=("127.0.0.1", port))
+    with pytest.raises(UserError, match="three wrong codes"):
+        await waiting
+    assert not (tmp_path / "laptop" / "identity.kith").exists()
+    assert [d.name for d in desktop.devices()] == ["alice"]
+
+
+async def test_nobody_links_in_time(tmp_path):
+    waiting, _ = await start_waiting(tmp_path / "laptop", new_code(), timeout=0.2)
+    with pytest.raises(UserError, match="no device linked this one"):
+        await waiting
