@@ -1,0 +1,238 @@
+"""Starting and stopping the desktop app: first start, the node, the control socket,
+the window, the tray icon and notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
+
+from app.gui import theme
+from app.gui.bridge import Bridge
+from app.gui.dialogs import FirstStartDialog
+from app.gui.window import MainWindow
+from p2p.control import ControlServer
+from p2p.errors import KithError
+from p2p.identity import load_identity
+from p2p.node import Node, NodeOptions
+from p2p.profile import DB_FILE, create_identity
+from storage import StorageError, Store
+
+log = logging.getLogger(__name__)
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def app_icon() -> QIcon:
+    icon = QIcon(str(RESOURCES / "kith.svg"))
+    if icon.isNull():
+        return QIcon()
+    return icon
+
+
+async def wait_dialog(dialog: FirstStartDialog) -> int:
+    """Show a dialog without a nested event loop; the result once it closes."""
+    fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def on_finished(result: int) -> None:
+        if not fut.done():
+            fut.set_result(int(result))
+
+    dialog.finished.connect(on_finished)
+    dialog.open()
+    return await fut
+
+
+async def ensure_identity(profile: Path, dialog: FirstStartDialog | None = None) -> bool:
+    """First start: ask for a display name and create the identity. False if cancelled."""
+    if load_identity(profile) is not None:
+        return True
+    dialog = dialog or FirstStartDialog()
+    while True:
+        if not await wait_dialog(dialog):
+            return False
+        try:
+            create_identity(profile, dialog.display_name())
+        except KithError as e:
+            QMessageBox.warning(dialog, "Kith", str(e))
+            continue
+        return True
+
+
+def saved_interfaces(profile: Path) -> list[str] | None:
+    """The interfaces chosen in Settings, read before the node starts."""
+    path = profile / DB_FILE
+    if not path.exists():
+        return None
+    try:
+        store = Store(path)
+    except StorageError:
+        return None
+    try:
+        value = store.get_setting("interfaces", None)
+    finally:
+        store.close()
+    return [str(x) for x in value] if value else None
+
+
+class Notifier:
+    """Tray icon with the unread count; desktop notifications that open the chat."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.last_user: bytes | None = None
+        self.shown: list[tuple[str, str]] = []
+        self.tray: QSystemTrayIcon | None = None
+        self.unread = 0
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(badge_icon(0), window)
+            self.tray.setObjectName("trayIcon")
+            menu = QMenu(window)
+            menu.setObjectName("trayMenu")
+            menu.addAction("Open Kith", self.show_window)
+            menu.addAction("Quit", window.close)
+            self.tray.setContextMenu(menu)
+            self.tray.activated.connect(lambda _reason: self.show_window())
+            self.tray.messageClicked.connect(self.on_clicked)
+            self.tray.show()
+        window.notify.connect(self.notify)
+        window.unreadChanged.connect(self.set_unread)
+
+    def set_unread(self, count: int) -> None:
+        self.unread = count
+        name = self.window.bridge.my_name
+        self.window.setWindowTitle(f"({count}) Kith: {name}" if count else f"Kith: {name}")
+        if self.tray is not None:
+            self.tray.setIcon(badge_icon(count))
+            self.tray.setToolTip(f"Kith: {count} unread" if count else "Kith")
+
+    def notify(self, title: str, text: str, user: bytes) -> None:
+        self.last_user = user
+        self.shown.append((title, text))
+        if self.tray is not None:
+            self.tray.showMessage(title, text, app_icon(), 5000)
+        QApplication.alert(self.window)
+
+    def on_clicked(self) -> None:
+        self.show_window()
+        if self.last_user is not None:
+            self.window.open_chat(self.last_user)
+
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+
+
+def badge_icon(count: int) -> QIcon:
+    base = app_icon()
+    pix = base.pixmap(64, 64) if not base.isNull() else QPixmap(64, 64)
+    if base.isNull():
+        pix.fill(theme.ACCENT)
+    if count:
+        p = QPainter(pix)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor("#ff3b30"))
+        p.drawEllipse(QRectF(30, 0, 34, 34))
+        f = QFont()
+        f.setBold(True)
+        f.setPixelSize(20)
+        p.setFont(f)
+        p.setPen(QColor("#ffffff"))
+        p.drawText(QRectF(30, 0, 34, 34), Qt.AlignmentFlag.AlignCenter,
+                   str(count) if count < 100 else "99")
+        p.end()
+    return QIcon(pix)
+
+
+class KithApp:
+    """One running app: node, control socket, bridge, window, tray."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.control: ControlServer | None = None
+        self.bridge: Bridge | None = None
+        self.window: MainWindow | None = None
+        self.notifier: Notifier | None = None
+        self.closed = asyncio.Event()
+
+    async def start(self, *, show: bool = True) -> MainWindow:
+        await self.node.start()
+        self.control = ControlServer(self.node)
+        try:
+            await self.control.start()
+        except KithError as e:  # the app still works; only `kith send` cannot reach it
+            log.warning("%s", e)
+            self.control = None
+        self.bridge = Bridge(self.node)
+        self.bridge.attach()
+        theme.apply_theme(str(self.bridge.setting("theme", "system")))
+        self.window = MainWindow(self.bridge)
+        self.window.setWindowIcon(app_icon())
+        self.window.closed.connect(self.closed.set)
+        self.notifier = Notifier(self.window)
+        self.window.refresh()
+        if show:
+            self.window.show()
+        return self.window
+
+    async def stop(self) -> None:
+        if self.window is not None:
+            self.window.close()
+        if self.bridge is not None:
+            await self.bridge.close()
+        if self.control is not None:
+            await self.control.stop()
+            self.control = None
+        await self.node.stop()
+        if self.window is not None:
+            for d in list(self.window.dialogs):
+                d.close()
+            self.window.deleteLater()
+            self.window = None
+
+
+async def _main(profile: Path, interfaces: list[str] | None) -> int:
+    if not await ensure_identity(profile):
+        return 0
+    options = NodeOptions(interfaces=interfaces or saved_interfaces(profile))
+    kith = KithApp(Node(profile, options))
+    try:
+        await kith.start()
+    except KithError as e:
+        QMessageBox.critical(None, "Kith cannot start", str(e))
+        with contextlib.suppress(Exception):
+            await kith.stop()
+        return 1
+    try:
+        await kith.closed.wait()
+    finally:
+        await kith.stop()
+    return 0
+
+
+def run_app(profile: Path, interfaces: list[str] | None) -> int:
+    """Open the desktop app on ``profile``; returns the process exit code."""
+    import qasync
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Kith")
+    app.setApplicationDisplayName("Kith")
+    app.setDesktopFileName("kith")
+    app.setWindowIcon(app_icon())
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            return int(loop.run_until_complete(_main(Path(profile), interfaces)))
+    except KithError as e:
+        QMessageBox.critical(None, "Kith", str(e))
+        return 1

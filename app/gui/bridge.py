@@ -1,0 +1,294 @@
+"""The one seam between the Node (asyncio callbacks) and Qt (signals and slots).
+
+The bridge subscribes to the node's events and re-emits them as Qt signals; widgets
+call its methods, which either read through the node's public API or start an asyncio
+task on the shared (qasync) loop. A failed task becomes an ``error`` signal with a
+message for the user, never a traceback.
+
+Signals:
+    messagesAdded(conv: bytes, rows: list[MessageRow])
+    statusChanged(conv: bytes, author: bytes, up_to_seq: int, status: int)
+    contactChanged(user_id: bytes)
+    peersChanged()
+    typingChanged(conv: bytes, user_id: bytes, active: bool)
+    conversationsChanged(): something a conversation row shows may have changed
+    error(message: str)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from p2p.errors import KithError
+from p2p.events import direct_conversation
+from p2p.fingerprint import format_safety_number, safety_qr_payload
+from p2p.node import (
+    ACCEPTED,
+    PENDING_IN,
+    PENDING_OUT,
+    ContactChanged,
+    ContactInfo,
+    MessagesAdded,
+    Node,
+    NodeEvent,
+    PeerInfo,
+    PeersChanged,
+    StatusChanged,
+    TypingChanged,
+    parse_address,
+)
+from storage import STATUS_READ, MessageRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """One row of the sidebar's conversation list."""
+
+    user_id: bytes
+    conv: bytes
+    name: str
+    state: str
+    verified: bool
+    key_changed: bool
+    online: bool
+    last: MessageRow | None
+    unread: int
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (-(self.last.time if self.last else 0), self.name.casefold())
+
+
+class Bridge(QObject):
+    messagesAdded = Signal(bytes, list)
+    statusChanged = Signal(bytes, bytes, int, int)
+    contactChanged = Signal(bytes)
+    peersChanged = Signal()
+    typingChanged = Signal(bytes, bytes, bool)
+    conversationsChanged = Signal()
+    error = Signal(str)
+
+    def __init__(self, node: Node, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.node = node
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.read_times: dict[tuple[bytes, bytes], float] = {}  # (conv, author) -> when read
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def attach(self) -> None:
+        """Start forwarding node events (call once the node has started)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self.node.subscribe(self._on_node_event)
+
+    async def close(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        tasks = list(self._tasks)
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except BaseException:  # noqa: S110 - cancelled or already reported
+                pass
+
+    def _on_node_event(self, e: NodeEvent) -> None:
+        if isinstance(e, MessagesAdded):
+            self.messagesAdded.emit(e.conv, list(e.messages))
+            self.conversationsChanged.emit()
+        elif isinstance(e, StatusChanged):
+            if e.status == STATUS_READ:
+                self.read_times[(e.conv, e.author)] = time.time()
+            self.statusChanged.emit(e.conv, e.author, e.up_to_seq, e.status)
+            self.conversationsChanged.emit()
+        elif isinstance(e, ContactChanged):
+            self.contactChanged.emit(e.user_id)
+            self.conversationsChanged.emit()
+        elif isinstance(e, PeersChanged):
+            self.peersChanged.emit()
+            self.conversationsChanged.emit()
+        elif isinstance(e, TypingChanged):
+            self.typingChanged.emit(e.conv, e.user_id, e.active)
+
+    def run(
+        self,
+        coro: Awaitable[Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> asyncio.Task[Any]:
+        """Run a node coroutine on the loop; report failures as ``error`` signals."""
+
+        async def wrapper() -> Any:
+            try:
+                result = await coro
+            except KithError as e:
+                (on_error or self.error.emit)(str(e))
+                return None
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.exception("unexpected failure")
+                (on_error or self.error.emit)(f"Something went wrong: {e}")
+                return None
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        task = asyncio.get_running_loop().create_task(wrapper())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- who am I ----------------------------------------------------------------------
+
+    @property
+    def my_name(self) -> str:
+        return self.node.name
+
+    @property
+    def my_user(self) -> bytes:
+        return self.node.user_id
+
+    def conv_for(self, user: bytes) -> bytes:
+        return direct_conversation(self.node.user_id, user)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def contacts(self) -> list[ContactInfo]:
+        return self.node.contacts()
+
+    def contact(self, user: bytes) -> ContactInfo | None:
+        for c in self.node.contacts():
+            if c.user_id == user:
+                return c
+        return None
+
+    def conversations(self) -> list[Conversation]:
+        """Accepted contacts and sent requests, newest activity first."""
+        db = self.node.db
+        out = []
+        for c in self.node.contacts():
+            if c.state not in (ACCEPTED, PENDING_OUT):
+                continue
+            conv = self.conv_for(c.user_id)
+            out.append(Conversation(
+                c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
+                db.last_message(conv), db.unread_count(conv),
+            ))
+        out.sort(key=lambda x: x.sort_key)
+        return out
+
+    def requests(self) -> list[ContactInfo]:
+        return [c for c in self.node.contacts() if c.state == PENDING_IN]
+
+    def nearby(self) -> list[PeerInfo]:
+        """People on the network who are not contacts yet (one entry per user)."""
+        seen: set[bytes] = set()
+        out = []
+        for p in self.node.peers():
+            if p.user_id is None or p.contact is not None or p.user_id in seen:
+                continue
+            seen.add(p.user_id)
+            out.append(p)
+        out.sort(key=lambda p: p.name.casefold())
+        return out
+
+    def messages(
+        self, conv: bytes, before: tuple[int, bytes] | None = None, limit: int = 100
+    ) -> list[MessageRow]:
+        return self.node.db.messages(conv, limit=limit, before=before)
+
+    def search(self, text: str, limit: int = 50) -> list[MessageRow]:
+        return self.node.db.search(text, limit=limit)
+
+    def names(self) -> dict[bytes, str]:
+        return self.node.names()
+
+    def conversation_peer(self, conv: bytes) -> bytes | None:
+        return self.node.db.conversation_peer(conv)
+
+    def unread_total(self) -> int:
+        return sum(c.unread for c in self.conversations())
+
+    def draft(self, conv: bytes) -> str:
+        return self.node.db.get_draft(conv)
+
+    def set_draft(self, conv: bytes, text: str) -> None:
+        if self.node.db.get_draft(conv) != text:
+            self.node.db.set_draft(conv, text)
+
+    def safety_groups(self, user: bytes) -> list[str]:
+        return format_safety_number(self.node.safety_number(user.hex()))
+
+    def qr_payload(self, user: bytes) -> bytes:
+        return safety_qr_payload(self.node.user_id, user)
+
+    def online(self, user: bytes) -> bool:
+        return self.node.online(user)
+
+    def sas(self, user: bytes) -> list[tuple[str, str]]:
+        return self.node.sas(user.hex())
+
+    def setting(self, key: str, default: Any) -> Any:
+        return self.node.db.get_setting(key, default)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def send_message(self, user: bytes, text: str) -> bool:
+        """Queue a message (stored and shown on the next loop turn); False if refused."""
+        try:
+            self.node.queue_message(user, text)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
+
+    def add_contact(self, user: bytes, trust_new_key: bool = False) -> asyncio.Task[Any]:
+        return self.run(self.node.add_contact(user.hex(), trust_new_key=trust_new_key))
+
+    def accept_contact(self, user: bytes, trust_new_key: bool = False) -> asyncio.Task[Any]:
+        return self.run(self.node.accept_contact(user.hex(), trust_new_key=trust_new_key))
+
+    def decline_contact(self, user: bytes) -> asyncio.Task[Any]:
+        return self.run(self.node.decline_contact(user.hex()))
+
+    def connect_address(self, address: str) -> asyncio.Task[Any] | None:
+        try:
+            host, port = parse_address(address.strip())
+        except KithError as e:
+            self.error.emit(str(e))
+            return None
+        return self.run(self.node.connect(host, port))
+
+    def mark_read(self, user: bytes) -> None:
+        conv = self.conv_for(user)
+        if self.node.db.unread(conv):
+            self.run(self.node.mark_read(user))
+
+    def set_typing(self, user: bytes, active: bool) -> None:
+        try:
+            self.node.set_typing(user, active)
+        except KithError as e:
+            log.info("typing not sent: %s", e)
+
+    def set_verified(self, user: bytes, verified: bool) -> None:
+        self.node.set_verified(user, verified)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        self.node.db.set_setting(key, value)
+        self.conversationsChanged.emit()
+
+    def set_discoverable(self, value: bool) -> asyncio.Task[Any]:
+        return self.run(self.node.set_discoverable(value))

@@ -1,0 +1,327 @@
+"""Delegates that paint the chat bubbles and the conversation rows."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import OrderedDict
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.gui import theme
+from app.gui.models import ConvRole, MsgRole
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
+
+
+def linkify(text: str) -> str:
+    """Plain text -> HTML with clickable links (everything else escaped)."""
+    out, pos = [], 0
+    for m in URL_RE.finditer(text):
+        out.append(html.escape(text[pos:m.start()]))
+        url = m.group(1)
+        href = url if "://" in url else "https://" + url
+        out.append(f'<a href="{html.escape(href, quote=True)}">{html.escape(url)}</a>')
+        pos = m.end()
+    out.append(html.escape(text[pos:]))
+    return "".join(out).replace("\n", "<br>")
+
+
+class BubbleDelegate(QStyledItemDelegate):
+    """Paints one message: optional day header, the bubble, the status line."""
+
+    PAD_H, PAD_V = 12, 7
+    SIDE = 16
+    RADIUS = 17.0
+    MAX_FRACTION = 0.72
+    HEADER_H = 34
+    STATUS_H = 18
+    GAP, GROUP_GAP = 8, 2
+
+    def __init__(self, view: QAbstractItemView) -> None:
+        super().__init__(view)
+        self.view = view
+        self._docs: OrderedDict[tuple, QTextDocument] = OrderedDict()
+
+    def clear_cache(self) -> None:
+        self._docs.clear()
+
+    # -- geometry --------------------------------------------------------------------------
+
+    def _max_text_width(self) -> int:
+        width = self.view.viewport().width()
+        return max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
+
+    def _doc(self, index: AnyIndex, font: QFont, palette: QPalette) -> QTextDocument:
+        outgoing = bool(index.data(MsgRole.Outgoing))
+        max_w = self._max_text_width()
+        dark = theme.is_dark(palette)
+        key = (index.data(MsgRole.EventId), max_w, outgoing, dark, font.key())
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
+        doc = QTextDocument()
+        doc.setDocumentMargin(0)
+        doc.setDefaultFont(font)
+        link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
+        doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
+        doc.setHtml(linkify(str(index.data(MsgRole.Text) or "")))
+        doc.setTextWidth(max_w)
+        ideal = doc.idealWidth()
+        if ideal < max_w:
+            doc.setTextWidth(ideal + 1)
+        self._docs[key] = doc
+        if len(self._docs) > 3000:
+            self._docs.popitem(last=False)
+        return doc
+
+    def _geometry(self, option: QStyleOptionViewItem, index: AnyIndex) -> dict[str, QRect]:
+        rect = option.rect
+        top = rect.top()
+        header = str(index.data(MsgRole.DayHeader) or "")
+        out: dict[str, QRect] = {}
+        if header:
+            out["header"] = QRect(rect.left(), top, rect.width(), self.HEADER_H)
+            top += self.HEADER_H
+        else:
+            top += self.GROUP_GAP if not index.data(MsgRole.GroupFirst) else self.GAP
+        doc = self._doc(index, option.font, option.palette)
+        size = doc.size()
+        w = int(size.width()) + 2 * self.PAD_H
+        h = int(size.height()) + 2 * self.PAD_V
+        outgoing = bool(index.data(MsgRole.Outgoing))
+        x = rect.right() - self.SIDE - w + 1 if outgoing else rect.left() + self.SIDE
+        out["bubble"] = QRect(x, top, w, h)
+        top += h
+        if index.data(MsgRole.StatusText):
+            out["status"] = QRect(rect.left() + self.SIDE, top + 2,
+                                  rect.width() - 2 * self.SIDE, self.STATUS_H - 2)
+            top += self.STATUS_H
+        out["all"] = QRect(rect.left(), rect.top(), rect.width(), top - rect.top())
+        return out
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        opt = QStyleOptionViewItem(option)
+        opt.rect = QRect(0, 0, self.view.viewport().width(), 0)
+        opt.font = self.view.font()
+        opt.palette = self.view.palette()
+        g = self._geometry(opt, index)
+        return QSize(opt.rect.width(), g["all"].height() + (4 if index.data(MsgRole.GroupLast)
+                                                           else 0))
+
+    def anchor_at(self, index: AnyIndex, rect: QRect, pos: QPoint) -> str:
+        """The link under ``pos`` (viewport coordinates), or ""."""
+        opt = QStyleOptionViewItem()
+        opt.rect = rect
+        opt.font = self.view.font()
+        opt.palette = self.view.palette()
+        g = self._geometry(opt, index)
+        bubble = g["bubble"]
+        if not bubble.contains(pos):
+            return ""
+        doc = self._doc(index, opt.font, opt.palette)
+        local = QPointF(pos - bubble.topLeft() - QPoint(self.PAD_H, self.PAD_V))
+        return doc.documentLayout().anchorAt(local)
+
+    # -- painting ----------------------------------------------------------------------------
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        opt.font = self.view.font()
+        g = self._geometry(opt, index)
+        pal = opt.palette
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        muted = theme.muted_text(pal)
+        small = QFont(opt.font)
+        small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.85))
+        if "header" in g:
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(g["header"], Qt.AlignmentFlag.AlignCenter,
+                             str(index.data(MsgRole.DayHeader)))
+        outgoing = bool(index.data(MsgRole.Outgoing))
+        bubble = g["bubble"]
+        fill = pal.color(QPalette.ColorRole.Highlight) if outgoing else theme.incoming_bubble(pal)
+        text_colour = (pal.color(QPalette.ColorRole.HighlightedText) if outgoing
+                       else pal.color(QPalette.ColorRole.Text))
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        if selected:
+            fill = fill.darker(125) if not theme.is_dark(pal) or outgoing else fill.lighter(135)
+        path = self._bubble_path(QRectF(bubble), outgoing, bool(index.data(MsgRole.GroupFirst)),
+                                 bool(index.data(MsgRole.GroupLast)))
+        painter.fillPath(path, fill)
+        doc = self._doc(index, opt.font, pal)
+        painter.translate(bubble.left() + self.PAD_H, bubble.top() + self.PAD_V)
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        ctx.palette.setColor(QPalette.ColorRole.Text, text_colour)
+        doc.documentLayout().draw(painter, ctx)
+        painter.restore()
+        status = str(index.data(MsgRole.StatusText) or "")
+        if status and "status" in g:
+            painter.save()
+            painter.setFont(small)
+            painter.setPen(theme.warning_colour(pal) if status.startswith("Not") else muted)
+            painter.drawText(g["status"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                             status)
+            painter.restore()
+
+    def _bubble_path(self, r: QRectF, outgoing: bool, first: bool, last: bool) -> QPainterPath:
+        """A rounded bubble; the corners on the sender's side are tighter inside a group."""
+        big, small = min(self.RADIUS, r.height() / 2), 5.0
+        tl = tr = bl = br = big
+        if outgoing:
+            tr = big if first else small
+            br = big if last else small
+        else:
+            tl = big if first else small
+            bl = big if last else small
+        path = QPainterPath()
+        path.moveTo(r.left() + tl, r.top())
+        path.lineTo(r.right() - tr, r.top())
+        path.quadTo(r.right(), r.top(), r.right(), r.top() + tr)
+        path.lineTo(r.right(), r.bottom() - br)
+        path.quadTo(r.right(), r.bottom(), r.right() - br, r.bottom())
+        path.lineTo(r.left() + bl, r.bottom())
+        path.quadTo(r.left(), r.bottom(), r.left(), r.bottom() - bl)
+        path.lineTo(r.left(), r.top() + tl)
+        path.quadTo(r.left(), r.top(), r.left() + tl, r.top())
+        path.closeSubpath()
+        return path
+
+
+class ConversationDelegate(QStyledItemDelegate):
+    """Paints a sidebar row: avatar, name, marks, time, preview, unread badge."""
+
+    HEIGHT = 64
+    AVATAR = 42
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        return QSize(200, self.HEIGHT)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: AnyIndex) -> None:
+        pal = option.palette
+        r = option.rect
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        card = QRectF(r.adjusted(6, 2, -6, -2))
+        if selected:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(card, 10, 10)
+        elif hover:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(pal.color(QPalette.ColorRole.AlternateBase))
+            painter.drawRoundedRect(card, 10, 10)
+        fg = pal.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
+        muted = QColor(fg) if selected else theme.muted_text(pal)
+        if selected:
+            muted.setAlphaF(0.8)
+        user = index.data(ConvRole.UserId) or b""
+        a = self.AVATAR
+        avatar = QRectF(r.left() + 14, r.top() + (r.height() - a) / 2, a, a)
+        paint_avatar(painter, avatar, str(index.data(ConvRole.Initials) or "?"), user, option.font)
+        if index.data(ConvRole.Online):
+            dot = QRectF(avatar.right() - 11, avatar.bottom() - 11, 12, 12)
+            painter.setPen(pal.color(QPalette.ColorRole.Base))
+            painter.setBrush(theme.online_colour())
+            painter.drawEllipse(dot)
+        left = int(avatar.right()) + 12
+        right = r.right() - 16
+        name_font = QFont(option.font)
+        name_font.setBold(True)
+        fm_name = QFontMetrics(name_font)
+        fm = QFontMetrics(option.font)
+        line1 = r.top() + 12
+        time_text = str(index.data(ConvRole.Time) or "")
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.85))
+        fm_small = QFontMetrics(small)
+        time_w = fm_small.horizontalAdvance(time_text)
+        painter.setFont(small)
+        painter.setPen(muted)
+        painter.drawText(QRect(right - time_w, line1, time_w, fm_name.height()),
+                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, time_text)
+        marks = ""
+        if index.data(ConvRole.KeyChanged):
+            marks = " ⚠"
+        elif index.data(ConvRole.Verified):
+            marks = " ✔"
+        name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks)
+        name = fm_name.elidedText(str(index.data(ConvRole.Name) or ""),
+                                  Qt.TextElideMode.ElideRight, max(20, name_room))
+        painter.setFont(name_font)
+        painter.setPen(fg)
+        painter.drawText(QRect(left, line1, name_room, fm_name.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+        if marks:
+            mx = left + fm_name.horizontalAdvance(name)
+            colour = (theme.warning_colour(pal) if index.data(ConvRole.KeyChanged)
+                      else (fg if selected else pal.color(QPalette.ColorRole.Highlight)))
+            painter.setPen(colour)
+            painter.drawText(QRect(mx, line1, fm_name.horizontalAdvance(marks) + 2,
+                                   fm_name.height()),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, marks)
+        unread = int(index.data(ConvRole.Unread) or 0)
+        line2 = line1 + fm_name.height() + 4
+        badge_w = 0
+        if unread:
+            label = str(unread) if unread < 1000 else "999+"
+            badge_w = max(20, fm_small.horizontalAdvance(label) + 12)
+            badge = QRectF(right - badge_w, line2, badge_w, 20)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fg if selected else pal.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(badge, 10, 10)
+            painter.setPen(pal.color(QPalette.ColorRole.Highlight) if selected
+                           else pal.color(QPalette.ColorRole.HighlightedText))
+            bold_small = QFont(small)
+            bold_small.setBold(True)
+            painter.setFont(bold_small)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        preview_room = right - left - (badge_w + 8 if badge_w else 0)
+        preview = fm.elidedText(str(index.data(ConvRole.Preview) or ""),
+                                Qt.TextElideMode.ElideRight, max(20, preview_room))
+        painter.setFont(option.font)
+        painter.setPen(muted)
+        painter.drawText(QRect(left, line2, preview_room, fm.height() + 2),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, preview)
+        painter.restore()
+
+
+def paint_avatar(painter: QPainter, rect: QRectF, text: str, user: bytes, font: QFont) -> None:
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(theme.avatar_colour(user))
+    painter.drawEllipse(rect)
+    f = QFont(font)
+    f.setBold(True)
+    f.setPixelSize(max(9, int(rect.height() * 0.38)))
+    painter.setFont(f)
+    painter.setPen(QColor("#ffffff"))
+    painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+    painter.restore()

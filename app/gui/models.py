@@ -1,0 +1,408 @@
+"""Qt item models: the conversation list and the messages of one chat.
+
+Both are ``QAbstractListModel``s with a roles enum; delegates paint from the roles.
+The message model holds only the pages loaded so far (keyset paging from the newest
+message, never OFFSET) and loads an older page when the view, scrolled to the top,
+asks it to (``canFetchMore``/``fetchMore``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+from app.gui.bridge import Bridge, Conversation
+from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
+
+PAGE = 200  # messages per page
+JUMP_PAGE = 2000  # rows per query while looking for a search hit
+JUMP_LIMIT = 20_000  # a search hit further back than this is not loaded into the view
+GROUP_SECONDS = 5 * 60  # consecutive messages closer than this share one group
+HEADER_GAP_SECONDS = 60 * 60  # a time header also after an hour of silence
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("_", " ").replace(".", " ").split() if p]
+    if not parts:
+        return "?"
+    if len(parts) == 1:
+        return parts[0][:2].upper() if len(parts[0]) > 1 else parts[0].upper()
+    return (parts[0][0] + parts[-1][0]).upper()
+
+
+def short_time(ms: int, now: datetime.datetime | None = None) -> str:
+    """10:42 today, Yesterday, a weekday within a week, else a date."""
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    now = now or datetime.datetime.now()
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        return when.strftime("%H:%M")
+    if days == 1:
+        return "Yesterday"
+    if days < 7:
+        return when.strftime("%A")
+    return when.strftime("%d %b %Y")
+
+
+def day_label(ms: int, now: datetime.datetime | None = None) -> str:
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    now = now or datetime.datetime.now()
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        day = "Today"
+    elif days == 1:
+        day = "Yesterday"
+    elif days < 7:
+        day = when.strftime("%A")
+    else:
+        day = when.strftime("%a %d %b %Y")
+    return f"{day} {when.strftime('%H:%M')}"
+
+
+class ConvRole(enum.IntEnum):
+    UserId = Qt.ItemDataRole.UserRole + 1
+    Name = enum.auto()
+    Initials = enum.auto()
+    Preview = enum.auto()
+    Time = enum.auto()
+    Unread = enum.auto()
+    Verified = enum.auto()
+    KeyChanged = enum.auto()
+    Online = enum.auto()
+    State = enum.auto()
+    Conv = enum.auto()
+
+
+class ConversationModel(QAbstractListModel):
+    """The sidebar's conversations (accepted contacts and sent requests)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self._items: list[Conversation] = []
+
+    def refresh(self) -> None:
+        items = self.bridge.conversations()
+        if [c.user_id for c in items] == [c.user_id for c in self._items]:
+            self._items = items
+            if items:
+                self.dataChanged.emit(self.index(0), self.index(len(items) - 1))
+            return
+        self.beginResetModel()
+        self._items = items
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def item(self, row: int) -> Conversation:
+        return self._items[row]
+
+    def row_of(self, user: bytes) -> int:
+        for i, c in enumerate(self._items):
+            if c.user_id == user:
+                return i
+        return -1
+
+    def roleNames(self) -> dict[int, bytes]:
+        return {r.value: r.name.encode() for r in ConvRole}
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        c = self._items[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, ConvRole.Name):
+            return c.name
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            unread = f", {c.unread} unread" if c.unread else ""
+            return f"{c.name}{unread}"
+        if role == ConvRole.UserId:
+            return c.user_id
+        if role == ConvRole.Conv:
+            return c.conv
+        if role == ConvRole.Initials:
+            return initials(c.name)
+        if role == ConvRole.Preview:
+            if c.state == "pending_out":
+                return "Request sent. Waiting for them to accept…"
+            if c.last is None:
+                return "No messages yet. Say hello!"
+            text = " ".join(c.last.text.split())
+            return ("You: " + text) if c.last.outgoing else text
+        if role == ConvRole.Time:
+            return short_time(c.last.time) if c.last else ""
+        if role == ConvRole.Unread:
+            return c.unread
+        if role == ConvRole.Verified:
+            return c.verified
+        if role == ConvRole.KeyChanged:
+            return c.key_changed
+        if role == ConvRole.Online:
+            return c.online
+        if role == ConvRole.State:
+            return c.state
+        return None
+
+
+class MsgRole(enum.IntEnum):
+    Text = Qt.ItemDataRole.UserRole + 1
+    Outgoing = enum.auto()
+    Time = enum.auto()
+    Status = enum.auto()
+    StatusText = enum.auto()
+    Sender = enum.auto()
+    GroupFirst = enum.auto()  # first of a run of consecutive messages by one sender
+    GroupLast = enum.auto()
+    DayHeader = enum.auto()  # text of the separator above this message, or ""
+    EventId = enum.auto()
+    Row = enum.auto()  # the MessageRow itself
+
+
+class MessageModel(QAbstractListModel):
+    """The loaded messages of one conversation, oldest first."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.conv: bytes | None = None
+        self.peer: bytes | None = None
+        self._rows: list[MessageRow] = []
+        self._ids: set[bytes] = set()
+        self._has_older = False
+        self._last_out = -1
+        self.at_top = False  # set by the view while it shows the oldest loaded row
+        self.offline_peer = False  # the contact is offline: "Not delivered yet"
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def open(self, conv: bytes | None, peer: bytes | None) -> None:
+        """Show a conversation: its newest page."""
+        self.beginResetModel()
+        self.conv, self.peer = conv, peer
+        self._rows = self.bridge.messages(conv, limit=PAGE) if conv else []
+        self._ids = {r.event_id for r in self._rows}
+        self._has_older = len(self._rows) == PAGE
+        self.at_top = False
+        self._find_last_out()
+        self.endResetModel()
+
+    def has_older(self) -> bool:
+        return self._has_older
+
+    def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
+        # Qt's view asks whenever the last row is visible, which in a chat is always;
+        # older pages are wanted only at the top, so the view tells us when it is there.
+        return not parent.isValid() and self._has_older and self.at_top
+
+    def fetchMore(self, parent: AnyIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or not self._has_older or self.conv is None:
+            return
+        self.load_older()
+
+    def load_older(self) -> int:
+        """Prepend the next older page; returns how many rows came in."""
+        if not self._rows or self.conv is None:
+            self._has_older = False
+            return 0
+        first = self._rows[0]
+        older = self.bridge.messages(self.conv, before=(first.lamport, first.author), limit=PAGE)
+        older = [r for r in older if r.event_id not in self._ids]
+        self._has_older = len(older) == PAGE
+        self.at_top = False
+        if not older:
+            return 0
+        self.beginInsertRows(QModelIndex(), 0, len(older) - 1)
+        self._rows[:0] = older
+        self._ids.update(r.event_id for r in older)
+        self._last_out = self._last_out + len(older) if self._last_out >= 0 else -1
+        self.endInsertRows()
+        # The previously first row may lose its day header or join a group.
+        first_old = self.index(len(older))
+        self.dataChanged.emit(first_old, first_old)
+        return len(older)
+
+    def find_or_load(self, event_id: bytes, max_rows: int = JUMP_LIMIT) -> int:
+        """Row of ``event_id``, loading older messages (in one insert) until it is there;
+        -1 if it is not within ``max_rows`` of the newest."""
+        for i, r in enumerate(self._rows):
+            if r.event_id == event_id:
+                return i
+        if not self._has_older or not self._rows or self.conv is None:
+            return -1
+        older: list[MessageRow] = []
+        first = self._rows[0]
+        found = False
+        while len(older) + len(self._rows) < max_rows:
+            page = self.bridge.messages(self.conv, before=(first.lamport, first.author),
+                                        limit=JUMP_PAGE)
+            older[:0] = page
+            if any(r.event_id == event_id for r in page) or len(page) < JUMP_PAGE:
+                found = any(r.event_id == event_id for r in page)
+                self._has_older = len(page) == JUMP_PAGE
+                break
+            first = page[0]
+        if not older:
+            return -1
+        if not found:
+            # Round up to whole pages of what we read anyway.
+            self._has_older = True
+        self.beginInsertRows(QModelIndex(), 0, len(older) - 1)
+        self._rows[:0] = older
+        self._ids.update(r.event_id for r in older)
+        self._last_out = self._last_out + len(older) if self._last_out >= 0 else -1
+        self.endInsertRows()
+        if not found:
+            return -1
+        for i, r in enumerate(older):
+            if r.event_id == event_id:
+                return i
+        return -1
+
+    def add(self, rows: list[MessageRow]) -> None:
+        """New messages of this conversation (ours or received)."""
+        new = sorted((r for r in rows if r.event_id not in self._ids),
+                     key=lambda r: (r.lamport, r.author))
+        if not new:
+            return
+        tail = [r for r in new if not self._rows or
+                (r.lamport, r.author) > (self._rows[-1].lamport, self._rows[-1].author)]
+        if len(tail) != len(new):  # something landed in the middle: reload around it
+            self.beginResetModel()
+            merged = sorted([*self._rows, *new], key=lambda r: (r.lamport, r.author))
+            self._rows = merged
+            self._ids.update(r.event_id for r in new)
+            self._find_last_out()
+            self.endResetModel()
+            return
+        start = len(self._rows)
+        old_last = self._last_out
+        self.beginInsertRows(QModelIndex(), start, start + len(tail) - 1)
+        self._rows.extend(tail)
+        self._ids.update(r.event_id for r in tail)
+        self._find_last_out()
+        self.endInsertRows()
+        if start:
+            self.dataChanged.emit(self.index(start - 1), self.index(start - 1))
+        if 0 <= old_last < start and old_last != self._last_out:
+            self.dataChanged.emit(self.index(old_last), self.index(old_last))
+
+    def set_status(self, author: bytes, up_to_seq: int, status: int) -> None:
+        changed = []
+        for i in range(len(self._rows) - 1, -1, -1):
+            r = self._rows[i]
+            if r.author != author or r.seq > up_to_seq:
+                continue
+            new = _raised(r, status)
+            if new is r:
+                if r.outgoing and r.status >= status:
+                    break  # older ones are at least as far along
+                continue
+            self._rows[i] = new
+            changed.append(i)
+        if changed:
+            self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
+
+    def refresh_status_line(self) -> None:
+        if self._last_out >= 0:
+            idx = self.index(self._last_out)
+            self.dataChanged.emit(idx, idx)
+
+    def _find_last_out(self) -> None:
+        self._last_out = -1
+        for i in range(len(self._rows) - 1, -1, -1):
+            if self._rows[i].outgoing:
+                self._last_out = i
+                return
+
+    # -- reading -------------------------------------------------------------------------
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def row(self, i: int) -> MessageRow:
+        return self._rows[i]
+
+    def roleNames(self) -> dict[int, bytes]:
+        return {r.value: r.name.encode() for r in MsgRole}
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        i = index.row()
+        if not 0 <= i < len(self._rows):
+            return None
+        r = self._rows[i]
+        if role in (Qt.ItemDataRole.DisplayRole, MsgRole.Text):
+            return r.text
+        if role == MsgRole.Outgoing:
+            return r.outgoing
+        if role == MsgRole.Time:
+            return r.time
+        if role == MsgRole.Status:
+            return r.status
+        if role == MsgRole.StatusText:
+            return self._status_text(i)
+        if role == MsgRole.Sender:
+            return r.sender
+        if role == MsgRole.EventId:
+            return r.event_id
+        if role == MsgRole.Row:
+            return r
+        if role == MsgRole.GroupFirst:
+            return i == 0 or not _same_group(self._rows[i - 1], r)
+        if role == MsgRole.GroupLast:
+            return i == len(self._rows) - 1 or not _same_group(r, self._rows[i + 1])
+        if role == MsgRole.DayHeader:
+            prev = self._rows[i - 1] if i else None
+            if prev is None or _new_section(prev, r):
+                return day_label(r.time)
+            return ""
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return datetime.datetime.fromtimestamp(r.time / 1000).strftime("%A %d %B %Y, %H:%M")
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            who = "You" if r.outgoing else "Them"
+            return f"{who}: {r.text}"
+        return None
+
+    def _status_text(self, i: int) -> str:
+        if i != self._last_out:
+            return ""
+        r = self._rows[i]
+        if r.status >= STATUS_READ:
+            when = self.bridge.read_times.get((r.conv, r.author))
+            if when is None:
+                return "Read"
+            return "Read " + datetime.datetime.fromtimestamp(when).strftime("%H:%M")
+        if r.status >= STATUS_DELIVERED:
+            return "Delivered"
+        if self.offline_peer:
+            return "Not delivered yet: it goes out when they are online"
+        return "Sending…"
+
+
+def _raised(r: MessageRow, status: int) -> MessageRow:
+    if r.outgoing:
+        if status > r.status:
+            return dataclasses.replace(r, status=status)
+        return r
+    if status >= STATUS_READ and r.status < STATUS_READ:
+        return dataclasses.replace(r, status=STATUS_READ)
+    return r
+
+
+def _same_group(a: MessageRow, b: MessageRow) -> bool:
+    return a.sender == b.sender and not _new_section(a, b) and (
+        b.time - a.time < GROUP_SECONDS * 1000
+    )
+
+
+def _new_section(a: MessageRow, b: MessageRow) -> bool:
+    da = datetime.datetime.fromtimestamp(a.time / 1000).date()
+    db = datetime.datetime.fromtimestamp(b.time / 1000).date()
+    return da != db or b.time - a.time >= HEADER_GAP_SECONDS * 1000

@@ -1,0 +1,136 @@
+"""Render the README screenshots offscreen: first start, a conversation with receipts and
+the typing indicator, contact info with safety number and QR; light and dark.
+
+Run inside a private network namespace (two nodes talk over loopback)::
+
+    unshare -n sh -c 'ip link set lo up; QT_QPA_PLATFORM=offscreen \\
+        .venv/bin/python -m app.gui.screenshots resources/screenshots'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.gui import theme
+from app.gui.app import KithApp
+from app.gui.dialogs import FirstStartDialog
+from app.gui.models import MsgRole
+from p2p.connection import Timing
+from p2p.node import Node, NodeOptions
+from p2p.profile import create_identity
+
+
+def _node(root: Path, name: str) -> Node:
+    create_identity(root / name, name)
+    return Node(root / name, NodeOptions(interfaces=["127.0.0.1"], port=0, discovery=False,
+                                         timing=Timing(handshake=2, keepalive=1, dead_after=3)))
+
+
+async def _until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not pred():
+        if loop.time() > end:
+            raise TimeoutError("the demo did not settle")
+        await asyncio.sleep(0.02)
+
+
+async def _settle() -> None:
+    for _ in range(5):
+        QApplication.processEvents()
+        await asyncio.sleep(0.05)
+
+
+def _save(widget: QWidget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(path)
+
+
+async def render(out: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        alice, bob = _node(root, "Alice Martin"), _node(root, "Bob Okafor")
+        kith_a, kith_b = KithApp(alice), KithApp(bob)
+        wa = await kith_a.start()
+        await kith_b.start(show=False)
+        try:
+            for variant in ("light", "dark"):
+                theme.apply_theme(variant)
+                first = FirstStartDialog()
+                first.name.setText("Alice Martin")
+                first.show()
+                await _settle()
+                _save(first, out / f"first-start-{variant}.png")
+                first.close()
+            theme.apply_theme("light")
+            wa.resize(980, 640)
+            await _settle()
+            for variant in ("light", "dark"):
+                theme.apply_theme(variant)
+                await _settle()
+                _save(wa, out / f"empty-window-{variant}.png")
+            # a conversation
+            await alice.connect("127.0.0.1", bob.port)
+            await alice.add_contact("Bob Okafor")
+            await _until(lambda: any(c.state == "pending_in" for c in bob.contacts()))
+            await bob.accept_contact("Alice Martin")
+            await _until(lambda: any(c.state == "accepted" for c in alice.contacts()))
+            lines = [
+                (bob, "Alice Martin", "Hi Alice! Are you coming to the board games night?"),
+                (alice, "Bob Okafor", "Yes! What time does it start?"),
+                (bob, "Alice Martin", "Seven. The rules are at https://example.org/rules"),
+                (bob, "Alice Martin", "Bring snacks 🙂"),
+                (alice, "Bob Okafor", "Perfect, I'll bring crisps."),
+                (alice, "Bob Okafor", "And the new expansion: it came in the post today, "
+                                      "it has a whole new map and twice as many cards."),
+            ]
+            for node, peer, text in lines:
+                await node.send_message(peer, text)
+            wa.open_chat(bob.user_id)
+            await _until(lambda: wa.messages.rowCount() == len(lines))
+            await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
+                MsgRole.StatusText) or "") == "Delivered")
+            await bob.mark_read(alice.user_id)
+            await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
+                MsgRole.StatusText) or "").startswith("Read"))
+            bob.set_typing(alice.user_id, True)
+            await _until(wa.chat.typing.isVisible)
+            for variant in ("light", "dark"):
+                theme.apply_theme(variant)
+                wa.chat.view.bubbles.clear_cache()
+                wa.chat.view.viewport().update()
+                await _settle()
+                _save(wa, out / f"conversation-{variant}.png")
+                info = wa.show_contact_info()
+                assert info is not None
+                await _settle()
+                _save(info, out / f"contact-info-{variant}.png")
+                info.close()
+        finally:
+            await kith_b.stop()
+            await kith_a.stop()
+
+
+def main() -> int:
+    import qasync
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(render(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

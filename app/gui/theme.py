@@ -1,0 +1,120 @@
+"""Palettes (system / light / dark) and the colours the delegates derive from them."""
+
+from __future__ import annotations
+
+import hashlib
+
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication
+
+THEMES = ("system", "light", "dark")
+ACCENT = QColor("#0a84ff")
+
+_system_palette: QPalette | None = None
+
+
+def light_palette() -> QPalette:
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#f5f5f7",
+        QPalette.ColorRole.WindowText: "#1d1d1f",
+        QPalette.ColorRole.Base: "#ffffff",
+        QPalette.ColorRole.AlternateBase: "#f0f0f2",
+        QPalette.ColorRole.Text: "#1d1d1f",
+        QPalette.ColorRole.Button: "#ececee",
+        QPalette.ColorRole.ButtonText: "#1d1d1f",
+        QPalette.ColorRole.Highlight: "#0a7cff",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#0a64d8",
+        QPalette.ColorRole.PlaceholderText: "#8a8a8e",
+        QPalette.ColorRole.ToolTipBase: "#ffffff",
+        QPalette.ColorRole.ToolTipText: "#1d1d1f",
+        QPalette.ColorRole.Mid: "#c8c8cc",
+        QPalette.ColorRole.Midlight: "#e2e2e6",
+        QPalette.ColorRole.Dark: "#9a9a9e",
+        QPalette.ColorRole.Light: "#ffffff",
+        QPalette.ColorRole.BrightText: "#ffffff",
+    }
+    for role, colour in roles.items():
+        p.setColor(role, QColor(colour))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#a0a0a4"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#a0a0a4"))
+    return p
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#1e1e20",
+        QPalette.ColorRole.WindowText: "#f2f2f7",
+        QPalette.ColorRole.Base: "#161618",
+        QPalette.ColorRole.AlternateBase: "#242428",
+        QPalette.ColorRole.Text: "#f2f2f7",
+        QPalette.ColorRole.Button: "#2c2c30",
+        QPalette.ColorRole.ButtonText: "#f2f2f7",
+        QPalette.ColorRole.Highlight: "#0a84ff",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.Link: "#64a8ff",
+        QPalette.ColorRole.PlaceholderText: "#8d8d93",
+        QPalette.ColorRole.ToolTipBase: "#2c2c30",
+        QPalette.ColorRole.ToolTipText: "#f2f2f7",
+        QPalette.ColorRole.Mid: "#48484c",
+        QPalette.ColorRole.Midlight: "#38383c",
+        QPalette.ColorRole.Dark: "#0c0c0e",
+        QPalette.ColorRole.Light: "#58585c",
+        QPalette.ColorRole.BrightText: "#ffffff",
+    }
+    for role, colour in roles.items():
+        p.setColor(role, QColor(colour))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6a6a70"))
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6a6a70"))
+    return p
+
+
+def apply_theme(theme: str) -> None:
+    """Set the application palette: the system's, or Kith's light or dark one."""
+    global _system_palette
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    if _system_palette is None:
+        _system_palette = QPalette(app.palette())
+    if theme == "dark":
+        app.setPalette(dark_palette())
+    elif theme == "light":
+        app.setPalette(light_palette())
+    else:
+        hints = QGuiApplication.styleHints()
+        scheme = hints.colorScheme()
+        if scheme == hints.colorScheme().Dark:
+            app.setPalette(dark_palette())
+        elif scheme == hints.colorScheme().Light:
+            app.setPalette(light_palette())
+        else:
+            app.setPalette(_system_palette)
+
+
+def is_dark(palette: QPalette) -> bool:
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def incoming_bubble(palette: QPalette) -> QColor:
+    base = palette.color(QPalette.ColorRole.Base)
+    return QColor("#3a3a3e") if is_dark(palette) else base.darker(109)
+
+
+def muted_text(palette: QPalette) -> QColor:
+    return palette.color(QPalette.ColorRole.PlaceholderText)
+
+
+def avatar_colour(user: bytes) -> QColor:
+    hue = hashlib.blake2b(user, digest_size=2).digest()[0] * 360 // 256
+    return QColor.fromHsl(hue, 120, 120)
+
+
+def online_colour() -> QColor:
+    return QColor("#30c04f")
+
+
+def warning_colour(palette: QPalette) -> QColor:
+    return QColor("#ffb340") if is_dark(palette) else QColor("#b25000")

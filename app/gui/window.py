@@ -1,0 +1,764 @@
+"""The main window: sidebar (search, conversations, requests, Nearby) and the chat pane."""
+
+from __future__ import annotations
+
+import datetime
+import html
+from functools import partial
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui import theme
+from app.gui.bridge import Bridge
+from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
+from app.gui.delegates import ConversationDelegate
+from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
+from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
+from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT
+from storage import MessageRow
+
+SEARCH_DELAY_MS = 150
+TYPING_IDLE_MS = 5000
+
+
+def _section_title(text: str, name: str) -> QLabel:
+    label = QLabel(text.upper())
+    label.setObjectName(name)
+    f = label.font()
+    f.setBold(True)
+    f.setPointSizeF(f.pointSizeF() * 0.8)
+    label.setFont(f)
+    label.setForegroundRole(label.foregroundRole())
+    label.setContentsMargins(16, 10, 16, 2)
+    return label
+
+
+class PersonRow(QFrame):
+    """A small row: initials, name, a note and buttons (Nearby and Requests)."""
+
+    def __init__(self, name: str, note: str, user: bytes, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.user = user
+        self.setObjectName("personRow")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 4, 12, 4)
+        layout.setSpacing(8)
+        avatar = QLabel(initials(name))
+        avatar.setFixedSize(30, 30)
+        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        colour = theme.avatar_colour(user).name()
+        avatar.setStyleSheet(
+            f"background: {colour}; color: white; border-radius: 15px; font-weight: bold;"
+        )
+        layout.addWidget(avatar)
+        texts = QVBoxLayout()
+        texts.setSpacing(0)
+        self.name = QLabel(name)
+        self.name.setObjectName("personName")
+        f = self.name.font()
+        f.setBold(True)
+        self.name.setFont(f)
+        texts.addWidget(self.name)
+        if note:
+            n = QLabel(note)
+            n.setObjectName("personNote")
+            n.setWordWrap(True)
+            n.setForegroundRole(n.foregroundRole())
+            texts.addWidget(n)
+        layout.addLayout(texts, 1)
+
+    def add_button(self, text: str, name: str) -> QPushButton:
+        b = QPushButton(text)
+        b.setObjectName(name)
+        b.setProperty("userId", self.user.hex())
+        self.layout().addWidget(b)
+        return b
+
+
+class Sidebar(QWidget):
+    """Search field, conversations, pending requests and the Nearby list.
+
+    Signals:
+        conversationActivated(user: bytes)
+        searchResultActivated(user: bytes, event_id: bytes)
+    """
+
+    conversationActivated = Signal(bytes)
+    searchResultActivated = Signal(bytes, bytes)
+
+    def __init__(self, bridge: Bridge, model: ConversationModel,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("sidebar")
+        self.setMinimumWidth(260)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        top = QHBoxLayout()
+        top.setContentsMargins(10, 10, 10, 6)
+        self.search = QLineEdit()
+        self.search.setObjectName("searchField")
+        self.search.setPlaceholderText("Search messages (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        top.addWidget(self.search, 1)
+        self.settings_button = QToolButton()
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.setText("⚙")
+        self.settings_button.setToolTip("Settings (Ctrl+,)")
+        self.settings_button.setAccessibleName("Settings")
+        top.addWidget(self.settings_button)
+        layout.addLayout(top)
+
+        self.stack = QStackedWidget()
+        layout.addWidget(self.stack, 1)
+        # page 0: conversations, requests, nearby
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.setSpacing(0)
+        self.list = QListView()
+        self.list.setObjectName("conversationList")
+        self.list.setModel(model)
+        self.list.setItemDelegate(ConversationDelegate(self.list))
+        self.list.setFrameShape(QFrame.Shape.NoFrame)
+        self.list.setMouseTracking(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.clicked.connect(self._on_clicked)
+        self.list.activated.connect(self._on_clicked)
+        self.list.setAccessibleName("Conversations")
+        self.no_chats = QLabel("No conversations yet.")
+        self.no_chats.setObjectName("noConversations")
+        self.no_chats.setContentsMargins(16, 12, 16, 12)
+        self.no_chats.setWordWrap(True)
+        page_layout.addWidget(self.list, 3)
+        page_layout.addWidget(self.no_chats)
+
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 8)
+        lower_layout.setSpacing(0)
+        self.requests_title = _section_title("Requests", "requestsTitle")
+        self.requests_box = QVBoxLayout()
+        self.requests_box.setSpacing(0)
+        lower_layout.addWidget(self.requests_title)
+        lower_layout.addLayout(self.requests_box)
+        self.nearby_title = _section_title("Nearby", "nearbyTitle")
+        lower_layout.addWidget(self.nearby_title)
+        self.nearby_box = QVBoxLayout()
+        self.nearby_box.setSpacing(0)
+        lower_layout.addLayout(self.nearby_box)
+        self.nearby_empty = QLabel("Looking for people on this network…")
+        self.nearby_empty.setObjectName("nearbyEmpty")
+        self.nearby_empty.setWordWrap(True)
+        self.nearby_empty.setContentsMargins(16, 4, 16, 4)
+        lower_layout.addWidget(self.nearby_empty)
+        self.add_address = QPushButton("Connect by address…")
+        self.add_address.setObjectName("addByAddressButton")
+        self.add_address.setFlat(True)
+        row = QHBoxLayout()
+        row.setContentsMargins(10, 4, 10, 0)
+        row.addWidget(self.add_address)
+        row.addStretch(1)
+        lower_layout.addLayout(row)
+        lower_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("sidebarLower")
+        scroll.setWidget(lower)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page_layout.addWidget(scroll, 2)
+        self.stack.addWidget(page)
+        # page 1: search results
+        self.results = QListWidget()
+        self.results.setObjectName("searchResults")
+        self.results.setFrameShape(QFrame.Shape.NoFrame)
+        self.results.setWordWrap(True)
+        self.results.itemActivated.connect(self._on_result)
+        self.results.itemClicked.connect(self._on_result)
+        self.stack.addWidget(self.results)
+
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.run_search)
+        self.search.textChanged.connect(self._on_search_text)
+        self.search.returnPressed.connect(self._on_search_enter)
+        self.request_rows: list[PersonRow] = []
+        self.nearby_rows: list[PersonRow] = []
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        user = index.data(ConvRole.UserId)
+        if user:
+            self.conversationActivated.emit(bytes(user))
+
+    def select_user(self, user: bytes | None) -> None:
+        model = self.list.model()
+        assert isinstance(model, ConversationModel)
+        row = model.row_of(user) if user else -1
+        sel = self.list.selectionModel()
+        if row < 0:
+            sel.clearSelection()
+            return
+        idx = model.index(row)
+        if not sel.isSelected(idx):
+            sel.select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+            self.list.scrollTo(idx)
+
+    # -- requests and nearby -------------------------------------------------------------
+
+    def refresh_people(self) -> None:
+        model = self.list.model()
+        self.no_chats.setVisible(model.rowCount() == 0)
+        self.list.setVisible(model.rowCount() > 0)
+        for rows in (self.request_rows, self.nearby_rows):
+            for r in rows:
+                r.setParent(None)
+                r.deleteLater()
+            rows.clear()
+        requests = self.bridge.requests()
+        self.requests_title.setVisible(bool(requests))
+        for c in requests:
+            note = (f"⚠ Not the {c.name} you know: different key" if c.key_changed
+                    else "wants to chat with you")
+            row = PersonRow(c.name, note, c.user_id)
+            row.setObjectName("requestRow")
+            open_ = row.add_button("View", "requestViewButton")
+            open_.clicked.connect(partial(self._open_request, c.user_id))
+            if not c.key_changed:
+                accept = row.add_button("Accept", "acceptButton")
+                accept.clicked.connect(partial(self._accept, c.user_id))
+            decline = row.add_button("Decline", "declineButton")
+            decline.clicked.connect(partial(self._decline, c.user_id))
+            self.requests_box.addWidget(row)
+            self.request_rows.append(row)
+        nearby = self.bridge.nearby()
+        self.nearby_empty.setVisible(not nearby)
+        for p in nearby:
+            assert p.user_id is not None
+            note = "⚠ Same name as a contact, different key" if p.key_changed else \
+                ("on this network" if not p.connected else "connected")
+            row = PersonRow(p.name or "Unknown", note, p.user_id)
+            row.setObjectName("nearbyRow")
+            add = row.add_button("Add", "nearbyAddButton")
+            add.setToolTip(f"Send {p.name} a contact request")
+            add.clicked.connect(partial(self._add, p.user_id, add))
+            self.nearby_box.addWidget(row)
+            self.nearby_rows.append(row)
+
+    def _open_request(self, user: bytes) -> None:
+        self.conversationActivated.emit(user)
+
+    def _accept(self, user: bytes) -> None:
+        self.bridge.accept_contact(user)
+
+    def _decline(self, user: bytes) -> None:
+        self.bridge.decline_contact(user)
+
+    def _add(self, user: bytes, button: QPushButton) -> None:
+        button.setEnabled(False)
+        button.setText("Sent")
+        self.bridge.add_contact(user)
+
+    # -- search ----------------------------------------------------------------------------
+
+    def _on_search_text(self, text: str) -> None:
+        if not text.strip():
+            self._search_timer.stop()
+            self.results.clear()
+            self.stack.setCurrentIndex(0)
+            return
+        self._search_timer.start()
+
+    def _on_search_enter(self) -> None:
+        self.run_search()
+        if self.results.count():
+            self.results.setCurrentRow(0)
+            self._on_result(self.results.item(0))
+
+    def run_search(self) -> None:
+        self._search_timer.stop()
+        text = self.search.text().strip()
+        self.results.clear()
+        if not text:
+            self.stack.setCurrentIndex(0)
+            return
+        self.stack.setCurrentIndex(1)
+        names = self.bridge.names()
+        hits = self.bridge.search(text)
+        if not hits:
+            item = QListWidgetItem(f"No messages match “{text}”.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.results.addItem(item)
+            return
+        for m in hits:
+            peer = self.bridge.conversation_peer(m.conv)
+            if peer is None:
+                continue
+            who = "You" if m.outgoing else names.get(m.sender, "?")
+            chat = names.get(peer, "?")
+            snippet = " ".join(m.text.split())
+            if len(snippet) > 90:
+                snippet = snippet[:88] + "…"
+            item = QListWidgetItem(f"{chat} · {short_time(m.time)}\n{who}: {snippet}")
+            item.setData(Qt.ItemDataRole.UserRole, (peer, m.event_id))
+            self.results.addItem(item)
+
+    def _on_result(self, item: QListWidgetItem) -> None:
+        data = item.data(Qt.ItemDataRole.UserRole)
+        if data:
+            self.searchResultActivated.emit(data[0], data[1])
+
+
+class ChatPane(QWidget):
+    """Header, banners, messages, typing bubble and composer of the open conversation."""
+
+    def __init__(self, bridge: Bridge, model: MessageModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("chatPane")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.header = ChatHeader()
+        layout.addWidget(self.header)
+        self.key_banner = Banner("keyChangeBanner")
+        self.compare_button = self.key_banner.add_button("Compare safety numbers", "compareButton")
+        self.trust_button = self.key_banner.add_button("Trust new key", "trustKeyButton")
+        layout.addWidget(self.key_banner)
+        self.request_banner = Banner("requestBanner")
+        self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
+        self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
+        layout.addWidget(self.request_banner)
+        self.view = ChatView(model)
+        layout.addWidget(self.view, 1)
+        self.typing = TypingBubble()
+        layout.addWidget(self.typing)
+        bottom = QFrame()
+        bottom.setObjectName("composerBar")
+        row = QHBoxLayout(bottom)
+        row.setContentsMargins(12, 8, 12, 10)
+        self.composer = Composer()
+        row.addWidget(self.composer, 1)
+        self.send_button = QPushButton("Send")
+        self.send_button.setObjectName("sendButton")
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addWidget(bottom)
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+        notify(title: str, text: str, user: bytes): a message arrived while unfocused
+        unreadChanged(count: int)
+        closed(): the user closed the window
+    """
+
+    notify = Signal(str, str, bytes)
+    unreadChanged = Signal(int)
+    closed = Signal()
+
+    def __init__(self, bridge: Bridge) -> None:
+        super().__init__()
+        self.bridge = bridge
+        self.setObjectName("mainWindow")
+        self.setWindowTitle(f"Kith: {bridge.my_name}")
+        self.resize(980, 680)
+        self.conversations = ConversationModel(bridge)
+        self.messages = MessageModel(bridge)
+        self.current: bytes | None = None
+        self.dialogs: list = []
+
+        splitter = QSplitter()
+        splitter.setObjectName("mainSplitter")
+        splitter.setChildrenCollapsible(False)
+        self.sidebar = Sidebar(bridge, self.conversations)
+        splitter.addWidget(self.sidebar)
+        self.stack = QStackedWidget()
+        self.empty = self._empty_state()
+        self.stack.addWidget(self.empty)
+        self.chat = ChatPane(bridge, self.messages)
+        self.stack.addWidget(self.chat)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([300, 680])
+        self.setCentralWidget(splitter)
+        self.statusBar().setObjectName("statusBar")
+        self.statusBar().setSizeGripEnabled(False)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(0)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._typing_sent = 0.0
+        self._typing_idle = QTimer(self)
+        self._typing_idle.setSingleShot(True)
+        self._typing_idle.setInterval(TYPING_IDLE_MS)
+        self._typing_idle.timeout.connect(self._stop_typing)
+        self._typing_resend = QTimer(self)
+        self._typing_resend.setInterval(TYPING_RESEND_MS)
+        self._typing_resend.timeout.connect(self._resend_typing)
+        self._loading_draft = False
+
+        bridge.conversationsChanged.connect(self._refresh_timer.start)
+        bridge.messagesAdded.connect(self.on_messages_added)
+        bridge.statusChanged.connect(self.on_status_changed)
+        bridge.typingChanged.connect(self.on_typing_changed)
+        bridge.contactChanged.connect(self.on_contact_changed)
+        bridge.peersChanged.connect(self.on_peers_changed)
+        bridge.error.connect(self.show_error)
+        self.sidebar.conversationActivated.connect(self.open_chat)
+        self.sidebar.searchResultActivated.connect(self.jump_to)
+        self.sidebar.add_address.clicked.connect(self.add_by_address)
+        self.sidebar.settings_button.clicked.connect(self.open_settings)
+        self.chat.composer.submitted.connect(self.send)
+        self.chat.send_button.clicked.connect(self.send)
+        self.chat.composer.textChanged.connect(self.on_composer_changed)
+        self.chat.header.info.clicked.connect(self.show_contact_info)
+        self.chat.compare_button.clicked.connect(self.show_contact_info)
+        self.chat.trust_button.clicked.connect(self.trust_new_key)
+        self.chat.accept_button.clicked.connect(self.accept_current)
+        self.chat.decline_button.clicked.connect(self.decline_current)
+        self._shortcuts()
+        self.refresh()
+
+    # -- layout pieces ---------------------------------------------------------------------
+
+    def _empty_state(self) -> QWidget:
+        w = QWidget()
+        w.setObjectName("emptyState")
+        layout = QVBoxLayout(w)
+        layout.setContentsMargins(48, 48, 48, 48)
+        layout.addStretch(1)
+        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!")
+        title.setObjectName("emptyTitle")
+        f = title.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.7)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        text = QLabel(
+            "Kith talks directly to people on your network: no server, no account.<br><br>"
+            "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
+            "<b>2.</b> Click <b>Add</b> to send a contact request; they accept on their side.<br>"
+            "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
+            "<b>Contact info</b> to be sure who you talk to.<br><br>"
+            "Someone not showing up? Use <b>Connect by address…</b> with the address "
+            "their Kith shows."
+        )
+        text.setObjectName("emptyText")
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        text.setFixedWidth(480)  # a fixed width lets the wrapped label take its full height
+        text.setMinimumHeight(text.heightForWidth(480))
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        port = self.bridge.node.port
+        me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
+                    f"({self.bridge.my_user.hex()[:12]}), listening on port {port}.")
+        me.setObjectName("emptyIdentity")
+        me.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(me)
+        layout.addStretch(2)
+        return w
+
+    def _shortcuts(self) -> None:
+        def add(seq: QKeySequence | str, slot, name: str) -> None:  # noqa: ANN001
+            s = QShortcut(QKeySequence(seq), self)
+            s.setObjectName(name)
+            s.activated.connect(slot)
+
+        add("Ctrl+N", self.new_chat, "newChatShortcut")
+        add("Ctrl+F", self.focus_search, "searchShortcut")
+        add("Ctrl+,", self.open_settings, "settingsShortcut")
+        add("Ctrl+I", self.show_contact_info, "contactInfoShortcut")
+        for n in range(1, 10):
+            add(f"Ctrl+{n}", lambda n=n: self.open_nth(n - 1), f"switchChat{n}Shortcut")
+
+    # -- refresh ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.conversations.refresh()
+        self.sidebar.select_user(self.current)
+        self.sidebar.refresh_people()
+        self.unreadChanged.emit(self.bridge.unread_total())
+        if self.current is not None:
+            self._update_chat_chrome()
+
+    def on_contact_changed(self, user: bytes) -> None:
+        if user == self.current:
+            self._update_chat_chrome()
+
+    def on_peers_changed(self) -> None:
+        if self.current is not None:
+            self._update_chat_chrome()
+
+    # -- chats ------------------------------------------------------------------------------
+
+    def open_nth(self, n: int) -> None:
+        if n < self.conversations.rowCount():
+            self.open_chat(self.conversations.item(n).user_id)
+
+    def open_chat(self, user: bytes) -> None:
+        if user == self.current:
+            self.chat.composer.setFocus()
+            return
+        self._save_draft()
+        self._stop_typing()
+        self.current = user
+        conv = self.bridge.conv_for(user)
+        self.messages.open(conv, user)
+        self.chat.typing.set_active(False)
+        self._loading_draft = True
+        self.chat.composer.setPlainText(self.bridge.draft(conv))
+        self._loading_draft = False
+        self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
+        self.stack.setCurrentWidget(self.chat)
+        self.sidebar.select_user(user)
+        self._update_chat_chrome()
+        self.chat.composer.setFocus()
+        self.maybe_mark_read()
+
+    def _update_chat_chrome(self) -> None:
+        user = self.current
+        if user is None:
+            return
+        c = self.bridge.contact(user)
+        name = c.name if c else user.hex()[:12]
+        online = self.bridge.online(user)
+        self.messages.offline_peer = not online
+        self.chat.header.name.setText(name)
+        bits = ["online" if online else "offline"]
+        if c and c.verified:
+            bits.append("✔ verified")
+        if c and c.state == PENDING_OUT:
+            bits.append("request sent")
+        self.chat.header.subtitle.setText(" · ".join(bits))
+        key_changed = bool(c and c.key_changed)
+        self.chat.key_banner.setVisible(key_changed)
+        if key_changed:
+            self.chat.key_banner.set_warning(True)
+            self.chat.key_banner.label.setText(
+                f"<b>⚠ This is not the {html.escape(name)} you know.</b> Their identity key is "
+                "different: it may be someone else, or they reinstalled Kith. Sending is "
+                "paused until you compare safety numbers or choose to trust the new key."
+            )
+        pending_in = bool(c and c.state == PENDING_IN and not key_changed)
+        self.chat.request_banner.setVisible(pending_in)
+        if pending_in:
+            self.chat.request_banner.set_warning(False)
+            self.chat.request_banner.label.setText(
+                f"<b>{html.escape(name)}</b> wants to chat with you.")
+        can_send = bool(c and c.state == ACCEPTED and not key_changed)
+        self.chat.composer.setEnabled(can_send)
+        self.chat.send_button.setEnabled(can_send)
+        if can_send:
+            self.chat.composer.setPlaceholderText(f"Message {name}")
+        elif key_changed:
+            self.chat.composer.setPlaceholderText("Sending is paused: confirm the new key first")
+        elif c and c.state == PENDING_OUT:
+            self.chat.composer.setPlaceholderText(f"You can write once {name} accepts")
+        else:
+            self.chat.composer.setPlaceholderText("Accept the request to chat")
+        self.messages.refresh_status_line()
+
+    def send(self) -> None:
+        user = self.current
+        if user is None or not self.chat.composer.isEnabled():
+            return
+        text = self.chat.composer.toPlainText()
+        if not text.strip():
+            return
+        if self.bridge.send_message(user, text):
+            self.chat.composer.clear()
+            self._stop_typing()
+            self.bridge.set_draft(self.bridge.conv_for(user), "")
+            self.chat.view._from_bottom = 0
+
+    def _save_draft(self) -> None:
+        if self.current is not None:
+            self.bridge.set_draft(self.bridge.conv_for(self.current),
+                                  self.chat.composer.toPlainText())
+
+    def on_composer_changed(self) -> None:
+        if self._loading_draft or self.current is None:
+            return
+        if self.chat.composer.toPlainText().strip():
+            if not self._typing_resend.isActive():
+                self.bridge.set_typing(self.current, True)
+                self._typing_resend.start()
+            self._typing_idle.start()
+        else:
+            self._stop_typing()
+
+    def _resend_typing(self) -> None:
+        if self.current is not None:
+            self.bridge.set_typing(self.current, True)
+
+    def _stop_typing(self) -> None:
+        if self._typing_resend.isActive() or self._typing_idle.isActive():
+            self._typing_resend.stop()
+            self._typing_idle.stop()
+            if self.current is not None:
+                self.bridge.set_typing(self.current, False)
+
+    def jump_to(self, user: bytes, event_id: bytes) -> None:
+        self.open_chat(user)
+        row = self.messages.find_or_load(event_id)
+        if row >= 0:
+            self.chat.view.scroll_to_row(row)
+        else:
+            self.statusBar().showMessage(
+                "That message is too far back to show here; scroll up to reach it.", 10000)
+
+    # -- node events ---------------------------------------------------------------------
+
+    def on_messages_added(self, conv: bytes, rows: list[MessageRow]) -> None:
+        current_conv = self.bridge.conv_for(self.current) if self.current else None
+        if conv == current_conv:
+            if any(not r.outgoing for r in rows):
+                self.chat.typing.set_active(False)
+            self.messages.add(rows)
+            self.maybe_mark_read()
+        incoming = [r for r in rows if not r.outgoing]
+        if incoming and not (self.isActiveWindow() and conv == current_conv):
+            peer = self.bridge.conversation_peer(conv)
+            if peer is not None:
+                name = self.bridge.names().get(peer, "Someone")
+                self.notify.emit(name, incoming[-1].text[:200], peer)
+
+    def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
+        if self.current is not None and conv == self.bridge.conv_for(self.current):
+            self.messages.set_status(author, up_to_seq, status)
+
+    def on_typing_changed(self, conv: bytes, user: bytes, active: bool) -> None:
+        if self.current is not None and user == self.current and \
+                conv == self.bridge.conv_for(self.current):
+            self.chat.typing.set_active(active)
+
+    def maybe_mark_read(self) -> None:
+        """Mark the open chat read if the user can see it."""
+        if (self.current is not None and self.isActiveWindow() and not self.isMinimized()
+                and self.stack.currentWidget() is self.chat):
+            c = self.bridge.contact(self.current)
+            if c is not None and c.state == ACCEPTED:
+                self.bridge.mark_read(self.current)
+
+    def changeEvent(self, e) -> None:  # noqa: ANN001
+        super().changeEvent(e)
+        if e.type() in (e.Type.ActivationChange, e.Type.WindowStateChange):
+            self.maybe_mark_read()
+
+    # -- actions --------------------------------------------------------------------------------
+
+    def show_error(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Kith", message, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setObjectName("errorBox")
+        box.open()
+        self.dialogs.append(box)
+        box.finished.connect(lambda _r, b=box: self._forget(b))
+
+    def _forget(self, dialog) -> None:  # noqa: ANN001
+        if dialog in self.dialogs:
+            self.dialogs.remove(dialog)
+        dialog.deleteLater()
+
+    def show_contact_info(self) -> ContactInfoDialog | None:
+        if self.current is None:
+            return None
+        dialog = ContactInfoDialog(self.bridge, self.current, self)
+        self.dialogs.append(dialog)
+        dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
+        dialog.open()
+        return dialog
+
+    def accept_current(self) -> None:
+        if self.current is not None:
+            self.bridge.accept_contact(self.current)
+
+    def decline_current(self) -> None:
+        if self.current is not None:
+            self.bridge.decline_contact(self.current)
+
+    def trust_new_key(self) -> None:
+        user = self.current
+        c = self.bridge.contact(user) if user else None
+        if user is None or c is None:
+            return
+        if c.state in (PENDING_IN, "declined"):
+            self.bridge.accept_contact(user, trust_new_key=True)
+        else:
+            self.show_error("Compare safety numbers in Contact info and mark them verified "
+                            "to resume sending.")
+
+    def focus_search(self) -> None:
+        self.sidebar.search.setFocus()
+        self.sidebar.search.selectAll()
+
+    def new_chat(self) -> None:
+        if self.sidebar.nearby_rows:
+            button = self.sidebar.nearby_rows[0].findChild(QPushButton, "nearbyAddButton")
+            if button is not None:
+                button.setFocus()
+                return
+        self.add_by_address()
+
+    def add_by_address(self) -> None:
+        dialog = AddByAddressDialog(self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            if result:
+                self.bridge.connect_address(dialog.address.text())
+            self._forget(dialog)
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.bridge, self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            if result:
+                dialog.save()
+                theme.apply_theme(str(self.bridge.setting("theme", "system")))
+                self.chat.view.bubbles.clear_cache()
+            self._forget(dialog)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def closeEvent(self, e: QCloseEvent) -> None:
+        self._save_draft()
+        self._stop_typing()
+        super().closeEvent(e)
+        self.closed.emit()
+
+    def time_now(self) -> str:
+        return datetime.datetime.now().strftime("%H:%M")

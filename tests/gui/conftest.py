@@ -1,0 +1,71 @@
+"""pytest-qt with qasync: one asyncio loop on Qt's thread, driven by qtbot's waits.
+
+The loop is created as "already running" over the test's QApplication, so every
+qtbot.waitUntil / waitSignal (which spins Qt's event loop) also runs asyncio callbacks,
+socket reads and timers. A coroutine is driven to completion with ``aw(coro)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import pytest
+import qasync
+from nodekit import make_node
+
+from app.gui.app import KithApp
+
+
+@pytest.fixture(scope="module")
+def qloop(qapp):
+    """One loop per test module. It is never stopped: qasync's stop() calls
+    QCoreApplication.exit(), which (Qt 6) emits aboutToQuit and poisons later tests; it
+    is only marked not running, so asyncio tests in other modules get a clean slate."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop._QEventLoop__is_running = False  # what stop() does, minus QCoreApplication.exit()
+    asyncio.events._set_running_loop(None)
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def aw(qtbot, qloop) -> Callable[..., Any]:
+    """Run a coroutine on the shared loop until it finishes; return its result."""
+
+    def run(coro: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
+        task = qloop.create_task(coro)
+        qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+        return task.result()
+
+    return run
+
+
+@pytest.fixture
+def kith_apps(tmp_path, qtbot, aw):
+    """Factory for started apps (node on loopback + window); all stopped at the end."""
+    started: list[KithApp] = []
+
+    def start(name: str, **kw: Any) -> KithApp:
+        app = KithApp(make_node(tmp_path, name, **kw))
+        aw(app.start())
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        aw(app.stop())
+
+
+# The offscreen platform cannot propagate size hints to a window manager and says so
+# whenever a window is shown; that is the test platform talking, not the app.
+OFFSCREEN_NOISE = r"This plugin does not support propagateSizeHints\(\)"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/gui/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))

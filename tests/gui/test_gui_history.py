@@ -1,0 +1,120 @@
+"""Long histories (paging without loading everything) and search jumping to a hit."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from PySide6.QtCore import Qt
+from test_gui_chat import _friends
+
+from app.gui.app import KithApp
+from app.gui.models import PAGE, MsgRole
+from p2p.events import direct_conversation
+from p2p.node import Node, NodeOptions
+from p2p.profile import DB_FILE, create_identity
+from storage import STATUS_READ, MessageRow, Store
+
+N = 100_000
+NEEDLE = N - 5_000  # an old message, 25 pages up
+
+
+@pytest.fixture
+def long_chat(tmp_path):
+    """A profile whose chat with "bob" holds 100k messages, written straight to storage."""
+    profile = tmp_path / "alice"
+    me = create_identity(profile, "alice")
+    bob_user, bob_device = os.urandom(32), os.urandom(32)
+    my_device = os.urandom(32)  # a "linked device" of ours: outgoing rows without our heads
+    conv = direct_conversation(me.user_id, bob_user)
+    store = Store(profile / DB_FILE)
+    try:
+        start = int(time.time() * 1000) - N * 60_000
+        rows = []
+        for i in range(N):
+            out = i % 3 == 0
+            rows.append(MessageRow(
+                i.to_bytes(32, "big"), conv, my_device if out else bob_device,
+                me.user_id if out else bob_user, i + 1, i + 1, start + i * 60_000,
+                f"message {i}" + (" needle" if i == NEEDLE else ""), out,
+            ))
+        with store.transaction():
+            store.upsert_contact(bob_user, name="bob", state="accepted")
+            store.ensure_conversation(conv, "direct", bob_user)
+            store.insert_messages(rows)
+            store.raise_mark(conv, bob_device, N, STATUS_READ)
+            store.raise_mark(conv, my_device, N, STATUS_READ)
+    finally:
+        store.close()
+    return profile, bob_user
+
+
+def test_100k_chat_opens_at_newest_and_pages_older(long_chat, qtbot, aw):
+    profile, bob_user = long_chat
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    window = aw(kith.start())
+    try:
+        t0 = time.perf_counter()
+        window.open_chat(bob_user)
+        opened = time.perf_counter() - t0
+        model, view = window.messages, window.chat.view
+        assert model.rowCount() == PAGE  # one page, not the whole history
+        assert model.index(PAGE - 1).data(MsgRole.Text) == f"message {N - 1}"
+        bar = view.verticalScrollBar()
+        qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
+        bottom = view.indexAt(view.viewport().rect().bottomLeft() - view.viewport().rect().topLeft()
+                              + view.viewport().rect().topLeft())
+        assert bottom.isValid()
+        for pages in (2, 3):
+            old_first = model.index(0).data(MsgRole.EventId)
+            bar.setValue(bar.minimum())  # the user scrolls to the top
+            qtbot.waitUntil(lambda p=pages: model.rowCount() == p * PAGE)
+            # the view stays on what the user was looking at instead of jumping
+            row = next(i for i in range(model.rowCount())
+                       if model.index(i).data(MsgRole.EventId) == old_first)
+            assert row == PAGE
+            qtbot.waitUntil(lambda r=row: view.visualRect(model.index(r)).intersects(
+                view.viewport().rect()))
+        assert model.index(0).data(MsgRole.Text) == f"message {N - 3 * PAGE}"
+        assert opened < 2.0, f"opening took {opened:.3f} s"
+    finally:
+        aw(kith.stop())
+
+
+def test_search_jumps_to_an_old_message(long_chat, qtbot, aw):
+    profile, bob_user = long_chat
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    window = aw(kith.start())
+    try:
+        qtbot.keyClicks(window.sidebar.search, "needle")
+        results = window.sidebar.results
+        qtbot.waitUntil(lambda: results.isVisible() and results.count() == 1)
+        item = results.item(0)
+        assert f"message {NEEDLE} needle" in item.text()
+        qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton,
+                         pos=results.visualItemRect(item).center())
+        qtbot.waitUntil(lambda: window.current == bob_user)
+        view = window.chat.view
+        current = view.currentIndex()
+        assert current.data(MsgRole.Text) == f"message {NEEDLE} needle"
+        assert view.visualRect(current).intersects(view.viewport().rect())
+    finally:
+        aw(kith.stop())
+
+
+def test_search_across_conversations(kith_apps, qtbot, aw):
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    aw(bob.node.send_message("alice", "pizza tonight?"))
+    aw(carol.node.send_message("alice", "no pizza for me"))
+    w = alice.window
+    qtbot.waitUntil(lambda: len(w.bridge.search("pizza")) == 2)
+    qtbot.keyClicks(w.sidebar.search, "pizza")
+    qtbot.waitUntil(lambda: w.sidebar.results.count() == 2)
+    texts = sorted(w.sidebar.results.item(i).text().split(" · ")[0] for i in range(2))
+    assert texts == ["bob", "carol"]
+    qtbot.keyClick(w.sidebar.search, Qt.Key.Key_Return)  # Enter opens the first hit
+    qtbot.waitUntil(lambda: w.current is not None)
+    assert "pizza" in w.chat.view.currentIndex().data(MsgRole.Text)
