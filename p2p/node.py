@@ -32,7 +32,14 @@ from p2p import sync, wire
 from p2p.connection import Connection, Timing
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
-from p2p.identity import DeviceCertificate, DeviceRevocation, Identity, revoke_device
+from p2p.identity import (
+    DeviceCertificate,
+    DeviceRevocation,
+    Identity,
+    revoke_device,
+    save_identity,
+    valid_name,
+)
 from p2p.profile import DB_FILE, ProfileLock, require_identity
 from p2p.session import PeerHello, Session
 from storage import (
@@ -52,6 +59,7 @@ log = logging.getLogger(__name__)
 BATCH_BYTES = 60 * 1024  # raw event bytes per Events frame
 STREAM_PAGE = 2000  # events read from the database per page while streaming history
 CHECKPOINT_IDLE = 0.5  # seconds without writes before the WAL is checkpointed
+TYPING_TTL = 6.0  # seconds a typing signal lasts unless renewed
 ACCEPTED, PENDING_IN, PENDING_OUT, DECLINED = "accepted", "pending_in", "pending_out", "declined"
 
 
@@ -1601,6 +1609,50 @@ class Node:
         self._publish_roster(user)
         self._emit(ContactChanged(user))
         return True
+
+    def trust_new_key(self, user: bytes) -> None:
+        """The user has confirmed that this key really is that person (e.g. they
+        reinstalled Kith): clear the key-change flag without marking them verified."""
+        c = self._contact(user)
+        if c is None:
+            raise UserError("not a contact")
+        self._save_contact(user, key_changed=False)
+        self._publish_roster(user)
+        self._emit(ContactChanged(user))
+
+    async def set_name(self, name: str) -> None:
+        """Change the display name: saved in the key file, sent to connected peers and
+        announced over mDNS (if discoverable)."""
+        name = name.strip()
+        if not valid_name(name):
+            raise UserError("a name is 1 to 64 printable characters")
+        if name == self.identity.name:
+            return
+        self.identity = self.identity.with_name(name)
+        save_identity(self.profile, self.identity, replace=True)
+        for p in self._peers.values():
+            if p.conn is not None and p.conn.established:
+                p.conn.send(wire.Profile(name))
+        if self._discovery is not None and self.discoverable:
+            await self._discovery.set_name(name)
+        self._emit(PeersChanged())
+
+    def typing(self, conv: bytes) -> list[bytes]:
+        """Users typing in ``conv`` right now (a typing signal lasts TYPING_TTL seconds
+        unless renewed, so a peer that vanishes mid-sentence stops "typing")."""
+        now = time.monotonic()
+        return [
+            p.user_id for p in self._peers.values()
+            if p.user_id is not None and now - p.typing.get(conv, -TYPING_TTL) < TYPING_TTL
+        ]
+
+    def retry_delivery(self, user: bytes) -> None:
+        """Dial every known device of ``user`` now instead of waiting for the backoff."""
+        for p in self._peers.values():
+            if (p.user_id == user or p.user_id is None) and p.conn is None and p.addresses:
+                p.backoff = 0.0
+                if not p.dialing:
+                    self._dial_soon(p, 0.0)
 
     def set_verified(self, user: bytes, verified: bool) -> None:
         self._save_contact(user, verified=verified, key_changed=False if verified else None)

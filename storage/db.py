@@ -401,6 +401,18 @@ class Store:
         rows.reverse()
         return rows
 
+    def messages_after(
+        self, conv: bytes, after: tuple[int, bytes], *, limit: int = 50
+    ) -> list[MessageRow]:
+        """The oldest ``limit`` messages newer than ``after`` = (lamport, author), oldest
+        first: keyset paging forward (e.g. from a search hit towards the present)."""
+        cur = self._conn.execute(
+            _MESSAGE_SELECT + "WHERE m.conv = ? AND (m.lamport, m.author) > (?, ?) "
+            "ORDER BY m.lamport, m.author LIMIT ?",
+            (conv, after[0], after[1], limit),
+        )
+        return [_message(r) for r in cur]
+
     def last_message(self, conv: bytes) -> MessageRow | None:
         rows = self.messages(conv, limit=1)
         return rows[0] if rows else None

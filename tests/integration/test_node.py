@@ -156,3 +156,39 @@ async def test_vanished_peer_is_noticed_by_keepalive(nodes):
     conn.writer.transport.pause_reading()
     conn.send = lambda message: None  # no pings, no pongs
     await until(lambda: not alice.online(bob.user_id), alice, timeout=10)
+
+
+async def test_name_change_reaches_contacts(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await alice.set_name("Alice Martin")
+    await until(lambda: bob.contacts()[0].name == "Alice Martin", alice, bob)
+    await nodes.stop(alice)
+    alice = await nodes("alice")  # the profile keeps the new name
+    assert alice.name == "Alice Martin"
+
+
+async def test_typing_signal_expires(nodes, monkeypatch):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    conv = bob.conv_with(alice.user_id)
+    alice.set_typing(bob.user_id, True)
+    await until(lambda: bob.typing(conv) == [alice.user_id], alice, bob)
+    import p2p.node
+
+    monkeypatch.setattr(p2p.node, "TYPING_TTL", 0.0)  # as if the signal were old
+    assert bob.typing(conv) == []
+
+
+async def test_trust_new_key_clears_the_flag_without_verifying(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    mallory = await nodes("bob", profile="mallory")
+    await mallory.connect("127.0.0.1", alice.port)
+    await until(lambda: mallory.online(alice.user_id), alice, mallory)
+    await mallory.add_contact(alice.user_id.hex())
+    await until(lambda: len(alice.contacts()) == 2, alice, mallory)
+    alice.trust_new_key(mallory.user_id)
+    c = [c for c in alice.contacts() if c.user_id == mallory.user_id][0]
+    assert not c.key_changed
+    assert not c.verified

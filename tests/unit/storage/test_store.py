@@ -733,3 +733,22 @@ def test_drafts_set_replace_and_clear(store: Store) -> None:
     assert store.get_draft(CONV) == ""
     assert store.execute("SELECT count(*) FROM drafts") == [(1,)]
     assert store.get_draft(OTHER_CONV) == "elsewhere"
+
+
+def test_messages_after_pages_forward_without_gaps(tmp_path):
+    from storage import MessageRow, Store
+
+    store = Store(tmp_path / "k.db")
+    conv, a, b = b"c" * 32, b"a" * 32, b"b" * 32
+    rows = [
+        MessageRow(bytes([i % 256]) * 32, conv, (a, b)[i % 2], a, i // 2 + 1, i // 2 + 1,
+                   0, f"m{i}", True)
+        for i in range(101)
+    ]
+    store.insert_messages(rows)
+    everything = store.messages(conv, limit=1000)
+    seen, cursor = [], (0, b"")
+    while page := store.messages_after(conv, cursor, limit=7):
+        seen.extend(page)
+        cursor = (page[-1].lamport, page[-1].author)
+    assert [m.text for m in seen] == [m.text for m in everything]
