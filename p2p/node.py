@@ -107,9 +107,19 @@ class SettingChanged:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class HandoffOffer:
+    """Another of my devices has a chat open (with ``user``) and maybe a draft in it."""
+
+    device_id: bytes
+    device_name: str
+    user: bytes | None  # None: that device closed its chat
+    draft: str
+
+
 NodeEvent = (
     MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
-    | DevicesChanged | SettingChanged
+    | DevicesChanged | SettingChanged | HandoffOffer
 )
 
 # Settings that belong to the user, not the device: they sync between own devices.
@@ -257,6 +267,7 @@ class Node:
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
         self._contacts: dict[bytes, ContactRow] | None = None  # cache of the contacts table
+        self.handoffs: dict[bytes, HandoffOffer] = {}  # my other devices' open chats
         # Own devices share every conversation; this one holds what only they share
         # (contact states, verification marks, per-user settings).
         self.self_conv = ev.self_conversation(self._user_id)
@@ -708,6 +719,8 @@ class Node:
         log.info("disconnected from %s: %s", peer.name, reason)
         with contextlib.suppress(Exception):
             self.db.touch_device(peer.device_id)
+        if self.handoffs.pop(peer.device_id, None) is not None:  # offline: nothing to continue
+            self._emit(HandoffOffer(peer.device_id, peer.name, None, ""))
         for conv in list(peer.typing):
             self._emit(TypingChanged(conv, peer.user_id or b"", False))
         peer.typing.clear()
@@ -758,6 +771,8 @@ class Node:
                 else:
                     peer.typing.pop(m.conv, None)
                 self._emit(TypingChanged(m.conv, peer.user_id, m.active))
+        elif isinstance(m, wire.Handoff):
+            self._on_handoff(peer, m)
         elif isinstance(m, wire.Profile):
             if 0 < len(m.name) <= 64 and peer.user_id is not None:
                 peer.name = m.name
@@ -1636,6 +1651,39 @@ class Node:
         if self._discovery is not None and self.discoverable:
             await self._discovery.set_name(name)
         self._emit(PeersChanged())
+
+    def set_open_chat(self, user: bytes | None, draft: str = "") -> None:
+        """Tell my other online devices which chat is open here and its draft, so they
+        can offer to continue it (handoff). Ephemeral: nothing is stored or sent to
+        anyone else."""
+        conv = self.conv_with(user) if user is not None else b""
+        msg = wire.Handoff(conv, draft[: ev.MAX_TEXT])
+        for p in self._peers.values():
+            if (
+                p.user_id == self.user_id and p.conn is not None and p.conn.established
+                and not self._is_revoked(p.device_id)
+            ):
+                p.conn.send(msg)
+
+    def _on_handoff(self, peer: _Peer, m: wire.Handoff) -> None:
+        if peer.user_id != self.user_id or self._is_revoked(peer.device_id):
+            return  # only my own devices may hand off to me
+        user = None
+        if m.conv:
+            user = next(
+                (c.user_id for c in self._contact_rows() if self.conv_with(c.user_id) == m.conv),
+                None,
+            )
+            if user is None:
+                return
+        device = self.db.device(peer.device_id)
+        name = device.name if device else peer.name
+        offer = HandoffOffer(peer.device_id, name, user, m.draft[: ev.MAX_TEXT])
+        if user is None:
+            self.handoffs.pop(peer.device_id, None)
+        else:
+            self.handoffs[peer.device_id] = offer
+        self._emit(offer)
 
     def typing(self, conv: bytes) -> list[bytes]:
         """Users typing in ``conv`` right now (a typing signal lasts TYPING_TTL seconds

@@ -77,8 +77,17 @@ class Close(msgspec.Struct, tag="bye", array_like=True, frozen=True):
     reason: str
 
 
+class Handoff(msgspec.Struct, tag="hand", array_like=True, frozen=True):
+    """Between one user's own devices only: the chat open here and its draft
+    (``conv`` empty: no chat open). Ephemeral, never stored."""
+
+    conv: bytes
+    draft: str
+
+
 Message = (
-    Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Profile | Close
+    Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Handoff | Profile
+    | Close
 )
 
 _encoder = msgspec.msgpack.Encoder()
