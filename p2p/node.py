@@ -484,8 +484,8 @@ class Node:
             device_id = bytes.fromhex(advert.device_hint)
         except ValueError:
             return
-        if device_id == self.device_id or len(device_id) != 32:
-            return
+        if device_id == self.device_id or len(device_id) != 32 or self._is_revoked(device_id):
+            return  # (a removed device id never comes back: no point dialling it)
         self._by_instance[advert.instance] = device_id
         peer = self._peers.setdefault(device_id, _Peer(device_id))
         peer.instance = advert.instance
@@ -574,7 +574,7 @@ class Node:
         try:
             if delay:
                 await asyncio.sleep(delay)
-            while self._running and peer.conn is None and peer.addresses:
+            while self._running and not self.removed and peer.conn is None and peer.addresses:
                 if self._peers.get(peer.device_id) is not peer:
                     return
                 for host, port in list(peer.addresses):
@@ -1206,6 +1206,15 @@ class Node:
         self._emit(DevicesChanged())
         self._emit(PeersChanged())
 
+    def _refuse_if_removed(self) -> None:
+        """A removed device writes nothing others would take: say so instead of queueing."""
+        if self.removed:
+            raise UserError(
+                f"this device was removed from {self.name}'s devices by another of them: it "
+                "can no longer send or receive. To use Kith here again, link it anew "
+                "(`kith link` with a fresh profile)"
+            )
+
     def _on_removed(self) -> None:
         log.warning("this device was removed by another of %s's devices", self.name)
         self.removed = True
@@ -1444,6 +1453,7 @@ class Node:
         )
 
     async def add_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
+        self._refuse_if_removed()
         user, name = self.resolve(query)
         c = self._contact(user)
         if c is not None and c.state == ACCEPTED:
@@ -1465,6 +1475,7 @@ class Node:
         return self._contact_info(user)
 
     async def accept_contact(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
+        self._refuse_if_removed()
         user, name = self.resolve(query)
         c = self._contact(user)
         if c is None or c.state not in (PENDING_IN, DECLINED):
@@ -1527,6 +1538,7 @@ class Node:
 
     def queue_message(self, user: bytes, text: str) -> ev.SignedEvent:
         """Sign and queue a message; it is stored on the next loop turn (group commit)."""
+        self._refuse_if_removed()
         c = self._contact(user)
         if c is None or c.state != ACCEPTED:
             name = c.name if c else user.hex()[:12]

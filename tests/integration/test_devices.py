@@ -3,7 +3,9 @@ contact state and settings between devices, removal, interrupted sync."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 
 import pytest
 from nodekit import add_device, befriend, until
@@ -157,3 +159,39 @@ async def test_interrupted_history_sync_resumes_without_duplicates(nodes, tmp_pa
     )
     assert n == distinct == total
     assert laptop.db.vector(conv) == desktop.db.vector(conv)
+
+
+async def test_removed_device_stops_dialling_refuses_to_write_and_is_not_dialled(nodes, tmp_path):
+    """Regression (e2e "My devices"): a removed device kept redialling its old peers and
+    queued messages nobody would take ("sending" forever); its peers dialled its advert."""
+    from p2p.discovery import PeerAdvert
+
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    laptop = await link_laptop(nodes, tmp_path, desktop)
+    await until(lambda: [c.state for c in laptop.contacts()] == ["accepted"], laptop, desktop)
+    await nodes.stop(laptop)
+    await desktop.remove_device("laptop")
+
+    laptop = await nodes("alice", profile="laptop")
+    with socket.socket() as s:  # a port nobody listens on: that dial retries with backoff
+        s.bind(("127.0.0.1", 0))
+        dead_port = s.getsockname()[1]
+    laptop._remember_manual("127.0.0.1", dead_port, None)
+    with contextlib.suppress(UserError):
+        await laptop.connect("127.0.0.1", desktop.port, timeout=3)
+    await until(lambda: laptop.removed, laptop, timeout=10)
+    dials = [t for t in laptop._tasks if t.get_name().startswith("kith-dial-")]
+    assert dials
+    await asyncio.wait_for(asyncio.gather(*dials, return_exceptions=True), 5)  # they end
+    with pytest.raises(UserError, match="this device was removed"):
+        laptop.queue_message(bob.user_id, "after removal")
+    with pytest.raises(UserError, match="this device was removed"):
+        await laptop.add_contact("bob")
+
+    # Peers do not dial an advert of a removed device.
+    desktop._on_advert(PeerAdvert(
+        "kith-laptop", laptop.device_id.hex(), "alice", ("127.0.0.1",), laptop.port, 1
+    ))
+    known = desktop._peers.get(laptop.device_id)
+    assert known is None or (known.instance is None and not known.dialing)
