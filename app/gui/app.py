@@ -6,20 +6,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
 from app.gui import theme
 from app.gui.bridge import Bridge
+from app.gui.devices import LinkDialog
 from app.gui.dialogs import FirstStartDialog
 from app.gui.window import MainWindow
+from p2p.connection import Timing
 from p2p.control import ControlServer
 from p2p.errors import KithError
 from p2p.identity import load_identity
+from p2p.link_driver import Linked
 from p2p.node import Node, NodeOptions
 from p2p.profile import DB_FILE, create_identity
 from storage import StorageError, Store
@@ -35,7 +40,7 @@ def app_icon() -> QIcon:
     return icon
 
 
-async def wait_dialog(dialog: FirstStartDialog) -> int:
+async def wait_dialog(dialog: QDialog) -> int:
     """Show a dialog without a nested event loop; the result once it closes."""
     fut: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -48,13 +53,34 @@ async def wait_dialog(dialog: FirstStartDialog) -> int:
     return await fut
 
 
-async def ensure_identity(profile: Path, dialog: FirstStartDialog | None = None) -> bool:
-    """First start: ask for a display name and create the identity. False if cancelled."""
+@dataclass
+class LinkSetup:
+    """How a new device waits to be linked (tests use loopback and short timers)."""
+
+    interfaces: list[str] | None = None
+    discovery: bool = True
+    timing: Timing | None = None
+    timeout: float | None = None
+    device_name: str | None = None  # None: the host name
+
+
+async def ensure_identity(
+    profile: Path, dialog: FirstStartDialog | None = None, link: LinkSetup | None = None
+) -> bool | Linked:
+    """First start: ask for a display name and create the identity, or link this device
+    to my other one (the ``Linked`` result; ``dialog.link_dialog`` then shows the history
+    download). False if cancelled."""
     if load_identity(profile) is not None:
         return True
     dialog = dialog or FirstStartDialog()
     while True:
-        if not await wait_dialog(dialog):
+        result = await wait_dialog(dialog)
+        if result == FirstStartDialog.LINK:
+            linked = await _wait_linked(profile, dialog, link or LinkSetup())
+            if linked is None:
+                continue
+            return linked
+        if not result:
             return False
         try:
             create_identity(profile, dialog.display_name())
@@ -62,6 +88,55 @@ async def ensure_identity(profile: Path, dialog: FirstStartDialog | None = None)
             QMessageBox.warning(dialog, "Kith", str(e))
             continue
         return True
+
+
+async def _wait_linked(profile: Path, first: FirstStartDialog, setup: LinkSetup) -> Linked | None:
+    from p2p import linking
+
+    link = LinkDialog(linking.new_code(), setup.device_name)
+    first.link_dialog = link
+    link.open()
+    try:
+        return await link.wait(profile, interfaces=setup.interfaces, discovery=setup.discovery,
+                               timing=setup.timing, timeout=setup.timeout)
+    except KithError as e:
+        QMessageBox.warning(link, "Kith", str(e))
+        link.close()
+        return None
+
+
+async def receive_history(node: Node, linked: Linked, dialog: LinkDialog) -> None:
+    """After linking: fetch the history from the device that linked us, with a progress
+    bar. Returns when it is here, or when the user chose to continue in the background
+    (it keeps coming)."""
+    changed = asyncio.Event()
+    background: list[bool] = []
+
+    def on_background() -> None:
+        background.append(True)
+        changed.set()
+
+    unsubscribe = node.subscribe(lambda _e: changed.set())
+    dialog.rejected.connect(on_background)
+    try:
+        dialog.show_history(0, linked.events)
+        try:
+            await node.connect(linked.host, linked.port)
+        except KithError as e:  # discovery finds it later; history follows then
+            log.warning("cannot reach the linking device yet: %s", e)
+        while not background:
+            await node.flush()
+            have = node.db.count_events()
+            dialog.show_history(have, linked.events)
+            if have >= linked.events:
+                break
+            changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), 0.5)
+    finally:
+        unsubscribe()
+        dialog.rejected.disconnect(on_background)
+        dialog.close()
 
 
 def saved_interfaces(profile: Path) -> list[str] | None:
@@ -199,20 +274,44 @@ class KithApp:
 
 
 async def _main(profile: Path, interfaces: list[str] | None) -> int:
-    if not await ensure_identity(profile):
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a clean shutdown: node, control socket
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    first = FirstStartDialog()
+    identity = asyncio.ensure_future(
+        ensure_identity(profile, first, LinkSetup(interfaces=interfaces)))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({identity, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not identity.done():
+        identity.cancel()
+        first.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await identity
+        return 0
+    found = identity.result()
+    if not found:
+        stopping.cancel()
         return 0
     options = NodeOptions(interfaces=interfaces or saved_interfaces(profile))
     kith = KithApp(Node(profile, options))
+    kith.closed = stop
     try:
-        await kith.start()
+        await kith.start(show=not isinstance(found, Linked))
     except KithError as e:
         QMessageBox.critical(None, "Kith cannot start", str(e))
         with contextlib.suppress(Exception):
             await kith.stop()
         return 1
     try:
-        await kith.closed.wait()
+        if isinstance(found, Linked) and first.link_dialog is not None:
+            await receive_history(kith.node, found, first.link_dialog)
+            assert kith.window is not None
+            kith.window.show()
+        await stop.wait()
     finally:
+        stopping.cancel()
         await kith.stop()
     return 0
 

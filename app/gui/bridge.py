@@ -12,6 +12,9 @@ Signals:
     peersChanged()
     typingChanged(conv: bytes, user_id: bytes, active: bool)
     conversationsChanged(): something a conversation row shows may have changed
+    devicesChanged(): one of my devices was linked, seen or removed
+    settingChanged(key: str): a setting changed here or on another of my devices
+    handoffChanged(): another of my devices opened, changed or closed a chat
     error(message: str)
 """
 
@@ -35,11 +38,15 @@ from p2p.node import (
     PENDING_OUT,
     ContactChanged,
     ContactInfo,
+    DeviceInfo,
+    DevicesChanged,
+    HandoffOffer,
     MessagesAdded,
     Node,
     NodeEvent,
     PeerInfo,
     PeersChanged,
+    SettingChanged,
     StatusChanged,
     TypingChanged,
     parse_address,
@@ -75,6 +82,9 @@ class Bridge(QObject):
     peersChanged = Signal()
     typingChanged = Signal(bytes, bytes, bool)
     conversationsChanged = Signal()
+    devicesChanged = Signal()
+    settingChanged = Signal(str)
+    handoffChanged = Signal()
     error = Signal(str)
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
@@ -121,6 +131,13 @@ class Bridge(QObject):
             self.conversationsChanged.emit()
         elif isinstance(e, TypingChanged):
             self.typingChanged.emit(e.conv, e.user_id, e.active)
+        elif isinstance(e, DevicesChanged):
+            self.devicesChanged.emit()
+        elif isinstance(e, SettingChanged):
+            self.settingChanged.emit(e.key)
+            self.conversationsChanged.emit()
+        elif isinstance(e, HandoffOffer):
+            self.handoffChanged.emit()
 
     def run(
         self,
@@ -210,6 +227,11 @@ class Bridge(QObject):
     ) -> list[MessageRow]:
         return self.node.db.messages(conv, limit=limit, before=before)
 
+    def messages_after(
+        self, conv: bytes, after: tuple[int, bytes], limit: int = 100
+    ) -> list[MessageRow]:
+        return self.node.db.messages_after(conv, after, limit=limit)
+
     def search(self, text: str, limit: int = 50) -> list[MessageRow]:
         return self.node.db.search(text, limit=limit)
 
@@ -243,6 +265,18 @@ class Bridge(QObject):
 
     def setting(self, key: str, default: Any) -> Any:
         return self.node.db.get_setting(key, default)
+
+    def typing(self, conv: bytes) -> list[bytes]:
+        """Who is typing in ``conv`` now (the core expires silent typists)."""
+        return self.node.typing(conv)
+
+    def devices(self) -> list[DeviceInfo]:
+        return self.node.devices()
+
+    def handoffs(self) -> list[HandoffOffer]:
+        """Chats open on my other devices, newest device name order."""
+        return sorted((o for o in self.node.handoffs.values() if o.user is not None),
+                      key=lambda o: o.device_name.casefold())
 
     # -- writes ------------------------------------------------------------------------
 
@@ -287,8 +321,34 @@ class Bridge(QObject):
         self.node.set_verified(user, verified)
 
     def set_setting(self, key: str, value: Any) -> None:
-        self.node.db.set_setting(key, value)
-        self.conversationsChanged.emit()
+        """Through the node: per-user settings reach my other devices."""
+        if self.node.db.get_setting(key, None) != value:
+            self.node.set_setting(key, value)
+
+    def set_name(self, name: str) -> asyncio.Task[Any]:
+        return self.run(self.node.set_name(name),
+                        on_done=lambda _: self.conversationsChanged.emit())
+
+    def trust_new_key(self, user: bytes) -> bool:
+        try:
+            self.node.trust_new_key(user)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
+
+    def retry_delivery(self, user: bytes) -> None:
+        self.node.retry_delivery(user)
+
+    def set_open_chat(self, user: bytes | None, draft: str = "") -> None:
+        self.node.set_open_chat(user, draft)
+
+    def link_device(self, code: str, on_done: Callable[[Any], None],
+                    on_error: Callable[[str], None]) -> asyncio.Task[Any]:
+        return self.run(self.node.link_device(code), on_done=on_done, on_error=on_error)
+
+    def remove_device(self, device_id: bytes) -> asyncio.Task[Any]:
+        return self.run(self.node.remove_device(device_id.hex()))
 
     def set_discoverable(self, value: bool) -> asyncio.Task[Any]:
         return self.run(self.node.set_discoverable(value))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -33,7 +35,7 @@ from app.gui import theme
 from app.gui.delegates import BubbleDelegate
 from app.gui.models import MessageModel, MsgRole
 
-TYPING_TIMEOUT_MS = 8000  # hide a typing bubble nobody refreshed
+TYPING_POLL_MS = 1000  # while the bubble shows, ask the core whether they still type
 TYPING_RESEND_MS = 3000  # while typing, tell the peer again this often
 
 
@@ -42,9 +44,11 @@ class ChatView(QListView):
 
     Signals:
         linkActivated(url: str)
+        retryRequested(): "Retry" under an undelivered message was clicked
     """
 
     linkActivated = Signal(str)
+    retryRequested = Signal()
 
     def __init__(self, model: MessageModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +73,7 @@ class ChatView(QListView):
         bar.rangeChanged.connect(self.on_range_changed)
         model.modelReset.connect(self.on_model_reset)
         self._fetch_pending = False
+        self._keep_value: int | None = None  # hold the scroll value while newer rows land
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -79,19 +84,36 @@ class ChatView(QListView):
 
     def on_model_reset(self) -> None:
         self._from_bottom = 0
+        self._keep_value = None
         self.bubbles.clear_cache()
 
     def on_range_changed(self, _minimum: int, maximum: int) -> None:
         # Keep the content's bottom where it was: new pages above do not move the view,
         # and a view at the bottom stays there as messages arrive or the window resizes.
+        if self._keep_value is not None:  # rows came in below: the top stays put
+            self.verticalScrollBar().setValue(self._keep_value)
+            self._from_bottom = maximum - self._keep_value
+            return
         self.verticalScrollBar().setValue(max(0, maximum - self._from_bottom))
 
     def on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
+        if self._keep_value is not None and value != self._keep_value:
+            self._keep_value = None  # the user scrolls on
         self._from_bottom = bar.maximum() - value
         if value <= bar.minimum() and self.message_model().has_older() and not self._fetch_pending:
             self._fetch_pending = True
             QTimer.singleShot(0, self.fetch_older)
+        elif (value >= bar.maximum() and self.message_model().has_newer()
+              and not self._fetch_pending):
+            self._fetch_pending = True
+            QTimer.singleShot(0, self.fetch_newer)
+
+    def fetch_newer(self) -> None:
+        self._fetch_pending = False
+        self._keep_value = self.verticalScrollBar().value()
+        if not self.message_model().load_newer():
+            self._keep_value = None
 
     def fetch_older(self) -> None:
         self._fetch_pending = False
@@ -128,9 +150,19 @@ class ChatView(QListView):
                                   else Qt.CursorShape.ArrowCursor)
         super().mouseMoveEvent(e)
 
+    def retry_rect(self, row: int) -> QRect:
+        """Where "Retry" is under message ``row`` (viewport coordinates), or empty."""
+        index = self.model().index(row, 0)
+        return self.bubbles.retry_rect(index, self.visualRect(index))
+
     def mouseReleaseEvent(self, e: QMouseEvent) -> None:
         if e.button() == Qt.MouseButton.LeftButton:
-            link = self._anchor_at(e.position().toPoint())
+            pos = e.position().toPoint()
+            index = self.indexAt(pos)
+            if index.isValid() and self.retry_rect(index.row()).contains(pos):
+                self.retryRequested.emit()
+                return
+            link = self._anchor_at(pos)
             if link:
                 self.activate_link(link)
         super().mouseReleaseEvent(e)
@@ -215,22 +247,30 @@ class Composer(QPlainTextEdit):
 
 
 class TypingBubble(QWidget):
-    """An incoming-style bubble with three dots, shown while the other person types."""
+    """An incoming-style bubble with three dots, shown while the other person types.
+
+    Whether someone types is the core's answer (``Node.typing``, which forgets a typist
+    who went quiet); while shown, the bubble asks again every ``TYPING_POLL_MS``.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("typingIndicator")
         self.setFixedHeight(40)
         self.setAccessibleName("typing")
+        self.source: Callable[[], bool] = lambda: False
         self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(TYPING_TIMEOUT_MS)
-        self.timer.timeout.connect(self.hide)
+        self.timer.setInterval(TYPING_POLL_MS)
+        self.timer.timeout.connect(self.update_state)
         self.hide()
+
+    def update_state(self) -> None:
+        self.set_active(self.source())
 
     def set_active(self, active: bool) -> None:
         if active:
-            self.timer.start()
+            if not self.timer.isActive():
+                self.timer.start()
             self.show()
         else:
             self.timer.stop()

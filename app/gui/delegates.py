@@ -57,15 +57,20 @@ class BubbleDelegate(QStyledItemDelegate):
     MAX_FRACTION = 0.72
     HEADER_H = 34
     STATUS_H = 18
+    RETRY = "Retry"
     GAP, GROUP_GAP = 8, 2
 
     def __init__(self, view: QAbstractItemView) -> None:
         super().__init__(view)
         self.view = view
         self._docs: OrderedDict[tuple, QTextDocument] = OrderedDict()
+        # Laying out a long list asks every row's size again: keep sizes (small) apart
+        # from documents (large, bounded) so a layout never rebuilds thousands of docs.
+        self._sizes: dict[tuple, QSize] = {}
 
     def clear_cache(self) -> None:
         self._docs.clear()
+        self._sizes.clear()
 
     # -- geometry --------------------------------------------------------------------------
 
@@ -123,13 +128,23 @@ class BubbleDelegate(QStyledItemDelegate):
         return out
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        width = self.view.viewport().width()
+        key = (index.data(MsgRole.EventId), width, index.data(MsgRole.DayHeader),
+               index.data(MsgRole.GroupFirst), index.data(MsgRole.GroupLast),
+               index.data(MsgRole.StatusText), index.data(MsgRole.CanRetry))
+        size = self._sizes.get(key)
+        if size is not None:
+            return size
         opt = QStyleOptionViewItem(option)
-        opt.rect = QRect(0, 0, self.view.viewport().width(), 0)
+        opt.rect = QRect(0, 0, width, 0)
         opt.font = self.view.font()
         opt.palette = self.view.palette()
         g = self._geometry(opt, index)
-        return QSize(opt.rect.width(), g["all"].height() + (4 if index.data(MsgRole.GroupLast)
-                                                           else 0))
+        size = QSize(width, g["all"].height() + (4 if index.data(MsgRole.GroupLast) else 0))
+        if len(self._sizes) > 200_000:
+            self._sizes.clear()
+        self._sizes[key] = size
+        return size
 
     def anchor_at(self, index: AnyIndex, rect: QRect, pos: QPoint) -> str:
         """The link under ``pos`` (viewport coordinates), or ""."""
@@ -144,6 +159,27 @@ class BubbleDelegate(QStyledItemDelegate):
         doc = self._doc(index, opt.font, opt.palette)
         local = QPointF(pos - bubble.topLeft() - QPoint(self.PAD_H, self.PAD_V))
         return doc.documentLayout().anchorAt(local)
+
+    def _small_font(self, font: QFont) -> QFont:
+        small = QFont(font)
+        small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        return small
+
+    def retry_rect(self, index: AnyIndex, rect: QRect) -> QRect:
+        """Where "Retry" is painted under an undelivered message (viewport coordinates),
+        or an empty rect."""
+        if not index.data(MsgRole.CanRetry):
+            return QRect()
+        opt = QStyleOptionViewItem()
+        opt.rect = rect
+        opt.font = self.view.font()
+        opt.palette = self.view.palette()
+        g = self._geometry(opt, index)
+        if "status" not in g:
+            return QRect()
+        status = g["status"]
+        width = QFontMetrics(self._small_font(opt.font)).horizontalAdvance(self.RETRY) + 4
+        return QRect(status.right() - width + 1, status.top(), width, status.height())
 
     # -- painting ----------------------------------------------------------------------------
 
@@ -183,8 +219,20 @@ class BubbleDelegate(QStyledItemDelegate):
         if status and "status" in g:
             painter.save()
             painter.setFont(small)
+            area = QRect(g["status"])
+            retry = self.retry_rect(index, opt.rect)
+            if not retry.isEmpty():
+                link = QFont(small)
+                link.setUnderline(True)
+                painter.setFont(link)
+                painter.setPen(pal.color(QPalette.ColorRole.Link))
+                painter.drawText(retry, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+                                 self.RETRY)
+                painter.setFont(small)
+                area.setRight(retry.left() - 8)
+                status += "  ·"
             painter.setPen(theme.warning_colour(pal) if status.startswith("Not") else muted)
-            painter.drawText(g["status"], Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+            painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
                              status)
             painter.restore()
 

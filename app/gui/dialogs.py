@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import segno
 from PySide6.QtCore import Qt, Signal
@@ -27,11 +28,17 @@ from PySide6.QtWidgets import (
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
 
+if TYPE_CHECKING:
+    from app.gui.devices import LinkDialog
+
 MAX_NAME = 64
 
 
 class FirstStartDialog(QDialog):
-    """Asks for a display name before the identity is created."""
+    """Asks for a display name before the identity is created, or offers to link this
+    device to my other one (the dialog then finishes with ``LINK``)."""
+
+    LINK = 2
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -67,9 +74,22 @@ class FirstStartDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+        other = QLabel("Already use Kith on another computer?")
+        other.setWordWrap(True)
+        layout.addWidget(other)
+        self.link_button = QPushButton("Link to my other device…")
+        self.link_button.setObjectName("linkDeviceButton")
+        self.link_button.setToolTip("Use the same account here: your conversations and "
+                                    "contacts come over from your other device")
+        self.link_button.clicked.connect(lambda: self.done(self.LINK))
+        row = QHBoxLayout()
+        row.addWidget(self.link_button)
+        row.addStretch(1)
+        layout.addLayout(row)
         self.name.textChanged.connect(lambda t: self.ok.setEnabled(bool(t.strip())))
         self.ok.setEnabled(False)
         self.setMinimumWidth(420)
+        self.link_dialog: LinkDialog | None = None  # set while linking instead
 
     def display_name(self) -> str:
         return self.name.text().strip()
@@ -309,8 +329,8 @@ class SettingsDialog(QDialog):
         form.setVerticalSpacing(10)
         self.name = QLineEdit(bridge.my_name)
         self.name.setObjectName("settingsName")
-        self.name.setReadOnly(True)
-        self.name.setToolTip("Your name is part of your identity in this version of Kith")
+        self.name.setMaxLength(MAX_NAME)
+        self.name.setToolTip("What people nearby and your contacts see")
         form.addRow("Display name", self.name)
         self.discoverable = QCheckBox("Let people on this network see me")
         self.discoverable.setObjectName("settingsDiscoverable")
@@ -337,6 +357,10 @@ class SettingsDialog(QDialog):
         current = str(bridge.setting("theme", "system"))
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
         form.addRow("Theme", self.theme)
+        self.devices_button = QPushButton("My devices…")
+        self.devices_button.setObjectName("myDevicesButton")
+        self.devices_button.setToolTip("Link another computer to this account, or remove one")
+        form.addRow("Devices", self.devices_button)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -348,6 +372,9 @@ class SettingsDialog(QDialog):
 
     def save(self) -> None:
         b = self.bridge
+        name = self.name.text().strip()
+        if name and name != b.my_name:
+            b.set_name(name)
         if self.discoverable.isChecked() != bool(b.setting("discoverable", True)):
             b.set_discoverable(self.discoverable.isChecked())
         b.set_setting("read_receipts", self.receipts.isChecked())

@@ -3,7 +3,9 @@
 Both are ``QAbstractListModel``s with a roles enum; delegates paint from the roles.
 The message model holds only the pages loaded so far (keyset paging from the newest
 message, never OFFSET) and loads an older page when the view, scrolled to the top,
-asks it to (``canFetchMore``/``fetchMore``).
+asks it to (``canFetchMore``/``fetchMore``). A search hit far back opens a window of
+pages around the hit instead; the view then pages newer messages in at the bottom
+(``messages_after``) until it reaches the present.
 """
 
 from __future__ import annotations
@@ -162,6 +164,7 @@ class MsgRole(enum.IntEnum):
     DayHeader = enum.auto()  # text of the separator above this message, or ""
     EventId = enum.auto()
     Row = enum.auto()  # the MessageRow itself
+    CanRetry = enum.auto()  # the last outgoing message, undelivered, contact offline
 
 
 class MessageModel(QAbstractListModel):
@@ -175,6 +178,7 @@ class MessageModel(QAbstractListModel):
         self._rows: list[MessageRow] = []
         self._ids: set[bytes] = set()
         self._has_older = False
+        self._has_newer = False  # a window around an old message: newer pages not loaded
         self._last_out = -1
         self.at_top = False  # set by the view while it shows the oldest loaded row
         self.offline_peer = False  # the contact is offline: "Not delivered yet"
@@ -188,12 +192,53 @@ class MessageModel(QAbstractListModel):
         self._rows = self.bridge.messages(conv, limit=PAGE) if conv else []
         self._ids = {r.event_id for r in self._rows}
         self._has_older = len(self._rows) == PAGE
+        self._has_newer = False
         self.at_top = False
         self._find_last_out()
         self.endResetModel()
 
+    def open_at(self, hit: MessageRow) -> int:
+        """Show the pages around ``hit`` (a message too far back to reach by paging from
+        the newest); returns its row."""
+        key = (hit.lamport, hit.author)
+        older = self.bridge.messages(hit.conv, before=key, limit=PAGE)
+        newer = self.bridge.messages_after(hit.conv, key, limit=PAGE)
+        self.beginResetModel()
+        self.conv = hit.conv
+        self._rows = [*older, hit, *newer]
+        self._ids = {r.event_id for r in self._rows}
+        self._has_older = len(older) == PAGE
+        self._has_newer = len(newer) == PAGE
+        self.at_top = False
+        self._find_last_out()
+        self.endResetModel()
+        return len(older)
+
     def has_older(self) -> bool:
         return self._has_older
+
+    def has_newer(self) -> bool:
+        return self._has_newer
+
+    def load_newer(self) -> int:
+        """Append the next newer page (after a jump far back); returns how many came in."""
+        if not self._has_newer or not self._rows or self.conv is None:
+            self._has_newer = False
+            return 0
+        last = self._rows[-1]
+        newer = self.bridge.messages_after(self.conv, (last.lamport, last.author), limit=PAGE)
+        newer = [r for r in newer if r.event_id not in self._ids]
+        self._has_newer = len(newer) == PAGE
+        if not newer:
+            return 0
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(newer) - 1)
+        self._rows.extend(newer)
+        self._ids.update(r.event_id for r in newer)
+        self._find_last_out()
+        self.endInsertRows()
+        self.dataChanged.emit(self.index(start - 1), self.index(start - 1))
+        return len(newer)
 
     def canFetchMore(self, parent: AnyIndex = QModelIndex()) -> bool:  # noqa: B008
         # Qt's view asks whenever the last row is visible, which in a chat is always;
@@ -266,6 +311,8 @@ class MessageModel(QAbstractListModel):
 
     def add(self, rows: list[MessageRow]) -> None:
         """New messages of this conversation (ours or received)."""
+        if self._has_newer:
+            return  # not at the present yet: they come with the newer pages
         new = sorted((r for r in rows if r.event_id not in self._ids),
                      key=lambda r: (r.lamport, r.author))
         if not new:
@@ -354,6 +401,9 @@ class MessageModel(QAbstractListModel):
             return r.event_id
         if role == MsgRole.Row:
             return r
+        if role == MsgRole.CanRetry:
+            return (i == self._last_out and self.offline_peer and not self._has_newer
+                    and r.status < STATUS_DELIVERED)
         if role == MsgRole.GroupFirst:
             return i == 0 or not _same_group(self._rows[i - 1], r)
         if role == MsgRole.GroupLast:
@@ -371,7 +421,7 @@ class MessageModel(QAbstractListModel):
         return None
 
     def _status_text(self, i: int) -> str:
-        if i != self._last_out:
+        if i != self._last_out or self._has_newer:
             return ""
         r = self._rows[i]
         if r.status >= STATUS_READ:
@@ -382,7 +432,7 @@ class MessageModel(QAbstractListModel):
         if r.status >= STATUS_DELIVERED:
             return "Delivered"
         if self.offline_peer:
-            return "Not delivered yet: it goes out when they are online"
+            return "Not delivered"
         return "Sending…"
 
 

@@ -86,18 +86,22 @@ async def render(out: Path) -> None:
                 (bob, "Alice Martin", "Hi Alice! Are you coming to the board games night?"),
                 (alice, "Bob Okafor", "Yes! What time does it start?"),
                 (bob, "Alice Martin", "Seven. The rules are at https://example.org/rules"),
-                (bob, "Alice Martin", "Bring snacks 🙂"),
+                (bob, "Alice Martin", "Bring snacks!"),
                 (alice, "Bob Okafor", "Perfect, I'll bring crisps."),
                 (alice, "Bob Okafor", "And the new expansion: it came in the post today, "
                                       "it has a whole new map and twice as many cards."),
             ]
-            for node, peer, text in lines:
+            for n, (node, peer, text) in enumerate(lines, 1):
                 await node.send_message(peer, text)
+                # one at a time, so that both sides order them as written
+                await _until(lambda n=n: len(alice.history("Bob Okafor")) == n
+                             and len(bob.history("Alice Martin")) == n)
             wa.open_chat(bob.user_id)
             await _until(lambda: wa.messages.rowCount() == len(lines))
             await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
                 MsgRole.StatusText) or "") == "Delivered")
             await bob.mark_read(alice.user_id)
+            await alice.mark_read(bob.user_id)  # offscreen the window is never "active"
             await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
                 MsgRole.StatusText) or "").startswith("Read"))
             bob.set_typing(alice.user_id, True)

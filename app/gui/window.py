@@ -32,12 +32,14 @@ from app.gui import theme
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
 from app.gui.delegates import ConversationDelegate
+from app.gui.devices import DevicesDialog
 from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
 from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT
+from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
 SEARCH_DELAY_MS = 150
+HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
 
 
@@ -100,11 +102,13 @@ class Sidebar(QWidget):
 
     Signals:
         conversationActivated(user: bytes)
-        searchResultActivated(user: bytes, event_id: bytes)
+        searchResultActivated(user: bytes, hit: MessageRow)
+        handoffActivated(offer: HandoffOffer)
     """
 
     conversationActivated = Signal(bytes)
-    searchResultActivated = Signal(bytes, bytes)
+    searchResultActivated = Signal(bytes, object)
+    handoffActivated = Signal(object)
 
     def __init__(self, bridge: Bridge, model: ConversationModel,
                  parent: QWidget | None = None) -> None:
@@ -129,6 +133,12 @@ class Sidebar(QWidget):
         self.settings_button.setAccessibleName("Settings")
         top.addWidget(self.settings_button)
         layout.addLayout(top)
+        # "Continue the chat with Bob (from laptop)": chats open on my other devices
+        self.handoff_box = QVBoxLayout()
+        self.handoff_box.setContentsMargins(10, 0, 10, 6)
+        self.handoff_box.setSpacing(4)
+        layout.addLayout(self.handoff_box)
+        self.handoff_buttons: list[QPushButton] = []
 
         self.stack = QStackedWidget()
         layout.addWidget(self.stack, 1)
@@ -282,6 +292,26 @@ class Sidebar(QWidget):
         button.setText("Sent")
         self.bridge.add_contact(user)
 
+    # -- handoff ---------------------------------------------------------------------------
+
+    def show_handoffs(self, offers: list[HandoffOffer]) -> None:
+        for b in self.handoff_buttons:
+            b.setParent(None)
+            b.deleteLater()
+        self.handoff_buttons.clear()
+        names = self.bridge.names()
+        for offer in offers:
+            assert offer.user is not None
+            who = names.get(offer.user, "?")
+            b = QPushButton(f"↪ Continue the chat with {who} (from {offer.device_name})")
+            b.setObjectName("handoffButton")
+            b.setToolTip("Open it here" + (" with the draft you started there"
+                                            if offer.draft else ""))
+            b.setStyleSheet("text-align: left; padding: 6px 10px;")
+            b.clicked.connect(partial(self.handoffActivated.emit, offer))
+            self.handoff_box.addWidget(b)
+            self.handoff_buttons.append(b)
+
     # -- search ----------------------------------------------------------------------------
 
     def _on_search_text(self, text: str) -> None:
@@ -323,7 +353,7 @@ class Sidebar(QWidget):
             if len(snippet) > 90:
                 snippet = snippet[:88] + "…"
             item = QListWidgetItem(f"{chat} · {short_time(m.time)}\n{who}: {snippet}")
-            item.setData(Qt.ItemDataRole.UserRole, (peer, m.event_id))
+            item.setData(Qt.ItemDataRole.UserRole, (peer, m))
             self.results.addItem(item)
 
     def _on_result(self, item: QListWidgetItem) -> None:
@@ -420,8 +450,17 @@ class MainWindow(QMainWindow):
         self._typing_resend.setInterval(TYPING_RESEND_MS)
         self._typing_resend.timeout.connect(self._resend_typing)
         self._loading_draft = False
+        self._handoff_timer = QTimer(self)
+        self._handoff_timer.setSingleShot(True)
+        self._handoff_timer.setInterval(HANDOFF_DRAFT_MS)
+        self._handoff_timer.timeout.connect(self._announce_open_chat)
+        self._dismissed: dict[bytes, HandoffOffer] = {}  # device -> offer taken or dismissed
+        self.chat.typing.source = self._someone_typing
 
         bridge.conversationsChanged.connect(self._refresh_timer.start)
+        bridge.handoffChanged.connect(self.refresh_handoffs)
+        self.sidebar.handoffActivated.connect(self.continue_handoff)
+        self.chat.view.retryRequested.connect(self.retry_delivery)
         bridge.messagesAdded.connect(self.on_messages_added)
         bridge.statusChanged.connect(self.on_status_changed)
         bridge.typingChanged.connect(self.on_typing_changed)
@@ -530,7 +569,6 @@ class MainWindow(QMainWindow):
         self.current = user
         conv = self.bridge.conv_for(user)
         self.messages.open(conv, user)
-        self.chat.typing.set_active(False)
         self._loading_draft = True
         self.chat.composer.setPlainText(self.bridge.draft(conv))
         self._loading_draft = False
@@ -538,8 +576,11 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.chat)
         self.sidebar.select_user(user)
         self._update_chat_chrome()
+        self.chat.typing.update_state()
         self.chat.composer.setFocus()
         self.maybe_mark_read()
+        self._announce_open_chat()
+        self.refresh_handoffs()
 
     def _update_chat_chrome(self) -> None:
         user = self.current
@@ -591,6 +632,8 @@ class MainWindow(QMainWindow):
         text = self.chat.composer.toPlainText()
         if not text.strip():
             return
+        if self.messages.has_newer():  # looking at a search hit far back: go to the present
+            self.messages.open(self.bridge.conv_for(user), user)
         if self.bridge.send_message(user, text):
             self.chat.composer.clear()
             self._stop_typing()
@@ -605,6 +648,7 @@ class MainWindow(QMainWindow):
     def on_composer_changed(self) -> None:
         if self._loading_draft or self.current is None:
             return
+        self._handoff_timer.start()
         if self.chat.composer.toPlainText().strip():
             if not self._typing_resend.isActive():
                 self.bridge.set_typing(self.current, True)
@@ -624,14 +668,51 @@ class MainWindow(QMainWindow):
             if self.current is not None:
                 self.bridge.set_typing(self.current, False)
 
-    def jump_to(self, user: bytes, event_id: bytes) -> None:
+    def jump_to(self, user: bytes, hit: MessageRow) -> None:
         self.open_chat(user)
-        row = self.messages.find_or_load(event_id)
-        if row >= 0:
-            self.chat.view.scroll_to_row(row)
-        else:
-            self.statusBar().showMessage(
-                "That message is too far back to show here; scroll up to reach it.", 10000)
+        row = self.messages.find_or_load(hit.event_id)
+        if row < 0:  # far back: show the pages around it, newer ones load on scrolling down
+            row = self.messages.open_at(hit)
+        self.chat.view.scroll_to_row(row)
+
+    # -- handoff between my devices ------------------------------------------------------
+
+    def _announce_open_chat(self) -> None:
+        self._handoff_timer.stop()
+        draft = self.chat.composer.toPlainText() if self.current is not None else ""
+        self.bridge.set_open_chat(self.current, draft)
+
+    def refresh_handoffs(self) -> None:
+        offers = []
+        for o in self.bridge.handoffs():
+            if self._dismissed.get(o.device_id) == o:
+                continue
+            if o.user == self.current and o.draft == self.chat.composer.toPlainText():
+                continue  # already here, as it is there
+            offers.append(o)
+        self.sidebar.show_handoffs(offers)
+
+    def continue_handoff(self, offer: HandoffOffer) -> None:
+        """Open the chat another of my devices has open, with its draft."""
+        self._dismissed[offer.device_id] = offer
+        if offer.user is None:
+            return
+        self.open_chat(offer.user)
+        if offer.draft:
+            self.chat.composer.setPlainText(offer.draft)
+            self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
+        self.refresh_handoffs()
+
+    def retry_delivery(self) -> None:
+        if self.current is None:
+            return
+        self.bridge.retry_delivery(self.current)
+        name = self.bridge.names().get(self.current, "them")
+        self.statusBar().showMessage(f"Trying to reach {name}…", 5000)
+
+    def _someone_typing(self) -> bool:
+        return self.current is not None and \
+            self.current in self.bridge.typing(self.bridge.conv_for(self.current))
 
     # -- node events ---------------------------------------------------------------------
 
@@ -639,7 +720,7 @@ class MainWindow(QMainWindow):
         current_conv = self.bridge.conv_for(self.current) if self.current else None
         if conv == current_conv:
             if any(not r.outgoing for r in rows):
-                self.chat.typing.set_active(False)
+                self.chat.typing.set_active(False)  # the message they were typing is here
             self.messages.add(rows)
             self.maybe_mark_read()
         incoming = [r for r in rows if not r.outgoing]
@@ -656,7 +737,7 @@ class MainWindow(QMainWindow):
     def on_typing_changed(self, conv: bytes, user: bytes, active: bool) -> None:
         if self.current is not None and user == self.current and \
                 conv == self.bridge.conv_for(self.current):
-            self.chat.typing.set_active(active)
+            self.chat.typing.update_state()
 
     def maybe_mark_read(self) -> None:
         """Mark the open chat read if the user can see it."""
@@ -705,15 +786,16 @@ class MainWindow(QMainWindow):
             self.bridge.decline_contact(self.current)
 
     def trust_new_key(self) -> None:
+        """The user says this new key really is that person (e.g. they reinstalled Kith):
+        clear the warning without marking them verified."""
         user = self.current
         c = self.bridge.contact(user) if user else None
         if user is None or c is None:
             return
+        if not self.bridge.trust_new_key(user):
+            return
         if c.state in (PENDING_IN, "declined"):
             self.bridge.accept_contact(user, trust_new_key=True)
-        else:
-            self.show_error("Compare safety numbers in Contact info and mark them verified "
-                            "to resume sending.")
 
     def focus_search(self) -> None:
         self.sidebar.search.setFocus()
@@ -751,12 +833,22 @@ class MainWindow(QMainWindow):
             self._forget(dialog)
 
         dialog.finished.connect(done)
+        dialog.devices_button.clicked.connect(self.open_devices)
+        dialog.open()
+        return dialog
+
+    def open_devices(self) -> DevicesDialog:
+        dialog = DevicesDialog(self.bridge, self)
+        self.dialogs.append(dialog)
+        dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
         dialog.open()
         return dialog
 
     def closeEvent(self, e: QCloseEvent) -> None:
         self._save_draft()
         self._stop_typing()
+        self._handoff_timer.stop()
+        self.bridge.set_open_chat(None)
         super().closeEvent(e)
         self.closed.emit()
 

@@ -18,6 +18,7 @@ from storage import STATUS_READ, MessageRow, Store
 
 N = 100_000
 NEEDLE = N - 5_000  # an old message, 25 pages up
+ANCIENT = 10  # the very beginning: too far to page to, shown in a window around it
 
 
 @pytest.fixture
@@ -37,7 +38,8 @@ def long_chat(tmp_path):
             rows.append(MessageRow(
                 i.to_bytes(32, "big"), conv, my_device if out else bob_device,
                 me.user_id if out else bob_user, i + 1, i + 1, start + i * 60_000,
-                f"message {i}" + (" needle" if i == NEEDLE else ""), out,
+                f"message {i}" + (" needle" if i == NEEDLE else "")
+                + (" ancient" if i == ANCIENT else ""), out,
             ))
         with store.transaction():
             store.upsert_contact(bob_user, name="bob", state="accepted")
@@ -99,6 +101,42 @@ def test_search_jumps_to_an_old_message(long_chat, qtbot, aw):
         current = view.currentIndex()
         assert current.data(MsgRole.Text) == f"message {NEEDLE} needle"
         assert view.visualRect(current).intersects(view.viewport().rect())
+    finally:
+        aw(kith.stop())
+
+
+def test_search_hit_far_back_is_shown_and_pages_forward(long_chat, qtbot, aw):
+    profile, bob_user = long_chat
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    window = aw(kith.start())
+    try:
+        qtbot.keyClicks(window.sidebar.search, "ancient")
+        results = window.sidebar.results
+        qtbot.waitUntil(lambda: results.isVisible() and results.count() == 1)
+        qtbot.keyClick(window.sidebar.search, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: window.current == bob_user)
+        model, view = window.messages, window.chat.view
+        current = view.currentIndex()
+        assert current.data(MsgRole.Text) == f"message {ANCIENT} ancient"
+        assert view.visualRect(current).intersects(view.viewport().rect())
+        assert model.rowCount() < 2 * PAGE + 1  # a window around the hit, not 100k rows
+        assert model.has_newer()
+        # scrolling down brings newer pages from messages_after, without jumping
+        bar = view.verticalScrollBar()
+        rows = model.rowCount()
+        last = model.index(rows - 1).data(MsgRole.EventId)
+        bar.setValue(bar.maximum())
+        qtbot.waitUntil(lambda: model.rowCount() == rows + PAGE)
+        assert model.index(rows).data(MsgRole.Text) == f"message {ANCIENT + PAGE + 1}"
+        row = next(i for i in range(model.rowCount())
+                   if model.index(i).data(MsgRole.EventId) == last)
+        qtbot.waitUntil(lambda: view.visualRect(model.index(row)).intersects(
+            view.viewport().rect()))
+        # sending from there returns to the present
+        assert model.index(model.rowCount() - 1).data(MsgRole.Text) != f"message {N - 1}"
+        window.messages.open(window.bridge.conv_for(bob_user), bob_user)
+        assert model.index(model.rowCount() - 1).data(MsgRole.Text) == f"message {N - 1}"
+        assert not model.has_newer()
     finally:
         aw(kith.stop())
 

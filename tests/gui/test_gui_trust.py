@@ -82,7 +82,11 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         assert [c.user_id for c in w.bridge.conversations()] == [bob.node.user_id]
         qtbot.mouseClick(w.chat.trust_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not w.chat.key_banner.isVisible())
-        assert w.chat.composer.isEnabled()
+        qtbot.waitUntil(w.chat.composer.isEnabled)  # trusted and accepted
+        trusted = w.bridge.contact(impostor.user_id)
+        assert trusted.state == "accepted" and not trusted.key_changed
+        assert not trusted.verified  # trusting a new key is not verifying it
+        assert "verified" not in w.chat.header.subtitle.text()
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: w.messages.rowCount() == 1)

@@ -1,0 +1,357 @@
+"""My devices: the list (link, remove) on an existing device, and linking on a new one.
+
+Linking, from the user's side::
+
+    new device (first start)              existing device (My devices)
+    "Link to my other device"             "Add a device"
+    shows a one-time code + QR  ------->  types the code  -> Link
+    waits ...                   <-------  hands over the identity (SPAKE2 + Noise)
+    fetches the history (progress bar)    "Linked laptop"
+    -> main window with the history
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.bridge import Bridge
+from p2p.node import DeviceInfo
+
+MAX_DEVICE_NAME = 64
+
+
+def _title(text: str, name: str) -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    f = label.font()
+    f.setBold(True)
+    f.setPointSizeF(f.pointSizeF() * 1.3)
+    label.setFont(f)
+    return label
+
+
+def device_line(d: DeviceInfo) -> str:
+    if d.removed:
+        note = "removed"
+    elif d.this_device:
+        note = "this device"
+    elif d.online:
+        note = "online"
+    elif d.last_seen:
+        when = datetime.datetime.fromtimestamp(d.last_seen)
+        note = "last seen " + when.strftime("%d %b %Y, %H:%M")
+    else:
+        note = "not seen yet"
+    return f"{d.name} · {note}"
+
+
+class DevicesDialog(QDialog):
+    """The list of my devices with Remove, and "Add a device" (enter the new one's code)."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("devicesDialog")
+        self.setWindowTitle("My devices")
+        self.setMinimumWidth(460)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        self.pages = QStackedWidget()
+        layout.addWidget(self.pages)
+
+        # page 0: the list
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(_title("My devices", "devicesTitle"))
+        intro = QLabel("Every device here is you: it has all your conversations and "
+                       "contacts. Remove one you lost or gave away.")
+        intro.setWordWrap(True)
+        col.addWidget(intro)
+        self.list = QListWidget()
+        self.list.setObjectName("deviceList")
+        self.list.setAccessibleName("My devices")
+        col.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.add_button = QPushButton("Add a device…")
+        self.add_button.setObjectName("addDeviceButton")
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setObjectName("removeDeviceButton")
+        self.close_button = QPushButton("Close")
+        self.close_button.setObjectName("closeButton")
+        row.addWidget(self.add_button)
+        row.addWidget(self.remove_button)
+        row.addStretch(1)
+        row.addWidget(self.close_button)
+        col.addLayout(row)
+        self.pages.addWidget(page)
+
+        # page 1: add a device
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(0, 0, 0, 0)
+        col.addWidget(_title("Add a device", "addDeviceTitle"))
+        how = QLabel("On the new computer, start Kith and choose <b>Link to my other "
+                     "device</b>. Type the code it shows:")
+        how.setWordWrap(True)
+        col.addWidget(how)
+        self.code = QLineEdit()
+        self.code.setObjectName("linkCodeField")
+        self.code.setPlaceholderText("the code, e.g. 7-quiet-harbor")
+        col.addWidget(self.code)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("linkProgress")
+        self.progress.setRange(0, 0)  # busy: linking has no measurable steps
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        col.addWidget(self.progress)
+        self.status = QLabel()
+        self.status.setObjectName("linkStatus")
+        self.status.setWordWrap(True)
+        col.addWidget(self.status)
+        col.addStretch(1)
+        row = QHBoxLayout()
+        self.back_button = QPushButton("Back")
+        self.back_button.setObjectName("backButton")
+        self.link_button = QPushButton("Link")
+        self.link_button.setObjectName("linkButton")
+        self.link_button.setDefault(True)
+        row.addWidget(self.back_button)
+        row.addStretch(1)
+        row.addWidget(self.link_button)
+        col.addLayout(row)
+        self.pages.addWidget(page)
+
+        self.add_button.clicked.connect(self.show_add)
+        self.remove_button.clicked.connect(self.on_remove)
+        self.close_button.clicked.connect(self.accept)
+        self.back_button.clicked.connect(self.show_list)
+        self.link_button.clicked.connect(self.on_link)
+        self.code.returnPressed.connect(self.on_link)
+        self.code.textChanged.connect(
+            lambda t: self.link_button.setEnabled(bool(t.strip()) and self._task is None))
+        self.list.currentRowChanged.connect(lambda _r: self._update_buttons())
+        bridge.devicesChanged.connect(self.refresh)
+        bridge.peersChanged.connect(self.refresh)
+        self.confirm: QMessageBox | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self.refresh()
+        self.show_list()
+
+    # -- the list -----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        current = self.selected()
+        self.list.clear()
+        for d in self.bridge.devices():
+            item = QListWidgetItem(device_line(d))
+            item.setData(Qt.ItemDataRole.UserRole, d)
+            if d.removed:
+                item.setForeground(self.palette().color(self.palette().ColorRole.PlaceholderText))
+            self.list.addItem(item)
+            if current is not None and d.device_id == current.device_id:
+                self.list.setCurrentItem(item)
+        self._update_buttons()
+
+    def selected(self) -> DeviceInfo | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def select(self, device_id: bytes) -> None:
+        for i in range(self.list.count()):
+            if self.list.item(i).data(Qt.ItemDataRole.UserRole).device_id == device_id:
+                self.list.setCurrentRow(i)
+
+    def _update_buttons(self) -> None:
+        d = self.selected()
+        self.remove_button.setEnabled(d is not None and not d.this_device and not d.removed)
+        self.add_button.setEnabled(not self.bridge.node.removed)
+
+    def on_remove(self) -> None:
+        d = self.selected()
+        if d is None or d.this_device or d.removed:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Remove device",
+            f"Remove “{d.name}”? It stops receiving your messages and can no longer act "
+            "as you. This cannot be undone.",
+            QMessageBox.StandardButton.Cancel, self)
+        yes = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        yes.setObjectName("confirmRemoveButton")
+        box.setObjectName("confirmRemoveBox")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def done(_result: int) -> None:
+            if box.clickedButton() is yes:
+                self.bridge.remove_device(d.device_id)
+            self.confirm = None
+            box.deleteLater()
+
+        box.finished.connect(done)
+        self.confirm = box
+        box.open()
+
+    # -- adding -------------------------------------------------------------------------
+
+    def show_list(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.refresh()
+
+    def show_add(self) -> None:
+        self.code.clear()
+        self.status.clear()
+        self.progress.hide()
+        self.link_button.setEnabled(False)
+        self.pages.setCurrentIndex(1)
+        self.code.setFocus()
+
+    def on_link(self) -> None:
+        code = self.code.text().strip()
+        if not code or self._task is not None:
+            return
+        self.progress.show()
+        self.link_button.setEnabled(False)
+        self.code.setEnabled(False)
+        self.status.setText("Looking for the new device on this network and linking it…")
+        self._task = self.bridge.link_device(code, self._linked, self._failed)
+
+    def _linked(self, info: DeviceInfo) -> None:
+        self._task = None
+        self.progress.hide()
+        self.code.setEnabled(True)
+        self.status.setText(f"✔ Linked “{info.name}”. It is receiving your conversations now.")
+        self.back_button.setText("Done")
+        self.refresh()
+
+    def _failed(self, message: str) -> None:
+        self._task = None
+        self.progress.hide()
+        self.code.setEnabled(True)
+        self.link_button.setEnabled(bool(self.code.text().strip()))
+        self.status.setText(f"⚠ {message}")
+
+    def done(self, result: int) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        super().done(result)
+
+
+class LinkDialog(QDialog):
+    """On a new device: show the one-time code (text and QR), wait to be linked, then
+    show the history arriving.
+
+    ``wait()`` runs the waiting; ``sync(node, linked)`` the history download.
+    """
+
+    def __init__(self, code: str, device_name: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        from app.gui.dialogs import qr_pixmap
+
+        super().__init__(parent)
+        self.code = code
+        self.setObjectName("linkDialog")
+        self.setWindowTitle("Link to my other device")
+        self.setMinimumWidth(460)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 20)
+        layout.setSpacing(10)
+        layout.addWidget(_title("Link to my other device", "linkTitle"))
+        how = QLabel("On a computer where you already use Kith, open <b>Settings → My "
+                     "devices → Add a device</b> and type this code:")
+        how.setWordWrap(True)
+        layout.addWidget(how)
+        self.code_label = QLabel(code)
+        self.code_label.setObjectName("linkCode")
+        f = self.code_label.font()
+        f.setPointSizeF(f.pointSizeF() * 1.8)
+        f.setBold(True)
+        self.code_label.setFont(f)
+        self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.code_label)
+        self.qr = QLabel()
+        self.qr.setObjectName("linkQr")
+        self.qr.setPixmap(qr_pixmap(code.encode(), scale=5))
+        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.qr.setToolTip("The same code as a QR code")
+        layout.addWidget(self.qr)
+        name = (device_name or socket.gethostname() or "new device")[:MAX_DEVICE_NAME]
+        self.device_name = QLabel(f"This device will be listed as “{name}”.")
+        self.device_name.setObjectName("deviceNameLabel")
+        self.device_name.setProperty("deviceName", name)
+        layout.addWidget(self.device_name)
+        self.status = QLabel("Waiting for your other device…")
+        self.status.setObjectName("linkWaitStatus")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("historyProgress")
+        self.progress.setRange(0, 0)
+        layout.addWidget(self.progress)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.clicked.connect(self.reject)
+        row.addWidget(self.cancel_button)
+        layout.addLayout(row)
+
+    def name(self) -> str:
+        return str(self.device_name.property("deviceName"))
+
+    async def wait(self, profile: Path, *, interfaces: list[str] | None, discovery: bool = True,
+                   timing: Any = None, timeout: float | None = None) -> Any:
+        """Wait until my other device links this one; the ``Linked`` result, or None if
+        the user cancelled. Raises KithError (wrong codes, time out)."""
+        from p2p import link_driver
+
+        kw: dict[str, Any] = {"interfaces": interfaces, "discovery": discovery}
+        if timing is not None:
+            kw["timing"] = timing
+        if timeout is not None:
+            kw["timeout"] = timeout
+        task = asyncio.ensure_future(
+            link_driver.wait_for_link(profile, self.code, self.name(), **kw))
+        cancelled = []
+
+        def on_cancel() -> None:
+            cancelled.append(True)
+            task.cancel()
+
+        self.rejected.connect(on_cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if cancelled:
+                return None
+            raise
+        finally:
+            self.rejected.disconnect(on_cancel)
+
+    def show_history(self, have: int, total: int) -> None:
+        self.device_name.hide()
+        self.cancel_button.setText("Continue in the background")
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(min(have, total))
+        self.status.setText(f"✔ Linked. Fetching your history: {min(have, total)} of {total}…")

@@ -1,0 +1,223 @@
+"""Benchmark (not a test): the desktop app's launch time, a 100k-message chat, scrolling
+stalls and idle memory.
+
+Run offscreen inside a private network namespace::
+
+    unshare -n sh -c 'ip link set lo up; QT_QPA_PLATFORM=offscreen \\
+        .venv/bin/python tests/bench/bench_gui.py'
+
+Measures:
+
+- launch: from starting the process (``kith --profile P``, an existing identity) to the
+  main window shown and the event loop idle again (the child prints when that happens);
+- idle RSS of that process a second after the window is shown;
+- opening a chat of 100,000 messages (written straight to storage): ``open_chat`` plus
+  the first layout and paint;
+- the longest UI stall while scrolling through that chat: a probe timer fires every
+  millisecond and records the longest gap between its ticks while a second timer scrolls
+  the view up 120 px per frame (which pages older messages in) for 1,500 frames.
+
+Targets (issue: desktop app): launch <= 1.5 s, open <= 100 ms, stall <= 16 ms,
+idle RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+N = 100_000
+SCROLL_FRAMES = 1500
+SCROLL_STEP = 120
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# -- launch (child process) -------------------------------------------------------------
+
+
+def child_launch(profile: str) -> int:
+    """Run the real app; print "shown" once the window is up and "rss N" a second later."""
+    from PySide6.QtCore import QTimer
+
+    import app.gui.app as gui_app
+
+    original = gui_app.KithApp.start
+
+    async def start(self, *, show: bool = True):  # noqa: ANN001, ANN202
+        window = await original(self, show=show)
+
+        def shown() -> None:
+            print("shown", flush=True)
+            QTimer.singleShot(1000, lambda: print(f"rss {rss_mb():.1f}", flush=True))
+
+        QTimer.singleShot(0, shown)  # after the show and first paint have been processed
+        return window
+
+    gui_app.KithApp.start = start  # type: ignore[method-assign]
+    return gui_app.run_app(Path(profile), ["127.0.0.1"])
+
+
+def measure_launch(tmp: Path) -> tuple[float, float]:
+    import signal
+
+    from p2p.profile import create_identity
+
+    profile = tmp / "launch"
+    create_identity(profile, "alice")
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child-launch", str(profile)],
+        stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout is not None
+    launch = rss = float("nan")
+    for line in proc.stdout:
+        if line.startswith("shown"):
+            launch = time.perf_counter() - t0
+        elif line.startswith("rss"):
+            rss = float(line.split()[1])
+            break
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(20)
+    return launch, rss
+
+
+# -- the 100k chat (in this process) --------------------------------------------------
+
+
+def long_chat(root: Path) -> tuple[Path, bytes]:
+    from p2p.events import direct_conversation
+    from p2p.profile import DB_FILE, create_identity
+    from storage import STATUS_READ, MessageRow, Store
+
+    profile = root / "long"
+    me = create_identity(profile, "alice")
+    bob_user, bob_device, my_device = os.urandom(32), os.urandom(32), os.urandom(32)
+    conv = direct_conversation(me.user_id, bob_user)
+    store = Store(profile / DB_FILE)
+    try:
+        start = int(time.time() * 1000) - N * 60_000
+        rows = []
+        for i in range(N):
+            out = i % 3 == 0
+            text = f"message {i}: " + "lorem ipsum dolor sit amet " * (1 + i % 7)
+            rows.append(MessageRow(
+                i.to_bytes(32, "big"), conv, my_device if out else bob_device,
+                me.user_id if out else bob_user, i + 1, i + 1, start + i * 20_000, text, out,
+            ))
+        with store.transaction():
+            store.upsert_contact(bob_user, name="bob", state="accepted")
+            store.ensure_conversation(conv, "direct", bob_user)
+            store.insert_messages(rows)
+            store.raise_mark(conv, bob_device, N, STATUS_READ)
+            store.raise_mark(conv, my_device, N, STATUS_READ)
+    finally:
+        store.close()
+    return profile, bob_user
+
+
+async def measure_chat(root: Path) -> tuple[float, float, int]:
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.app import KithApp
+    from p2p.node import Node, NodeOptions
+
+    profile, bob = long_chat(root)
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    window = await kith.start()
+    try:
+        window.resize(980, 680)
+        for _ in range(5):
+            QApplication.processEvents()
+            await asyncio.sleep(0.02)
+        t0 = time.perf_counter()
+        window.open_chat(bob)
+        QApplication.processEvents()  # layout and first paint
+        window.chat.view.viewport().repaint()
+        opened = time.perf_counter() - t0
+
+        view = window.chat.view
+        bar = view.verticalScrollBar()
+        clock = QElapsedTimer()
+        gaps = {"max": 0, "last": 0}
+        probe = QTimer()
+        probe.setInterval(1)
+
+        def tick() -> None:
+            now = clock.elapsed()
+            gaps["max"] = max(gaps["max"], now - gaps["last"])
+            gaps["last"] = now
+
+        probe.timeout.connect(tick)
+        frames = {"n": 0}
+        done = asyncio.get_running_loop().create_future()
+        scroller = QTimer()
+        scroller.setInterval(16)
+
+        def scroll() -> None:
+            frames["n"] += 1
+            bar.setValue(bar.value() - SCROLL_STEP)
+            if frames["n"] >= SCROLL_FRAMES and not done.done():
+                done.set_result(None)
+
+        scroller.timeout.connect(scroll)
+        clock.start()
+        probe.start()
+        scroller.start()
+        await done
+        scroller.stop()
+        probe.stop()
+        return opened, float(gaps["max"]), window.messages.rowCount()
+    finally:
+        await kith.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child-launch", metavar="PROFILE")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.child_launch:
+        return child_launch(args.child_launch)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        launches = [measure_launch(root / f"l{i}") for i in range(3)]
+        launch = min(t for t, _ in launches)
+        rss = max(r for _, r in launches)
+        app = QApplication.instance() or QApplication(sys.argv)
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            opened, stall, rows = loop.run_until_complete(measure_chat(root))
+    print(f"launch to window shown     {launch * 1000:7.0f} ms   (target <= 1500; best of 3, "
+          f"all {', '.join(f'{t * 1000:.0f}' for t, _ in launches)})")
+    print(f"idle RSS                   {rss:7.1f} MB   (target <= 150)")
+    print(f"open a {N:,}-message chat {opened * 1000:7.1f} ms   (target <= 100)")
+    print(f"longest stall scrolling    {stall:7.0f} ms   (target <= 16; {SCROLL_FRAMES} "
+          f"frames x {SCROLL_STEP} px, {rows:,} rows loaded by then)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""My devices: linking a new device from the first start (code + QR, history progress),
+the device list with Remove, settings that follow me, and handoff between my devices."""
+
+from __future__ import annotations
+
+from nodekit import add_device, befriend, make_node
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton
+from test_gui_chat import _open
+
+from app.gui.app import KithApp, LinkSetup, ensure_identity, receive_history
+from app.gui.dialogs import FirstStartDialog
+from p2p.connection import Timing
+from p2p.link_driver import Linked
+
+
+def test_link_a_new_device_from_first_start(kith_apps, qtbot, aw, qloop, tmp_path):
+    alice = kith_apps("alice", discovery=True)  # the existing device finds the new one
+    bob = make_node(tmp_path, "bob")
+    aw(bob.start())
+    fresh = None
+    try:
+        aw(befriend(alice.node, bob))
+        for i in range(30):
+            aw(bob.send_message("alice", f"old message {i}"))
+        # the new device: first start, "Link to my other device"
+        first = FirstStartDialog()
+        qtbot.addWidget(first)
+        setup = LinkSetup(interfaces=["127.0.0.1"], discovery=True,
+                          timing=Timing(handshake=2, keepalive=1, dead_after=3), timeout=30,
+                          device_name="laptop")
+        task = qloop.create_task(ensure_identity(tmp_path / "laptop", first, setup))
+        qtbot.waitUntil(first.isVisible)
+        qtbot.mouseClick(first.findChild(QPushButton, "linkDeviceButton"),
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: first.link_dialog is not None and first.link_dialog.isVisible())
+        link = first.link_dialog
+        code = link.code_label.text()
+        assert code and not link.qr.pixmap().isNull()
+        # the existing device: Settings → My devices → Add a device → the code → Link
+        devices = alice.window.open_devices()
+        qtbot.waitUntil(devices.isVisible)
+        assert devices.list.count() == 1 and "this device" in devices.list.item(0).text()
+        qtbot.mouseClick(devices.add_button, Qt.MouseButton.LeftButton)
+        qtbot.keyClicks(devices.code, code)
+        qtbot.mouseClick(devices.link_button, Qt.MouseButton.LeftButton)
+        assert devices.progress.isVisible()
+        qtbot.waitUntil(lambda: "Linked" in devices.status.text(), timeout=20000)
+        qtbot.waitUntil(task.done, timeout=20000)
+        linked = task.result()
+        assert isinstance(linked, Linked)
+        # the new device fetches the history with a progress bar, then shows the window
+        fresh = KithApp(make_node(tmp_path, "alice", profile="laptop"))
+        window = aw(fresh.start(show=False))
+        sync = qloop.create_task(receive_history(fresh.node, linked, link))
+        qtbot.waitUntil(sync.done, timeout=20000)
+        sync.result()
+        assert link.progress.value() == link.progress.maximum() == linked.events
+        window.show()
+        qtbot.waitUntil(lambda: window.conversations.rowCount() == 1)
+        _open(qtbot, window, "bob")
+        qtbot.waitUntil(lambda: window.messages.rowCount() == 30)
+        # the list on the existing device: this device and the laptop; remove the laptop
+        devices.show_list()
+        qtbot.waitUntil(lambda: devices.list.count() == 2)
+        laptop = next(d for d in alice.bridge.devices() if not d.this_device)
+        assert laptop.name == "laptop"
+        devices.select(laptop.device_id)
+        assert devices.remove_button.isEnabled()
+        qtbot.mouseClick(devices.remove_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: devices.confirm is not None and devices.confirm.isVisible())
+        box: QMessageBox = devices.confirm
+        qtbot.mouseClick(box.findChild(QPushButton, "confirmRemoveButton"),
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any("laptop · removed" in devices.list.item(i).text()
+                                    for i in range(devices.list.count())))
+        qtbot.waitUntil(lambda: fresh.node.removed)
+    finally:
+        if fresh is not None:
+            aw(fresh.stop())
+        aw(bob.stop())
+
+
+def _two_devices(kith_apps, qtbot, aw, tmp_path):
+    desktop = kith_apps("alice")
+    bob = kith_apps("bob")
+    aw(befriend(desktop.node, bob.node))
+    laptop = kith_apps("alice", profile=add_device(tmp_path, "alice", "laptop"))
+    aw(laptop.node.connect("127.0.0.1", desktop.node.port))
+    qtbot.waitUntil(lambda: laptop.node.online_device(desktop.node.device_id))
+    qtbot.waitUntil(lambda: laptop.window.conversations.rowCount() == 1)
+    return desktop, laptop, bob
+
+
+def test_handoff_offer_continues_the_chat_with_its_draft(kith_apps, qtbot, aw, tmp_path):
+    desktop, laptop, bob = _two_devices(kith_apps, qtbot, aw, tmp_path)
+    _open(qtbot, laptop.window, "bob")
+    qtbot.keyClicks(laptop.window.chat.composer, "see you at sev")
+    w = desktop.window
+
+    def offer():
+        return [b for b in w.findChildren(QPushButton, "handoffButton") if b.isVisible()]
+
+    qtbot.waitUntil(lambda: len(offer()) == 1)
+    assert offer()[0].text() == "↪ Continue the chat with bob (from laptop)"
+    qtbot.waitUntil(lambda: w.bridge.handoffs()[0].draft == "see you at sev")  # debounced
+    qtbot.mouseClick(offer()[0], Qt.MouseButton.LeftButton)
+    assert w.current == bob.node.user_id
+    assert w.chat.composer.toPlainText() == "see you at sev"
+    qtbot.waitUntil(lambda: not offer())  # taken
+    # closing the chat there (the window closes) withdraws the offer on the laptop's side
+    laptop.window.close()
+    qtbot.waitUntil(lambda: not desktop.node.handoffs)
+
+
+def test_per_user_settings_follow_me_to_my_other_device(kith_apps, qtbot, aw, tmp_path):
+    desktop, laptop, _bob = _two_devices(kith_apps, qtbot, aw, tmp_path)
+    dialog = desktop.window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.receipts.setChecked(False)
+    dialog.accept()
+    qtbot.waitUntil(lambda: laptop.bridge.setting("read_receipts", True) is False)
