@@ -35,6 +35,7 @@ from app.gui.delegates import ConversationDelegate
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
 from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
+from app.gui.newchat import NewChatDialog
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
@@ -126,6 +127,12 @@ class Sidebar(QWidget):
         self.search.setPlaceholderText("Search messages (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         top.addWidget(self.search, 1)
+        self.new_chat_button = QToolButton()
+        self.new_chat_button.setObjectName("newChatButton")
+        self.new_chat_button.setText("✎")
+        self.new_chat_button.setToolTip("New message (Ctrl+N)")
+        self.new_chat_button.setAccessibleName("New message")
+        top.addWidget(self.new_chat_button)
         self.settings_button = QToolButton()
         self.settings_button.setObjectName("settingsButton")
         self.settings_button.setText("⚙")
@@ -158,12 +165,17 @@ class Sidebar(QWidget):
         self.list.clicked.connect(self._on_clicked)
         self.list.activated.connect(self._on_clicked)
         self.list.setAccessibleName("Conversations")
+        # the list shares the sidebar's background: one column, not two panes
+        self.list.setAutoFillBackground(False)
+        self.list.viewport().setAutoFillBackground(False)
+        self.list.setStyleSheet("QListView#conversationList { background: transparent; }")
         self.no_chats = QLabel("No conversations yet.")
         self.no_chats.setObjectName("noConversations")
         self.no_chats.setContentsMargins(16, 12, 16, 12)
         self.no_chats.setWordWrap(True)
         page_layout.addWidget(self.list, 3)
         page_layout.addWidget(self.no_chats)
+        self._list_rows = -1
 
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
@@ -199,6 +211,8 @@ class Sidebar(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.viewport().setAutoFillBackground(False)
+        lower.setAutoFillBackground(False)
         page_layout.addWidget(scroll, 2)
         self.stack.addWidget(page)
         # page 1: search results
@@ -239,10 +253,21 @@ class Sidebar(QWidget):
 
     # -- requests and nearby -------------------------------------------------------------
 
+    def fit_list(self) -> None:
+        """A few conversations take only the room they need (Requests and Nearby follow
+        right under them); many scroll in their own list above the other sections."""
+        rows = self.list.model().rowCount()
+        if rows == self._list_rows:
+            return
+        self._list_rows = rows
+        wanted = rows * ConversationDelegate.HEIGHT + 2 * self.list.frameWidth() + 4
+        self.list.setMaximumHeight(max(wanted, 1))
+
     def refresh_people(self) -> None:
         model = self.list.model()
         self.no_chats.setVisible(model.rowCount() == 0)
         self.list.setVisible(model.rowCount() > 0)
+        self.fit_list()
         for rows in (self.request_rows, self.nearby_rows):
             for r in rows:
                 r.setParent(None)
@@ -471,6 +496,7 @@ class MainWindow(QMainWindow):
         self.sidebar.searchResultActivated.connect(self.jump_to)
         self.sidebar.add_address.clicked.connect(self.add_by_address)
         self.sidebar.settings_button.clicked.connect(self.open_settings)
+        self.sidebar.new_chat_button.clicked.connect(self.new_chat)
         self.chat.composer.submitted.connect(self.send)
         self.chat.send_button.clicked.connect(self.send)
         self.chat.composer.textChanged.connect(self.on_composer_changed)
@@ -801,13 +827,21 @@ class MainWindow(QMainWindow):
         self.sidebar.search.setFocus()
         self.sidebar.search.selectAll()
 
-    def new_chat(self) -> None:
-        if self.sidebar.nearby_rows:
-            button = self.sidebar.nearby_rows[0].findChild(QPushButton, "nearbyAddButton")
-            if button is not None:
-                button.setFocus()
-                return
-        self.add_by_address()
+    def new_chat(self) -> NewChatDialog:
+        dialog = NewChatDialog(self.bridge, self)
+        self.dialogs.append(dialog)
+        dialog.chosen.connect(self._new_chat_with)
+        dialog.byAddress.connect(self.add_by_address)
+        dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
+        dialog.open()
+        return dialog
+
+    def _new_chat_with(self, user: bytes, contact: bool) -> None:
+        if contact:
+            self.open_chat(user)
+        else:  # someone nearby: the request first, then their (pending) conversation
+            self.bridge.add_contact(user).add_done_callback(
+                lambda t: self.open_chat(user) if not t.cancelled() and t.result() else None)
 
     def add_by_address(self) -> None:
         dialog = AddByAddressDialog(self)
