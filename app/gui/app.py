@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from app.gui import theme
+from app.gui import netifs, theme
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
 from app.gui.dialogs import FirstStartDialog
@@ -294,8 +294,10 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     if not found:
         stopping.cancel()
         return 0
-    options = NodeOptions(interfaces=interfaces or saved_interfaces(profile))
-    kith = KithApp(Node(profile, options))
+    warning = ""
+    if not interfaces:  # --interface wins; else the networks chosen in Settings
+        interfaces, warning = netifs.startup_interfaces(saved_interfaces(profile) or [])
+    kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces)))
     kith.closed = stop
     try:
         await kith.start(show=not isinstance(found, Linked))
@@ -304,6 +306,9 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         with contextlib.suppress(Exception):
             await kith.stop()
         return 1
+    if warning and kith.window is not None:
+        kith.window.statusBar().showMessage(warning)
+        log.warning("%s", warning)
     try:
         if isinstance(found, Linked) and first.link_dialog is not None:
             await receive_history(kith.node, found, first.link_dialog)

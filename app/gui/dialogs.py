@@ -19,12 +19,16 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.gui import netifs
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
 
@@ -344,12 +348,8 @@ class SettingsDialog(QDialog):
         self.typing.setObjectName("settingsTyping")
         self.typing.setChecked(bool(bridge.setting("typing_indicators", True)))
         form.addRow("Typing indicators", self.typing)
-        self.interfaces = QLineEdit(", ".join(bridge.setting("interfaces", []) or []))
-        self.interfaces.setObjectName("settingsInterfaces")
-        self.interfaces.setPlaceholderText("all LAN interfaces")
-        self.interfaces.setToolTip("Addresses to listen and discover on, comma separated; "
-                                   "takes effect at the next start")
-        form.addRow("Network interfaces", self.interfaces)
+        self.networks = InterfacePicker([str(x) for x in bridge.setting("interfaces", []) or []])
+        form.addRow("Networks", self.networks)
         self.theme = QComboBox()
         self.theme.setObjectName("settingsTheme")
         for t in THEMES:
@@ -370,6 +370,13 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
+    def accept(self) -> None:
+        if self.networks.problem():
+            self.networks.error.setText(self.networks.problem())
+            self.networks.error.show()
+            return
+        super().accept()
+
     def save(self) -> None:
         b = self.bridge
         name = self.name.text().strip()
@@ -379,6 +386,78 @@ class SettingsDialog(QDialog):
             b.set_discoverable(self.discoverable.isChecked())
         b.set_setting("read_receipts", self.receipts.isChecked())
         b.set_setting("typing_indicators", self.typing.isChecked())
-        interfaces = [x.strip() for x in self.interfaces.text().split(",") if x.strip()]
-        b.set_setting("interfaces", interfaces)
+        b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
+
+
+class InterfacePicker(QWidget):
+    """All networks, or only the interfaces the user ticks (remembered by name, so a new
+    address on the same Wi-Fi changes nothing). Takes effect at the next start."""
+
+    def __init__(self, saved: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsNetworks")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        self.all = QRadioButton("All networks this computer is on")
+        self.all.setObjectName("settingsAllNetworks")
+        self.some = QRadioButton("Only these:")
+        self.some.setObjectName("settingsSomeNetworks")
+        layout.addWidget(self.all)
+        layout.addWidget(self.some)
+        self.list = QListWidget()
+        self.list.setObjectName("settingsInterfaces")
+        self.list.setMaximumHeight(110)
+        layout.addWidget(self.list)
+        present = netifs.interfaces()
+        names = {i.name for i in present}
+        for i in present:
+            chosen = i.name in saved or any(a in saved for a in i.addresses)
+            self._add(i.name, i.label, chosen)
+        for entry in saved:  # chosen before, not connected now: keep the choice visible
+            if entry not in names and not any(entry in i.addresses for i in present):
+                self._add(entry, f"{entry} (not connected now)", True)
+        note = QLabel("Changes take effect the next time Kith starts.")
+        note.setObjectName("settingsNetworksNote")
+        note.setEnabled(False)
+        layout.addWidget(note)
+        self.error = QLabel()
+        self.error.setObjectName("settingsNetworksError")
+        self.error.setStyleSheet("color: #d70015;")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        (self.some if saved else self.all).setChecked(True)
+        self.list.setEnabled(bool(saved))
+        self.some.toggled.connect(self.list.setEnabled)
+        self.some.toggled.connect(lambda _on: self.error.hide())
+
+    def _add(self, name: str, label: str, checked: bool) -> None:
+        item = QListWidgetItem(label)
+        item.setData(Qt.ItemDataRole.UserRole, name)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.list.addItem(item)
+
+    def item(self, name: str) -> QListWidgetItem | None:
+        for row in range(self.list.count()):
+            it = self.list.item(row)
+            if it.data(Qt.ItemDataRole.UserRole) == name:
+                return it
+        return None
+
+    def chosen(self) -> list[str]:
+        """Interface names to use; empty means every network."""
+        if self.all.isChecked():
+            return []
+        return [
+            str(self.list.item(r).data(Qt.ItemDataRole.UserRole))
+            for r in range(self.list.count())
+            if self.list.item(r).checkState() == Qt.CheckState.Checked
+        ]
+
+    def problem(self) -> str:
+        if self.some.isChecked() and not self.chosen():
+            return "Tick at least one network, or choose all networks."
+        return ""
