@@ -6,8 +6,8 @@ import datetime
 import html
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -36,6 +36,7 @@ from app.gui.devices import DevicesDialog
 from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
 from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
 from app.gui.newchat import NewChatDialog
+from app.gui.resources import icon_path
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
@@ -516,6 +517,16 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(w)
         layout.setContentsMargins(48, 48, 48, 48)
         layout.addStretch(1)
+        path = icon_path()
+        if path is not None:
+            logo = QLabel()
+            logo.setObjectName("emptyLogo")
+            ratio = self.devicePixelRatioF()
+            pix = QIcon(str(path)).pixmap(QSize(72, 72), ratio)
+            logo.setPixmap(pix)
+            logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(logo)
+            layout.addSpacing(8)
         title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!")
         title.setObjectName("emptyTitle")
         f = title.font()
@@ -527,7 +538,8 @@ class MainWindow(QMainWindow):
         text = QLabel(
             "Kith talks directly to people on your network: no server, no account.<br><br>"
             "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
-            "<b>2.</b> Click <b>Add</b> to send a contact request; they accept on their side.<br>"
+            "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
+            "accept on their side.<br>"
             "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
             "<b>Contact info</b> to be sure who you talk to.<br><br>"
             "Someone not showing up? Use <b>Connect by address…</b> with the address "
@@ -545,6 +557,8 @@ class MainWindow(QMainWindow):
         me.setObjectName("emptyIdentity")
         me.setAlignment(Qt.AlignmentFlag.AlignCenter)
         me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        me.setForegroundRole(me.foregroundRole().PlaceholderText)
+        layout.addSpacing(12)
         layout.addWidget(me)
         layout.addStretch(2)
         return w
