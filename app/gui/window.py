@@ -459,7 +459,15 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 680])
-        self.setCentralWidget(splitter)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        # This device was removed by another of mine: say so above everything, for good.
+        self.removed_banner = Banner("removedBanner")
+        column.addWidget(self.removed_banner)
+        column.addWidget(splitter, 1)
+        self.setCentralWidget(central)
         self.statusBar().setObjectName("statusBar")
         self.statusBar().setSizeGripEnabled(False)
 
@@ -492,6 +500,7 @@ class MainWindow(QMainWindow):
         bridge.typingChanged.connect(self.on_typing_changed)
         bridge.contactChanged.connect(self.on_contact_changed)
         bridge.peersChanged.connect(self.on_peers_changed)
+        bridge.devicesChanged.connect(self.on_devices_changed)
         bridge.error.connect(self.show_error)
         self.sidebar.conversationActivated.connect(self.open_chat)
         self.sidebar.searchResultActivated.connect(self.jump_to)
@@ -508,6 +517,7 @@ class MainWindow(QMainWindow):
         self.chat.decline_button.clicked.connect(self.decline_current)
         self._shortcuts()
         self.refresh()
+        self.on_devices_changed()
 
     # -- layout pieces ---------------------------------------------------------------------
 
@@ -590,6 +600,22 @@ class MainWindow(QMainWindow):
         if user == self.current:
             self._update_chat_chrome()
 
+    def on_devices_changed(self) -> None:
+        removed = bool(self.bridge.node.removed)
+        if removed == self.removed_banner.isVisible():
+            return
+        self.removed_banner.setVisible(removed)
+        if removed:
+            self.removed_banner.set_warning(True)
+            self.removed_banner.label.setText(
+                f"<b>This computer was removed from {html.escape(self.bridge.my_name)}'s "
+                "devices</b> by another of them. It no longer sends or receives messages; "
+                "what it already has stays readable here. To use Kith on this computer "
+                "again, link it anew from one of your other devices (a new profile, then "
+                "<b>Link to my other device</b>).")
+            self.sidebar.new_chat_button.setEnabled(False)
+            self._update_chat_chrome()
+
     def on_peers_changed(self) -> None:
         if self.current is not None:
             self._update_chat_chrome()
@@ -652,11 +678,14 @@ class MainWindow(QMainWindow):
             self.chat.request_banner.set_warning(False)
             self.chat.request_banner.label.setText(
                 f"<b>{html.escape(name)}</b> wants to chat with you.")
-        can_send = bool(c and c.state == ACCEPTED and not key_changed)
+        removed = bool(self.bridge.node.removed)
+        can_send = bool(c and c.state == ACCEPTED and not key_changed and not removed)
         self.chat.composer.setEnabled(can_send)
         self.chat.send_button.setEnabled(can_send)
         if can_send:
             self.chat.composer.setPlaceholderText(f"Message {name}")
+        elif removed:
+            self.chat.composer.setPlaceholderText("This computer was removed from your devices")
         elif key_changed:
             self.chat.composer.setPlaceholderText("Sending is paused: confirm the new key first")
         elif c and c.state == PENDING_OUT:
