@@ -22,7 +22,12 @@ from p2p.control import ControlClient, ControlServer
 from p2p.errors import KithError, UserError
 from p2p.identity import load_identity
 from p2p.node import Node, NodeOptions
-from p2p.profile import create_identity, default_profile, require_identity
+from p2p.profile import (
+    create_identity,
+    default_device_name,
+    default_profile,
+    require_identity,
+)
 
 log = logging.getLogger("kith")
 
@@ -49,11 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("init", help="create this device's identity")
     s.add_argument("--name", required=True, help="your display name")
+    s.add_argument("--device-name", default=None, metavar="DEVICE_NAME",
+                   help="what this device is called in `kith devices` (default: the host name)")
     s = sub.add_parser("whoami", help="show this identity")
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("daemon", help="run the node headless until SIGINT/SIGTERM")
     s.add_argument("--port", type=int, default=None, help="TCP port to listen on")
-    s = sub.add_parser("peers", help="people discovered on the network")
+    s = sub.add_parser(
+        "peers", help="people discovered on the network (one row per person, not per device)"
+    )
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS")
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("connect", help="add a peer by address (remembered)")
@@ -119,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "link":
             return asyncio.run(_link(profile, args))
         if args.command == "init":
-            identity = create_identity(profile, args.name)
+            identity = create_identity(profile, args.name, args.device_name)
             print(f"Created {identity.name} in {profile}")
             _print_whoami(commands.whoami(identity), as_json=False)
             return 0
@@ -224,21 +233,29 @@ async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
 async def _link(profile: Path, args: argparse.Namespace) -> int:
     """``kith link``: show a code, wait to be linked, then fetch the history."""
     import os
-    import socket
 
     from p2p import link_driver, linking
 
     if load_identity(profile) is not None:
         raise UserError(f"{profile} already has an identity; link a fresh profile")
-    device_name = args.name or socket.gethostname()[:64] or "new device"
+    device_name = args.name or default_device_name()
     code = linking.new_code()
     print(code, flush=True)
     print(
         f"kith: on your other device run `kith devices add {code}` "
         f"(waiting up to {args.timeout:g} s)", file=sys.stderr, flush=True,
     )
+
+    def wrong_code(left: int) -> None:
+        print(
+            f"kith: a wrong code was entered on the other device; nothing was sent or "
+            f"received. {left} {'try' if left == 1 else 'tries'} left: enter {code} exactly.",
+            file=sys.stderr, flush=True,
+        )
+
     linked = await link_driver.wait_for_link(
-        profile, code, device_name, interfaces=args.interface, timeout=args.timeout
+        profile, code, device_name, interfaces=args.interface, timeout=args.timeout,
+        on_wrong_code=wrong_code,
     )
     print(f"linked: this is now {linked.identity.name}'s device {device_name!r}", flush=True)
     node = Node(profile, NodeOptions(interfaces=args.interface))
@@ -283,19 +300,35 @@ async def _daemon(profile: Path, args: argparse.Namespace) -> int:
     node = Node(profile, NodeOptions(interfaces=args.interface, port=args.port))
     await node.start()
     control = ControlServer(node)
+    told: list[bool] = []
+
+    def tell_if_removed(_: object = None) -> None:
+        # A removed device stays up for its history (control socket) but is off the
+        # network; say so once, with what to do.
+        if node.removed and not told:
+            told.append(True)
+            print(f"kith: {node.removed_notice()}", file=sys.stderr, flush=True)
+
+    unsubscribe = node.subscribe(tell_if_removed)
     try:
         await control.start()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        where = (
+            "off the network (this device was removed)" if node.removed
+            else f"listening on port {node.port}"
+        )
         print(
-            f"kith daemon ready: {node.name} ({node.user_id.hex()[:12]}) listening on port "
-            f"{node.port}; stop with Ctrl+C",
+            f"kith daemon ready: {node.name} ({node.user_id.hex()[:12]}) {where}; "
+            "stop with Ctrl+C",
             flush=True,
         )
+        tell_if_removed()
         await stop.wait()
     finally:
+        unsubscribe()
         await control.stop()
         await node.stop()
     print("kith daemon stopped", flush=True)
@@ -319,7 +352,10 @@ def _output(name: str, result: Any, args: argparse.Namespace) -> int:
                 tag = " [KEY CHANGED: not the contact you know]" if p["key_changed"] else ""
                 contact = f" ({p['contact']})" if p["contact"] else ""
                 uid = (p["user_id"] or "?")[:12]
-                print(f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}{tag}")
+                n = len(p.get("devices") or ())
+                devices = f" [{n} devices]" if n > 1 else ""
+                print(f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}"
+                      f"{devices}{tag}")
     elif name == "contacts":
         if as_json:
             print(json.dumps(result))

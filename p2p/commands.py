@@ -103,10 +103,11 @@ async def settle(node: Node, wait: float, done: Callable[[], bool]) -> None:
 
 @command("peers")
 async def _peers(node: Node, args: dict[str, Any]) -> Any:
+    """People on the network, one entry per person (see :meth:`Node.people`)."""
     wait = float(args.get("wait") or 0)
     if wait > 0:
-        await settle(node, wait, lambda: any(p.user_id for p in node.peers()))
-    return [p.to_json() for p in node.peers()]
+        await settle(node, wait, lambda: any(p.user_id for p in node.people()))
+    return [p.to_json() for p in node.people()]
 
 
 @command("connect")

@@ -84,9 +84,14 @@ async def wait_for_link(
     port: int = 0,
     discovery: bool = True,
     on_listening: Callable[[int], None] | None = None,
+    on_wrong_code: Callable[[int], None] | None = None,
     timing: Timing | None = None,
 ) -> Linked:
-    """Wait until an existing device links this one with ``code``; save the identity."""
+    """Wait until an existing device links this one with ``code``; save the identity.
+
+    A wrong code ends that try (nothing is sent or received beyond the failed proof) and
+    calls ``on_wrong_code(tries left)``; the third one ends the attempt: UserError, as
+    when ``timeout`` runs out. Nothing is saved then."""
     temp = Identity.generate("new device", device_name)
     attempts = linking.LinkAttempts(code)
     loop = asyncio.get_running_loop()
@@ -110,13 +115,20 @@ async def wait_for_link(
             out = attempt.receive(message)
         except linking.WrongCode:
             attempts.wrong_code()
-            _send(conn, [linking.LinkResult(False, "wrong code")])
+            reason = linking.REASON_STOPPED if attempts.over else linking.REASON_WRONG
+            _send(conn, [linking.LinkResult(False, reason)])
             conn.close("wrong code")
             left = attempts.max_tries - attempts.failures
+            log.info("a device tried a wrong code (%d left)", left)
             if attempts.over:
-                done.set_exception(UserError("three wrong codes: linking stopped; start again"))
-            else:
-                log.warning("a device tried a wrong code (%d tries left)", left)
+                count = "three" if attempts.max_tries == 3 else str(attempts.max_tries)
+                done.set_exception(UserError(
+                    f"{count} wrong codes were entered on the other device: "
+                    "linking stopped and nothing was received. Start linking again for a "
+                    "new code"
+                ))
+            elif on_wrong_code is not None:
+                on_wrong_code(left)
             return
         _send(conn, out)
         grant = attempt.grant
@@ -235,12 +247,19 @@ async def link_device(
             if isinstance(message, linking.LinkResult) and message.ok and conn.peer:
                 done.set_result((conn.peer.device_id, conn.peer.cert.name))
             return
+        if "wrong" in state:
+            # We refused the code; the new device's answer says whether it still waits.
+            if isinstance(message, linking.LinkResult) and not message.ok:
+                wrong_code(stopped=message.reason == linking.REASON_STOPPED)
+            return
         try:
             link.receive(message)
         except linking.WrongCode as e:
             with contextlib.suppress(Exception):
                 _send(conn, [link.refusal()])
-            done.set_exception(UserError(f"wrong code: {e}; nothing was sent"))
+            state["wrong"] = str(e)
+            # Wait a moment for its answer (tries left or not), then report either way.
+            state["timer"] = loop.call_later(timing.handshake, wrong_code)
             return
         if link.state is linking.State.CONFIRMED and conn.peer is not None:
             name = conn.peer.cert.name
@@ -249,8 +268,25 @@ async def link_device(
             grant = linking.Grant(identity.name, identity.user_secret[:32], cert, my_port, events)
             _send(conn, link.grant(grant))
 
+    def wrong_code(stopped: bool = False) -> None:
+        if done.done():
+            return
+        if stopped:
+            hint = (
+                "That was the third wrong code: the new device stopped waiting. Start "
+                "linking there again for a new code"
+            )
+        else:
+            hint = (
+                "Check the code and try again (after three wrong codes the new device stops "
+                "waiting)"
+            )
+        done.set_exception(UserError(f"wrong code: {state['wrong']}; nothing was sent. {hint}"))
+
     def on_closed(conn: Connection, reason: str) -> None:
-        if not done.done():
+        if "wrong" in state:
+            wrong_code()
+        elif not done.done():
             done.set_exception(UserError(f"the new device closed the connection ({reason})"))
 
     try:
@@ -269,6 +305,8 @@ async def link_device(
     except TimeoutError:
         raise UserError("the new device did not answer in time") from None
     finally:
+        if "timer" in state:
+            state["timer"].cancel()
         if not done.done():
             done.cancel()
         conn.close("linking finished")

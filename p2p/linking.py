@@ -37,6 +37,10 @@ from p2p.errors import LocalProtocolError, RemoteProtocolError
 from p2p.identity import DeviceCertificate
 
 MAX_TRIES = 3  # wrong codes before a waiting device gives up
+# LinkResult reasons the new device answers a refused code with (never shown as such:
+# the other side only compares them, so a stranger cannot put text on its screen).
+REASON_WRONG = "wrong code"
+REASON_STOPPED = "wrong code; stopped"  # that was the last try: the new device gave up
 CODE_DIGITS = 9
 _ID_A = b"kith-link-existing-device"
 _ID_B = b"kith-link-new-device"
@@ -185,7 +189,7 @@ class ExistingDeviceLink:
             return []
         if isinstance(message, LinkResult) and not message.ok:
             self.state = State.FAILED
-            raise WrongCode(message.reason or "the new device refused the code")
+            raise WrongCode("the new device refused the code")  # (its text is not shown)
         self.state = State.FAILED
         raise RemoteProtocolError(f"unexpected {type(message).__name__} in state {self.state}")
 
@@ -199,7 +203,7 @@ class ExistingDeviceLink:
 
     @staticmethod
     def refusal() -> LinkMessage:
-        return LinkResult(False, "wrong code")
+        return LinkResult(False, REASON_WRONG)
 
 
 class NewDeviceLink:

@@ -8,8 +8,9 @@ loop; listeners get :class:`NodeEvent` values synchronously on that loop.
 Write path (group commit): new local events are signed at once and queued; the queue
 is committed in one transaction on the next loop turn, then pushed to live peers.
 Receive path: everything one socket read delivered is checked log by log (chain links
-plus one signature per run) and stored in one transaction, then acknowledged with one
-delivery receipt per log.
+plus one signature per run) and stored in one transaction, together with one delivery
+receipt per log of what came from the contact (what my own devices relay was acknowledged
+by the device that got it from the contact).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from storage import (
     STATUS_READ,
     STATUS_RECEIVED,
     ContactRow,
-    EventRow,
+    EventRowTuple,
     MessageRow,
     StorageError,
     Store,
@@ -58,7 +59,6 @@ log = logging.getLogger(__name__)
 
 BATCH_BYTES = 60 * 1024  # raw event bytes per Events frame
 STREAM_PAGE = 2000  # events read from the database per page while streaming history
-CHECKPOINT_IDLE = 0.5  # seconds without writes before the WAL is checkpointed
 TYPING_TTL = 6.0  # seconds a typing signal lasts unless renewed
 ACCEPTED, PENDING_IN, PENDING_OUT, DECLINED = "accepted", "pending_in", "pending_out", "declined"
 
@@ -122,6 +122,8 @@ NodeEvent = (
     | DevicesChanged | SettingChanged | HandoffOffer
 )
 
+_OWN_STATE_BODIES = (ev.RosterBody, ev.SettingBody)  # self-conversation events
+
 # Settings that belong to the user, not the device: they sync between own devices.
 SYNCED_SETTINGS = frozenset({"read_receipts", "typing_indicators"})
 
@@ -138,12 +140,16 @@ class PeerInfo:
     contact: str | None
     key_changed: bool
     connected: bool
+    # Every device of this entry: one for Node.peers(), all of the person's for
+    # Node.people() (``device_id`` is then one of them, a connected one if any).
+    devices: list[bytes] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "user_id": self.user_id.hex() if self.user_id else None,
             "device_id": self.device_id.hex() if self.device_id else None,
+            "devices": [d.hex() for d in self.devices],
             "addresses": self.addresses,
             "contact": self.contact,
             "key_changed": self.key_changed,
@@ -262,7 +268,6 @@ class Node:
         self._pending_msgs: list[MessageRow] = []
         self._flush_waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._checkpoint_timer: asyncio.TimerHandle | None = None
         self._discovery: Any = None
         self._running = False
         self._sas_cache: dict[bytes, bytes] = {}
@@ -274,6 +279,7 @@ class Node:
         self._revoked: dict[bytes, bytes] = {}  # removed device -> its user
         self.removed = False  # this device was removed by another of my devices
         self._link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
+        self._offline: asyncio.Task[None] | None = None  # a removed device leaving the LAN
 
     # -- identity --------------------------------------------------------------------
 
@@ -321,7 +327,10 @@ class Node:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, *, discover: bool = True) -> None:
+        """Open the database, listen and (with ``discover``) start LAN discovery. The app
+        passes False and calls ``start_discovery()`` once its window is up: registering
+        on the LAN probes the name first, about 1.2 s."""
         self._lock.acquire()
         try:
             self.store = Store(self.profile / DB_FILE)
@@ -329,12 +338,12 @@ class Node:
             self._lock.release()
             raise EnvironmentProblem(str(e)) from e
         try:
-            await self._start()
+            await self._start(discover)
         except BaseException:
             await self.stop()
             raise
 
-    async def _start(self) -> None:
+    async def _start(self, discover: bool) -> None:
         store = self.db
         for h in store.heads():
             self._heads[(h.conv, h.author)] = (h.seq, h.id)
@@ -348,29 +357,50 @@ class Node:
         self._running = True
         if not self.options.network:
             return
+        if self.removed:
+            # Nobody would talk to it: no listening socket, no advert, no dialling.
+            log.warning("this device was removed by another of %s's devices; it stays off "
+                        "the network", self.name)
+            return
         await self._listen()
         for p in store.peers():
             if p.manual:
                 host, _, port = p.address.rpartition(":")
                 self._remember_manual(host.strip("[]"), int(port), p.device_id)
-        if self.options.discovery:
-            from p2p.discovery import Discovery, PeerAdvert
+        if discover:
+            await self.start_discovery()
 
-            def found(advert: PeerAdvert) -> None:
-                self._on_advert(advert)
+    async def start_discovery(self) -> None:
+        """Announce this device and browse for peers on the LAN, if the options want
+        discovery; nothing if it already runs. EnvironmentProblem if the network is
+        unusable (the node keeps running without discovery)."""
+        if not self._running or not self.options.network or not self.options.discovery:
+            return
+        if self._discovery is not None or self.removed:  # (a removed device stays off)
+            return
+        from p2p.discovery import Discovery, PeerAdvert
 
-            def lost(instance: str) -> None:
-                self._on_advert_lost(instance)
+        def found(advert: PeerAdvert) -> None:
+            self._on_advert(advert)
 
-            self._discovery = Discovery(
-                device_id_hex=self.device_id.hex(),
-                port=self.port,
-                name=self.name if self.discoverable else None,
-                interfaces=self.options.interfaces,
-                on_found=found,
-                on_lost=lost,
-            )
-            await self._discovery.start()
+        def lost(instance: str) -> None:
+            self._on_advert_lost(instance)
+
+        discovery = Discovery(
+            device_id_hex=self.device_id.hex(),
+            port=self.port,
+            name=self.name if self.discoverable else None,
+            interfaces=self.options.interfaces,
+            on_found=found,
+            on_lost=lost,
+        )
+        self._discovery = discovery
+        try:
+            await discovery.start()
+        except BaseException:
+            if self._discovery is discovery:
+                self._discovery = None
+            raise
 
     async def _listen(self) -> None:
         # Every host gets the same port (asyncio would give IPv4 and IPv6 different
@@ -409,6 +439,9 @@ class Node:
 
     async def stop(self) -> None:
         self._running = False
+        if self._offline is not None:  # let a removed device finish leaving the network
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._offline)
         if self._discovery is not None:
             with contextlib.suppress(Exception):
                 await self._discovery.stop()
@@ -424,9 +457,6 @@ class Node:
             with contextlib.suppress(Exception):
                 await s.wait_closed()
         self._servers = []
-        if self._checkpoint_timer is not None:
-            self._checkpoint_timer.cancel()
-            self._checkpoint_timer = None
         if self._flusher is not None:  # let the last group commit land
             with contextlib.suppress(Exception):
                 await self._flusher
@@ -525,6 +555,7 @@ class Node:
 
     async def connect(self, host: str, port: int, timeout: float = 10.0) -> PeerInfo:
         """Dial ``host:port`` now, remember the address, and wait for the handshake."""
+        self._refuse_if_removed()
         self.db.remember_peer(_format_address(host, port), manual=True)
         peer = self._remember_manual(host, port, None)
         deadline = time.monotonic() + timeout
@@ -910,12 +941,16 @@ class Node:
 
     def _push(self, new: Sequence[ev.SignedEvent], source: _Peer | None = None) -> None:
         """Send freshly stored events to every live peer entitled to them."""
+        live = [
+            p for p in self._peers.values()
+            if p is not source and p.conn is not None and p.conn.established
+        ]
+        if not live:  # (a history sync from my one other device: nobody to pass it to)
+            return
         by_conv: dict[bytes, list[ev.SignedEvent]] = {}
         for e in new:
             by_conv.setdefault(e.event.conv, []).append(e)
-        for peer in self._peers.values():
-            if peer is source or peer.conn is None or not peer.conn.established:
-                continue
+        for peer in live:
             assert peer.user_id is not None
             for conv, evs in by_conv.items():
                 if not self._may_send(peer.user_id, conv):
@@ -991,7 +1026,7 @@ class Node:
             state = self._contact(author_user)
             for e in part.fresh:
                 body = e.body()
-                if isinstance(body, ev.RosterBody | ev.SettingBody):
+                if isinstance(body, _OWN_STATE_BODIES):
                     if not mine or conv != self.self_conv:
                         raise RemoteProtocolError("own-device event from another user")
                     self._apply_own(e, body, contact_changes)
@@ -1029,12 +1064,17 @@ class Node:
                             e.event.time, body.text, False, STATUS_RECEIVED,
                         )
                     )
-                    receipts_due[(conv, author)] = e.event.seq
+                    if not from_own_device:
+                        # Delivered means "reached the user": the device that got it
+                        # from the contact acknowledged it (atomically, below); what my
+                        # own devices relay (history, offline relay) is not acked again.
+                        receipts_due[(conv, author)] = e.event.seq
                 elif isinstance(body, ev.ReceiptBody):
                     status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
                     status_updates.append((conv, body.author, body.seq, status))
                 good.append(e)
-                lamport = max(lamport, e.event.lamport)
+                if e.event.lamport > lamport:
+                    lamport = e.event.lamport
             if not good:
                 continue
             self._lamport[conv] = lamport
@@ -1045,18 +1085,26 @@ class Node:
             accepted.extend(good)
         if accepted:
             self._wrote()
-            with store.transaction():
-                for conv in {e.event.conv for e in accepted} - {self.self_conv}:
-                    other = self._conv_user(conv)
-                    if other is not None:
-                        store.ensure_conversation(conv, "direct", other)
-                store.insert_events([_row(e) for e in accepted])
-                store.insert_messages(msgs)
-                changed = [(u, store.raise_mark(*u)) for u in status_updates]
-            # Acknowledge what is now on disk: one delivery receipt per log. Receipts are
-            # our own events, so they go through the ordered group commit.
+            # One delivery receipt per log, stored in the same transaction as what it
+            # acknowledges: a crash keeps both or neither, so no stored message stays
+            # unacknowledged. Our logs stay gapless because everything of ours still
+            # queued for the group commit goes into this transaction too, in order.
             for (conv, author), seq in receipts_due.items():
                 self._append(conv, ev.ReceiptBody("delivered", author, seq))
+            own, own_msgs = self._take_pending()
+            try:
+                with store.transaction():
+                    for conv in {e.event.conv for e in accepted} - {self.self_conv}:
+                        other = self._conv_user(conv)
+                        if other is not None:
+                            store.ensure_conversation(conv, "direct", other)
+                    store.insert_events([_row(e) for e in accepted])
+                    store.insert_messages(msgs)
+                    changed = [(u, store.raise_mark(*u)) for u in status_updates]
+                    self._write_local(store, own, own_msgs)
+            except BaseException:
+                self._requeue(own, own_msgs)  # the group commit tries them again
+                raise
             for (conv, author, seq, status), n in changed:
                 if n:
                     self._emit(StatusChanged(conv, author, seq, status))
@@ -1066,6 +1114,7 @@ class Node:
             for conv, rows in by_conv.items():
                 self._emit(MessagesAdded(conv, rows))
             self._push(accepted, source=peer)
+            self._local_committed(own, own_msgs)
         for user in roster_due:
             self._publish_roster(user)
         for user in contact_changes:
@@ -1206,21 +1255,51 @@ class Node:
         self._emit(DevicesChanged())
         self._emit(PeersChanged())
 
+    def removed_notice(self) -> str:
+        """What to tell the user of a removed device."""
+        return (
+            f"this device was removed from {self.name}'s devices by another of them: it "
+            "can no longer send or receive, and it left the network (no advert, no "
+            "connections); its history stays readable here. To use Kith here again, link "
+            "it anew: `kith link` with a fresh profile, then `kith devices add CODE` on one "
+            "of your devices"
+        )
+
     def _refuse_if_removed(self) -> None:
         """A removed device writes nothing others would take: say so instead of queueing."""
         if self.removed:
-            raise UserError(
-                f"this device was removed from {self.name}'s devices by another of them: it "
-                "can no longer send or receive. To use Kith here again, link it anew "
-                "(`kith link` with a fresh profile)"
-            )
+            raise UserError(self.removed_notice())
 
     def _on_removed(self) -> None:
         log.warning("this device was removed by another of %s's devices", self.name)
         self.removed = True
         for conn in list(self._conns):
             conn.close("this device was removed")
+        if self._offline is None:
+            self._offline = asyncio.get_running_loop().create_task(
+                self._leave_network(), name="kith-removed"
+            )
         self._emit(DevicesChanged())
+
+    async def _leave_network(self) -> None:
+        """This device was removed: stop advertising it (mDNS goodbye), stop listening,
+        forget the peers discovery had found. Its database stays readable."""
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.close()
+        discovery, self._discovery = self._discovery, None
+        if discovery is not None:
+            try:
+                await discovery.stop()
+            except Exception as e:  # leaving anyway
+                log.warning("could not withdraw the mDNS advert: %s", e)
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        for instance in list(self._by_instance):
+            self._on_advert_lost(instance)
+        self._link_adverts.clear()
+        self._emit(PeersChanged())
 
     def devices(self) -> list[DeviceInfo]:
         """My devices, this one first."""
@@ -1361,35 +1440,40 @@ class Node:
                         if not f.done():
                             f.set_exception(EnvironmentProblem(f"cannot save: {e}"))
                     raise
-            for done in pending:
-                self._durable.setdefault(done.event.conv, {})[done.event.author] = done.event.seq
             for f in waiters:
                 if not f.done():
                     f.set_result(None)
-            by_conv: dict[bytes, list[MessageRow]] = {}
-            for m in msgs:
-                by_conv.setdefault(m.conv, []).append(m)
-            for conv, rows in by_conv.items():
-                self._emit(MessagesAdded(conv, rows))
-            if pending and self._running:
-                self._push(pending)
+            self._local_committed(pending, msgs)
+
+    def _take_pending(self) -> tuple[list[ev.SignedEvent], list[MessageRow]]:
+        """Our events not on disk yet, in order, for a caller that writes them now
+        (flush waiters are left to the group commit, which finds nothing left to do)."""
+        pending, msgs = self._pending, self._pending_msgs
+        self._pending, self._pending_msgs = [], []
+        return pending, msgs
+
+    def _requeue(self, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:
+        self._pending[:0] = pending
+        self._pending_msgs[:0] = msgs
+
+    def _local_committed(self, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:
+        """Our events are on disk: offer them, show them, push them to live peers."""
+        for done in pending:
+            self._durable.setdefault(done.event.conv, {})[done.event.author] = done.event.seq
+        by_conv: dict[bytes, list[MessageRow]] = {}
+        for m in msgs:
+            by_conv.setdefault(m.conv, []).append(m)
+        for conv, rows in by_conv.items():
+            self._emit(MessagesAdded(conv, rows))
+        if pending and self._running:
+            self._push(pending)
 
     def _wrote(self) -> None:
-        """After a write: checkpoint the database once the node has been idle a moment,
-        so checkpoints never delay a message in flight."""
-        if self._checkpoint_timer is not None:
-            self._checkpoint_timer.cancel()
-        self._checkpoint_timer = asyncio.get_running_loop().call_later(
-            CHECKPOINT_IDLE, self._idle_checkpoint
-        )
-
-    def _idle_checkpoint(self) -> None:
-        self._checkpoint_timer = None
+        """After a write: have the WAL checkpointed in the background (the store's thread,
+        at most every half second), so checkpoints never delay a message in flight, and
+        under steady traffic a commit never has to checkpoint a large log itself."""
         if self.store is not None:
-            try:
-                self.store.checkpoint()
-            except StorageError as e:
-                log.warning("checkpoint failed: %s", e)
+            self.store.request_checkpoint()
 
     @staticmethod
     def _write_batch(store: Store, pending: list[ev.SignedEvent], msgs: list[MessageRow]) -> None:
@@ -1515,23 +1599,64 @@ class Node:
                    for p in self._peers.values())
 
     def peers(self) -> list[PeerInfo]:
+        """Every device seen on the network or connected, one entry per device."""
         return [self._peer_info(p) for p in self._peers.values() if p.conn or p.instance]
 
-    def _peer_info(self, p: _Peer) -> PeerInfo:
-        contact = self._contact(p.user_id) if p.user_id else None
-        clash = self._name_clash(p.user_id, p.name) if p.user_id and p.name else None
+    def people(self) -> list[PeerInfo]:
+        """The people on the network (what ``kith peers`` lists): one entry per user,
+        however many of their devices are around, sorted by name. My own devices are
+        not people to add (``devices()`` lists them). A device whose user is not known
+        yet (an advert not dialled yet, never seen before) is an entry of its own."""
+        groups: dict[bytes, list[_Peer]] = {}
+        for p in self._peers.values():
+            if not (p.conn or p.instance):
+                continue
+            user = p.user_id
+            if user is None and len(p.device_id) == 32:
+                row = self.db.device(p.device_id)  # met before: its certificate says whose
+                user = row.user_id if row is not None else None
+            if user == self.user_id:
+                continue
+            groups.setdefault(user if user is not None else b"?" + p.device_id, []).append(p)
+        out = []
+        for key, members in groups.items():
+            user = None if key.startswith(b"?") else key
+            infos = sorted(
+                (self._peer_info(p, user) for p in members),
+                key=lambda i: (not i.connected, not i.name, i.device_id or b""),
+            )
+            first = infos[0]
+            out.append(PeerInfo(
+                name=first.name or next((i.name for i in infos if i.name), ""),
+                user_id=user,
+                device_id=first.device_id,
+                addresses=list(dict.fromkeys(a for i in infos for a in i.addresses)),
+                contact=first.contact,
+                key_changed=any(i.key_changed for i in infos),
+                connected=any(i.connected for i in infos),
+                devices=[d for i in infos for d in i.devices],
+            ))
+        out.sort(key=lambda i: (i.name.casefold(), i.user_id or b"", i.device_id or b""))
+        return out
+
+    def _peer_info(self, p: _Peer, user: bytes | None = None) -> PeerInfo:
+        user = p.user_id or user
+        contact = self._contact(user) if user else None
+        clash = self._name_clash(user, p.name) if user and p.name else None
         key_changed = (contact.key_changed if contact else False) or (
             clash is not None and (contact is None or contact.state != ACCEPTED)
         )
+        device_id = p.device_id if len(p.device_id) == 32 else None
         return PeerInfo(
             name=p.name,
-            user_id=p.user_id,
-            device_id=p.device_id if len(p.device_id) == 32 else None,
+            user_id=user,
+            device_id=device_id,
             addresses=[_format_address(h, port) for h, port in p.addresses]
             or ([p.conn.address] if p.conn else []),
             contact=contact.state if contact else None,
             key_changed=key_changed,
             connected=p.conn is not None and p.conn.established,
+            devices=[device_id] if device_id else [],
         )
 
     # -- messages --------------------------------------------------------------------
@@ -1741,9 +1866,9 @@ def _keep_new(old: Connection, new: Connection, me: bytes, them: bytes) -> bool:
     return new_dialler == min(me, them)
 
 
-def _row(e: ev.SignedEvent) -> EventRow:
+def _row(e: ev.SignedEvent) -> EventRowTuple:
     x = e.event
-    return EventRow(e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.raw)
+    return (e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.raw)
 
 
 def _format_address(host: str, port: int) -> str:

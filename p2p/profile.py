@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 from pathlib import Path
 
 import platformdirs
 
 from p2p.errors import EnvironmentProblem, UserError
-from p2p.identity import Identity, load_identity, save_identity
+from p2p.identity import Identity, load_identity, save_identity, valid_name
 
 DB_FILE = "kith.db"
 LOCK_FILE = "kith.lock"
@@ -21,12 +22,20 @@ def default_profile() -> Path:
     return Path(platformdirs.user_data_dir("kith", appauthor=False))
 
 
+def default_device_name() -> str:
+    """What a device is called in "My devices" unless the user says otherwise: this
+    computer's host name (what the user sees in their own network), else a plain word."""
+    host = socket.gethostname().split(".")[0].strip()[:64].strip()
+    return host if valid_name(host) else "this computer"
+
+
 def create_identity(profile: Path, name: str, device_name: str | None = None) -> Identity:
-    """``kith init``: create this device's identity; refuses if the profile has one."""
+    """``kith init``: create this device's identity; refuses if the profile has one.
+    The device is named after the host unless ``device_name`` is given."""
     if load_identity(profile) is not None:
         raise UserError(f"{profile} already has an identity; use another --profile")
     try:
-        identity = Identity.generate(name, device_name)
+        identity = Identity.generate(name, device_name or default_device_name())
     except ValueError as e:
         raise UserError(str(e)) from e
     save_identity(profile, identity)

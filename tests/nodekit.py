@@ -16,7 +16,7 @@ def make_node(
 ) -> Node:
     path = root / (profile or name)
     if not (path / "identity.kith").exists():
-        create_identity(path, name)
+        create_identity(path, name, device_name=name)  # host-independent names
     return Node(
         path,
         NodeOptions(

@@ -131,7 +131,9 @@ async def sender(root: Path) -> None:
         t0 = time.perf_counter()
         await node.link_device(cmd["code"], address=("127.0.0.1", cmd["port"]))
         emit({"linked": time.perf_counter() - t0})
+        cpu = time.process_time()
         cmd = await read_command()  # the receiver synced: now copy the database file
+        emit({"sender_cpu": time.process_time() - cpu})
         node.db.checkpoint()
         path = root / "alice" / DB_FILE
         loop = asyncio.get_running_loop()
@@ -178,16 +180,17 @@ async def receiver(root: Path, total_messages: int) -> None:
     try:
         if prof is not None:
             prof.enable()
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), time.process_time()
         await node.connect(linked.host, linked.port)
         await asyncio.wait_for(done.wait(), 600)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - cpu
         if prof is not None:
             prof.disable()
             prof.dump_stats(str(root / "receiver.prof"))
         await node.flush()
         emit({"synced": seconds, "messages": got, "events": node.db.count_events(),
-              "target_events": linked.events})
+              "target_events": linked.events, "cpu": cpu})
     finally:
         await node.stop()
 
@@ -249,6 +252,7 @@ def run(n: int) -> None:
             synced = recv.read("synced")
             copy_port = recv.read("copy_port")["copy_port"]
             send.send({"copy_port": copy_port})
+            sender_cpu = send.read("sender_cpu")["sender_cpu"]
             copied = recv.read("copy_seconds")
             send.read("copied")
             recv_rss = recv.read("rss")["rss"]
@@ -265,6 +269,8 @@ def run(n: int) -> None:
         print(f"history sync: {synced['messages']:,} messages in {seconds:.2f} s = "
               f"{synced['messages'] / seconds:,.0f} events/s "
               f"(receiver holds {synced['events']:,} of {synced['target_events']:,} events)")
+        print(f"CPU during the sync: receiver {synced['cpu']:.1f} s, sender {sender_cpu:.1f} s "
+              f"(of {seconds:.1f} s)")
         mb = copied["copy_bytes"] / 1e6
         print(f"database file copy over the same loopback: {mb:.0f} MB in "
               f"{copied['copy_seconds']:.2f} s ({mb / copied['copy_seconds']:,.0f} MB/s); "

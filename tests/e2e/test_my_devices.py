@@ -131,7 +131,7 @@ class TestMyDevices:
     ) -> None:
         laptop = alice_laptop
         in_parallel(
-            lambda: laptop.kith("init", "--name", "alice"),
+            lambda: laptop.kith("init", "--name", "alice", "--device-name", "laptop"),
             lambda: bob.kith("init", "--name", "bob"),
         )
         story["alice"] = laptop.json("whoami")["user_id"]
@@ -176,8 +176,11 @@ class TestMyDevices:
         assert "wrong code" in wrong.stderr, describe(wrong)
         wait_until(lambda: "wrong code" in link.stderr_text(), 5,
                    what="`kith link` to report the wrong code")
+        told = link.stderr_text()
+        assert "kith: a wrong code was entered on the other device" in told, link.report()
+        assert "2 tries left" in told, link.report()
         assert link.poll() is None, link.report()  # a wrong code is not the end
-        assert [d["name"] for d in alice_laptop.devices()] == ["alice"]
+        assert [d["name"] for d in alice_laptop.devices()] == ["laptop"]
 
         added = alice_laptop.kith("devices", "add", story["code"])
         assert added.stdout.startswith("linked desktop"), describe(added)
@@ -245,8 +248,16 @@ class TestMyDevices:
     ) -> None:
         contacts = bob.json("contacts")
         assert [(c["name"], c["user_id"]) for c in contacts] == [("alice", story["alice"])]
-        alices = [p for p in bob.json("peers") if p["user_id"] == story["alice"]]
-        assert alices and {p["name"] for p in alices} == {"alice"}, alices
+        # `kith peers`: one row for alice, listing both of her devices.
+        both = {d.json("whoami")["device_id"] for d in (alice_laptop, alice_desktop)}
+
+        def alices() -> list[dict[str, Any]]:
+            return [p for p in bob.json("peers") if p["user_id"] == story["alice"]]
+
+        wait_until(lambda: [set(p["devices"]) for p in alices()] == [both], DELIVERY_TIMEOUT,
+                   what="bob's peers to list alice once, with both devices")
+        [row] = alices()
+        assert row["name"] == "alice" and row["device_id"] in both, row
         assert safety_digits(bob.kith("safety-number", "alice").stdout) == story["safety"]
         assert safety_digits(alice_desktop.kith("safety-number", "bob").stdout) == story["safety"]
 
@@ -279,10 +290,10 @@ class TestMyDevices:
     def test_7_devices_lists_both(
         self, alice_laptop: Device, alice_desktop: Device
     ) -> None:
-        for device, this in ((alice_laptop, "alice"), (alice_desktop, "desktop")):
+        for device, this in ((alice_laptop, "laptop"), (alice_desktop, "desktop")):
             listed = device.devices()
             assert all(DEVICE_KEYS <= d.keys() for d in listed), listed
-            assert sorted(d["name"] for d in listed) == ["alice", "desktop"], listed
+            assert sorted(d["name"] for d in listed) == ["desktop", "laptop"], listed
             [me] = [d for d in listed if d["this_device"]]
             assert me["name"] == this and me["removed"] is False, listed
             assert all(d["removed"] is False for d in listed), listed
@@ -315,6 +326,8 @@ class TestMyDevices:
         daemon.wait_for_line(READY_LINE, STARTUP_TIMEOUT)
         wait_until(lambda: "this device was removed" in daemon.stderr_text(), DELIVERY_TIMEOUT,
                    what="the desktop's daemon to say it was removed")
+        wait_until(lambda: "link it anew" in daemon.stderr_text(), 5,
+                   what="the desktop's daemon to say what to do")
         [me] = [d for d in desktop.devices() if d["this_device"]]
         assert me["removed"] is True, desktop.devices()
         refused = desktop.kith("send", "bob", "after removal", check=False)

@@ -16,12 +16,12 @@ from p2p.node import Node, NodeOptions
 TIMING = Timing(handshake=2, keepalive=1, dead_after=3)
 
 
-async def start_waiting(path, code, timeout=10.0):
+async def start_waiting(path, code, timeout=10.0, on_wrong_code=None):
     listening: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     task = asyncio.create_task(
         wait_for_link(
             path, code, "laptop", interfaces=["127.0.0.1"], timeout=timeout, discovery=False,
-            on_listening=listening.set_result, timing=TIMING,
+            on_listening=listening.set_result, on_wrong_code=on_wrong_code, timing=TIMING,
         )
     )
     return task, await listening
@@ -55,14 +55,25 @@ async def test_link_hands_over_the_identity_and_the_history(nodes, tmp_path):
 async def test_wrong_code_fails_on_both_sides_three_times_ends(nodes, tmp_path):
     desktop = await nodes("alice")
     code = "123-456-789"
-    waiting, port = await start_waiting(tmp_path / "laptop", code)
-    for wrong in ("123-456-780", "123-456-781", "123-456-782"):
-        with pytest.raises(UserError, match="wrong code"):
+    told: list[int] = []  # what the new device was told after each wrong code: tries left
+    waiting, port = await start_waiting(tmp_path / "laptop", code, on_wrong_code=told.append)
+    for i, wrong in enumerate(("123-456-780", "123-456-781")):
+        with pytest.raises(UserError, match="wrong code.*nothing was sent.*try again"):
             await desktop.link_device(wrong, address=("127.0.0.1", port))
-    with pytest.raises(UserError, match="three wrong codes"):
+        # (the new device answered the refusal with its count: it was told by then)
+        assert len(told) == i + 1 and not waiting.done()
+    assert told == [2, 1]
+    # The third wrong code ends the attempt, and both sides say so.
+    with pytest.raises(UserError, match="third wrong code: the new device stopped waiting"):
+        await desktop.link_device("123-456-782", address=("127.0.0.1", port))
+    with pytest.raises(UserError, match="three wrong codes were entered"):
         await waiting
+    assert told == [2, 1]
     assert not (tmp_path / "laptop" / "identity.kith").exists()
     assert [d.name for d in desktop.devices()] == ["alice"]
+    # Nobody waits any more, not even for the right code.
+    with pytest.raises(UserError, match="cannot reach the new device"):
+        await desktop.link_device(code, address=("127.0.0.1", port))
 
 
 async def test_nobody_links_in_time(tmp_path):

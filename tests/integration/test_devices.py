@@ -195,3 +195,179 @@ async def test_removed_device_stops_dialling_refuses_to_write_and_is_not_dialled
     ))
     known = desktop._peers.get(laptop.device_id)
     assert known is None or (known.instance is None and not known.dialing)
+
+
+def receipts_by(node, author_device, conv):
+    """(status, acknowledged author, seq) of every receipt event ``author_device`` wrote in
+    ``conv``, as stored on ``node``."""
+    from p2p import events as ev
+
+    out = []
+    for (raw,) in node.db.execute(
+        "SELECT raw FROM events WHERE conv = ? AND author = ? AND kind = 'receipt' ORDER BY seq",
+        (conv, author_device),
+    ):
+        body = ev.decode(raw).body()
+        out.append((body.status, body.author, body.seq))
+    return out
+
+
+async def test_history_from_my_own_device_is_not_acknowledged_again(nodes, tmp_path):
+    """Regression: a newly linked device wrote delivery receipts for every batch of the
+    history it got from my other device (which had acknowledged it already), and those
+    receipts then replicated to bob and to all my devices."""
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    total = 3000  # several batches on the way to the laptop
+    for i in range(total):
+        bob.queue_message(desktop.user_id, f"old {i}")
+    await bob.flush()
+    conv = direct_conversation(desktop.user_id, bob.user_id)
+    last = bob.db.vector(conv)[bob.device_id]  # (bob's log also holds his accept)
+    await until(
+        lambda: bob.db.mark(conv, bob.device_id)[0] == last, bob, desktop, timeout=20
+    )  # bob sees all of them delivered (acknowledged by the desktop)
+
+    laptop = await link_laptop(nodes, tmp_path, desktop)
+    await until(lambda: laptop.db.count_messages(conv) == total, laptop, desktop, timeout=20)
+    await until(lambda: laptop.db.vector(conv) == desktop.db.vector(conv), laptop, desktop)
+    await laptop.flush()
+    assert receipts_by(laptop, laptop.device_id, conv) == []
+    assert laptop.db.vector(conv).get(laptop.device_id) is None  # nothing of its own at all
+    # The desktop's receipts came along: the laptop knows bob's messages were delivered.
+    assert receipts_by(laptop, desktop.device_id, conv)[-1][1:] == (bob.device_id, last)
+    # Bob's view is unchanged: every message delivered, no event from the laptop.
+    assert bob.db.mark(conv, bob.device_id)[0] == last
+    assert [m.status_name for m in bob.history("alice", limit=total)] == ["delivered"] * total
+    assert bob.db.vector(conv).get(laptop.device_id) is None
+
+    # A message bob sends while the laptop is connected to him too is acknowledged by
+    # whichever device gets it from bob; the one that gets it relayed does not ack it.
+    await laptop.connect("127.0.0.1", bob.port)
+    row = await bob.send_message("alice", "live")
+    assert await bob.wait_status(row, STATUS_DELIVERED, 5)
+    for node in (laptop, desktop):
+        await until(lambda n=node: texts(n, "bob")[-1] == ("live", False), node, bob)
+    await laptop.flush()
+    await desktop.flush()
+    acks = [
+        d for d in (laptop, desktop)
+        if any(seq == row.seq for _, _, seq in receipts_by(d, d.device_id, conv))
+    ]
+    assert acks, "nobody acknowledged bob's live message"
+
+
+async def test_a_delivery_receipt_is_stored_with_the_messages_it_acknowledges(nodes):
+    """Crash safety: when bob's messages are on alice's disk, so is her receipt for them
+    (one transaction), so a crash right after cannot leave them unacknowledged for ever
+    (bob would have no reason to send them again)."""
+    from p2p.node import MessagesAdded
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    conv = direct_conversation(alice.user_id, bob.user_id)
+    on_disk: list[tuple[int, list]] = []
+
+    def on(e):  # runs right after the batch was committed
+        if isinstance(e, MessagesAdded) and not e.messages[0].outgoing:
+            on_disk.append((e.messages[-1].seq, receipts_by(alice, alice.device_id, conv)))
+
+    alice.subscribe(on)
+    sent = [bob.queue_message(alice.user_id, f"m{i}") for i in range(3)]
+    await bob.flush()
+    await until(lambda: on_disk and on_disk[-1][0] == sent[-1].seq, alice, bob)
+    for seq, receipts in on_disk:
+        assert ("delivered", bob.device_id, seq) in receipts
+
+
+async def test_a_removed_device_withdraws_its_advert_and_stops_listening(
+    nodes, tmp_path, mdns_isolated
+):
+    """Regression: a device that learnt it was removed still advertised itself over mDNS
+    and accepted connections. A bystander's zeroconf browser on 127.0.0.1 watches."""
+    import os
+
+    from p2p.discovery import Discovery
+
+    found: dict[str, str] = {}  # instance -> device id hex, while advertised
+    changed = asyncio.Event()
+
+    def on_found(advert):
+        found[advert.instance] = advert.device_hint
+        changed.set()
+
+    def on_lost(instance):
+        found.pop(instance, None)
+        changed.set()
+
+    async def wait_for(pred):
+        async def wait():
+            while not pred():
+                changed.clear()
+                await changed.wait()
+
+        await asyncio.wait_for(wait(), 15)
+
+    watcher = Discovery(
+        device_id_hex=os.urandom(32).hex(), port=9, name=None, interfaces=["127.0.0.1"],
+        on_found=on_found, on_lost=on_lost, probe=False, multicast_queries=True,
+    )
+    await watcher.start()
+    try:
+        desktop = await nodes("alice")
+        laptop = await nodes(
+            "alice", profile=add_device(tmp_path, "alice", "laptop"), discovery=True
+        )
+        await wait_for(lambda: laptop.device_id.hex() in found.values())
+        await laptop.connect("127.0.0.1", desktop.port)
+        await until(lambda: desktop.online_device(laptop.device_id), desktop, laptop)
+
+        await desktop.remove_device("laptop")  # the laptop is told at once
+        await until(lambda: laptop.removed, laptop)
+        await wait_for(lambda: laptop.device_id.hex() not in found.values())  # goodbye
+        await until(lambda: laptop.peers() == [], laptop)  # (it saw the watcher's advert)
+        with pytest.raises(ConnectionRefusedError):  # nobody listens there any more
+            await asyncio.open_connection("127.0.0.1", laptop.port)
+        with pytest.raises(UserError, match="this device was removed.*link it anew"):
+            await laptop.connect("127.0.0.1", desktop.port)
+        await laptop.start_discovery()  # (the app starts discovery late: not any more)
+        assert laptop._discovery is None
+
+        # Started again, it stays off the network from the start.
+        await nodes.stop(laptop)
+        laptop = await nodes("alice", profile="laptop", discovery=True)
+        assert laptop.removed and laptop.port == 0 and laptop._discovery is None
+        await laptop.start_discovery()
+        assert laptop._discovery is None
+        assert [d.removed for d in laptop.devices() if d.this_device] == [True]
+    finally:
+        await watcher.stop()
+
+
+async def test_peers_lists_one_row_per_person_with_all_their_devices(nodes, tmp_path):
+    """Bob sees one alice in `kith peers` (issue "Bob sees one Alice"), with her devices
+    in ``devices``; alice does not list her own devices as people to add."""
+    from p2p import commands
+
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    laptop = await link_laptop(nodes, tmp_path, desktop)
+    await laptop.connect("127.0.0.1", bob.port)
+    await until(lambda: bob.online_device(laptop.device_id), bob, laptop)
+
+    rows = await commands.run(bob, "peers", {})
+    assert [(r["name"], r["user_id"]) for r in rows] == [("alice", desktop.user_id.hex())]
+    [alice] = rows
+    assert sorted(alice["devices"]) == sorted([desktop.device_id.hex(), laptop.device_id.hex()])
+    assert alice["device_id"] in alice["devices"]
+    assert set(alice) >= {"name", "user_id", "device_id", "addresses", "contact", "key_changed"}
+    assert (alice["contact"], alice["key_changed"], alice["connected"]) == (
+        "accepted", False, True
+    )
+    assert len(alice["addresses"]) == 2  # one per device
+    assert len(bob.peers()) == 2  # the per-device view stays (the app uses it)
+
+    # Alice's devices list bob, not each other.
+    for node in (desktop, laptop):
+        rows = await commands.run(node, "peers", {})
+        assert [(r["name"], r["devices"]) for r in rows] == [("bob", [bob.device_id.hex()])]

@@ -79,3 +79,24 @@ def test_empty_listings_and_unknown_peer(tmp_path, capsys):
     code, _, err = run(capsys, "--profile", profile, "history", "bob")
     assert code == 1
     assert "no peer or contact called 'bob'" in err
+
+
+def test_peers_text_shows_one_line_per_person_and_their_device_count(capsys):
+    import argparse
+
+    from app.cli import _output
+
+    rows = [
+        {"name": "alice", "user_id": "a1" * 32, "device_id": "d1" * 32,
+         "devices": ["d1" * 32, "d2" * 32], "addresses": ["10.0.0.2:4000", "10.0.0.3:4000"],
+         "contact": "accepted", "key_changed": False, "connected": True},
+        {"name": "carol", "user_id": "c1" * 32, "device_id": "e1" * 32, "devices": ["e1" * 32],
+         "addresses": ["10.0.0.4:4000"], "contact": None, "key_changed": False,
+         "connected": False},
+    ]
+    assert _output("peers", rows, argparse.Namespace(json=False)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("alice") and "(accepted) [2 devices]" in lines[0]
+    assert "10.0.0.2:4000, 10.0.0.3:4000" in lines[0]
+    assert lines[1].startswith("carol") and "devices" not in lines[1]

@@ -23,7 +23,13 @@ from p2p.identity import (
     sign,
     verify_signature,
 )
-from p2p.profile import LOCK_FILE, ProfileLock, create_identity, require_identity
+from p2p.profile import (
+    LOCK_FILE,
+    ProfileLock,
+    create_identity,
+    default_device_name,
+    require_identity,
+)
 
 ALICE = Identity.generate("Alice", "Alice's laptop")
 MALLORY = Identity.generate("Mallory")
@@ -234,6 +240,20 @@ def test_create_identity_once(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="already has an identity"):
         create_identity(tmp_path, "Alice again")
     assert (tmp_path / KEY_FILE).read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [("studio", "studio"), ("laptop.fritz.box", "laptop"), ("", "this computer"),
+     ("x" * 80, "x" * 64), ("bad\x00host", "this computer")],
+)
+def test_a_new_device_is_named_after_its_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, host: str, expected: str
+) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: host)
+    assert default_device_name() == expected
+    created = create_identity(tmp_path, "Alice")
+    assert (created.name, created.cert.name) == ("Alice", expected)
 
 
 @pytest.mark.parametrize("name", ["", " padded ", "x" * 65, "new\nline"])

@@ -106,6 +106,63 @@ def test_fresh_database_has_latest_schema_and_wal(tmp_path: Path) -> None:
         conn.close()
 
 
+def test_new_databases_use_8k_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
+    """Bigger pages make a history sync write less (see storage.db.PAGE_SIZE); the WAL
+    still gets checkpointed at 64 MiB whatever the page size."""
+    fresh = Store(tmp_path / "new.db")
+    try:
+        assert fresh.execute("PRAGMA page_size") == [(8192,)]
+        assert fresh.execute("PRAGMA wal_autocheckpoint") == [(8192,)]
+    finally:
+        fresh.close()
+    old = tmp_path / "old.db"  # a database made before: 4 KiB pages, WAL
+    conn = sqlite3.connect(old)
+    conn.execute("PRAGMA page_size=4096")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    s = Store(old)
+    try:
+        assert s.execute("PRAGMA page_size") == [(4096,)]
+        assert s.execute("PRAGMA wal_autocheckpoint") == [(16384,)]
+        assert s.schema_version == LATEST
+    finally:
+        s.close()
+
+
+def test_background_checkpoint_copies_the_log_into_the_database(tmp_path: Path) -> None:
+    """request_checkpoint() returns at once; a thread with its own connection copies the
+    write-ahead log into the database file, and close() stops that thread."""
+    import threading
+    import time
+
+    path = tmp_path / "kith.db"
+    s = Store(path)
+
+    def in_main_file() -> object:
+        # immutable=1 reads the database file alone, ignoring the write-ahead log
+        conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            return conn.execute("SELECT value FROM settings WHERE key = 'k'").fetchone()
+        except sqlite3.OperationalError:  # not even the tables are in the file yet
+            return None
+        finally:
+            conn.close()
+
+    try:
+        s.set_setting("k", "v")
+        assert in_main_file() is None  # committed, but only in the log so far
+        s.request_checkpoint()
+        deadline = time.monotonic() + 10
+        while in_main_file() is None:
+            assert time.monotonic() < deadline, "the background checkpoint did not happen"
+            time.sleep(0.01)
+        assert in_main_file() == ('"v"',)
+        assert any(t.name == "kith-checkpoint" for t in threading.enumerate())
+    finally:
+        s.close()
+    assert not any(t.name == "kith-checkpoint" for t in threading.enumerate())
+
+
 def test_reopen_keeps_everything(tmp_path: Path) -> None:
     path = tmp_path / "kith.db"
     s = Store(path)
