@@ -8,10 +8,12 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
@@ -19,25 +21,27 @@ from app.gui import netifs, theme
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
 from app.gui.dialogs import FirstStartDialog
+from app.gui.notify import DesktopNotifications
+from app.gui.resources import icon_path
 from app.gui.window import MainWindow
 from p2p.connection import Timing
 from p2p.control import ControlServer
 from p2p.errors import KithError
 from p2p.identity import load_identity
-from p2p.link_driver import Linked
 from p2p.node import Node, NodeOptions
 from p2p.profile import DB_FILE, create_identity
 from storage import StorageError, Store
 
+if TYPE_CHECKING:  # linking (SPAKE2) is imported only when a device links
+    from p2p.link_driver import Linked
+
 log = logging.getLogger(__name__)
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+AFTER_PAINT_FALLBACK_MS = 1000  # a window that is never painted still gets the deferred work
 
 
 def app_icon() -> QIcon:
-    icon = QIcon(str(RESOURCES / "kith.svg"))
-    if icon.isNull():
-        return QIcon()
-    return icon
+    path = icon_path()
+    return QIcon(str(path)) if path is not None else QIcon()
 
 
 async def wait_dialog(dialog: QDialog) -> int:
@@ -156,7 +160,12 @@ def saved_interfaces(profile: Path) -> list[str] | None:
 
 
 class Notifier:
-    """Tray icon with the unread count; desktop notifications that open the chat."""
+    """Tray icon with the unread count; desktop notifications that open the chat.
+
+    The tray icon comes with ``show_tray()``, which the app calls once the window has
+    been painted (registering a tray icon talks to the desktop). Notifications are
+    native ones (``desktop``, one per chat, withdrawn once the chat is read), or the
+    tray icon's balloon where the desktop has no notification server."""
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
@@ -164,8 +173,14 @@ class Notifier:
         self.shown: list[tuple[str, str]] = []
         self.tray: QSystemTrayIcon | None = None
         self.unread = 0
-        if QSystemTrayIcon.isSystemTrayAvailable():
-            self.tray = QSystemTrayIcon(badge_icon(0), window)
+        self.desktop = DesktopNotifications(self.open_chat, icon=icon_path())
+        window.notify.connect(self.notify)
+        window.unreadChanged.connect(self.set_unread)
+
+    def show_tray(self) -> None:
+        if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
+            window = self.window
+            self.tray = QSystemTrayIcon(badge_icon(self.unread), window)
             self.tray.setObjectName("trayIcon")
             menu = QMenu(window)
             menu.setObjectName("trayMenu")
@@ -174,9 +189,8 @@ class Notifier:
             self.tray.setContextMenu(menu)
             self.tray.activated.connect(lambda _reason: self.show_window())
             self.tray.messageClicked.connect(self.on_clicked)
+            self.tray.setToolTip(f"Kith: {self.unread} unread" if self.unread else "Kith")
             self.tray.show()
-        window.notify.connect(self.notify)
-        window.unreadChanged.connect(self.set_unread)
 
     def set_unread(self, count: int) -> None:
         self.unread = count
@@ -185,23 +199,40 @@ class Notifier:
         if self.tray is not None:
             self.tray.setIcon(badge_icon(count))
             self.tray.setToolTip(f"Kith: {count} unread" if count else "Kith")
+        bridge = self.window.bridge
+        for user in self.desktop.keys():  # chats read since their notification
+            if not bridge.unread_count(bridge.conv_for(user)):
+                self.desktop.clear(user)
 
     def notify(self, title: str, text: str, user: bytes) -> None:
         self.last_user = user
         self.shown.append((title, text))
-        if self.tray is not None:
-            self.tray.showMessage(title, text, app_icon(), 5000)
+        self.desktop.show(user, title, text, lambda: self.tray_message(title, text))
         QApplication.alert(self.window)
 
+    def tray_message(self, title: str, text: str) -> None:
+        """Where there is no notification server: the tray icon's balloon, if any."""
+        if self.tray is not None:
+            self.tray.showMessage(title, text, app_icon(), 5000)
+
     def on_clicked(self) -> None:
-        self.show_window()
+        """The tray balloon was clicked: the chat of the last notification."""
         if self.last_user is not None:
-            self.window.open_chat(self.last_user)
+            self.open_chat(self.last_user)
+        else:
+            self.show_window()
+
+    def open_chat(self, user: bytes) -> None:
+        self.show_window()
+        self.window.open_chat(user)
 
     def show_window(self) -> None:
         self.window.showNormal()
         self.window.raise_()
         self.window.activateWindow()
+
+    async def aclose(self) -> None:
+        await self.desktop.aclose()
 
 
 def badge_icon(count: int) -> QIcon:
@@ -226,8 +257,33 @@ def badge_icon(count: int) -> QIcon:
     return QIcon(pix)
 
 
+class _FirstPaint(QObject):
+    """Runs ``then`` on the loop turn after ``window``'s first paint (or after a fallback
+    delay, for a window that is never exposed)."""
+
+    def __init__(self, window: MainWindow, then: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.then: Callable[[], None] | None = then
+        window.installEventFilter(self)
+        QTimer.singleShot(AFTER_PAINT_FALLBACK_MS, self, self.fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and self.then is not None:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self.fire)  # once this paint has been flushed
+        return False
+
+    def fire(self) -> None:
+        then, self.then = self.then, None
+        if then is not None:
+            then()
+
+
 class KithApp:
-    """One running app: node, control socket, bridge, window, tray."""
+    """One running app: node, control socket, bridge, window, tray.
+
+    What the first paint does not need waits until the window has been painted: LAN
+    discovery (registering probes the name for about 1.2 s) and the tray icon."""
 
     def __init__(self, node: Node) -> None:
         self.node = node
@@ -236,9 +292,11 @@ class KithApp:
         self.window: MainWindow | None = None
         self.notifier: Notifier | None = None
         self.closed = asyncio.Event()
+        self.background_started = False  # discovery and tray icon (after the first paint)
+        self._stopping = False
 
     async def start(self, *, show: bool = True) -> MainWindow:
-        await self.node.start()
+        await self.node.start(discover=False)
         self.control = ControlServer(self.node)
         try:
             await self.control.start()
@@ -252,16 +310,32 @@ class KithApp:
         self.window.setWindowIcon(app_icon())
         self.window.closed.connect(self.closed.set)
         self.notifier = Notifier(self.window)
-        self.window.refresh()
+        self.notifier.set_unread(self.bridge.unread_total())  # the window's refresh() ran
         if show:
             self.window.show()
+            _FirstPaint(self.window, self._start_background)
+        else:
+            self._start_background()
         return self.window
 
+    def _start_background(self) -> None:
+        if self.background_started or self._stopping or self.bridge is None \
+                or self.notifier is None:
+            return  # already done, or stopping
+        self.background_started = True
+        self.notifier.show_tray()
+        options = self.node.options
+        if options.network and options.discovery:
+            self.bridge.run(self.node.start_discovery())  # a failure is shown as an error
+
     async def stop(self) -> None:
+        self._stopping = True
         if self.window is not None:
             self.window.close()
         if self.bridge is not None:
-            await self.bridge.close()
+            await self.bridge.close()  # also cancels a discovery start still probing
+        if self.notifier is not None:  # no notification outlives the app
+            await self.notifier.aclose()
         if self.control is not None:
             await self.control.stop()
             self.control = None
@@ -279,14 +353,16 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):  # a clean shutdown: node, control socket
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    first = FirstStartDialog()
+    # the first-start dialog only for a profile without an identity
+    first = FirstStartDialog() if load_identity(profile) is None else None
     identity = asyncio.ensure_future(
         ensure_identity(profile, first, LinkSetup(interfaces=interfaces)))
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait({identity, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not identity.done():
         identity.cancel()
-        first.close()
+        if first is not None:
+            first.close()
         with contextlib.suppress(asyncio.CancelledError):
             await identity
         return 0
@@ -294,13 +370,14 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     if not found:
         stopping.cancel()
         return 0
+    linked = None if found is True else found  # this device was just linked
     warning = ""
     if not interfaces:  # --interface wins; else the networks chosen in Settings
         interfaces, warning = netifs.startup_interfaces(saved_interfaces(profile) or [])
     kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces)))
     kith.closed = stop
     try:
-        await kith.start(show=not isinstance(found, Linked))
+        await kith.start(show=linked is None)
     except KithError as e:
         QMessageBox.critical(None, "Kith cannot start", str(e))
         with contextlib.suppress(Exception):
@@ -310,8 +387,8 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         kith.window.statusBar().showMessage(warning)
         log.warning("%s", warning)
     try:
-        if isinstance(found, Linked) and first.link_dialog is not None:
-            await receive_history(kith.node, found, first.link_dialog)
+        if linked is not None and first is not None and first.link_dialog is not None:
+            await receive_history(kith.node, linked, first.link_dialog)
             assert kith.window is not None
             kith.window.show()
         await stop.wait()

@@ -21,6 +21,8 @@ Signals:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -93,6 +95,10 @@ class Bridge(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: Callable[[], None] | None = None
         self.read_times: dict[tuple[bytes, bytes], float] = {}  # (conv, author) -> when read
+        # Unread counts by conversation, until an event of that conversation: counting
+        # scans a conversation's incoming messages (tens of ms for 100k), and the sidebar
+        # asks after every event of any conversation.
+        self._unread: dict[bytes, int] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -115,6 +121,8 @@ class Bridge(QObject):
                 pass
 
     def _on_node_event(self, e: NodeEvent) -> None:
+        if isinstance(e, MessagesAdded | StatusChanged):
+            self._unread.pop(e.conv, None)
         if isinstance(e, MessagesAdded):
             self.messagesAdded.emit(e.conv, list(e.messages))
             self.conversationsChanged.emit()
@@ -163,9 +171,16 @@ class Bridge(QObject):
                 on_done(result)
             return result
 
+        def done(task: asyncio.Task[Any]) -> None:
+            self._tasks.discard(task)
+            # cancelled before it ever ran (the app closed at once): no "never awaited"
+            if inspect.iscoroutine(coro) and \
+                    inspect.getcoroutinestate(coro) == inspect.CORO_CREATED:
+                coro.close()
+
         task = asyncio.get_running_loop().create_task(wrapper())
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(done)
         return task
 
     # -- who am I ----------------------------------------------------------------------
@@ -202,7 +217,7 @@ class Bridge(QObject):
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
-                db.last_message(conv), db.unread_count(conv),
+                db.last_message(conv), self.unread_count(conv),
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
@@ -211,16 +226,26 @@ class Bridge(QObject):
         return [c for c in self.node.contacts() if c.state == PENDING_IN]
 
     def nearby(self) -> list[PeerInfo]:
-        """People on the network who are not contacts yet (one entry per user)."""
-        seen: set[bytes] = set()
-        out = []
+        """People on the network who are not contacts yet: one entry per person however
+        many of their devices are online (connected if any of them is), and never me
+        (my own other devices are under My devices)."""
+        people: dict[bytes, PeerInfo] = {}
         for p in self.node.peers():
-            if p.user_id is None or p.contact is not None or p.user_id in seen:
+            if p.user_id is None or p.contact is not None or p.user_id == self.node.user_id:
                 continue
-            seen.add(p.user_id)
-            out.append(p)
-        out.sort(key=lambda p: p.name.casefold())
-        return out
+            seen = people.get(p.user_id)
+            if seen is None:
+                people[p.user_id] = p
+                continue
+            if p.connected and not seen.connected:  # the entry speaks for a live device
+                seen, p = p, seen
+            people[p.user_id] = dataclasses.replace(
+                seen,
+                name=seen.name or p.name,
+                addresses=[*seen.addresses, *(a for a in p.addresses if a not in seen.addresses)],
+                key_changed=seen.key_changed or p.key_changed,
+            )
+        return sorted(people.values(), key=lambda p: p.name.casefold())
 
     def messages(
         self, conv: bytes, before: tuple[int, bytes] | None = None, limit: int = 100
@@ -240,6 +265,12 @@ class Bridge(QObject):
 
     def conversation_peer(self, conv: bytes) -> bytes | None:
         return self.node.db.conversation_peer(conv)
+
+    def unread_count(self, conv: bytes) -> int:
+        n = self._unread.get(conv)
+        if n is None:
+            n = self._unread[conv] = self.node.db.unread_count(conv)
+        return n
 
     def unread_total(self) -> int:
         return sum(c.unread for c in self.conversations())
@@ -308,8 +339,8 @@ class Bridge(QObject):
 
     def mark_read(self, user: bytes) -> None:
         conv = self.conv_for(user)
-        if self.node.db.unread(conv):
-            self.run(self.node.mark_read(user))
+        if self.unread_count(conv):
+            self.run(self.node.mark_read(user), on_done=lambda _: self._unread.pop(conv, None))
 
     def set_typing(self, user: bytes, active: bool) -> None:
         try:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, QPoint, QRect, QRectF, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import (
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -33,14 +44,20 @@ from PySide6.QtWidgets import (
 
 from app.gui import theme
 from app.gui.delegates import BubbleDelegate
-from app.gui.models import MessageModel, MsgRole
+from app.gui.models import MAX_ROWS, PAGE, MessageModel, MsgRole
 
 TYPING_POLL_MS = 1000  # while the bubble shows, ask the core whether they still type
 TYPING_RESEND_MS = 3000  # while typing, tell the peer again this often
 
 
 class ChatView(QListView):
-    """The message list: bottom-anchored, pages older messages in at the top.
+    """The message list: bottom-anchored, pages older messages in near the top (and newer
+    ones near the bottom when it does not show the present), keeping a bounded window of
+    rows loaded.
+
+    Where the view stays when rows come, go or change size: at the bottom if it was there
+    (new messages scroll into view), else on the row at its top edge, at the same pixel
+    (a page loading above or below, or a window resize, does not move what the user reads).
 
     Signals:
         linkActivated(url: str)
@@ -52,6 +69,14 @@ class ChatView(QListView):
 
     def __init__(self, model: MessageModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # (first: the setters below already call doItemsLayout, which reads these)
+        self._from_bottom = 0  # pixels between the visible bottom and the content's end
+        self._newer_unloaded = False  # the model did not reach the present, last we looked
+        # the row at the top edge and its y, as of the last scroll or layout
+        self._top: tuple[QPersistentModelIndex, int] | None = None
+        self._in_layout = False
+        self._fetch_pending = False
+        self._trim_pending = False
         self.setObjectName("messageList")
         self.open_links = True
         self.setModel(model)
@@ -67,13 +92,10 @@ class ChatView(QListView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self.on_context_menu)
-        self._from_bottom = 0  # pixels between the visible bottom and the content's end
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self.on_scrolled)
         bar.rangeChanged.connect(self.on_range_changed)
         model.modelReset.connect(self.on_model_reset)
-        self._fetch_pending = False
-        self._keep_value: int | None = None  # hold the scroll value while newer rows land
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -83,58 +105,168 @@ class ChatView(QListView):
     # -- scrolling ---------------------------------------------------------------------------
 
     def on_model_reset(self) -> None:
+        # another chat, or the present after a window far back: start at the bottom
         self._from_bottom = 0
-        self._keep_value = None
+        self._newer_unloaded = self.message_model().has_newer()
+        self._top = None
         self.bubbles.clear_cache()
 
-    def on_range_changed(self, _minimum: int, maximum: int) -> None:
-        # Keep the content's bottom where it was: new pages above do not move the view,
-        # and a view at the bottom stays there as messages arrive or the window resizes.
-        if self._keep_value is not None:  # rows came in below: the top stays put
-            self.verticalScrollBar().setValue(self._keep_value)
-            self._from_bottom = maximum - self._keep_value
-            return
-        self.verticalScrollBar().setValue(max(0, maximum - self._from_bottom))
+    def _sticks_to_bottom(self) -> bool:
+        return self._from_bottom <= 4 and not self._newer_unloaded
 
-    def on_scrolled(self, value: int) -> None:
+    def _remember(self) -> None:
+        """Note where the view is, for the next layout to keep it there."""
         bar = self.verticalScrollBar()
-        if self._keep_value is not None and value != self._keep_value:
-            self._keep_value = None  # the user scrolls on
-        self._from_bottom = bar.maximum() - value
-        if value <= bar.minimum() and self.message_model().has_older() and not self._fetch_pending:
-            self._fetch_pending = True
-            QTimer.singleShot(0, self.fetch_older)
-        elif (value >= bar.maximum() and self.message_model().has_newer()
-              and not self._fetch_pending):
-            self._fetch_pending = True
-            QTimer.singleShot(0, self.fetch_newer)
+        self._from_bottom = bar.maximum() - bar.value()
+        self._newer_unloaded = self.message_model().has_newer()
+        index = self.indexAt(QPoint(0, 0))
+        self._top = (QPersistentModelIndex(index), self.visualRect(index).top()) \
+            if index.isValid() else None
 
-    def fetch_newer(self) -> None:
-        self._fetch_pending = False
-        self._keep_value = self.verticalScrollBar().value()
-        if not self.message_model().load_newer():
-            self._keep_value = None
+    def doItemsLayout(self) -> None:
+        """Lay the rows out (Qt calls this after rows came or went, or a resize), then put
+        the view back where it was (see the class docstring)."""
+        if self._in_layout:
+            super().doItemsLayout()
+            return
+        stick, top = self._sticks_to_bottom(), self._top
+        self._in_layout = True
+        try:
+            super().doItemsLayout()
+        finally:
+            self._in_layout = False
+        bar = self.verticalScrollBar()
+        if stick:
+            bar.setValue(bar.maximum())
+        elif top is not None and top[0].isValid():
+            index, y = top
+            moved = self.visualRect(QModelIndex(index)).top() - y
+            if moved:
+                bar.setValue(bar.value() + moved)
+        self._remember()
+        self._maybe_fetch()
+        if self.model().rowCount() > MAX_ROWS + PAGE and not self._trim_pending:
+            self._trim_pending = True  # many messages came in: forget the farthest
+            QTimer.singleShot(0, self, self._trim)
+
+    def _trim(self) -> None:
+        self._trim_pending = False
+        if not self.isVisible():
+            return
+        model = self.message_model()
+        excess = model.rowCount() - MAX_ROWS
+        if excess <= 0:
+            return
+        first, last = self._visible_rows()
+        above, below = first - PAGE, model.rowCount() - 1 - last - PAGE
+        if above >= below:
+            model.drop_oldest(min(excess, above))
+        else:
+            model.drop_newest(min(excess, below))
+
+    def on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._in_layout:
+            return  # doItemsLayout puts the view back once the layout is complete
+        if self._sticks_to_bottom():
+            self.verticalScrollBar().setValue(maximum)
+        self._remember()
+
+    def on_scrolled(self, _value: int) -> None:
+        if self._in_layout:
+            return
+        self._remember()
+        self._maybe_fetch()
+
+    def _maybe_fetch(self) -> None:
+        """Load the next page before the user reaches the end of what is loaded: within
+        a screen of the top (older) or of the bottom of a window that does not reach the
+        present (newer)."""
+        if self._fetch_pending:
+            return
+        bar = self.verticalScrollBar()
+        model = self.message_model()
+        margin = self.viewport().height()
+        if model.has_older() and bar.value() - bar.minimum() <= margin:
+            self._fetch_pending = True
+            QTimer.singleShot(0, self, self._prepare_older)
+        elif model.has_newer() and bar.maximum() - bar.value() <= margin:
+            self._fetch_pending = True
+            QTimer.singleShot(0, self, self._prepare_newer)
+
+    # A page comes in two loop turns, each well within a frame: read it and lay out its
+    # texts, then insert it (which lays out the whole view again).
+
+    def _prepare_older(self) -> None:
+        if self.isVisible():
+            self.bubbles.warm(self.message_model().peek_older())
+        QTimer.singleShot(0, self, self.fetch_older)
+
+    def _prepare_newer(self) -> None:
+        if self.isVisible():
+            self.bubbles.warm(self.message_model().peek_newer())
+        QTimer.singleShot(0, self, self.fetch_newer)
+
+    def _visible_rows(self) -> tuple[int, int]:
+        """First and last row on screen (0 and the last row if it shows none)."""
+        rect = self.viewport().rect()
+        first = self.indexAt(QPoint(0, 0))
+        last = self.indexAt(QPoint(0, rect.height() - 1))
+        n = self.model().rowCount()
+        return (first.row() if first.isValid() else 0,
+                last.row() if last.isValid() else n - 1)
 
     def fetch_older(self) -> None:
         self._fetch_pending = False
+        if not self.isVisible():  # closed meanwhile (the node may be gone too)
+            return
         model = self.message_model()
+        if not model.has_older():
+            return
+        _, last = self._visible_rows()
         model.at_top = True
+        before = model.rowCount()
         if model.canFetchMore(QModelIndex()):
             model.fetchMore(QModelIndex())
         model.at_top = False
+        came = model.rowCount() - before
+        # keep the window bounded: forget rows far below the screen
+        spare = model.rowCount() - 1 - (last + came) - PAGE
+        model.drop_newest(min(model.rowCount() - MAX_ROWS, spare))
+        if came:
+            self.doItemsLayout()  # now, not on the next loop turn: no frame in between
+
+    def fetch_newer(self) -> None:
+        self._fetch_pending = False
+        if not self.isVisible():  # closed meanwhile (the node may be gone too)
+            return
+        model = self.message_model()
+        if not model.has_newer():
+            return
+        first, _ = self._visible_rows()
+        came = model.load_newer()
+        model.drop_oldest(min(model.rowCount() - MAX_ROWS, first - PAGE))
+        if came:
+            self.doItemsLayout()
 
     def at_bottom(self) -> bool:
         return self._from_bottom <= 4
+
+    def is_loading(self) -> bool:
+        """A page is about to come in (on the next loop turns)."""
+        return self._fetch_pending
 
     def scroll_to_row(self, row: int) -> None:
         index = self.model().index(row, 0)
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.setCurrentIndex(index)
-        self._from_bottom = self.verticalScrollBar().maximum() - self.verticalScrollBar().value()
+        self._remember()
 
     def resizeEvent(self, e) -> None:  # noqa: ANN001
-        self.bubbles.clear_cache()
         super().resizeEvent(e)
+        if e.size().width() != e.oldSize().width():
+            # bubbles wrap to the width: heights change (QListView itself lays out again
+            # only when the height changes)
+            self.scheduleDelayedItemsLayout()
 
     # -- links, copy ---------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.gui import theme
-from app.gui.models import ConvRole, MsgRole
+from app.gui.models import ConvRole, MessageModel, MsgRole, Shape
+from storage import MessageRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
@@ -49,7 +50,13 @@ def linkify(text: str) -> str:
 
 
 class BubbleDelegate(QStyledItemDelegate):
-    """Paints one message: optional day header, the bubble, the status line."""
+    """Paints one message: optional day header, the bubble, the status line.
+
+    The list view asks every loaded row's size at every layout, so ``sizeHint`` is cheap:
+    the row's shape straight from the model, and its text size cached by (message,
+    width). A text document per message is kept (bounded) for painting; a new width
+    lays the same document out again instead of parsing it anew.
+    """
 
     PAD_H, PAD_V = 12, 7
     SIDE = 16
@@ -60,17 +67,22 @@ class BubbleDelegate(QStyledItemDelegate):
     RETRY = "Retry"
     GAP, GROUP_GAP = 8, 2
 
+    DOCS = 1000  # text documents kept for painting (the model holds a few hundred rows)
+    TEXT_SIZES = 50_000  # cached text sizes, (message, width) -> (w, h)
+
     def __init__(self, view: QAbstractItemView) -> None:
         super().__init__(view)
         self.view = view
-        self._docs: OrderedDict[tuple, QTextDocument] = OrderedDict()
-        # Laying out a long list asks every row's size again: keep sizes (small) apart
-        # from documents (large, bounded) so a layout never rebuilds thousands of docs.
-        self._sizes: dict[tuple, QSize] = {}
+        model = view.model()
+        assert isinstance(model, MessageModel)
+        self.model = model
+        # documents by (message, outgoing, dark, font), each with the width it is laid out at
+        self._docs: OrderedDict[tuple, tuple[QTextDocument, int]] = OrderedDict()
+        self._text: dict[tuple[bytes, int], tuple[int, int]] = {}
 
     def clear_cache(self) -> None:
         self._docs.clear()
-        self._sizes.clear()
+        self._text.clear()
 
     # -- geometry --------------------------------------------------------------------------
 
@@ -79,48 +91,81 @@ class BubbleDelegate(QStyledItemDelegate):
         return max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
 
     def _doc(self, index: AnyIndex, font: QFont, palette: QPalette) -> QTextDocument:
-        outgoing = bool(index.data(MsgRole.Outgoing))
-        max_w = self._max_text_width()
+        row = self.model.row(index.row())
+        return self._row_doc(row.event_id, row.text, row.outgoing, self._max_text_width(),
+                             font, palette)
+
+    def _row_doc(self, event_id: bytes, text: str, outgoing: bool, max_w: int, font: QFont,
+                 palette: QPalette) -> QTextDocument:
         dark = theme.is_dark(palette)
-        key = (index.data(MsgRole.EventId), max_w, outgoing, dark, font.key())
-        doc = self._docs.get(key)
-        if doc is not None:
+        key = (event_id, outgoing, dark, font.key())
+        entry = self._docs.get(key)
+        if entry is None:
+            doc = QTextDocument()
+            doc.setDocumentMargin(0)
+            doc.setDefaultFont(font)
+            html_text = linkify(text)
+            if "<a " in html_text:
+                link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
+                doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
+            doc.setHtml(html_text)
+            laid_out = -1
+        else:
             self._docs.move_to_end(key)
-            return doc
-        doc = QTextDocument()
-        doc.setDocumentMargin(0)
-        doc.setDefaultFont(font)
-        link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
-        doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
-        doc.setHtml(linkify(str(index.data(MsgRole.Text) or "")))
-        doc.setTextWidth(max_w)
-        ideal = doc.idealWidth()
-        if ideal < max_w:
-            doc.setTextWidth(ideal + 1)
-        self._docs[key] = doc
-        if len(self._docs) > 3000:
-            self._docs.popitem(last=False)
+            doc, laid_out = entry
+        if laid_out != max_w:
+            doc.setTextWidth(max_w)
+            ideal = doc.idealWidth()
+            if ideal < max_w:
+                doc.setTextWidth(ideal + 1)
+            self._docs[key] = (doc, max_w)
+            if len(self._docs) > self.DOCS:
+                self._docs.popitem(last=False)
         return doc
+
+    def warm(self, rows: list[MessageRow]) -> None:
+        """Lay out the texts of rows about to be inserted (the view calls this a loop turn
+        before, so that the insert's layout finds their sizes ready)."""
+        max_w = self._max_text_width()
+        for row in rows:
+            self._row_text_size(row, max_w)
+
+    def _text_size(self, index: AnyIndex, max_w: int) -> tuple[int, int]:
+        """Width and height of a message's laid out text (cached)."""
+        return self._row_text_size(self.model.row(index.row()), max_w)
+
+    def _row_text_size(self, row: MessageRow, max_w: int) -> tuple[int, int]:
+        key = (row.event_id, max_w)
+        size = self._text.get(key)
+        if size is None:
+            view = self.view
+            doc = self._row_doc(row.event_id, row.text, row.outgoing, max_w, view.font(),
+                                view.palette())
+            s = doc.size()
+            size = self._text[key] = (int(s.width()), int(s.height()))
+            if len(self._text) > self.TEXT_SIZES:
+                self._text.clear()
+                self._text[key] = size
+        return size
 
     def _geometry(self, option: QStyleOptionViewItem, index: AnyIndex) -> dict[str, QRect]:
         rect = option.rect
         top = rect.top()
-        header = str(index.data(MsgRole.DayHeader) or "")
+        shape: Shape = self.model.shape(index.row())
         out: dict[str, QRect] = {}
-        if header:
+        if shape.header:
             out["header"] = QRect(rect.left(), top, rect.width(), self.HEADER_H)
             top += self.HEADER_H
         else:
-            top += self.GROUP_GAP if not index.data(MsgRole.GroupFirst) else self.GAP
-        doc = self._doc(index, option.font, option.palette)
-        size = doc.size()
-        w = int(size.width()) + 2 * self.PAD_H
-        h = int(size.height()) + 2 * self.PAD_V
-        outgoing = bool(index.data(MsgRole.Outgoing))
+            top += self.GAP if shape.first else self.GROUP_GAP
+        text_w, text_h = self._text_size(index, self._max_text_width())
+        w = text_w + 2 * self.PAD_H
+        h = text_h + 2 * self.PAD_V
+        outgoing = self.model.row(index.row()).outgoing
         x = rect.right() - self.SIDE - w + 1 if outgoing else rect.left() + self.SIDE
         out["bubble"] = QRect(x, top, w, h)
         top += h
-        if index.data(MsgRole.StatusText):
+        if shape.status:
             out["status"] = QRect(rect.left() + self.SIDE, top + 2,
                                   rect.width() - 2 * self.SIDE, self.STATUS_H - 2)
             top += self.STATUS_H
@@ -128,23 +173,18 @@ class BubbleDelegate(QStyledItemDelegate):
         return out
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
+        # The same arithmetic as _geometry()["all"], without building the rects.
         width = self.view.viewport().width()
-        key = (index.data(MsgRole.EventId), width, index.data(MsgRole.DayHeader),
-               index.data(MsgRole.GroupFirst), index.data(MsgRole.GroupLast),
-               index.data(MsgRole.StatusText), index.data(MsgRole.CanRetry))
-        size = self._sizes.get(key)
-        if size is not None:
-            return size
-        opt = QStyleOptionViewItem(option)
-        opt.rect = QRect(0, 0, width, 0)
-        opt.font = self.view.font()
-        opt.palette = self.view.palette()
-        g = self._geometry(opt, index)
-        size = QSize(width, g["all"].height() + (4 if index.data(MsgRole.GroupLast) else 0))
-        if len(self._sizes) > 200_000:
-            self._sizes.clear()
-        self._sizes[key] = size
-        return size
+        max_w = max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
+        header, first, last, status = self.model.shape(index.row())
+        height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
+        if header:
+            height += self.HEADER_H
+        else:
+            height += self.GAP if first else self.GROUP_GAP
+        if status:
+            height += self.STATUS_H
+        return QSize(width, height + 4 if last else height)
 
     def anchor_at(self, index: AnyIndex, rect: QRect, pos: QPoint) -> str:
         """The link under ``pos`` (viewport coordinates), or ""."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.bridge import Bridge
 from p2p.node import DeviceInfo
+from p2p.profile import default_device_name
 
 MAX_DEVICE_NAME = 64
 
@@ -296,7 +296,7 @@ class LinkDialog(QDialog):
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.qr.setToolTip("The same code as a QR code")
         layout.addWidget(self.qr)
-        name = (device_name or socket.gethostname() or "new device")[:MAX_DEVICE_NAME]
+        name = (device_name or default_device_name())[:MAX_DEVICE_NAME]
         self.device_name = QLabel(f"This device will be listed as “{name}”.")
         self.device_name.setObjectName("deviceNameLabel")
         self.device_name.setProperty("deviceName", name)
@@ -331,6 +331,7 @@ class LinkDialog(QDialog):
             kw["timing"] = timing
         if timeout is not None:
             kw["timeout"] = timeout
+        kw["on_wrong_code"] = self.show_wrong_code
         task = asyncio.ensure_future(
             link_driver.wait_for_link(profile, self.code, self.name(), **kw))
         cancelled = []
@@ -348,6 +349,14 @@ class LinkDialog(QDialog):
             raise
         finally:
             self.rejected.disconnect(on_cancel)
+
+    def show_wrong_code(self, tries_left: int) -> None:
+        """A wrong code was typed on the other device; this one keeps waiting."""
+        tries = "one more try" if tries_left == 1 else f"{tries_left} more tries"
+        self.status.setText(
+            "⚠ A wrong code was typed on your other device; nothing was sent. Check the "
+            f"code above and type it again ({tries})."
+        )
 
     def show_history(self, have: int, total: int) -> None:
         self.device_name.hide()

@@ -1,11 +1,16 @@
 """Qt item models: the conversation list and the messages of one chat.
 
 Both are ``QAbstractListModel``s with a roles enum; delegates paint from the roles.
-The message model holds only the pages loaded so far (keyset paging from the newest
-message, never OFFSET) and loads an older page when the view, scrolled to the top,
-asks it to (``canFetchMore``/``fetchMore``). A search hit far back opens a window of
-pages around the hit instead; the view then pages newer messages in at the bottom
-(``messages_after``) until it reaches the present.
+The message model holds a window of at most a few hundred messages: the pages loaded so
+far (keyset paging, never OFFSET). It loads an older page when the view, scrolled near
+the top, asks it to (``canFetchMore``/``fetchMore``), and a newer one near the bottom
+when the window does not reach the present (``messages_after``); the view drops pages
+far from what it shows (``drop_oldest``/``drop_newest``). A search hit that is not
+loaded opens a window of pages around the hit.
+
+Why a bounded window: every insert makes the list view lay out all its rows again,
+which costs a few microseconds a row, so the rows a chat holds must not grow with how
+far the user scrolled.
 """
 
 from __future__ import annotations
@@ -13,16 +18,16 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
-from typing import Any
+import functools
+from typing import Any, NamedTuple
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.gui.bridge import Bridge, Conversation
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
-PAGE = 200  # messages per page
-JUMP_PAGE = 2000  # rows per query while looking for a search hit
-JUMP_LIMIT = 20_000  # a search hit further back than this is not loaded into the view
+PAGE = 25  # messages per page: what one page costs to lay out must fit in a frame
+MAX_ROWS = 250  # the view keeps about this many rows loaded (see drop_oldest/drop_newest)
 GROUP_SECONDS = 5 * 60  # consecutive messages closer than this share one group
 HEADER_GAP_SECONDS = 60 * 60  # a time header also after an hour of silence
 
@@ -152,6 +157,15 @@ class ConversationModel(QAbstractListModel):
         return None
 
 
+class Shape(NamedTuple):
+    """What a message's bubble size depends on, besides its text and the width."""
+
+    header: bool  # a day / time separator above it
+    first: bool  # first of its group
+    last: bool  # last of its group
+    status: bool  # the status line under it (the last outgoing message)
+
+
 class MsgRole(enum.IntEnum):
     Text = Qt.ItemDataRole.UserRole + 1
     Outgoing = enum.auto()
@@ -182,6 +196,9 @@ class MessageModel(QAbstractListModel):
         self._last_out = -1
         self.at_top = False  # set by the view while it shows the oldest loaded row
         self.offline_peer = False  # the contact is offline: "Not delivered yet"
+        # the next page each way, read ahead (peek_older/peek_newer), by the key it follows
+        self._older_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
+        self._newer_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -189,6 +206,7 @@ class MessageModel(QAbstractListModel):
         """Show a conversation: its newest page."""
         self.beginResetModel()
         self.conv, self.peer = conv, peer
+        self._older_page = self._newer_page = None
         self._rows = self.bridge.messages(conv, limit=PAGE) if conv else []
         self._ids = {r.event_id for r in self._rows}
         self._has_older = len(self._rows) == PAGE
@@ -205,6 +223,7 @@ class MessageModel(QAbstractListModel):
         newer = self.bridge.messages_after(hit.conv, key, limit=PAGE)
         self.beginResetModel()
         self.conv = hit.conv
+        self._older_page = self._newer_page = None
         self._rows = [*older, hit, *newer]
         self._ids = {r.event_id for r in self._rows}
         self._has_older = len(older) == PAGE
@@ -220,15 +239,36 @@ class MessageModel(QAbstractListModel):
     def has_newer(self) -> bool:
         return self._has_newer
 
+    def peek_older(self) -> list[MessageRow]:
+        """The page ``load_older`` would add: read now and kept for it, so that a view
+        can prepare it (lay out its texts) a loop turn before inserting it."""
+        if not self._has_older or not self._rows or self.conv is None:
+            return []
+        first = self._rows[0]
+        key = (first.lamport, first.author)
+        if self._older_page is None or self._older_page[0] != key:
+            self._older_page = (key, self.bridge.messages(self.conv, before=key, limit=PAGE))
+        return self._older_page[1]
+
+    def peek_newer(self) -> list[MessageRow]:
+        """The page ``load_newer`` would add (see ``peek_older``)."""
+        if not self._has_newer or not self._rows or self.conv is None:
+            return []
+        last = self._rows[-1]
+        key = (last.lamport, last.author)
+        if self._newer_page is None or self._newer_page[0] != key:
+            self._newer_page = (key, self.bridge.messages_after(self.conv, key, limit=PAGE))
+        return self._newer_page[1]
+
     def load_newer(self) -> int:
         """Append the next newer page (after a jump far back); returns how many came in."""
         if not self._has_newer or not self._rows or self.conv is None:
             self._has_newer = False
             return 0
-        last = self._rows[-1]
-        newer = self.bridge.messages_after(self.conv, (last.lamport, last.author), limit=PAGE)
-        newer = [r for r in newer if r.event_id not in self._ids]
-        self._has_newer = len(newer) == PAGE
+        page = self.peek_newer()
+        self._newer_page = None
+        newer = [r for r in page if r.event_id not in self._ids]
+        self._has_newer = len(page) == PAGE
         if not newer:
             return 0
         start = len(self._rows)
@@ -255,64 +295,72 @@ class MessageModel(QAbstractListModel):
         if not self._rows or self.conv is None:
             self._has_older = False
             return 0
-        first = self._rows[0]
-        older = self.bridge.messages(self.conv, before=(first.lamport, first.author), limit=PAGE)
-        older = [r for r in older if r.event_id not in self._ids]
-        self._has_older = len(older) == PAGE
+        page = self.peek_older()
+        self._older_page = None
+        older = [r for r in page if r.event_id not in self._ids]
+        self._has_older = len(page) == PAGE
         self.at_top = False
         if not older:
             return 0
         self.beginInsertRows(QModelIndex(), 0, len(older) - 1)
         self._rows[:0] = older
         self._ids.update(r.event_id for r in older)
-        self._last_out = self._last_out + len(older) if self._last_out >= 0 else -1
+        if self._last_out >= 0:
+            self._last_out += len(older)
+        else:  # no outgoing message was loaded: maybe one is in this page
+            self._find_last_out()
         self.endInsertRows()
         # The previously first row may lose its day header or join a group.
         first_old = self.index(len(older))
         self.dataChanged.emit(first_old, first_old)
         return len(older)
 
-    def find_or_load(self, event_id: bytes, max_rows: int = JUMP_LIMIT) -> int:
-        """Row of ``event_id``, loading older messages (in one insert) until it is there;
-        -1 if it is not within ``max_rows`` of the newest."""
+    def find_or_load(self, event_id: bytes) -> int:
+        """Row of ``event_id`` if it is loaded, else -1: then ``open_at`` shows a window
+        around it (loading everything up to it would make the view lay out thousands of
+        rows)."""
+        if event_id not in self._ids:
+            return -1
         for i, r in enumerate(self._rows):
             if r.event_id == event_id:
                 return i
-        if not self._has_older or not self._rows or self.conv is None:
-            return -1
-        older: list[MessageRow] = []
-        first = self._rows[0]
-        found = False
-        while len(older) + len(self._rows) < max_rows:
-            page = self.bridge.messages(self.conv, before=(first.lamport, first.author),
-                                        limit=JUMP_PAGE)
-            older[:0] = page
-            if any(r.event_id == event_id for r in page) or len(page) < JUMP_PAGE:
-                found = any(r.event_id == event_id for r in page)
-                self._has_older = len(page) == JUMP_PAGE
-                break
-            first = page[0]
-        if not older:
-            return -1
-        if not found:
-            # Round up to whole pages of what we read anyway.
-            self._has_older = True
-        self.beginInsertRows(QModelIndex(), 0, len(older) - 1)
-        self._rows[:0] = older
-        self._ids.update(r.event_id for r in older)
-        self._last_out = self._last_out + len(older) if self._last_out >= 0 else -1
-        self.endInsertRows()
-        if not found:
-            return -1
-        for i, r in enumerate(older):
-            if r.event_id == event_id:
-                return i
         return -1
+
+    def drop_oldest(self, n: int) -> None:
+        """Forget the ``n`` oldest rows (they page in again when scrolled to)."""
+        n = min(n, len(self._rows) - 1)
+        if n <= 0:
+            return
+        self.beginRemoveRows(QModelIndex(), 0, n - 1)
+        self._ids.difference_update(r.event_id for r in self._rows[:n])
+        del self._rows[:n]
+        self._has_older = True
+        self._last_out = self._last_out - n if self._last_out >= n else -1
+        if self._last_out < 0:
+            self._find_last_out()
+        self.endRemoveRows()
+        self.dataChanged.emit(self.index(0), self.index(0))  # it gets the day header
+
+    def drop_newest(self, n: int) -> None:
+        """Forget the ``n`` newest rows: the window no longer reaches the present, and
+        the newer pages load again when scrolled to."""
+        n = min(n, len(self._rows) - 1)
+        if n <= 0:
+            return
+        keep = len(self._rows) - n
+        self.beginRemoveRows(QModelIndex(), keep, len(self._rows) - 1)
+        self._ids.difference_update(r.event_id for r in self._rows[keep:])
+        del self._rows[keep:]
+        self._has_newer = True
+        self._find_last_out()
+        self.endRemoveRows()
+        self.dataChanged.emit(self.index(keep - 1), self.index(keep - 1))
 
     def add(self, rows: list[MessageRow]) -> None:
         """New messages of this conversation (ours or received)."""
         if self._has_newer:
             return  # not at the present yet: they come with the newer pages
+        self._older_page = None  # (a message may land in the middle: read again)
         new = sorted((r for r in rows if r.event_id not in self._ids),
                      key=lambda r: (r.lamport, r.author))
         if not new:
@@ -374,6 +422,17 @@ class MessageModel(QAbstractListModel):
 
     def row(self, i: int) -> MessageRow:
         return self._rows[i]
+
+    def shape(self, i: int) -> Shape:
+        """What row ``i``'s size depends on (the delegate asks this for every row at every
+        layout, so it reads the rows directly instead of going through ``data()``)."""
+        rows = self._rows
+        r = rows[i]
+        prev = rows[i - 1] if i else None
+        header = prev is None or _new_section(prev, r)
+        first = header or not _same_group(prev, r)  # type: ignore[arg-type]
+        last = i == len(rows) - 1 or not _same_group(r, rows[i + 1])
+        return Shape(header, first, last, i == self._last_out and not self._has_newer)
 
     def roleNames(self) -> dict[int, bytes]:
         return {r.value: r.name.encode() for r in MsgRole}
@@ -453,6 +512,11 @@ def _same_group(a: MessageRow, b: MessageRow) -> bool:
 
 
 def _new_section(a: MessageRow, b: MessageRow) -> bool:
-    da = datetime.datetime.fromtimestamp(a.time / 1000).date()
-    db = datetime.datetime.fromtimestamp(b.time / 1000).date()
-    return da != db or b.time - a.time >= HEADER_GAP_SECONDS * 1000
+    return b.time - a.time >= HEADER_GAP_SECONDS * 1000 or _day(a.time) != _day(b.time)
+
+
+@functools.lru_cache(maxsize=8192)
+def _day(ms: int) -> int:
+    """The local date of a timestamp (ms), as an ordinal; cached: each layout asks for
+    every loaded row."""
+    return datetime.datetime.fromtimestamp(ms / 1000).date().toordinal()

@@ -18,6 +18,14 @@ from nodekit import make_node
 from app.gui.app import KithApp
 
 
+@pytest.fixture(autouse=True)
+def _no_desktop_bus(monkeypatch, tmp_path):
+    """No GUI test talks to the desktop's session bus (real notifications popping up on
+    the developer's screen): the address points at nothing, so notifications fall back to
+    the tray. Tests of native notifications set their own private bus."""
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-session-bus'}")
+
+
 @pytest.fixture(scope="module")
 def qloop(qapp):
     """One loop per test module. It is never stopped: qasync's stop() calls

@@ -101,10 +101,13 @@ def test_handoff_offer_continues_the_chat_with_its_draft(kith_apps, qtbot, aw, t
     def offer():
         return [b for b in w.findChildren(QPushButton, "handoffButton") if b.isVisible()]
 
-    qtbot.waitUntil(lambda: len(offer()) == 1)
-    assert offer()[0].text() == "↪ Continue the chat with bob (from laptop)"
-    qtbot.waitUntil(lambda: w.bridge.handoffs()[0].draft == "see you at sev")  # debounced
-    qtbot.mouseClick(offer()[0], Qt.MouseButton.LeftButton)
+    # The offer is rebuilt as the (debounced) draft arrives: wait for the final one.
+    qtbot.waitUntil(
+        lambda: [b.text() for b in offer()] == ["↪ Continue the chat with bob (from laptop)"]
+        and w.bridge.handoffs()[0].draft == "see you at sev"
+    )
+    button = offer()[0]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert w.current == bob.node.user_id
     assert w.chat.composer.toPlainText() == "see you at sev"
     qtbot.waitUntil(lambda: not offer())  # taken
@@ -120,3 +123,39 @@ def test_per_user_settings_follow_me_to_my_other_device(kith_apps, qtbot, aw, tm
     dialog.receipts.setChecked(False)
     dialog.accept()
     qtbot.waitUntil(lambda: laptop.bridge.setting("read_receipts", True) is False)
+
+
+def test_a_wrong_code_is_shown_on_both_devices_and_the_right_one_still_links(
+        kith_apps, qtbot, aw, qloop, tmp_path):
+    alice = kith_apps("alice", discovery=True)
+    first = FirstStartDialog()
+    qtbot.addWidget(first)
+    setup = LinkSetup(interfaces=["127.0.0.1"], discovery=True,
+                      timing=Timing(handshake=2, keepalive=1, dead_after=3), timeout=30,
+                      device_name="laptop")
+    task = qloop.create_task(ensure_identity(tmp_path / "laptop", first, setup))
+    qtbot.waitUntil(first.isVisible)
+    qtbot.mouseClick(first.findChild(QPushButton, "linkDeviceButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.link_dialog is not None and first.link_dialog.isVisible())
+    link = first.link_dialog
+    code = link.code_label.text()
+    # a typo in the last digit: the same device is found (same hint), the proof fails
+    wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
+    devices = alice.window.open_devices()
+    qtbot.waitUntil(devices.isVisible)
+    qtbot.mouseClick(devices.add_button, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(devices.code, wrong)
+    qtbot.mouseClick(devices.link_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "wrong code" in devices.status.text(), timeout=20000)
+    assert devices.link_button.isEnabled() and devices.code.isEnabled()
+    qtbot.waitUntil(lambda: "wrong code was typed" in link.status.text())
+    assert "2 more tries" in link.status.text()
+    assert not task.done() and [d.this_device for d in alice.node.devices()] == [True]
+    # the right code, typed again on the same page, links
+    devices.code.clear()
+    qtbot.keyClicks(devices.code, code)
+    qtbot.mouseClick(devices.link_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Linked" in devices.status.text(), timeout=20000)
+    qtbot.waitUntil(task.done, timeout=20000)
+    assert isinstance(task.result(), Linked)
+    devices.close()
