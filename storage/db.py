@@ -259,6 +259,11 @@ class Store:
             self._checkpointer = _Checkpointer(self.path)
         self._checkpointer.request()
 
+    def wait_checkpointed(self, timeout: float) -> bool:
+        """Block until the background checkpoint asked for last has run; False on
+        timeout. For tests and tools: the node never waits for a checkpoint."""
+        return self._checkpointer is not None and self._checkpointer.wait(timeout)
+
     @property
     def schema_version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -706,11 +711,21 @@ class _Checkpointer:
         self._path = path
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._done = threading.Condition()
+        self._requested = 0  # requests so far
+        self._served = 0  # requests covered by a finished checkpoint
         self._thread = threading.Thread(target=self._run, name="kith-checkpoint", daemon=True)
         self._thread.start()
 
     def request(self) -> None:
+        with self._done:
+            self._requested += 1
         self._wake.set()
+
+    def wait(self, timeout: float) -> bool:
+        """Until a checkpoint started after the last request has finished (or failed)."""
+        with self._done:
+            return self._done.wait_for(lambda: self._served >= self._requested, timeout)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -729,10 +744,15 @@ class _Checkpointer:
                 if self._stopping.is_set():
                     return
                 self._wake.clear()
+                with self._done:
+                    covered = self._requested
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as e:  # busy, disk full: the next request tries again
                     log.warning("checkpoint failed: %s", e)
+                with self._done:
+                    self._served = covered
+                    self._done.notify_all()
                 if self._stopping.wait(CHECKPOINT_INTERVAL):
                     return
         finally:

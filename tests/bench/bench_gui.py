@@ -35,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
 N = 100_000
 SCROLL_FRAMES = 1500
@@ -113,33 +114,13 @@ def measure_launch(tmp: Path) -> tuple[float, float]:
 
 
 def long_chat(root: Path) -> tuple[Path, bytes]:
-    from p2p.events import direct_conversation
-    from p2p.profile import DB_FILE, create_identity
-    from storage import STATUS_READ, MessageRow, Store
+    from chatkit import write_long_chat
 
     profile = root / "long"
-    me = create_identity(profile, "alice")
-    bob_user, bob_device, my_device = os.urandom(32), os.urandom(32), os.urandom(32)
-    conv = direct_conversation(me.user_id, bob_user)
-    store = Store(profile / DB_FILE)
-    try:
-        start = int(time.time() * 1000) - N * 60_000
-        rows = []
-        for i in range(N):
-            out = i % 3 == 0
-            text = f"message {i}: " + "lorem ipsum dolor sit amet " * (1 + i % 7)
-            rows.append(MessageRow(
-                i.to_bytes(32, "big"), conv, my_device if out else bob_device,
-                me.user_id if out else bob_user, i + 1, i + 1, start + i * 20_000, text, out,
-            ))
-        with store.transaction():
-            store.upsert_contact(bob_user, name="bob", state="accepted")
-            store.ensure_conversation(conv, "direct", bob_user)
-            store.insert_messages(rows)
-            store.raise_mark(conv, bob_device, N, STATUS_READ)
-            store.raise_mark(conv, my_device, N, STATUS_READ)
-    finally:
-        store.close()
+    bob_user = write_long_chat(
+        profile, N, lambda i: f"message {i}: " + "lorem ipsum dolor sit amet " * (1 + i % 7),
+        spacing_ms=20_000,
+    )
     return profile, bob_user
 
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import time
-
 import pytest
+from chatkit import write_long_chat
 from PySide6.QtCore import Qt
 from test_gui_chat import _friends
 
 from app.gui.app import KithApp
 from app.gui.models import PAGE, MsgRole
-from p2p.events import direct_conversation
 from p2p.node import Node, NodeOptions
-from p2p.profile import DB_FILE, create_identity
-from storage import STATUS_READ, MessageRow, Store
 
 N = 100_000
 NEEDLE = N - 5_000  # an old message, 25 pages up
@@ -25,30 +20,11 @@ ANCIENT = 10  # the very beginning: too far to page to, shown in a window around
 def long_chat(tmp_path):
     """A profile whose chat with "bob" holds 100k messages, written straight to storage."""
     profile = tmp_path / "alice"
-    me = create_identity(profile, "alice")
-    bob_user, bob_device = os.urandom(32), os.urandom(32)
-    my_device = os.urandom(32)  # a "linked device" of ours: outgoing rows without our heads
-    conv = direct_conversation(me.user_id, bob_user)
-    store = Store(profile / DB_FILE)
-    try:
-        start = int(time.time() * 1000) - N * 60_000
-        rows = []
-        for i in range(N):
-            out = i % 3 == 0
-            rows.append(MessageRow(
-                i.to_bytes(32, "big"), conv, my_device if out else bob_device,
-                me.user_id if out else bob_user, i + 1, i + 1, start + i * 60_000,
-                f"message {i}" + (" needle" if i == NEEDLE else "")
-                + (" ancient" if i == ANCIENT else ""), out,
-            ))
-        with store.transaction():
-            store.upsert_contact(bob_user, name="bob", state="accepted")
-            store.ensure_conversation(conv, "direct", bob_user)
-            store.insert_messages(rows)
-            store.raise_mark(conv, bob_device, N, STATUS_READ)
-            store.raise_mark(conv, my_device, N, STATUS_READ)
-    finally:
-        store.close()
+    bob_user = write_long_chat(
+        profile, N,
+        lambda i: f"message {i}" + (" needle" if i == NEEDLE else "")
+        + (" ancient" if i == ANCIENT else ""),
+    )
     return profile, bob_user
 
 
@@ -57,16 +33,13 @@ def test_100k_chat_opens_at_newest_and_pages_older(long_chat, qtbot, aw):
     kith = KithApp(Node(profile, NodeOptions(network=False)))
     window = aw(kith.start())
     try:
-        t0 = time.perf_counter()
-        window.open_chat(bob_user)
-        opened = time.perf_counter() - t0
+        window.open_chat(bob_user)  # (how fast: tests/bench/bench_gui.py)
         model, view = window.messages, window.chat.view
         assert model.rowCount() == PAGE  # one page, not the whole history
         assert model.index(PAGE - 1).data(MsgRole.Text) == f"message {N - 1}"
         bar = view.verticalScrollBar()
         qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum())
-        bottom = view.indexAt(view.viewport().rect().bottomLeft() - view.viewport().rect().topLeft()
-                              + view.viewport().rect().topLeft())
+        bottom = view.indexAt(view.viewport().rect().bottomLeft())
         assert bottom.isValid()
         for pages in (2, 3):
             old_first = model.index(0).data(MsgRole.EventId)
@@ -79,7 +52,6 @@ def test_100k_chat_opens_at_newest_and_pages_older(long_chat, qtbot, aw):
             qtbot.waitUntil(lambda r=row: view.visualRect(model.index(r)).intersects(
                 view.viewport().rect()))
         assert model.index(0).data(MsgRole.Text) == f"message {N - 3 * PAGE}"
-        assert opened < 2.0, f"opening took {opened:.3f} s"
     finally:
         aw(kith.stop())
 

@@ -5,17 +5,15 @@ bounded however far the user scrolls."""
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
+from chatkit import write_long_chat
 from PySide6.QtCore import QPoint
 
 from app.gui.app import KithApp
 from app.gui.models import MAX_ROWS, PAGE, MsgRole
-from p2p.events import direct_conversation
 from p2p.node import Node, NodeOptions
-from p2p.profile import DB_FILE, create_identity
-from storage import STATUS_READ, MessageRow, Store
+from storage import MessageRow
 
 N = 1500  # a few times MAX_ROWS
 
@@ -23,30 +21,11 @@ N = 1500  # a few times MAX_ROWS
 @pytest.fixture
 def chat(tmp_path, qtbot, aw):
     """The app with a chat of N messages of one to five lines, opened."""
-    profile = tmp_path / "alice"
-    me = create_identity(profile, "alice")
-    bob_user, bob_device, my_device = os.urandom(32), os.urandom(32), os.urandom(32)
-    conv = direct_conversation(me.user_id, bob_user)
-    store = Store(profile / DB_FILE)
-    try:
-        start = int(time.time() * 1000) - N * 600_000
-        rows = []
-        for i in range(N):
-            out = i % 4 == 0
-            text = f"message {i} " + "blah " * (i % 5) * 15
-            rows.append(MessageRow(
-                i.to_bytes(32, "big"), conv, my_device if out else bob_device,
-                me.user_id if out else bob_user, i + 1, i + 1, start + i * 600_000, text, out,
-            ))
-        with store.transaction():
-            store.upsert_contact(bob_user, name="bob", state="accepted")
-            store.ensure_conversation(conv, "direct", bob_user)
-            store.insert_messages(rows)
-            store.raise_mark(conv, bob_device, N, STATUS_READ)
-            store.raise_mark(conv, my_device, N, STATUS_READ)
-    finally:
-        store.close()
-    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    bob_user = write_long_chat(
+        tmp_path / "alice", N, lambda i: f"message {i} " + "blah " * (i % 5) * 15,
+        outgoing_every=4, spacing_ms=600_000,
+    )
+    kith = KithApp(Node(tmp_path / "alice", NodeOptions(network=False)))
     window = aw(kith.start())
     window.open_chat(bob_user)
     view = window.chat.view

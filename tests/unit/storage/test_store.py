@@ -133,7 +133,6 @@ def test_background_checkpoint_copies_the_log_into_the_database(tmp_path: Path) 
     """request_checkpoint() returns at once; a thread with its own connection copies the
     write-ahead log into the database file, and close() stops that thread."""
     import threading
-    import time
 
     path = tmp_path / "kith.db"
     s = Store(path)
@@ -152,10 +151,7 @@ def test_background_checkpoint_copies_the_log_into_the_database(tmp_path: Path) 
         s.set_setting("k", "v")
         assert in_main_file() is None  # committed, but only in the log so far
         s.request_checkpoint()
-        deadline = time.monotonic() + 10
-        while in_main_file() is None:
-            assert time.monotonic() < deadline, "the background checkpoint did not happen"
-            time.sleep(0.01)
+        assert s.wait_checkpointed(timeout=10), "the background checkpoint did not happen"
         assert in_main_file() == ('"v"',)
         assert any(t.name == "kith-checkpoint" for t in threading.enumerate())
     finally:

@@ -1,0 +1,45 @@
+"""A profile with one long chat written straight to storage (no network, no signing):
+what the GUI tests and the GUI benchmark open and scroll through."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from p2p.events import direct_conversation
+from p2p.profile import DB_FILE, create_identity
+from storage import STATUS_READ, MessageRow, Store
+
+
+def write_long_chat(
+    profile: Path, n: int, text: Callable[[int], str], *, outgoing_every: int = 3,
+    spacing_ms: int = 60_000,
+) -> bytes:
+    """Create ``profile`` (user "alice") with an accepted contact "bob" and ``n`` messages
+    with him, all read; message ``i`` says ``text(i)``, every ``outgoing_every``-th one is
+    mine (sent from a linked device of mine), one every ``spacing_ms`` up to now. Returns
+    bob's user id."""
+    me = create_identity(profile, "alice", "desk")
+    bob_user, bob_device, my_device = os.urandom(32), os.urandom(32), os.urandom(32)
+    conv = direct_conversation(me.user_id, bob_user)
+    start = int(time.time() * 1000) - n * spacing_ms
+    rows = []
+    for i in range(n):
+        out = i % outgoing_every == 0
+        rows.append(MessageRow(
+            i.to_bytes(32, "big"), conv, my_device if out else bob_device,
+            me.user_id if out else bob_user, i + 1, i + 1, start + i * spacing_ms, text(i), out,
+        ))
+    store = Store(profile / DB_FILE)
+    try:
+        with store.transaction():
+            store.upsert_contact(bob_user, name="bob", state="accepted")
+            store.ensure_conversation(conv, "direct", bob_user)
+            store.insert_messages(rows)
+            store.raise_mark(conv, bob_device, n, STATUS_READ)
+            store.raise_mark(conv, my_device, n, STATUS_READ)
+    finally:
+        store.close()
+    return bob_user
