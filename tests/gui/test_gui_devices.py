@@ -14,6 +14,21 @@ from p2p.connection import Timing
 from p2p.link_driver import Linked
 
 
+def _wait_to_be_linked(qtbot, qloop, profile):
+    """A new device: first start, "Link to my other device"; the waiting task (its result
+    is ``Linked``) and the dialog showing the code."""
+    first = FirstStartDialog()
+    qtbot.addWidget(first)
+    setup = LinkSetup(interfaces=["127.0.0.1"], discovery=True,
+                      timing=Timing(handshake=2, keepalive=1, dead_after=3), timeout=30,
+                      device_name="laptop")
+    task = qloop.create_task(ensure_identity(profile, first, setup))
+    qtbot.waitUntil(first.isVisible)
+    qtbot.mouseClick(first.findChild(QPushButton, "linkDeviceButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: first.link_dialog is not None and first.link_dialog.isVisible())
+    return task, first.link_dialog
+
+
 def test_link_a_new_device_from_first_start(kith_apps, qtbot, aw, qloop, tmp_path):
     alice = kith_apps("alice", discovery=True)  # the existing device finds the new one
     bob = make_node(tmp_path, "bob")
@@ -24,17 +39,7 @@ def test_link_a_new_device_from_first_start(kith_apps, qtbot, aw, qloop, tmp_pat
         for i in range(30):
             aw(bob.send_message("alice", f"old message {i}"))
         # the new device: first start, "Link to my other device"
-        first = FirstStartDialog()
-        qtbot.addWidget(first)
-        setup = LinkSetup(interfaces=["127.0.0.1"], discovery=True,
-                          timing=Timing(handshake=2, keepalive=1, dead_after=3), timeout=30,
-                          device_name="laptop")
-        task = qloop.create_task(ensure_identity(tmp_path / "laptop", first, setup))
-        qtbot.waitUntil(first.isVisible)
-        qtbot.mouseClick(first.findChild(QPushButton, "linkDeviceButton"),
-                         Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: first.link_dialog is not None and first.link_dialog.isVisible())
-        link = first.link_dialog
+        task, link = _wait_to_be_linked(qtbot, qloop, tmp_path / "laptop")
         code = link.code_label.text()
         assert code and not link.qr.pixmap().isNull()
         # the existing device: Settings → My devices → Add a device → the code → Link
@@ -128,16 +133,7 @@ def test_per_user_settings_follow_me_to_my_other_device(kith_apps, qtbot, aw, tm
 def test_a_wrong_code_is_shown_on_both_devices_and_the_right_one_still_links(
         kith_apps, qtbot, aw, qloop, tmp_path):
     alice = kith_apps("alice", discovery=True)
-    first = FirstStartDialog()
-    qtbot.addWidget(first)
-    setup = LinkSetup(interfaces=["127.0.0.1"], discovery=True,
-                      timing=Timing(handshake=2, keepalive=1, dead_after=3), timeout=30,
-                      device_name="laptop")
-    task = qloop.create_task(ensure_identity(tmp_path / "laptop", first, setup))
-    qtbot.waitUntil(first.isVisible)
-    qtbot.mouseClick(first.findChild(QPushButton, "linkDeviceButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: first.link_dialog is not None and first.link_dialog.isVisible())
-    link = first.link_dialog
+    task, link = _wait_to_be_linked(qtbot, qloop, tmp_path / "laptop")
     code = link.code_label.text()
     # a typo in the last digit: the same device is found (same hint), the proof fails
     wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
