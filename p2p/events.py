@@ -86,12 +86,23 @@ class SettingBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     value: str
 
 
+class ReadBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """Own devices only: I have read every message by ``author`` (a device) in ``conv`` up
+    to ``seq``. Read state syncs between my devices through this even when read receipts
+    to contacts are off (a "read" receipt, when sent, already tells my devices)."""
+
+    conv: bytes
+    author: bytes
+    seq: int
+
+
 KINDS: dict[str, type[msgspec.Struct]] = {
     "message": MessageBody,
     "receipt": ReceiptBody,
     "contact": ContactBody,
     "roster": RosterBody,
     "setting": SettingBody,
+    "read": ReadBody,
 }
 CONTACT_STATES = ("pending_in", "pending_out", "accepted", "declined")
 RECEIPT_STATUSES = ("delivered", "read")

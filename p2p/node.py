@@ -122,7 +122,7 @@ NodeEvent = (
     | DevicesChanged | SettingChanged | HandoffOffer
 )
 
-_OWN_STATE_BODIES = (ev.RosterBody, ev.SettingBody)  # self-conversation events
+_OWN_STATE_BODIES = (ev.RosterBody, ev.SettingBody, ev.ReadBody)  # self-conversation events
 
 # Settings that belong to the user, not the device: they sync between own devices.
 SYNCED_SETTINGS = frozenset({"read_receipts", "typing_indicators"})
@@ -1029,7 +1029,10 @@ class Node:
                 if isinstance(body, _OWN_STATE_BODIES):
                     if not mine or conv != self.self_conv:
                         raise RemoteProtocolError("own-device event from another user")
-                    self._apply_own(e, body, contact_changes)
+                    if isinstance(body, ev.ReadBody):
+                        status_updates.append((body.conv, body.author, body.seq, STATUS_READ))
+                    else:
+                        self._apply_own(e, body, contact_changes)
                 elif mine or conv == self.self_conv:
                     if conv == self.self_conv:
                         raise RemoteProtocolError("unexpected event in the self conversation")
@@ -1712,17 +1715,21 @@ class Node:
         return out
 
     async def mark_read(self, user: bytes) -> None:
-        """The user has seen the conversation: mark incoming messages read and, if read
-        receipts are on, tell the sender."""
+        """The user has seen the conversation: mark incoming messages read and tell my
+        other devices; if read receipts are on, the receipt tells the sender as well,
+        otherwise a read mark in the self conversation tells only my devices."""
         conv = self.conv_with(user)
         pending = [(author, seq) for author, seq, _ in self.db.unread(conv)]
         if not pending:
             return
+        receipts = self.db.get_setting("read_receipts", True)
         with self.db.transaction():
             for author, seq in pending:
                 self.db.raise_mark(conv, author, seq, STATUS_READ)
-                if self.db.get_setting("read_receipts", True):
+                if receipts:
                     self._append(conv, ev.ReceiptBody("read", author, seq))
+                elif not self.removed:
+                    self._append(self.self_conv, ev.ReadBody(conv, author, seq))
         await self._commit()
         for author, seq in pending:
             self._emit(StatusChanged(conv, author, seq, STATUS_READ))

@@ -73,6 +73,31 @@ async def test_both_devices_share_every_message_and_contacts(nodes, tmp_path):
     assert desktop.db.unread_count(conv) == 0
 
 
+async def test_read_state_follows_between_devices_with_read_receipts_off(nodes, tmp_path):
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    laptop = await link_laptop(nodes, tmp_path, desktop)
+    await laptop.connect("127.0.0.1", bob.port)
+    laptop.set_setting("read_receipts", False)
+    await until(lambda: desktop.db.get_setting("read_receipts", True) is False, desktop, laptop)
+    conv = direct_conversation(desktop.user_id, bob.user_id)
+
+    asked = await bob.send_message("alice", "read this on one device")
+    for node in (desktop, laptop):
+        await until(lambda n=node: n.db.unread_count(conv) == 1, node, bob)
+    await laptop.mark_read(bob.user_id)
+    # Read on the laptop is read on the desktop too...
+    await until(lambda: desktop.db.unread_count(conv) == 0, desktop, laptop)
+    assert desktop.history("bob")[-1].status_name == "read"
+    # ...and bob is not told: a later message in the same log reaches him after any
+    # receipt written before it, and his message is still only delivered.
+    later = await laptop.send_message("bob", "sent after reading")
+    assert await laptop.wait_status(later, STATUS_DELIVERED, 5)
+    await until(lambda: texts(bob, "alice")[-1] == ("sent after reading", False), bob)
+    assert bob.history("alice")[0].status_name == "delivered"
+    assert bob.db.mark(asked.conv, asked.author)[1] == 0
+
+
 async def test_settings_and_contact_changes_follow_between_devices(nodes, tmp_path):
     desktop, carol = await nodes("alice"), await nodes("carol")
     laptop = await link_laptop(nodes, tmp_path, desktop)
