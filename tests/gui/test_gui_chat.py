@@ -105,12 +105,31 @@ def test_typing_indicator_and_receipts_off(kith_apps, qtbot, aw):
     qtbot.waitUntil(bob.window.chat.typing.isVisible)
     alice.window.chat.composer.clear()
     qtbot.waitUntil(lambda: not bob.window.chat.typing.isVisible())
-    # with typing indicators off, nothing is sent
+
+    # Typing indicators off on alice's side: bob is never told she types. Typing goes out
+    # on the same connection as the message, so once bob has the message, anything sent
+    # while she typed it has arrived too. Read receipts off on bob's side.
+    bob.window.bridge.set_setting("read_receipts", False)
+    told: list[bool] = []
+    bob.window.bridge.typingChanged.connect(lambda _conv, _user, active: told.append(active))
     alice.window.bridge.set_setting("typing_indicators", False)
     qtbot.keyClicks(alice.window.chat.composer, "quiet")
     qtbot.keyClick(alice.window.chat.composer, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: bob.window.messages.rowCount() == 1)
+    assert True not in told
     assert not bob.window.chat.typing.isVisible()
+
+    # Bob reads it, alice keeps "Delivered". His reply comes after any receipt he wrote
+    # (one log, in order), so it is the barrier.
+    sent = alice.window.messages
+    qtbot.waitUntil(lambda: sent.index(0).data(MsgRole.StatusText) == "Delivered")
+    _activate(qtbot, bob.window)
+    qtbot.waitUntil(lambda: bob.window.conversations.index(0).data(ConvRole.Unread) == 0)
+    qtbot.keyClicks(bob.window.chat.composer, "read it")
+    qtbot.keyClick(bob.window.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: sent.rowCount() == 2)
+    assert sent.index(0).data(MsgRole.StatusText) == "Delivered"
+    assert sent.index(1).data(MsgRole.Text) == "read it"
 
 
 def test_draft_is_kept_per_chat(kith_apps, qtbot, aw):
