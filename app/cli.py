@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--interface", metavar="ADDR", action="append", default=None,
         help="listen and discover only on this address (repeatable; default: all LAN interfaces)",
     )
-    p.add_argument("-v", "--verbose", action="store_true", help="log what the node does")
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0,
+        help="log what the node does (-vv: also discovery and connection details)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     s = sub.add_parser("init", help="create this device's identity")
@@ -119,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.verbose > 1:
+        logging.getLogger("p2p").setLevel(logging.DEBUG)
     profile = Path(args.profile).expanduser() if args.profile else default_profile()
     try:
         if args.command is None:

@@ -58,8 +58,10 @@ class Person:
     def start(self, *, interface: bool = False) -> Spawned:
         assert self.daemon is None, f"{self.name}'s daemon already runs"
         extra = ["--interface", self.host.ip] if interface else []
+        # -vv: what discovery and the connections did is in the report of a failure
         self.daemon = self.host.spawn(
-            self.host.kith_argv(*extra, "daemon"), label=f"kith daemon #{len(self.daemons) + 1}"
+            self.host.kith_argv(*extra, "-vv", "daemon"),
+            label=f"kith daemon #{len(self.daemons) + 1}",
         )
         self.daemons.append(self.daemon)
         return self.daemon
