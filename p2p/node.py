@@ -1553,6 +1553,8 @@ class Node:
         self._save_contact(
             user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash
         )
+        if clash is not None:
+            self._superseded(clash)
         conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("request", self.name))
@@ -1570,6 +1572,8 @@ class Node:
         if c.key_changed and not trust_new_key:
             raise UserError(_key_change_warning(name, user, c.replaces, "accept"))
         self._save_contact(user, state=ACCEPTED, key_changed=False)
+        if c.key_changed and c.replaces is not None:
+            self._superseded(c.replaces)
         conv = self.conv_with(user)
         self.db.ensure_conversation(conv, "direct", user)
         self._append(conv, ev.ContactBody("accept", self.name))
@@ -1776,8 +1780,21 @@ class Node:
         if c is None:
             raise UserError("not a contact")
         self._save_contact(user, key_changed=False)
+        if c.key_changed and c.replaces is not None:
+            self._superseded(c.replaces)
         self._publish_roster(user)
         self._emit(ContactChanged(user))
+
+    def _superseded(self, old: bytes) -> None:
+        """The user took a new key as the person they knew under ``old`` (a reinstall):
+        what they verified was the old key, so that contact loses its verified mark, and
+        neither key carries one until the person is verified again."""
+        c = self._contact(old)
+        if c is None or not c.verified:
+            return
+        self._save_contact(old, verified=False)
+        self._publish_roster(old)
+        self._emit(ContactChanged(old))
 
     async def set_name(self, name: str) -> None:
         """Change the display name: saved in the key file, sent to connected peers and

@@ -62,6 +62,7 @@ def test_verify_with_emoji_on_both_screens(kith_apps, qtbot, aw):
 def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
+    assert alice.node.verify("bob", alice.node.safety_number("bob"))
     impostor = make_node(tmp_path, "bob", profile="impostor")  # same name, another key
     aw(impostor.start())
     try:
@@ -78,8 +79,10 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         w.send()  # Enter / Send do nothing while the banner is up
         assert not w.bridge.send_message(impostor.user_id, "hi")
         assert w.messages.rowCount() == 0
-        # the real bob keeps his conversation and nothing changed there
+        # the real bob keeps his conversation and his verified mark: a stranger using
+        # his name changes nothing there
         assert [c.user_id for c in w.bridge.conversations()] == [bob.node.user_id]
+        assert w.bridge.contact(bob.node.user_id).verified
         qtbot.mouseClick(w.chat.trust_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: not w.chat.key_banner.isVisible())
         qtbot.waitUntil(w.chat.composer.isEnabled)  # trusted and accepted
@@ -87,6 +90,11 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         assert trusted.state == "accepted" and not trusted.key_changed
         assert not trusted.verified  # trusting a new key is not verifying it
         assert "verified" not in w.chat.header.subtitle.text()
+        # Taken as bob's new key, the old one loses its mark: what was verified is gone.
+        qtbot.waitUntil(lambda: not w.bridge.contact(bob.node.user_id).verified)
+        old_row = next(i for i in range(w.conversations.rowCount())
+                       if w.conversations.item(i).user_id == bob.node.user_id)
+        assert not w.conversations.index(old_row).data(ConvRole.Verified)
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: w.messages.rowCount() == 1)

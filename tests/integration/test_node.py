@@ -113,9 +113,14 @@ async def test_impostor_with_a_contacts_name_is_flagged_and_gets_nothing(nodes):
     conv = direct_conversation(alice.user_id, mallory.user_id)
     assert alice.device_id not in mallory.db.vector(conv)
 
-    # The user confirms explicitly: now it is a contact like any other.
+    # The user confirms explicitly: now it is a contact like any other. Taken as bob's
+    # new key, it costs the old one its verified mark.
+    assert alice.verify("bob", alice.safety_number("bob"))
     await alice.accept_contact(mallory.user_id.hex(), trust_new_key=True)
     await until(lambda: mallory.contacts()[0].state == "accepted", alice, mallory)
+    assert {c.user_id: c.verified for c in alice.contacts()} == {
+        bob.user_id: False, mallory.user_id: False,
+    }
 
 
 async def test_simultaneous_dial_keeps_one_connection(nodes):
