@@ -218,6 +218,7 @@ class _Peer:
     addresses: list[tuple[str, int]] = field(default_factory=list)
     user_id: bytes | None = None
     instance: str | None = None
+    hidden: bool = False  # its advert carries no name: its user is not discoverable
     manual: bool = False
     conn: Connection | None = None
     sync: sync.PeerSync = field(default_factory=sync.PeerSync)
@@ -498,9 +499,38 @@ class Node:
         return bool(self.db.get_setting("discoverable", True))
 
     async def set_discoverable(self, value: bool) -> None:
+        """Discoverable: anyone on the LAN sees this device (name in the advert). Not
+        discoverable: the advert carries no name, Kith nodes dial it only if its user is
+        their contact (or them), it dials no strangers and refuses their connections,
+        and the strangers connected now are let go. Contacts and my devices notice no
+        difference; adding someone new still works from this side."""
         self.db.set_setting("discoverable", value)
         if self._discovery is not None:
             await self._discovery.set_name(self.name if value else None)
+        if not value:
+            for p in list(self._peers.values()):
+                if p.conn is not None and not p.manual and not self._known_user(p.user_id):
+                    p.conn.close("no longer discoverable")
+
+    def _known_user(self, user: bytes | None) -> bool:
+        """Me, or someone in my contacts (a request either way counts, a decline not)."""
+        if user is None:
+            return False
+        if user == self.user_id:
+            return True
+        c = self._contact(user)
+        return c is not None and c.state != DECLINED
+
+    def _known_device(self, device_id: bytes) -> bool:
+        row = self.db.device(device_id) if len(device_id) == 32 else None
+        return row is not None and not row.revoked and self._known_user(row.user_id)
+
+    def _may_dial(self, peer: _Peer) -> bool:
+        """Dial a discovered device unless that would reveal someone who hides: it hides
+        (its advert has no name) or I do, and it is not one of my contacts' or my own."""
+        if peer.manual or self._known_device(peer.device_id):
+            return True
+        return self.discoverable and not peer.hidden
 
     # -- peers -----------------------------------------------------------------------
 
@@ -519,11 +549,12 @@ class Node:
         self._by_instance[advert.instance] = device_id
         peer = self._peers.setdefault(device_id, _Peer(device_id))
         peer.instance = advert.instance
+        peer.hidden = not advert.name
         if advert.name and not peer.user_id:
             peer.name = advert.name
         peer.addresses = [(a, advert.port) for a in advert.addresses]
         self._emit(PeersChanged())
-        if peer.conn is None and not peer.dialing:
+        if peer.conn is None and not peer.dialing and self._may_dial(peer):
             # The lower device id dials first; the other waits a moment, so two nodes
             # that discover each other at once rarely race into a tie-break.
             delay = 0.0 if self.device_id < device_id else 1.0
@@ -606,7 +637,7 @@ class Node:
             if delay:
                 await asyncio.sleep(delay)
             while self._running and not self.removed and peer.conn is None and peer.addresses:
-                if self._peers.get(peer.device_id) is not peer:
+                if self._peers.get(peer.device_id) is not peer or not self._may_dial(peer):
                     return
                 for host, port in list(peer.addresses):
                     if peer.conn is not None or not self._running:
@@ -686,6 +717,13 @@ class Node:
             if own:
                 conn.send(wire.Revoke(own))
             conn.send(wire.Close("this device was removed by its owner"))
+            return False
+        if (
+            not conn.initiator and not self.discoverable
+            and not self._known_user(hello.user_id)
+        ):
+            log.info("refusing %s: not discoverable to strangers", hello.device_id.hex()[:12])
+            conn.send(wire.Close("not discoverable"))
             return False
         peer = self._peers.get(hello.device_id)
         if peer is None:
@@ -1618,6 +1656,8 @@ class Node:
         for p in self._peers.values():
             if not (p.conn or p.instance):
                 continue
+            if p.conn is None and p.hidden and not self._known_device(p.device_id):
+                continue  # a stranger who hides, met before or not
             user = p.user_id
             if user is None and len(p.device_id) == 32:
                 row = self.db.device(p.device_id)  # met before: its certificate says whose

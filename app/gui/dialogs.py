@@ -339,6 +339,10 @@ class SettingsDialog(QDialog):
         self.discoverable = QCheckBox("Let people on this network see me")
         self.discoverable.setObjectName("settingsDiscoverable")
         self.discoverable.setChecked(bool(bridge.setting("discoverable", True)))
+        self.discoverable.setToolTip(
+            "When off, only your contacts and your own devices can see and reach this "
+            "computer; you can still add people yourself"
+        )
         form.addRow("Discoverable", self.discoverable)
         self.receipts = QCheckBox("Send read receipts")
         self.receipts.setObjectName("settingsReadReceipts")

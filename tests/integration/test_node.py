@@ -4,6 +4,7 @@ restart, key change, tie-break."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from nodekit import befriend, until
@@ -150,6 +151,37 @@ async def test_mdns_discovery_finds_and_connects(nodes):
     )
     [p] = alice.peers()
     assert p.name == "bob" and p.contact is None and not p.key_changed
+
+
+async def test_not_discoverable_hides_from_strangers_not_from_contacts(nodes):
+    alice = await nodes("alice", discovery=True)
+    mallory = await nodes("mallory", discovery=True)
+    carol = await nodes("carol", discovery=True)
+    await befriend(alice, carol)
+
+    def sees(node, other):
+        return any(p.user_id == other.user_id for p in node.people())
+
+    await until(lambda: sees(mallory, alice) and mallory.online(alice.user_id), mallory, alice)
+    await alice.set_discoverable(False)
+    # The stranger is let go, does not dial again and no longer lists her...
+    await until(lambda: not sees(mallory, alice), mallory, alice)
+    assert not mallory.online(alice.user_id) and not alice.online(mallory.user_id)
+    # ...and cannot connect by address either (she dials no strangers herself): she
+    # refuses right after the handshake.
+    with contextlib.suppress(UserError):
+        await mallory.connect("127.0.0.1", alice.port, timeout=3)
+    await until(lambda: not mallory.online(alice.user_id), mallory, alice)
+    assert not alice.online(mallory.user_id)
+    # Her contact still reaches her, also from a restart on a new port that only mDNS
+    # tells about.
+    await nodes.stop(carol)
+    carol = await nodes("carol", discovery=True, port=None)
+    await until(lambda: carol.online(alice.user_id) and alice.online(carol.user_id), carol, alice)
+    assert sees(carol, alice)
+    # Visible again: the stranger finds her as before.
+    await alice.set_discoverable(True)
+    await until(lambda: sees(mallory, alice), mallory, alice)
 
 
 async def test_vanished_peer_is_noticed_by_keepalive(nodes):
