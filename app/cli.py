@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("history", help="messages with a contact")
     s.add_argument("peer", metavar="PEER")
     s.add_argument("--json", action="store_true")
-    s.add_argument("--limit", type=int, default=50, metavar="N")
+    s.add_argument("--limit", type=_limit, default=50, metavar="N")
     s = sub.add_parser("listen", help="print messages as they arrive")
     s.add_argument("--json", action="store_true")
     s = sub.add_parser("safety-number", help="the safety number to compare with a contact")
@@ -105,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default=None, metavar="DEVICE_NAME", help="this device's name")
     s.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="give up after this long (default 300)")
+    s = sub.add_parser(
+        "open", help="tell my other devices the chat with PEER is open here (handoff); "
+        "needs Kith running for this profile"
+    )
+    s.add_argument("peer", metavar="PEER", nargs="?", default=None,
+                   help="omit to say no chat is open any more")
+    s.add_argument("--draft", default="", metavar="TEXT", help="what is typed so far")
+    s = sub.add_parser("handoff", help="chats open on my other devices, to continue here")
+    s.add_argument("--wait", type=float, default=None, metavar="SECONDS")
+    s.add_argument("--json", action="store_true")
     s = sub.add_parser("devices", help="my devices; add or remove one")
     s.add_argument("--json", action="store_true")
     dsub = s.add_subparsers(dest="devices_command", metavar="ACTION")
@@ -113,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = dsub.add_parser("remove", help="remove (revoke) one of my devices")
     d.add_argument("device", metavar="DEVICE")
     return p
+
+
+def _limit(text: str) -> int:
+    """``--limit N``: a whole number of at least 1 (0 used to mean the default 50)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,7 +177,9 @@ def _open_app(profile: Path, interfaces: list[str] | None) -> int:
 
 def _request_args(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key in ("peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device"):
+    for key in (
+        "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
+    ):
         if hasattr(args, key):
             out[key] = getattr(args, key)
     if args.command == "verify":
@@ -178,6 +201,11 @@ async def _run(profile: Path, args: argparse.Namespace) -> int:
         identity = require_identity(profile)
         _print_whoami(commands.whoami(identity), as_json=args.json)
         return 0
+    if args.command == "open":
+        raise UserError(
+            "`kith open` tells your other devices what is open while Kith runs: start "
+            "`kith daemon` (or the app) for this profile first"
+        )
     return await _one_shot(profile, args)
 
 
@@ -217,7 +245,7 @@ async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
             print("kith: listening for messages (Ctrl+C to stop)", file=sys.stderr, flush=True)
             await commands.listen(node, lambda m: _print_message(m, args.json))
             return 0
-        if name == "peers" and request.get("wait") is None:
+        if name in ("peers", "handoff") and request.get("wait") is None:
             request["wait"] = DISCOVER_SECONDS
         if name in ("add", "sas"):
             request["discover" if name == "add" else "wait"] = DISCOVER_SECONDS
@@ -396,6 +424,20 @@ def _output(name: str, result: Any, args: argparse.Namespace) -> int:
         print(" ".join(e["name"] for e in result["emoji"]))
     elif name == "verify":
         print(f"{result['peer']} is now verified.")
+    elif name == "open":
+        if result["peer"]:
+            print(f"open: the chat with {result['peer']} (your other devices offer it)")
+        else:
+            print("no chat open")
+    elif name == "handoff":
+        if as_json:
+            print(json.dumps(result))
+        elif not result:
+            print("No chat is open on your other devices.")
+        else:
+            for o in result:
+                draft = f": {o['draft']!r}" if o["draft"] else ""
+                print(f"Continue the chat with {o['peer']} (from {o['device']}){draft}")
     elif name == "devices":
         if as_json:
             print(json.dumps(result))

@@ -228,6 +228,38 @@ async def _read(node: Node, args: dict[str, Any]) -> Any:
     return {"ok": True}
 
 
+@command("open")
+async def _open(node: Node, args: dict[str, Any]) -> Any:
+    """The chat with PEER is open here (with a draft): my other online devices offer to
+    continue it, as long as this node runs (no PEER: the chat is closed)."""
+    peer = args.get("peer")
+    user, name = node.resolve(peer) if peer else (None, "")
+    draft = str(args.get("draft") or "")
+    node.set_open_chat(user, draft)
+    return {"peer": name, "user_id": user.hex() if user else None, "draft": draft}
+
+
+@command("handoff")
+async def _handoff(node: Node, args: dict[str, Any]) -> Any:
+    """The chats open on my other devices, to continue here (with ``wait``: give them up to
+    that long to show one)."""
+    wait = float(args.get("wait") or 0)
+    if wait > 0:
+        await settle(node, wait, lambda: bool(node.handoffs))
+    names = node.names()
+    return [
+        {
+            "device_id": o.device_id.hex(),
+            "device": o.device_name,
+            "user_id": o.user.hex(),
+            "peer": names.get(o.user, o.user.hex()[:12]),
+            "draft": o.draft,
+        }
+        for o in node.handoffs.values()
+        if o.user is not None
+    ]
+
+
 async def listen(node: Node, emit: Callable[[dict[str, Any]], None]) -> None:
     """Call ``emit`` with every incoming message until cancelled."""
     queue: asyncio.Queue[MessagesAdded] = asyncio.Queue()

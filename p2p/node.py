@@ -274,6 +274,7 @@ class Node:
         self._sas_cache: dict[bytes, bytes] = {}
         self._contacts: dict[bytes, ContactRow] | None = None  # cache of the contacts table
         self.handoffs: dict[bytes, HandoffOffer] = {}  # my other devices' open chats
+        self._open_chat: wire.Handoff | None = None  # the chat open here, for handoff
         # Own devices share every conversation; this one holds what only they share
         # (contact states, verification marks, per-user settings).
         self.self_conv = ev.self_conversation(self._user_id)
@@ -757,6 +758,8 @@ class Node:
         revocations = self._revocations()
         if revocations:
             conn.send(wire.Revoke(revocations))
+        if hello.user_id == self.user_id and self._open_chat is not None:
+            conn.send(self._open_chat)  # it can offer to continue what is open here
         self._send_digest(peer)
         return True
 
@@ -1859,6 +1862,7 @@ class Node:
         anyone else."""
         conv = self.conv_with(user) if user is not None else b""
         msg = wire.Handoff(conv, draft[: ev.MAX_TEXT])
+        self._open_chat = msg if conv else None  # a device of mine that comes online later
         for p in self._peers.values():
             if (
                 p.user_id == self.user_id and p.conn is not None and p.conn.established

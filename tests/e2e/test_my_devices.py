@@ -11,7 +11,9 @@ Story: alice (laptop) and bob talk; the desktop shows a code, a wrong code fails
 both sides, the right one links it and it fetches the history; from then on the two
 devices stay in sync and bob sees one alice; a message bob sends while only the desktop
 is on reaches the laptop through the desktop; finally the laptop removes the desktop,
-which learns it, is refused by everyone and stops receiving.
+which learns it, is refused by everyone and stops receiving. On the way, the chat open
+on the laptop is offered on the desktop with its draft (handoff, `kith open` / `kith
+handoff`).
 """
 
 from __future__ import annotations
@@ -301,6 +303,26 @@ class TestMyDevices:
         ids = {d["device_id"] for d in alice_laptop.devices()}
         assert ids == {d["device_id"] for d in alice_desktop.devices()}
         assert all(re.fullmatch(r"[0-9a-f]{64}", i) for i in ids), ids
+
+    def test_7b_handoff_offers_the_chat_open_on_the_laptop_on_the_desktop(
+        self, alice_laptop: Device, alice_desktop: Device, bob: Device
+    ) -> None:
+        opened = alice_laptop.kith("open", "bob", "--draft", "see you at sev")
+        assert "bob" in opened.stdout, describe(opened)
+        offers = wait_until(lambda: alice_desktop.json("handoff"), DELIVERY_TIMEOUT,
+                            what="the desktop to offer the laptop's open chat")
+        assert [(o["peer"], o["device"], o["draft"]) for o in offers] == [
+            ("bob", "laptop", "see you at sev")
+        ], offers
+        assert bob.json("handoff") == []  # between alice's own devices only
+        # The desktop picks it up: the finished message goes out from there.
+        alice_desktop.kith("send", "bob", offers[0]["draft"] + "en", "--wait",
+                           str(DELIVERY_TIMEOUT))
+        wait_until(lambda: has_message(bob, "alice", "see you at seven"), DELIVERY_TIMEOUT,
+                   what="bob to get the message finished on the desktop")
+        alice_laptop.kith("open")  # the laptop closes the chat: the offer goes away
+        wait_until(lambda: alice_desktop.json("handoff") == [], DELIVERY_TIMEOUT,
+                   what="the offer to go away")
 
     def test_8_a_removed_device_is_refused_told_and_stops_receiving(
         self, alice_laptop: Device, alice_desktop: Device, bob: Device, story: dict[str, Any]

@@ -43,3 +43,17 @@ async def test_offer_disappears_when_the_device_goes_offline(nodes, tmp_path):
     await until(lambda: laptop.device_id in desktop.handoffs, laptop, desktop)
     await nodes.stop(laptop)
     await until(lambda: laptop.device_id not in desktop.handoffs, desktop)
+
+
+async def test_a_device_that_comes_online_later_gets_the_open_chat(nodes, tmp_path):
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    laptop = await nodes("alice", profile=add_device(tmp_path, "alice", "laptop"))
+    await laptop.connect("127.0.0.1", desktop.port)
+    await until(lambda: any(c.user_id == bob.user_id for c in laptop.contacts()), laptop)
+    port = desktop.port
+    await nodes.stop(desktop)
+    laptop.set_open_chat(bob.user_id, "written while the desktop slept")
+    desktop = await nodes("alice", port=port)  # back on its address: the laptop redials
+    await until(lambda: laptop.device_id in desktop.handoffs, laptop, desktop)
+    assert desktop.handoffs[laptop.device_id].draft == "written while the desktop slept"

@@ -100,3 +100,11 @@ def test_peers_text_shows_one_line_per_person_and_their_device_count(capsys):
     assert lines[0].startswith("alice") and "(accepted) [2 devices]" in lines[0]
     assert "10.0.0.2:4000, 10.0.0.3:4000" in lines[0]
     assert lines[1].startswith("carol") and "devices" not in lines[1]
+
+
+def test_open_needs_a_running_node(tmp_path, capsys):
+    profile = str(tmp_path / "p")
+    assert run(capsys, "--profile", profile, "init", "--name", "alice")[0] == 0
+    code, out, err = run(capsys, "--profile", profile, "open", "bob", "--draft", "hi")
+    assert code == 1 and out == ""
+    assert "start `kith daemon`" in err
