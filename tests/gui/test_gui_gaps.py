@@ -11,9 +11,10 @@ from pathlib import Path
 
 from nodekit import befriend, make_node
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from test_gui_chat import _friends, _open
 
+from app.gui import theme
 from app.gui.models import MsgRole
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,41 @@ def test_settings_go_through_the_node_and_esc_closes_the_dialog(kith_apps, qtbot
     qtbot.waitUntil(devices.isVisible)
     qtbot.keyClick(devices, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not devices.isVisible())
+
+
+def _save(qtbot, dialog):
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(
+        QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+
+def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
+    alice = kith_apps("alice")
+    w = alice.window
+    try:
+        for choice, dark in (("dark", True), ("light", False)):
+            dialog = w.open_settings()
+            qtbot.waitUntil(dialog.isVisible)
+            dialog.theme.setCurrentIndex(dialog.theme.findData(choice))
+            _save(qtbot, dialog)
+            assert alice.bridge.setting("theme", "system") == choice
+            assert theme.is_dark(QApplication.palette()) is dark
+            qtbot.waitUntil(lambda d=dark: theme.is_dark(w.palette()) is d)  # the window follows
+        again = w.open_settings()
+        qtbot.waitUntil(again.isVisible)
+        assert again.theme.currentData() == "light"
+        assert again.discoverable.isChecked()
+        again.discoverable.setChecked(False)
+        _save(qtbot, again)
+        qtbot.waitUntil(lambda: not alice.node.discoverable)
+        # the theme is this computer's: it is not an event for my other devices
+        aw(alice.node.flush())
+        raws = [row[0] for row in alice.node.db.execute(
+            "SELECT raw FROM events WHERE conv = ?", (alice.node.self_conv,))]
+        assert any(b"read_receipts" in raw for raw in raws)  # per-user ones are events
+        assert not any(b"theme" in raw for raw in raws)
+    finally:
+        theme.apply_theme("system")
 
 
 def test_sigterm_stops_the_app_cleanly(tmp_path, qtbot):
