@@ -71,6 +71,11 @@ class ControlServer:
             await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # stop() cancels the clients. End normally: on Python 3.11 asyncio's own
+            # done-callback calls task.exception() and logs a bogus traceback for a
+            # cancelled client_connected_cb task (fixed in 3.12).
+            pass
         finally:
             self._clients.discard(task)
             writer.close()
