@@ -90,6 +90,9 @@ class ChatView(QListView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setMouseTracking(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # the space above a short chat (see _settle_at_bottom) is the list's ground too
+        self.setBackgroundRole(QPalette.ColorRole.Base)
+        self.setAutoFillBackground(True)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self.on_context_menu)
         bar = self.verticalScrollBar()
@@ -144,10 +147,22 @@ class ChatView(QListView):
             if moved:
                 bar.setValue(bar.value() + moved)
         self._remember()
+        self._settle_at_bottom()
         self._maybe_fetch()
         if self.model().rowCount() > MAX_ROWS + PAGE and not self._trim_pending:
             self._trim_pending = True  # many messages came in: forget the farthest
             QTimer.singleShot(0, self, self._trim)
+
+    def _settle_at_bottom(self) -> None:
+        """A chat shorter than the view sits at its bottom, next to the composer and the
+        typing bubble, as in other messengers: the space above it is a top margin (which
+        shrinks to nothing once the chat fills the view)."""
+        margin = self.viewportMargins().top()
+        total = self.viewport().height() + margin
+        content = self.contentsSize().height() if self.model().rowCount() else total
+        wanted = max(0, total - content)
+        if wanted != margin:
+            self.setViewportMargins(0, wanted, 0, 0)  # lays out again, then settles
 
     def _trim(self) -> None:
         self._trim_pending = False

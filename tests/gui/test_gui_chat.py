@@ -164,3 +164,26 @@ def test_keyboard_switches_chats_and_focuses_search(kith_apps, qtbot, aw):
     qtbot.waitUntil(lambda: w.current == first)
     qtbot.keyClick(w, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(w.sidebar.search.hasFocus)
+
+
+def test_a_short_chat_sits_at_the_bottom_next_to_the_composer(kith_apps, qtbot, aw):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    aw(bob.node.send_message("alice", "just one line"))
+    w = alice.window
+    _open(qtbot, w, "bob")
+    qtbot.waitUntil(lambda: w.messages.rowCount() == 1)
+    view = w.chat.view
+
+    def gap_below_last() -> int:
+        last = view.visualRect(w.messages.index(w.messages.rowCount() - 1))
+        return view.viewport().height() - 1 - last.bottom()
+
+    qtbot.waitUntil(lambda: gap_below_last() <= 24)
+    assert view.viewportMargins().top() > view.height() // 2  # the space is above
+    # a long chat fills the view and the margin goes away
+    for i in range(40):
+        aw(bob.node.send_message("alice", f"line {i}"))
+    qtbot.waitUntil(lambda: w.messages.rowCount() == 41)
+    qtbot.waitUntil(lambda: view.viewportMargins().top() == 0)
+    qtbot.waitUntil(lambda: gap_below_last() <= 24)
