@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -497,8 +496,9 @@ class ChatHeader(QFrame):
         texts.addWidget(self.name)
         texts.addWidget(self.subtitle)
         layout.addLayout(texts, 1)
-        self.info = QToolButton()
+        self.info = theme.IconButton("info", "")
         self.info.setObjectName("contactInfoButton")
         self.info.setText("Contact info")
+        self.info.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.info.setToolTip("Safety number, QR code and verification")
         layout.addWidget(self.info)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QByteArray, QEvent, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication, QToolButton, QWidget
+
+from app.gui.resources import ui_icon_path
 
 THEMES = ("system", "light", "dark")
 ACCENT = QColor("#0a84ff")
@@ -118,3 +122,55 @@ def online_colour() -> QColor:
 
 def warning_colour(palette: QPalette) -> QColor:
     return QColor("#ffb340") if is_dark(palette) else QColor("#b25000")
+
+
+def ui_icon(name: str, colour: QColor, size: int = 18) -> QIcon | None:
+    """``resources/icons/NAME.svg`` drawn in ``colour`` (the files use ``currentColor``),
+    at 1x and 2x; None if the file is missing or unreadable."""
+    path = ui_icon_path(name)
+    if path is None:
+        return None
+    try:
+        svg = path.read_text(encoding="utf-8").replace("currentColor", colour.name())
+    except (OSError, UnicodeDecodeError):
+        return None
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    if not renderer.isValid():
+        return None
+    icon = QIcon()
+    for scale in (1, 2):
+        pixmap = QPixmap(size * scale, size * scale)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        pixmap.setDevicePixelRatio(scale)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        renderer.render(painter, QRectF(0, 0, size, size))
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+class IconButton(QToolButton):
+    """A tool button with an icon from ``resources/icons`` in the palette's button text
+    colour, redrawn when the palette (the theme) changes; ``fallback`` text if the icon
+    file is missing."""
+
+    def __init__(self, icon: str, fallback: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.icon_name = icon
+        self._fallback = fallback
+        self.setAutoRaise(True)
+        self._tint()
+
+    def _tint(self) -> None:
+        icon = ui_icon(self.icon_name, self.palette().color(QPalette.ColorRole.ButtonText))
+        if icon is None:
+            self.setText(self._fallback)
+        else:
+            self.setIcon(icon)
+            self.setIconSize(QSize(18, 18))
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() == QEvent.Type.PaletteChange:
+            self._tint()

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -128,15 +127,13 @@ class Sidebar(QWidget):
         self.search.setPlaceholderText("Search messages (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         top.addWidget(self.search, 1)
-        self.new_chat_button = QToolButton()
+        self.new_chat_button = theme.IconButton("compose", "✎")
         self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setText("✎")
         self.new_chat_button.setToolTip("New message (Ctrl+N)")
         self.new_chat_button.setAccessibleName("New message")
         top.addWidget(self.new_chat_button)
-        self.settings_button = QToolButton()
+        self.settings_button = theme.IconButton("settings", "⚙")
         self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setText("⚙")
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.setAccessibleName("Settings")
         top.addWidget(self.settings_button)

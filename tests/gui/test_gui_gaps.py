@@ -116,6 +116,16 @@ def _save(qtbot, dialog):
     qtbot.waitUntil(lambda: not dialog.isVisible())
 
 
+def _ink_is_light(button) -> bool | None:
+    """Whether the opaque pixels of the button's icon are light (None: no icon)."""
+    if button.icon().isNull() or button.text():
+        return None
+    image = button.icon().pixmap(18, 18).toImage()
+    ink = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+           if image.pixelColor(x, y).alpha() > 200]
+    return bool(ink) and sum(c.lightness() for c in ink) / len(ink) > 128
+
+
 def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
     alice = kith_apps("alice")
     w = alice.window
@@ -128,6 +138,9 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
             assert alice.bridge.setting("theme", "system") == choice
             assert theme.is_dark(QApplication.palette()) is dark
             qtbot.waitUntil(lambda d=dark: theme.is_dark(w.palette()) is d)  # the window follows
+            # the toolbar icons (resources/icons) are redrawn in the theme's text colour
+            for button in (w.sidebar.new_chat_button, w.sidebar.settings_button):
+                qtbot.waitUntil(lambda b=button, d=dark: _ink_is_light(b) is d)
         again = w.open_settings()
         qtbot.waitUntil(again.isVisible)
         assert again.theme.currentData() == "light"
