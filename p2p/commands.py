@@ -169,7 +169,7 @@ async def _send(node: Node, args: dict[str, Any]) -> Any:
 
 @command("history")
 async def _history(node: Node, args: dict[str, Any]) -> Any:
-    limit = int(args.get("limit") or 50)
+    limit = 50 if args.get("limit") is None else int(args["limit"])
     if limit < 1:
         raise UserError("--limit must be at least 1")
     names = node.names()
