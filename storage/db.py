@@ -467,15 +467,31 @@ class Store:
         return int(row.fetchone()[0])
 
     def unread(self, conv: bytes) -> list[tuple[bytes, int, int]]:
-        """Per author of incoming messages: (author, newest seq, how many unread)."""
+        """Per author of incoming messages: (author, newest seq, how many unread).
+
+        Index ranges only, so the cost follows the number of authors and of unread
+        messages, not the length of the conversation: the authors are found by skipping
+        along the (conv, author, seq) index, and each one's unread messages are the range
+        above its read mark (an author's messages are all incoming or all outgoing)."""
         return [
             (r[0], r[1], r[2])
             for r in self._conn.execute(
-                "SELECT m.author, max(m.seq), count(*) FROM messages m "
-                "LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author "
-                "WHERE m.conv = ? AND m.outgoing = 0 AND m.seq > coalesce(k.read, 0) "
-                "GROUP BY m.author",
-                (conv,),
+                "WITH RECURSIVE authors(author) AS ("
+                " SELECT (SELECT min(author) FROM messages WHERE conv = :c)"
+                " UNION ALL"
+                " SELECT (SELECT min(author) FROM messages WHERE conv = :c AND author > a.author)"
+                " FROM authors a WHERE a.author IS NOT NULL) "
+                "SELECT author, newest, unread FROM ("
+                " SELECT a.author AS author,"
+                "  (SELECT max(seq) FROM messages WHERE conv = :c AND author = a.author) AS newest,"
+                "  (SELECT count(*) FROM messages WHERE conv = :c AND author = a.author AND seq >"
+                "   coalesce((SELECT read FROM marks WHERE conv = :c AND author = a.author), 0))"
+                "   AS unread"
+                " FROM authors a WHERE a.author IS NOT NULL AND"
+                "  (SELECT outgoing FROM messages WHERE conv = :c AND author = a.author"
+                "   LIMIT 1) = 0"
+                ") WHERE unread > 0",
+                {"c": conv},
             )
         ]
 

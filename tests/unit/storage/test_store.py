@@ -607,6 +607,25 @@ def test_status_comes_from_marks_that_never_move_down(store: Store) -> None:
         store.raise_mark(CONV, ALICE, 5, STATUS_SENDING)
 
 
+def test_unread_per_author_skips_my_devices_and_other_conversations(store: Store) -> None:
+    other_conv = b"\x07" * 32
+    carol, dave, laptop = b"\x0c" * 32, b"\x0d" * 32, b"\x0a" * 32
+    store.insert_messages(
+        [_message(CONV, ALICE, s, s, outgoing=True) for s in range(1, 4)]
+        + [_message(CONV, laptop, s, 10 + s, outgoing=True) for s in range(1, 3)]
+        + [_message(CONV, BOB, s, 20 + s) for s in range(1, 6)]
+        + [_message(CONV, carol, s, 30 + s) for s in range(1, 3)]
+        + [_message(CONV, dave, s, 40 + s) for s in range(1, 4)]
+        + [_message(other_conv, BOB, s, 50 + s) for s in range(1, 9)]
+    )
+    store.raise_mark(CONV, BOB, 3, STATUS_READ)
+    store.raise_mark(CONV, dave, 3, STATUS_READ)  # all of dave's read: not listed
+    assert sorted(store.unread(CONV)) == sorted([(BOB, 5, 2), (carol, 2, 2)])
+    assert store.unread_count(CONV) == 4
+    assert store.unread(other_conv) == [(BOB, 8, 8)]
+    assert store.unread(b"\x09" * 32) == []
+
+
 # -- search ----------------------------------------------------------------------------------
 
 TEXTS = [
