@@ -41,6 +41,7 @@ SERVICE_TYPE = "_kith._tcp.local."
 PROTOCOL_VERSION = 1
 DEVICE_ID_HEX_LEN = 64  # an Ed25519 public key
 _RESOLVE_TIMEOUT_MS = 3000  # python-zeroconf's own default for a service lookup
+_RESOLVE_ATTEMPTS = 3
 _MAX_VERSION_DIGITS = 5
 _MAX_TXT_STRING = 255  # bytes in one TXT key=value string (RFC 6763 §6.1)
 
@@ -406,15 +407,25 @@ class Discovery:
             del self._resolving[instance]
 
     async def _resolve(self, zeroconf: Zeroconf, instance: str) -> None:
-        info = AsyncServiceInfo(SERVICE_TYPE, instance)
-        try:
-            resolved = await info.async_request(zeroconf, _RESOLVE_TIMEOUT_MS, self._question_type)
-        except Exception:
-            log.exception("discovery: resolving %s failed", instance)
-            return
-        if not resolved:
+        # The browser reports a service once (and again only when its records change),
+        # so a lost answer must not lose the peer: ask again a few times.
+        for attempt in range(1, _RESOLVE_ATTEMPTS + 1):
+            info = AsyncServiceInfo(SERVICE_TYPE, instance)
+            try:
+                resolved = await info.async_request(
+                    zeroconf, _RESOLVE_TIMEOUT_MS, self._question_type
+                )
+            except Exception:
+                log.exception("discovery: resolving %s failed", instance)
+                return
+            if resolved:
+                break
             # A known peer keeps its advert: a missed answer is not a goodbye.
-            log.debug("discovery: %s did not resolve in %d ms", instance, _RESOLVE_TIMEOUT_MS)
+            log.debug(
+                "discovery: %s did not resolve in %d ms (attempt %d of %d)",
+                instance, _RESOLVE_TIMEOUT_MS, attempt, _RESOLVE_ATTEMPTS,
+            )
+        else:
             return
         try:
             advert = parse_advert(

@@ -181,6 +181,30 @@ async def test_late_joiner_finds_a_settled_node(start_node: StartNode) -> None:
     await alice.seen.latest_advert_of(bob.device_id_hex, name="Bob")
 
 
+async def test_a_lost_answer_is_asked_again(
+    start_node: StartNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The browser reports a service once: if the answer to the lookup that follows gets
+    # lost, the peer must still be found (not only at its next change).
+    from p2p import discovery as module
+
+    real = module.AsyncServiceInfo.async_request
+    failed: set[str] = set()
+
+    async def first_one_lost(self, zc, timeout, question_type=None):  # noqa: ANN001, ANN202
+        if self.name not in failed:
+            failed.add(self.name)
+            return False
+        return await real(self, zc, timeout, question_type)
+
+    monkeypatch.setattr(module.AsyncServiceInfo, "async_request", first_one_lost)
+    alice = await start_node("Alice", port=40001)
+    bob = await start_node("Bob", port=40002)
+    assert (await alice.seen.latest_advert_of(bob.device_id_hex)).name == "Bob"
+    assert (await bob.seen.latest_advert_of(alice.device_id_hex)).name == "Alice"
+    assert {bob.instance, alice.instance} <= failed
+
+
 async def test_own_instance_is_not_listed(start_node: StartNode) -> None:
     alice = await start_node("Alice")
     # Alice's own announcement went out before Bob existed, so by the time she has seen
