@@ -142,11 +142,14 @@ class Connection:
             keepalive = asyncio.create_task(self._keepalive(), name="kith-keepalive")
             await self._read_loop()
         except TimeoutError:
+            log.info("closing connection to %s: handshake timed out", self.address)
             self.close("handshake timed out")
         except RemoteProtocolError as e:
             log.warning("closing connection to %s: %s", self.address, e)
             self.close(f"protocol error: {e}")
         except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
+            if self.peer is None:  # once established, the node logs the disconnect
+                log.info("closing connection to %s: %s", self.address, e)
             self.close(f"connection lost: {e}")
         except asyncio.CancelledError:
             self.close(self.close_reason or "cancelled")

@@ -62,21 +62,41 @@ async def assert_still_serves(alice, bob) -> None:
     assert await alice.wait_status(row, STATUS_DELIVERED, 5)
 
 
+def sockname(writer: asyncio.StreamWriter) -> str:
+    """Our end of a connection: the address the node knows it by (and logs)."""
+    host, port = writer.get_extra_info("sockname")[:2]
+    return f"{host}:{port}"
+
+
+def close_logs(caplog: pytest.LogCaptureFixture, address: str) -> list[logging.LogRecord]:
+    """What the node logged about closing its connection to ``address``."""
+    return [
+        r for r in caplog.records
+        if r.name == "p2p.connection" and f"closing connection to {address}:" in r.getMessage()
+    ]
+
+
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "level", "reason"),
     [
-        b"\x00\x00",  # empty frame
-        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",  # wrong protocol
-        b"\xff\xff" + b"\x00" * 100,  # announces 64 KiB, sends garbage
-        bytes(range(256)) * 4,
+        (b"\x00\x00", logging.WARNING, "empty frame"),
+        # "GE" announces an 18 KiB frame that never comes: the client waits for an answer
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", logging.INFO, "handshake timed out"),
+        # announces 64 KiB, sends 100 bytes, then EOF mid-frame
+        (b"\xff\xff" + b"\x00" * 100, logging.INFO, "peer closed during handshake"),
+        # a 1-byte frame where handshake message 1 (an ephemeral key) must be 32 bytes
+        (bytes(range(256)) * 4, logging.WARNING,
+         "noise: handshake message 0 of 1 bytes is shorter than the 32 bytes"),
     ],
     ids=["empty-frame", "http", "truncated", "garbage"],
 )
-async def test_garbage_is_refused_and_others_still_served(nodes, payload, caplog):
+async def test_garbage_is_refused_and_others_still_served(nodes, payload, level, reason, caplog):
+    caplog.set_level(logging.INFO, logger="p2p")
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     stored = bob.store.count_events()
     reader, writer = await asyncio.open_connection("127.0.0.1", bob.port)
+    address = sockname(writer)
     writer.write(payload)
     await writer.drain()
     if payload.startswith(b"\xff\xff"):
@@ -84,17 +104,50 @@ async def test_garbage_is_refused_and_others_still_served(nodes, payload, caplog
     data = await asyncio.wait_for(reader.read(), 5)
     assert data == b"" or len(data) < 200  # at most our handshake reply, then closed
     writer.close()
+    # The node says why it hung up (logged before it closes the socket).
+    [logged] = close_logs(caplog, address)
+    assert reason in logged.getMessage()
+    assert logged.levelno == level
     assert bob.store.count_events() == stored
     await assert_still_serves(alice, bob)
 
 
-async def test_stalled_handshake_times_out(nodes):
-    bob = await nodes("bob")
+async def test_stalled_handshake_times_out(nodes, caplog):
+    """A slow loris holds a connection open without finishing the handshake: bob
+    keeps serving others meanwhile, then hangs up on it at the handshake deadline."""
+    caplog.set_level(logging.INFO, logger="p2p")
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)  # it comes back, and connects, while the stall is going on
+    await until(lambda: not bob.online(alice.user_id), bob)
+
     reader, writer = await asyncio.open_connection("127.0.0.1", bob.port)
+    stalled_at = sockname(writer)
     writer.write(b"\x00")  # half a length prefix, then silence (slow loris)
+    await writer.drain()
+
+    alice = await nodes("alice")
+    await alice.connect("127.0.0.1", bob.port)  # a full handshake with bob...
+    row = await alice.send_message("bob", "while someone stalls")
+    assert await alice.wait_status(row, STATUS_DELIVERED, 5)  # ...and a delivery
+
+    # All of that happened while bob held the stalled connection open.
+    [stalled] = [c for c in bob._conns if c.address == stalled_at]
+    [with_alice] = [c for c in bob._conns if c.established]
+    assert with_alice.peer is not None and with_alice.peer.user_id == alice.user_id
+    assert stalled.opened_at < with_alice.opened_at
+    assert not stalled.closed and stalled.peer is None
+    assert not reader.at_eof()
+    assert close_logs(caplog, stalled_at) == []
+
+    # Then its handshake deadline hangs up on it, with the reason in the log.
     data = await asyncio.wait_for(reader.read(), 5)  # handshake timeout is 2 s in tests
     assert data == b""
     writer.close()
+    assert stalled.closed and stalled.close_reason == "handshake timed out"
+    [logged] = close_logs(caplog, stalled_at)
+    assert logged.getMessage() == f"closing connection to {stalled_at}: handshake timed out"
+    assert bob.online(alice.user_id)  # the stall cost alice nothing
 
 
 async def _stranger(nodes_, tmp_path):
