@@ -14,6 +14,7 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -371,34 +372,55 @@ async def _daemon(profile: Path, args: argparse.Namespace) -> int:
 # -- output ----------------------------------------------------------------------------
 
 
+def _listing(
+    rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]
+) -> None:
+    """A JSON array with --json, else one line a row (``empty`` when there is none)."""
+    if as_json:
+        print(json.dumps(rows))
+    elif not rows:
+        print(empty)
+    else:
+        for row in rows:
+            print(line(row))
+
+
+def _peer_line(p: dict[str, Any]) -> str:
+    tag = " [KEY CHANGED: not the contact you know]" if p["key_changed"] else ""
+    contact = f" ({p['contact']})" if p["contact"] else ""
+    uid = (p["user_id"] or "?")[:12]
+    n = len(p.get("devices") or ())
+    devices = f" [{n} devices]" if n > 1 else ""
+    return f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}{devices}{tag}"
+
+
+def _contact_line(c: dict[str, Any]) -> str:
+    flags = " verified" if c["verified"] else ""
+    flags += " KEY CHANGED" if c["key_changed"] else ""
+    return f"{c['name']:20} {c['user_id'][:12]}  {c['state']}{flags}"
+
+
+def _handoff_line(o: dict[str, Any]) -> str:
+    draft = f": {o['draft']!r}" if o["draft"] else ""
+    return f"Continue the chat with {o['peer']} (from {o['device']}){draft}"
+
+
+def _device_line(d: dict[str, Any]) -> str:
+    flags = " (this device)" if d["this_device"] else ""
+    flags += " REMOVED" if d["removed"] else ""
+    return f"{d['name']:20} {d['device_id'][:12]}{flags}"
+
+
 def _output(name: str, result: Any, args: argparse.Namespace) -> int:
     as_json = bool(getattr(args, "json", False))
     if name == "whoami":
         _print_whoami(result, as_json)
     elif name == "peers":
-        if as_json:
-            print(json.dumps(result))
-        elif not result:
-            print("Nobody found on the network yet.")
-        else:
-            for p in result:
-                tag = " [KEY CHANGED: not the contact you know]" if p["key_changed"] else ""
-                contact = f" ({p['contact']})" if p["contact"] else ""
-                uid = (p["user_id"] or "?")[:12]
-                n = len(p.get("devices") or ())
-                devices = f" [{n} devices]" if n > 1 else ""
-                print(f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}"
-                      f"{devices}{tag}")
+        _listing(result, as_json, "Nobody found on the network yet.", _peer_line)
     elif name == "contacts":
-        if as_json:
-            print(json.dumps(result))
-        elif not result:
-            print("No contacts yet. Find people with `kith peers`, then `kith add NAME`.")
-        else:
-            for c in result:
-                flags = " verified" if c["verified"] else ""
-                flags += " KEY CHANGED" if c["key_changed"] else ""
-                print(f"{c['name']:20} {c['user_id'][:12]}  {c['state']}{flags}")
+        _listing(result, as_json,
+                 "No contacts yet. Find people with `kith peers`, then `kith add NAME`.",
+                 _contact_line)
     elif name == "history":
         if as_json:
             print(json.dumps(result))
@@ -430,22 +452,9 @@ def _output(name: str, result: Any, args: argparse.Namespace) -> int:
         else:
             print("no chat open")
     elif name == "handoff":
-        if as_json:
-            print(json.dumps(result))
-        elif not result:
-            print("No chat is open on your other devices.")
-        else:
-            for o in result:
-                draft = f": {o['draft']!r}" if o["draft"] else ""
-                print(f"Continue the chat with {o['peer']} (from {o['device']}){draft}")
+        _listing(result, as_json, "No chat is open on your other devices.", _handoff_line)
     elif name == "devices":
-        if as_json:
-            print(json.dumps(result))
-        else:
-            for d in result:
-                flags = " (this device)" if d["this_device"] else ""
-                flags += " REMOVED" if d["removed"] else ""
-                print(f"{d['name']:20} {d['device_id'][:12]}{flags}")
+        _listing(result, as_json, "No devices.", _device_line)
     elif name == "devices-add":
         print(f"linked {result['name']} ({result['device_id'][:12]})")
     elif name == "devices-remove":

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
-import sys
-from pathlib import Path
 
 import pytest
+from clikit import kith, spawn
 from nodekit import befriend, until
 
 from app.cli import main
@@ -24,7 +22,6 @@ from p2p.control import ControlServer
 from p2p.profile import CONTROL_SOCKET, ProfileLock, create_identity
 from storage import STATUS_DELIVERED
 
-ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
 
 
@@ -135,26 +132,6 @@ async def test_a_connected_address_is_redialled_by_itself_on_the_next_start(
 
 
 # -- kith daemon as a real process ------------------------------------------------------
-
-
-async def spawn(profile: Path, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
-        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def kith(profile: Path, *args: str, timeout: float = 20) -> tuple[int, str, str]:
-    proc = await spawn(profile, *args)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def next_line(stream: asyncio.StreamReader | None, timeout: float = 20) -> str:

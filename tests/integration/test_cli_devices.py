@@ -8,35 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import sys
-from pathlib import Path
 
 import pytest
+from clikit import kith, spawn
 
-ROOT = Path(__file__).resolve().parents[2]
 CODE = re.compile(r"\d{3}-\d{3}-\d{3}")
-
-
-async def spawn(profile: Path, *args: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "--profile", str(profile), "--interface", "127.0.0.1",
-        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
-
-
-async def kith(profile: Path, *args: str, timeout: float = 40) -> tuple[int, str, str]:
-    proc = await spawn(profile, *args)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def line_matching(stream: asyncio.StreamReader, pattern: str, timeout: float = 20) -> str:

@@ -33,12 +33,18 @@ async def test_open_chat_and_draft_are_offered_on_my_other_device(nodes, tmp_pat
     assert bob.handoffs == {}
 
 
-async def test_offer_disappears_when_the_device_goes_offline(nodes, tmp_path):
+async def _alice_with_a_laptop_and_bob(nodes, tmp_path):
+    """alice's desktop befriends bob; her laptop is linked and knows bob too."""
     desktop, bob = await nodes("alice"), await nodes("bob")
     await befriend(desktop, bob)
     laptop = await nodes("alice", profile=add_device(tmp_path, "alice", "laptop"))
     await laptop.connect("127.0.0.1", desktop.port)
     await until(lambda: any(c.user_id == bob.user_id for c in laptop.contacts()), laptop)
+    return desktop, bob, laptop
+
+
+async def test_offer_disappears_when_the_device_goes_offline(nodes, tmp_path):
+    desktop, bob, laptop = await _alice_with_a_laptop_and_bob(nodes, tmp_path)
     laptop.set_open_chat(bob.user_id, "half a thought")
     await until(lambda: laptop.device_id in desktop.handoffs, laptop, desktop)
     await nodes.stop(laptop)
@@ -46,11 +52,7 @@ async def test_offer_disappears_when_the_device_goes_offline(nodes, tmp_path):
 
 
 async def test_a_device_that_comes_online_later_gets_the_open_chat(nodes, tmp_path):
-    desktop, bob = await nodes("alice"), await nodes("bob")
-    await befriend(desktop, bob)
-    laptop = await nodes("alice", profile=add_device(tmp_path, "alice", "laptop"))
-    await laptop.connect("127.0.0.1", desktop.port)
-    await until(lambda: any(c.user_id == bob.user_id for c in laptop.contacts()), laptop)
+    desktop, bob, laptop = await _alice_with_a_laptop_and_bob(nodes, tmp_path)
     port = desktop.port
     await nodes.stop(desktop)
     laptop.set_open_chat(bob.user_id, "written while the desktop slept")

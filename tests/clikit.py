@@ -1,0 +1,32 @@
+"""The `kith` command line as a real process on loopback (``--interface 127.0.0.1``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def spawn(profile: Path, *args: str) -> asyncio.subprocess.Process:
+    """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
+        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def kith(profile: Path, *args: str, timeout: float = 40) -> tuple[int, str, str]:
+    """Run it to the end: (exit code, stdout, stderr); killed after ``timeout``."""
+    proc = await spawn(profile, *args)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
