@@ -506,12 +506,18 @@ class Node:
         and the strangers connected now are let go. Contacts and my devices notice no
         difference; adding someone new still works from this side."""
         self.db.set_setting("discoverable", value)
+        self._emit(SettingChanged("discoverable"))
         if self._discovery is not None:
             await self._discovery.set_name(self.name if value else None)
         if not value:
             for p in list(self._peers.values()):
                 if p.conn is not None and not p.manual and not self._known_user(p.user_id):
                     p.conn.close("no longer discoverable")
+        else:  # the strangers around can be met again
+            for p in list(self._peers.values()):
+                if p.conn is None and p.instance and not p.dialing and self._may_dial(p):
+                    self._dial_soon(p, 0.0)
+        self._emit(PeersChanged())
 
     def _known_user(self, user: bytes | None) -> bool:
         """Me, or someone in my contacts (a request either way counts, a decline not)."""

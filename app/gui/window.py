@@ -288,6 +288,11 @@ class Sidebar(QWidget):
             self.requests_box.addWidget(row)
             self.request_rows.append(row)
         nearby = self.bridge.nearby()
+        self.nearby_empty.setText(
+            "Looking for people on this network…" if self.bridge.setting("discoverable", True)
+            else "You are hidden from people nearby, and they from you; your contacts still "
+            "reach you. Turn on Discoverable in Settings to meet someone new."
+        )
         self.nearby_empty.setVisible(not nearby)
         for p in nearby:
             assert p.user_id is not None

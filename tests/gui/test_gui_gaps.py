@@ -148,6 +148,9 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
         again.discoverable.setChecked(False)
         _save(qtbot, again)
         qtbot.waitUntil(lambda: not alice.node.discoverable)
+        # Nearby says why it stays empty, and what to do
+        qtbot.waitUntil(lambda: "hidden" in w.sidebar.nearby_empty.text())
+        assert w.sidebar.nearby_empty.isVisible()
         # the theme is this computer's: it is not an event for my other devices
         aw(alice.node.flush())
         raws = [row[0] for row in alice.node.db.execute(
