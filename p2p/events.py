@@ -77,6 +77,7 @@ class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     name: str
     state: str
     verified: bool
+    replaces: bytes | None = None  # the contact this key took over from (a reinstall)
 
 
 class SettingBody(msgspec.Struct, array_like=True, frozen=True, gc=False):

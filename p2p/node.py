@@ -165,6 +165,7 @@ class ContactInfo:
     verified: bool
     key_changed: bool
     online: bool
+    replaced_by: bytes | None = None  # the person's new key, confirmed by the user
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -174,6 +175,7 @@ class ContactInfo:
             "verified": self.verified,
             "key_changed": self.key_changed,
             "online": self.online,
+            "replaced_by": self.replaced_by.hex() if self.replaced_by else None,
         }
 
 
@@ -1223,7 +1225,9 @@ class Node:
         c = self._contact(user)
         if c is None or self.removed:
             return
-        e = self._append(self.self_conv, ev.RosterBody(user, c.name, c.state, c.verified))
+        e = self._append(
+            self.self_conv, ev.RosterBody(user, c.name, c.state, c.verified, c.replaces)
+        )
         self.db.lww_newer(f"contact:{user.hex()}", e.event.lamport, self.device_id)
 
     def _apply_own(
@@ -1237,7 +1241,10 @@ class Node:
                 return
             old = self._contact(body.user)
             name = body.name or (old.name if old else "")
-            self._save_contact(body.user, name=name, state=body.state, verified=body.verified)
+            self._save_contact(
+                body.user, name=name, state=body.state, verified=body.verified,
+                replaces=body.replaces,
+            )
             conv = self.conv_with(body.user)
             self.db.ensure_conversation(conv, "direct", body.user)
             contact_changes.add(body.user)
@@ -1569,6 +1576,7 @@ class Node:
         own = [
             (c.user_id, c.name) for c in self._contact_rows()
             if c.state == ACCEPTED and c.name.casefold() == folded
+            and self._replaced_by(c.user_id) is None  # a name means the person's current key
         ]
         if len(own) == 1:
             return own[0]
@@ -1646,7 +1654,20 @@ class Node:
     def _contact_info(self, user: bytes) -> ContactInfo:
         c = self._contact(user)
         assert c is not None
-        return ContactInfo(c.name, c.user_id, c.state, c.verified, c.key_changed, self.online(user))
+        return ContactInfo(
+            c.name, c.user_id, c.state, c.verified, c.key_changed, self.online(user),
+            self._replaced_by(user),
+        )
+
+    def _replaced_by(self, user: bytes) -> bytes | None:
+        """The contact the user confirmed as this one's new key (a reinstall), if any."""
+        for c in self._contact_rows():
+            if (
+                c.replaces == user and c.user_id != user and c.state == ACCEPTED
+                and not c.key_changed
+            ):
+                return c.user_id
+        return None
 
     def online(self, user: bytes) -> bool:
         return any(p.user_id == user and p.conn is not None and p.conn.established
@@ -1726,6 +1747,11 @@ class Node:
             raise UserError(f"{name} is not a contact yet: send a request with `kith add`")
         if c.key_changed:
             raise UserError(_key_change_warning(c.name, user, c.replaces, "accept"))
+        if self._replaced_by(user) is not None:
+            raise UserError(
+                f"{c.name} uses a new key now (you confirmed it): write to the new one; "
+                "this conversation stays for its history"
+            )
         text = text.strip("\n")
         if not text.strip():
             raise UserError("the message is empty")

@@ -71,6 +71,7 @@ class Conversation:
     online: bool
     last: MessageRow | None
     unread: int
+    replaced: bool = False  # an old key: the person uses a new one now (confirmed)
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -217,7 +218,7 @@ class Bridge(QObject):
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
-                db.last_message(conv), self.unread_count(conv),
+                db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
             ))
         out.sort(key=lambda x: x.sort_key)
         return out

@@ -136,6 +136,8 @@ class ConversationModel(QAbstractListModel):
         if role == ConvRole.Initials:
             return initials(c.name)
         if role == ConvRole.Preview:
+            if c.replaced:
+                return "Old key: they use a new one now"
             if c.state == "pending_out":
                 return "Request sent. Waiting for them to accept…"
             if c.last is None:

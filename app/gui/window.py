@@ -410,6 +410,10 @@ class ChatPane(QWidget):
         self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
         self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
         layout.addWidget(self.request_banner)
+        self.replaced_banner = Banner("replacedBanner")
+        self.open_new_button = self.replaced_banner.add_button(
+            "Open the new conversation", "openNewKeyButton")
+        layout.addWidget(self.replaced_banner)
         self.view = ChatView(model)
         layout.addWidget(self.view, 1)
         self.typing = TypingBubble()
@@ -516,6 +520,7 @@ class MainWindow(QMainWindow):
         self.chat.compare_button.clicked.connect(self.show_contact_info)
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
+        self.chat.open_new_button.clicked.connect(self.open_replacement)
         self.chat.decline_button.clicked.connect(self.decline_current)
         self._shortcuts()
         self.refresh()
@@ -680,8 +685,16 @@ class MainWindow(QMainWindow):
             self.chat.request_banner.set_warning(False)
             self.chat.request_banner.label.setText(
                 f"<b>{html.escape(name)}</b> wants to chat with you.")
+        replaced = bool(c and c.replaced_by)
+        self.chat.replaced_banner.setVisible(replaced)
+        if replaced:
+            self.chat.replaced_banner.set_warning(False)
+            self.chat.replaced_banner.label.setText(
+                f"<b>{html.escape(name)} uses a new key now.</b> You confirmed it; this "
+                "conversation with the old key stays for its history.")
         removed = bool(self.bridge.node.removed)
-        can_send = bool(c and c.state == ACCEPTED and not key_changed and not removed)
+        can_send = bool(
+            c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
         self.chat.composer.setEnabled(can_send)
         self.chat.send_button.setEnabled(can_send)
         if can_send:
@@ -690,6 +703,8 @@ class MainWindow(QMainWindow):
             self.chat.composer.setPlaceholderText("This computer was removed from your devices")
         elif key_changed:
             self.chat.composer.setPlaceholderText("Sending is paused: confirm the new key first")
+        elif replaced:
+            self.chat.composer.setPlaceholderText(f"Write to {name} in the new conversation")
         elif c and c.state == PENDING_OUT:
             self.chat.composer.setPlaceholderText(f"You can write once {name} accepts")
         else:
@@ -867,6 +882,12 @@ class MainWindow(QMainWindow):
             return
         if c.state in (PENDING_IN, "declined"):
             self.bridge.accept_contact(user, trust_new_key=True)
+
+    def open_replacement(self) -> None:
+        """From an old key's conversation to the one with the person's new key."""
+        c = self.bridge.contact(self.current) if self.current else None
+        if c is not None and c.replaced_by:
+            self.open_chat(c.replaced_by)
 
     def focus_search(self) -> None:
         self.sidebar.search.setFocus()

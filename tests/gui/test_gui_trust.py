@@ -20,6 +20,15 @@ def _info(qtbot, window) -> ContactInfoDialog:
     return dialog
 
 
+def _open_user(qtbot, window, user):
+    model = window.conversations
+    row = next(i for i in range(model.rowCount()) if model.item(i).user_id == user)
+    rect = window.sidebar.list.visualRect(model.index(row))
+    qtbot.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    qtbot.waitUntil(lambda: window.current == user)
+
+
 def test_verify_by_safety_number(kith_apps, qtbot, aw):
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
@@ -92,9 +101,20 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         assert "verified" not in w.chat.header.subtitle.text()
         # Taken as bob's new key, the old one loses its mark: what was verified is gone.
         qtbot.waitUntil(lambda: not w.bridge.contact(bob.node.user_id).verified)
-        old_row = next(i for i in range(w.conversations.rowCount())
+        def old(role):
+            row = next(i for i in range(w.conversations.rowCount())
                        if w.conversations.item(i).user_id == bob.node.user_id)
-        assert not w.conversations.index(old_row).data(ConvRole.Verified)
+            return w.conversations.index(row).data(role)
+
+        qtbot.waitUntil(lambda: "new one" in old(ConvRole.Preview))
+        assert not old(ConvRole.Verified)
+        # The old conversation stays for its history; writing happens in the new one.
+        _open_user(qtbot, w, bob.node.user_id)
+        assert w.chat.replaced_banner.isVisible()
+        assert not w.chat.composer.isEnabled()
+        qtbot.mouseClick(w.chat.open_new_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == impostor.user_id)
+        assert w.chat.composer.isEnabled() and not w.chat.replaced_banner.isVisible()
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: w.messages.rowCount() == 1)

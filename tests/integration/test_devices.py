@@ -396,3 +396,21 @@ async def test_peers_lists_one_row_per_person_with_all_their_devices(nodes, tmp_
     for node in (desktop, laptop):
         rows = await commands.run(node, "peers", {})
         assert [(r["name"], r["devices"]) for r in rows] == [("bob", [bob.device_id.hex()])]
+
+
+async def test_a_confirmed_new_key_follows_to_my_other_device(nodes, tmp_path):
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    laptop = await link_laptop(nodes, tmp_path, desktop)
+    await until(lambda: [c.state for c in laptop.contacts()] == ["accepted"], laptop, desktop)
+    reinstalled = await nodes("bob", profile="bob-reinstalled")  # same name, new key
+    await reinstalled.connect("127.0.0.1", desktop.port)
+    await reinstalled.add_contact(desktop.user_id.hex())
+    await until(lambda: len(desktop.contacts()) == 2, desktop, reinstalled)
+    await desktop.accept_contact(reinstalled.user_id.hex(), trust_new_key=True)
+
+    def old_bob_on_laptop():
+        return next((c for c in laptop.contacts() if c.user_id == bob.user_id), None)
+
+    await until(lambda: old_bob_on_laptop().replaced_by == reinstalled.user_id, laptop, desktop)
+    assert laptop.resolve("bob")[0] == reinstalled.user_id

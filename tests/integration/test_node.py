@@ -122,6 +122,13 @@ async def test_impostor_with_a_contacts_name_is_flagged_and_gets_nothing(nodes):
     assert {c.user_id: c.verified for c in alice.contacts()} == {
         bob.user_id: False, mallory.user_id: False,
     }
+    # "bob" now means the new key; the old one keeps its history but takes no messages.
+    assert [c.replaced_by for c in alice.contacts() if c.user_id == bob.user_id] == [
+        mallory.user_id
+    ]
+    assert alice.resolve("bob")[0] == mallory.user_id
+    with pytest.raises(UserError, match="uses a new key now"):
+        alice.queue_message(bob.user_id, "to the old key")
 
 
 async def test_simultaneous_dial_keeps_one_connection(nodes):
