@@ -448,7 +448,7 @@ class Banner(QFrame):
         super().__init__(parent)
         self.setObjectName(name)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
+        self._warning = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(14, 10, 14, 10)
         self.label = QLabel()
@@ -467,14 +467,21 @@ class Banner(QFrame):
         return b
 
     def set_warning(self, warning: bool) -> None:
+        self._warning = warning
+        self.update()
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        # Painted from the current palette (not a palette of its own, which would stop
+        # following a theme change and leave light text on a light strip).
         pal = self.palette()
-        base = self.window().palette() if self.window() else pal
-        if warning:
-            colour = QColor("#5a3a10") if theme.is_dark(base) else QColor("#fff1d6")
+        if self._warning:
+            colour = QColor("#5a3a10") if theme.is_dark(pal) else QColor("#fff1d6")
         else:
-            colour = base.color(QPalette.ColorRole.AlternateBase)
-        pal.setColor(QPalette.ColorRole.Window, colour)
-        self.setPalette(pal)
+            colour = pal.color(QPalette.ColorRole.AlternateBase)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colour)
+        painter.end()
+        super().paintEvent(e)
 
 
 class ChatHeader(QFrame):

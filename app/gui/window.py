@@ -166,7 +166,6 @@ class Sidebar(QWidget):
         # the list shares the sidebar's background: one column, not two panes
         self.list.setAutoFillBackground(False)
         self.list.viewport().setAutoFillBackground(False)
-        self.list.setStyleSheet("QListView#conversationList { background: transparent; }")
         self.no_chats = QLabel("No conversations yet.")
         self.no_chats.setObjectName("noConversations")
         self.no_chats.setContentsMargins(16, 12, 16, 12)

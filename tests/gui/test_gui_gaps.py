@@ -138,6 +138,9 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
             assert alice.bridge.setting("theme", "system") == choice
             assert theme.is_dark(QApplication.palette()) is dark
             qtbot.waitUntil(lambda d=dark: theme.is_dark(w.palette()) is d)  # the window follows
+            # and so do the widgets that draw themselves: the conversation list and banners
+            for widget in (w.sidebar.list, w.chat.key_banner, w.chat.replaced_banner):
+                qtbot.waitUntil(lambda x=widget, d=dark: theme.is_dark(x.palette()) is d)
             # the toolbar icons (resources/icons) are redrawn in the theme's text colour
             for button in (w.sidebar.new_chat_button, w.sidebar.settings_button):
                 qtbot.waitUntil(lambda b=button, d=dark: _ink_is_light(b) is d)
