@@ -397,6 +397,8 @@ def _peer_line(p: dict[str, Any]) -> str:
 def _contact_line(c: dict[str, Any]) -> str:
     flags = " verified" if c["verified"] else ""
     flags += " KEY CHANGED" if c["key_changed"] else ""
+    if c.get("replaced_by"):
+        flags += f" old key (now {c['replaced_by'][:12]})"
     return f"{c['name']:20} {c['user_id'][:12]}  {c['state']}{flags}"
 
 

@@ -108,3 +108,17 @@ def test_open_needs_a_running_node(tmp_path, capsys):
     code, out, err = run(capsys, "--profile", profile, "open", "bob", "--draft", "hi")
     assert code == 1 and out == ""
     assert "start `kith daemon`" in err
+
+
+def test_contacts_text_marks_an_old_key_and_the_new_one(capsys):
+    import argparse
+
+    from app.cli import _output
+
+    old = {"name": "bob", "user_id": "b1" * 32, "state": "accepted", "verified": False,
+           "key_changed": False, "online": False, "replaced_by": "b2" * 32}
+    new = {**old, "user_id": "b2" * 32, "replaced_by": None, "online": True}
+    assert _output("contacts", [old, new], argparse.Namespace(json=False)) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert first.startswith("bob") and "old key (now b2b2b2b2b2b2)" in first
+    assert "old key" not in second
