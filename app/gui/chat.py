@@ -470,6 +470,13 @@ class Banner(QFrame):
         self._warning = warning
         self.update()
 
+    def present(self, text: str | None, *, warning: bool = False) -> None:
+        """Show the strip with ``text`` (rich text), or hide it when None."""
+        self.setVisible(text is not None)
+        if text is not None:
+            self.set_warning(warning)
+            self.label.setText(text)
+
     def paintEvent(self, e: QPaintEvent) -> None:
         # Painted from the current palette (not a palette of its own, which would stop
         # following a theme change and leave light text on a light strip).

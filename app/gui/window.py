@@ -670,27 +670,19 @@ class MainWindow(QMainWindow):
             bits.append("request sent")
         self.chat.header.subtitle.setText(" · ".join(bits))
         key_changed = bool(c and c.key_changed)
-        self.chat.key_banner.setVisible(key_changed)
-        if key_changed:
-            self.chat.key_banner.set_warning(True)
-            self.chat.key_banner.label.setText(
-                f"<b>⚠ This is not the {html.escape(name)} you know.</b> Their identity key is "
-                "different: it may be someone else, or they reinstalled Kith. Sending is "
-                "paused until you compare safety numbers or choose to trust the new key."
-            )
-        pending_in = bool(c and c.state == PENDING_IN and not key_changed)
-        self.chat.request_banner.setVisible(pending_in)
-        if pending_in:
-            self.chat.request_banner.set_warning(False)
-            self.chat.request_banner.label.setText(
-                f"<b>{html.escape(name)}</b> wants to chat with you.")
+        who = html.escape(name)
+        self.chat.key_banner.present(
+            f"<b>⚠ This is not the {who} you know.</b> Their identity key is different: it "
+            "may be someone else, or they reinstalled Kith. Sending is paused until you "
+            "compare safety numbers or choose to trust the new key."
+            if key_changed else None, warning=True)
+        self.chat.request_banner.present(
+            f"<b>{who}</b> wants to chat with you."
+            if c and c.state == PENDING_IN and not key_changed else None)
         replaced = bool(c and c.replaced_by)
-        self.chat.replaced_banner.setVisible(replaced)
-        if replaced:
-            self.chat.replaced_banner.set_warning(False)
-            self.chat.replaced_banner.label.setText(
-                f"<b>{html.escape(name)} uses a new key now.</b> You confirmed it; this "
-                "conversation with the old key stays for its history.")
+        self.chat.replaced_banner.present(
+            f"<b>{who} uses a new key now.</b> You confirmed it; this conversation with the "
+            "old key stays for its history." if replaced else None)
         removed = bool(self.bridge.node.removed)
         can_send = bool(
             c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
