@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -398,12 +399,37 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     return 0
 
 
+class MainThreadCollector(QObject):
+    """Python's cycle collector runs in whichever thread happens to allocate when a
+    threshold is crossed. If that is a worker (the database's checkpointer), widgets in
+    reference cycles are destroyed there, which Qt forbids ("Timers cannot be stopped
+    from another thread", or a crash). So automatic collection is off and this timer
+    collects on the Qt thread instead, by generation, as the thresholds say."""
+
+    def __init__(self, parent: QObject, interval_ms: int = 500) -> None:
+        super().__init__(parent)
+        self.thresholds = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer(self)
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+
+    def check(self) -> None:
+        counts = gc.get_count()
+        for generation in range(3):
+            if counts[generation] <= self.thresholds[generation]:
+                break
+            gc.collect(generation)
+
+
 def run_app(profile: Path, interfaces: list[str] | None) -> int:
     """Open the desktop app on ``profile``; returns the process exit code."""
     import qasync
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
+    collector = MainThreadCollector(app)
     app.setApplicationName("Kith")
     app.setApplicationDisplayName("Kith")
     app.setDesktopFileName("kith")
@@ -417,3 +443,6 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     except KithError as e:
         QMessageBox.critical(None, "Kith", str(e))
         return 1
+    finally:
+        collector.timer.stop()
+        gc.enable()

@@ -8,6 +8,7 @@ socket reads and timers. A coroutine is driven to completion with ``aw(coro)``.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -24,6 +25,18 @@ def _no_desktop_bus(monkeypatch, tmp_path):
     the developer's screen): the address points at nothing, so notifications fall back to
     the tray. Tests of native notifications set their own private bus."""
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-session-bus'}")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_dies_here():
+    """As in the app (``MainThreadCollector``): no automatic cycle collection during a GUI
+    test, and one on the Qt thread after it. An automatic one runs in whatever thread
+    allocates (the database's checkpointer, a later test's worker) and would destroy
+    widgets there: "Timers cannot be stopped from another thread", or a crash."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(scope="module")

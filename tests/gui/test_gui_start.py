@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
@@ -50,3 +53,34 @@ def test_first_start_cancel_creates_nothing(tmp_path, qtbot, qloop):
     qtbot.waitUntil(task.done)
     assert task.result() is False
     assert load_identity(profile) is None
+
+
+def test_cycles_are_collected_on_the_qt_thread_only(qtbot):
+    from PySide6.QtCore import QObject
+
+    from app.gui.app import MainThreadCollector
+
+    owner = QObject()
+    gc.enable()  # (the GUI tests' fixture turned it off; the collector must do it)
+    collector = MainThreadCollector(owner, interval_ms=10)
+    try:
+        assert not gc.isenabled()  # no collection in whatever thread allocates
+
+        class Node:
+            pass
+
+        def cycle():
+            a, b = Node(), Node()
+            a.other, b.other = b, a
+
+        for _ in range(collector.thresholds[0] * 3):
+            cycle()
+        found = weakref.WeakSet()
+        probe = Node()
+        probe.me = probe
+        found.add(probe)
+        del probe
+        qtbot.waitUntil(lambda: len(found) == 0)  # the timer collected it, on this thread
+    finally:
+        collector.timer.stop()
+        gc.enable()

@@ -9,6 +9,7 @@ own event loop) against nodes started with discovery off; the daemon tests run
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 import signal
@@ -34,6 +35,7 @@ async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
         except SystemExit as e:
             return e.code if isinstance(e.code, int) else 1
 
+    gc.collect()  # whatever earlier tests left in cycles dies here, not in the worker
     code = await asyncio.to_thread(call)
     out, err = capsys.readouterr()
     return code, out, err
