@@ -6,7 +6,7 @@ import datetime
 import html
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -96,6 +96,9 @@ class PersonRow(QFrame):
         b.setProperty("userId", self.user.hex())
         self.layout().addWidget(b)
         return b
+
+
+HANDOFF_BUTTON_CSS = "text-align: left; padding: 6px 10px;"
 
 
 class Sidebar(QWidget):
@@ -334,10 +337,18 @@ class Sidebar(QWidget):
             b.setObjectName("handoffButton")
             b.setToolTip("Open it here" + (" with the draft you started there"
                                             if offer.draft else ""))
-            b.setStyleSheet("text-align: left; padding: 6px 10px;")
+            b.setStyleSheet(HANDOFF_BUTTON_CSS)
             b.clicked.connect(partial(self.handoffActivated.emit, offer))
             self.handoff_box.addWidget(b)
             self.handoff_buttons.append(b)
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        if e.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            # a style sheet fixes a widget's palette when it is polished: polish again
+            for b in self.handoff_buttons:
+                b.setStyleSheet("")
+                b.setStyleSheet(HANDOFF_BUTTON_CSS)
 
     # -- search ----------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from test_gui_chat import _friends, _open
 
 from app.gui import theme
 from app.gui.models import MsgRole
+from p2p.node import HandoffOffer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,6 +130,8 @@ def _ink_is_light(button) -> bool | None:
 def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
     alice = kith_apps("alice")
     w = alice.window
+    w.sidebar.show_handoffs([HandoffOffer(b"\x01" * 32, "laptop", b"\x02" * 32, "")])
+    [handoff] = w.sidebar.handoff_buttons
     try:
         for choice, dark in (("dark", True), ("light", False)):
             dialog = w.open_settings()
@@ -139,7 +142,7 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
             assert theme.is_dark(QApplication.palette()) is dark
             qtbot.waitUntil(lambda d=dark: theme.is_dark(w.palette()) is d)  # the window follows
             # and so do the widgets that draw themselves: the conversation list and banners
-            for widget in (w.sidebar.list, w.chat.key_banner, w.chat.replaced_banner):
+            for widget in (w.sidebar.list, w.chat.key_banner, w.chat.replaced_banner, handoff):
                 qtbot.waitUntil(lambda x=widget, d=dark: theme.is_dark(x.palette()) is d)
             # the toolbar icons (resources/icons) are redrawn in the theme's text colour
             for button in (w.sidebar.new_chat_button, w.sidebar.settings_button):
