@@ -76,6 +76,13 @@ def close_logs(caplog: pytest.LogCaptureFixture, address: str) -> list[logging.L
     ]
 
 
+def close_log(caplog: pytest.LogCaptureFixture, address: str) -> logging.LogRecord:
+    """The one record in which the node gave its reason for closing ``address``."""
+    found = close_logs(caplog, address)
+    assert len(found) == 1, f"no single close reason for {address} in:\n{caplog.text}"
+    return found[0]
+
+
 @pytest.mark.parametrize(
     ("payload", "level", "reason"),
     [
@@ -105,7 +112,7 @@ async def test_garbage_is_refused_and_others_still_served(nodes, payload, level,
     assert data == b"" or len(data) < 200  # at most our handshake reply, then closed
     writer.close()
     # The node says why it hung up (logged before it closes the socket).
-    [logged] = close_logs(caplog, address)
+    logged = close_log(caplog, address)
     assert reason in logged.getMessage()
     assert logged.levelno == level
     assert bob.store.count_events() == stored
@@ -132,11 +139,12 @@ async def test_stalled_handshake_times_out(nodes, caplog):
     assert await alice.wait_status(row, STATUS_DELIVERED, 5)  # ...and a delivery
 
     # All of that happened while bob held the stalled connection open.
-    [stalled] = [c for c in bob._conns if c.address == stalled_at]
+    stalled = next((c for c in bob._conns if c.address == stalled_at), None)
+    assert stalled is not None and not stalled.closed, "the stall ended before alice was served"
+    assert stalled.peer is None
     [with_alice] = [c for c in bob._conns if c.established]
     assert with_alice.peer is not None and with_alice.peer.user_id == alice.user_id
-    assert stalled.opened_at < with_alice.opened_at
-    assert not stalled.closed and stalled.peer is None
+    assert stalled.opened_at < with_alice.opened_at  # accepted before alice's connection
     assert not reader.at_eof()
     assert close_logs(caplog, stalled_at) == []
 
@@ -145,7 +153,7 @@ async def test_stalled_handshake_times_out(nodes, caplog):
     assert data == b""
     writer.close()
     assert stalled.closed and stalled.close_reason == "handshake timed out"
-    [logged] = close_logs(caplog, stalled_at)
+    logged = close_log(caplog, stalled_at)
     assert logged.getMessage() == f"closing connection to {stalled_at}: handshake timed out"
     assert bob.online(alice.user_id)  # the stall cost alice nothing
 
