@@ -36,9 +36,9 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from p2p.errors import EnvironmentProblem
 from p2p.identity import valid_name
+from p2p.wire import PROTOCOL_VERSION
 
 SERVICE_TYPE = "_kith._tcp.local."
-PROTOCOL_VERSION = 1
 DEVICE_ID_HEX_LEN = 64  # an Ed25519 public key
 _RESOLVE_TIMEOUT_MS = 3000  # python-zeroconf's own default for a service lookup
 _RESOLVE_ATTEMPTS = 3

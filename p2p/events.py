@@ -1,16 +1,32 @@
-"""Signed events: the one durable data model.
+"""Signed events: the one durable data model, in two formats.
 
-Every durable fact is an event appended to a per-(conversation, author device) log::
+Every durable fact is an event appended to a per-(conversation, author device) log. An
+event travels and is stored as two parts, its signed **head** and its **body**::
 
-    raw = msgpack([event_bytes, sig])          what is stored and sent, never re-encoded
-    event_bytes = msgpack(Event)               conv, author, seq, prev, lamport, time, kind, body
-    sig = Ed25519(author device key, event_bytes)
-    id  = BLAKE2b-256(raw)
+    format 2 (written since protocol 2)
+    head   = msgpack([header, sig])
+    header = msgpack([2, conv, author, seq, prev, lamport, time, kind, body_hash])
+    sig    = Ed25519(author device key, header)
+    body   = msgpack of the kind's body struct; body_hash = BLAKE2b-256(body)
 
-``prev`` is the id of the author's previous event in the conversation, so the last
-event of a contiguous run commits to every byte (signatures included) of the ones
-before it. That is what lets :func:`verify_chain` check a batch with a single
-signature verification: the chain links are hashes, and one signature covers the tip.
+    format 1 (the first release; still read, never written)
+    head   = msgpack([event, sig])
+    event  = msgpack([conv, author, seq, prev, lamport, time, kind, body])
+    sig    = Ed25519(author device key, event)
+
+    id = BLAKE2b-256(head)   (both formats)
+
+The signature of format 2 covers the body's hash, not the body: a body can be erased
+(unsend, disappearing messages) and the head still verifies and syncs, so no chain ever
+breaks. A format-1 body is inside its head and cannot be erased.
+
+``prev`` is the id of the author's previous event in the conversation, so the last event
+of a contiguous run commits to every head before it. That is what lets
+:func:`verify_chain` check a batch with a single signature verification: the links are
+hashes, one signature covers the tip, and each body is checked against its own hash.
+
+What a body means is not this module's business: each kind is declared, with its body
+struct, in its feature's module (see :mod:`p2p.kinds`).
 """
 
 from __future__ import annotations
@@ -25,12 +41,16 @@ from p2p.errors import RemoteProtocolError
 from p2p.identity import sign, verify_signature
 
 GENESIS = b""  # prev of an author's first event in a conversation
-MAX_TEXT = 16 * 1024  # characters of one message
-MAX_EVENT = 32 * 1024  # bytes of one raw event; always fits in one transport frame
+FORMAT = 2  # the format new events are written in
+MAX_EVENT = 32 * 1024  # bytes of one event, head and body; always fits in one frame
 MAX_COUNTER = 2**62  # seq, lamport and time stay far below SQLite's 64-bit integers
+MAX_KIND = 32  # characters of a kind's name
 
 
 class Event(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """A decoded header (format 2 layout; a format-1 event is read into it too)."""
+
+    format: int
     conv: bytes
     author: bytes
     seq: int
@@ -38,85 +58,35 @@ class Event(msgspec.Struct, array_like=True, frozen=True, gc=False):
     lamport: int
     time: int  # author's wall clock, milliseconds; display only
     kind: str
-    body: bytes  # msgpack of the kind's body struct
+    body_hash: bytes  # format 1: empty (the body is inside the head)
 
 
-class _Signed(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    event: bytes
-    sig: bytes
-
-
-# -- bodies ---------------------------------------------------------------------------
-
-
-class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    text: str
-
-
-class ReceiptBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """Every message by ``author`` (a device) in this conversation up to ``seq`` reached
-    ``status`` ("delivered" or "read") on the receipt author's side."""
-
-    status: str
-    author: bytes
-    seq: int
-
-
-class ContactBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """A contact request ("request"), its acceptance ("accept") or refusal ("decline")."""
-
-    action: str
-    name: str
-
-
-class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """Own devices only (the self conversation): the user's view of one contact, as set
-    on one of their devices. Last writer (lamport, author) wins per contact."""
-
-    user: bytes
-    name: str
-    state: str
-    verified: bool
-    replaces: bytes | None = None  # the contact this key took over from (a reinstall)
-
-
-class SettingBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """Own devices only: a per-user setting (``value`` is JSON). Last writer wins per key."""
-
-    key: str
-    value: str
-
-
-class ReadBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
-    """Own devices only: I have read every message by ``author`` (a device) in ``conv`` up
-    to ``seq``. Read state syncs between my devices through this even when read receipts
-    to contacts are off (a "read" receipt, when sent, already tells my devices)."""
-
+class _EventV1(msgspec.Struct, array_like=True, frozen=True, gc=False):
     conv: bytes
     author: bytes
     seq: int
+    prev: bytes
+    lamport: int
+    time: int
+    kind: str
+    body: bytes
 
 
-KINDS: dict[str, type[msgspec.Struct]] = {
-    "message": MessageBody,
-    "receipt": ReceiptBody,
-    "contact": ContactBody,
-    "roster": RosterBody,
-    "setting": SettingBody,
-    "read": ReadBody,
-}
-CONTACT_STATES = ("pending_in", "pending_out", "accepted", "declined")
-RECEIPT_STATUSES = ("delivered", "read")
-CONTACT_ACTIONS = ("request", "accept", "decline")
+class _Signed(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    header: bytes
+    sig: bytes
 
-_event_encoder = msgspec.msgpack.Encoder()
+
+_encoder = msgspec.msgpack.Encoder()
 _signed_decoder = msgspec.msgpack.Decoder(_Signed)
 _event_decoder = msgspec.msgpack.Decoder(Event)
-_body_decoders = {k: msgspec.msgpack.Decoder(t) for k, t in KINDS.items()}
+_v1_decoder = msgspec.msgpack.Decoder(_EventV1)
+_blake2b = hashlib.blake2b
+_FIXARRAY_9, _FIXARRAY_8 = 0x99, 0x98  # first byte of a format-2 / format-1 header
 
 
 class SignedEvent(msgspec.Struct, frozen=True, gc=False):
-    """A decoded event together with its exact wire bytes and id.
+    """A decoded event: its id, exact head bytes, body (None: erased) and header.
 
     (``gc=False``, like the structs above: millions of these pass through a history
     sync, and objects the garbage collector tracks made it a tenth slower. None of them
@@ -124,7 +94,8 @@ class SignedEvent(msgspec.Struct, frozen=True, gc=False):
     """
 
     id: bytes
-    raw: bytes
+    head: bytes
+    body: bytes | None
     event: Event
     sig: bytes
 
@@ -140,60 +111,26 @@ class SignedEvent(msgspec.Struct, frozen=True, gc=False):
     def seq(self) -> int:
         return self.event.seq
 
-    def body(self) -> msgspec.Struct:
-        return decode_body(self.event.kind, self.event.body)
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def erasable(self) -> bool:
+        """Format 2: the body can go while the head stays (format 1 signs the body)."""
+        return self.event.format >= 2
+
+    def wire(self) -> tuple[bytes, bytes | None]:
+        """What goes in an ``ev`` frame: (head, body); a format-1 body rides in its head."""
+        return (self.head, self.body if self.event.format >= 2 else None)
 
 
-_blake2b = hashlib.blake2b
+def event_id(head: bytes) -> bytes:
+    return _blake2b(head, digest_size=32).digest()
 
 
-def event_id(raw: bytes) -> bytes:
-    return _blake2b(raw, digest_size=32).digest()
-
-
-def encode_body(body: msgspec.Struct) -> bytes:
-    return _event_encoder.encode(body)
-
-
-def decode_body(kind: str, body: bytes) -> msgspec.Struct:
-    decoder = _body_decoders.get(kind)
-    if decoder is None:
-        raise RemoteProtocolError(f"unknown event kind {kind!r}")
-    try:
-        value: msgspec.Struct = decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as e:
-        raise RemoteProtocolError(f"malformed {kind} body: {e}") from e
-    _check_body(value)
-    return value
-
-
-def _check_body(body: msgspec.Struct) -> None:
-    if isinstance(body, MessageBody):
-        if not 0 < len(body.text) <= MAX_TEXT:
-            raise RemoteProtocolError("message text is empty or too long")
-    elif isinstance(body, ReceiptBody):
-        if body.status not in RECEIPT_STATUSES or len(body.author) != 32 or body.seq < 1:
-            raise RemoteProtocolError("malformed receipt")
-    elif isinstance(body, ContactBody) and body.action not in CONTACT_ACTIONS:
-        raise RemoteProtocolError("malformed contact event")
-    elif isinstance(body, RosterBody) and (
-        len(body.user) != 32 or body.state not in CONTACT_STATES or len(body.name) > 64
-    ):
-        raise RemoteProtocolError("malformed roster event")
-    elif isinstance(body, SettingBody) and not (
-        0 < len(body.key) <= 64 and len(body.value) <= 4096
-    ):
-        raise RemoteProtocolError("malformed setting event")
-
-
-_KIND_OF = {t: k for k, t in KINDS.items()}
-
-
-def kind_of(body: msgspec.Struct) -> str:
-    try:
-        return _KIND_OF[type(body)]
-    except KeyError:
-        raise TypeError(f"not an event body: {body!r}") from None
+def body_hash(body: bytes) -> bytes:
+    return _blake2b(body, digest_size=32).digest()
 
 
 def create(
@@ -204,31 +141,49 @@ def create(
     prev: bytes,
     lamport: int,
     time_ms: int,
-    body: msgspec.Struct,
+    kind: str,
+    body: bytes,
 ) -> SignedEvent:
-    """Sign a new event as the device whose 64-byte secret key is given."""
-    _check_body(body)
+    """Sign a new (format 2) event as the device whose 64-byte secret key is given.
+    ``body`` is the encoded body (the kind table encodes and checks it)."""
     event = Event(
-        conv, device_secret[32:], seq, prev, lamport, time_ms, kind_of(body), encode_body(body)
+        FORMAT, conv, device_secret[32:], seq, prev, lamport, time_ms, kind, body_hash(body)
     )
-    event_bytes = _event_encoder.encode(event)
-    sig = sign(device_secret, event_bytes)
-    raw = _event_encoder.encode(_Signed(event_bytes, sig))
-    return SignedEvent(event_id(raw), raw, event, sig)
+    header = _encoder.encode(event)
+    sig = sign(device_secret, header)
+    head = _encoder.encode(_Signed(header, sig))
+    return SignedEvent(event_id(head), head, body, event, sig)
 
 
-def decode(raw: bytes) -> SignedEvent:
-    """Parse and structurally check one raw event; the signature is NOT checked here."""
-    if len(raw) > MAX_EVENT:
+def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
+    """Parse and structurally check one event (either format). The signature is NOT
+    checked here (see :func:`verify_chain`); a format-2 body is checked against its hash.
+    Raises RemoteProtocolError."""
+    if len(head) + (len(body) if body else 0) > MAX_EVENT:
         raise RemoteProtocolError("event too large")
+    v1: _EventV1 | None = None
     try:
-        signed = _signed_decoder.decode(raw)
-        event = _event_decoder.decode(signed.event)
+        signed = _signed_decoder.decode(head)
+        header = signed.header
+        first = header[0] if header else 0
+        if first == _FIXARRAY_9:
+            event = _event_decoder.decode(header)
+            if event.format != 2:
+                raise RemoteProtocolError(f"unknown event format {event.format}")
+        elif first == _FIXARRAY_8:
+            if body is not None:
+                raise RemoteProtocolError("a format-1 event carries its body in its head")
+            v1 = _v1_decoder.decode(header)
+            event = Event(1, v1.conv, v1.author, v1.seq, v1.prev, v1.lamport, v1.time, v1.kind, b"")
+            body = v1.body
+        else:
+            raise RemoteProtocolError("malformed event: unknown header layout")
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise RemoteProtocolError(f"malformed event: {e}") from e
     # One event, one encoding: otherwise a relay could re-wrap the same signed bytes
     # (a longer array header, a trailing element) and give the event another id.
-    if _event_encoder.encode(signed) != raw or _event_encoder.encode(event) != signed.event:
+    canonical = _encoder.encode(v1 if v1 is not None else event)
+    if _encoder.encode(signed) != head or canonical != header:
         raise RemoteProtocolError("malformed event: not in canonical encoding")
     if max(event.seq, event.lamport, abs(event.time)) >= MAX_COUNTER:
         raise RemoteProtocolError("malformed event: counter out of range")
@@ -238,12 +193,26 @@ def decode(raw: bytes) -> SignedEvent:
         raise RemoteProtocolError("malformed event: bad sequence fields")
     if (event.seq == 1) != (event.prev == GENESIS):
         raise RemoteProtocolError("malformed event: prev does not match seq")
-    return SignedEvent(_blake2b(raw, digest_size=32).digest(), raw, event, signed.sig)
+    if not 0 < len(event.kind) <= MAX_KIND:
+        raise RemoteProtocolError("malformed event: bad kind")
+    if event.format == 2:
+        if len(event.body_hash) != 32:
+            raise RemoteProtocolError("malformed event: bad body hash")
+        if body is not None and body_hash(body) != event.body_hash:
+            raise RemoteProtocolError("event body does not match its signed hash")
+    return SignedEvent(_blake2b(head, digest_size=32).digest(), head, body, event, signed.sig)
+
+
+def without_body(e: SignedEvent) -> SignedEvent:
+    """The same event with its body erased (format 2 only)."""
+    if not e.erasable:
+        raise ValueError("a format-1 event signs its body: it cannot be erased")
+    return SignedEvent(e.id, e.head, None, e.event, e.sig)
 
 
 def verify_signature_of(ev: SignedEvent) -> bool:
-    signed = _signed_decoder.decode(ev.raw)
-    return verify_signature(ev.author, signed.event, ev.sig)
+    signed = _signed_decoder.decode(ev.head)
+    return verify_signature(ev.author, signed.header, ev.sig)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,9 +198,15 @@ class Session:
         try:
             hello = wire.decode_hello(payload)
         except (msgspec.DecodeError, UnicodeDecodeError) as e:
+            version = _hello_version(payload)
+            if version is not None and version != wire.PROTOCOL_VERSION:
+                raise RemoteProtocolError(
+                    f"the peer speaks Kith protocol {version}, this one {wire.PROTOCOL_VERSION}"
+                    ": update Kith"
+                ) from e
             raise RemoteProtocolError(f"malformed hello: {e}") from e
-        if hello.version != wire.PROTOCOL_VERSION:
-            raise RemoteProtocolError(f"unsupported protocol version {hello.version}")
+        # (another protocol version completes the handshake: the owner then says why it
+        # goes no further, in a bye both users can read)
         hello.cert.verify()
         try:
             expected = ed25519_to_x25519_public(hello.cert.device)
@@ -246,6 +252,18 @@ class Session:
             return wire.decode_message(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as e:
             raise RemoteProtocolError(f"malformed message: {e}") from e
+
+
+def _hello_version(payload: bytes) -> int | None:
+    """The version of a hello this version cannot read (its first field, in every
+    version), if it has one."""
+    try:
+        value = msgspec.msgpack.decode(payload)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        return None
+    if isinstance(value, list) and value and type(value[0]) is int:
+        return value[0]
+    return None
 
 
 def _frame(message: bytes) -> bytes:

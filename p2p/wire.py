@@ -8,7 +8,7 @@ Sync messages (see ``p2p/sync.py``)::
 
     Digest{convs}          "for these conversations, my version vectors hash to ..."
     Want{conv, vector}     "here is my vector for conv; send me what I lack"
-    Events{events}         raw signed events, oldest first per log
+    Events{events}         events as (head, body) pairs, oldest first per log
     Certs{certs}           device certificates of event authors
 """
 
@@ -18,7 +18,11 @@ import msgspec
 
 from p2p.identity import DeviceCertificate, DeviceRevocation
 
-PROTOCOL_VERSION = 1
+# The protocol version, carried in Hello; peers of another version are told so with a
+# ``bye`` and nothing else is exchanged. 2: events sign their body's hash (p2p/events.py).
+PROTOCOL_VERSION = 2
+# The Noise prologue names the handshake's own format, which is the same in every
+# protocol version so far: two versions complete the handshake and can tell each other.
 PROLOGUE = b"kith/1"
 NOISE_PROTOCOL = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 
@@ -49,7 +53,7 @@ class Want(msgspec.Struct, tag="want", array_like=True, frozen=True):
 
 
 class Events(msgspec.Struct, tag="ev", array_like=True, frozen=True):
-    events: list[bytes]
+    events: list[tuple[bytes, bytes | None]]  # (head, body); body None: erased or format 1
 
 
 class Certs(msgspec.Struct, tag="cert", array_like=True, frozen=True):

@@ -1,6 +1,7 @@
 """Kith's persistent state: one SQLite database per profile (no networking, no Qt)."""
 
-from storage.db import (
+from storage.db import Store
+from storage.rows import (
     STATUS_DELIVERED,
     STATUS_NAMES,
     STATUS_READ,
@@ -13,10 +14,10 @@ from storage.db import (
     EventRow,
     EventRowTuple,
     HeadRow,
+    MemberRow,
     MessageRow,
     PeerRow,
     StorageError,
-    Store,
 )
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "EventRow",
     "EventRowTuple",
     "HeadRow",
+    "MemberRow",
     "MessageRow",
     "PeerRow",
     "StorageError",

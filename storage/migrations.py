@@ -169,5 +169,31 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Protocol 2: an event is a signed head and a body kept apart, so a body can be
+    # erased (unsend, disappearing messages) while the head still verifies and syncs.
+    # Format-1 events keep their body inside the head (``body`` stays NULL for them).
+    # Renaming and adding a column rewrite nothing: the upgrade is instant.
+    db.execute("ALTER TABLE events RENAME COLUMN raw TO head")
+    db.execute("ALTER TABLE events ADD COLUMN body BLOB")
+    # Conversations have members with roles; a direct conversation has two (the node
+    # adds its own user at start, which the schema does not know).
+    db.execute(
+        """
+        CREATE TABLE members (
+            conv BLOB NOT NULL,
+            user_id BLOB NOT NULL,
+            role TEXT NOT NULL,
+            PRIMARY KEY (conv, user_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX members_user ON members (user_id)")
+    db.execute(
+        "INSERT INTO members (conv, user_id, role) "
+        "SELECT id, peer_user, 'member' FROM conversations WHERE peer_user IS NOT NULL"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 LATEST = len(MIGRATIONS)

@@ -36,7 +36,10 @@ def write_long_chat(
     try:
         with store.transaction():
             store.upsert_contact(bob_user, name="bob", state="accepted")
-            store.ensure_conversation(conv, "direct", bob_user)
+            store.ensure_conversation(
+                conv, "direct", [(me.user_id, "member"), (bob_user, "member")],
+                peer_user=bob_user,
+            )
             store.insert_messages(rows)
             store.raise_mark(conv, bob_device, n, STATUS_READ)
             store.raise_mark(conv, my_device, n, STATUS_READ)

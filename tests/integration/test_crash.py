@@ -91,7 +91,7 @@ async def test_acknowledged_messages_survive_sigkill(nodes, tmp_path):
         assert store.execute("PRAGMA integrity_check") == [("ok",)]
         have = store.vector(conv).get(alice.device_id, 0)
         assert have >= acked  # everything acknowledged is there
-        chain = [ev.decode(raw) for raw in store.events_after(conv, alice.device_id, 0, N + 10)]
+        chain = [ev.decode(h, b) for h, b in store.events_after(conv, alice.device_id, 0, N + 10)]
         assert [e.event.seq for e in chain] == list(range(1, have + 1))  # no gap or duplicate
         ev.verify_chain(None, chain)  # every stored event links to the one before
         texts = [m.text for m in store.messages(conv, limit=N + 10) if m.outgoing is False]

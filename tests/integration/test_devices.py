@@ -144,7 +144,7 @@ async def test_removed_device_is_refused_and_told(nodes, tmp_path):
     info = await desktop.remove_device("laptop")
     assert info.removed and not info.this_device
     # Bob learns it from the desktop.
-    await until(lambda: bob._is_revoked(laptop_id, bob.contacts()[0].user_id), bob, desktop)
+    await until(lambda: bob.core.devices.is_revoked(laptop_id, bob.contacts()[0].user_id), bob, desktop)
 
     # The laptop, unaware, writes while offline, then meets bob: refused and told.
     laptop = await nodes("alice", profile="laptop")
@@ -202,11 +202,11 @@ async def test_removed_device_stops_dialling_refuses_to_write_and_is_not_dialled
     with socket.socket() as s:  # a port nobody listens on: that dial retries with backoff
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    laptop._remember_manual("127.0.0.1", dead_port, None)
+    laptop.net.remember_manual("127.0.0.1", dead_port, None)
     with contextlib.suppress(UserError):
         await laptop.connect("127.0.0.1", desktop.port, timeout=3)
     await until(lambda: laptop.removed, laptop, timeout=10)
-    dials = [t for t in laptop._tasks if t.get_name().startswith("kith-dial-")]
+    dials = [t for t in laptop.core.tasks if t.get_name().startswith("kith-dial-")]
     assert dials
     await asyncio.wait_for(asyncio.gather(*dials, return_exceptions=True), 5)  # they end
     with pytest.raises(UserError, match="this device was removed"):
@@ -215,24 +215,27 @@ async def test_removed_device_stops_dialling_refuses_to_write_and_is_not_dialled
         await laptop.add_contact("bob")
 
     # Peers do not dial an advert of a removed device.
-    desktop._on_advert(PeerAdvert(
+    desktop.net.on_advert(PeerAdvert(
         "kith-laptop", laptop.device_id.hex(), "alice", ("127.0.0.1",), laptop.port, 1
     ))
-    known = desktop._peers.get(laptop.device_id)
+    known = desktop.net.peers.get(laptop.device_id)
     assert known is None or (known.instance is None and not known.dialing)
 
 
 def receipts_by(node, author_device, conv):
     """(status, acknowledged author, seq) of every receipt event ``author_device`` wrote in
     ``conv``, as stored on ``node``."""
+    from eventkit import body_of
+
     from p2p import events as ev
 
     out = []
-    for (raw,) in node.db.execute(
-        "SELECT raw FROM events WHERE conv = ? AND author = ? AND kind = 'receipt' ORDER BY seq",
+    for head, data in node.db.execute(
+        "SELECT head, body FROM events WHERE conv = ? AND author = ? AND kind = 'receipt' "
+        "ORDER BY seq",
         (conv, author_device),
     ):
-        body = ev.decode(raw).body()
+        body = body_of(ev.decode(head, data))
         out.append((body.status, body.author, body.seq))
     return out
 
@@ -356,14 +359,14 @@ async def test_a_removed_device_withdraws_its_advert_and_stops_listening(
         with pytest.raises(UserError, match="this device was removed.*link it anew"):
             await laptop.connect("127.0.0.1", desktop.port)
         await laptop.start_discovery()  # (the app starts discovery late: not any more)
-        assert laptop._discovery is None
+        assert laptop.net.discovery is None
 
         # Started again, it stays off the network from the start.
         await nodes.stop(laptop)
         laptop = await nodes("alice", profile="laptop", discovery=True)
-        assert laptop.removed and laptop.port == 0 and laptop._discovery is None
+        assert laptop.removed and laptop.port == 0 and laptop.net.discovery is None
         await laptop.start_discovery()
-        assert laptop._discovery is None
+        assert laptop.net.discovery is None
         assert [d.removed for d in laptop.devices() if d.this_device] == [True]
     finally:
         await watcher.stop()

@@ -21,6 +21,7 @@ import pytest
 from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
+from p2p import wire
 from p2p.discovery import SERVICE_TYPE, Discovery, PeerAdvert
 
 LOOPBACK = "127.0.0.1"
@@ -162,7 +163,7 @@ async def test_two_nodes_find_each_other(start_node: StartNode) -> None:
     assert bob_seen.name == "Bob"
     assert bob_seen.port == 40002
     assert bob_seen.instance == bob.instance
-    assert bob_seen.version == 1
+    assert bob_seen.version == wire.PROTOCOL_VERSION
     assert LOOPBACK in bob_seen.addresses
     assert alice_seen.name == "Alice"
     assert alice_seen.port == 40001

@@ -8,11 +8,14 @@ import dataclasses
 import logging
 
 import pytest
+from eventkit import make
 from nodekit import befriend, until
 
 from p2p import events as ev
 from p2p import wire
+from p2p.contacts import ContactBody
 from p2p.identity import Identity
+from p2p.messages import MessageBody
 from p2p.session import HandshakeComplete, MessageReceived, Session
 from storage import STATUS_DELIVERED
 
@@ -139,10 +142,10 @@ async def test_stalled_handshake_times_out(nodes, caplog):
     assert await alice.wait_status(row, STATUS_DELIVERED, 5)  # ...and a delivery
 
     # All of that happened while bob held the stalled connection open.
-    stalled = next((c for c in bob._conns if c.address == stalled_at), None)
+    stalled = next((c for c in bob.net.conns if c.address == stalled_at), None)
     assert stalled is not None and not stalled.closed, "the stall ended before alice was served"
     assert stalled.peer is None
-    [with_alice] = [c for c in bob._conns if c.established]
+    [with_alice] = [c for c in bob.net.conns if c.established]
     assert with_alice.peer is not None and with_alice.peer.user_id == alice.user_id
     assert stalled.opened_at < with_alice.opened_at  # accepted before alice's connection
     assert not reader.at_eof()
@@ -170,9 +173,9 @@ async def _stranger(nodes_, tmp_path):
 async def test_forged_signature_is_refused(nodes, tmp_path, caplog):
     bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
-    good = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
-                     body=ev.ContactBody("request", "eve"))
-    forged = good.raw[:-10] + bytes(10)  # signature bytes damaged
+    good = make(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                     body=ContactBody("request", "eve"))
+    forged = (good.head[:-10] + bytes(10), good.body)  # signature bytes damaged
     with caplog.at_level(logging.WARNING):
         peer.send(wire.Events([forged]))
         assert await peer.closed_by_node()
@@ -184,12 +187,12 @@ async def test_forged_signature_is_refused(nodes, tmp_path, caplog):
 async def test_broken_chain_is_refused(nodes, tmp_path, caplog):
     bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
-    first = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
-                      body=ev.ContactBody("request", "eve"))
-    bogus = ev.create(eve.device_secret, conv=conv, seq=2, prev=b"\x01" * 32, lamport=2,
-                      time_ms=2, body=ev.ContactBody("request", "eve"))
+    first = make(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                      body=ContactBody("request", "eve"))
+    bogus = make(eve.device_secret, conv=conv, seq=2, prev=b"\x01" * 32, lamport=2,
+                      time_ms=2, body=ContactBody("request", "eve"))
     with caplog.at_level(logging.WARNING):
-        peer.send(wire.Events([first.raw, bogus.raw]))
+        peer.send(wire.Events([first.wire(), bogus.wire()]))
         assert await peer.closed_by_node()
     assert bob.store.count_events() == 0
     assert "broken chain" in caplog.text
@@ -198,9 +201,9 @@ async def test_broken_chain_is_refused(nodes, tmp_path, caplog):
 async def test_event_for_foreign_conversation_is_refused(nodes, tmp_path):
     bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, b"\x07" * 32)  # not a conversation with bob
-    e = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
-                  body=ev.ContactBody("request", "eve"))
-    peer.send(wire.Events([e.raw]))
+    e = make(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                  body=ContactBody("request", "eve"))
+    peer.send(wire.Events([e.wire()]))
     assert await peer.closed_by_node()
     assert bob.store.count_events() == 0
 
@@ -208,9 +211,9 @@ async def test_event_for_foreign_conversation_is_refused(nodes, tmp_path):
 async def test_messages_from_a_stranger_are_not_stored(nodes, tmp_path):
     bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
-    e = ev.create(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
-                  body=ev.MessageBody("buy now"))
-    peer.send(wire.Events([e.raw]))
+    e = make(eve.device_secret, conv=conv, seq=1, prev=b"", lamport=1, time_ms=1,
+                  body=MessageBody("buy now"))
+    peer.send(wire.Events([e.wire()]))
     peer.send(wire.Ping(1))
     await asyncio.wait_for(peer.reader.read(65536), 5)  # the pong: the batch was handled
     peer.close()

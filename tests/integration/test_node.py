@@ -138,14 +138,14 @@ async def test_simultaneous_dial_keeps_one_connection(nodes):
         alice.connect("127.0.0.1", bob.port), bob.connect("127.0.0.1", alice.port)
     )
     await until(
-        lambda: len([c for c in alice._conns if c.established]) == 1
-        and len([c for c in bob._conns if c.established]) == 1,
+        lambda: len([c for c in alice.net.conns if c.established]) == 1
+        and len([c for c in bob.net.conns if c.established]) == 1,
         alice, bob,
     )
     await befriend(alice, bob)
     row = await alice.send_message("bob", "still works")
     assert await alice.wait_status(row, STATUS_DELIVERED, 5)
-    assert len([c for c in alice._conns if c.established]) == 1
+    assert len([c for c in alice.net.conns if c.established]) == 1
 
 
 async def test_mdns_discovery_finds_and_connects(nodes):
@@ -196,7 +196,7 @@ async def test_vanished_peer_is_noticed_by_keepalive(nodes):
     await befriend(alice, bob)
     # Bob's machine goes silent without closing anything (cable pulled, laptop asleep):
     # it neither reads nor sends any more.
-    [conn] = [c for c in bob._conns if c.established]
+    [conn] = [c for c in bob.net.conns if c.established]
     conn.writer.transport.pause_reading()
     conn.send = lambda message: None  # no pings, no pongs
     await until(lambda: not alice.online(bob.user_id), alice, timeout=10)
@@ -218,9 +218,9 @@ async def test_typing_signal_expires(nodes, monkeypatch):
     conv = bob.conv_with(alice.user_id)
     alice.set_typing(bob.user_id, True)
     await until(lambda: bob.typing(conv) == [alice.user_id], alice, bob)
-    import p2p.node
+    import p2p.signals
 
-    monkeypatch.setattr(p2p.node, "TYPING_TTL", 0.0)  # as if the signal were old
+    monkeypatch.setattr(p2p.signals, "TYPING_TTL", 0.0)  # as if the signal were old
     assert bob.typing(conv) == []
 
 

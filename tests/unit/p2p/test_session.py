@@ -123,7 +123,8 @@ class RawInitiator:
 
 
 def _hello(
-    cert: DeviceCertificate = MALLORY.cert, name: str = "Mallory", version: int = 1
+    cert: DeviceCertificate = MALLORY.cert, name: str = "Mallory",
+    version: int = wire.PROTOCOL_VERSION,
 ) -> bytes:
     return wire.encode(wire.Hello(version, cert, name))
 
@@ -192,7 +193,7 @@ EVERY_MESSAGE = [
     wire.Digest([(b"\x01" * 32, b"\x02" * 16), (b"\x03" * 32, b"\x04" * 16)]),
     wire.Digest([]),
     wire.Want(b"\x01" * 32, {b"\x0a" * 32: 3, b"\x0b" * 32: 1}),
-    wire.Events([b"raw event one", b"", b"\xff" * 300]),
+    wire.Events([(b"raw event one", None), (b"", b"body"), (b"\xff" * 300, b"")]),
     wire.Certs([ALICE.cert, BOB.cert]),
     wire.Typing(b"\x01" * 32, True),
     wire.Typing(b"\x01" * 32, False),
@@ -217,7 +218,7 @@ def test_many_messages_in_one_read_arrive_in_order() -> None:
 
 def test_big_message_is_chunked_and_reassembled() -> None:
     link = Link().handshake()
-    message = wire.Events([os.urandom(30_000) for _ in range(7)])  # ~210 KB
+    message = wire.Events([(os.urandom(30_000), None) for _ in range(7)])  # ~210 KB
     data = link.client.send(message)
     frames = _frames(data)
     assert len(frames) >= 4
@@ -228,14 +229,14 @@ def test_big_message_is_chunked_and_reassembled() -> None:
 
 def test_big_message_one_byte_at_a_time() -> None:
     link = Link().handshake()
-    message = wire.Events([os.urandom(40_000) for _ in range(3)])
+    message = wire.Events([(os.urandom(20_000), os.urandom(20_000)) for _ in range(3)])
     assert link.send(link.server, message, bytewise=True) == [message]
     assert link.send(link.server, wire.Ping(1)) == [wire.Ping(1)]  # reassembly state reset
 
 
 def _events_of_encoded_size(size: int) -> wire.Events:
     for n in range(size, size - 20, -1):
-        message = wire.Events([b"x" * n])
+        message = wire.Events([(b"x" * n, None)])
         if len(wire.encode(message)) == size:
             return message
     raise AssertionError(size)
@@ -255,7 +256,7 @@ def test_chunk_boundaries(size: int, frames: int) -> None:
 
 def test_message_far_bigger_than_the_reassembly_limit_is_refused() -> None:
     link = Link().handshake()
-    data = link.client.send(wire.Events([b"x" * (MAX_ASSEMBLED + 2 * MAX_CHUNK)]))
+    data = link.client.send(wire.Events([(b"x" * (MAX_ASSEMBLED + 2 * MAX_CHUNK), None)]))
     with pytest.raises(RemoteProtocolError, match="too large"):
         link.server.receive_data(data)
     assert link.server.state is State.CLOSED
@@ -425,24 +426,34 @@ def test_certificate_signed_by_another_user_key_is_refused() -> None:
     assert link.client.state is State.CLOSED
 
 
-@pytest.mark.parametrize("version", [0, 2, 2**32])
-def test_wrong_protocol_version_is_refused(version: int) -> None:
+@pytest.mark.parametrize("version", [0, 1, 3, 2**32])
+def test_another_protocol_version_completes_the_handshake_and_says_which(version: int) -> None:
+    """The session does not refuse another version: its owner does, with a bye both
+    users can read (p2p.network); so the handshake completes and names the version."""
     raw = RawInitiator()
     server = Session(BOB, initiator=False)
-    with pytest.raises(RemoteProtocolError, match="version"):
-        raw.handshake(server, _hello(version=version))
+    raw.handshake(server, _hello(version=version))
+    assert server.state is State.OPEN
+    assert server.peer is not None and server.peer.version == version
+
+
+def test_a_hello_of_a_later_layout_names_its_version() -> None:
+    server = Session(BOB, initiator=False)
+    future = msgspec.msgpack.encode([7, {"cert": "another layout"}, "bob", "more"])
+    with pytest.raises(RemoteProtocolError, match="protocol 7"):
+        RawInitiator().handshake(server, future)
     assert server.state is State.CLOSED
 
 
-def test_wrong_protocol_version_from_a_responder_is_refused(
+def test_a_responder_of_another_version_completes_the_handshake(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with monkeypatch.context() as m:
-        m.setattr(wire, "PROTOCOL_VERSION", 2)
+        m.setattr(wire, "PROTOCOL_VERSION", 3)
         future = Session(BOB, initiator=False)
     link = Link(server=future)
-    with pytest.raises(RemoteProtocolError, match="version 2"):
-        link.handshake()
+    link.handshake()
+    assert link.client.peer is not None and link.client.peer.version == 3
 
 
 @pytest.mark.parametrize("name", ["", "x" * 65])
@@ -555,7 +566,7 @@ def _transcript() -> tuple[bytes, bytes]:
     assert client.state is server.state is State.OPEN
     to_server = m1 + m3 + b"".join(
         client.send(m)
-        for m in (wire.Ping(1), wire.Events([b"e" * 70_000]), wire.Want(b"c" * 32, {b"a" * 32: 2}))
+        for m in (wire.Ping(1), wire.Events([(b"e" * 70_000, None)]), wire.Want(b"c" * 32, {b"a" * 32: 2}))
     )
     to_client = m2 + b"".join(
         server.send(m) for m in (wire.Pong(1), wire.Digest([(b"c" * 32, b"d" * 16)]))

@@ -7,7 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2p import events, sync
-from p2p.events import GENESIS, Head, MessageBody, SignedEvent
+from eventkit import make
+
+from p2p.events import GENESIS, Head, SignedEvent
+from p2p.messages import MessageBody
 from p2p.identity import Identity
 from p2p.sync import PeerSync
 
@@ -22,7 +25,7 @@ def _chain(who: Identity, n: int, conv: bytes = CONV, text: str = "m") -> list[S
     out: list[SignedEvent] = []
     prev = GENESIS
     for seq in range(1, n + 1):
-        e = events.create(
+        e = make(
             who.device_secret, conv=conv, seq=seq, prev=prev, lamport=seq, time_ms=seq,
             body=MessageBody(f"{text} {seq}"),
         )

@@ -38,7 +38,7 @@ BOB = b"\xbb" * 32
 USER = b"\x11" * 32
 
 KITH_TABLES = {
-    "events", "heads", "conversations", "messages", "marks", "contacts", "devices",
+    "events", "heads", "conversations", "members", "messages", "marks", "contacts", "devices",
     "peers", "settings", "drafts", "messages_fts",
 }
 
@@ -48,7 +48,7 @@ def _event(conv: bytes, author: bytes, seq: int, *, size: int = 40) -> EventRow:
     raw = (raw * (size // len(raw) + 1))[:size]
     return EventRow(
         hashlib.blake2b(raw, digest_size=32).digest(), conv, author, seq, seq, 1000 + seq,
-        "message", raw,
+        "message", raw, b"body %d" % seq,
     )
 
 
@@ -163,7 +163,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
     path = tmp_path / "kith.db"
     s = Store(path)
     s.insert_events(_log(CONV, ALICE, 1, 5) + _log(CONV, BOB, 1, 2))
-    s.ensure_conversation(CONV, "direct", BOB)
+    s.ensure_conversation(CONV, "direct", [(ALICE, "member"), (BOB, "member")], peer_user=BOB)
     s.insert_messages([_message(CONV, ALICE, 1, 1, "first"), _message(CONV, BOB, 1, 2, "second")])
     s.raise_mark(CONV, ALICE, 1, STATUS_READ)
     s.upsert_contact(BOB, name="Bob", state="accepted", verified=True)
@@ -178,7 +178,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
         assert s.schema_version == LATEST
         assert s.count_events() == 7
         assert s.vector(CONV) == {ALICE: 5, BOB: 2}
-        assert s.events_after(CONV, ALICE, 0) == [e.raw for e in _log(CONV, ALICE, 1, 5)]
+        assert s.events_after(CONV, ALICE, 0) == [(e.head, e.body) for e in _log(CONV, ALICE, 1, 5)]
         assert s.conversation_peer(CONV) == BOB
         assert [m.text for m in s.messages(CONV)] == ["first", "second"]
         assert s.mark(CONV, ALICE) == (1, 1)
@@ -425,7 +425,7 @@ _CRASH_CHILD = textwrap.dedent(
         for seq in range(first, last + 1):
             raw = (seq.to_bytes(8, "big") * (size // 8 + 1))[:size]
             rows.append(EventRow(hashlib.blake2b(raw, digest_size=32).digest(),
-                                 b"c" * 32, b"a" * 32, seq, seq, 0, "message", raw))
+                                 b"c" * 32, b"a" * 32, seq, seq, 0, "message", raw, None))
         return rows
 
     store = Store(sys.argv[1])
@@ -495,9 +495,9 @@ def test_vector_is_per_conversation(store: Store) -> None:
 def test_events_after_pages_in_seq_order(store: Store) -> None:
     run = _log(CONV, ALICE, 1, 25)
     store.insert_events(list(reversed(_log(CONV, BOB, 1, 5))) + run)  # another log mixed in
-    assert store.events_after(CONV, ALICE, 0, limit=10) == [e.raw for e in run[:10]]
-    assert store.events_after(CONV, ALICE, 10, limit=10) == [e.raw for e in run[10:20]]
-    assert store.events_after(CONV, ALICE, 20, limit=10) == [e.raw for e in run[20:]]
+    assert store.events_after(CONV, ALICE, 0, limit=10) == [(e.head, e.body) for e in run[:10]]
+    assert store.events_after(CONV, ALICE, 10, limit=10) == [(e.head, e.body) for e in run[10:20]]
+    assert store.events_after(CONV, ALICE, 20, limit=10) == [(e.head, e.body) for e in run[20:]]
     assert store.events_after(CONV, ALICE, 25) == []
     assert store.events_after(OTHER_CONV, ALICE, 0) == []
     pages: list[bytes] = []
@@ -506,7 +506,7 @@ def test_events_after_pages_in_seq_order(store: Store) -> None:
         if not page:
             break
         pages.extend(page)
-    assert pages == [e.raw for e in run]
+    assert pages == [(e.head, e.body) for e in run]
 
 
 # -- messages --------------------------------------------------------------------------------

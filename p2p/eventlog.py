@@ -1,0 +1,231 @@
+"""The node's event logs: where every log stands, and the one way events get written.
+
+It keeps, per (conversation, author) log, the tip (including our events still queued),
+what is on disk (the version vectors offered to peers) and the Lamport clock of each
+conversation. Everything durable is written by :meth:`EventLog.write`: a batch of
+received events together with our own queued events, in one transaction, after each
+kind's ``apply`` has put its rows into the batch.
+
+Our own events take the same road (group commit): :meth:`append` signs at once and
+queues; the queue is applied through the kind table and committed in one transaction on
+the next loop turn, then pushed to live peers. Our events are written only in order, so
+our logs on disk never have a gap; a write that fails (a full disk) keeps them queued, in
+order, and is tried again until it succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from p2p import events as ev
+from p2p.errors import EnvironmentProblem
+from p2p.kinds import Applying, Batch
+from storage import EventRowTuple, StorageError, Store
+
+if TYPE_CHECKING:
+    from p2p.core import Core
+
+log = logging.getLogger(__name__)
+
+RETRY_MIN, RETRY_MAX = 0.5, 10.0  # seconds between tries of a failed write
+WRITE_ERRORS = (StorageError, sqlite3.Error, OSError)
+
+
+def event_row(e: ev.SignedEvent) -> EventRowTuple:
+    x = e.event
+    return (e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.head, e.body)
+
+
+def write_problem(e: BaseException) -> str:
+    """What to tell the user about a failed write."""
+    text = str(e)
+    if "full" in text.lower():
+        return (
+            "the disk is full: Kith cannot save new messages. Free some space (a few "
+            "megabytes are enough to go on); Kith tries again by itself and loses nothing"
+        )
+    return f"cannot save to the database: {text}"
+
+
+class EventLog:
+    """Heads, vectors and clocks of every log; the write path of every event."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        # Tip of every log, including our events still queued for the group commit...
+        self.heads: dict[tuple[bytes, bytes], tuple[int, bytes]] = {}
+        # ...and what is on disk, per conversation: the vectors we offer to peers.
+        self.durable: dict[bytes, dict[bytes, int]] = {}
+        self.lamport: dict[bytes, int] = {}
+        self._pending: list[tuple[ev.SignedEvent, msgspec.Struct]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self.problem: str | None = None  # why the last write failed, until one succeeds
+
+    def load(self, store: Store) -> None:
+        for h in store.heads():
+            self.heads[(h.conv, h.author)] = (h.seq, h.id)
+            self.durable.setdefault(h.conv, {})[h.author] = h.seq
+            if h.lamport > self.lamport.get(h.conv, 0):
+                self.lamport[h.conv] = h.lamport
+
+    # -- where the logs stand ----------------------------------------------------------
+
+    def head(self, conv: bytes, author: bytes) -> ev.Head | None:
+        tip = self.heads.get((conv, author))
+        return ev.Head(*tip) if tip else None
+
+    def vector(self, conv: bytes) -> dict[bytes, int]:
+        """What is on disk of ``conv``, per author. Removed devices' logs are neither
+        offered nor asked for: what we hold of them stays, nobody streams more."""
+        vec = self.durable.get(conv, {})
+        revoked = self.core.devices.revoked
+        if revoked:
+            return {a: s for a, s in vec.items() if a not in revoked}
+        return dict(vec)
+
+    def see_lamport(self, conv: bytes, lamport: int) -> None:
+        if lamport > self.lamport.get(conv, 0):
+            self.lamport[conv] = lamport
+
+    # -- our own events ----------------------------------------------------------------
+
+    def append(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
+        """Sign a new event of ours; it is committed with the next write."""
+        kind, data = self.core.kinds.encode(body)
+        me = self.core.device_id
+        seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
+        lamport = self.lamport.get(conv, 0) + 1
+        e = ev.create(
+            self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
+            lamport=lamport, time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+        )
+        self.heads[(conv, me)] = (seq + 1, e.id)
+        self.lamport[conv] = lamport
+        self._pending.append((e, body))
+        self._schedule()
+        return e
+
+    async def commit(self) -> None:
+        """Wait until every event of ours queued so far is on disk (EnvironmentProblem
+        if the write failed; the events stay queued and are tried again)."""
+        if not self._pending and (self._flusher is None or self._flusher.done()):
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        self._schedule()
+        await fut
+
+    def _schedule(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(
+                self._flush_loop(), name="kith-flush"
+            )
+
+    async def _flush_loop(self) -> None:
+        """Group commit: everything queued in one loop turn is one transaction. (Writing
+        on a thread was tried: with the GIL it was slower.)"""
+        await asyncio.sleep(0)  # gather everything queued in this loop turn
+        delay = RETRY_MIN
+        while self._pending or self._waiters:
+            waiters, self._waiters = self._waiters, []
+            try:
+                if self._pending:
+                    self.write(Batch(), [])
+            except WRITE_ERRORS as e:
+                problem = write_problem(e)
+                if problem != self.problem:
+                    log.error("cannot store our events: %s", e)
+                self.problem = problem
+                for f in waiters:
+                    if not f.done():
+                        f.set_exception(EnvironmentProblem(problem))
+                if not self.core.running:
+                    return
+                await asyncio.sleep(delay)  # the disk may have room again by then
+                delay = min(delay * 2, RETRY_MAX)
+                continue
+            for f in waiters:
+                if not f.done():
+                    f.set_result(None)
+
+    async def stop(self) -> None:
+        """Let the last group commit land (stop() of the node)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except (asyncio.CancelledError, Exception):  # noqa: S110 - written below
+                pass
+        waiters, self._waiters = self._waiters, []
+        problem: str | None = None
+        if self._pending and self.core.store is not None:
+            try:
+                self.write(Batch(), [])
+            except WRITE_ERRORS as e:
+                problem = write_problem(e)
+                log.error("could not store %d events of ours at exit: %s", len(self._pending), e)
+        for f in waiters:
+            if f.done():
+                continue
+            if problem is None:
+                f.set_result(None)
+            else:
+                f.set_exception(EnvironmentProblem(problem))
+
+    # -- the one write path ------------------------------------------------------------
+
+    def write(
+        self, batch: Batch, received: Sequence[ev.SignedEvent], source: Any = None
+    ) -> list[ev.SignedEvent]:
+        """Store ``received`` (already applied into ``batch``) and every event of ours
+        still queued, in one transaction: the parts answer first (receipts join the
+        queue), our events are applied through the kind table, then everything is
+        written, committed, announced and pushed to live peers. Returns our events that
+        went in. On a failed write nothing is stored and our events stay queued."""
+        for part in batch.parts:
+            part.answer()
+        own, self._pending = self._pending, []
+        core = self.core
+        for e, body in own:
+            kind = core.kinds.get(e.kind)
+            assert kind is not None
+            conv_type = core.convs.type_of(e.conv) or ""
+            ctx = Applying(core, batch, conv_type, core.user_id, True, False, "", local=True)
+            kind.apply(ctx, e, body)
+        store = self.core.db
+        try:
+            with store.transaction():
+                store.insert_events([event_row(e) for e in received])
+                for part in batch.parts:
+                    part.write(store)
+                store.insert_events([event_row(e) for e, _ in own])
+        except BaseException:
+            self._pending[:0] = own  # in order, before anything queued meanwhile
+            for part in batch.parts:
+                part.failed()
+            raise
+        self.problem = None
+        store.request_checkpoint()
+        for e in received:
+            self.durable.setdefault(e.conv, {})[e.author] = max(
+                e.seq, self.durable.get(e.conv, {}).get(e.author, 0)
+            )
+        for e, _ in own:
+            self.durable.setdefault(e.conv, {})[e.author] = e.seq
+        for part in batch.parts:
+            part.committed()
+        mine = [e for e, _ in own]
+        if self.core.running:
+            if received:
+                self.core.repl.push(received, source=source)
+            if mine:
+                self.core.repl.push(mine)
+        return mine

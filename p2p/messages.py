@@ -1,0 +1,224 @@
+"""Messages and receipts: what people write, and how far it got.
+
+Kinds (all in direct conversations; groups next):
+
+    message  [text]                 by a contact (or me); shows as a bubble
+    receipt  [status, author, seq]  every message by ``author`` (a device) up to ``seq``
+                                    is "delivered" / "read" on the receipt author's side
+    read     [conv, author, seq]    self conversation only: I read everything by
+                                    ``author`` in ``conv`` up to ``seq`` (instead of a read
+                                    receipt when read receipts are off)
+
+Delivered means "reached the user": only the device that got a contact's messages from a
+device of that contact answers them with a delivery receipt, in the same transaction as
+the messages (a crash keeps both or neither). Receipts are cumulative, so the store keeps
+two watermarks per log instead of a status per message.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from p2p import events as ev
+from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
+from p2p.errors import UserError
+from p2p.kinds import DIRECT, SELF, Applying, Author, Kind, Part
+from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, Store
+
+if TYPE_CHECKING:
+    from p2p.core import Core
+
+MAX_TEXT = 16 * 1024  # characters of one message
+RECEIPT_STATUSES = ("delivered", "read")
+
+
+class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    text: str
+
+
+class ReceiptBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """Every message by ``author`` (a device) in this conversation up to ``seq`` reached
+    ``status`` ("delivered" or "read") on the receipt author's side."""
+
+    status: str
+    author: bytes
+    seq: int
+
+
+class ReadBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """Own devices only: I have read every message by ``author`` (a device) in ``conv`` up
+    to ``seq``. Read state syncs between my devices through this even when read receipts
+    to contacts are off (a "read" receipt, when sent, already tells my devices)."""
+
+    conv: bytes
+    author: bytes
+    seq: int
+
+
+class _Messages(Part):
+    """What one batch adds to the messages view and to the receipt marks."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.rows: list[MessageRow] = []
+        self.marks: list[tuple[bytes, bytes, int, int]] = []
+        self.receipts_due: dict[tuple[bytes, bytes], int] = {}
+        self._moved: list[tuple[bytes, bytes, int, int]] = []
+
+    def answer(self) -> None:
+        # One delivery receipt per log, stored in the same transaction as what it
+        # acknowledges: a crash keeps both or neither.
+        for (conv, author), seq in self.receipts_due.items():
+            self.core.log.append(conv, ReceiptBody("delivered", author, seq))
+        self.receipts_due = {}
+
+    def write(self, store: Store) -> None:
+        store.insert_messages(self.rows)
+        self._moved = [m for m in self.marks if store.raise_mark(*m)]
+
+    def committed(self) -> None:
+        for conv, author, seq, status in self._moved:
+            self.core.emit(StatusChanged(conv, author, seq, status))
+        by_conv: dict[bytes, list[MessageRow]] = {}
+        for m in self.rows:
+            by_conv.setdefault(m.conv, []).append(m)
+        for conv, rows in by_conv.items():
+            self.core.emit(MessagesAdded(conv, rows))
+
+
+def _check_message(b: MessageBody) -> str | None:
+    return None if 0 < len(b.text) <= MAX_TEXT else "text is empty or too long"
+
+
+def _check_receipt(b: ReceiptBody) -> str | None:
+    ok = b.status in RECEIPT_STATUSES and len(b.author) == 32 and b.seq >= 1
+    return None if ok else "bad status, author or seq"
+
+
+def _check_read(b: ReadBody) -> str | None:
+    ok = len(b.conv) == 32 and len(b.author) == 32 and b.seq >= 1
+    return None if ok else "bad conversation, author or seq"
+
+
+def _part(ctx: Applying) -> _Messages:
+    return ctx.batch.part(_Messages, lambda: _Messages(ctx.core))
+
+
+def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
+    x = e.event
+    part = _part(ctx)
+    if ctx.mine:  # mine, from here or another of my devices: outgoing
+        part.rows.append(MessageRow(
+            e.id, x.conv, x.author, ctx.author_user, x.seq, x.lamport, x.time, body.text,
+            True,
+        ))
+        return
+    part.rows.append(MessageRow(
+        e.id, x.conv, x.author, ctx.author_user, x.seq, x.lamport, x.time, body.text,
+        False, STATUS_RECEIVED,
+    ))
+    if not ctx.via_own_device:
+        # What my own devices relay (history, offline relay) is not acked again: the
+        # device that got it from the contact did.
+        part.receipts_due[(x.conv, x.author)] = x.seq
+
+
+def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
+    if ctx.local or (ctx.mine and body.status == "delivered"):
+        return  # (my own delivery receipts tell me nothing; my read marks are set)
+    status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
+    _part(ctx).marks.append((e.conv, body.author, body.seq, status))
+
+
+def _apply_read(ctx: Applying, e: ev.SignedEvent, body: ReadBody) -> None:
+    if not ctx.local:
+        _part(ctx).marks.append((body.conv, body.author, body.seq, STATUS_READ))
+
+
+MESSAGE: Kind[MessageBody] = Kind(
+    "message", MessageBody, where=frozenset({DIRECT}), who=Author.CONTACT,
+    check=_check_message, apply=_apply_message,
+)
+RECEIPT: Kind[ReceiptBody] = Kind(
+    "receipt", ReceiptBody, where=frozenset({DIRECT}), who=Author.CONTACT,
+    check=_check_receipt, apply=_apply_receipt,
+)
+READ: Kind[ReadBody] = Kind(
+    "read", ReadBody, where=frozenset({SELF}), who=Author.OWN,
+    check=_check_read, apply=_apply_read,
+)
+KINDS = (MESSAGE, RECEIPT, READ)
+
+
+class Messages:
+    """The messages feature: its kinds, and sending, reading and listing messages."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        for kind in KINDS:
+            core.kinds.declare(kind)
+
+    # -- the API -----------------------------------------------------------------------
+
+    def queue(self, user: bytes, text: str) -> ev.SignedEvent:
+        """Sign and queue a message; it is stored on the next loop turn (group commit)."""
+        core = self.core
+        core.devices.refuse_if_removed()
+        contacts = core.contacts
+        c = contacts.row(user)
+        if c is None or c.state != ACCEPTED:
+            name = c.name if c else user.hex()[:12]
+            raise UserError(f"{name} is not a contact yet: send a request with `kith add`")
+        if c.key_changed:
+            raise UserError(contacts.key_change_warning(c.name, user, c.replaces, "accept"))
+        if contacts.replaced_by(user) is not None:
+            raise UserError(
+                f"{c.name} uses a new key now (you confirmed it): write to the new one; "
+                "this conversation stays for its history"
+            )
+        text = text.strip("\n")
+        if not text.strip():
+            raise UserError("the message is empty")
+        if len(text) > MAX_TEXT:
+            raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
+        return core.log.append(core.convs.ensure_direct(user), MessageBody(text))
+
+    async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
+        """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
+        key = (row.conv, row.author)
+        db = self.core.db
+
+        def reached() -> bool:
+            delivered, read = db.mark(*key)
+            return (read if status >= STATUS_READ else delivered) >= row.seq
+
+        if reached():
+            return True
+        return await self.core.wait_event(
+            lambda e: isinstance(e, StatusChanged) and (e.conv, e.author) == key and reached(),
+            timeout,
+        )
+
+    async def mark_read(self, user: bytes) -> None:
+        """The user has seen the conversation: mark incoming messages read and tell my
+        other devices; if read receipts are on, the receipt tells the sender as well,
+        otherwise a read mark in the self conversation tells only my devices."""
+        core = self.core
+        conv = core.convs.direct(user)
+        db = core.db
+        pending = [(author, seq) for author, seq, _ in db.unread(conv)]
+        if not pending:
+            return
+        receipts = db.get_setting("read_receipts", True)
+        with db.transaction():
+            for author, seq in pending:
+                db.raise_mark(conv, author, seq, STATUS_READ)
+                if receipts:
+                    core.log.append(conv, ReceiptBody("read", author, seq))
+                elif not core.devices.removed:
+                    core.log.append(core.convs.self_conv, ReadBody(conv, author, seq))
+        await core.log.commit()
+        for author, seq in pending:
+            core.emit(StatusChanged(conv, author, seq, STATUS_READ))

@@ -1,0 +1,611 @@
+"""The network: discovery, dialling, connections, the tie-break and backoff.
+
+It knows peers (devices found over mDNS, added by address, or connected) and owns their
+connections; it does not know what is said over them. Features plug in:
+
+- ``admit`` hooks decide, right after a handshake, whether a peer may stay (a removed
+  device, a stranger while we hide); the first to refuse wins;
+- ``connected`` / ``disconnected`` hooks hear of peers coming and going;
+- ``handlers`` map each wire message type to the feature that answers it.
+
+A connection's consecutive ``ev`` frames reach replication as one batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from p2p import sync, wire
+from p2p.api import ACCEPTED, PeerInfo, PeersChanged
+from p2p.connection import Connection
+from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
+from p2p.session import PeerHello, Session
+from storage import StorageError
+
+if TYPE_CHECKING:
+    from p2p.core import Core
+
+log = logging.getLogger(__name__)
+
+Admit = Callable[[Connection, PeerHello], bool]
+Hook = Callable[["Peer"], None]
+Handler = Callable[["Peer", Any], None]
+
+
+@dataclass
+class Peer:
+    """Runtime knowledge of one peer device (discovered, dialled or connected)."""
+
+    device_id: bytes
+    name: str = ""
+    addresses: list[tuple[str, int]] = field(default_factory=list)
+    user_id: bytes | None = None
+    instance: str | None = None
+    hidden: bool = False  # its advert carries no name: its user is not discoverable
+    manual: bool = False
+    conn: Connection | None = None
+    sync: sync.PeerSync = field(default_factory=sync.PeerSync)
+    dialing: bool = False
+    backoff: float = 0.0
+    certs_sent: set[bytes] = field(default_factory=set)
+    streaming: set[bytes] = field(default_factory=set)
+    typing: dict[bytes, float] = field(default_factory=dict)
+    problem: str | None = None  # why we cannot talk (another protocol version)
+
+    @property
+    def live(self) -> bool:
+        return self.conn is not None and self.conn.established
+
+
+def version_problem(name: str, theirs: int) -> str:
+    who = name or "this device"
+    if theirs < wire.PROTOCOL_VERSION:
+        return f"{who} runs an older version of Kith: ask them to update"
+    return f"{who} runs a newer version of Kith: update Kith to talk to them"
+
+
+class Network:
+    """Peers and their connections."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.peers: dict[bytes, Peer] = {}  # device id (or an address key) -> peer
+        self.by_instance: dict[str, bytes] = {}
+        self.conns: set[Connection] = set()
+        self.servers: list[asyncio.Server] = []
+        self.port = 0
+        self.discovery: Any = None
+        self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
+        self.admit: list[Admit] = []
+        self.connected: list[Hook] = []
+        self.disconnected: list[Hook] = []
+        self.handlers: dict[type, Handler] = {}
+        self.receive_events: Callable[[Peer, list[tuple[bytes, bytes | None]]], None] = (
+            lambda peer, items: None
+        )
+
+    # -- who is around -----------------------------------------------------------------
+
+    def live(self) -> list[Peer]:
+        return [p for p in self.peers.values() if p.live]
+
+    def live_of(self, user: bytes) -> list[Peer]:
+        return [p for p in self.peers.values() if p.user_id == user and p.live]
+
+    def online(self, user: bytes) -> bool:
+        return any(p.user_id == user and p.live for p in self.peers.values())
+
+    def online_device(self, device_id: bytes) -> bool:
+        p = self.peers.get(device_id)
+        return p is not None and p.live
+
+    def send_to_user(self, user: bytes, message: wire.Message) -> None:
+        for p in self.live_of(user):
+            assert p.conn is not None
+            p.conn.send(message)
+
+    # -- listening and discovery -------------------------------------------------------
+
+    async def listen(self) -> None:
+        # Every host gets the same port (asyncio would give IPv4 and IPv6 different
+        # ephemeral ports for host=None, and we advertise only one).
+        options = self.core.options
+        every = ["0.0.0.0", "::"]  # noqa: S104 - the user's default: all LAN interfaces
+        hosts: list[str] = list(options.interfaces or every)
+        optional = set() if options.interfaces else {"::"}  # a host without IPv6
+        wanted = options.port
+        if wanted is None:
+            wanted = int(self.core.db.get_setting("port", 0))
+        for attempt_port in ([wanted, 0] if wanted else [0]):
+            port = attempt_port
+            servers: list[asyncio.Server] = []
+            try:
+                for host in hosts:
+                    try:
+                        server = await asyncio.start_server(
+                            self._on_inbound, host=host, port=port, reuse_address=True
+                        )
+                    except OSError:
+                        if host in optional:
+                            continue
+                        raise
+                    servers.append(server)
+                    port = server.sockets[0].getsockname()[1]
+                self.servers = servers
+                self.port = port
+                break
+            except OSError as e:
+                for s in servers:
+                    s.close()
+                if attempt_port == 0 or options.port is not None:
+                    raise EnvironmentProblem(f"cannot listen on port {attempt_port}: {e}") from e
+        if options.port is None:
+            self.core.db.set_setting("port", self.port)
+
+    async def start_discovery(self, name: str | None) -> None:
+        """Announce this device (with ``name`` while discoverable) and browse for peers."""
+        if self.discovery is not None:
+            return
+        from p2p.discovery import Discovery, PeerAdvert
+
+        def found(advert: PeerAdvert) -> None:
+            self.on_advert(advert)
+
+        def lost(instance: str) -> None:
+            self.on_advert_lost(instance)
+
+        discovery = Discovery(
+            device_id_hex=self.core.device_id.hex(),
+            port=self.port,
+            name=name,
+            interfaces=self.core.options.interfaces,
+            on_found=found,
+            on_lost=lost,
+        )
+        self.discovery = discovery
+        try:
+            await discovery.start()
+        except BaseException:
+            if self.discovery is discovery:
+                self.discovery = None
+            raise
+
+    async def set_advertised_name(self, name: str | None) -> None:
+        if self.discovery is not None:
+            await self.discovery.set_name(name)
+
+    async def leave(self) -> None:
+        """Off the network for good (a removed device): mDNS goodbye, no listening, the
+        peers discovery had found forgotten."""
+        servers, self.servers = self.servers, []
+        for server in servers:
+            server.close()
+        discovery, self.discovery = self.discovery, None
+        if discovery is not None:
+            try:
+                await discovery.stop()
+            except Exception as e:  # leaving anyway
+                log.warning("could not withdraw the mDNS advert: %s", e)
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        for instance in list(self.by_instance):
+            self.on_advert_lost(instance)
+        self.link_adverts.clear()
+        self.core.emit(PeersChanged())
+
+    async def stop(self) -> None:
+        if self.discovery is not None:
+            with contextlib.suppress(Exception):
+                await self.discovery.stop()
+            self.discovery = None
+        for s in self.servers:
+            s.close()
+        for conn in list(self.conns):
+            conn.send(wire.Close("shutting down"))
+            conn.close("shutting down")
+        for conn in list(self.conns):
+            await conn.wait_closed()
+        for s in self.servers:
+            with contextlib.suppress(Exception):
+                await s.wait_closed()
+        self.servers = []
+
+    # -- adverts -----------------------------------------------------------------------
+
+    def on_advert(self, advert: Any) -> None:
+        if getattr(advert, "link", None):
+            # A device waiting to be linked: not a peer; `kith devices add` looks here.
+            self.link_adverts[advert.instance] = advert
+            self.core.emit(PeersChanged())
+            return
+        try:
+            device_id = bytes.fromhex(advert.device_hint)
+        except ValueError:
+            return
+        if (
+            device_id == self.core.device_id or len(device_id) != 32
+            or self.core.devices.is_revoked(device_id)
+        ):
+            return  # (a removed device id never comes back: no point dialling it)
+        self.by_instance[advert.instance] = device_id
+        peer = self.peers.setdefault(device_id, Peer(device_id))
+        peer.instance = advert.instance
+        peer.hidden = not advert.name
+        if advert.name and not peer.user_id:
+            peer.name = advert.name
+        peer.addresses = [(a, advert.port) for a in advert.addresses]
+        self.core.emit(PeersChanged())
+        if peer.conn is None and not peer.dialing and self.may_dial(peer):
+            # The lower device id dials first; the other waits a moment, so two nodes
+            # that discover each other at once rarely race into a tie-break.
+            delay = 0.0 if self.core.device_id < device_id else 1.0
+            self.dial_soon(peer, delay)
+
+    def on_advert_lost(self, instance: str) -> None:
+        self.link_adverts.pop(instance, None)
+        device_id = self.by_instance.pop(instance, None)
+        peer = self.peers.get(device_id) if device_id else None
+        if peer is not None:
+            peer.instance = None
+            if peer.conn is None and not peer.manual:
+                del self.peers[peer.device_id]
+            self.core.emit(PeersChanged())
+
+    def may_dial(self, peer: Peer) -> bool:
+        """Dial a discovered device unless that would reveal someone who hides: it hides
+        (its advert has no name) or I do, and it is not one of my contacts' or my own."""
+        if peer.manual or self.core.contacts.known_device(peer.device_id):
+            return True
+        return self.core.settings.discoverable and not peer.hidden
+
+    # -- dialling ----------------------------------------------------------------------
+
+    def remember_manual(self, host: str, port: int, device_id: bytes | None) -> Peer:
+        if device_id is None:
+            device_id = next(
+                (k for k, p in self.peers.items() if (host, port) in p.addresses), None
+            )
+        key = device_id or address_key(host, port)
+        peer = self.peers.setdefault(key, Peer(key))
+        peer.manual = True
+        if (host, port) not in peer.addresses:
+            peer.addresses.insert(0, (host, port))
+        if peer.conn is None and not peer.dialing:
+            self.dial_soon(peer, 0.0)
+        return peer
+
+    async def connect(self, host: str, port: int, timeout: float) -> Peer:
+        """Dial ``host:port`` now, remember the address, and wait for the handshake."""
+        self.core.db.remember_peer(format_address(host, port), manual=True)
+        peer = self.remember_manual(host, port, None)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            found = self._peer_at(host, port)
+            if found is not None and found.live:
+                return found
+            if found is not None and found.problem:
+                break
+            await self.core.wait_event(
+                lambda e: isinstance(e, PeersChanged), deadline - loop.time()
+            )
+        found = self._peer_at(host, port) or peer
+        reason = found.problem or (
+            peer.conn.close_reason if peer.conn and peer.conn.close_reason else ""
+        )
+        raise UserError(
+            f"could not reach a Kith node at {format_address(host, port)}"
+            + (f" ({reason})" if reason else "")
+        )
+
+    def _peer_at(self, host: str, port: int) -> Peer | None:
+        for p in self.peers.values():
+            if (host, port) in p.addresses and (p.conn is not None or p.problem):
+                return p
+        return None
+
+    def dial_soon(self, peer: Peer, delay: float) -> None:
+        if self.core.devices.removed:
+            return
+        peer.dialing = True
+        self.core.spawn(self._dial(peer, delay), f"kith-dial-{peer.device_id.hex()[:8]}")
+
+    def redial(self, user: bytes) -> None:
+        """Dial every known device of ``user`` now instead of waiting for the backoff."""
+        for p in self.peers.values():
+            if (p.user_id == user or p.user_id is None) and p.conn is None and p.addresses:
+                p.backoff = 0.0
+                if not p.dialing:
+                    self.dial_soon(p, 0.0)
+
+    async def _dial(self, peer: Peer, delay: float) -> None:
+        options = self.core.options
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            while (
+                self.core.running and not self.core.devices.removed and peer.conn is None
+                and peer.addresses
+            ):
+                if self.peers.get(peer.device_id) is not peer or not self.may_dial(peer):
+                    return
+                for host, port in list(peer.addresses):
+                    if peer.conn is not None or not self.core.running:
+                        return
+                    try:
+                        reader, writer = await asyncio.wait_for(
+                            asyncio.open_connection(host, port), options.timing.handshake
+                        )
+                    except (OSError, TimeoutError) as e:
+                        log.debug("dial %s:%s failed: %s", host, port, e)
+                        continue
+                    conn = self.attach(reader, writer, initiator=True, address=f"{host}:{port}")
+                    await conn.settled.wait()
+                    hello = conn.peer
+                    if hello is not None and peer.instance and hello.device_id != peer.device_id:
+                        # Discovery data is a hint: this advert lied about who is there.
+                        log.warning(
+                            "mDNS advert %s claims device %s but %s answered; dropping it",
+                            peer.instance, peer.device_id.hex()[:12], hello.device_id.hex()[:12],
+                        )
+                        self.by_instance.pop(peer.instance, None)
+                        if self.peers.get(peer.device_id) is peer:
+                            del self.peers[peer.device_id]
+                        self.core.emit(PeersChanged())
+                        return
+                    if conn.established:
+                        peer.backoff = 0.0
+                        return
+                if not (peer.manual or peer.instance):
+                    return
+                peer.backoff = min(
+                    max(peer.backoff * 2, options.reconnect_min), options.reconnect_max
+                )
+                await asyncio.sleep(peer.backoff * random.uniform(0.8, 1.2))
+        finally:
+            peer.dialing = False
+
+    async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        addr = writer.get_extra_info("peername")
+        address = f"{addr[0]}:{addr[1]}" if addr else "?"
+        conn = self.attach(reader, writer, initiator=False, address=address)
+        await conn.wait_closed()
+
+    def attach(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        initiator: bool,
+        address: str,
+    ) -> Connection:
+        session = Session(self.core.identity, initiator=initiator)
+        conn = Connection(
+            self, session, reader, writer, address=address, timing=self.core.options.timing
+        )
+        self.conns.add(conn)
+        task = conn.start()
+        self.core.tasks.add(task)
+        task.add_done_callback(self.core.tasks.discard)
+        return conn
+
+    # -- ConnectionOwner ---------------------------------------------------------------
+
+    def on_handshake(self, conn: Connection, hello: PeerHello) -> bool:
+        if hello.device_id == self.core.device_id:
+            return False  # we dialled ourselves
+        if hello.version != wire.PROTOCOL_VERSION:
+            return self._refuse_version(conn, hello)
+        for admit in self.admit:
+            if not admit(conn, hello):
+                return False
+        peer = self.peers.get(hello.device_id)
+        if peer is None:
+            peer = self._adopt(conn, hello)
+        existing = peer.conn
+        if existing is not None and existing is not conn and not existing.closed:
+            if keep_new(existing, conn, self.core.device_id, hello.device_id):
+                existing.close("replaced by a newer connection")
+            else:
+                return False
+        peer.conn = conn
+        peer.user_id = hello.user_id
+        peer.name = hello.name
+        peer.problem = None
+        peer.sync = sync.PeerSync()
+        peer.certs_sent = {self.core.device_id}
+        peer.streaming = set()
+        if conn.initiator:
+            self.core.db.remember_peer(conn.address, hello.device_id, manual=peer.manual)
+        log.info("connected to %s (%s)", hello.name, hello.device_id.hex()[:12])
+        for hook in self.connected:
+            hook(peer)
+        self.core.emit(PeersChanged())
+        return True
+
+    def _refuse_version(self, conn: Connection, hello: PeerHello) -> bool:
+        """Another protocol version: say so to both users, and talk no further (nothing
+        would half-work)."""
+        problem = version_problem(hello.name, hello.version)
+        log.warning("refusing %s (%s): %s", hello.name, hello.device_id.hex()[:12], problem)
+        conn.send(wire.Close(
+            f"protocol version {wire.PROTOCOL_VERSION} here, {hello.version} there: "
+            + ("update Kith" if hello.version < wire.PROTOCOL_VERSION else
+               f"{self.core.name} runs an older version of Kith")
+        ))
+        peer = self.peers.get(hello.device_id) or self._adopt(conn, hello)
+        peer.problem = problem
+        if not peer.name:
+            peer.name = hello.name
+        self.core.emit(PeersChanged())
+        return False
+
+    def _adopt(self, conn: Connection, hello: PeerHello) -> Peer:
+        """A handshake from a device we only knew by address (or not at all)."""
+        for key, p in list(self.peers.items()):
+            if (
+                len(key) != 32 and any(f"{h}:{port}" == conn.address for h, port in p.addresses)
+            ) or key == address_key_from(conn.address):
+                del self.peers[key]
+                p.device_id = hello.device_id
+                self.peers[hello.device_id] = p
+                return p
+        peer = Peer(hello.device_id)
+        self.peers[hello.device_id] = peer
+        return peer
+
+    def on_closed(self, conn: Connection, reason: str) -> None:
+        self.conns.discard(conn)
+        if conn.peer is None:
+            return
+        peer = self.peers.get(conn.peer.device_id)
+        if peer is None or peer.conn is not conn:
+            return
+        peer.conn = None
+        log.info("disconnected from %s: %s", peer.name, reason)
+        for hook in self.disconnected:
+            hook(peer)
+        self.core.emit(PeersChanged())
+        if (
+            self.core.running and not self.core.devices.removed
+            and (peer.manual or peer.instance) and not peer.dialing
+        ):
+            self.dial_soon(peer, self.core.options.reconnect_min)
+
+    def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None:
+        assert conn.peer is not None
+        peer = self.peers.get(conn.peer.device_id)
+        if peer is None or peer.conn is not conn:
+            return
+        items: list[tuple[bytes, bytes | None]] = []
+        try:
+            for m in messages:
+                if isinstance(m, wire.Events):
+                    items.extend(m.events)
+                    continue
+                if items:
+                    self.receive_events(peer, items)
+                    items = []
+                handler = self.handlers.get(type(m))
+                if handler is not None:
+                    handler(peer, m)
+            if items:
+                self.receive_events(peer, items)
+        except RemoteProtocolError as e:
+            log.warning("closing connection to %s: %s", peer.name, e)
+            conn.close(f"protocol error: {e}")
+        except (StorageError, sqlite3.Error, OSError) as e:
+            # Nothing of it was stored (or acknowledged): the peer offers it again later.
+            log.error("cannot store what %s sent: %s", peer.name, e)
+            conn.close(f"cannot store: {e}")
+
+    # -- listings ----------------------------------------------------------------------
+
+    def peer_infos(self) -> list[PeerInfo]:
+        """Every device seen on the network or connected, one entry per device."""
+        return [
+            self.peer_info(p) for p in self.peers.values() if p.conn or p.instance or p.problem
+        ]
+
+    def people(self) -> list[PeerInfo]:
+        """The people on the network (what ``kith peers`` lists): one entry per user,
+        however many of their devices are around, sorted by name. My own devices are
+        not people to add (``devices()`` lists them). A device whose user is not known
+        yet (an advert not dialled yet, never seen before) is an entry of its own."""
+        contacts = self.core.contacts
+        groups: dict[bytes, list[Peer]] = {}
+        for p in self.peers.values():
+            if not (p.conn or p.instance or p.problem):
+                continue
+            if p.conn is None and p.hidden and not contacts.known_device(p.device_id):
+                continue  # a stranger who hides, met before or not
+            user = p.user_id
+            if user is None and len(p.device_id) == 32:
+                row = self.core.db.device(p.device_id)  # met before: its certificate says
+                user = row.user_id if row is not None else None
+            if user == self.core.user_id:
+                continue
+            groups.setdefault(user if user is not None else b"?" + p.device_id, []).append(p)
+        out = []
+        for key, members in groups.items():
+            user = None if key.startswith(b"?") else key
+            infos = sorted(
+                (self.peer_info(p, user) for p in members),
+                key=lambda i: (not i.connected, not i.name, i.device_id or b""),
+            )
+            first = infos[0]
+            out.append(PeerInfo(
+                name=first.name or next((i.name for i in infos if i.name), ""),
+                user_id=user,
+                device_id=first.device_id,
+                addresses=list(dict.fromkeys(a for i in infos for a in i.addresses)),
+                contact=first.contact,
+                key_changed=any(i.key_changed for i in infos),
+                connected=any(i.connected for i in infos),
+                devices=[d for i in infos for d in i.devices],
+                problem=next((i.problem for i in infos if i.problem), None),
+            ))
+        out.sort(key=lambda i: (i.name.casefold(), i.user_id or b"", i.device_id or b""))
+        return out
+
+    def peer_info(self, p: Peer, user: bytes | None = None) -> PeerInfo:
+        contacts = self.core.contacts
+        user = p.user_id or user
+        contact = contacts.row(user) if user else None
+        clash = contacts.name_clash(user, p.name) if user and p.name else None
+        key_changed = (contact.key_changed if contact else False) or (
+            clash is not None and (contact is None or contact.state != ACCEPTED)
+        )
+        device_id = p.device_id if len(p.device_id) == 32 else None
+        return PeerInfo(
+            name=p.name,
+            user_id=user,
+            device_id=device_id,
+            addresses=[format_address(h, port) for h, port in p.addresses]
+            or ([p.conn.address] if p.conn else []),
+            contact=contact.state if contact else None,
+            key_changed=key_changed,
+            connected=p.live,
+            devices=[device_id] if device_id else [],
+            problem=p.problem,
+        )
+
+
+def keep_new(old: Connection, new: Connection, me: bytes, them: bytes) -> bool:
+    """Tie-break between two live connections to the same device (same answer on both
+    sides): a reconnect by the same dialler replaces the old connection; otherwise the
+    connection dialled by the lower device id wins."""
+    old_dialler = me if old.initiator else them
+    new_dialler = me if new.initiator else them
+    if old_dialler == new_dialler:
+        return True
+    return new_dialler == min(me, them)
+
+
+def format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def address_key(host: str, port: int) -> bytes:
+    return f"addr:{host}:{port}".encode()
+
+
+def address_key_from(address: str) -> bytes:
+    return f"addr:{address}".encode()
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[V6]:PORT`` -> (host, port); raises UserError."""
+    host, sep, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"{text!r} is not HOST:PORT")
+    return host, int(port)

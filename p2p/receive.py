@@ -1,0 +1,155 @@
+"""The receive path: what one socket read delivered, from bytes to one transaction.
+
+    decode      every (head, body) pair, structurally (p2p.events.decode)
+    runs        group by log: (conversation, author device)
+    entitle     the author's user is a member of the conversation, and so is the relay
+    chain       drop what we hold, refuse forks and gaps, one signature check per run
+    authorize   the kind table: declared kind, allowed in this conversation type, by this
+                author (a refusal drops the rest of that run, with a logged reason)
+    apply       each kind's apply puts its rows into the batch
+    commit      EventLog.write: answers, our queued events, one transaction
+    forward     replication pushes what is new to every other entitled peer
+
+Nothing is stored unless all of it is; nothing is acknowledged before it is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from p2p import events as ev
+from p2p import sync, wire
+from p2p.errors import RemoteProtocolError
+from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
+
+if TYPE_CHECKING:
+    from p2p.core import Core
+    from p2p.network import Peer
+
+log = logging.getLogger(__name__)
+
+LOG_EVERY = 60.0  # seconds: the same refusal from the same peer is logged once per minute
+
+
+class Receiver:
+    """Runs the pipeline for every batch of events a peer sends."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._logged: dict[tuple[bytes, str], float] = {}
+        core.net.receive_events = self.receive
+
+    def authorize(
+        self, kind: Kind[Any] | None, name: str, conv_type: str, author_user: bytes,
+        via_own_device: bool,
+    ) -> str | None:
+        """Why an event may not be applied here, or None. The table decides alone."""
+        if kind is None:
+            return f"undeclared event kind {name[:32]!r}"
+        if conv_type not in kind.where:
+            return f"{kind.name} events do not belong in a {conv_type} conversation"
+        mine = author_user == self.core.user_id
+        if kind.who is Author.OWN and not mine:
+            return f"{kind.name} events come only from my own devices"
+        if kind.who is Author.CONTACT and not (
+            mine or via_own_device or self.core.contacts.accepted(author_user)
+        ):
+            # (my own device checked the contact already: it relays only what it
+            # accepted, possibly before our roster caught up)
+            return f"{kind.name} event from someone who is not a contact"
+        return None
+
+    def refuse(self, peer: Peer, reason: str) -> None:
+        """Log a refusal once per peer, reason and minute (a flood logs one line)."""
+        key = (peer.device_id, reason)
+        now = time.monotonic()
+        if now - self._logged.get(key, -LOG_EVERY) >= LOG_EVERY:
+            self._logged[key] = now
+            if len(self._logged) > 10_000:
+                self._logged.clear()
+            log.warning("refusing events from %s: %s", peer.name, reason)
+
+    def receive(self, peer: Peer, items: Sequence[tuple[bytes, bytes | None]]) -> None:
+        assert peer.user_id is not None and peer.conn is not None
+        core = self.core
+        decoded = [ev.decode(head, body) for head, body in items]
+        store, elog, convs = core.db, core.log, core.convs
+        batch = Batch()
+        accepted: list[ev.SignedEvent] = []
+        tips: list[tuple[bytes, bytes, ev.SignedEvent]] = []
+        resync: set[bytes] = set()
+        via_own = peer.user_id == core.user_id
+        for (conv, author), run in sync.runs(decoded).items():
+            if author == core.device_id:
+                continue  # our own events coming back: we hold them already
+            device = store.device(author)
+            if device is None:
+                raise RemoteProtocolError("event from an unknown device")
+            if device.revoked or core.devices.is_revoked(author, device.user_id):
+                log.info("dropping events of removed device %s", author.hex()[:12])
+                continue
+            author_user = device.user_id
+            if not convs.may_receive(author_user, conv):
+                raise RemoteProtocolError("event for a conversation the sender is not in")
+            if not via_own and not convs.may_receive(peer.user_id, conv):
+                raise RemoteProtocolError("relayed event for a conversation the relay is not in")
+            conv_type = convs.type_for_event(conv, author_user, via_own)
+            if conv_type not in CONV_TYPES:
+                raise RemoteProtocolError("event for a conversation of no known type")
+            head = elog.head(conv, author)
+            known: set[bytes] = set()
+            if head is not None and run[0].event.seq <= head.seq:
+                known = set(store.event_ids(conv, author, run[0].event.seq, head.seq).values())
+            part = sync.split_run(head, run, known)
+            if part.forks:
+                self.refuse(peer, f"device {author.hex()[:12]} equivocated in a conversation")
+            for e in run[: len(run) - len(part.fresh)]:
+                peer.sync.has(conv, author, e.event.seq)
+            if not part.fresh:
+                continue
+            if part.gap:
+                resync.add(conv)
+                continue
+            ev.verify_chain(head, part.fresh)
+            good = self._apply_run(
+                batch, peer, part.fresh, conv_type, author_user, via_own
+            )
+            if not good:
+                continue
+            if author_user != core.user_id:
+                convs.note(batch, conv, author_user)
+            tips.append((conv, author, good[-1]))
+            accepted.extend(good)
+        if accepted:
+            elog.write(batch, accepted, source=peer)
+            for conv, author, tip in tips:
+                elog.heads[(conv, author)] = (tip.event.seq, tip.id)
+                peer.sync.has(conv, author, tip.event.seq)
+        for conv in resync:
+            peer.conn.send(wire.Want(conv, elog.vector(conv)))
+
+    def _apply_run(
+        self, batch: Batch, peer: Peer, fresh: Sequence[ev.SignedEvent], conv_type: str,
+        author_user: bytes, via_own: bool,
+    ) -> list[ev.SignedEvent]:
+        """Authorize and apply a verified run in order; a refusal stops it there."""
+        core = self.core
+        mine = author_user == core.user_id
+        good: list[ev.SignedEvent] = []
+        for e in fresh:
+            kind = core.kinds.get(e.kind)
+            reason = self.authorize(kind, e.kind, conv_type, author_user, via_own)
+            if reason is not None:
+                self.refuse(peer, reason)
+                break
+            assert kind is not None
+            core.log.see_lamport(e.conv, e.event.lamport)
+            if e.body is not None:  # a head whose body was erased applies nothing
+                body = kind.decode(e.body)
+                kind.apply(Applying(core, batch, conv_type, author_user, mine, via_own, peer.name),
+                           e, body)
+            good.append(e)
+        return good

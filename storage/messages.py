@@ -1,0 +1,239 @@
+"""Conversations, their members, and the messages view the app reads."""
+
+from __future__ import annotations
+
+import operator
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from storage.base import StoreBase
+from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow
+
+_MESSAGE_SELECT = """
+SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,
+    CASE WHEN m.outgoing THEN
+        CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3
+             WHEN m.seq <= coalesce(k.delivered, 0) THEN 2 ELSE 0 END
+    ELSE CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3 ELSE 1 END END,
+    m.rowid
+FROM messages m LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author
+"""
+
+
+_message_columns = operator.attrgetter(
+    "event_id", "conv", "author", "sender", "seq", "lamport", "time", "text", "outgoing"
+)
+
+
+def _message(r: Sequence[Any]) -> MessageRow:
+    return MessageRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10]
+    )
+
+
+class MessagesPart(StoreBase):
+    """Conversations with members, messages with their full-text index, receipt marks."""
+
+
+    def ensure_conversation(
+        self,
+        conv: bytes,
+        kind: str,
+        members: Sequence[tuple[bytes, str]] = (),
+        *,
+        peer_user: bytes | None = None,
+    ) -> bool:
+        """Create a conversation of ``kind`` with ``members`` [(user id, role)] if it is
+        new, else add the members it lacks; True if anything was written. ``peer_user``:
+        the other user of a direct conversation."""
+        with self.transaction():
+            before = self._conn.total_changes
+            self._conn.execute(
+                "INSERT OR IGNORE INTO conversations (id, kind, peer_user, created) "
+                "VALUES (?, ?, ?, ?)",
+                (conv, kind, peer_user, int(time.time())),
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO members (conv, user_id, role) VALUES (?, ?, ?)",
+                [(conv, user, role) for user, role in members],
+            )
+            return self._conn.total_changes > before
+
+    def conversations(self) -> list[tuple[bytes, str]]:
+        """(id, type) of every conversation."""
+        return [(r[0], r[1]) for r in self._conn.execute("SELECT id, kind FROM conversations")]
+
+    def members(self, conv: bytes) -> list[MemberRow]:
+        return [
+            MemberRow(r[0], r[1])
+            for r in self._conn.execute(
+                "SELECT user_id, role FROM members WHERE conv = ? ORDER BY user_id", (conv,)
+            )
+        ]
+
+    def all_members(self) -> list[tuple[bytes, bytes, str]]:
+        """(conv, user id, role) of every membership."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._conn.execute("SELECT conv, user_id, role FROM members")
+        ]
+
+    def join_everywhere(self, user: bytes, kind: str) -> None:
+        """Make ``user`` a member of every conversation of ``kind`` (the node's own user
+        in its direct conversations, which a migration from the first release lacks)."""
+        with self.transaction():
+            self._conn.execute(
+                "INSERT OR IGNORE INTO members (conv, user_id, role) "
+                "SELECT id, ?, 'member' FROM conversations WHERE kind = ?",
+                (user, kind),
+            )
+
+    def conversation_peer(self, conv: bytes) -> bytes | None:
+        """The other user of a direct conversation."""
+        row = self._conn.execute(
+            "SELECT peer_user FROM conversations WHERE id = ?", (conv,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def insert_messages(self, rows: Sequence[MessageRow]) -> None:
+        """Store messages (the view the UI reads); their status comes from the marks."""
+        if not rows:
+            return
+        with self.transaction():
+            (last,) = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO messages "
+                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                map(_message_columns, rows),  # (outgoing: a bool is stored as 0/1)
+            )
+            self._conn.execute(
+                "INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages "
+                "WHERE rowid > ?",
+                (last,),
+            )
+
+    def raise_mark(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> bool:
+        """Every message of one log up to ``up_to_seq`` reached ``status`` (delivered or
+        read; read implies delivered). Marks never move down. True if anything moved."""
+        if status not in (STATUS_DELIVERED, STATUS_READ):
+            raise ValueError(f"not a receipt status: {status}")
+        read = up_to_seq if status == STATUS_READ else 0
+        with self.transaction():
+            old = self.mark(conv, author)
+            if up_to_seq <= (old[1] if status == STATUS_READ else old[0]):
+                return False
+            self._conn.execute(
+                "INSERT INTO marks (conv, author, delivered, read) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (conv, author) DO UPDATE SET "
+                "delivered = max(delivered, excluded.delivered), read = max(read, excluded.read)",
+                (conv, author, up_to_seq, read),
+            )
+            return True
+
+    def mark(self, conv: bytes, author: bytes) -> tuple[int, int]:
+        """(delivered, read) watermarks of one log."""
+        row = self._conn.execute(
+            "SELECT delivered, read FROM marks WHERE conv = ? AND author = ?", (conv, author)
+        ).fetchone()
+        return (0, 0) if row is None else (int(row[0]), int(row[1]))
+
+    def message_at(self, conv: bytes, author: bytes, seq: int) -> MessageRow | None:
+        row = self._conn.execute(
+            _MESSAGE_SELECT + "WHERE m.conv = ? AND m.author = ? AND m.seq = ?",
+            (conv, author, seq),
+        ).fetchone()
+        return None if row is None else _message(row)
+
+    def messages(
+        self,
+        conv: bytes,
+        *,
+        limit: int = 50,
+        before: tuple[int, bytes] | None = None,
+    ) -> list[MessageRow]:
+        """The newest ``limit`` messages older than ``before`` = (lamport, author),
+        oldest first. Keyset paging on the (conv, lamport, author) index: no OFFSET."""
+        if before is None:
+            cur = self._conn.execute(
+                _MESSAGE_SELECT
+                + "WHERE m.conv = ? ORDER BY m.lamport DESC, m.author DESC LIMIT ?",
+                (conv, limit),
+            )
+        else:
+            cur = self._conn.execute(
+                _MESSAGE_SELECT + "WHERE m.conv = ? AND (m.lamport, m.author) < (?, ?) "
+                "ORDER BY m.lamport DESC, m.author DESC LIMIT ?",
+                (conv, before[0], before[1], limit),
+            )
+        rows = [_message(r) for r in cur]
+        rows.reverse()
+        return rows
+
+    def messages_after(
+        self, conv: bytes, after: tuple[int, bytes], *, limit: int = 50
+    ) -> list[MessageRow]:
+        """The oldest ``limit`` messages newer than ``after`` = (lamport, author), oldest
+        first: keyset paging forward (e.g. from a search hit towards the present)."""
+        cur = self._conn.execute(
+            _MESSAGE_SELECT + "WHERE m.conv = ? AND (m.lamport, m.author) > (?, ?) "
+            "ORDER BY m.lamport, m.author LIMIT ?",
+            (conv, after[0], after[1], limit),
+        )
+        return [_message(r) for r in cur]
+
+    def last_message(self, conv: bytes) -> MessageRow | None:
+        rows = self.messages(conv, limit=1)
+        return rows[0] if rows else None
+
+    def count_messages(self, conv: bytes) -> int:
+        row = self._conn.execute("SELECT count(*) FROM messages WHERE conv = ?", (conv,))
+        return int(row.fetchone()[0])
+
+    def unread(self, conv: bytes) -> list[tuple[bytes, int, int]]:
+        """Per author of incoming messages: (author, newest seq, how many unread).
+
+        Index ranges only, so the cost follows the number of authors and of unread
+        messages, not the length of the conversation: the authors are found by skipping
+        along the (conv, author, seq) index, and each one's unread messages are the range
+        above its read mark (an author's messages are all incoming or all outgoing)."""
+        return [
+            (r[0], r[1], r[2])
+            for r in self._conn.execute(
+                "WITH RECURSIVE authors(author) AS ("
+                " SELECT (SELECT min(author) FROM messages WHERE conv = :c)"
+                " UNION ALL"
+                " SELECT (SELECT min(author) FROM messages WHERE conv = :c AND author > a.author)"
+                " FROM authors a WHERE a.author IS NOT NULL) "
+                "SELECT author, newest, unread FROM ("
+                " SELECT a.author AS author,"
+                "  (SELECT max(seq) FROM messages WHERE conv = :c AND author = a.author) AS newest,"
+                "  (SELECT count(*) FROM messages WHERE conv = :c AND author = a.author AND seq >"
+                "   coalesce((SELECT read FROM marks WHERE conv = :c AND author = a.author), 0))"
+                "   AS unread"
+                " FROM authors a WHERE a.author IS NOT NULL AND"
+                "  (SELECT outgoing FROM messages WHERE conv = :c AND author = a.author"
+                "   LIMIT 1) = 0"
+                ") WHERE unread > 0",
+                {"c": conv},
+            )
+        ]
+
+    def unread_count(self, conv: bytes) -> int:
+        return sum(n for _, _, n in self.unread(conv))
+
+    def search(self, query: str, limit: int = 50) -> list[MessageRow]:
+        """Full-text search over message text; every word of ``query`` must match (prefix)."""
+        # NUL and lone surrogates cannot reach SQLite's FTS parser; they match nothing.
+        cleaned = query.replace("\0", " ").encode("utf-8", "ignore").decode("utf-8")
+        words = [w for w in cleaned.split() if w]
+        if not words:
+            return []
+        match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        cur = self._conn.execute(
+            _MESSAGE_SELECT + "JOIN messages_fts f ON f.rowid = m.rowid "
+            "WHERE f.messages_fts MATCH ? ORDER BY m.time DESC LIMIT ?",
+            (match, limit),
+        )
+        return [_message(r) for r in cur]
