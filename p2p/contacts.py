@@ -266,8 +266,11 @@ class Contacts:
     # -- applying ----------------------------------------------------------------------
 
     def apply_contact(self, ctx: Applying, e: ev.SignedEvent, body: ContactBody) -> None:
-        if ctx.mine:
-            return  # my other device's contact actions reach me as roster events
+        if ctx.mine or ctx.via_own_device:
+            # Between my devices the roster is what counts: my other device applied
+            # this when it came and published the outcome (a request I declined since
+            # must not come back as new when the history reaches another device).
+            return
         user = ctx.author_user
         c = self.row(user)
         before = c.state if c is not None else None

@@ -407,9 +407,7 @@ class Network:
         for admit in self.admit:
             if not admit(conn, hello):
                 return False
-        peer = self.peers.get(hello.device_id)
-        if peer is None:
-            peer = self._adopt(conn, hello)
+        peer = self._adopt(conn, hello)
         existing = peer.conn
         if existing is not None and existing is not conn and not existing.closed:
             if keep_new(existing, conn, self.core.device_id, hello.device_id):
@@ -441,7 +439,7 @@ class Network:
             + ("update Kith" if hello.version < wire.PROTOCOL_VERSION else
                f"{self.core.name} runs an older version of Kith")
         ))
-        peer = self.peers.get(hello.device_id) or self._adopt(conn, hello)
+        peer = self._adopt(conn, hello)
         peer.problem = problem
         if not peer.name:
             peer.name = hello.name
@@ -449,18 +447,27 @@ class Network:
         return False
 
     def _adopt(self, conn: Connection, hello: PeerHello) -> Peer:
-        """A handshake from a device we only knew by address (or not at all)."""
+        """The peer a handshake was with. A device we only knew by the address we dialled
+        becomes that device; if we knew the device already (at another address), the
+        address joins it."""
+        known = self.peers.get(hello.device_id)
         for key, p in list(self.peers.items()):
-            if (
-                len(key) != 32 and any(f"{h}:{port}" == conn.address for h, port in p.addresses)
-            ) or key == address_key_from(conn.address):
+            if len(key) == 32 or p is known:
+                continue
+            if key == address_key_from(conn.address) or any(
+                format_address(h, port) == conn.address or f"{h}:{port}" == conn.address
+                for h, port in p.addresses
+            ):
                 del self.peers[key]
-                p.device_id = hello.device_id
-                self.peers[hello.device_id] = p
-                return p
-        peer = Peer(hello.device_id)
-        self.peers[hello.device_id] = peer
-        return peer
+                if known is None:
+                    p.device_id = hello.device_id
+                    known = self.peers[hello.device_id] = p
+                else:  # (redialled at its new address: remember that one first)
+                    known.addresses[:0] = [a for a in p.addresses if a not in known.addresses]
+                    known.manual = known.manual or p.manual
+        if known is None:
+            known = self.peers[hello.device_id] = Peer(hello.device_id)
+        return known
 
     def on_closed(self, conn: Connection, reason: str) -> None:
         self.conns.discard(conn)

@@ -92,9 +92,14 @@ class Receiver:
                 log.info("dropping events of removed device %s", author.hex()[:12])
                 continue
             author_user = device.user_id
-            if not convs.may_receive(author_user, conv):
+            if via_own:
+                # My own device accepted it when it came (it may be from someone I have
+                # declined since): it only has to be from a member.
+                if author_user != core.user_id and not convs.is_member(conv, author_user):
+                    raise RemoteProtocolError("event for a conversation the sender is not in")
+            elif not convs.may_receive(author_user, conv):
                 raise RemoteProtocolError("event for a conversation the sender is not in")
-            if not via_own and not convs.may_receive(peer.user_id, conv):
+            elif not convs.may_receive(peer.user_id, conv):
                 raise RemoteProtocolError("relayed event for a conversation the relay is not in")
             conv_type = convs.type_for_event(conv, author_user, via_own)
             if conv_type not in CONV_TYPES:

@@ -212,7 +212,7 @@ def test_reading_the_chat_withdraws_its_notification_and_quitting_withdraws_the_
     bus = desktop._notifier._backend.bus
     aw(alice.notifier.aclose())  # what KithApp.stop runs
     assert server.closed == [ids["bob"], ids["carol"]]
-    assert not desktop.core.tasks
+    assert not desktop._tasks
     assert not bus.connected
 
 
@@ -256,7 +256,7 @@ def test_no_session_bus_falls_back_to_the_tray(kith_apps, qtbot, aw, caplog, mon
     alice, bob = _unfocused_friends(kith_apps, qtbot, aw)
     _falls_back_to_the_tray(alice, bob, qtbot, caplog)
     aw(alice.notifier.aclose())
-    assert not alice.notifier.desktop.core.tasks
+    assert not alice.notifier.desktop._tasks
 
 
 def test_a_bus_without_notification_server_falls_back_to_the_tray(

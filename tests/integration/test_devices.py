@@ -144,7 +144,8 @@ async def test_removed_device_is_refused_and_told(nodes, tmp_path):
     info = await desktop.remove_device("laptop")
     assert info.removed and not info.this_device
     # Bob learns it from the desktop.
-    await until(lambda: bob.core.devices.is_revoked(laptop_id, bob.contacts()[0].user_id), bob, desktop)
+    alice_user = bob.contacts()[0].user_id
+    await until(lambda: bob.core.devices.is_revoked(laptop_id, alice_user), bob, desktop)
 
     # The laptop, unaware, writes while offline, then meets bob: refused and told.
     laptop = await nodes("alice", profile="laptop")

@@ -566,7 +566,9 @@ def _transcript() -> tuple[bytes, bytes]:
     assert client.state is server.state is State.OPEN
     to_server = m1 + m3 + b"".join(
         client.send(m)
-        for m in (wire.Ping(1), wire.Events([(b"e" * 70_000, None)]), wire.Want(b"c" * 32, {b"a" * 32: 2}))
+        for m in (
+            wire.Ping(1), wire.Events([(b"e" * 70_000, None)]), wire.Want(b"c" * 32, {b"a" * 32: 2})
+        )
     )
     to_client = m2 + b"".join(
         server.send(m) for m in (wire.Pong(1), wire.Digest([(b"c" * 32, b"d" * 16)]))

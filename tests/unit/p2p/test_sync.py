@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from eventkit import make
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2p import events, sync
-from eventkit import make
-
 from p2p.events import GENESIS, Head, SignedEvent
-from p2p.messages import MessageBody
 from p2p.identity import Identity
+from p2p.messages import MessageBody
 from p2p.sync import PeerSync
 
 ALICE = Identity.generate("alice")
