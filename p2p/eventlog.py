@@ -106,6 +106,7 @@ class EventLog:
         e = ev.create(
             self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
             lamport=lamport, time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+            signed=(seq + 1) % ev.SIGN_EVERY == 0,  # (and the last of a batch: see write)
         )
         self.heads[(conv, me)] = (seq + 1, e.id)
         self.lamport[conv] = lamport
@@ -180,6 +181,25 @@ class EventLog:
             else:
                 f.set_exception(EnvironmentProblem(problem))
 
+    def _sign_tips(
+        self, pending: list[tuple[ev.SignedEvent, msgspec.Struct]]
+    ) -> list[tuple[ev.SignedEvent, msgspec.Struct]]:
+        """Sign the last queued event of each log (one signature vouches for the batch,
+        see p2p.events); it is the log's tip, so nothing refers to its id yet."""
+        last: dict[tuple[bytes, bytes], int] = {}
+        for i, (e, _) in enumerate(pending):
+            last[(e.event.conv, e.event.author)] = i
+        out = list(pending)
+        secret = self.core.identity.device_secret
+        for key, i in last.items():
+            e, body = out[i]
+            if not e.signed:
+                signed = ev.signed_copy(secret, e)
+                out[i] = (signed, body)
+                if self.heads.get(key, (0, b""))[0] == signed.event.seq:
+                    self.heads[key] = (signed.event.seq, signed.id)
+        return out
+
     # -- the one write path ------------------------------------------------------------
 
     def write(
@@ -192,13 +212,20 @@ class EventLog:
         went in. On a failed write nothing is stored and our events stay queued."""
         for part in batch.parts:
             part.answer()
-        own, self._pending = self._pending, []
+        own = self._sign_tips(self._pending)
+        self._pending = []
         core = self.core
+        contexts: dict[bytes, Applying] = {}
         for e, body in own:
-            kind = core.kinds.get(e.kind)
+            kind = core.kinds.get(e.event.kind)
             assert kind is not None
-            conv_type = core.convs.type_of(e.conv) or ""
-            ctx = Applying(core, batch, conv_type, core.user_id, True, False, "", local=True)
+            conv = e.event.conv
+            ctx = contexts.get(conv)
+            if ctx is None:
+                conv_type = core.convs.type_of(conv) or ""
+                ctx = contexts[conv] = Applying(
+                    core, batch, conv_type, core.user_id, True, False, "", local=True
+                )
             kind.apply(ctx, e, body)
         store = self.core.db
         try:
@@ -214,12 +241,17 @@ class EventLog:
             raise
         self.problem = None
         store.request_checkpoint()
-        for e in received:
-            self.durable.setdefault(e.conv, {})[e.author] = max(
-                e.seq, self.durable.get(e.conv, {}).get(e.author, 0)
-            )
+        tips: dict[tuple[bytes, bytes], int] = {}
+        for e in received:  # (logs arrive in seq order: the last of each is its tip)
+            x = e.event
+            tips[(x.conv, x.author)] = x.seq
         for e, _ in own:
-            self.durable.setdefault(e.conv, {})[e.author] = e.seq
+            tips[(e.event.conv, e.event.author)] = e.event.seq
+        durable = self.durable
+        for (conv, author), seq in tips.items():
+            vec = durable.setdefault(conv, {})
+            if seq > vec.get(author, 0):
+                vec[author] = seq
         for part in batch.parts:
             part.committed()
         mine = [e for e, _ in own]

@@ -25,6 +25,12 @@ of a contiguous run commits to every head before it. That is what lets
 :func:`verify_chain` check a batch with a single signature verification: the links are
 hashes, one signature covers the tip, and each body is checked against its own hash.
 
+The same holds when writing: a format-2 event may carry an empty signature if a later
+event of its log, at most :data:`MAX_UNSIGNED` further on, is signed; the group commit
+signs the last event of each log in each batch (and every :data:`SIGN_EVERY`-th), so a
+burst of messages costs one signature per batch, not one per message. A receiver accepts
+unsigned events only together with the signed one that vouches for them.
+
 What a body means is not this module's business: each kind is declared, with its body
 struct, in its feature's module (see :mod:`p2p.kinds`).
 """
@@ -45,6 +51,8 @@ FORMAT = 2  # the format new events are written in
 MAX_EVENT = 32 * 1024  # bytes of one event, head and body; always fits in one frame
 MAX_COUNTER = 2**62  # seq, lamport and time stay far below SQLite's 64-bit integers
 MAX_KIND = 32  # characters of a kind's name
+SIGN_EVERY = 128  # a writer signs at least every SIGN_EVERY-th event of a log...
+MAX_UNSIGNED = 256  # ...and a reader holds at most this many unsigned ones waiting
 
 
 class Event(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -116,6 +124,10 @@ class SignedEvent(msgspec.Struct, frozen=True, gc=False):
         return self.event.kind
 
     @property
+    def signed(self) -> bool:
+        return len(self.sig) == 64
+
+    @property
     def erasable(self) -> bool:
         """Format 2: the body can go while the head stays (format 1 signs the body)."""
         return self.event.format >= 2
@@ -143,16 +155,29 @@ def create(
     time_ms: int,
     kind: str,
     body: bytes,
+    signed: bool = True,
 ) -> SignedEvent:
-    """Sign a new (format 2) event as the device whose 64-byte secret key is given.
-    ``body`` is the encoded body (the kind table encodes and checks it)."""
+    """A new (format 2) event by the device whose 64-byte secret key is given, signed
+    unless ``signed`` is False (then a later event of its log must be: see
+    :func:`signed_copy`). ``body`` is the encoded body (the kind table encodes it)."""
     event = Event(
         FORMAT, conv, device_secret[32:], seq, prev, lamport, time_ms, kind, body_hash(body)
     )
     header = _encoder.encode(event)
-    sig = sign(device_secret, header)
+    sig = sign(device_secret, header) if signed else b""
     head = _encoder.encode(_Signed(header, sig))
     return SignedEvent(event_id(head), head, body, event, sig)
+
+
+def signed_copy(device_secret: bytes, e: SignedEvent) -> SignedEvent:
+    """The same event with its signature (a new id: only for an event that nothing
+    refers to yet, the last of its log)."""
+    if e.signed:
+        return e
+    header = _encoder.encode(e.event)
+    sig = sign(device_secret, header)
+    head = _encoder.encode(_Signed(header, sig))
+    return SignedEvent(event_id(head), head, e.body, e.event, sig)
 
 
 def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
@@ -187,7 +212,8 @@ def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
         raise RemoteProtocolError("malformed event: not in canonical encoding")
     if max(event.seq, event.lamport, abs(event.time)) >= MAX_COUNTER:
         raise RemoteProtocolError("malformed event: counter out of range")
-    if len(signed.sig) != 64 or len(event.author) != 32 or len(event.conv) != 32:
+    sig_ok = len(signed.sig) == 64 or (event.format >= 2 and not signed.sig)
+    if not sig_ok or len(event.author) != 32 or len(event.conv) != 32:
         raise RemoteProtocolError("malformed event: bad key or id size")
     if event.seq < 1 or event.lamport < 1 or len(event.prev) not in (0, 32):
         raise RemoteProtocolError("malformed event: bad sequence fields")
@@ -228,10 +254,13 @@ def verify_chain(head: Head | None, run: Sequence[SignedEvent]) -> None:
 
     ``head`` is what we already hold for that log. Every event must follow its
     predecessor by seq and prev hash; the tip's signature then vouches for all of
-    them (see the module docstring). Raises RemoteProtocolError on the first problem.
+    them (see the module docstring), so the tip must be signed (:func:`vouched` finds
+    the part of a run that is). Raises RemoteProtocolError on the first problem.
     """
     if not run:
         return
+    if not run[-1].signed:
+        raise RemoteProtocolError(f"event seq {run[-1].seq} is not signed")
     seq, prev = (head.seq, head.id) if head else (0, GENESIS)
     conv, author = run[0].conv, run[0].author
     for ev in run:
@@ -245,6 +274,15 @@ def verify_chain(head: Head | None, run: Sequence[SignedEvent]) -> None:
         seq, prev = e.seq, ev.id
     if not verify_signature_of(run[-1]):
         raise RemoteProtocolError(f"bad signature on event seq {run[-1].seq}")
+
+
+def vouched(run: Sequence[SignedEvent]) -> int:
+    """How many events at the start of ``run`` a signature vouches for: up to and
+    including the last signed one."""
+    for i in range(len(run) - 1, -1, -1):
+        if run[i].signed:
+            return i + 1
+    return 0
 
 
 def self_conversation(user: bytes) -> bytes:

@@ -94,6 +94,10 @@ class Batch:
             found = self._parts[key] = factory()
         return found  # type: ignore[return-value]
 
+    def get(self, key: object) -> Part | None:
+        """The part ``key`` keeps in this batch, if it has one yet (the hot path)."""
+        return self._parts.get(key)
+
     @property
     def parts(self) -> Iterable[Part]:
         return list(self._parts.values())

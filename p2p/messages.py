@@ -103,7 +103,10 @@ def _check_read(b: ReadBody) -> str | None:
 
 
 def _part(ctx: Applying) -> _Messages:
-    return ctx.batch.part(_Messages, lambda: _Messages(ctx.core))
+    part = ctx.batch.get(_Messages)
+    if part is None:
+        return ctx.batch.part(_Messages, lambda: _Messages(ctx.core))
+    return part  # type: ignore[return-value]
 
 
 def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:

@@ -51,6 +51,17 @@ def runs(events: Iterable[SignedEvent]) -> dict[tuple[bytes, bytes], list[Signed
     return out
 
 
+def unique(run: Sequence[SignedEvent]) -> list[SignedEvent]:
+    """A log's run in seq order with each seq once (the first copy wins)."""
+    seen: set[int] = set()
+    out = []
+    for e in sorted(run, key=lambda e: e.event.seq):
+        if e.event.seq not in seen:
+            seen.add(e.event.seq)
+            out.append(e)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Split:
     """How a received run relates to what we hold."""
@@ -94,6 +105,9 @@ class PeerSync:
     known: dict[bytes, Vector] = field(default_factory=dict)
     live: set[bytes] = field(default_factory=set)
     digest_sent: set[bytes] = field(default_factory=set)
+    # Unsigned events at the end of what came, per (conv, author): they wait for the
+    # signed event that vouches for them, in the next frame (p2p.events).
+    held: dict[tuple[bytes, bytes], list[SignedEvent]] = field(default_factory=dict)
 
     def on_want(self, conv: bytes, vector: Vector) -> None:
         self.known[conv] = dict(vector)

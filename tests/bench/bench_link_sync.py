@@ -42,10 +42,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from eventkit import make  # noqa: E402
 
 from p2p import events as ev  # noqa: E402
 from p2p import link_driver, linking, wire  # noqa: E402
 from p2p.connection import Timing  # noqa: E402
+from p2p.messages import MessageBody  # noqa: E402
 from p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
 from p2p.profile import DB_FILE, create_identity  # noqa: E402
 from storage import EventRow, MessageRow, Store  # noqa: E402
@@ -82,10 +86,13 @@ def setup(root: Path, n: int) -> int:
         bc = bob.cert
         store.upsert_device(bc.device, bc.user, bc.name, bc.created, wire.encode_cert(bc))
         store.upsert_contact(bob.user_id, name="bob", state="accepted")
-        store.ensure_conversation(conv, "direct", bob.user_id)
+        store.ensure_conversation(
+            conv, "direct", [(alice.user_id, "member"), (bob.user_id, "member")],
+            peer_user=bob.user_id,
+        )
         heads: dict[bytes, tuple[int, bytes]] = {}
         now = int(time.time() * 1000) - n
-        body = ev.MessageBody(TEXT)
+        body = MessageBody(TEXT)
         written = 0
         while written < n:
             rows: list[EventRow] = []
@@ -93,11 +100,12 @@ def setup(root: Path, n: int) -> int:
             for i in range(written, min(n, written + SETUP_BATCH)):
                 who = alice if i % 2 == 0 else bob
                 seq, prev = heads.get(who.device_id, (0, ev.GENESIS))
-                e = ev.create(who.device_secret, conv=conv, seq=seq + 1, prev=prev,
-                              lamport=i + 1, time_ms=now + i, body=body)
+                e = make(who.device_secret, conv=conv, seq=seq + 1, prev=prev,
+                         lamport=i + 1, time_ms=now + i, body=body)
                 heads[who.device_id] = (seq + 1, e.id)
                 x = e.event
-                rows.append(EventRow(e.id, conv, x.author, x.seq, x.lamport, x.time, x.kind, e.raw))
+                rows.append(EventRow(e.id, conv, x.author, x.seq, x.lamport, x.time, x.kind,
+                                     e.head, e.body))
                 msgs.append(MessageRow(e.id, conv, x.author, who.user_id, x.seq, x.lamport,
                                        x.time, TEXT, who is alice))
             with store.transaction():

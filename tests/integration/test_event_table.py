@@ -87,3 +87,27 @@ async def test_a_kind_out_of_its_place_is_refused_with_a_reason(nodes, caplog):
     logged = await _refused(bob, eve, peer, e, caplog)
     assert "roster events do not belong in a direct conversation" in logged
     peer.close()
+
+
+async def test_unsigned_events_wait_for_the_signature_that_vouches_for_them(nodes):
+    bob = await nodes("bob")
+    eve = Identity.generate("eve")
+    peer = RawPeer(eve)
+    await peer.open(bob.port)
+    await until(lambda: bob.online(eve.user_id), bob)
+    conv = ev.direct_conversation(eve.user_id, bob.user_id)
+    run, prev = [], ev.GENESIS
+    for seq, sign in ((1, False), (2, False), (3, True)):
+        e = ev.create(eve.device_secret, conv=conv, seq=seq, prev=prev, lamport=seq,
+                      time_ms=seq, kind="contact", body=msgspec.msgpack.encode(["request", "eve"]),
+                      signed=sign)
+        run.append(e)
+        prev = e.id
+    peer.send(wire.Events([e.wire() for e in run[:2]]))
+    peer.send(wire.Ping(1))
+    await asyncio.wait_for(peer.reader.read(65536), 5)  # handled: held, nothing stored
+    assert bob.db.count_events() == 0 and bob.contacts() == []
+    peer.send(wire.Events([run[2].wire()]))  # the signature comes: all three count
+    await until(lambda: bob.db.vector(conv).get(eve.device_id) == 3, bob)
+    assert [(c.name, c.state) for c in bob.contacts()] == [("eve", "pending_in")]
+    peer.close()
