@@ -43,8 +43,9 @@ class _Gates:
 class _NewConversations(Part):
     """Conversations (with members) first seen in a batch, written with it."""
 
-    def __init__(self, me: bytes) -> None:
-        self.me = me
+    def __init__(self, convs: Conversations) -> None:
+        self.convs = convs
+        self.me = convs.me
         self.new: dict[bytes, Conversation] = {}
 
     def write(self, store: Store) -> None:
@@ -53,6 +54,10 @@ class _NewConversations(Part):
                 c.id, c.type, sorted(c.members.items()),
                 peer_user=_other(c, self.me) if c.type == DIRECT else None,
             )
+
+    def failed(self) -> None:
+        for conv in self.new:
+            self.convs.forget(conv)  # not stored: the next event that shows it stores it
 
 
 def _other(c: Conversation, me: bytes | None) -> bytes | None:
@@ -159,7 +164,13 @@ class Conversations:
         if conv in self._convs or conv != self.direct(user):
             return
         c = self._remember(conv, DIRECT, {self.me: MEMBER, user: MEMBER})
-        batch.part(self, lambda: _NewConversations(self.me)).new[conv] = c
+        batch.part(self, lambda: _NewConversations(self)).new[conv] = c
+
+    def forget(self, conv: bytes) -> None:
+        c = self._convs.pop(conv, None)
+        if c is not None:
+            for u in c.members:
+                self._by_user.get(u, set()).discard(conv)
 
     def _remember(self, conv: bytes, kind: str, members: dict[bytes, str]) -> Conversation:
         c = self._convs[conv] = Conversation(conv, kind, dict(members))

@@ -39,8 +39,11 @@ WRITE_ERRORS = (StorageError, sqlite3.Error, OSError)
 
 
 def event_row(e: ev.SignedEvent) -> EventRowTuple:
+    """The stored row: a format-1 body stays inside its head (the column is for bodies
+    kept apart, which a format-1 event does not have)."""
     x = e.event
-    return (e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.head, e.body)
+    body = e.body if x.format >= 2 else None
+    return (e.id, x.conv, x.author, x.seq, x.lamport, x.time, x.kind, e.head, body)
 
 
 def write_problem(e: BaseException) -> str:
@@ -236,8 +239,9 @@ class EventLog:
                 store.insert_events([event_row(e) for e, _ in own])
         except BaseException:
             self._pending[:0] = own  # in order, before anything queued meanwhile
-            for part in batch.parts:
-                part.failed()
+            if not received:  # (a received batch's parts are the receiver's to undo)
+                for part in batch.parts:
+                    part.failed()
             raise
         self.problem = None
         store.request_checkpoint()

@@ -131,6 +131,12 @@ def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
 def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
     if ctx.local or (ctx.mine and body.status == "delivered"):
         return  # (my own delivery receipts tell me nothing; my read marks are set)
+    if not ctx.mine:
+        # A receipt acknowledges someone else's messages: a contact's receipt about
+        # their own (or unknown) devices' messages would mark mine as read.
+        device = ctx.core.db.device(body.author)
+        if device is None or device.user_id == ctx.author_user:
+            return
     status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
     _part(ctx).marks.append((e.conv, body.author, body.seq, status))
 

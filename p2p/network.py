@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from p2p import sync, wire
-from p2p.api import ACCEPTED, PeerInfo, PeersChanged
+from p2p.api import PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.session import PeerHello, Session
@@ -513,78 +513,6 @@ class Network:
             # Nothing of it was stored (or acknowledged): the peer offers it again later.
             log.error("cannot store what %s sent: %s", peer.name, e)
             conn.close(f"cannot store: {e}")
-
-    # -- listings ----------------------------------------------------------------------
-
-    def peer_infos(self) -> list[PeerInfo]:
-        """Every device seen on the network or connected, one entry per device."""
-        return [
-            self.peer_info(p) for p in self.peers.values() if p.conn or p.instance or p.problem
-        ]
-
-    def people(self) -> list[PeerInfo]:
-        """The people on the network (what ``kith peers`` lists): one entry per user,
-        however many of their devices are around, sorted by name. My own devices are
-        not people to add (``devices()`` lists them). A device whose user is not known
-        yet (an advert not dialled yet, never seen before) is an entry of its own."""
-        contacts = self.core.contacts
-        groups: dict[bytes, list[Peer]] = {}
-        for p in self.peers.values():
-            if not (p.conn or p.instance or p.problem):
-                continue
-            if p.conn is None and p.hidden and not contacts.known_device(p.device_id):
-                continue  # a stranger who hides, met before or not
-            user = p.user_id
-            if user is None and len(p.device_id) == 32:
-                row = self.core.db.device(p.device_id)  # met before: its certificate says
-                user = row.user_id if row is not None else None
-            if user == self.core.user_id:
-                continue
-            groups.setdefault(user if user is not None else b"?" + p.device_id, []).append(p)
-        out = []
-        for key, members in groups.items():
-            user = None if key.startswith(b"?") else key
-            infos = sorted(
-                (self.peer_info(p, user) for p in members),
-                key=lambda i: (not i.connected, not i.name, i.device_id or b""),
-            )
-            first = infos[0]
-            out.append(PeerInfo(
-                name=first.name or next((i.name for i in infos if i.name), ""),
-                user_id=user,
-                device_id=first.device_id,
-                addresses=list(dict.fromkeys(a for i in infos for a in i.addresses)),
-                contact=first.contact,
-                key_changed=any(i.key_changed for i in infos),
-                connected=any(i.connected for i in infos),
-                devices=[d for i in infos for d in i.devices],
-                problem=next((i.problem for i in infos if i.problem), None),
-            ))
-        out.sort(key=lambda i: (i.name.casefold(), i.user_id or b"", i.device_id or b""))
-        return out
-
-    def peer_info(self, p: Peer, user: bytes | None = None) -> PeerInfo:
-        contacts = self.core.contacts
-        user = p.user_id or user
-        contact = contacts.row(user) if user else None
-        clash = contacts.name_clash(user, p.name) if user and p.name else None
-        key_changed = (contact.key_changed if contact else False) or (
-            clash is not None and (contact is None or contact.state != ACCEPTED)
-        )
-        device_id = p.device_id if len(p.device_id) == 32 else None
-        return PeerInfo(
-            name=p.name,
-            user_id=user,
-            device_id=device_id,
-            addresses=[format_address(h, port) for h, port in p.addresses]
-            or ([p.conn.address] if p.conn else []),
-            contact=contact.state if contact else None,
-            key_changed=key_changed,
-            connected=p.live,
-            devices=[device_id] if device_id else [],
-            problem=p.problem,
-        )
-
 
 def keep_new(old: Connection, new: Connection, me: bytes, them: bytes) -> bool:
     """Tie-break between two live connections to the same device (same answer on both

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from p2p import api
+from p2p import api, nearby
 from p2p import events as ev
 from p2p.api import (
     ACCEPTED,
@@ -223,15 +223,15 @@ class Node:
     async def connect(self, host: str, port: int, timeout: float = 10.0) -> PeerInfo:
         """Dial ``host:port`` now, remember the address, and wait for the handshake."""
         self.core.devices.refuse_if_removed()
-        return self.net.peer_info(await self.net.connect(host, port, timeout))
+        return nearby.peer_info(self.core, await self.net.connect(host, port, timeout))
 
     def peers(self) -> list[PeerInfo]:
         """Every device seen on the network or connected, one entry per device."""
-        return self.net.peer_infos()
+        return nearby.peer_infos(self.core)
 
     def people(self) -> list[PeerInfo]:
-        """The people on the network, one entry per user (see Network.people)."""
-        return self.net.people()
+        """The people on the network, one entry per user (see p2p.nearby.people)."""
+        return nearby.people(self.core)
 
     def online(self, user: bytes) -> bool:
         return self.net.online(user)

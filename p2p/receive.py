@@ -73,6 +73,17 @@ class Receiver:
             log.warning("refusing events from %s: %s", peer.name, reason)
 
     def receive(self, peer: Peer, items: Sequence[tuple[bytes, bytes | None]]) -> None:
+        batch = Batch()
+        try:
+            self._receive(batch, peer, items)
+        except BaseException:
+            for part in batch.parts:  # what was decided in memory goes with the batch
+                part.failed()
+            raise
+
+    def _receive(
+        self, batch: Batch, peer: Peer, items: Sequence[tuple[bytes, bytes | None]]
+    ) -> None:
         assert peer.user_id is not None and peer.conn is not None
         core = self.core
         decoded = [ev.decode(head, body) for head, body in items]
@@ -82,7 +93,6 @@ class Receiver:
             decoded[:0] = [e for run in held.values() for e in run]
             held.clear()
         store, elog, convs = core.db, core.log, core.convs
-        batch = Batch()
         accepted: list[ev.SignedEvent] = []
         tips: list[tuple[bytes, bytes, ev.SignedEvent]] = []
         resync: set[bytes] = set()
