@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -124,13 +125,17 @@ class Contacts:
     # -- the cache of the contacts table ------------------------------------------------
 
     def rows(self) -> list[ContactRow]:
+        """Every contact, by name."""
+        return sorted(self._all(), key=lambda c: (c.name.casefold(), c.user_id))
+
+    def _all(self) -> Iterable[ContactRow]:
         if self._cache is None:
             self._cache = {c.user_id: c for c in self.core.db.contacts()}
-        return sorted(self._cache.values(), key=lambda c: (c.name.casefold(), c.user_id))
+        return self._cache.values()
 
     def row(self, user: bytes) -> ContactRow | None:
         if self._cache is None:
-            self.rows()
+            self._all()
         assert self._cache is not None
         return self._cache.get(user)
 
@@ -189,14 +194,14 @@ class Contacts:
     def name_clash(self, user: bytes, name: str) -> bytes | None:
         """The user id of another known contact that goes by ``name``, if any."""
         folded = name.casefold()
-        for c in self.rows():
+        for c in self._all():
             if c.user_id != user and c.name.casefold() == folded and c.state == ACCEPTED:
                 return c.user_id
         return None
 
     def replaced_by(self, user: bytes) -> bytes | None:
         """The contact the user confirmed as this one's new key (a reinstall), if any."""
-        for c in self.rows():
+        for c in self._all():
             if (
                 c.replaces == user and c.user_id != user and c.state == ACCEPTED
                 and not c.key_changed

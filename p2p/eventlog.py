@@ -213,6 +213,7 @@ class EventLog:
         queue), our events are applied through the kind table, then everything is
         written, committed, announced and pushed to live peers. Returns our events that
         went in. On a failed write nothing is stored and our events stay queued."""
+        queued, heads = list(self._pending), dict(self.heads)
         for part in batch.parts:
             part.answer()
         own = self._sign_tips(self._pending)
@@ -238,10 +239,16 @@ class EventLog:
                     part.write(store)
                 store.insert_events([event_row(e) for e, _ in own])
         except BaseException:
-            self._pending[:0] = own  # in order, before anything queued meanwhile
+            # As if nothing happened: what was queued before stays queued, in order
+            # (unsigned as it was: the next try signs its tips); the answers go (what
+            # they acknowledge was not stored), and the heads they moved go back.
+            self._pending[:0] = queued
+            self.heads = heads
             if not received:  # (a received batch's parts are the receiver's to undo)
                 for part in batch.parts:
                     part.failed()
+            if self._pending and self.core.running:
+                self._schedule()  # tried again by the group commit, with its delays
             raise
         self.problem = None
         store.request_checkpoint()

@@ -206,9 +206,11 @@ def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise RemoteProtocolError(f"malformed event: {e}") from e
     # One event, one encoding: otherwise a relay could re-wrap the same signed bytes
-    # (a longer array header, a trailing element) and give the event another id.
-    canonical = _encoder.encode(v1 if v1 is not None else event)
-    if _encoder.encode(signed) != head or canonical != header:
+    # (a longer array header, a trailing element) and give the event another id. The
+    # header itself is bound as it is: by the signature, or (unsigned) by the next
+    # event's prev; only its author could write it otherwise, so format 2 does not pay
+    # for re-encoding every header (format 1 keeps the first release's check).
+    if _encoder.encode(signed) != head or (v1 is not None and _encoder.encode(v1) != header):
         raise RemoteProtocolError("malformed event: not in canonical encoding")
     if max(event.seq, event.lamport, abs(event.time)) >= MAX_COUNTER:
         raise RemoteProtocolError("malformed event: counter out of range")
