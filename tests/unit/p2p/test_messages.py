@@ -197,3 +197,17 @@ async def test_mark_read_tells_the_sender_or_only_my_devices(me: Me, receipts: b
     else:
         assert [b.status for b in sent_to_bob] == ["delivered"]
         assert to_my_devices == [ReadBody(conv, bob.device, 2)]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "messages._apply_receipt moves the mark of whatever log the receipt names: a contact "
+    "can send a 'read' receipt about their own messages and clear my unread count (a "
+    "receipt should move only marks of logs by another user than its author; the first "
+    "release did the same)"
+))
+async def test_a_contacts_receipt_about_their_own_messages_moves_no_mark(me: Me) -> None:
+    bob, conv = _contact(me)
+    apply(me, [bob.event(conv, Msg("1")), bob.event(conv, Msg("2"))])
+    apply(me, [bob.event(conv, ReceiptBody("read", bob.device, 2))])
+    assert me.db.unread_count(conv) == 2
+    assert me.db.mark(conv, bob.device) == (0, 0)
