@@ -4,11 +4,16 @@ CONTACT kind from a stranger are refused with a logged reason; nothing of it app
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
+from pathlib import Path
 
 import msgspec
 import pytest
-from corekit import Author, Me, me_fixture, other_device, peer, person, receive
+from corekit import Author, Me, me_fixture, other_device, peer, person, receive, start_me
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from p2p import events as ev
 from p2p import wire
@@ -16,7 +21,8 @@ from p2p.api import ACCEPTED, PENDING_IN, PENDING_OUT, MessagesAdded
 from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
 from p2p.errors import RemoteProtocolError
 from p2p.kinds import DIRECT, SELF
-from p2p.messages import MESSAGE, READ, MessageBody
+from p2p.messages import MESSAGE, READ, MessageBody, ReadBody, ReceiptBody
+from p2p.settings import SettingBody
 
 __all__ = ["me_fixture"]
 _enc = msgspec.msgpack.encode
@@ -300,3 +306,69 @@ async def test_a_received_format_1_event_is_stored_so_that_it_streams_on(me: Me)
     [(head, body)] = me.db.events_after(conv, bob.device, 0)
     assert (head, body) == first.wire()
     assert ev.decode(head, body).id == first.id  # what the next device does with it
+
+
+# -- fuzz: whatever a contact or my own device sends ---------------------------------------------
+
+
+_bodies = st.one_of(
+    st.builds(MessageBody, st.text(max_size=20)),
+    st.builds(ReceiptBody, st.sampled_from(["delivered", "read", "seen"]),
+              st.binary(min_size=31, max_size=33), st.integers(-1, 3)),
+    st.builds(ReadBody, st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
+              st.integers(0, 3)),
+    st.builds(ContactBody, st.sampled_from(["request", "accept", "decline", "x"]),
+              st.text(max_size=70)),
+    st.builds(RosterBody, st.binary(min_size=32, max_size=32), st.text(max_size=5),
+              st.sampled_from([ACCEPTED, PENDING_IN, PENDING_OUT, "declined", "x"]),
+              st.booleans()),
+    st.builds(SettingBody, st.sampled_from(["read_receipts", "theme", ""]),
+              st.sampled_from(["true", "{", "0", ""])),
+).map(_enc) | st.binary(max_size=40)
+
+_items = st.lists(
+    st.tuples(
+        st.sampled_from(["bob", "laptop"]),  # the author
+        st.sampled_from(["direct", "self", "theirs"]),  # the conversation
+        st.sampled_from(["message", "receipt", "read", "contact", "roster", "setting", "poke"]),
+        _bodies,
+        st.booleans(),  # the body erased
+    ),
+    min_size=1, max_size=6,
+)
+
+
+@settings(database=None, max_examples=50, deadline=None)
+@given(items=_items, bob_state=st.sampled_from([None, ACCEPTED, PENDING_OUT, "declined"]),
+       via_laptop=st.booleans())
+def test_received_events_raise_only_remote_protocol_error(
+    items: list[tuple[str, str, str, bytes, bool]], bob_state: str | None, via_laptop: bool
+) -> None:
+    async def scenario(root: Path) -> None:
+        me = await start_me(root)
+        try:
+            bob, carol = person("bob"), person("carol")
+            laptop = other_device(me.node.identity, "laptop")
+            me.knows(bob, laptop)
+            if bob_state is not None:
+                me.core.contacts.save(bob.user, name="bob", state=bob_state)
+            convs = {"direct": me.core.convs.direct(bob.user), "self": me.core.convs.self_conv,
+                     "theirs": ev.direct_conversation(bob.user, carol.user)}
+            authors = {"bob": bob, "laptop": laptop}
+            sent = []
+            for who, conv, kind, body, erased in items:
+                e = authors[who].raw(convs[conv], kind, body)
+                sent.append(ev.without_body(e) if erased else e)
+            via = peer(laptop if via_laptop else bob)
+            try:
+                receive(me, via, sent)
+            except RemoteProtocolError:
+                pass
+            await me.core.log.commit()
+            for (conv, author), (seq, _) in me.core.log.heads.items():  # no gap was stored
+                assert [s for s, _, _ in me.stored(conv, author)] == list(range(1, seq + 1))
+        finally:
+            await me.node.stop()
+
+    with tempfile.TemporaryDirectory() as root:
+        asyncio.run(scenario(Path(root)))
