@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -19,6 +21,7 @@ from p2p.errors import RemoteProtocolError
 from p2p.events import GENESIS, MAX_COUNTER, MAX_EVENT, MAX_KIND, Event, Head, SignedEvent
 from p2p.identity import Identity, sign
 from p2p.messages import MessageBody, ReceiptBody
+from storage import Store
 
 ALICE = Identity.generate("alice")
 BOB = Identity.generate("bob")
@@ -627,3 +630,30 @@ def test_decoded_events_are_not_tracked_by_the_garbage_collector(fmt: str) -> No
         MessageBody("x"), ReceiptBody("read", ALICE.device_id, 1), ContactBody("request", "x")
     ):
         assert not gc.is_tracked(body)
+
+
+# -- what the first release stored ---------------------------------------------------------------
+
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "profile-v1"
+
+
+@pytest.mark.parametrize("profile", ["alice", "alice-laptop", "bob"])
+def test_the_first_releases_stored_logs_decode_and_verify(
+    tmp_path: Path, profile: str, count_verifications: Callable[[], int]
+) -> None:
+    shutil.copytree(FIXTURE / profile, tmp_path / profile)
+    store = Store(tmp_path / profile / "kith.db")  # (migrated to the current schema)
+    try:
+        heads = store.heads()
+        assert heads
+        for h in heads:
+            stored = store.events_after(h.conv, h.author, 0, limit=10_000)
+            run = [events.decode(head, body) for head, body in stored]
+            assert {e.event.format for e in run} == {1}
+            assert all(body is None for _, body in stored)  # inside the head
+            events.verify_chain(None, run)
+            assert (run[-1].seq, run[-1].id) == (h.seq, h.id)
+        assert count_verifications() == len(heads)  # one per log
+    finally:
+        store.close()
