@@ -171,7 +171,11 @@ async def test_a_first_release_profile_gets_its_own_user_added_to_its_direct_con
     try:
         direct = [c for c, kind in store.conversations() if kind == DIRECT]
         assert direct
-        peers = {c: store.conversation_peer(c) for c in direct}
+        peers: dict[bytes, bytes] = {}
+        for c in direct:
+            peer_user = store.conversation_peer(c)
+            assert peer_user is not None
+            peers[c] = peer_user
         assert all(len(store.members(c)) == 1 for c in direct)
     finally:
         store.close()
@@ -180,10 +184,10 @@ async def test_a_first_release_profile_gets_its_own_user_added_to_its_direct_con
         alice_user = me.user
         for conv in direct:
             assert _members(me, conv) == {alice_user, peers[conv]}
-            c = me.core.convs.get(conv)
-            assert c is not None and set(c.members) == {alice_user, peers[conv]}
+            known = me.core.convs.get(conv)
+            assert known is not None and set(known.members) == {alice_user, peers[conv]}
             assert me.core.convs.may_send(peers[conv], conv) == me.core.contacts.accepted(
-                peers[conv]  # type: ignore[arg-type]
+                peers[conv]
             )
     finally:
         await me.node.stop()

@@ -122,7 +122,7 @@ def test_create_decode_roundtrip_keeps_head_body_and_id() -> None:
     x = d.event
     assert (x.format, x.prev, x.lamport, x.time) == (2, GENESIS, 7, 123456)
     assert x.body_hash == hashlib.blake2b(body, digest_size=32).digest()
-    assert msgspec.msgpack.decode(d.body, type=MessageBody) == MessageBody("héllo ✓")
+    assert msgspec.msgpack.decode(body, type=MessageBody) == MessageBody("héllo ✓")
     assert d.erasable
     assert d.wire() == (e.head, body)
     assert events.verify_signature_of(d)

@@ -356,8 +356,8 @@ def test_received_events_raise_only_remote_protocol_error(
                      "theirs": ev.direct_conversation(bob.user, carol.user)}
             authors = {"bob": bob, "laptop": laptop}
             sent = []
-            for who, conv, kind, body, erased in items:
-                e = authors[who].raw(convs[conv], kind, body)
+            for who, where, kind, body, erased in items:
+                e = authors[who].raw(convs[where], kind, body)
                 sent.append(ev.without_body(e) if erased else e)
             via = peer(laptop if via_laptop else bob)
             try:
