@@ -191,6 +191,19 @@ async def test_events_for_a_conversation_the_author_is_not_in_are_a_protocol_err
         receive(me, peer(bob), [bob.event(me.core.convs.self_conv, MessageBody("mine"))])
 
 
+async def test_the_events_of_someone_i_declined_are_refused(me: Me) -> None:
+    """(So a request after my refusal never reaches the contacts feature: see the
+    (declined, request) case of test_contacts, reachable only by applying directly.)"""
+    bob = person("bob")
+    me.knows(bob)
+    me.core.contacts.save(bob.user, name="bob", state="declined")
+    conv = me.core.convs.direct(bob.user)
+    with pytest.raises(RemoteProtocolError, match="not in"):
+        receive(me, peer(bob), [bob.event(conv, ContactBody("request", "bob, again"))])
+    assert me.stored(conv, bob.device) == []
+    assert me.db.contact(bob.user).state == "declined"  # type: ignore[union-attr]
+
+
 async def test_events_relayed_by_someone_outside_the_conversation_are_refused(me: Me) -> None:
     bob, carol = person("bob"), person("carol")
     me.knows(bob, carol)
