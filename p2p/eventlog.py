@@ -244,9 +244,8 @@ class EventLog:
             # they acknowledge was not stored), and the heads they moved go back.
             self._pending[:0] = queued
             self.heads = heads
-            if not received:  # (a received batch's parts are the receiver's to undo)
-                for part in batch.parts:
-                    part.failed()
+            for part in batch.parts:
+                part.failed()
             if self._pending and self.core.running:
                 self._schedule()  # tried again by the group commit, with its delays
             raise

@@ -62,8 +62,9 @@ class Part:
 
     The pipeline calls, in this order: :meth:`answer` (append our own answering events,
     e.g. receipts: they join the batch's transaction), :meth:`write` (inside the
-    transaction), :meth:`committed` (after it: emit node events) or, if the transaction
-    failed, :meth:`failed` (forget what was decided in memory)."""
+    transaction), :meth:`committed` (after it: emit node events) or, if the batch was
+    abandoned, :meth:`failed` (forget what was decided in memory; it may be called more
+    than once)."""
 
     def answer(self) -> None:
         return None

@@ -200,11 +200,6 @@ async def test_a_linked_device_of_mine_is_a_member_through_my_user(me: Me) -> No
     assert me.core.convs.is_member(conv, laptop.user)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Conversations.note remembers a new direct conversation in memory before its batch "
-    "commits and _NewConversations has no failed(): after a failed write the conversation "
-    "is never stored (no conversations row, no members) although its messages are"
-))
 async def test_a_new_conversation_is_stored_after_a_failed_first_write(
     me: Me, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -88,11 +88,6 @@ async def test_a_failed_write_keeps_neither_messages_nor_receipts(
     assert me.emitted(MessagesAdded) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "EventLog.write re-queues the receipts a failed batch's parts appended in answer(): "
-    "the flusher then stores (and pushes) a delivery receipt for a message that was never "
-    "stored, and the retried batch answers it a second time"
-))
 async def test_after_a_failed_write_no_receipt_outlives_what_it_acknowledges(
     me: Me, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -201,12 +196,6 @@ async def test_mark_read_tells_the_sender_or_only_my_devices(me: Me, receipts: b
         assert to_my_devices == [ReadBody(conv, bob.device, 2)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "messages._apply_receipt moves the mark of whatever log the receipt names: a contact "
-    "can send a 'read' receipt about their own messages and clear my unread count (a "
-    "receipt should move only marks of logs by another user than its author; the first "
-    "release did the same)"
-))
 async def test_a_contacts_receipt_about_their_own_messages_moves_no_mark(me: Me) -> None:
     bob, conv = _contact(me)
     apply(me, [bob.event(conv, Msg("1")), bob.event(conv, Msg("2"))])

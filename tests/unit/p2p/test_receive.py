@@ -269,11 +269,6 @@ async def test_a_forged_tip_stores_nothing_of_its_run(me: Me) -> None:
     assert me.stored(conv, bob.device) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Receiver.receive abandons a batch on a RemoteProtocolError raised while applying (a "
-    "malformed body after events already applied) without calling the parts' failed(): "
-    "the contacts cache keeps the staged contact that the database never got"
-))
 async def test_a_batch_abandoned_on_a_malformed_body_leaves_no_contact_behind(me: Me) -> None:
     bob = person("bob")
     me.knows(bob)
@@ -303,12 +298,6 @@ async def test_a_format_1_log_is_received_and_applied(me: Me) -> None:
     assert me.core.log.head(conv, bob.device) == ev.Head(2, second.id)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "eventlog.event_row stores e.body for every event: a received format-1 event gets its "
-    "body in the body column too (it belongs inside the head), so streaming it on sends "
-    "(head, body) and the next device refuses it ('a format-1 event carries its body in "
-    "its head'); event_row should store e.wire()[1]"
-))
 async def test_a_received_format_1_event_is_stored_so_that_it_streams_on(me: Me) -> None:
     bob = person("bob")
     me.knows(bob)
