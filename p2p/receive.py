@@ -114,10 +114,19 @@ class Receiver:
                 # declined since): it only has to be from a member.
                 if author_user != core.user_id and not convs.is_member(conv, author_user):
                     raise RemoteProtocolError("event for a conversation the sender is not in")
-            elif not convs.may_receive(author_user, conv):
-                raise RemoteProtocolError("event for a conversation the sender is not in")
-            elif not convs.may_receive(peer.user_id, conv):
-                raise RemoteProtocolError("relayed event for a conversation the relay is not in")
+            else:
+                if not convs.is_member(conv, author_user):
+                    raise RemoteProtocolError("event for a conversation the sender is not in")
+                if not convs.is_member(conv, peer.user_id):
+                    raise RemoteProtocolError(
+                        "relayed event for a conversation the relay is not in"
+                    )
+                if not (convs.may_receive(author_user, conv)
+                        and convs.may_receive(peer.user_id, conv)):
+                    # A member the conversation's rule shuts out (someone I declined):
+                    # not a broken protocol, and no reason to hang up on the relay.
+                    self.refuse(peer, "events from someone I declined")
+                    continue
             conv_type = convs.type_for_event(conv, author_user, via_own)
             if conv_type not in CONV_TYPES:
                 raise RemoteProtocolError("event for a conversation of no known type")
