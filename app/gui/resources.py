@@ -15,8 +15,8 @@ DESKTOP_ID = "io.github.kith_messenger.Kith"
 """Reverse-DNS application id: the .desktop file's name, the icon name, the AppStream id
 (and what ``QGuiApplication.setDesktopFileName`` should be given)."""
 
-# app.gui.resources -> app.resources (the data package beside app.gui, whatever app is called)
-DATA_PACKAGE = __name__.rsplit(".", 2)[0] + ".resources"
+# resources/ is installed as app.resources, or kith.resources once the layers are kith.*
+DATA_PACKAGE = "kith.resources" if __name__.startswith("kith.") else "app.resources"
 
 
 def data_files() -> Traversable:

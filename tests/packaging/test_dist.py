@@ -32,8 +32,13 @@ pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST_NAME = "kith_messenger"  # the distribution kith-messenger, as file names spell it
-TOP_LEVEL = {"app", "p2p", "storage"}  # what the wheel may install at the top of site-packages
 CODE_DIRS = ("app", "p2p", "storage")
+# What the wheel may install at the top of site-packages, and where the code goes in it:
+# the layers themselves, or only `kith` once they are kith.app, kith.p2p and kith.storage.
+NAMESPACED = (ROOT / "kith" / "__init__.py").is_file()
+TOP_LEVEL = {"kith"} if NAMESPACED else set(CODE_DIRS)
+IN_WHEEL = "kith/" if NAMESPACED else ""
+DATA_IN_WHEEL = "kith/resources/" if NAMESPACED else "app/resources/"
 IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".mypy_cache",
     ".ruff_cache", ".pytest_cache", ".hypothesis",
@@ -100,9 +105,9 @@ def _venv(path: Path, wheelhouse: Path, *requirements: str) -> Path:
 # --- what the files contain -------------------------------------------------------------------
 
 
-def _code_files() -> set[str]:
+def _code_files(prefix: str = "") -> set[str]:
     return {
-        str(p.relative_to(ROOT))
+        prefix + str(p.relative_to(ROOT))
         for top in CODE_DIRS
         for p in (ROOT / top).rglob("*.py")
         if "__pycache__" not in p.parts
@@ -115,10 +120,10 @@ def test_wheel_installs_only_kiths_packages_and_all_of_them(dists: dict[str, Pat
     dist_info = {t for t in tops if t.endswith(".dist-info")}
     assert tops - dist_info == TOP_LEVEL, sorted(tops)
     assert not any(".data/" in n for n in names), "nothing outside site-packages (data-files)"
-    assert _code_files() <= names, sorted(_code_files() - names)
+    assert _code_files(IN_WHEEL) <= names, sorted(_code_files(IN_WHEEL) - names)
     data = {"kith.svg", "kith-symbolic.svg", "kith.desktop", "kith.metainfo.xml",
             "icons/compose.svg", "icons/info.svg", "icons/settings.svg"}
-    assert {f"app/resources/{n}" for n in data} <= names
+    assert {DATA_IN_WHEEL + n for n in data} <= names
     assert not any(n.endswith(".png") for n in names)  # the README screenshots stay out
     (info,) = dist_info
     assert f"{info}/licenses/LICENSE" in names
@@ -167,9 +172,9 @@ def _kith_runs(bin_dir: Path, home: Path) -> None:
     _run(kith, "desktop-install", "--data-dir", data, cwd=home, HOME=str(home))
     (entry,) = (data / "applications").glob("*.desktop")
     assert f"Exec={kith}\n" in entry.read_text()
+    module = "kith.app.gui.resources" if NAMESPACED else "app.gui.resources"
     where = _run(
-        bin_dir / "python", "-c", "from app.gui.resources import icon_path; print(icon_path())",
-        cwd=home,
+        bin_dir / "python", "-c", f"from {module} import icon_path; print(icon_path())", cwd=home
     ).strip()
     assert where.startswith(str(bin_dir.parent)), where
 
@@ -236,7 +241,6 @@ def test_sdist_installs_runs_and_passes_its_unit_tests(dists, wheelhouse, tmp_pa
         bin_dir / "python", "-P", "-m", "pytest", "-q", "-rs", "tests/unit",
         cwd=source, HOME=str(home),
     )
-    print(out[-600:])
     assert re.search(r"\d+ passed", out), out[-2000:]
     assert " failed" not in out
     assert "vectors" not in out, out[-2000:]  # every vector test ran (no skip names them)

@@ -10,7 +10,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OWN = {"app", "p2p", "storage"}
+OWN = {"kith", "app", "p2p", "storage"}  # kith: once the layers are kith.*
 
 
 def _canonical(name: str) -> str:

@@ -80,7 +80,7 @@ def test_the_entry_runs_this_installations_kith():
         assert Path(command[0]).name == "kith"
         assert Path(command[0]).parent == Path(sys.executable).parent
     else:
-        assert command == [sys.executable, "-m", "app"]
+        assert command == [sys.executable, "-m", desktop_install.__name__.rsplit(".", 1)[0]]
 
 
 def test_exec_is_quoted_as_the_desktop_entry_spec_asks():
@@ -129,7 +129,7 @@ def test_install_failure_is_reported_and_exits_1(tmp_path, capsys):
 
 def test_the_app_finds_its_icons_in_the_data_package():
     data = resources.data_files()
-    assert resources.DATA_PACKAGE == "app.resources"
+    assert resources.DATA_PACKAGE in ("app.resources", "kith.resources")
     for path in (
         resources.icon_path(),
         resources.symbolic_icon_path(),
