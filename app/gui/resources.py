@@ -1,6 +1,7 @@
 """Where the app's own files are: Kith's data package (the repository's ``resources/``,
-installed as package data), found through ``importlib.resources`` so that a checkout, an
-editable install, a venv, pipx or ``pip install --user`` all find the same files.
+linked as ``app/resources`` and installed as package data), found through
+``importlib.resources`` so that a checkout, an editable install, a venv, pipx or ``pip
+install --user`` all find the same files.
 
 The names here are the ones the desktop knows Kith by (``kith desktop-install``).
 """
@@ -15,8 +16,8 @@ DESKTOP_ID = "io.github.kith_messenger.Kith"
 """Reverse-DNS application id: the .desktop file's name, the icon name, the AppStream id
 (and what ``QGuiApplication.setDesktopFileName`` should be given)."""
 
-# resources/ is installed as app.resources, or kith.resources once the layers are kith.*
-DATA_PACKAGE = "kith.resources" if __name__.startswith("kith.") else "app.resources"
+# app/resources links to resources/: app.resources (kith.app.resources once under kith.*)
+DATA_PACKAGE = __name__.rsplit(".", 2)[0] + ".resources"
 
 
 def data_files() -> Traversable:

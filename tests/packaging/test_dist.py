@@ -38,7 +38,7 @@ CODE_DIRS = ("app", "p2p", "storage")
 NAMESPACED = (ROOT / "kith" / "__init__.py").is_file()
 TOP_LEVEL = {"kith"} if NAMESPACED else set(CODE_DIRS)
 IN_WHEEL = "kith/" if NAMESPACED else ""
-DATA_IN_WHEEL = "kith/resources/" if NAMESPACED else "app/resources/"
+DATA_IN_WHEEL = IN_WHEEL + "app/resources/"
 IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".mypy_cache",
     ".ruff_cache", ".pytest_cache", ".hypothesis",

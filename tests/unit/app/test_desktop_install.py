@@ -129,7 +129,7 @@ def test_install_failure_is_reported_and_exits_1(tmp_path, capsys):
 
 def test_the_app_finds_its_icons_in_the_data_package():
     data = resources.data_files()
-    assert resources.DATA_PACKAGE in ("app.resources", "kith.resources")
+    assert resources.DATA_PACKAGE in ("app.resources", "kith.app.resources")
     for path in (
         resources.icon_path(),
         resources.symbolic_icon_path(),
