@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app import desktop_install
 from p2p import commands
 from p2p.control import ControlClient, ControlServer
 from p2p.errors import KithError, UserError
@@ -123,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("code", metavar="CODE")
     d = dsub.add_parser("remove", help="remove (revoke) one of my devices")
     d.add_argument("device", metavar="DEVICE")
+    desktop_install.add_parser(sub)
     return p
 
 
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
             return _open_app(profile, args.interface)
         if args.command == "devices" and args.devices_command:
             args.command = f"devices-{args.devices_command}"
+        if args.command == "desktop-install":
+            return desktop_install.run(args)
         if args.command == "link":
             return asyncio.run(_link(profile, args))
         if args.command == "init":

@@ -1,6 +1,6 @@
 """mDNS discovery driver: advertise this device and watch for other Kith devices.
 
-What a peer advertises is a hint, never an identity (DESIGN §3): the handshake decides who
+What a peer advertises is a hint, never an identity (ARCHITECTURE.md §3): the handshake decides who
 a peer is. So TXT data is parsed defensively; a service whose record we cannot use is
 ignored with a debug log line, and nothing raises into python-zeroconf's callbacks.
 

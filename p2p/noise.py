@@ -65,20 +65,18 @@ class DecryptError(NoiseError):
 
 
 # --- AEAD -------------------------------------------------------------------------------------
-# nacl.bindings' AEAD wrappers re-check types and zero every buffer; on 200-byte messages that
-# overhead is about half of the cost. When PyNaCl's own cffi module is importable we call the
-# same libsodium functions through it directly (inputs are validated by CipherState instead),
-# and fall back to the public wrappers otherwise. Both produce identical bytes.
-
-_AeadFn = Callable[[bytes, bytes, bytes, bytes], bytes]  # (key, nonce, ad, data) -> data
+# PyNaCl's public bindings only. They re-check their arguments and zero each output buffer,
+# which makes a 200-byte seal + open about 2.5 times slower than calling libsodium through
+# PyNaCl's private cffi module (an earlier version did); still about 7 us per message both
+# ways on one core (tests/bench/bench_noise.py, figures in CHANGELOG.md).
 
 
-def _wrapped_encrypt(key: bytes, nonce: bytes, ad: bytes, plaintext: bytes) -> bytes:
+def _aead_encrypt(key: bytes, nonce: bytes, ad: bytes, plaintext: bytes) -> bytes:
     ciphertext: bytes = crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, ad, nonce, key)
     return ciphertext
 
 
-def _wrapped_decrypt(key: bytes, nonce: bytes, ad: bytes, ciphertext: bytes) -> bytes:
+def _aead_decrypt(key: bytes, nonce: bytes, ad: bytes, ciphertext: bytes) -> bytes:
     try:
         plaintext: bytes = crypto_aead_chacha20poly1305_ietf_decrypt(ciphertext, ad, nonce, key)
     except nacl.exceptions.CryptoError:
@@ -86,48 +84,6 @@ def _wrapped_decrypt(key: bytes, nonce: bytes, ad: bytes, ciphertext: bytes) -> 
     return plaintext
 
 
-def _make_direct_aead() -> tuple[_AeadFn, _AeadFn] | None:
-    try:
-        from nacl._sodium import ffi, lib
-    except ImportError:  # pragma: no cover - depends on how PyNaCl was built
-        return None
-
-    null = ffi.NULL
-    alloc = ffi.new_allocator(should_clear_after_alloc=False)
-    to_bytes = ffi.buffer
-    c_encrypt = lib.crypto_aead_chacha20poly1305_ietf_encrypt
-    c_decrypt = lib.crypto_aead_chacha20poly1305_ietf_decrypt
-
-    # Callers guarantee: key is 32 bytes, nonce 12 bytes, ciphertext at least TAGLEN bytes.
-    def encrypt(key: bytes, nonce: bytes, ad: bytes, plaintext: bytes) -> bytes:
-        size = len(plaintext) + TAGLEN
-        out = alloc("unsigned char[]", size)
-        c_encrypt(out, null, plaintext, len(plaintext), ad, len(ad), null, nonce, key)
-        ciphertext: bytes = to_bytes(out, size)[:]
-        return ciphertext
-
-    def decrypt(key: bytes, nonce: bytes, ad: bytes, ciphertext: bytes) -> bytes:
-        size = len(ciphertext) - TAGLEN
-        out = alloc("unsigned char[]", size or 1)
-        if c_decrypt(out, null, null, ciphertext, len(ciphertext), ad, len(ad), nonce, key):
-            raise DecryptError("message failed authentication")
-        plaintext: bytes = to_bytes(out, size)[:]
-        return plaintext
-
-    # Self-check against the public wrappers, so a changed cffi module cannot go unnoticed.
-    probe = (bytes(range(32)), bytes(12), b"ad", b"kith")
-    try:
-        sealed = encrypt(*probe)
-        if sealed != _wrapped_encrypt(*probe) or decrypt(*probe[:3], sealed) != probe[3]:
-            return None
-    except Exception:  # pragma: no cover - any surprise means: use the public wrappers
-        return None
-    return encrypt, decrypt
-
-
-_direct = _make_direct_aead()
-_aead_encrypt: _AeadFn = _direct[0] if _direct else _wrapped_encrypt
-_aead_decrypt: _AeadFn = _direct[1] if _direct else _wrapped_decrypt
 _pack_nonce = struct.Struct("<4xQ").pack  # 32 zero bits, then the counter little-endian
 
 

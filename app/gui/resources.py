@@ -1,29 +1,47 @@
-"""Where the app's files are: the repository's ``resources/`` when run from a checkout
-(or an editable install), else ``<prefix>/share`` where a plain ``pip install`` puts the
-icon and the .desktop file (see ``[tool.setuptools.data-files]`` in pyproject.toml)."""
+"""Where the app's own files are: Kith's data package (the repository's ``resources/``,
+linked as ``app/resources`` and installed as package data), found through
+``importlib.resources`` so that a checkout, an editable install, a venv, pipx or ``pip
+install --user`` all find the same files.
+
+The names here are the ones the desktop knows Kith by (``kith desktop-install``).
+"""
 
 from __future__ import annotations
 
-import sys
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[2] / "resources"
-INSTALLED_ICON = Path(sys.prefix) / "share" / "icons" / "hicolor" / "scalable" / "apps"
-INSTALLED_UI_ICONS = Path(sys.prefix) / "share" / "kith" / "icons"
+DESKTOP_ID = "io.github.kith_messenger.Kith"
+"""Reverse-DNS application id: the .desktop file's name, the icon name, the AppStream id
+(and what ``QGuiApplication.setDesktopFileName`` should be given)."""
+
+# app/resources links to resources/: app.resources (kith.app.resources once under kith.*)
+DATA_PACKAGE = __name__.rsplit(".", 2)[0] + ".resources"
+
+
+def data_files() -> Traversable:
+    """The root of Kith's data package."""
+    return files(DATA_PACKAGE)
+
+
+def _path(resource: Traversable) -> Path | None:
+    # Qt needs a file name; every supported install unpacks package data to files.
+    if isinstance(resource, Path) and resource.is_file():
+        return resource
+    return None
 
 
 def icon_path() -> Path | None:
-    """The app icon (SVG), or None if neither place has it."""
-    for candidate in (CHECKOUT / "kith.svg", INSTALLED_ICON / "kith.svg"):
-        if candidate.is_file():
-            return candidate
-    return None
+    """The app icon (SVG), or None if the installation lacks it."""
+    return _path(data_files() / "kith.svg")
+
+
+def symbolic_icon_path() -> Path | None:
+    """The one-colour app icon for the tray and panels (SVG), or None."""
+    return _path(data_files() / "kith-symbolic.svg")
 
 
 def ui_icon_path(name: str) -> Path | None:
     """A toolbar icon (``resources/icons/NAME.svg``, drawn in ``currentColor``), or None."""
-    for folder in (CHECKOUT / "icons", INSTALLED_UI_ICONS):
-        candidate = folder / f"{name}.svg"
-        if candidate.is_file():
-            return candidate
-    return None
+    return _path(data_files() / "icons" / f"{name}.svg")

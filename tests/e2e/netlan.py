@@ -1,4 +1,4 @@
-"""A virtual LAN of network namespaces for end-to-end tests (DESIGN §10).
+"""A virtual LAN of network namespaces for end-to-end tests (ARCHITECTURE.md §10).
 
     current namespace (private: `unshare -n`)
     ┌──────────────────────── bridge kb<token> ────────────────────────┐

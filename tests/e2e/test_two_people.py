@@ -33,7 +33,7 @@ CONTACT_KEYS = ("name", "user_id", "state", "verified", "key_changed")
 SEE_EACH_OTHER_SECONDS = 2.0  # the bound, from "both daemons ready"
 STARTUP_TIMEOUT = 20.0
 DELIVERY_TIMEOUT = 15.0
-SAS_TABLE = Path(__file__).resolve().parents[3] / "shared" / "test-vectors" / "sas-emoji.json"
+SAS_TABLE = Path(__file__).resolve().parents[1] / "vectors" / "sas-emoji.json"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Layering: app -> p2p -> storage, and no Qt below app/ (DESIGN.md section 1)."""
+"""Layering: app -> p2p -> storage, and no Qt below app/ (ARCHITECTURE.md §1)."""
 
 from __future__ import annotations
 
