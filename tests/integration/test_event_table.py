@@ -9,7 +9,7 @@ import logging
 
 import msgspec
 from nodekit import add_device, befriend, until
-from test_hostile import RawPeer
+from test_hostile import RawPeer, _stranger
 
 from p2p import events as ev
 from p2p import wire
@@ -51,7 +51,7 @@ def _event(eve: Identity, conv: bytes, kind: str, body: bytes) -> ev.SignedEvent
                      time_ms=1, kind=kind, body=body)
 
 
-async def _refused(bob, eve: Identity, peer: RawPeer, e: ev.SignedEvent, caplog) -> str:
+async def _refused(bob, peer: RawPeer, e: ev.SignedEvent, caplog) -> str:
     """Send ``e``; the node refuses it (no disconnect) and says why in its log."""
     with caplog.at_level(logging.WARNING):
         peer.send(wire.Events([e.wire()]))
@@ -61,40 +61,28 @@ async def _refused(bob, eve: Identity, peer: RawPeer, e: ev.SignedEvent, caplog)
     return "\n".join(r.getMessage() for r in caplog.records if r.name == "p2p.receive")
 
 
-async def test_an_undeclared_kind_is_refused_with_a_reason(nodes, caplog):
-    bob = await nodes("bob")
-    eve = Identity.generate("eve")
-    peer = RawPeer(eve)
-    await peer.open(bob.port)
-    await until(lambda: bob.online(eve.user_id), bob)
+async def test_an_undeclared_kind_is_refused_with_a_reason(nodes, tmp_path, caplog):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
     e = _event(eve, conv, "poke", msgspec.msgpack.encode(["hello"]))
-    logged = await _refused(bob, eve, peer, e, caplog)
+    logged = await _refused(bob, peer, e, caplog)
     assert "refusing events from eve: undeclared event kind 'poke'" in logged
     assert bob.online(eve.user_id)  # a refusal is not a reason to hang up
     peer.close()
 
 
-async def test_a_kind_out_of_its_place_is_refused_with_a_reason(nodes, caplog):
-    bob = await nodes("bob")
-    eve = Identity.generate("eve")
-    peer = RawPeer(eve)
-    await peer.open(bob.port)
-    await until(lambda: bob.online(eve.user_id), bob)
+async def test_a_kind_out_of_its_place_is_refused_with_a_reason(nodes, tmp_path, caplog):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
     roster = RosterBody(eve.user_id, "eve", "accepted", True)
     e = _event(eve, conv, "roster", msgspec.msgpack.encode(roster))
-    logged = await _refused(bob, eve, peer, e, caplog)
+    logged = await _refused(bob, peer, e, caplog)
     assert "roster events do not belong in a direct conversation" in logged
     peer.close()
 
 
-async def test_unsigned_events_wait_for_the_signature_that_vouches_for_them(nodes):
-    bob = await nodes("bob")
-    eve = Identity.generate("eve")
-    peer = RawPeer(eve)
-    await peer.open(bob.port)
-    await until(lambda: bob.online(eve.user_id), bob)
+async def test_unsigned_events_wait_for_the_signature_that_vouches_for_them(nodes, tmp_path):
+    bob, eve, peer = await _stranger(nodes, tmp_path)
     conv = ev.direct_conversation(eve.user_id, bob.user_id)
     run, prev = [], ev.GENESIS
     for seq, sign in ((1, False), (2, False), (3, True)):
