@@ -20,7 +20,7 @@ from nodekit import befriend, until
 
 from app.cli import main
 from p2p.control import ControlServer
-from p2p.profile import CONTROL_SOCKET, ProfileLock, create_identity
+from p2p.profile import ProfileLock, control_socket_path, create_identity
 from storage import STATUS_DELIVERED
 
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
@@ -161,7 +161,7 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
         daemon = await spawn(profile, "daemon")
         ready = await next_line(daemon.stdout)
         assert ready.startswith("kith daemon ready: alice"), ready
-        assert ProfileLock.held(profile) and (profile / CONTROL_SOCKET).exists()
+        assert ProfileLock.held(profile) and control_socket_path(profile).exists()
         # A client still attached over the control socket must not hold the stop up.
         listener = await spawn(profile, "listen", "--json")
         told = await next_line(listener.stderr)
@@ -178,7 +178,7 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
     finally:
         await stop(listener)
         await stop(daemon)
-    assert not (profile / CONTROL_SOCKET).exists()
+    assert not control_socket_path(profile).exists()
     assert not ProfileLock.held(profile)
 
     # The profile is usable right away: a command, and a second daemon (the lock).
