@@ -10,11 +10,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def spawn(profile: Path, *args: str) -> asyncio.subprocess.Process:
-    """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes."""
+async def spawn(
+    profile: Path, *args: str, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes (``env``:
+    more environment variables)."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
-        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
 
