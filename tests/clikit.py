@@ -33,3 +33,13 @@ async def kith(profile: Path, *args: str, timeout: float = 40) -> tuple[int, str
             await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def eventually(pred, timeout: float = 30, every: float = 0.02) -> None:
+    """Wait until ``pred()`` holds, checking every ``every`` seconds (for conditions no
+    event announces: a file appearing, a log line); AssertionError after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, f"condition not met within {timeout} s"
+        await asyncio.sleep(every)
