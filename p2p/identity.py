@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +111,13 @@ def name_problem(name: object) -> str | None:
     if name.strip() != name:
         return "a name has no spaces at either end"
     for ch in name:
-        if not ch.isprintable() and ch != " ":
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
             return f"a name cannot contain the control character U+{ord(ch):04X}"
-        if ch in _INVISIBLE:
-            return f"a name cannot contain the invisible character U+{ord(ch):04X}"
+        if kind == "Cf" or ch in _INVISIBLE:
+            return f"a name cannot contain the invisible or bidi character U+{ord(ch):04X}"
+        if not ch.isprintable() and ch != " ":
+            return f"a name cannot contain the unprintable character U+{ord(ch):04X}"
     return None
 
 
