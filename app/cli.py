@@ -231,7 +231,7 @@ def _main(argv: list[str] | None) -> int:
         if e.errno == 30:  # EROFS
             out.warn(f"the profile is on a read-only file system ({e.filename}); use a "
                      "writable --profile folder")
-            return out.EXIT_NOT_ALLOWED
+            return out.EXIT_FAILED
         raise
     except KeyboardInterrupt:
         return out.EXIT_INTERRUPTED
