@@ -211,6 +211,8 @@ def _main(argv: list[str] | None) -> int:
             args.command = f"devices-{args.devices_command}"
         if args.command == "config":
             args.command = f"config-{args.config_command}"
+        if args.command == "daemon":
+            return cli_run.daemon(profile, args)
         if args.command == "link":
             return asyncio.run(cli_run.link(profile, args))
         if args.command == "init":

@@ -84,13 +84,17 @@ async def attach(profile: Path, what: str) -> Streams | ProfileLock:
         if lock is not None:
             return lock
         holder = read_holder(profile)
-        if holder is not None and holder != told and holder.role != "command":
-            deadline = loop.time() + STARTING_SECONDS
         if holder is not None and holder != told:
             told = holder
+            deadline = loop.time() + STARTING_SECONDS
             out.hint(f"waiting for {holder.describe()}, which has this profile open")
-        if deadline is not None and loop.time() > deadline:
-            assert told is not None
+        if deadline is not None and told is not None and loop.time() > deadline:
+            if told.role == "command":
+                raise commands.TimedOut(
+                    f"{told.describe()} still has {profile} open after "
+                    f"{STARTING_SECONDS:g} s; to run several commands at once, start "
+                    "`kith daemon` for this profile"
+                )
             raise commands.TimedOut(
                 f"{told.describe()} holds {profile} but its control socket "
                 f"{client.path} did not answer within {STARTING_SECONDS:g} s"
@@ -99,8 +103,6 @@ async def attach(profile: Path, what: str) -> Streams | ProfileLock:
 
 
 async def run(profile: Path, args: argparse.Namespace) -> int:
-    if args.command == "daemon":
-        return await daemon(profile, args)
     if not (ControlClient(profile).path.exists()):
         require_identity(profile)  # before anything is created in the folder
     got = await attach(profile, args.command)
@@ -209,16 +211,18 @@ def claim_for(profile: Path, role: str, what: str = "") -> ProfileLock:
     )
 
 
-async def daemon(profile: Path, args: argparse.Namespace) -> int:
+def daemon(profile: Path, args: argparse.Namespace) -> int:
+    """``kith daemon``: wait while a command has the profile (in this thread: Ctrl+C and
+    SIGTERM end the wait at once), then serve until SIGINT/SIGTERM."""
     require_identity(profile)
-    lock = await asyncio.to_thread(claim_for, profile, "daemon")
+    lock = claim_for(profile, "daemon")
     try:
-        return await _serve(profile, args)
+        return asyncio.run(serve(profile, args))
     finally:
         lock.release()
 
 
-async def _serve(profile: Path, args: argparse.Namespace) -> int:
+async def serve(profile: Path, args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -253,3 +253,38 @@ def test_the_app_says_what_to_do_when_a_daemon_runs(capsys, profile, monkeypatch
     assert f"the Kith daemon (pid {os.getpid()}) already runs" in err
     assert "systemctl --user stop kith" in err and f"kill {os.getpid()}" in err
     assert "kith send PEER TEXT" in err
+
+
+# -- who has the profile ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "says"),
+    [("command", "to run several commands at once, start `kith daemon`"),
+     ("daemon", "did not answer within 0.3 s")],
+)
+def test_a_command_gives_up_clearly_when_the_profile_stays_busy(
+    capsys, profile, monkeypatch, role, says
+):
+    from app import cli_run
+
+    monkeypatch.setattr(cli_run, "STARTING_SECONDS", 0.3)
+    lock = claim(Path(profile), role, "listen", wait_for=lambda h: False)
+    try:
+        code, out, err = run(capsys, "--profile", profile, "contacts", "--json")
+    finally:
+        lock.release()
+    assert (code, out) == (5, ""), err
+    assert says in err
+    code, out, _ = run(capsys, "--profile", profile, "contacts", "--json")
+    assert (code, json.loads(out)) == (0, [])  # once it is free, the command runs
+
+
+def test_a_second_daemon_exits_6_naming_the_first(capsys, profile):
+    lock = claim(Path(profile), "daemon", wait_for=lambda h: False)
+    try:
+        code, out, err = run(capsys, "--profile", profile, "daemon")
+    finally:
+        lock.release()
+    assert (code, out) == (6, "")
+    assert f"the Kith daemon (pid {os.getpid()}) already runs" in err
