@@ -11,14 +11,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def spawn(
-    profile: Path, *args: str, env: dict[str, str] | None = None
+    profile: Path, *args: str, env: dict[str, str] | None = None, stdout: int | None = None
 ) -> asyncio.subprocess.Process:
     """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes (``env``:
-    more environment variables)."""
+    more environment variables; ``stdout``: a file descriptor instead of a pipe)."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
         *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE if stdout is None else stdout,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
