@@ -212,9 +212,13 @@ def man_page(parser: argparse.ArgumentParser, version: str) -> str:
         ".SH NAME",
         "kith \\- peer\\-to\\-peer messenger for the local network",
         ".SH SYNOPSIS",
-        f"\\fBkith\\fR {_roff(_usage(parser))}",
+        _roff(_usage(parser)),
         ".SH DESCRIPTION",
         _roff(parser.description or ""),
+        ".PP",
+        "Without a command, \\fBkith\\fR opens the desktop app. While a node runs for the "
+        "profile (\\fBkith daemon\\fR or the app) the commands talk to it through its "
+        "control socket; otherwise each command starts a node for as long as it runs.",
         ".SH OPTIONS",
         *_options(parser),
         ".SH COMMANDS",
@@ -247,7 +251,7 @@ EXIT_TEXT = (
         "Qt libraries)."),
     (3, "Not found: no such peer, contact, device or setting; or no identity yet."),
     (4, "Not allowed: a changed key not confirmed, not a contact yet, a removed device, a "
-        "profile folder of someone else or open to others."),
+        "profile folder of someone else or writable by others."),
     (5, "Timed out: e.g. `send --wait` not delivered in time (the message stays queued)."),
     (6, "Busy: a daemon or the app already runs for this profile."),
     (130, "Interrupted (Ctrl+C)."),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -288,3 +289,14 @@ def test_a_second_daemon_exits_6_naming_the_first(capsys, profile):
         lock.release()
     assert (code, out) == (6, "")
     assert f"the Kith daemon (pid {os.getpid()}) already runs" in err
+
+
+@pytest.mark.skipif(not Path("/usr/bin/nroff").exists(), reason="needs nroff (groff)")
+def test_the_man_page_renders_without_warnings(capsys):
+    code, page, _ = run(capsys, "man")
+    done = subprocess.run(["nroff", "-man", "-ww"], input=page.encode(), capture_output=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and done.stderr == b"", done.stderr
+    text = " ".join(re.sub(".\b", "", done.stdout.decode()).split())  # no bold, one space
+    assert "SYNOPSIS kith [-h] [--version]" in text and "kith kith" not in text
+    assert "EXIT STATUS 0 Success." in text
