@@ -20,7 +20,7 @@ from pathlib import Path
 from app import cli_output as out
 from app import cli_run, cli_system
 from p2p import commands
-from p2p.errors import EnvironmentProblem, KithError
+from p2p.errors import KithError
 from p2p.profile import AlreadyRunning, create_identity, default_profile
 
 log = logging.getLogger("kith")
@@ -252,9 +252,9 @@ def _open_app(profile: Path, interfaces: list[str] | None) -> int:
     try:
         try:
             from app.gui import run_app
-        except ImportError as e:
-            raise EnvironmentProblem(
-                f"the desktop app cannot start ({e}); {cli_system.HEADLESS_HELP}") from e
+        except ImportError as e:  # a Qt library missing (the probe imports less)
+            out.warn(cli_system.gui_message(f"Qt cannot be loaded ({e})"))
+            return out.EXIT_USAGE
         return run_app(profile, interfaces)
     finally:
         lock.release()
