@@ -132,6 +132,7 @@ def unit_text(profile: Path | None, interfaces: list[str] | None) -> str:
         words += ["--interface", address]
     words.append("daemon")
     where = f" for {os.path.realpath(profile)}" if profile is not None else ""
+    where = where.replace("%", "%%").replace("\n", " ")  # systemd specifiers
     return (
         "# Written by `kith daemon-install`; remove with `kith daemon-install --uninstall`.\n"
         "[Unit]\n"

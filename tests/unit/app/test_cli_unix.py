@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from importlib import metadata
@@ -300,3 +301,15 @@ def test_the_man_page_renders_without_warnings(capsys):
     text = " ".join(re.sub(".\b", "", done.stdout.decode()).split())  # no bold, one space
     assert "SYNOPSIS kith [-h] [--version]" in text and "kith kith" not in text
     assert "EXIT STATUS 0 Success." in text
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_the_unit_passes_systemd_analyze_verify(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    prof = tmp_path / "odd 100% $profile"
+    assert run(capsys, "--profile", str(prof), "daemon-install")[0] == 0
+    [unit] = (tmp_path / "config" / "systemd" / "user").glob("kith-*.service")
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(unit)],
+                          capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert "%%" in unit.read_text() and "$$profile" in unit.read_text()
