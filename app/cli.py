@@ -167,6 +167,28 @@ def _limit(text: str) -> int:
     return n
 
 
+class SafeFormatter(logging.Formatter):
+    """Log lines carry names and texts from the network: their control characters are
+    escaped and a newline is shown as ``\\n``, so that nothing can forge a log line or
+    drive the terminal (a traceback keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = out.clean(record.message, newlines="\\n")
+        return super().formatMessage(record)
+
+
+def setup_logging(verbose: int, stream: object = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not root.handlers:  # (as logging.basicConfig: a host that set up logging keeps it)
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose > 1:
+        logging.getLogger("p2p").setLevel(logging.DEBUG)
+    return handler
+
+
 def exit_status(e: BaseException) -> int:
     code = e.code if isinstance(e, cli_run.CommandFailed) else commands.error_code(e)
     return commands.ERROR_CODES.get(code, out.EXIT_FAILED)
@@ -186,13 +208,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if args.verbose > 1:
-        logging.getLogger("p2p").setLevel(logging.DEBUG)
+    setup_logging(args.verbose)
     given = Path(args.profile).expanduser().absolute() if args.profile else None
     profile = given or default_profile()
     try:

@@ -313,3 +313,24 @@ def test_the_unit_passes_systemd_analyze_verify(capsys, tmp_path, monkeypatch):
                           capture_output=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr.decode()
     assert "%%" in unit.read_text() and "$$profile" in unit.read_text()
+
+
+def test_log_lines_cannot_be_forged_or_drive_the_terminal():
+    import io
+    import logging
+
+    from app.cli import SafeFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(SafeFormatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("test.safe")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("connected to %s", "bob\x1b[2J\nWARNING forged \u202eline")
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and "\x1b" not in text and "\u202e" not in text
+    assert "bob\\x1b[2J\\nWARNING forged \\u202eline" in text
