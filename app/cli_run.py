@@ -215,11 +215,19 @@ def daemon(profile: Path, args: argparse.Namespace) -> int:
     """``kith daemon``: wait while a command has the profile (in this thread: Ctrl+C and
     SIGTERM end the wait at once), then serve until SIGINT/SIGTERM."""
     require_identity(profile)
-    lock = claim_for(profile, "daemon")
+
+    def stop_now(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # a stop before it serves is a clean stop too
+
+    previous = signal.signal(signal.SIGTERM, stop_now)
     try:
-        return asyncio.run(serve(profile, args))
+        lock = claim_for(profile, "daemon")
+        try:
+            return asyncio.run(serve(profile, args))
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        signal.signal(signal.SIGTERM, previous)
 
 
 async def serve(profile: Path, args: argparse.Namespace) -> int:
