@@ -2,7 +2,9 @@
 
 ``kith`` alone opens the desktop app. Subcommands work headless: while a node runs
 for the profile (``kith daemon`` or the app) they go through its control socket;
-otherwise they start a node for the duration of the command.
+otherwise they start a node for the duration of the command. What is printed is in
+``cli_output``, how a command runs in ``cli_run``, the system around it (systemd unit,
+man page, completion, can the window open) in ``cli_system``.
 """
 
 from __future__ import annotations
@@ -10,34 +12,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import signal
+import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from app import desktop_install
+from app import cli_output as out
+from app import cli_run, cli_system, desktop_install
 from p2p import commands
-from p2p.control import ControlClient, ControlServer
-from p2p.errors import KithError, UserError
-from p2p.identity import load_identity
-from p2p.node import Node, NodeOptions
-from p2p.profile import (
-    create_identity,
-    default_device_name,
-    default_profile,
-    require_identity,
-)
+from p2p.errors import KithError
+from p2p.profile import AlreadyRunning, create_identity, default_profile
 
 log = logging.getLogger("kith")
 
-# Commands a one-shot node runs without network (they only read or write the database).
-OFFLINE = {"contacts", "history", "safety-number", "verify", "read", "whoami", "devices"}
-# How long a one-shot node looks for peers before acting, and lingers to deliver after.
-DISCOVER_SECONDS = 3.0
-LINGER_SECONDS = 3.0
+EPILOG = """\
+`kith` with no command opens the desktop app. While a node runs for the profile
+(`kith daemon` or the app) the commands talk to it; otherwise each starts a node for
+as long as it runs.
+
+exit status: 0 ok, 1 failed, 2 usage (or no display for the app), 3 not found,
+4 not allowed, 5 timed out, 6 another Kith already runs for the profile,
+130 interrupted, 141 output closed. Errors go to stderr.
+"""
+
+
+def version() -> str:
+    from importlib import metadata
+
+    for dist in ("kith-messenger", "kith"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            return metadata.version(dist)
+    return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,8 +50,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kith",
         description="Kith: a peer-to-peer messenger for your local network. "
         "No server, no account, no Internet.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--profile", metavar="DIR", help="profile folder (default: per-user data dir)")
+    p.add_argument("--version", action="version", version=f"kith {version()}")
+    profile = p.add_argument("--profile", metavar="DIR",
+                             help="profile folder (default: per-user data dir)")
+    with contextlib.suppress(ImportError):
+        import shtab
+
+        profile.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
     p.add_argument(
         "--interface", metavar="ADDR", action="append", default=None,
         help="listen and discover only on this address (repeatable; default: all LAN interfaces)",
@@ -57,74 +70,90 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    s = sub.add_parser("init", help="create this device's identity")
+    def command(name: str, text: str, *, json: bool = False) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=text, description=text[:1].upper() + text[1:] + ".")
+        if json:
+            s.add_argument("--json", action="store_true", help="print JSON (one object or array)")
+        return s
+
+    def peer(s: argparse.ArgumentParser) -> None:
+        s.add_argument("peer", metavar="PEER",
+                       help="a name, a user id, or a unique prefix of either")
+
+    s = command("init", "create this device's identity", json=True)
     s.add_argument("--name", required=True, help="your display name")
     s.add_argument("--device-name", default=None, metavar="DEVICE_NAME",
                    help="what this device is called in `kith devices` (default: the host name)")
-    s = sub.add_parser("whoami", help="show this identity")
-    s.add_argument("--json", action="store_true")
-    s = sub.add_parser("daemon", help="run the node headless until SIGINT/SIGTERM")
+    command("whoami", "show this identity", json=True)
+    s = command("daemon", "run the node headless until SIGINT/SIGTERM")
     s.add_argument("--port", type=int, default=None, help="TCP port to listen on")
-    s = sub.add_parser(
-        "peers", help="people discovered on the network (one row per person, not per device)"
-    )
+    s = command("peers", "people discovered on the network (one row per person)", json=True)
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS")
-    s.add_argument("--json", action="store_true")
-    s = sub.add_parser("connect", help="add a peer by address (remembered)")
+    s = command("connect", "add a peer by address (remembered)", json=True)
     s.add_argument("address", metavar="HOST:PORT")
     for name, text in (("add", "send a contact request"), ("accept", "accept a request")):
-        s = sub.add_parser(name, help=text)
-        s.add_argument("peer", metavar="PEER")
+        s = command(name, text, json=True)
+        peer(s)
         s.add_argument(
             "--trust-new-key", action="store_true",
             help="go ahead although PEER has a known contact's name with another key",
         )
-    s = sub.add_parser("decline", help="decline a contact request")
-    s.add_argument("peer", metavar="PEER")
-    s = sub.add_parser("contacts", help="your contacts and requests")
-    s.add_argument("--json", action="store_true")
-    s = sub.add_parser("send", help="send a message")
-    s.add_argument("peer", metavar="PEER")
+    peer(command("decline", "decline a contact request", json=True))
+    command("contacts", "your contacts and requests", json=True)
+    s = command("send", "send a message", json=True)
+    peer(s)
     s.add_argument("text", metavar="TEXT")
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS",
-                   help="wait until delivered; exit 1 if not delivered in time")
-    s = sub.add_parser("history", help="messages with a contact")
-    s.add_argument("peer", metavar="PEER")
-    s.add_argument("--json", action="store_true")
+                   help="wait until delivered; exit 5 if not delivered in time")
+    s = command("history", "messages with a contact", json=True)
+    peer(s)
     s.add_argument("--limit", type=_limit, default=50, metavar="N")
-    s = sub.add_parser("listen", help="print messages as they arrive")
-    s.add_argument("--json", action="store_true")
-    s = sub.add_parser("safety-number", help="the safety number to compare with a contact")
-    s.add_argument("peer", metavar="PEER")
-    s = sub.add_parser("sas", help="the 7 emoji to compare while connected")
-    s.add_argument("peer", metavar="PEER")
-    s = sub.add_parser("verify", help="mark a contact verified if the number matches")
-    s.add_argument("peer", metavar="PEER")
+    command("listen", "print messages as they arrive", json=True)
+    peer(command("safety-number", "the safety number to compare with a contact", json=True))
+    peer(command("sas", "the 7 emoji to compare while connected", json=True))
+    s = command("verify", "mark a contact verified if the number matches", json=True)
+    peer(s)
     s.add_argument("number", metavar="NUMBER", nargs="+")
-    s = sub.add_parser("read", help="mark a conversation read (sends read receipts)")
-    s.add_argument("peer", metavar="PEER")
-    s = sub.add_parser("link", help="(new device) link to my other device with a code")
+    peer(command("read", "mark a conversation read (sends read receipts)", json=True))
+    s = command("link", "(new device) link to my other device with a code")
     s.add_argument("--name", default=None, metavar="DEVICE_NAME", help="this device's name")
     s.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                   help="give up after this long (default 300)")
-    s = sub.add_parser(
-        "open", help="tell my other devices the chat with PEER is open here (handoff); "
-        "needs Kith running for this profile"
-    )
+                   help="give up after this long (default 300; exit 5)")
+    s = command("open", "tell my other devices the chat with PEER is open here (handoff); "
+                "needs Kith running for this profile", json=True)
     s.add_argument("peer", metavar="PEER", nargs="?", default=None,
                    help="omit to say no chat is open any more")
     s.add_argument("--draft", default="", metavar="TEXT", help="what is typed so far")
-    s = sub.add_parser("handoff", help="chats open on my other devices, to continue here")
+    s = command("handoff", "chats open on my other devices, to continue here", json=True)
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS")
-    s.add_argument("--json", action="store_true")
-    s = sub.add_parser("devices", help="my devices; add or remove one")
-    s.add_argument("--json", action="store_true")
+    s = command("devices", "my devices; add or remove one", json=True)
     dsub = s.add_subparsers(dest="devices_command", metavar="ACTION")
     d = dsub.add_parser("add", help="link the new device that shows CODE")
     d.add_argument("code", metavar="CODE")
+    d.add_argument("--json", action="store_true", help="print JSON")
     d = dsub.add_parser("remove", help="remove (revoke) one of my devices")
-    d.add_argument("device", metavar="DEVICE")
+    d.add_argument("device", metavar="DEVICE", help="its name or a prefix of its id")
+    d.add_argument("--json", action="store_true", help="print JSON")
     desktop_install.add_parser(sub)
+    s = command("config", "read or change the settings (those of the app's Settings)")
+    csub = s.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    keys = ", ".join(commands.CONFIG)
+    c = csub.add_parser("list", help="every setting with its value")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c = csub.add_parser("get", help="one setting's value")
+    c.add_argument("key", metavar="KEY", choices=list(commands.CONFIG), help=keys)
+    c.add_argument("--json", action="store_true", help="print JSON")
+    c = csub.add_parser("set", help="change a setting")
+    c.add_argument("key", metavar="KEY", choices=list(commands.CONFIG), help=keys)
+    c.add_argument("value", metavar="VALUE",
+                   help="on/off for switches; system, light or dark for theme; "
+                   "interface names (comma-separated) or all for networks")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    s = command("daemon-install", "write a systemd user unit that runs `kith daemon`")
+    s.add_argument("--uninstall", action="store_true", help="remove the unit instead")
+    s = command("completion", "print the shell completion script")
+    s.add_argument("shell", choices=["bash", "zsh", "fish"])
+    command("man", "print the man page (roff): kith man > kith.1")
     return p
 
 
@@ -139,363 +168,130 @@ def _limit(text: str) -> int:
     return n
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if args.verbose > 1:
+class SafeFormatter(logging.Formatter):
+    """Log lines carry names and texts from the network: their control characters are
+    escaped and a newline is shown as ``\\n``, so that nothing can forge a log line or
+    drive the terminal (a traceback keeps its lines)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        record.message = out.clean(record.message, newlines="\\n")
+        return super().formatMessage(record)
+
+
+def setup_logging(verbose: int, stream: object = None) -> logging.Handler:
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    if not root.handlers:  # (as logging.basicConfig: a host that set up logging keeps it)
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if verbose else logging.WARNING)
+    if verbose > 1:
         logging.getLogger("p2p").setLevel(logging.DEBUG)
-    profile = Path(args.profile).expanduser() if args.profile else default_profile()
+    return handler
+
+
+def exit_status(e: BaseException) -> int:
+    code = e.code if isinstance(e, cli_run.CommandFailed) else commands.error_code(e)
+    return commands.ERROR_CODES.get(code, out.EXIT_FAILED)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`kith listen | head -1`): end quietly, as `cat` does.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    given = Path(args.profile).expanduser().absolute() if args.profile else None
+    profile = given or default_profile()
     try:
         if args.command is None:
             return _open_app(profile, args.interface)
+        if args.command == "man":
+            out.say(cli_system.man_page(parser, version()))
+            return 0
+        if args.command == "completion":
+            print(cli_system.completion(parser, args.shell), end="")
+            return 0
+        if args.command == "daemon-install":
+            out.say(cli_system.daemon_install(given, args.interface, args.uninstall))
+            return 0
         if args.command == "devices" and args.devices_command:
             args.command = f"devices-{args.devices_command}"
         if args.command == "desktop-install":
             return desktop_install.run(args)
+        if args.command == "config":
+            args.command = f"config-{args.config_command}"
+        if args.command == "daemon":
+            return cli_run.daemon(profile, args)
         if args.command == "link":
-            return asyncio.run(_link(profile, args))
+            return asyncio.run(cli_run.link(profile, args))
         if args.command == "init":
             identity = create_identity(profile, args.name, args.device_name)
-            print(f"Created {identity.name} in {profile}")
-            _print_whoami(commands.whoami(identity), as_json=False)
+            if not args.json:
+                out.say(f"Created {identity.name} in {profile}")
+            out.print_whoami(commands.whoami(identity), as_json=args.json)
             return 0
-        return asyncio.run(_run(profile, args))
+        return asyncio.run(cli_run.run(profile, args))
     except KithError as e:
-        print(f"kith: {e}", file=sys.stderr)
-        return 1
+        out.warn(e)
+        return exit_status(e)
+    except PermissionError as e:  # an OSError that no layer turned into a KithError
+        out.warn(f"permission denied: {e.filename or e}; is the profile folder yours and "
+                 "writable?")
+        return out.EXIT_NOT_ALLOWED
+    except OSError as e:
+        if e.errno == 30:  # EROFS
+            out.warn(f"the profile is on a read-only file system ({e.filename}); use a "
+                     "writable --profile folder")
+            return out.EXIT_FAILED
+        raise
     except KeyboardInterrupt:
-        return 130
+        return out.EXIT_INTERRUPTED
 
 
 def _open_app(profile: Path, interfaces: list[str] | None) -> int:
+    problem = cli_system.gui_problem()
+    if problem is not None:
+        out.warn(cli_system.gui_message(problem))
+        return out.EXIT_USAGE
     try:
-        from app.gui import run_app
-    except ImportError as e:
-        print(f"kith: the desktop app cannot start ({e}); see `kith --help`", file=sys.stderr)
-        return 1
-    return run_app(profile, interfaces)
-
-
-def _request_args(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in (
-        "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
-    ):
-        if hasattr(args, key):
-            out[key] = getattr(args, key)
-    if args.command == "verify":
-        out["number"] = "".join(args.number)
-    return out
-
-
-async def _run(profile: Path, args: argparse.Namespace) -> int:
-    if args.command == "daemon":
-        return await _daemon(profile, args)
-    client = ControlClient(profile)
-    streams = await client.open()
-    if streams is not None:
+        lock = cli_run.claim_for(profile, "app")
+    except AlreadyRunning as e:
+        out.warn(_already_running(e))
+        return out.EXIT_BUSY
+    try:
         try:
-            return await _via_socket(client, streams, args)
-        finally:
-            streams[1].close()
-    if args.command == "whoami":
-        identity = require_identity(profile)
-        _print_whoami(commands.whoami(identity), as_json=args.json)
-        return 0
-    if args.command == "open":
-        raise UserError(
-            "`kith open` tells your other devices what is open while Kith runs: start "
-            "`kith daemon` (or the app) for this profile first"
-        )
-    return await _one_shot(profile, args)
-
-
-async def _via_socket(
-    client: ControlClient, streams: Any, args: argparse.Namespace
-) -> int:
-    name = args.command
-    reply = await client.request(streams, name, _request_args(args))
-    if not reply.get("ok"):
-        raise UserError(str(reply.get("error", "the running Kith refused the command")))
-    if name == "listen":
-        print("kith: listening for messages (Ctrl+C to stop)", file=sys.stderr, flush=True)
-        reader = streams[0]
-        while True:
-            line = await reader.readline()
-            if not line:
-                return 0
-            event = json.loads(line).get("event")
-            if event is not None:
-                _print_message(event, args.json)
-    return _output(name, reply["result"], args)
-
-
-async def _one_shot(profile: Path, args: argparse.Namespace) -> int:
-    name = args.command
-    if load_identity(profile) is None:
-        require_identity(profile)
-    offline = name in OFFLINE
-    node = Node(
-        profile,
-        NodeOptions(interfaces=args.interface, discovery=not offline, network=not offline),
-    )
-    await node.start()
-    try:
-        request = _request_args(args)
-        if name == "listen":
-            print("kith: listening for messages (Ctrl+C to stop)", file=sys.stderr, flush=True)
-            await commands.listen(node, lambda m: _print_message(m, args.json))
-            return 0
-        if name in ("peers", "handoff") and request.get("wait") is None:
-            request["wait"] = DISCOVER_SECONDS
-        if name in ("add", "sas"):
-            request["discover" if name == "add" else "wait"] = DISCOVER_SECONDS
-        if name in ("send", "accept"):
-            await commands.settle(node, DISCOVER_SECONDS, lambda: _online(node, args.peer))
-        if name == "send":
-            request["linger"] = LINGER_SECONDS
-        result = await commands.run(node, name, request)
-        if name in ("add", "accept"):
-            await _linger(node, args.peer)
-        if name in ("devices-add", "devices-remove"):
-            await commands.settle(node, LINGER_SECONDS, lambda: False)  # let it spread
-        return _output(name, result, args)
+            from app.gui import run_app
+        except ImportError as e:  # a Qt library missing (the probe imports less)
+            out.warn(cli_system.gui_message(f"Qt cannot be loaded ({e})"))
+            return out.EXIT_USAGE
+        return run_app(profile, interfaces)
     finally:
-        await node.stop()
+        lock.release()
 
 
-async def _link(profile: Path, args: argparse.Namespace) -> int:
-    """``kith link``: show a code, wait to be linked, then fetch the history."""
-    import os
-
-    from p2p import link_driver, linking
-
-    if load_identity(profile) is not None:
-        raise UserError(f"{profile} already has an identity; link a fresh profile")
-    device_name = args.name or default_device_name()
-    code = linking.new_code()
-    print(code, flush=True)
-    print(
-        f"kith: on your other device run `kith devices add {code}` "
-        f"(waiting up to {args.timeout:g} s)", file=sys.stderr, flush=True,
+def _already_running(e: AlreadyRunning) -> str:
+    h = e.holder
+    if h.role == "app":
+        return f"Kith is already open for {e.profile} (pid {h.pid}): look for its window " \
+               "or tray icon."
+    return (
+        f"{h.describe()} already runs for {e.profile}, and the window cannot attach to a "
+        f"running daemon yet. Either stop the daemon and run `kith` again (`systemctl "
+        f"--user stop kith` if `kith daemon-install` set it up, else `kill {h.pid}`), or keep "
+        "it and use the commands: `kith contacts`, `kith send PEER TEXT`, `kith listen` "
+        "(see `kith --help`)."
     )
-
-    def wrong_code(left: int) -> None:
-        print(
-            f"kith: a wrong code was entered on the other device; nothing was sent or "
-            f"received. {left} {'try' if left == 1 else 'tries'} left: enter {code} exactly.",
-            file=sys.stderr, flush=True,
-        )
-
-    linked = await link_driver.wait_for_link(
-        profile, code, device_name, interfaces=args.interface, timeout=args.timeout,
-        on_wrong_code=wrong_code,
-    )
-    print(f"linked: this is now {linked.identity.name}'s device {device_name!r}", flush=True)
-    node = Node(profile, NodeOptions(interfaces=args.interface))
-    await node.start()
-    try:
-        await node.connect(linked.host, linked.port)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + float(os.environ.get("KITH_LINK_SYNC_SECONDS", 600))
-        shown = -1
-        while loop.time() < deadline:
-            have = node.db.count_events()
-            if have != shown:
-                shown = have
-                print(f"kith: history {min(have, linked.events)}/{linked.events} events",
-                      file=sys.stderr, flush=True)
-            if have >= linked.events:
-                break
-            await commands.settle(node, 0.5, lambda: False)
-        else:
-            raise UserError("the history did not arrive in time; it continues on next start")
-        await node.flush()
-    finally:
-        await node.stop()
-    print("synced", flush=True)
-    return 0
-
-
-def _online(node: Node, peer: str) -> bool:
-    try:
-        user, _ = node.resolve(peer)
-    except UserError:
-        return False
-    return node.online(user)
-
-
-async def _linger(node: Node, peer: str) -> None:
-    """A one-shot node gives the peer a moment to receive what it just queued."""
-    await commands.settle(node, LINGER_SECONDS, lambda: _online(node, peer))
-
-
-async def _daemon(profile: Path, args: argparse.Namespace) -> int:
-    node = Node(profile, NodeOptions(interfaces=args.interface, port=args.port))
-    await node.start()
-    control = ControlServer(node)
-    told: list[bool] = []
-
-    def tell_if_removed(_: object = None) -> None:
-        # A removed device stays up for its history (control socket) but is off the
-        # network; say so once, with what to do.
-        if node.removed and not told:
-            told.append(True)
-            print(f"kith: {node.removed_notice()}", file=sys.stderr, flush=True)
-
-    unsubscribe = node.subscribe(tell_if_removed)
-    try:
-        await control.start()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        where = (
-            "off the network (this device was removed)" if node.removed
-            else f"listening on port {node.port}"
-        )
-        print(
-            f"kith daemon ready: {node.name} ({node.user_id.hex()[:12]}) {where}; "
-            "stop with Ctrl+C",
-            flush=True,
-        )
-        tell_if_removed()
-        await stop.wait()
-    finally:
-        unsubscribe()
-        await control.stop()
-        await node.stop()
-    print("kith daemon stopped", flush=True)
-    return 0
-
-
-# -- output ----------------------------------------------------------------------------
-
-
-def _listing(
-    rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]
-) -> None:
-    """A JSON array with --json, else one line a row (``empty`` when there is none)."""
-    if as_json:
-        print(json.dumps(rows))
-    elif not rows:
-        print(empty)
-    else:
-        for row in rows:
-            print(line(row))
-
-
-def _peer_line(p: dict[str, Any]) -> str:
-    tag = " [KEY CHANGED: not the contact you know]" if p["key_changed"] else ""
-    contact = f" ({p['contact']})" if p["contact"] else ""
-    uid = (p["user_id"] or "?")[:12]
-    n = len(p.get("devices") or ())
-    devices = f" [{n} devices]" if n > 1 else ""
-    return f"{p['name'] or '?':20} {uid}  {', '.join(p['addresses'])}{contact}{devices}{tag}"
-
-
-def _contact_line(c: dict[str, Any]) -> str:
-    flags = " verified" if c["verified"] else ""
-    flags += " KEY CHANGED" if c["key_changed"] else ""
-    if c.get("replaced_by"):
-        flags += f" old key (now {c['replaced_by'][:12]})"
-    return f"{c['name']:20} {c['user_id'][:12]}  {c['state']}{flags}"
-
-
-def _handoff_line(o: dict[str, Any]) -> str:
-    draft = f": {o['draft']!r}" if o["draft"] else ""
-    return f"Continue the chat with {o['peer']} (from {o['device']}){draft}"
-
-
-def _device_line(d: dict[str, Any]) -> str:
-    flags = " (this device)" if d["this_device"] else ""
-    flags += " REMOVED" if d["removed"] else ""
-    return f"{d['name']:20} {d['device_id'][:12]}{flags}"
-
-
-def _output(name: str, result: Any, args: argparse.Namespace) -> int:
-    as_json = bool(getattr(args, "json", False))
-    if name == "whoami":
-        _print_whoami(result, as_json)
-    elif name == "peers":
-        _listing(result, as_json, "Nobody found on the network yet.", _peer_line)
-    elif name == "contacts":
-        _listing(result, as_json,
-                 "No contacts yet. Find people with `kith peers`, then `kith add NAME`.",
-                 _contact_line)
-    elif name == "history":
-        if as_json:
-            print(json.dumps(result))
-        else:
-            for m in result:
-                _print_message(m, False)
-    elif name == "send":
-        if args.wait is not None and not result["delivered"]:
-            print(
-                f"kith: not delivered within {args.wait:g} s; the message stays queued and "
-                "goes out when the contact is reachable",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"{result['status']}: {result['id'][:12]}")
-    elif name == "safety-number":
-        groups = result["groups"]
-        print(f"Safety number with {result['peer']}:")
-        for row in range(3):
-            print("  " + " ".join(groups[row * 4 : row * 4 + 4]))
-    elif name == "sas":
-        print(" ".join(e["emoji"] for e in result["emoji"]))
-        print(" ".join(e["name"] for e in result["emoji"]))
-    elif name == "verify":
-        print(f"{result['peer']} is now verified.")
-    elif name == "open":
-        if result["peer"]:
-            print(f"open: the chat with {result['peer']} (your other devices offer it)")
-        else:
-            print("no chat open")
-    elif name == "handoff":
-        _listing(result, as_json, "No chat is open on your other devices.", _handoff_line)
-    elif name == "devices":
-        _listing(result, as_json, "No devices.", _device_line)
-    elif name == "devices-add":
-        print(f"linked {result['name']} ({result['device_id'][:12]})")
-    elif name == "devices-remove":
-        print(f"removed {result['name']} ({result['device_id'][:12]})")
-    elif name in ("add", "accept", "decline", "connect"):
-        if name == "connect":
-            print(f"connected to {result['name']} ({(result['user_id'] or '?')[:12]})")
-        else:
-            print(f"{result['name']}: {result['state']}")
-    else:
-        print(json.dumps(result))
-    return 0
-
-
-def _print_whoami(info: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(info))
-        return
-    print(f"name:        {info['name']}")
-    print(f"user id:     {info['user_id']}")
-    print(f"device id:   {info['device_id']}")
-    print(f"fingerprint: {info['fingerprint']}")
-
-
-def _print_message(m: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(m), flush=True)
-        return
-    import datetime
-
-    when = datetime.datetime.fromtimestamp(m["time"]).strftime("%Y-%m-%d %H:%M")
-    status = f"  [{m['status']}]" if m.get("outgoing") else ""
-    print(f"{when}  {m['from']}: {m['text']}{status}", flush=True)
 
 
 if __name__ == "__main__":
-    with contextlib.suppress(BrokenPipeError):
-        sys.exit(main())
+    sys.exit(main())

@@ -13,9 +13,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from p2p.errors import UserError
+from p2p.errors import KithError, UserError
 from p2p.events import direct_conversation
 from p2p.fingerprint import fingerprint_bytes, format_safety_number, numeric_fingerprint
+from p2p.identity import NAME_RULE, name_problem
 from p2p.node import (
     ContactChanged,
     MessagesAdded,
@@ -29,21 +30,137 @@ from storage import STATUS_DELIVERED
 
 Handler = Callable[[Node, dict[str, Any]], Awaitable[Any]]
 COMMANDS: dict[str, Handler] = {}
+#: What each command's arguments must be: name -> (type or types, required). The control
+#: socket takes JSON from anyone of the user's processes, so each is checked before use.
+SPECS: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {}
+
+TEXT = (str,)
+NUMBER = (int, float)
+FLAG = (bool,)
+ANY_JSON = (str, int, float, bool, list)
 
 
-def command(name: str) -> Callable[[Handler], Handler]:
+class BadArguments(UserError):
+    """A request whose arguments are missing or of the wrong type."""
+
+
+class NotFound(UserError):
+    """Nobody or nothing of that name (a peer, a device, a setting)."""
+
+
+class NotAllowed(UserError):
+    """Refused on purpose: a changed key not confirmed, not a contact yet, a removed
+    device, a profile of someone else."""
+
+
+class TimedOut(UserError):
+    """The command did not finish within the time it was given."""
+
+
+class ListenOverflow(KithError):
+    """A ``listen`` client falls too far behind; it is dropped."""
+
+
+#: The ``code`` of an error reply, and the exit status of ``kith`` for it.
+ERROR_CODES = {
+    "failed": 1,  # could not be done as asked
+    "usage": 2,  # bad arguments
+    "not_found": 3,
+    "not_allowed": 4,
+    "timed_out": 5,
+    "busy": 6,  # another Kith already runs for the profile
+}
+
+# The node raises UserError for every refusal; these say which kind it is.
+_KINDS = (
+    ("no peer or contact called", "not_found"),
+    ("no device of yours called", "not_found"),
+    ("there is no contact request from", "not_found"),
+    ("--trust-new-key", "not_allowed"),
+    ("is not a contact yet", "not_allowed"),
+    ("uses a new key now", "not_allowed"),
+    ("this device was removed", "not_allowed"),
+    ("this is the device you are using", "not_allowed"),
+    ("no identity in", "not_found"),
+    ("no device waiting with that code was found", "not_found"),
+    ("no device linked this one within", "timed_out"),
+    ("did not answer in time", "timed_out"),
+    ("did not arrive in time", "timed_out"),
+)
+
+
+def error_code(e: BaseException) -> str:
+    """The kind of a failure, one of :data:`ERROR_CODES`."""
+    from p2p.profile import AlreadyRunning
+    from p2p.safefs import UntrustedProfile
+
+    if isinstance(e, BadArguments):
+        return "usage"
+    if isinstance(e, NotFound):
+        return "not_found"
+    if isinstance(e, NotAllowed | UntrustedProfile | PermissionError):
+        return "not_allowed"
+    if isinstance(e, TimedOut | TimeoutError):
+        return "timed_out"
+    if isinstance(e, AlreadyRunning):
+        return "busy"
+    text = str(e)
+    for marker, code in _KINDS:
+        if marker in text:
+            return code
+    return "failed"
+
+
+def command(
+    name: str, **spec: tuple[type, ...] | tuple[tuple[type, ...], bool]
+) -> Callable[[Handler], Handler]:
+    """Register a command; ``spec`` names its arguments with their types (``TEXT``,
+    ``NUMBER``...; ``(TEXT, True)`` for a required one)."""
+
     def register(fn: Handler) -> Handler:
         COMMANDS[name] = fn
+        SPECS[name] = {
+            key: (kind if len(kind) == 2 and isinstance(kind[1], bool) else (kind, False))
+            for key, kind in spec.items()
+        }
         return fn
 
     return register
 
 
+_KIND_NAMES = {str: "text", int: "a number", float: "a number", bool: "true or false",
+               list: "a list"}
+
+
+def check_args(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """``args`` with only the arguments ``name`` takes, each of the right type (None is
+    the same as absent); BadArguments otherwise."""
+    spec = SPECS.get(name, {})
+    out: dict[str, Any] = {}
+    for key, (types, required) in spec.items():
+        value = args.get(key)
+        if value is None:
+            if required:
+                raise BadArguments(f"{name}: the argument {key!r} is missing")
+            continue
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            kinds = " or ".join(dict.fromkeys(_KIND_NAMES.get(t, t.__name__) for t in types))
+            raise BadArguments(
+                f"{name}: the argument {key!r} must be {kinds}, not {type(value).__name__}"
+            )
+        out[key] = value
+    return out
+
+
 async def run(node: Node, name: str, args: dict[str, Any]) -> Any:
     handler = COMMANDS.get(name)
     if handler is None:
-        raise UserError(f"unknown command {name!r}")
-    return await handler(node, args)
+        raise BadArguments(f"unknown command {name!r}")
+    return await handler(node, check_args(name, args))
 
 
 def whoami(node_or_identity: Any) -> dict[str, Any]:
@@ -101,7 +218,7 @@ async def settle(node: Node, wait: float, done: Callable[[], bool]) -> None:
         unsubscribe()
 
 
-@command("peers")
+@command("peers", wait=NUMBER)
 async def _peers(node: Node, args: dict[str, Any]) -> Any:
     """People on the network, one entry per person (see :meth:`Node.people`)."""
     wait = float(args.get("wait") or 0)
@@ -110,7 +227,7 @@ async def _peers(node: Node, args: dict[str, Any]) -> Any:
     return [p.to_json() for p in node.people()]
 
 
-@command("connect")
+@command("connect", address=(TEXT, True))
 async def _connect(node: Node, args: dict[str, Any]) -> Any:
     host, port = parse_address(str(args["address"]))
     return (await node.connect(host, port)).to_json()
@@ -130,20 +247,20 @@ async def _resolve_soon(node: Node, query: str, wait: float) -> None:
         await settle(node, wait, found)
 
 
-@command("add")
+@command("add", peer=(TEXT, True), trust_new_key=FLAG, discover=NUMBER)
 async def _add(node: Node, args: dict[str, Any]) -> Any:
     await _resolve_soon(node, args["peer"], float(args.get("discover", 0)))
     info = await node.add_contact(args["peer"], trust_new_key=bool(args.get("trust_new_key")))
     return info.to_json()
 
 
-@command("accept")
+@command("accept", peer=(TEXT, True), trust_new_key=FLAG)
 async def _accept(node: Node, args: dict[str, Any]) -> Any:
     info = await node.accept_contact(args["peer"], trust_new_key=bool(args.get("trust_new_key")))
     return info.to_json()
 
 
-@command("decline")
+@command("decline", peer=(TEXT, True))
 async def _decline(node: Node, args: dict[str, Any]) -> Any:
     return (await node.decline_contact(args["peer"])).to_json()
 
@@ -153,7 +270,7 @@ async def _contacts(node: Node, args: dict[str, Any]) -> Any:
     return [c.to_json() for c in node.contacts()]
 
 
-@command("send")
+@command("send", peer=(TEXT, True), text=(TEXT, True), wait=NUMBER, linger=NUMBER)
 async def _send(node: Node, args: dict[str, Any]) -> Any:
     row = await node.send_message(args["peer"], str(args["text"]))
     wait = args.get("wait")
@@ -167,7 +284,7 @@ async def _send(node: Node, args: dict[str, Any]) -> Any:
     return out
 
 
-@command("history")
+@command("history", peer=(TEXT, True), limit=(int,))
 async def _history(node: Node, args: dict[str, Any]) -> Any:
     limit = 50 if args.get("limit") is None else int(args["limit"])
     if limit < 1:
@@ -176,7 +293,7 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     return [message_json(m, node.user_id, names) for m in node.history(args["peer"], limit)]
 
 
-@command("safety-number")
+@command("safety-number", peer=(TEXT, True))
 async def _safety(node: Node, args: dict[str, Any]) -> Any:
     user, name = node.resolve(args["peer"])
     number = node.safety_number(user.hex())
@@ -184,7 +301,7 @@ async def _safety(node: Node, args: dict[str, Any]) -> Any:
             "groups": format_safety_number(number)}
 
 
-@command("sas")
+@command("sas", peer=(TEXT, True), wait=NUMBER)
 async def _sas(node: Node, args: dict[str, Any]) -> Any:
     wait = float(args.get("wait") or 0)
     user, name = node.resolve(args["peer"])
@@ -193,7 +310,7 @@ async def _sas(node: Node, args: dict[str, Any]) -> Any:
     return {"peer": name, "emoji": [{"emoji": e, "name": n} for e, n in node.sas(user.hex())]}
 
 
-@command("verify")
+@command("verify", peer=(TEXT, True), number=(TEXT, True))
 async def _verify(node: Node, args: dict[str, Any]) -> Any:
     user, name = node.resolve(args["peer"])
     ok = node.verify(user.hex(), str(args["number"]))
@@ -210,25 +327,25 @@ async def _devices(node: Node, args: dict[str, Any]) -> Any:
     return [d.to_json() for d in node.devices()]
 
 
-@command("devices-add")
+@command("devices-add", code=(TEXT, True), wait=NUMBER)
 async def _devices_add(node: Node, args: dict[str, Any]) -> Any:
     wait = float(args.get("wait") or 15)
     return (await node.link_device(str(args["code"]), wait=wait)).to_json()
 
 
-@command("devices-remove")
+@command("devices-remove", device=(TEXT, True))
 async def _devices_remove(node: Node, args: dict[str, Any]) -> Any:
     return (await node.remove_device(str(args["device"]))).to_json()
 
 
-@command("read")
+@command("read", peer=(TEXT, True))
 async def _read(node: Node, args: dict[str, Any]) -> Any:
     user, _ = node.resolve(args["peer"])
     await node.mark_read(user)
     return {"ok": True}
 
 
-@command("open")
+@command("open", peer=TEXT, draft=TEXT)
 async def _open(node: Node, args: dict[str, Any]) -> Any:
     """The chat with PEER is open here (with a draft): my other online devices offer to
     continue it, as long as this node runs (no PEER: the chat is closed)."""
@@ -239,7 +356,7 @@ async def _open(node: Node, args: dict[str, Any]) -> Any:
     return {"peer": name, "user_id": user.hex() if user else None, "draft": draft}
 
 
-@command("handoff")
+@command("handoff", wait=NUMBER)
 async def _handoff(node: Node, args: dict[str, Any]) -> Any:
     """The chats open on my other devices, to continue here (with ``wait``: give them up to
     that long to show one)."""
@@ -260,18 +377,123 @@ async def _handoff(node: Node, args: dict[str, Any]) -> Any:
     ]
 
 
-async def listen(node: Node, emit: Callable[[dict[str, Any]], None]) -> None:
-    """Call ``emit`` with every incoming message until cancelled."""
-    queue: asyncio.Queue[MessagesAdded] = asyncio.Queue()
+# -- settings (kith config) -------------------------------------------------------------
+
+THEMES = ("system", "light", "dark")  # as in Settings → Theme
+_TRUE = {"on", "true", "yes", "1"}
+_FALSE = {"off", "false", "no", "0"}
+
+
+def _flag(text: str) -> bool:
+    low = text.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise BadArguments(f"{text!r} is not on or off (also: true/false, yes/no, 1/0)")
+
+
+def _theme(text: str) -> str:
+    if text.strip().lower() not in THEMES:
+        raise BadArguments(f"{text!r} is not a theme: {', '.join(THEMES)}")
+    return text.strip().lower()
+
+
+def _networks(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if text.strip().lower() == "all" or not names:
+        return []
+    for n in names:
+        if not n.isprintable() or "/" in n or len(n) > 64:
+            raise BadArguments(f"{n!r} is not a network interface name (like wlan0)")
+    return names
+
+
+#: The settings the app has (Settings dialog): config key -> (setting key, default,
+#: parse text, description). ``name`` is the display name (kept in the key file).
+CONFIG: dict[str, tuple[str, Any, Callable[[str], Any], str]] = {
+    "name": ("name", "", str, "your display name, as others see it"),
+    "discoverable": ("discoverable", True, _flag,
+                     "on: people on the network see you; off: only contacts and your devices"),
+    "read-receipts": ("read_receipts", True, _flag, "send read receipts (on/off)"),
+    "typing-indicators": ("typing_indicators", True, _flag,
+                          "show when you are typing (on/off)"),
+    "theme": ("theme", "system", _theme, "the app's theme: system, light or dark"),
+    "networks": ("interfaces", [], _networks,
+                 "interfaces Kith uses, comma-separated names (all: every LAN interface); "
+                 "takes effect at the next start"),
+}
+
+
+def _config_key(key: str) -> str:
+    norm = key.strip().lower().replace("_", "-")
+    norm = {"display-name": "name", "interfaces": "networks"}.get(norm, norm)
+    if norm not in CONFIG:
+        raise NotFound(f"no setting {key!r}; the settings are: {', '.join(CONFIG)}")
+    return norm
+
+
+def _config_value(node: Node, key: str) -> Any:
+    setting, default, _, _ = CONFIG[key]
+    if key == "name":
+        return node.name
+    return node.db.get_setting(setting, default)
+
+
+@command("config-list")
+async def _config_list(node: Node, args: dict[str, Any]) -> Any:
+    return [
+        {"key": key, "value": _config_value(node, key), "description": spec[3]}
+        for key, spec in CONFIG.items()
+    ]
+
+
+@command("config-get", key=(TEXT, True))
+async def _config_get(node: Node, args: dict[str, Any]) -> Any:
+    key = _config_key(args["key"])
+    return {"key": key, "value": _config_value(node, key)}
+
+
+@command("config-set", key=(TEXT, True), value=(TEXT, True))
+async def _config_set(node: Node, args: dict[str, Any]) -> Any:
+    key = _config_key(args["key"])
+    setting, _, parse, _ = CONFIG[key]
+    value = parse(args["value"])
+    if key == "name":
+        problem = name_problem(value.strip())
+        if problem:
+            raise BadArguments(f"{problem} ({NAME_RULE})")
+        await node.set_name(value.strip())
+    elif key == "discoverable":
+        if bool(node.db.get_setting(setting, True)) != value:
+            await node.set_discoverable(value)
+    elif node.db.get_setting(setting, None) != value:
+        node.set_setting(setting, value)
+    return {"key": key, "value": _config_value(node, key)}
+
+
+async def listen(
+    node: Node, emit: Callable[[dict[str, Any]], None], max_queue: int = 10_000
+) -> None:
+    """Call ``emit`` with every incoming message until cancelled. ``emit`` may raise
+    ListenOverflow to end it (a reader that falls behind); so does a backlog of more
+    than ``max_queue`` batches not yet handed to ``emit``."""
+    queue: asyncio.Queue[MessagesAdded] = asyncio.Queue(max_queue)
+    overflow: list[bool] = []
 
     def on(e: NodeEvent) -> None:
         if isinstance(e, MessagesAdded):
-            queue.put_nowait(e)
+            try:
+                queue.put_nowait(e)
+            except asyncio.QueueFull:
+                overflow.append(True)
 
     unsubscribe = node.subscribe(on)
     try:
         while True:
             e = await queue.get()
+            if overflow:
+                raise ListenOverflow(f"more than {max_queue} message batches wait for it")
             names = node.names()
             for m in e.messages:
                 if not m.outgoing:

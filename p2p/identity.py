@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,9 +85,51 @@ def _cert_bytes(user: bytes, device: bytes, name: str, created: int) -> bytes:
     return msgspec.msgpack.encode([_CERT_CONTEXT, user, device, name, created])
 
 
-def valid_name(name: str) -> bool:
-    """A display or device name: 1..64 printable characters, no surrounding space."""
-    return 0 < len(name) <= MAX_NAME and name.strip() == name and name.isprintable()
+# Characters that are printable by Python's rule but let a name pass for another or
+# rearrange the text around it: zero-width characters, joiners, bidi marks, embeddings,
+# overrides and isolates, the word joiner and invisible operators, the BOM, and the
+# Mongolian vowel separator.
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e"
+    "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\u206a\u206b"
+    "\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
+)
+
+
+def name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be a display name or a device name, or None if it can.
+
+    The one rule for every name Kith accepts, shows or signs (``kith init``, Settings,
+    device certificates, the handshake's hello, mDNS adverts): 1 to 64 characters, no
+    space at either end, no control characters (newline, escape, NUL...), no
+    zero-width characters and no bidi marks, overrides or isolates."""
+    if not isinstance(name, str):
+        return "a name must be text"
+    if not 0 < len(name) <= MAX_NAME:
+        return f"a name is 1 to {MAX_NAME} characters"
+    if name.strip() != name:
+        return "a name has no spaces at either end"
+    for ch in name:
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            return f"a name cannot contain the control character U+{ord(ch):04X}"
+        if kind == "Cf" or ch in _INVISIBLE:
+            return f"a name cannot contain the invisible or bidi character U+{ord(ch):04X}"
+        if not ch.isprintable() and ch != " ":
+            return f"a name cannot contain the unprintable character U+{ord(ch):04X}"
+    return None
+
+
+def valid_name(name: object) -> bool:
+    """True if ``name`` follows the name rule (see :func:`name_problem`)."""
+    return name_problem(name) is None
+
+
+NAME_RULE = (
+    f"a name is 1 to {MAX_NAME} characters, without spaces at either end, control "
+    "characters, zero-width characters or bidi marks"
+)
 
 
 def sign(secret_key: bytes, message: bytes) -> bytes:
@@ -141,10 +184,9 @@ class Identity:
 
     @classmethod
     def generate(cls, name: str, device_name: str | None = None) -> Identity:
-        if not valid_name(name) or not valid_name(device_name or name):
-            raise ValueError(
-                "a name is 1 to 64 printable characters, without spaces at either end"
-            )
+        problem = name_problem(name) or name_problem(device_name or name)
+        if problem:
+            raise ValueError(f"{problem} ({NAME_RULE})")
         _, user_secret = sodium.crypto_sign_seed_keypair(os.urandom(32))
         device_secret = _new_secret()
         cert = certify_device(user_secret, device_secret[32:], device_name or name)
@@ -166,8 +208,9 @@ class Identity:
 
     def for_new_device(self, device_name: str, device_id: bytes) -> DeviceCertificate:
         """A certificate, by the identity key, for another device of this user."""
-        if not valid_name(device_name):
-            raise ValueError("a device name is 1 to 64 printable characters")
+        problem = name_problem(device_name)
+        if problem:
+            raise ValueError(f"device name: {problem}")
         return certify_device(self.user_secret, device_id, device_name)
 
     @classmethod
@@ -200,14 +243,19 @@ def certify_device(
 
 
 def load_identity(profile: Path) -> Identity | None:
-    """The profile's identity, or None if it has none yet."""
+    """The profile's identity, or None if it has none yet. The key file must be the
+    user's own, closed to others and not a symlink (see :mod:`p2p.safefs`)."""
+    from p2p import safefs
+
     path = profile / KEY_FILE
+    if not safefs.check_folder(profile):
+        return None
     try:
-        data = path.read_bytes()
+        data = safefs.read_private(path)
     except FileNotFoundError:
         return None
-    except OSError as e:
-        raise EnvironmentProblem(f"cannot read {path}: {e.strerror}") from e
+    except IsADirectoryError as e:
+        raise EnvironmentProblem(f"cannot read {path}: it is a folder") from e
     try:
         return Identity.decode(data)
     except (msgspec.DecodeError, ValueError) as e:
@@ -217,17 +265,12 @@ def load_identity(profile: Path) -> Identity | None:
 
 
 def save_identity(profile: Path, identity: Identity, *, replace: bool = False) -> None:
-    """Write the key file with mode 0600, atomically; refuse to overwrite unless asked."""
-    profile.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Write the key file with mode 0600, atomically, never through a symlink; refuse to
+    overwrite unless asked."""
+    from p2p import safefs
+
+    safefs.ensure_folder(profile)
     path = profile / KEY_FILE
-    if path.exists() and not replace:
+    if os.path.lexists(path) and not replace:
         raise EnvironmentProblem(f"{path} already exists: this profile has an identity")
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, identity.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    safefs.write_private_atomic(path, identity.encode())

@@ -31,7 +31,7 @@ import msgspec
 
 from p2p import wire
 from p2p.errors import LocalProtocolError, RemoteProtocolError
-from p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public
+from p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public, name_problem
 from p2p.noise import MAX_MESSAGE, CipherState, HandshakeState, NoiseError
 
 TAG = 16  # ChaCha20-Poly1305 tag
@@ -214,8 +214,9 @@ class Session:
             raise RemoteProtocolError("certificate device key is not a valid key") from e
         if hs.remote_static != expected:
             raise RemoteProtocolError("certificate is for another device key than the handshake")
-        if not 0 < len(hello.name) <= 64:
-            raise RemoteProtocolError("invalid display name in hello")
+        problem = name_problem(hello.name)
+        if problem:
+            raise RemoteProtocolError(f"invalid display name in hello: {problem}")
         return hello
 
     def _finish(self, hs: HandshakeState, hello: wire.Hello) -> HandshakeComplete:

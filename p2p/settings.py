@@ -19,7 +19,7 @@ from p2p import lww, wire
 from p2p.api import PeersChanged, SettingChanged
 from p2p.connection import Connection
 from p2p.errors import UserError
-from p2p.identity import save_identity, valid_name
+from p2p.identity import name_problem, save_identity
 from p2p.kinds import SELF, Applying, Author, Kind, Part
 from p2p.session import PeerHello
 from storage import Store
@@ -136,8 +136,9 @@ class Settings:
         announced over mDNS (if discoverable)."""
         core = self.core
         name = name.strip()
-        if not valid_name(name):
-            raise UserError("a name is 1 to 64 printable characters")
+        problem = name_problem(name)
+        if problem is not None:
+            raise UserError(problem)
         if name == core.identity.name:
             return
         core.identity = core.identity.with_name(name)

@@ -10,12 +10,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def spawn(profile: Path, *args: str) -> asyncio.subprocess.Process:
-    """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes."""
+async def spawn(
+    profile: Path, *args: str, env: dict[str, str] | None = None, stdout: int | None = None
+) -> asyncio.subprocess.Process:
+    """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes (``env``:
+    more environment variables; ``stdout``: a file descriptor instead of a pipe)."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
-        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=asyncio.subprocess.PIPE if stdout is None else stdout,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -30,3 +34,13 @@ async def kith(profile: Path, *args: str, timeout: float = 40) -> tuple[int, str
             await proc.wait()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+async def eventually(pred, timeout: float = 30, every: float = 0.02) -> None:
+    """Wait until ``pred()`` holds, checking every ``every`` seconds (for conditions no
+    event announces: a file appearing, a log line); AssertionError after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, f"condition not met within {timeout} s"
+        await asyncio.sleep(every)

@@ -353,7 +353,7 @@ class TestMyDevices:
         [me] = [d for d in desktop.devices() if d["this_device"]]
         assert me["removed"] is True, desktop.devices()
         refused = desktop.kith("send", "bob", "after removal", check=False)
-        assert refused.returncode == 1, describe(refused)
+        assert refused.returncode == 4, describe(refused)  # not allowed
         assert "removed" in refused.stderr, describe(refused)
 
         # Its new event was refused by the laptop and by bob: nobody saw that read.

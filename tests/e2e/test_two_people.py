@@ -25,6 +25,8 @@ from typing import Any, TypeVar
 import pytest
 from netlan import Host, Lan, Spawned, check_lan, describe, wait_until
 
+from p2p.profile import control_socket_path
+
 T = TypeVar("T")
 
 READY_LINE = r"^kith daemon ready"
@@ -283,7 +285,7 @@ class TestTwoPeople:
         assert alice_status(alice, queued) == "sending"
         waited = "Also sent while you were away"
         timed_out = alice.kith("send", "bob", waited, "--wait", "1", check=False)
-        assert timed_out.returncode == 1, describe(timed_out)
+        assert timed_out.returncode == 5, describe(timed_out)  # timed out
         assert timed_out.stderr.strip(), describe(timed_out)
         assert alice_status(alice, waited) == "sending"  # still queued
 
@@ -339,7 +341,7 @@ class TestTwoPeople:
         assert real is not None and real["key_changed"] is False, real
 
         refused = alice.kith("add", mallory.user_id, check=False)
-        assert refused.returncode == 1, describe(refused)
+        assert refused.returncode == 4, describe(refused)  # not allowed
         assert "WARNING" in refused.stderr, describe(refused)
         assert "identity key" in refused.stderr.lower(), describe(refused)
         assert mallory.user_id not in alice.contacts()
@@ -360,7 +362,7 @@ class TestTwoPeople:
         assert request["state"] == "pending_in", request
         assert request["key_changed"] is True, request
         refused = alice.kith("accept", mallory.user_id, check=False)
-        assert refused.returncode == 1, describe(refused)
+        assert refused.returncode == 4, describe(refused)  # not allowed
         assert "WARNING" in refused.stderr, describe(refused)
         assert alice.contacts()[mallory.user_id]["state"] == "pending_in"
 
@@ -410,7 +412,7 @@ class TestTwoPeople:
 
 def control_clients(person: Person) -> int:
     """Connections that the person's daemon has accepted on its control socket."""
-    socket_path = str(person.host.profile / "control.sock")
+    socket_path = str(control_socket_path(person.host.profile))
     result = person.host.run(["ss", "-x", "-H", "state", "connected", "src", socket_path])
     assert result.returncode == 0, describe(result)
     return len(result.stdout.splitlines())

@@ -17,6 +17,7 @@ from test_gui_chat import _friends, _open
 from app.gui import theme
 from app.gui.models import MsgRole
 from p2p.node import HandoffOffer
+from p2p.profile import control_socket_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,7 +178,7 @@ def test_sigterm_stops_the_app_cleanly(tmp_path, qtbot):
          "--interface", "127.0.0.1"], env=env, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        sock = profile / "control.sock"
+        sock = control_socket_path(profile)
         qtbot.waitUntil(lambda: sock.exists() or proc.poll() is not None, timeout=30000)
         assert proc.poll() is None, proc.stdout.read().decode()
         proc.send_signal(signal.SIGTERM)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from app.gui import netifs
 from app.gui.netifs import Interface
-from p2p.profile import DB_FILE
+from p2p.profile import DB_FILE, control_socket_path
 from storage import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +135,7 @@ def test_the_app_starts_when_the_chosen_network_is_gone(tmp_path, qtbot):
     proc = subprocess.Popen([sys.executable, "-m", "app.cli", "--profile", str(profile)],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        sock = profile / "control.sock"
+        sock = control_socket_path(profile)
         qtbot.waitUntil(lambda: sock.exists() or proc.poll() is not None, timeout=30000)
         assert proc.poll() is None, proc.stdout.read().decode()
         qtbot.waitUntil(lambda: bool(_listening(proc.pid)), timeout=10000)

@@ -16,11 +16,11 @@ import signal
 
 import pytest
 from clikit import kith, spawn
-from nodekit import befriend, until
+from nodekit import befriend, make_node, until
 
 from app.cli import main
 from p2p.control import ControlServer
-from p2p.profile import CONTROL_SOCKET, ProfileLock, create_identity
+from p2p.profile import ProfileLock, claim, control_socket_path, create_identity
 from storage import STATUS_DELIVERED
 
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
@@ -133,6 +133,33 @@ async def test_a_connected_address_is_redialled_by_itself_on_the_next_start(
     assert f"127.0.0.1:{bob.port}" in addresses, addresses
 
 
+async def test_a_command_waits_for_the_socket_of_a_node_that_is_starting(tmp_path, capsys):
+    """The profile is held by a daemon that has not opened its control socket yet: the
+    command neither fails nor runs a node of its own; it waits and goes through the
+    socket once it is there."""
+    profile = tmp_path / "alice"
+    create_identity(profile, "alice", device_name="alice")
+    lock = claim(profile, "daemon", wait_for=lambda h: False)  # "kith daemon" starting
+    node = control = None
+    try:
+        command = asyncio.ensure_future(
+            kith_in_process(capsys, "--profile", str(profile), "whoami", "--json"))
+        node = make_node(tmp_path, "alice")
+        await node.start()  # nests in the claim, as in `kith daemon`
+        control = ControlServer(node)
+        assert not command.done()  # it cannot have run: the lock is held, no socket yet
+        await control.start()
+        code, out, err = await asyncio.wait_for(command, 60)
+    finally:
+        if control is not None:
+            await control.stop()
+        if node is not None:
+            await node.stop()
+        lock.release()
+    assert code == 0, err
+    assert json.loads(out)["port"] == node.port  # only the running node knows its port
+
+
 # -- kith daemon as a real process ------------------------------------------------------
 
 
@@ -161,7 +188,7 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
         daemon = await spawn(profile, "daemon")
         ready = await next_line(daemon.stdout)
         assert ready.startswith("kith daemon ready: alice"), ready
-        assert ProfileLock.held(profile) and (profile / CONTROL_SOCKET).exists()
+        assert ProfileLock.held(profile) and control_socket_path(profile).exists()
         # A client still attached over the control socket must not hold the stop up.
         listener = await spawn(profile, "listen", "--json")
         told = await next_line(listener.stderr)
@@ -178,7 +205,7 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
     finally:
         await stop(listener)
         await stop(daemon)
-    assert not (profile / CONTROL_SOCKET).exists()
+    assert not control_socket_path(profile).exists()
     assert not ProfileLock.held(profile)
 
     # The profile is usable right away: a command, and a second daemon (the lock).

@@ -111,8 +111,9 @@ async def test_the_daemon_of_a_removed_device_says_so_and_stays_off_the_network(
         # Commands go through it: reading works, writing is refused with the same words.
         rc, out, _ = await kith(tmp_path / "laptop", "devices", "--json")
         assert rc == 0 and [d["removed"] for d in json.loads(out) if d["this_device"]] == [True]
+        # exit 4: not allowed
         rc, _, err = await kith(tmp_path / "laptop", "connect", "127.0.0.1:9")
-        assert rc == 1 and "this device was removed" in err and "link it anew" in err, err
+        assert rc == 4 and "this device was removed" in err and "link it anew" in err, err
         daemon.terminate()
         assert await asyncio.wait_for(daemon.wait(), 20) == 0
     finally:

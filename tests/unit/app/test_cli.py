@@ -52,7 +52,7 @@ def test_init_rejects_bad_names(tmp_path, capsys, name):
 
 def test_commands_without_identity_say_what_to_do(tmp_path, capsys):
     code, _, err = run(capsys, "--profile", str(tmp_path / "empty"), "contacts")
-    assert code == 1
+    assert code == 3  # not found: no identity yet
     assert "init --name" in err
 
 
@@ -77,14 +77,12 @@ def test_empty_listings_and_unknown_peer(tmp_path, capsys):
     code, out, _ = run(capsys, "--profile", profile, "contacts")
     assert "No contacts yet" in out
     code, _, err = run(capsys, "--profile", profile, "history", "bob")
-    assert code == 1
+    assert code == 3  # not found
     assert "no peer or contact called 'bob'" in err
 
 
 def test_peers_text_shows_one_line_per_person_and_their_device_count(capsys):
-    import argparse
-
-    from app.cli import _output
+    from app.cli_output import output
 
     rows = [
         {"name": "alice", "user_id": "a1" * 32, "device_id": "d1" * 32,
@@ -94,7 +92,7 @@ def test_peers_text_shows_one_line_per_person_and_their_device_count(capsys):
          "addresses": ["10.0.0.4:4000"], "contact": None, "key_changed": False,
          "connected": False},
     ]
-    assert _output("peers", rows, argparse.Namespace(json=False)) == 0
+    assert output("peers", rows, as_json=False) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
     assert lines[0].startswith("alice") and "(accepted) [2 devices]" in lines[0]
@@ -111,14 +109,12 @@ def test_open_needs_a_running_node(tmp_path, capsys):
 
 
 def test_contacts_text_marks_an_old_key_and_the_new_one(capsys):
-    import argparse
-
-    from app.cli import _output
+    from app.cli_output import output
 
     old = {"name": "bob", "user_id": "b1" * 32, "state": "accepted", "verified": False,
            "key_changed": False, "online": False, "replaced_by": "b2" * 32}
     new = {**old, "user_id": "b2" * 32, "replaced_by": None, "online": True}
-    assert _output("contacts", [old, new], argparse.Namespace(json=False)) == 0
+    assert output("contacts", [old, new], as_json=False) == 0
     first, second = capsys.readouterr().out.splitlines()
     assert first.startswith("bob") and "old key (now b2b2b2b2b2b2)" in first
     assert "old key" not in second
