@@ -124,7 +124,9 @@ def peer_line(p: dict[str, Any]) -> str:
     uid = (p["user_id"] or "?")[:12]
     n = len(p.get("devices") or ())
     devices = f" [{n} devices]" if n > 1 else ""
-    return f"{_name(p['name'], 20)} {uid}  {', '.join(p['addresses'])}{contact}{devices}{tag}"
+    problem = f" -- {clean(p['problem'], newlines=' ')}" if p.get("problem") else ""
+    return (f"{_name(p['name'], 20)} {uid}  {', '.join(p['addresses'])}{contact}{devices}{tag}"
+            f"{problem}")
 
 
 def contact_line(c: dict[str, Any]) -> str:

@@ -76,7 +76,9 @@ def test_every_command_that_prints_data_has_json():
         if not any(a.dest == "json" for a in p._actions)
     }
     # These print no data (a status line, a script, a page) or have actions that do.
-    assert without == {"daemon", "link", "config", "daemon-install", "completion", "man"}
+    assert without == {
+        "daemon", "link", "config", "daemon-install", "desktop-install", "completion", "man",
+    }
 
 
 # -- what reaches the terminal ---------------------------------------------------------

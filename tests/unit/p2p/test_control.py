@@ -19,7 +19,7 @@ from p2p import commands, control
 from p2p.control import ControlClient, ControlServer, parse_request
 from p2p.node import MessagesAdded
 from p2p.safefs import UntrustedProfile
-from storage.db import MessageRow
+from storage import MessageRow
 
 
 class FakeNode:
