@@ -234,13 +234,14 @@ class Bridge(QObject):
         for p in self.node.peers():
             if p.user_id is None or p.contact is not None or p.user_id == self.node.user_id:
                 continue
-            seen = people.get(p.user_id)
+            user = p.user_id
+            seen = people.get(user)
             if seen is None:
-                people[p.user_id] = p
+                people[user] = p
                 continue
             if p.connected and not seen.connected:  # the entry speaks for a live device
                 seen, p = p, seen
-            people[p.user_id] = dataclasses.replace(
+            people[user] = dataclasses.replace(
                 seen,
                 name=seen.name or p.name,
                 addresses=[*seen.addresses, *(a for a in p.addresses if a not in seen.addresses)],
@@ -341,7 +342,10 @@ class Bridge(QObject):
     def mark_read(self, user: bytes) -> None:
         conv = self.conv_for(user)
         if self.unread_count(conv):
-            self.run(self.node.mark_read(user), on_done=lambda _: self._unread.pop(conv, None))
+            def forget(_result: object) -> None:
+                self._unread.pop(conv, None)
+
+            self.run(self.node.mark_read(user), on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
         try:

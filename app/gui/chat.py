@@ -26,6 +26,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -142,7 +143,7 @@ class ChatView(QListView):
             bar.setValue(bar.maximum())
         elif top is not None and top[0].isValid():
             index, y = top
-            moved = self.visualRect(QModelIndex(index)).top() - y
+            moved = self.visualRect(self.model().index(index.row(), 0)).top() - y
             if moved:
                 bar.setValue(bar.value() + moved)
         self._remember()
@@ -275,7 +276,7 @@ class ChatView(QListView):
         self.setCurrentIndex(index)
         self._remember()
 
-    def resizeEvent(self, e) -> None:  # noqa: ANN001
+    def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
         if e.size().width() != e.oldSize().width():
             # bubbles wrap to the width: heights change (QListView itself lays out again

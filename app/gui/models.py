@@ -21,7 +21,7 @@ import enum
 import functools
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 
 from app.gui.bridge import Bridge, Conversation
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
@@ -117,8 +117,8 @@ class ConversationModel(QAbstractListModel):
                 return i
         return -1
 
-    def roleNames(self) -> dict[int, bytes]:
-        return {r.value: r.name.encode() for r in ConvRole}
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {r.value: QByteArray(r.name.encode()) for r in ConvRole}
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._items):
@@ -436,8 +436,8 @@ class MessageModel(QAbstractListModel):
         last = i == len(rows) - 1 or not _same_group(r, rows[i + 1])
         return Shape(header, first, last, i == self._last_out and not self._has_newer)
 
-    def roleNames(self) -> dict[int, bytes]:
-        return {r.value: r.name.encode() for r in MsgRole}
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {r.value: QByteArray(r.name.encode()) for r in MsgRole}
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -40,6 +41,10 @@ async def _until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
         if loop.time() > end:
             raise TimeoutError("the demo did not settle")
         await asyncio.sleep(0.02)
+
+
+def _both_have(alice: Node, bob: Node, n: int) -> bool:
+    return len(alice.history("Bob Okafor")) == n and len(bob.history("Alice Martin")) == n
 
 
 async def _settle() -> None:
@@ -94,8 +99,7 @@ async def render(out: Path) -> None:
             for n, (node, peer, text) in enumerate(lines, 1):
                 await node.send_message(peer, text)
                 # one at a time, so that both sides order them as written
-                await _until(lambda n=n: len(alice.history("Bob Okafor")) == n
-                             and len(bob.history("Alice Martin")) == n)
+                await _until(partial(_both_have, alice, bob, n))
             wa.open_chat(bob.user_id)
             await _until(lambda: wa.messages.rowCount() == len(lines))
             await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
@@ -123,7 +127,7 @@ async def render(out: Path) -> None:
 
 
 def main() -> int:
-    import qasync
+    import qasync  # type: ignore[import-untyped]
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots")

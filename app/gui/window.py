@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import html
+from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -63,7 +65,7 @@ class PersonRow(QFrame):
         super().__init__(parent)
         self.user = user
         self.setObjectName("personRow")
-        layout = QHBoxLayout(self)
+        layout = self._layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 4, 12, 4)
         layout.setSpacing(8)
         avatar = QLabel(initials(name))
@@ -94,7 +96,7 @@ class PersonRow(QFrame):
         b = QPushButton(text)
         b.setObjectName(name)
         b.setProperty("userId", self.user.hex())
-        self.layout().addWidget(b)
+        self._layout.addWidget(b)
         return b
 
 
@@ -460,7 +462,7 @@ class MainWindow(QMainWindow):
         self.conversations = ConversationModel(bridge)
         self.messages = MessageModel(bridge)
         self.current: bytes | None = None
-        self.dialogs: list = []
+        self.dialogs: list[QDialog] = []
 
         splitter = QSplitter()
         splitter.setObjectName("mainSplitter")
@@ -591,7 +593,7 @@ class MainWindow(QMainWindow):
         return w
 
     def _shortcuts(self) -> None:
-        def add(seq: QKeySequence | str, slot, name: str) -> None:  # noqa: ANN001
+        def add(seq: QKeySequence | str, slot: Callable[[], object], name: str) -> None:
             s = QShortcut(QKeySequence(seq), self)
             s.setObjectName(name)
             s.activated.connect(slot)
@@ -601,7 +603,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+,", self.open_settings, "settingsShortcut")
         add("Ctrl+I", self.show_contact_info, "contactInfoShortcut")
         for n in range(1, 10):
-            add(f"Ctrl+{n}", lambda n=n: self.open_nth(n - 1), f"switchChat{n}Shortcut")
+            add(f"Ctrl+{n}", partial(self.open_nth, n - 1), f"switchChat{n}Shortcut")
 
     # -- refresh ----------------------------------------------------------------------------
 
@@ -835,9 +837,9 @@ class MainWindow(QMainWindow):
             if c is not None and c.state == ACCEPTED:
                 self.bridge.mark_read(self.current)
 
-    def changeEvent(self, e) -> None:  # noqa: ANN001
+    def changeEvent(self, e: QEvent) -> None:
         super().changeEvent(e)
-        if e.type() in (e.Type.ActivationChange, e.Type.WindowStateChange):
+        if e.type() in (QEvent.Type.ActivationChange, QEvent.Type.WindowStateChange):
             self.maybe_mark_read()
 
     # -- actions --------------------------------------------------------------------------------
@@ -851,7 +853,7 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
-    def _forget(self, dialog) -> None:  # noqa: ANN001
+    def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
         dialog.deleteLater()
