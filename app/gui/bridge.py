@@ -57,6 +57,14 @@ from storage import STATUS_READ, MessageRow
 
 log = logging.getLogger(__name__)
 
+# How the user verified a contact, remembered on this device (the core keeps only whether).
+HOW_NUMBER, HOW_EMOJI = "number", "emoji"
+
+
+def key_label(user: bytes) -> str:
+    """A person's key, short enough to read out: the first 8 hex digits of the user id."""
+    return f"{user.hex()[:4]} {user.hex()[4:8]}"
+
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
@@ -223,6 +231,15 @@ class Bridge(QObject):
         out.sort(key=lambda x: x.sort_key)
         return out
 
+    def namesakes(self, user: bytes) -> list[ContactInfo]:
+        """Other contacts with ``user``'s name (the person it may claim to be)."""
+        me = self.contact(user)
+        if me is None:
+            return []
+        name = me.name.casefold()
+        return [c for c in self.node.contacts()
+                if c.user_id != user and c.name.casefold() == name and c.replaced_by is None]
+
     def requests(self) -> list[ContactInfo]:
         return [c for c in self.node.contacts() if c.state == PENDING_IN]
 
@@ -353,8 +370,15 @@ class Bridge(QObject):
         except KithError as e:
             log.info("typing not sent: %s", e)
 
-    def set_verified(self, user: bytes, verified: bool) -> None:
-        self.node.set_verified(user, verified)
+    def set_verified(self, user: bytes, verified: bool, how: str | None = None) -> None:
+        """Mark ``user`` verified (``how``: HOW_NUMBER or HOW_EMOJI) or not."""
+        self.node.db.set_setting(f"verified_how:{user.hex()}", how if verified else None)
+        self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
+
+    def verified_how(self, user: bytes) -> str | None:
+        """How the user verified ``user`` on this device, if they did it here."""
+        how = self.node.db.get_setting(f"verified_how:{user.hex()}", None)
+        return str(how) if how else None
 
     def set_setting(self, key: str, value: Any) -> None:
         """Through the node: per-user settings reach my other devices."""

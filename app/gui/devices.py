@@ -266,7 +266,7 @@ class LinkDialog(QDialog):
 
     def __init__(self, code: str, device_name: str | None = None,
                  parent: QWidget | None = None) -> None:
-        from app.gui.dialogs import qr_pixmap
+        from app.gui.trust import qr_pixmap
 
         super().__init__(parent)
         self.code = code

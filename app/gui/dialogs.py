@@ -1,27 +1,21 @@
-"""Dialogs: first start, contact info (safety number, QR, SAS), settings, add by address."""
+"""Dialogs: first start, settings, add by address (contact info is in ``trust``)."""
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
-import segno
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QPixmap
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
@@ -97,201 +91,6 @@ class FirstStartDialog(QDialog):
 
     def display_name(self) -> str:
         return self.name.text().strip()
-
-
-def qr_pixmap(payload: bytes, scale: int = 5) -> QPixmap:
-    buf = io.BytesIO()
-    segno.make(payload, micro=False, error="m").save(
-        buf, kind="png", scale=scale, border=2, dark="#000000", light="#ffffff"
-    )
-    pix = QPixmap()
-    pix.loadFromData(buf.getvalue(), "PNG")
-    return pix
-
-
-class ContactInfoDialog(QDialog):
-    """Who a contact is and how to check it: safety number grid, QR, SAS."""
-
-    def __init__(self, bridge: Bridge, user: bytes, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.bridge, self.user = bridge, user
-        self.setObjectName("contactInfoDialog")
-        contact = bridge.contact(user)
-        name = contact.name if contact else user.hex()[:12]
-        self.setWindowTitle(f"{name}: contact info")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        title = QLabel(name)
-        title.setObjectName("contactName")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.4)
-        title.setFont(f)
-        layout.addWidget(title)
-        uid = QLabel("User id: " + " ".join(user.hex()[i:i + 8] for i in range(0, 64, 8)))
-        uid.setObjectName("contactUserId")
-        uid.setWordWrap(True)
-        uid.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(uid)
-        self.state = QLabel()
-        self.state.setObjectName("verificationState")
-        self.state.setWordWrap(True)
-        layout.addWidget(self.state)
-
-        explain = QLabel(
-            f"Compare this safety number with {name}'s screen, in person or on a call you "
-            "trust. If all 60 digits match, nobody is in between."
-        )
-        explain.setWordWrap(True)
-        layout.addWidget(explain)
-        body = QHBoxLayout()
-        body.setSpacing(20)
-        grid_box = QFrame()
-        grid_box.setObjectName("safetyNumberGrid")
-        grid = QGridLayout(grid_box)
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(8)
-        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setPointSizeF(mono.pointSizeF() * 1.25)
-        self.groups = bridge.safety_groups(user)
-        self.group_labels: list[QLabel] = []
-        for i, group in enumerate(self.groups):
-            label = QLabel(group)
-            label.setObjectName(f"safetyGroup{i}")
-            label.setFont(mono)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            grid.addWidget(label, i // 4, i % 4)
-            self.group_labels.append(label)
-        body.addWidget(grid_box, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.qr = QLabel()
-        self.qr.setObjectName("safetyQr")
-        self.qr.setPixmap(qr_pixmap(bridge.qr_payload(user)))
-        self.qr.setToolTip("The same safety number as a QR code")
-        body.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
-        layout.addLayout(body)
-
-        buttons = QHBoxLayout()
-        self.verify_button = QPushButton("Mark as verified")
-        self.verify_button.setObjectName("markVerifiedButton")
-        self.verify_button.clicked.connect(self.on_mark_verified)
-        self.sas_button = QPushButton("Verify with emoji")
-        self.sas_button.setObjectName("verifyEmojiButton")
-        self.sas_button.clicked.connect(self.on_verify_emoji)
-        self.close_button = QPushButton("Close")
-        self.close_button.setObjectName("closeButton")
-        self.close_button.clicked.connect(self.accept)
-        buttons.addWidget(self.verify_button)
-        buttons.addWidget(self.sas_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        layout.addLayout(buttons)
-        self.sas_dialog: SasDialog | None = None
-        bridge.contactChanged.connect(self.on_contact_changed)
-        bridge.peersChanged.connect(self.update_state)
-        self.update_state()
-
-    def on_contact_changed(self, user: bytes) -> None:
-        if user == self.user:
-            self.update_state()
-
-    def update_state(self) -> None:
-        c = self.bridge.contact(self.user)
-        verified = bool(c and c.verified)
-        online = self.bridge.online(self.user)
-        if c and c.key_changed:
-            self.state.setText("⚠ This is not the person you know by this name: "
-                               "their identity key is different. Compare before trusting.")
-        elif verified:
-            self.state.setText("✔ Verified: you compared the safety number.")
-        else:
-            self.state.setText("Not verified yet.")
-        self.verify_button.setText("Mark as unverified" if verified else "Mark as verified")
-        self.verify_button.setEnabled(c is not None)
-        self.sas_button.setEnabled(online and c is not None)
-        self.sas_button.setToolTip("" if online else "Needs a live connection to them")
-
-    def on_mark_verified(self) -> None:
-        c = self.bridge.contact(self.user)
-        if c is None:
-            return
-        self.bridge.set_verified(self.user, not c.verified)
-
-    def on_verify_emoji(self) -> None:
-        try:
-            emoji = self.bridge.sas(self.user)
-        except Exception as e:  # the connection dropped in between
-            QMessageBox.information(self, "Verify with emoji", str(e))
-            return
-        self.sas_dialog = SasDialog(emoji, self)
-        self.sas_dialog.decided.connect(self.on_sas_decided)
-        self.sas_dialog.open()
-
-    def on_sas_decided(self, match: bool) -> None:
-        if match:
-            self.bridge.set_verified(self.user, True)
-        else:
-            self.bridge.set_verified(self.user, False)
-            QMessageBox.warning(
-                self, "Emoji do not match",
-                "The emoji differ: someone may be in between. Do not mark this contact "
-                "verified, and talk to them in person.",
-            )
-
-
-class SasDialog(QDialog):
-    """The 7 emoji both screens show; the user says whether they match.
-
-    Signals:
-        decided(match: bool)
-    """
-
-    decided = Signal(bool)
-
-    def __init__(self, emoji: list[tuple[str, str]], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sasDialog")
-        self.setWindowTitle("Verify with emoji")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        intro = QLabel("Check that the other screen shows the same emoji, in the same order.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        row = QHBoxLayout()
-        self.emoji = emoji
-        big = QFont(self.font())
-        big.setPointSizeF(big.pointSizeF() * 2.4)
-        for i, (symbol, name) in enumerate(emoji):
-            cell = QVBoxLayout()
-            e = QLabel(symbol)
-            e.setObjectName(f"sasEmoji{i}")
-            e.setFont(big)
-            e.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            n = QLabel(name)
-            n.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            cell.addWidget(e)
-            cell.addWidget(n)
-            row.addLayout(cell)
-        layout.addLayout(row)
-        buttons = QHBoxLayout()
-        no = QPushButton("They don't match")
-        no.setObjectName("sasMismatchButton")
-        yes = QPushButton("They match")
-        yes.setObjectName("sasMatchButton")
-        yes.setDefault(True)
-        buttons.addWidget(no)
-        buttons.addStretch(1)
-        buttons.addWidget(yes)
-        layout.addLayout(buttons)
-        yes.clicked.connect(lambda: self._decide(True))
-        no.clicked.connect(lambda: self._decide(False))
-
-    def _decide(self, match: bool) -> None:
-        self.accept()
-        self.decided.emit(match)
-
-    def names(self) -> list[str]:
-        return [n for _, n in self.emoji]
 
 
 class AddByAddressDialog(QDialog):

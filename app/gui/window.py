@@ -34,10 +34,11 @@ from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
 from app.gui.delegates import ConversationDelegate
 from app.gui.devices import DevicesDialog
-from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
+from app.gui.dialogs import AddByAddressDialog, SettingsDialog
 from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
+from app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
@@ -693,9 +694,16 @@ class MainWindow(QMainWindow):
             f"<b>{who}</b> wants to chat with you."
             if c and c.state == PENDING_IN and not key_changed else None)
         replaced = bool(c and c.replaced_by)
-        self.chat.replaced_banner.present(
-            f"<b>{who} uses a new key now.</b> You confirmed it; this conversation with the "
-            "old key stays for its history." if replaced else None)
+        replaced_text = None
+        if replaced and online:  # the old key still talks to us: say so, plainly
+            replaced_text = (
+                f"<b>⚠ Both keys are active.</b> You took a new key as {who}'s, but this "
+                "old key is online too and its messages arrive here. If this is the real "
+                f"{who}, the new key may be someone else: compare safety numbers.")
+        elif replaced:
+            replaced_text = (f"<b>{who} uses a new key now.</b> You confirmed it; this "
+                             "conversation with the old key stays for its history.")
+        self.chat.replaced_banner.present(replaced_text, warning=replaced and online)
         removed = bool(self.bridge.node.removed)
         can_send = bool(
             c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
@@ -875,14 +883,30 @@ class MainWindow(QMainWindow):
         if self.current is not None:
             self.bridge.decline_contact(self.current)
 
-    def trust_new_key(self) -> None:
-        """The user says this new key really is that person (e.g. they reinstalled Kith):
-        clear the warning without marking them verified."""
+    def trust_new_key(self) -> TrustKeyDialog | None:
+        """Ask first (the comparison is the default answer); then take this key as the
+        person's (e.g. they reinstalled Kith), without marking them verified."""
         user = self.current
-        c = self.bridge.contact(user) if user else None
-        if user is None or c is None:
-            return
-        if not self.bridge.trust_new_key(user):
+        if user is None or self.bridge.contact(user) is None:
+            return None
+        dialog = TrustKeyDialog(self.bridge, user, self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result == TrustKeyDialog.COMPARE:
+                if self.current == user:
+                    self.show_contact_info()
+            elif result:
+                self._take_new_key(user)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def _take_new_key(self, user: bytes) -> None:
+        c = self.bridge.contact(user)
+        if c is None or not self.bridge.trust_new_key(user):
             return
         if c.state in (PENDING_IN, "declined"):
             self.bridge.accept_contact(user, trust_new_key=True)
