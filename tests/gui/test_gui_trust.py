@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
 from test_gui_chat import _activate, _buttons, _friends, _open
 
-from app.gui.trust import ContactInfoDialog, SasDialog, TrustKeyDialog
 from app.gui.models import ConvRole
+from app.gui.trust import ContactInfoDialog, SasDialog, TrustKeyDialog
 from p2p.fingerprint import format_safety_number
 
 
