@@ -80,6 +80,7 @@ class Conversation:
     last: MessageRow | None
     unread: int
     replaced: bool = False  # an old key: the person uses a new one now (confirmed)
+    key_hint: str = ""  # the key, when another key goes by the same name
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -220,16 +221,44 @@ class Bridge(QObject):
         """Accepted contacts and sent requests, newest activity first."""
         db = self.node.db
         out = []
-        for c in self.node.contacts():
+        contacts = self.node.contacts()
+        shared = self.shared_names(contacts)
+        for c in contacts:
             if c.state not in (ACCEPTED, PENDING_OUT):
                 continue
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
+                key_label(c.user_id) if c.name.casefold() in shared else "",
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
+
+    def shared_names(self, contacts: list[ContactInfo] | None = None) -> set[str]:
+        """Names (casefolded) that more than one key goes by, among contacts, requests
+        and people nearby: wherever such a name shows, its key shows next to it."""
+        keys: dict[str, set[bytes]] = {}
+        for c in contacts if contacts is not None else self.node.contacts():
+            if c.state != "declined":
+                keys.setdefault(c.name.casefold(), set()).add(c.user_id)
+        for p in self.node.peers():
+            if p.user_id is not None and p.user_id != self.node.user_id and p.name:
+                keys.setdefault(p.name.casefold(), set()).add(p.user_id)
+        return {name for name, users in keys.items() if len(users) > 1}
+
+    def person_title(self, user: bytes) -> str:
+        """A person's name as a title (a notification's): with their key if another
+        key uses the same name, and a mark when this key is not the one the user knows."""
+        c = self.contact(user)
+        name = c.name if c else self.names().get(user, key_label(user))
+        if name.casefold() in self.shared_names():
+            name = f"{name} ({key_label(user)})"
+        if c is not None and c.key_changed:
+            name = f"⚠ {name}, different key"
+        elif c is not None and c.verified:
+            name = f"{name} ✔"
+        return name
 
     def namesakes(self, user: bytes) -> list[ContactInfo]:
         """Other contacts with ``user``'s name (the person it may claim to be)."""

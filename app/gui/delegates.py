@@ -359,7 +359,10 @@ class ConversationDelegate(QStyledItemDelegate):
             marks = " ⚠"
         elif index.data(ConvRole.Verified):
             marks = " ✔"
-        name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks)
+        hint = str(index.data(ConvRole.KeyHint) or "")
+        hint_text = f"  {hint}" if hint else ""
+        hint_w = fm_small.horizontalAdvance(hint_text)
+        name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks) - hint_w
         name = fm_name.elidedText(str(index.data(ConvRole.Name) or ""),
                                   Qt.TextElideMode.ElideRight, max(20, name_room))
         painter.setFont(name_font)
@@ -374,6 +377,13 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawText(QRect(mx, line1, fm_name.horizontalAdvance(marks) + 2,
                                    fm_name.height()),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, marks)
+        if hint_text:  # two keys share this name: the key tells them apart
+            hx = left + fm_name.horizontalAdvance(name) + fm_name.horizontalAdvance(marks)
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(QRect(hx, line1, hint_w + 2, fm_name.height()),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             hint_text)
         unread = int(index.data(ConvRole.Unread) or 0)
         line2 = line1 + fm_name.height() + 4
         badge_w = 0

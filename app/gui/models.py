@@ -84,6 +84,7 @@ class ConvRole(enum.IntEnum):
     Online = enum.auto()
     State = enum.auto()
     Conv = enum.auto()
+    KeyHint = enum.auto()  # the key, shown when another key goes by the same name
 
 
 class ConversationModel(QAbstractListModel):
@@ -128,7 +129,11 @@ class ConversationModel(QAbstractListModel):
             return c.name
         if role == Qt.ItemDataRole.AccessibleTextRole:
             unread = f", {c.unread} unread" if c.unread else ""
-            return f"{c.name}{unread}"
+            key = f", key {c.key_hint}" if c.key_hint else ""
+            mark = ", different key" if c.key_changed else (", verified" if c.verified else "")
+            return f"{c.name}{key}{mark}{unread}"
+        if role == ConvRole.KeyHint:
+            return c.key_hint
         if role == ConvRole.UserId:
             return c.user_id
         if role == ConvRole.Conv:

@@ -7,22 +7,16 @@ import html
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -30,377 +24,20 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
-from app.gui.bridge import Bridge
+from app.gui.bridge import Bridge, key_label
 from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
-from app.gui.delegates import ConversationDelegate
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import AddByAddressDialog, SettingsDialog
-from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
+from app.gui.models import ConversationModel, MessageModel
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
+from app.gui.sidebar import Sidebar
 from app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
-SEARCH_DELAY_MS = 150
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
-
-
-def _section_title(text: str, name: str) -> QLabel:
-    label = QLabel(text.upper())
-    label.setObjectName(name)
-    f = label.font()
-    f.setBold(True)
-    f.setPointSizeF(f.pointSizeF() * 0.8)
-    label.setFont(f)
-    label.setForegroundRole(label.foregroundRole())
-    label.setContentsMargins(16, 10, 16, 2)
-    return label
-
-
-class PersonRow(QFrame):
-    """A small row: initials, name, a note and buttons (Nearby and Requests)."""
-
-    def __init__(self, name: str, note: str, user: bytes, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.user = user
-        self.setObjectName("personRow")
-        layout = self._layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 4, 12, 4)
-        layout.setSpacing(8)
-        avatar = QLabel(initials(name))
-        avatar.setFixedSize(30, 30)
-        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        colour = theme.avatar_colour(user).name()
-        avatar.setStyleSheet(
-            f"background: {colour}; color: white; border-radius: 15px; font-weight: bold;"
-        )
-        layout.addWidget(avatar)
-        texts = QVBoxLayout()
-        texts.setSpacing(0)
-        self.name = QLabel(name)
-        self.name.setObjectName("personName")
-        f = self.name.font()
-        f.setBold(True)
-        self.name.setFont(f)
-        texts.addWidget(self.name)
-        if note:
-            n = QLabel(note)
-            n.setObjectName("personNote")
-            n.setWordWrap(True)
-            n.setForegroundRole(n.foregroundRole())
-            texts.addWidget(n)
-        layout.addLayout(texts, 1)
-
-    def add_button(self, text: str, name: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName(name)
-        b.setProperty("userId", self.user.hex())
-        self._layout.addWidget(b)
-        return b
-
-
-HANDOFF_BUTTON_CSS = "text-align: left; padding: 6px 10px;"
-
-
-class Sidebar(QWidget):
-    """Search field, conversations, pending requests and the Nearby list.
-
-    Signals:
-        conversationActivated(user: bytes)
-        searchResultActivated(user: bytes, hit: MessageRow)
-        handoffActivated(offer: HandoffOffer)
-    """
-
-    conversationActivated = Signal(bytes)
-    searchResultActivated = Signal(bytes, object)
-    handoffActivated = Signal(object)
-
-    def __init__(self, bridge: Bridge, model: ConversationModel,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.bridge = bridge
-        self.setObjectName("sidebar")
-        self.setMinimumWidth(260)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 10, 10, 6)
-        self.search = QLineEdit()
-        self.search.setObjectName("searchField")
-        self.search.setPlaceholderText("Search messages (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        top.addWidget(self.search, 1)
-        self.new_chat_button = theme.IconButton("compose", "✎")
-        self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setToolTip("New message (Ctrl+N)")
-        self.new_chat_button.setAccessibleName("New message")
-        top.addWidget(self.new_chat_button)
-        self.settings_button = theme.IconButton("settings", "⚙")
-        self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setToolTip("Settings (Ctrl+,)")
-        self.settings_button.setAccessibleName("Settings")
-        top.addWidget(self.settings_button)
-        layout.addLayout(top)
-        # "Continue the chat with Bob (from laptop)": chats open on my other devices
-        self.handoff_box = QVBoxLayout()
-        self.handoff_box.setContentsMargins(10, 0, 10, 6)
-        self.handoff_box.setSpacing(4)
-        layout.addLayout(self.handoff_box)
-        self.handoff_buttons: list[QPushButton] = []
-
-        self.stack = QStackedWidget()
-        layout.addWidget(self.stack, 1)
-        # page 0: conversations, requests, nearby
-        page = QWidget()
-        page_layout = QVBoxLayout(page)
-        page_layout.setContentsMargins(0, 0, 0, 0)
-        page_layout.setSpacing(0)
-        self.list = QListView()
-        self.list.setObjectName("conversationList")
-        self.list.setModel(model)
-        self.list.setItemDelegate(ConversationDelegate(self.list))
-        self.list.setFrameShape(QFrame.Shape.NoFrame)
-        self.list.setMouseTracking(True)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.clicked.connect(self._on_clicked)
-        self.list.activated.connect(self._on_clicked)
-        self.list.setAccessibleName("Conversations")
-        # the list shares the sidebar's background: one column, not two panes
-        self.list.setAutoFillBackground(False)
-        self.list.viewport().setAutoFillBackground(False)
-        self.no_chats = QLabel("No conversations yet.")
-        self.no_chats.setObjectName("noConversations")
-        self.no_chats.setContentsMargins(16, 12, 16, 12)
-        self.no_chats.setWordWrap(True)
-        page_layout.addWidget(self.list, 3)
-        page_layout.addWidget(self.no_chats)
-        self._list_rows = -1
-
-        lower = QWidget()
-        lower_layout = QVBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 8)
-        lower_layout.setSpacing(0)
-        self.requests_title = _section_title("Requests", "requestsTitle")
-        self.requests_box = QVBoxLayout()
-        self.requests_box.setSpacing(0)
-        lower_layout.addWidget(self.requests_title)
-        lower_layout.addLayout(self.requests_box)
-        self.nearby_title = _section_title("Nearby", "nearbyTitle")
-        lower_layout.addWidget(self.nearby_title)
-        self.nearby_box = QVBoxLayout()
-        self.nearby_box.setSpacing(0)
-        lower_layout.addLayout(self.nearby_box)
-        self.nearby_empty = QLabel("Looking for people on this network…")
-        self.nearby_empty.setObjectName("nearbyEmpty")
-        self.nearby_empty.setWordWrap(True)
-        self.nearby_empty.setContentsMargins(16, 4, 16, 4)
-        lower_layout.addWidget(self.nearby_empty)
-        self.add_address = QPushButton("Connect by address…")
-        self.add_address.setObjectName("addByAddressButton")
-        self.add_address.setFlat(True)
-        row = QHBoxLayout()
-        row.setContentsMargins(10, 4, 10, 0)
-        row.addWidget(self.add_address)
-        row.addStretch(1)
-        lower_layout.addLayout(row)
-        lower_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("sidebarLower")
-        scroll.setWidget(lower)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        lower.setAutoFillBackground(False)
-        page_layout.addWidget(scroll, 2)
-        self.stack.addWidget(page)
-        # page 1: search results
-        self.results = QListWidget()
-        self.results.setObjectName("searchResults")
-        self.results.setFrameShape(QFrame.Shape.NoFrame)
-        self.results.setWordWrap(True)
-        self.results.itemActivated.connect(self._on_result)
-        self.results.itemClicked.connect(self._on_result)
-        self.stack.addWidget(self.results)
-
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.run_search)
-        self.search.textChanged.connect(self._on_search_text)
-        self.search.returnPressed.connect(self._on_search_enter)
-        self.request_rows: list[PersonRow] = []
-        self.nearby_rows: list[PersonRow] = []
-
-    def _on_clicked(self, index: QModelIndex) -> None:
-        user = index.data(ConvRole.UserId)
-        if user:
-            self.conversationActivated.emit(bytes(user))
-
-    def select_user(self, user: bytes | None) -> None:
-        model = self.list.model()
-        assert isinstance(model, ConversationModel)
-        row = model.row_of(user) if user else -1
-        sel = self.list.selectionModel()
-        if row < 0:
-            sel.clearSelection()
-            return
-        idx = model.index(row)
-        if not sel.isSelected(idx):
-            sel.select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            self.list.scrollTo(idx)
-
-    # -- requests and nearby -------------------------------------------------------------
-
-    def fit_list(self) -> None:
-        """A few conversations take only the room they need (Requests and Nearby follow
-        right under them); many scroll in their own list above the other sections."""
-        rows = self.list.model().rowCount()
-        if rows == self._list_rows:
-            return
-        self._list_rows = rows
-        wanted = rows * ConversationDelegate.HEIGHT + 2 * self.list.frameWidth() + 4
-        self.list.setMaximumHeight(max(wanted, 1))
-
-    def refresh_people(self) -> None:
-        model = self.list.model()
-        self.no_chats.setVisible(model.rowCount() == 0)
-        self.list.setVisible(model.rowCount() > 0)
-        self.fit_list()
-        for rows in (self.request_rows, self.nearby_rows):
-            for r in rows:
-                r.setParent(None)
-                r.deleteLater()
-            rows.clear()
-        requests = self.bridge.requests()
-        self.requests_title.setVisible(bool(requests))
-        for c in requests:
-            note = (f"⚠ Not the {c.name} you know: different key" if c.key_changed
-                    else "wants to chat with you")
-            row = PersonRow(c.name, note, c.user_id)
-            row.setObjectName("requestRow")
-            open_ = row.add_button("View", "requestViewButton")
-            open_.clicked.connect(partial(self._open_request, c.user_id))
-            if not c.key_changed:
-                accept = row.add_button("Accept", "acceptButton")
-                accept.clicked.connect(partial(self._accept, c.user_id))
-            decline = row.add_button("Decline", "declineButton")
-            decline.clicked.connect(partial(self._decline, c.user_id))
-            self.requests_box.addWidget(row)
-            self.request_rows.append(row)
-        nearby = self.bridge.nearby()
-        self.nearby_empty.setText(
-            "Looking for people on this network…" if self.bridge.setting("discoverable", True)
-            else "You are hidden from people nearby, and they from you; your contacts still "
-            "reach you. Turn on Discoverable in Settings to meet someone new."
-        )
-        self.nearby_empty.setVisible(not nearby)
-        for p in nearby:
-            assert p.user_id is not None
-            note = "⚠ Same name as a contact, different key" if p.key_changed else \
-                ("on this network" if not p.connected else "connected")
-            row = PersonRow(p.name or "Unknown", note, p.user_id)
-            row.setObjectName("nearbyRow")
-            add = row.add_button("Add", "nearbyAddButton")
-            add.setToolTip(f"Send {p.name} a contact request")
-            add.clicked.connect(partial(self._add, p.user_id, add))
-            self.nearby_box.addWidget(row)
-            self.nearby_rows.append(row)
-
-    def _open_request(self, user: bytes) -> None:
-        self.conversationActivated.emit(user)
-
-    def _accept(self, user: bytes) -> None:
-        self.bridge.accept_contact(user)
-
-    def _decline(self, user: bytes) -> None:
-        self.bridge.decline_contact(user)
-
-    def _add(self, user: bytes, button: QPushButton) -> None:
-        button.setEnabled(False)
-        button.setText("Sent")
-        self.bridge.add_contact(user)
-
-    # -- handoff ---------------------------------------------------------------------------
-
-    def show_handoffs(self, offers: list[HandoffOffer]) -> None:
-        for b in self.handoff_buttons:
-            b.setParent(None)
-            b.deleteLater()
-        self.handoff_buttons.clear()
-        names = self.bridge.names()
-        for offer in offers:
-            assert offer.user is not None
-            who = names.get(offer.user, "?")
-            b = QPushButton(f"↪ Continue the chat with {who} (from {offer.device_name})")
-            b.setObjectName("handoffButton")
-            b.setToolTip("Open it here" + (" with the draft you started there"
-                                            if offer.draft else ""))
-            b.setStyleSheet(HANDOFF_BUTTON_CSS)
-            b.clicked.connect(partial(self.handoffActivated.emit, offer))
-            self.handoff_box.addWidget(b)
-            self.handoff_buttons.append(b)
-
-    def changeEvent(self, e: QEvent) -> None:
-        super().changeEvent(e)
-        if e.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            # a style sheet fixes a widget's palette when it is polished: polish again
-            for b in self.handoff_buttons:
-                b.setStyleSheet("")
-                b.setStyleSheet(HANDOFF_BUTTON_CSS)
-
-    # -- search ----------------------------------------------------------------------------
-
-    def _on_search_text(self, text: str) -> None:
-        if not text.strip():
-            self._search_timer.stop()
-            self.results.clear()
-            self.stack.setCurrentIndex(0)
-            return
-        self._search_timer.start()
-
-    def _on_search_enter(self) -> None:
-        self.run_search()
-        if self.results.count():
-            self.results.setCurrentRow(0)
-            self._on_result(self.results.item(0))
-
-    def run_search(self) -> None:
-        self._search_timer.stop()
-        text = self.search.text().strip()
-        self.results.clear()
-        if not text:
-            self.stack.setCurrentIndex(0)
-            return
-        self.stack.setCurrentIndex(1)
-        names = self.bridge.names()
-        hits = self.bridge.search(text)
-        if not hits:
-            item = QListWidgetItem(f"No messages match “{text}”.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.results.addItem(item)
-            return
-        for m in hits:
-            peer = self.bridge.conversation_peer(m.conv)
-            if peer is None:
-                continue
-            who = "You" if m.outgoing else names.get(m.sender, "?")
-            chat = names.get(peer, "?")
-            snippet = " ".join(m.text.split())
-            if len(snippet) > 90:
-                snippet = snippet[:88] + "…"
-            item = QListWidgetItem(f"{chat} · {short_time(m.time)}\n{who}: {snippet}")
-            item.setData(Qt.ItemDataRole.UserRole, (peer, m))
-            self.results.addItem(item)
-
-    def _on_result(self, item: QListWidgetItem) -> None:
-        data = item.data(Qt.ItemDataRole.UserRole)
-        if data:
-            self.searchResultActivated.emit(data[0], data[1])
 
 
 class ChatPane(QWidget):
@@ -513,6 +150,7 @@ class MainWindow(QMainWindow):
         bridge.conversationsChanged.connect(self._refresh_timer.start)
         bridge.handoffChanged.connect(self.refresh_handoffs)
         self.sidebar.handoffActivated.connect(self.continue_handoff)
+        self.sidebar.handoffDismissed.connect(self.dismiss_handoff)
         self.chat.view.retryRequested.connect(self.retry_delivery)
         bridge.messagesAdded.connect(self.on_messages_added)
         bridge.statusChanged.connect(self.on_status_changed)
@@ -678,8 +316,14 @@ class MainWindow(QMainWindow):
         self.messages.offline_peer = not online
         self.chat.header.name.setText(name)
         bits = ["online" if online else "offline"]
-        if c and c.verified:
+        if c and c.key_changed:
+            bits.append(f"⚠ not the {name} you know")
+        elif c and c.verified:
             bits.append("✔ verified")
+        else:
+            bits.append("not verified")
+        if name.casefold() in self.bridge.shared_names():
+            bits.append(f"key {key_label(user)}")
         if c and c.state == PENDING_OUT:
             bits.append("request sent")
         self.chat.header.subtitle.setText(" · ".join(bits))
@@ -801,6 +445,11 @@ class MainWindow(QMainWindow):
             self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
         self.refresh_handoffs()
 
+    def dismiss_handoff(self, offer: HandoffOffer) -> None:
+        """Not now: this offer stays hidden (a new one from that device shows again)."""
+        self._dismissed[offer.device_id] = offer
+        self.refresh_handoffs()
+
     def retry_delivery(self) -> None:
         if self.current is None:
             return
@@ -825,8 +474,7 @@ class MainWindow(QMainWindow):
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
             if peer is not None:
-                name = self.bridge.names().get(peer, "Someone")
-                self.notify.emit(name, incoming[-1].text[:200], peer)
+                self.notify.emit(self.bridge.person_title(peer), incoming[-1].text[:200], peer)
 
     def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
         if self.current is not None and conv == self.bridge.conv_for(self.current):
