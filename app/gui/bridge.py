@@ -81,6 +81,7 @@ class Conversation:
     unread: int
     replaced: bool = False  # an old key: the person uses a new one now (confirmed)
     key_hint: str = ""  # the key, when another key goes by the same name
+    muted: bool = False  # no notifications for this chat
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -231,6 +232,7 @@ class Bridge(QObject):
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
                 key_label(c.user_id) if c.name.casefold() in shared else "",
+                self.muted(c.user_id),
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
@@ -403,6 +405,14 @@ class Bridge(QObject):
         """Mark ``user`` verified (``how``: HOW_NUMBER or HOW_EMOJI) or not."""
         self.node.db.set_setting(f"verified_how:{user.hex()}", how if verified else None)
         self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
+
+    def muted(self, user: bytes) -> bool:
+        """No notifications for this chat (a setting of this device)."""
+        return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
+
+    def set_muted(self, user: bytes, muted: bool) -> None:
+        self.node.db.set_setting(f"muted:{user.hex()}", muted)
+        self.conversationsChanged.emit()
 
     def verified_how(self, user: bytes) -> str | None:
         """How the user verified ``user`` on this device, if they did it here."""

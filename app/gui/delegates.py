@@ -361,6 +361,8 @@ class ConversationDelegate(QStyledItemDelegate):
             marks = " ✔"
         hint = str(index.data(ConvRole.KeyHint) or "")
         hint_text = f"  {hint}" if hint else ""
+        if index.data(ConvRole.Muted):
+            hint_text += "  🔕"
         hint_w = fm_small.horizontalAdvance(hint_text)
         name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks) - hint_w
         name = fm_name.elidedText(str(index.data(ConvRole.Name) or ""),

@@ -85,6 +85,7 @@ class ConvRole(enum.IntEnum):
     State = enum.auto()
     Conv = enum.auto()
     KeyHint = enum.auto()  # the key, shown when another key goes by the same name
+    Muted = enum.auto()
 
 
 class ConversationModel(QAbstractListModel):
@@ -134,6 +135,8 @@ class ConversationModel(QAbstractListModel):
             return f"{c.name}{key}{mark}{unread}"
         if role == ConvRole.KeyHint:
             return c.key_hint
+        if role == ConvRole.Muted:
+            return c.muted
         if role == ConvRole.UserId:
             return c.user_id
         if role == ConvRole.Conv:

@@ -7,7 +7,7 @@ import html
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         bridge.devicesChanged.connect(self.on_devices_changed)
         bridge.error.connect(self.show_error)
         self.sidebar.conversationActivated.connect(self.open_chat)
+        self.sidebar.list.menuRequested.connect(self.conversation_menu)
         self.sidebar.searchResultActivated.connect(self.jump_to)
         self.sidebar.add_address.clicked.connect(self.add_by_address)
         self.sidebar.settings_button.clicked.connect(self.open_settings)
@@ -167,8 +169,8 @@ class MainWindow(QMainWindow):
         self.chat.composer.submitted.connect(self.send)
         self.chat.send_button.clicked.connect(self.send)
         self.chat.composer.textChanged.connect(self.on_composer_changed)
-        self.chat.header.info.clicked.connect(self.show_contact_info)
-        self.chat.compare_button.clicked.connect(self.show_contact_info)
+        self.chat.header.info.clicked.connect(lambda: self.show_contact_info())
+        self.chat.compare_button.clicked.connect(lambda: self.show_contact_info())
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
         self.chat.open_new_button.clicked.connect(self.open_replacement)
@@ -183,7 +185,7 @@ class MainWindow(QMainWindow):
         w = QWidget()
         w.setObjectName("emptyState")
         layout = QVBoxLayout(w)
-        layout.setContentsMargins(48, 48, 48, 48)
+        layout.setContentsMargins(24, 32, 24, 32)
         layout.addStretch(1)
         path = icon_path()
         if path is not None:
@@ -216,8 +218,9 @@ class MainWindow(QMainWindow):
         text.setObjectName("emptyText")
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignLeft)
-        text.setFixedWidth(480)  # a fixed width lets the wrapped label take its full height
-        text.setMinimumHeight(text.heightForWidth(480))
+        text.setMaximumWidth(480)
+        text.setMinimumWidth(260)  # (the window may shrink to about 600 px)
+        text.setMinimumHeight(text.heightForWidth(260))
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         port = self.bridge.node.port
         me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
@@ -240,7 +243,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+N", self.new_chat, "newChatShortcut")
         add("Ctrl+F", self.focus_search, "searchShortcut")
         add("Ctrl+,", self.open_settings, "settingsShortcut")
-        add("Ctrl+I", self.show_contact_info, "contactInfoShortcut")
+        add("Ctrl+I", lambda: self.show_contact_info(), "contactInfoShortcut")
         for n in range(1, 10):
             add(f"Ctrl+{n}", partial(self.open_nth, n - 1), f"switchChat{n}Shortcut")
 
@@ -473,7 +476,7 @@ class MainWindow(QMainWindow):
         incoming = [r for r in rows if not r.outgoing]
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
-            if peer is not None:
+            if peer is not None and not self.bridge.muted(peer):
                 self.notify.emit(self.bridge.person_title(peer), incoming[-1].text[:200], peer)
 
     def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
@@ -514,10 +517,30 @@ class MainWindow(QMainWindow):
             self.dialogs.remove(dialog)
         dialog.deleteLater()
 
-    def show_contact_info(self) -> ContactInfoDialog | None:
-        if self.current is None:
+    def conversation_menu(self, user: bytes, pos: QPoint) -> QMenu:
+        """A conversation's menu (a right click in the list): it acts on that row and
+        leaves the selection, which is always the open chat, alone."""
+        menu = QMenu(self)
+        menu.setObjectName("conversationMenu")
+        act = menu.addAction("Open")
+        act.setObjectName("openChatAction")
+        act.triggered.connect(partial(self.open_chat, user))
+        act = menu.addAction("Contact info")
+        act.setObjectName("contactInfoAction")
+        act.triggered.connect(partial(self.show_contact_info, user))
+        muted = self.bridge.muted(user)
+        act = menu.addAction("Unmute notifications" if muted else "Mute notifications")
+        act.setObjectName("muteAction")
+        act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
+        menu.popup(pos)
+        self.sidebar.select_user(self.current)
+        return menu
+
+    def show_contact_info(self, user: bytes | None = None) -> ContactInfoDialog | None:
+        user = user or self.current
+        if user is None:
             return None
-        dialog = ContactInfoDialog(self.bridge, self.current, self)
+        dialog = ContactInfoDialog(self.bridge, user, self)
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
         dialog.open()
