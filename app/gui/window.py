@@ -85,12 +85,14 @@ class MainWindow(QMainWindow):
     """Signals:
         notify(title: str, text: str, user: bytes): a message arrived while unfocused
         unreadChanged(count: int)
-        closed(): the user closed the window
+        closed(): the user quit (closed the window, with no tray icon to stay in)
+        hiddenToTray(): the window was closed and Kith keeps running in the tray
     """
 
     notify = Signal(str, str, bytes)
     unreadChanged = Signal(int)
     closed = Signal()
+    hiddenToTray = Signal()
 
     def __init__(self, bridge: Bridge) -> None:
         super().__init__()
@@ -102,6 +104,9 @@ class MainWindow(QMainWindow):
         self.messages = MessageModel(bridge)
         self.current: bytes | None = None
         self.dialogs: list[QDialog] = []
+        self._quitting = False
+        # whether closing the window only hides it (the tray icon is there to come back)
+        self.keep_running: Callable[[], bool] = lambda: False
 
         splitter = QSplitter()
         splitter.setObjectName("mainSplitter")
@@ -244,6 +249,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+F", self.focus_search, "searchShortcut")
         add("Ctrl+,", self.open_settings, "settingsShortcut")
         add("Ctrl+I", lambda: self.show_contact_info(), "contactInfoShortcut")
+        add("Ctrl+Q", self.quit, "quitShortcut")
         for n in range(1, 10):
             add(f"Ctrl+{n}", partial(self.open_nth, n - 1), f"switchChat{n}Shortcut")
 
@@ -643,11 +649,22 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def quit(self) -> None:
+        """Quit Kith (Ctrl+Q, the tray menu's Quit): close the window for good."""
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, e: QCloseEvent) -> None:
         self._save_draft()
         self._stop_typing()
         self._handoff_timer.stop()
         self.bridge.set_open_chat(None)
+        if not self._quitting and self.keep_running():
+            # Kith stays online in the tray (as messengers do); Quit quits
+            e.ignore()
+            self.hide()
+            self.hiddenToTray.emit()
+            return
         super().closeEvent(e)
         self.closed.emit()
 
