@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -62,10 +63,14 @@ class ChatView(QListView):
     Signals:
         linkActivated(url: str)
         retryRequested(): "Retry" under an undelivered message was clicked
+        atBottomChanged(at_bottom: bool): the newest message came into view, or left it
+        jumpRequested(): the "↓ N new" button was clicked
     """
 
     linkActivated = Signal(str)
     retryRequested = Signal()
+    atBottomChanged = Signal(bool)
+    jumpRequested = Signal()
 
     def __init__(self, model: MessageModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +82,7 @@ class ChatView(QListView):
         self._in_layout = False
         self._fetch_pending = False
         self._trim_pending = False
+        self._was_at_bottom = True
         self.setObjectName("messageList")
         self.open_links = True
         self.setModel(model)
@@ -99,6 +105,15 @@ class ChatView(QListView):
         bar.valueChanged.connect(self.on_scrolled)
         bar.rangeChanged.connect(self.on_range_changed)
         model.modelReset.connect(self.on_model_reset)
+        # "↓ 3 new": while scrolled up, back to the newest message
+        self.jump_button = QToolButton(self)
+        self.jump_button.setObjectName("jumpToNewButton")
+        self.jump_button.setToolTip("Go to the newest message")
+        self.jump_button.setAccessibleName("Go to the newest message")
+        self.jump_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.jump_button.clicked.connect(self.jumpRequested.emit)
+        self.jump_button.hide()
+        self._new_count = 0
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -125,6 +140,29 @@ class ChatView(QListView):
         index = self.indexAt(QPoint(0, 0))
         self._top = (QPersistentModelIndex(index), self.visualRect(index).top()) \
             if index.isValid() else None
+        at = self.shows_newest()
+        if at != self._was_at_bottom:
+            self._was_at_bottom = at
+            self._place_jump_button()
+            self.atBottomChanged.emit(at)
+
+    def shows_newest(self) -> bool:
+        """The newest message is loaded and on screen."""
+        return self.at_bottom() and not self._newer_unloaded
+
+    def set_new_count(self, n: int) -> None:
+        """How many unread messages the "↓" button announces."""
+        self._new_count = n
+        self._place_jump_button()
+
+    def _place_jump_button(self) -> None:
+        b = self.jump_button
+        b.setText(f"↓ {self._new_count} new" if self._new_count else "↓")
+        b.adjustSize()
+        vp = self.viewport().geometry()
+        b.move(vp.right() - b.width() - 16, vp.bottom() - b.height() - 12)
+        b.setVisible(not self.shows_newest())
+        b.raise_()
 
     def doItemsLayout(self) -> None:
         """Lay the rows out (Qt calls this after rows came or went, or a resize), then put
@@ -270,6 +308,11 @@ class ChatView(QListView):
         """A page is about to come in (on the next loop turns)."""
         return self._fetch_pending
 
+    def show_row_at_top(self, row: int) -> None:
+        """Scroll so that ``row`` (the first unread message) is at the top, if it can."""
+        self.scrollTo(self.model().index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        self._remember()
+
     def scroll_to_row(self, row: int) -> None:
         index = self.model().index(row, 0)
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
@@ -278,6 +321,7 @@ class ChatView(QListView):
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
+        self._place_jump_button()
         if e.size().width() != e.oldSize().width():
             # bubbles wrap to the width: heights change (QListView itself lays out again
             # only when the height changes)

@@ -63,6 +63,8 @@ class BubbleDelegate(QStyledItemDelegate):
     RADIUS = 17.0
     MAX_FRACTION = 0.72
     HEADER_H = 34
+    DIVIDER_H = 28
+    NEW_MESSAGES = "New messages"
     STATUS_H = 18
     RETRY = "Retry"
     GAP, GROUP_GAP = 8, 2
@@ -158,6 +160,9 @@ class BubbleDelegate(QStyledItemDelegate):
             top += self.HEADER_H
         else:
             top += self.GAP if shape.first else self.GROUP_GAP
+        if shape.divider:
+            out["divider"] = QRect(rect.left(), top, rect.width(), self.DIVIDER_H)
+            top += self.DIVIDER_H
         text_w, text_h = self._text_size(index, self._max_text_width())
         w = text_w + 2 * self.PAD_H
         h = text_h + 2 * self.PAD_V
@@ -176,12 +181,14 @@ class BubbleDelegate(QStyledItemDelegate):
         # The same arithmetic as _geometry()["all"], without building the rects.
         width = self.view.viewport().width()
         max_w = max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
-        header, first, last, status = self.model.shape(index.row())
+        header, first, last, status, divider = self.model.shape(index.row())
         height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
         if header:
             height += self.HEADER_H
         else:
             height += self.GAP if first else self.GROUP_GAP
+        if divider:
+            height += self.DIVIDER_H
         if status:
             height += self.STATUS_H
         return QSize(width, height + 4 if last else height)
@@ -238,6 +245,17 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.setPen(muted)
             painter.drawText(g["header"], Qt.AlignmentFlag.AlignCenter,
                              str(index.data(MsgRole.DayHeader)))
+        if "divider" in g:  # a line with "New messages" on it
+            area = g["divider"]
+            painter.setFont(small)
+            accent = pal.color(QPalette.ColorRole.Highlight)
+            painter.setPen(accent)
+            label_w = QFontMetrics(small).horizontalAdvance(self.NEW_MESSAGES) + 16
+            mid = area.center().y()
+            cx = area.center().x()
+            painter.drawLine(area.left() + self.SIDE, mid, cx - label_w // 2, mid)
+            painter.drawLine(cx + label_w // 2, mid, area.right() - self.SIDE, mid)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.NEW_MESSAGES)
         outgoing = bool(index.data(MsgRole.Outgoing))
         bubble = g["bubble"]
         fill = pal.color(QPalette.ColorRole.Highlight) if outgoing else theme.incoming_bubble(pal)

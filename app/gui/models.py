@@ -174,6 +174,7 @@ class Shape(NamedTuple):
     first: bool  # first of its group
     last: bool  # last of its group
     status: bool  # the status line under it (the last outgoing message)
+    divider: bool = False  # "New messages" above it: the first one unread when it came
 
 
 class MsgRole(enum.IntEnum):
@@ -205,7 +206,11 @@ class MessageModel(QAbstractListModel):
         self._has_newer = False  # a window around an old message: newer pages not loaded
         self._last_out = -1
         self.at_top = False  # set by the view while it shows the oldest loaded row
-        self.offline_peer = False  # the contact is offline: "Not delivered yet"
+        self.offline_peer = False  # the contact is offline: "Waiting for them"
+        self.peer_name = ""
+        # the first message that was unread when the chat opened or when it came while
+        # the user looked elsewhere: the "New messages" divider goes above it
+        self.unread_from: bytes | None = None
         # the next page each way, read ahead (peek_older/peek_newer), by the key it follows
         self._older_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
         self._newer_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
@@ -223,7 +228,23 @@ class MessageModel(QAbstractListModel):
         self._has_newer = False
         self.at_top = False
         self._find_last_out()
+        self.unread_from = next((r.event_id for r in self._rows
+                                 if not r.outgoing and r.status < STATUS_READ), None)
         self.endResetModel()
+
+    def mark_new(self, rows: list[MessageRow]) -> None:
+        """These incoming messages came while the user looked elsewhere: the divider goes
+        above the first of them, unless one is there already."""
+        first = next((r for r in rows if not r.outgoing and r.event_id in self._ids), None)
+        if self.unread_from is None and first is not None:
+            self.unread_from = first.event_id
+            row = self.find_or_load(first.event_id)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row), self.index(row))
+
+    def unread_row(self) -> int:
+        """The row the divider is above, or -1."""
+        return self.find_or_load(self.unread_from) if self.unread_from else -1
 
     def open_at(self, hit: MessageRow) -> int:
         """Show the pages around ``hit`` (a message too far back to reach by paging from
@@ -442,7 +463,8 @@ class MessageModel(QAbstractListModel):
         header = prev is None or _new_section(prev, r)
         first = header or not _same_group(prev, r)  # type: ignore[arg-type]
         last = i == len(rows) - 1 or not _same_group(r, rows[i + 1])
-        return Shape(header, first, last, i == self._last_out and not self._has_newer)
+        return Shape(header, first, last, i == self._last_out and not self._has_newer,
+                     r.event_id == self.unread_from)
 
     def roleNames(self) -> dict[int, QByteArray]:
         return {r.value: QByteArray(r.name.encode()) for r in MsgRole}

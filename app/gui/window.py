@@ -158,6 +158,8 @@ class MainWindow(QMainWindow):
         self.sidebar.handoffActivated.connect(self.continue_handoff)
         self.sidebar.handoffDismissed.connect(self.dismiss_handoff)
         self.chat.view.retryRequested.connect(self.retry_delivery)
+        self.chat.view.atBottomChanged.connect(self.on_at_bottom)
+        self.chat.view.jumpRequested.connect(self.jump_to_newest)
         bridge.messagesAdded.connect(self.on_messages_added)
         bridge.statusChanged.connect(self.on_status_changed)
         bridge.typingChanged.connect(self.on_typing_changed)
@@ -311,9 +313,19 @@ class MainWindow(QMainWindow):
         self._update_chat_chrome()
         self.chat.typing.update_state()
         self.chat.composer.setFocus()
-        self.maybe_mark_read()
+        if self.messages.unread_row() > 0:  # start at the first unread message
+            QTimer.singleShot(0, self, partial(self._show_first_unread, user))
+        else:
+            self.maybe_mark_read()
         self._announce_open_chat()
         self.refresh_handoffs()
+
+    def _show_first_unread(self, user: bytes) -> None:
+        row = self.messages.unread_row()
+        if user == self.current and row >= 0:
+            self.chat.view.doItemsLayout()
+            self.chat.view.show_row_at_top(row)
+        self.maybe_mark_read()
 
     def _update_chat_chrome(self) -> None:
         user = self.current
@@ -479,6 +491,8 @@ class MainWindow(QMainWindow):
                 self.chat.typing.set_active(False)  # the message they were typing is here
             self.messages.add(rows)
             self.maybe_mark_read()
+            if self.bridge.unread_count(conv) and not self.chat.view.shows_newest():
+                self.messages.mark_new(rows)  # they came while the user read further up
         incoming = [r for r in rows if not r.outgoing]
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
@@ -495,12 +509,34 @@ class MainWindow(QMainWindow):
             self.chat.typing.update_state()
 
     def maybe_mark_read(self) -> None:
-        """Mark the open chat read if the user can see it."""
+        """Mark the open chat read if the user can see its newest messages (scrolled up,
+        they are not read yet: the "↓ N new" button says how many wait below)."""
         if (self.current is not None and self.isActiveWindow() and not self.isMinimized()
-                and self.stack.currentWidget() is self.chat):
+                and self.stack.currentWidget() is self.chat
+                and self.chat.view.shows_newest()):
             c = self.bridge.contact(self.current)
             if c is not None and c.state == ACCEPTED:
                 self.bridge.mark_read(self.current)
+        self._update_new_count()
+
+    def _update_new_count(self) -> None:
+        n = self.bridge.unread_count(self.bridge.conv_for(self.current)) if self.current else 0
+        self.chat.view.set_new_count(n)
+
+    def on_at_bottom(self, at_bottom: bool) -> None:
+        if at_bottom:
+            self.maybe_mark_read()
+
+    def jump_to_newest(self) -> None:
+        """The "↓" button: back to the present (reloading it after a jump far back)."""
+        if self.current is None:
+            return
+        if self.messages.has_newer():
+            self.messages.open(self.bridge.conv_for(self.current), self.current)
+        else:
+            bar = self.chat.view.verticalScrollBar()
+            bar.setValue(bar.maximum())
+        self.maybe_mark_read()
 
     def changeEvent(self, e: QEvent) -> None:
         super().changeEvent(e)
