@@ -344,6 +344,12 @@ class Bridge(QObject):
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())
 
+    def my_addresses(self) -> list[str]:
+        """This device's HOST:PORT addresses, for "Connect by address" on another one."""
+        from app.gui.netifs import listening_addresses
+
+        return listening_addresses(self.node.options.interfaces, self.node.port)
+
     def setting(self, key: str, default: Any) -> Any:
         return self.node.db.get_setting(key, default)
 

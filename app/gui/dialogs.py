@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -93,21 +94,58 @@ class FirstStartDialog(QDialog):
         return self.name.text().strip()
 
 
-class AddByAddressDialog(QDialog):
-    """Reach someone mDNS cannot see (VPN, another subnet) by HOST:PORT."""
+class AddressBox(QWidget):
+    """This device's addresses, selectable, with a Copy button."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, addresses: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.addresses = addresses
+        self.label = QLabel("\n".join(addresses) or "not listening")
+        self.label.setObjectName("myAddresses")
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.label.setFont(mono)
+        row.addWidget(self.label, 1)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("copyAddressButton")
+        self.copy_button.setAutoDefault(False)
+        self.copy_button.setEnabled(bool(addresses))
+        self.copy_button.clicked.connect(self.copy)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText("\n".join(self.addresses))
+
+
+class AddByAddressDialog(QDialog):
+    """Reach someone mDNS cannot see (VPN, another subnet) by HOST:PORT; shows this
+    device's own addresses for the other side to type."""
+
+    def __init__(self, addresses: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("addByAddressDialog")
         self.setWindowTitle("Connect by address")
         layout = QVBoxLayout(self)
-        info = QLabel("Type the address Kith shows on the other device, like 192.168.1.20:7000.")
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(8)
+        info = QLabel("Type the address that the other device shows under "
+                      "<b>This computer</b> (in its Connect by address window, or its "
+                      "Settings).")
         info.setWordWrap(True)
         layout.addWidget(info)
         self.address = QLineEdit()
         self.address.setObjectName("addressField")
-        self.address.setPlaceholderText("host:port")
+        example = addresses[0] if addresses else "192.168.1.20:7000"
+        self.address.setPlaceholderText(f"like {example.rsplit(':', 1)[0]}:7000")
         layout.addWidget(self.address)
+        mine = QLabel("<b>This computer</b>: give the other person one of these")
+        mine.setWordWrap(True)
+        layout.addSpacing(6)
+        layout.addWidget(mine)
+        self.mine = AddressBox(addresses)
+        layout.addWidget(self.mine)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -164,6 +202,9 @@ class SettingsDialog(QDialog):
         self.devices_button.setObjectName("myDevicesButton")
         self.devices_button.setToolTip("Link another computer to this account, or remove one")
         form.addRow("Devices", self.devices_button)
+        self.addresses = AddressBox(bridge.my_addresses())
+        self.addresses.setToolTip("What another device types under Connect by address")
+        form.addRow("This computer", self.addresses)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )

@@ -651,7 +651,7 @@ class MainWindow(QMainWindow):
                 lambda t: self.open_chat(user) if not t.cancelled() and t.result() else None)
 
     def add_by_address(self) -> None:
-        dialog = AddByAddressDialog(self)
+        dialog = AddByAddressDialog(self.bridge.my_addresses(), self)
         self.dialogs.append(dialog)
 
         def done(result: int) -> None:
