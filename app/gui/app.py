@@ -214,7 +214,7 @@ class Notifier:
     def set_unread(self, count: int) -> None:
         self.unread = count
         name = self.window.bridge.my_name
-        self.window.setWindowTitle(f"({count}) Kith: {name}" if count else f"Kith: {name}")
+        self.window.setWindowTitle(f"({count}) {name}" if count else name)
         if self.tray is not None:
             self.tray.setIcon(badge_icon(count))
             self.tray.setToolTip(f"Kith: {count} unread" if count else "Kith")

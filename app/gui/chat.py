@@ -46,9 +46,12 @@ from PySide6.QtWidgets import (
 from app.gui import theme
 from app.gui.delegates import BubbleDelegate
 from app.gui.models import MAX_ROWS, PAGE, MessageModel, MsgRole
+from app.gui.widgets import ElidedLabel
 
 TYPING_POLL_MS = 1000  # while the bubble shows, ask the core whether they still type
 TYPING_RESEND_MS = 3000  # while typing, tell the peer again this often
+TYPING_FRAME_MS = 60  # the dots' animation: one frame this often
+TYPING_FRAMES = 24  # frames per cycle (about 1.4 s)
 
 
 class ChatView(QListView):
@@ -114,6 +117,10 @@ class ChatView(QListView):
         self.jump_button.clicked.connect(self.jumpRequested.emit)
         self.jump_button.hide()
         self._new_count = 0
+        self.empty_state = ChatEmptyState(self)
+        self.empty_state.hide()
+        for sig in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            sig.connect(self._place_empty_state)
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -154,6 +161,18 @@ class ChatView(QListView):
         """How many unread messages the "↓" button announces."""
         self._new_count = n
         self._place_jump_button()
+
+    def _place_empty_state(self) -> None:
+        empty = self.model().rowCount() == 0 and self.message_model().conv is not None
+        self.empty_state.setVisible(empty)
+        if empty:
+            vp = self.viewport().geometry()
+            width = min(vp.width() - 32, 420)
+            height = self.empty_state.heightForWidth(width)
+            height = max(height, self.empty_state.sizeHint().height())
+            self.empty_state.setGeometry(vp.left() + (vp.width() - width) // 2,
+                                         vp.top() + max(0, (vp.height() - height) // 2),
+                                         width, height)
 
     def _place_jump_button(self) -> None:
         b = self.jump_button
@@ -318,10 +337,12 @@ class ChatView(QListView):
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.setCurrentIndex(index)
         self._remember()
+        self._maybe_fetch()  # near the end of what is loaded: the next page comes
 
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
         self._place_jump_button()
+        self._place_empty_state()
         if e.size().width() != e.oldSize().width():
             # bubbles wrap to the width: heights change (QListView itself lays out again
             # only when the height changes)
@@ -399,6 +420,50 @@ class ChatView(QListView):
         menu.popup(self.viewport().mapToGlobal(pos))
 
 
+class ChatEmptyState(QWidget):
+    """What an empty chat shows: the person, whether they are verified, and a hint."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatEmptyState")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.setSpacing(6)
+        self.avatar = QLabel()
+        self.avatar.setObjectName("chatEmptyAvatar")
+        self.avatar.setFixedSize(64, 64)
+        self.avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.name = ElidedLabel()
+        self.name.setObjectName("chatEmptyName")
+        self.name.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        f = self.name.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.3)
+        self.name.setFont(f)
+        layout.addWidget(self.name)
+        self.trust = QLabel()
+        self.trust.setObjectName("chatEmptyTrust")
+        self.trust.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.trust.setWordWrap(True)
+        layout.addWidget(self.trust)
+        self.hint = QLabel()
+        self.hint.setObjectName("chatEmptyHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.hint)
+
+    def present(self, name: str, user: bytes, initials: str, trust: str, hint: str) -> None:
+        colour = theme.avatar_colour(user).name()
+        self.avatar.setText(initials)
+        self.avatar.setStyleSheet(f"background: {colour}; color: white; border-radius: 32px;"
+                                  " font-weight: bold; font-size: 22px;")
+        self.name.setText(name)
+        self.trust.setText(trust)
+        self.hint.setText(hint)
+
+
 class Composer(QPlainTextEdit):
     """Multi-line message field: Enter sends, Shift+Enter starts a new line.
 
@@ -453,7 +518,16 @@ class TypingBubble(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(TYPING_POLL_MS)
         self.timer.timeout.connect(self.update_state)
+        # the dots rise and fade one after the other, as in other messengers
+        self.phase = 0
+        self.animation = QTimer(self)
+        self.animation.setInterval(TYPING_FRAME_MS)
+        self.animation.timeout.connect(self._step)
         self.hide()
+
+    def _step(self) -> None:
+        self.phase = (self.phase + 1) % TYPING_FRAMES
+        self.update()
 
     def update_state(self) -> None:
         self.set_active(self.source())
@@ -462,9 +536,11 @@ class TypingBubble(QWidget):
         if active:
             if not self.timer.isActive():
                 self.timer.start()
+                self.animation.start()
             self.show()
         else:
             self.timer.stop()
+            self.animation.stop()
             self.hide()
 
     def paintEvent(self, e: QPaintEvent) -> None:
@@ -476,10 +552,15 @@ class TypingBubble(QWidget):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.incoming_bubble(pal))
         p.drawRoundedRect(bubble, 16, 16)
-        dot = QColor(theme.muted_text(pal))
-        p.setBrush(dot)
         for i in range(3):
-            p.drawEllipse(QRectF(bubble.left() + 14 + i * 11, bubble.center().y() - 4, 8, 8))
+            # each dot peaks a third of a cycle after the one before it
+            t = ((self.phase - i * TYPING_FRAMES // 6) % TYPING_FRAMES) / TYPING_FRAMES
+            lift = max(0.0, 1.0 - abs(t - 0.25) * 4)  # 0..1, a short bump per cycle
+            dot = QColor(theme.muted_text(pal))
+            dot.setAlphaF(0.45 + 0.55 * lift)
+            p.setBrush(dot)
+            p.drawEllipse(QRectF(bubble.left() + 14 + i * 11,
+                                 bubble.center().y() - 4 - 3 * lift, 8, 8))
         p.end()
 
     def sizeHint(self) -> QSize:
@@ -544,13 +625,13 @@ class ChatHeader(QFrame):
         layout.setContentsMargins(16, 10, 10, 10)
         texts = QVBoxLayout()
         texts.setSpacing(0)
-        self.name = QLabel()
+        self.name = ElidedLabel()
         self.name.setObjectName("chatTitle")
         f = self.name.font()
         f.setBold(True)
         f.setPointSizeF(f.pointSizeF() * 1.15)
         self.name.setFont(f)
-        self.subtitle = QLabel()
+        self.subtitle = ElidedLabel()
         self.subtitle.setObjectName("chatSubtitle")
         texts.addWidget(self.name)
         texts.addWidget(self.subtitle)

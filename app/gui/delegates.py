@@ -289,7 +289,7 @@ class BubbleDelegate(QStyledItemDelegate):
                 painter.setFont(small)
                 area.setRight(retry.left() - 8)
                 status += "  ·"
-            painter.setPen(theme.warning_colour(pal) if status.startswith("Not") else muted)
+            painter.setPen(muted)  # (waiting is normal: grey, not a warning)
             painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
                              status)
             painter.restore()

@@ -21,7 +21,16 @@ import enum
 import functools
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QDate,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTime,
+)
 
 from app.gui.bridge import Bridge, Conversation
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
@@ -43,18 +52,28 @@ def initials(name: str) -> str:
     return (parts[0][0] + parts[-1][0]).upper()
 
 
+def clock(when: datetime.datetime) -> str:
+    """A time of day as the user's locale writes it (10:42, or 10:42 AM)."""
+    return QLocale().toString(QTime(when.hour, when.minute), QLocale.FormatType.ShortFormat)
+
+
+def _date(when: datetime.datetime, fmt: QLocale.FormatType) -> str:
+    return QLocale().toString(QDate(when.year, when.month, when.day), fmt)
+
+
 def short_time(ms: int, now: datetime.datetime | None = None) -> str:
-    """10:42 today, Yesterday, a weekday within a week, else a date."""
+    """10:42 today, Yesterday, a weekday within a week, else a date (in the locale's
+    words and order)."""
     when = datetime.datetime.fromtimestamp(ms / 1000)
     now = now or datetime.datetime.now()
     days = (now.date() - when.date()).days
     if days <= 0:
-        return when.strftime("%H:%M")
+        return clock(when)
     if days == 1:
         return "Yesterday"
     if days < 7:
-        return when.strftime("%A")
-    return when.strftime("%d %b %Y")
+        return QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
+    return _date(when, QLocale.FormatType.ShortFormat)
 
 
 def day_label(ms: int, now: datetime.datetime | None = None) -> str:
@@ -66,10 +85,10 @@ def day_label(ms: int, now: datetime.datetime | None = None) -> str:
     elif days == 1:
         day = "Yesterday"
     elif days < 7:
-        day = when.strftime("%A")
+        day = QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
     else:
-        day = when.strftime("%a %d %b %Y")
-    return f"{day} {when.strftime('%H:%M')}"
+        day = _date(when, QLocale.FormatType.LongFormat)
+    return f"{day} {clock(when)}"
 
 
 class ConvRole(enum.IntEnum):
@@ -505,7 +524,8 @@ class MessageModel(QAbstractListModel):
                 return day_label(r.time)
             return ""
         if role == Qt.ItemDataRole.ToolTipRole:
-            return datetime.datetime.fromtimestamp(r.time / 1000).strftime("%A %d %B %Y, %H:%M")
+            when = datetime.datetime.fromtimestamp(r.time / 1000)
+            return f"{_date(when, QLocale.FormatType.LongFormat)}, {clock(when)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if r.outgoing else "Them"
             return f"{who}: {r.text}"
@@ -519,11 +539,11 @@ class MessageModel(QAbstractListModel):
             when = self.bridge.read_times.get((r.conv, r.author))
             if when is None:
                 return "Read"
-            return "Read " + datetime.datetime.fromtimestamp(when).strftime("%H:%M")
+            return "Read " + clock(datetime.datetime.fromtimestamp(when))
         if r.status >= STATUS_DELIVERED:
             return "Delivered"
-        if self.offline_peer:
-            return "Not delivered"
+        if self.offline_peer:  # queued: it goes out when they come online
+            return f"Waiting for {self.peer_name or 'them'}"
         return "Sending…"
 
 

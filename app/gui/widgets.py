@@ -23,12 +23,13 @@ class ElidedLabel(QLabel):
         self._update_tooltip()
 
     def minimumSizeHint(self) -> QSize:
-        fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance("…") * 3, fm.height())
+        # as tall as a QLabel with this text, as narrow as "…"
+        return QSize(self.fontMetrics().horizontalAdvance("…") * 3,
+                     super().minimumSizeHint().height())
 
     def sizeHint(self) -> QSize:
-        fm = self.fontMetrics()
-        return QSize(fm.horizontalAdvance(self.text()) + 2, fm.height())
+        return QSize(self.fontMetrics().horizontalAdvance(self.text()) + 2,
+                     super().sizeHint().height())
 
     def shown_text(self) -> str:
         """What is on screen: the text, elided to the width."""

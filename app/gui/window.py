@@ -29,12 +29,12 @@ from app.gui.bridge import Bridge, key_label
 from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import AddByAddressDialog, SettingsDialog
-from app.gui.models import ConversationModel, MessageModel
+from app.gui.models import ConversationModel, MessageModel, clock, initials
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
 from app.gui.sidebar import Sidebar
 from app.gui.trust import ContactInfoDialog, TrustKeyDialog
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
+from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo, HandoffOffer
 from storage import MessageRow
 
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
@@ -98,7 +98,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.bridge = bridge
         self.setObjectName("mainWindow")
-        self.setWindowTitle(f"Kith: {bridge.my_name}")
+        # the desktop adds the application's name ("alice — Kith"): Kith once
+        self.setWindowTitle(bridge.my_name)
         self.resize(980, 680)
         self.conversations = ConversationModel(bridge)
         self.messages = MessageModel(bridge)
@@ -204,7 +205,11 @@ class MainWindow(QMainWindow):
             logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
             layout.addWidget(logo)
             layout.addSpacing(8)
-        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!")
+        # the hello and its guide the first time; later a quiet "choose a chat"
+        first = not self.bridge.setting("hello_shown", False)
+        if first:
+            self.bridge.node.db.set_setting("hello_shown", True)
+        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!" if first else "Kith")
         title.setObjectName("emptyTitle")
         f = title.font()
         f.setBold(True)
@@ -213,14 +218,17 @@ class MainWindow(QMainWindow):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
         text = QLabel(
+            "Choose a conversation on the left, or start one with <b>✎</b> (Ctrl+N). "
+            "People running Kith on this network are listed under <b>Nearby</b>."
+        ) if not first else QLabel(
             "Kith talks directly to people on your network: no server, no account.<br><br>"
             "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
             "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
             "accept on their side.<br>"
             "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
             "<b>Contact info</b> to be sure who you talk to.<br><br>"
-            "Someone not showing up? Use <b>Connect by address…</b> with the address "
-            "their Kith shows."
+            "Someone not showing up? Use <b>Connect by address…</b>: it shows this "
+            "computer's address, and theirs shows in their Kith."
         )
         text.setObjectName("emptyText")
         text.setWordWrap(True)
@@ -335,6 +343,7 @@ class MainWindow(QMainWindow):
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)
         self.messages.offline_peer = not online
+        self.messages.peer_name = name
         self.chat.header.name.setText(name)
         bits = ["online" if online else "offline"]
         if c and c.key_changed:
@@ -387,6 +396,26 @@ class MainWindow(QMainWindow):
         else:
             self.chat.composer.setPlaceholderText("Accept the request to chat")
         self.messages.refresh_status_line()
+        self._present_empty_chat(user, name, c)
+
+    def _present_empty_chat(self, user: bytes, name: str, c: ContactInfo | None) -> None:
+        if c is not None and c.key_changed:
+            trust = f"⚠ Not the {name} you know: a different key"
+        elif c is not None and c.verified:
+            trust = "✔ Verified: you compared safety numbers"
+        else:
+            trust = "Not verified yet"
+        if c is not None and c.state == PENDING_OUT:
+            hint = f"Request sent. You can write once {name} accepts."
+        elif c is not None and c.state == PENDING_IN:
+            hint = f"{name} wants to chat with you."
+        else:
+            hint = (f"No messages yet: say hello! Messages go straight to {name}'s devices, "
+                    "end-to-end encrypted.")
+            if not (c and c.verified):
+                hint += f" To be sure it is {name}, compare safety numbers (Contact info)."
+        self.chat.view.empty_state.present(name, user, initials(name), trust, hint)
+        self.chat.view._place_empty_state()
 
     def send(self) -> None:
         user = self.current
@@ -705,4 +734,4 @@ class MainWindow(QMainWindow):
         self.closed.emit()
 
     def time_now(self) -> str:
-        return datetime.datetime.now().strftime("%H:%M")
+        return clock(datetime.datetime.now())

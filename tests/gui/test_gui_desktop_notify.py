@@ -185,7 +185,7 @@ def test_a_native_notification_for_a_message_and_clicking_it_opens_the_chat(
     qtbot.waitUntil(lambda: alice.window.current == bob.node.user_id)
     qtbot.waitUntil(alice.window.isActiveWindow)
     assert alice.window.messages.index(1).data(MsgRole.Text) == "<b>now</b> & then"
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")  # read
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")  # read
     assert alice.notifier.desktop.keys() == []
     assert server.closed == [first.id]  # the clicked one is the server's to close
 

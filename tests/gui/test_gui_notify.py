@@ -25,7 +25,7 @@ def test_message_while_unfocused_notifies_and_clicking_opens_the_chat(kith_apps,
 
     bob.node.queue_message(alice.node.user_id, "are you there?")
     qtbot.waitUntil(lambda: alice.notifier.shown == [("bob", "are you there?")])
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "(1) Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "(1) alice")
     assert alice.notifier.unread == 1
     assert alice.window.current is None
 
@@ -34,7 +34,7 @@ def test_message_while_unfocused_notifies_and_clicking_opens_the_chat(kith_apps,
     qtbot.waitUntil(alice.window.isActiveWindow)
     assert alice.window.messages.index(0).data(MsgRole.Text) == "are you there?"
     # the chat is on screen in the active window: read, and the count goes away
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")
     assert alice.notifier.unread == 0
 
 
@@ -47,7 +47,7 @@ def test_no_notification_for_the_chat_in_front(kith_apps, qtbot, aw):
     qtbot.waitUntil(lambda: alice.window.messages.rowCount() == 1)
     assert alice.notifier.shown == []
     # (the chat in front is marked read on the next turns of the loop)
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")
     assert alice.notifier.shown == []
 
 
