@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystem
 from app.gui import netifs, theme
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
-from app.gui.dialogs import FirstStartDialog
+from app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
 from app.gui.instance import InstanceServer, raise_running
 from app.gui.notify import DesktopNotifications
 from app.gui.resources import icon_path
@@ -226,7 +226,9 @@ class Notifier:
     def notify(self, title: str, text: str, user: bytes) -> None:
         self.last_user = user
         self.shown.append((title, text))
-        self.desktop.show(user, title, text, lambda: self.tray_message(title, text))
+        sound = bool(self.window.bridge.setting(NOTIFY_SOUND, True))
+        self.desktop.show(user, title, text, lambda: self.tray_message(title, text),
+                          sound=sound)
         QApplication.alert(self.window)
 
     def tray_message(self, title: str, text: str) -> None:

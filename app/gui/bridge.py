@@ -38,6 +38,7 @@ from p2p.node import (
     ACCEPTED,
     PENDING_IN,
     PENDING_OUT,
+    SYNCED_SETTINGS,
     ContactChanged,
     ContactInfo,
     DeviceInfo,
@@ -343,6 +344,10 @@ class Bridge(QObject):
 
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())
+
+    def synced_settings(self) -> frozenset[str]:
+        """Setting keys that belong to the person and follow to all their devices."""
+        return SYNCED_SETTINGS
 
     def my_addresses(self) -> list[str]:
         """This device's HOST:PORT addresses, for "Connect by address" on another one."""

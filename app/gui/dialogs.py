@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from app.gui.devices import LinkDialog
 
 MAX_NAME = 64
+NOTIFY_PREVIEW = "notify_preview"  # notifications show the text, or the name only
+NOTIFY_SOUND = "notify_sound"
 
 
 class FirstStartDialog(QDialog):
@@ -157,8 +159,17 @@ class AddByAddressDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def _section(text: str, note: str, name: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b><br><small>{note}</small>")
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setContentsMargins(0, 8, 0, 0)
+    return label
+
+
 class SettingsDialog(QDialog):
-    """Display name, discoverability, receipts, typing, interfaces, theme."""
+    """Settings in two parts: those of the person, which follow to all of their devices
+    (the core's ``SYNCED_SETTINGS``), and those of this computer."""
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -168,11 +179,12 @@ class SettingsDialog(QDialog):
         form = QFormLayout(self)
         form.setContentsMargins(24, 20, 24, 16)
         form.setVerticalSpacing(10)
+        rows: dict[str, tuple[str, QWidget]] = {}
         self.name = QLineEdit(bridge.my_name)
         self.name.setObjectName("settingsName")
         self.name.setMaxLength(MAX_NAME)
         self.name.setToolTip("What people nearby and your contacts see")
-        form.addRow("Display name", self.name)
+        rows["name"] = ("Display name", self.name)
         self.discoverable = QCheckBox("Let people on this network see me")
         self.discoverable.setObjectName("settingsDiscoverable")
         self.discoverable.setChecked(bool(bridge.setting("discoverable", True)))
@@ -180,15 +192,34 @@ class SettingsDialog(QDialog):
             "When off, only your contacts and your own devices can see and reach this "
             "computer; you can still add people yourself"
         )
-        form.addRow("Discoverable", self.discoverable)
+        rows["discoverable"] = ("Discoverable", self.discoverable)
         self.receipts = QCheckBox("Send read receipts")
         self.receipts.setObjectName("settingsReadReceipts")
         self.receipts.setChecked(bool(bridge.setting("read_receipts", True)))
-        form.addRow("Read receipts", self.receipts)
+        rows["read_receipts"] = ("Read receipts", self.receipts)
         self.typing = QCheckBox("Show when I am typing")
         self.typing.setObjectName("settingsTyping")
         self.typing.setChecked(bool(bridge.setting("typing_indicators", True)))
-        form.addRow("Typing indicators", self.typing)
+        rows["typing_indicators"] = ("Typing indicators", self.typing)
+        self.preview = QCheckBox("Show the message text in notifications")
+        self.preview.setObjectName("settingsNotifyPreview")
+        self.preview.setChecked(bool(bridge.setting(NOTIFY_PREVIEW, True)))
+        self.preview.setToolTip("When off, a notification names the person only")
+        rows[NOTIFY_PREVIEW] = ("Notifications", self.preview)
+        self.sound = QCheckBox("Play a sound")
+        self.sound.setObjectName("settingsNotifySound")
+        self.sound.setChecked(bool(bridge.setting(NOTIFY_SOUND, True)))
+        rows[NOTIFY_SOUND] = ("", self.sound)
+        synced = bridge.synced_settings()
+        form.addRow(_section("You, on all your devices",
+                             "These follow to every device linked to you.", "settingsMine"))
+        for key, (label, widget) in rows.items():
+            if key in synced:
+                form.addRow(label, widget)
+        form.addRow(_section("This computer", "Only here.", "settingsHere"))
+        for key, (label, widget) in rows.items():
+            if key not in synced:
+                form.addRow(label, widget)
         self.networks = InterfacePicker([str(x) for x in bridge.setting("interfaces", []) or []])
         form.addRow("Networks", self.networks)
         self.theme = QComboBox()
@@ -198,13 +229,14 @@ class SettingsDialog(QDialog):
         current = str(bridge.setting("theme", "system"))
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
         form.addRow("Theme", self.theme)
+        self.addresses = AddressBox(bridge.my_addresses())
+        self.addresses.setToolTip("What another device types under Connect by address")
+        form.addRow("Address", self.addresses)
         self.devices_button = QPushButton("My devices…")
         self.devices_button.setObjectName("myDevicesButton")
         self.devices_button.setToolTip("Link another computer to this account, or remove one")
         form.addRow("Devices", self.devices_button)
-        self.addresses = AddressBox(bridge.my_addresses())
-        self.addresses.setToolTip("What another device types under Connect by address")
-        form.addRow("This computer", self.addresses)
+        self.synced_keys = [k for k in rows if k in synced]
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -230,6 +262,8 @@ class SettingsDialog(QDialog):
             b.set_discoverable(self.discoverable.isChecked())
         b.set_setting("read_receipts", self.receipts.isChecked())
         b.set_setting("typing_indicators", self.typing.isChecked())
+        b.set_setting(NOTIFY_PREVIEW, self.preview.isChecked())
+        b.set_setting(NOTIFY_SOUND, self.sound.isChecked())
         b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
 

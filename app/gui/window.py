@@ -28,7 +28,7 @@ from app.gui import theme
 from app.gui.bridge import Bridge, key_label
 from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
 from app.gui.devices import DevicesDialog
-from app.gui.dialogs import AddByAddressDialog, SettingsDialog
+from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
 from app.gui.models import ConversationModel, MessageModel, clock, initials
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.current: bytes | None = None
         self.dialogs: list[QDialog] = []
         self._quitting = False
+        self._known_requests = {c.user_id for c in bridge.requests()}  # (told at start)
         # whether closing the window only hides it (the tray icon is there to come back)
         self.keep_running: Callable[[], bool] = lambda: False
 
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.conversations.refresh()
         self.sidebar.select_user(self.current)
         self.sidebar.refresh_people()
+        self.notify_new_requests()
         self.unreadChanged.emit(self.bridge.unread_total())
         if self.current is not None:
             self._update_chat_chrome()
@@ -526,7 +528,19 @@ class MainWindow(QMainWindow):
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
             if peer is not None and not self.bridge.muted(peer):
-                self.notify.emit(self.bridge.person_title(peer), incoming[-1].text[:200], peer)
+                text = incoming[-1].text[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
+                    else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
+                self.notify.emit(self.bridge.person_title(peer), text, peer)
+
+    def notify_new_requests(self) -> None:
+        """A notification for each contact request that came since the last look."""
+        requests = {c.user_id for c in self.bridge.requests()}
+        new = requests - self._known_requests
+        self._known_requests = requests
+        if self.isActiveWindow():
+            return  # the Requests section shows them
+        for user in new:
+            self.notify.emit(self.bridge.person_title(user), "wants to chat with you", user)
 
     def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
         if self.current is not None and conv == self.bridge.conv_for(self.current):

@@ -209,7 +209,7 @@ def test_reading_the_chat_withdraws_its_notification_and_quitting_withdraws_the_
     assert alice.notifier.desktop.keys() == [carol.node.user_id]
 
     desktop = alice.notifier.desktop
-    bus = desktop._notifier._backend.bus
+    bus = desktop._notifier.bus
     aw(alice.notifier.aclose())  # what KithApp.stop runs
     assert server.closed == [ids["bob"], ids["carol"]]
     assert not desktop._tasks
