@@ -36,6 +36,32 @@ AnyIndex = QModelIndex | QPersistentModelIndex
 URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
 
 
+EMOJI_RE = re.compile(
+    "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF]"
+    "(?:[\uFE0F\U0001F3FB-\U0001F3FF]|\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF]\uFE0F?)*"
+)
+EMOJI_ALONE = 3  # a message of at most this many emoji (and nothing else) is shown large
+EMOJI_SCALE = 1.25  # emoji fonts draw smaller than text at the same size: bring them level
+EMOJI_ALONE_SCALE = 2.6
+LINE_CHARS = 66  # a bubble's text wraps at about this many characters however wide
+
+
+def emoji_only(text: str) -> bool:
+    """1 to EMOJI_ALONE emoji and nothing else (spaces aside)."""
+    stripped = "".join(text.split())
+    found = EMOJI_RE.findall(stripped)
+    return 0 < len(found) <= EMOJI_ALONE and "".join(found) == stripped
+
+
+def _sized_emoji(escaped: str, point_size: float) -> str:
+    """Emoji runs in ``escaped`` HTML drawn as tall as the text around them."""
+    if point_size <= 0:  # a font sized in pixels: leave the emoji as they are
+        return escaped
+    size = f"{point_size * EMOJI_SCALE:.1f}pt"
+    return EMOJI_RE.sub(lambda m: f'<span style="font-size:{size}">{m.group(0)}</span>',
+                        escaped)
+
+
 def linkify(text: str) -> str:
     """Plain text -> HTML with clickable links (everything else escaped)."""
     out, pos = [], 0
@@ -89,8 +115,10 @@ class BubbleDelegate(QStyledItemDelegate):
     # -- geometry --------------------------------------------------------------------------
 
     def _max_text_width(self) -> int:
+        """As wide as a fraction of the view allows, but never past a readable line."""
         width = self.view.viewport().width()
-        return max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
+        readable = self.view.fontMetrics().averageCharWidth() * LINE_CHARS
+        return max(120, min(int(width * self.MAX_FRACTION) - 2 * self.PAD_H, readable))
 
     def _doc(self, index: AnyIndex, font: QFont, palette: QPalette) -> QTextDocument:
         row = self.model.row(index.row())
@@ -105,8 +133,14 @@ class BubbleDelegate(QStyledItemDelegate):
         if entry is None:
             doc = QTextDocument()
             doc.setDocumentMargin(0)
-            doc.setDefaultFont(font)
-            html_text = linkify(text)
+            if emoji_only(text) and font.pointSizeF() > 0:  # a reaction in itself: large
+                big = QFont(font)
+                big.setPointSizeF(font.pointSizeF() * EMOJI_ALONE_SCALE)
+                doc.setDefaultFont(big)
+                html_text = html.escape(" ".join(text.split()))
+            else:
+                doc.setDefaultFont(font)
+                html_text = _sized_emoji(linkify(text), font.pointSizeF())
             if "<a " in html_text:
                 link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
                 doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
@@ -180,7 +214,7 @@ class BubbleDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         # The same arithmetic as _geometry()["all"], without building the rects.
         width = self.view.viewport().width()
-        max_w = max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
+        max_w = self._max_text_width()
         header, first, last, status, divider = self.model.shape(index.row())
         height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
         if header:
