@@ -35,9 +35,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListView,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -462,44 +460,6 @@ class ChatEmptyState(QWidget):
         self.name.setText(name)
         self.trust.setText(trust)
         self.hint.setText(hint)
-
-
-class Composer(QPlainTextEdit):
-    """Multi-line message field: Enter sends, Shift+Enter starts a new line.
-
-    Signals:
-        submitted()
-    """
-
-    submitted = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("composer")
-        self.setPlaceholderText("Message")
-        self.setTabChangesFocus(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.document().contentsChanged.connect(self._fit)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._fit()
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-            e.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        ):
-            self.submitted.emit()
-            return
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.insertPlainText("\n")
-            return
-        super().keyPressEvent(e)
-
-    def _fit(self) -> None:
-        line = self.fontMetrics().lineSpacing()
-        lines = max(1, min(6, int(self.document().size().height())))
-        margins = self.contentsMargins()
-        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
-        self.setFixedHeight(lines * line + frame + 4)
 
 
 class TypingBubble(QWidget):

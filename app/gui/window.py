@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -26,7 +25,8 @@ from PySide6.QtWidgets import (
 
 from app.gui import theme
 from app.gui.bridge import Bridge, key_label
-from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
+from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, TypingBubble
+from app.gui.composer import Composer, ComposerField
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
 from app.gui.models import ConversationModel, MessageModel, clock, initials
@@ -72,12 +72,11 @@ class ChatPane(QWidget):
         bottom = QFrame()
         bottom.setObjectName("composerBar")
         row = QHBoxLayout(bottom)
-        row.setContentsMargins(12, 8, 12, 10)
+        row.setContentsMargins(12, 6, 12, 8)
         self.composer = Composer()
-        row.addWidget(self.composer, 1)
-        self.send_button = QPushButton("Send")
-        self.send_button.setObjectName("sendButton")
-        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.composer_field = ComposerField(self.composer)
+        self.send_button = self.composer_field.send_button
+        row.addWidget(self.composer_field, 1)
         layout.addWidget(bottom)
 
 
@@ -134,6 +133,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().setObjectName("statusBar")
         self.statusBar().setSizeGripEnabled(False)
+        # no empty strip under the composer: the bar shows only while it says something
+        self.statusBar().hide()
+        self.statusBar().messageChanged.connect(lambda m: self.statusBar().setVisible(bool(m)))
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)

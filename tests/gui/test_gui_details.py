@@ -110,3 +110,36 @@ def test_the_hello_shows_once(kith_apps, qtbot, aw):
     finally:
         again.quit()
         again.deleteLater()
+
+
+def test_the_composer_grows_to_six_lines_with_an_icon_send_and_nothing_below(
+        kith_apps, qtbot, tmp_path):
+    from PySide6.QtWidgets import QToolButton
+
+    [bob] = write_contacts(tmp_path / "alice", ["bob"])
+    alice = kith_apps("alice")
+    w = alice.window
+    w.resize(800, 600)
+    w.show()
+    w.open_chat(bob)
+    composer = w.chat.composer
+    one = composer.height()
+    composer.setPlainText("\n".join(["line"] * 3))
+    qtbot.waitUntil(lambda: composer.height() > one)
+    three = composer.height()
+    composer.setPlainText("\n".join(["line"] * 12))
+    qtbot.waitUntil(lambda: composer.height() > three)
+    line = composer.fontMetrics().lineSpacing()
+    assert composer.height() <= one + 5 * line + 2  # about six lines, then it scrolls
+    assert isinstance(w.chat.send_button, QToolButton)
+    assert not w.chat.send_button.icon().isNull()
+    assert w.chat.send_button.accessibleName() == "Send"
+    # no empty strip under the composer (the status bar shows only with a message)
+    assert not w.statusBar().isVisible()
+    field = w.chat.composer_field
+    bottom = field.mapTo(w, field.rect().bottomLeft()).y()
+    assert w.height() - bottom <= 12
+    w.statusBar().showMessage("Trying to reach bob…", 1000)
+    qtbot.waitUntil(w.statusBar().isVisible)
+    w.statusBar().clearMessage()
+    qtbot.waitUntil(lambda: not w.statusBar().isVisible())
