@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 
 from app.gui import theme
 from app.gui.models import ConvRole, MessageModel, MsgRole, Shape
+from app.gui.search import mark_html
 from storage import MessageRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -107,6 +108,13 @@ class BubbleDelegate(QStyledItemDelegate):
         # documents by (message, outgoing, dark, font), each with the width it is laid out at
         self._docs: OrderedDict[tuple, tuple[QTextDocument, int]] = OrderedDict()
         self._text: dict[tuple[bytes, int], tuple[int, int]] = {}
+        self.highlight: tuple[str, ...] = ()  # words to mark (a search result was opened)
+
+    def set_highlight(self, words: list[str]) -> None:
+        if tuple(words) != self.highlight:
+            self.highlight = tuple(words)
+            self._docs.clear()
+            self.view.viewport().update()
 
     def clear_cache(self) -> None:
         self._docs.clear()
@@ -128,7 +136,7 @@ class BubbleDelegate(QStyledItemDelegate):
     def _row_doc(self, event_id: bytes, text: str, outgoing: bool, max_w: int, font: QFont,
                  palette: QPalette) -> QTextDocument:
         dark = theme.is_dark(palette)
-        key = (event_id, outgoing, dark, font.key())
+        key = (event_id, outgoing, dark, font.key(), self.highlight)
         entry = self._docs.get(key)
         if entry is None:
             doc = QTextDocument()
@@ -141,6 +149,9 @@ class BubbleDelegate(QStyledItemDelegate):
             else:
                 doc.setDefaultFont(font)
                 html_text = _sized_emoji(linkify(text), font.pointSizeF())
+                if self.highlight:  # the words of the search that opened this chat
+                    html_text = mark_html(html_text, list(self.highlight),
+                                          theme.search_mark(palette).name())
             if "<a " in html_text:
                 link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
                 doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")

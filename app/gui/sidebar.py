@@ -3,10 +3,20 @@ requests and people nearby (or the search results)."""
 
 from __future__ import annotations
 
+import html
 from functools import partial
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QKeyEvent, QMouseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -28,8 +38,10 @@ from app.gui import theme
 from app.gui.bridge import Bridge, key_label
 from app.gui.delegates import ConversationDelegate
 from app.gui.models import ConversationModel, ConvRole, initials, short_time
+from app.gui.search import mark, query_words, snippet
 from app.gui.widgets import ElidedLabel
-from p2p.node import HandoffOffer
+from p2p.node import ACCEPTED, PENDING_OUT, HandoffOffer
+from storage import MessageRow
 
 SEARCH_DELAY_MS = 150
 DRAFT_PREVIEW = 60  # characters of a handed-off draft shown in its offer
@@ -215,7 +227,7 @@ class Sidebar(QWidget):
         top.setContentsMargins(10, 10, 10, 6)
         self.search = QLineEdit()
         self.search.setObjectName("searchField")
-        self.search.setPlaceholderText("Search (Ctrl+F)")
+        self.search.setPlaceholderText("Search messages and people (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         top.addWidget(self.search, 1)
         self.new_chat_button = theme.IconButton("compose", "✎")
@@ -324,6 +336,7 @@ class Sidebar(QWidget):
         self._search_timer.timeout.connect(self.run_search)
         self.search.textChanged.connect(self._on_search_text)
         self.search.returnPressed.connect(self._on_search_enter)
+        self.search.installEventFilter(self)
         self.request_rows: list[PersonRow] = []
         self.nearby_rows: list[PersonRow] = []
 
@@ -476,10 +489,20 @@ class Sidebar(QWidget):
             self.stack.setCurrentIndex(0)
             return
         self.stack.setCurrentIndex(1)
+        words = query_words(text)
+        colour = theme.search_mark(self.palette()).name()
         names = self.bridge.names()
+        # people first: a contact's name matches too
+        folded = text.casefold()
+        people = [c for c in self.bridge.contacts()
+                  if folded in c.name.casefold() and c.state in (ACCEPTED, PENDING_OUT)]
+        for c in people:
+            self._add_result(f"<b>{mark(c.name, words, colour)}</b><br>"
+                             "<small>Open the conversation</small>",
+                             f"{c.name} · open the conversation", (c.user_id, None))
         hits = self.bridge.search(text)
-        if not hits:
-            item = QListWidgetItem(f"No messages match “{text}”.")
+        if not hits and not people:
+            item = QListWidgetItem(f"No messages or people match “{text}”.")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.results.addItem(item)
             return
@@ -488,16 +511,42 @@ class Sidebar(QWidget):
             if peer is None:
                 continue
             who = "You" if m.outgoing else names.get(m.sender, "?")
-            chat = names.get(peer, "?")
-            snippet = " ".join(m.text.split())
-            if len(snippet) > 90:
-                snippet = snippet[:88] + "…"
-            item = QListWidgetItem(f"{chat} · {short_time(m.time)}\n{who}: {snippet}")
-            item.setData(Qt.ItemDataRole.UserRole, (peer, m))
-            self.results.addItem(item)
+            chat, when, context = names.get(peer, "?"), short_time(m.time), snippet(m.text, words)
+            self._add_result(
+                f"<b>{html.escape(chat)}</b> · <small>{html.escape(when)}</small><br>"
+                f"{html.escape(who)}: {mark(context, words, colour)}",
+                f"{chat} · {when}\n{who}: {context}", (peer, m))
+
+    def _add_result(self, rich: str, plain: str,
+                    data: tuple[bytes, MessageRow | None]) -> None:
+        item = QListWidgetItem()
+        item.setData(Qt.ItemDataRole.UserRole, data)
+        label = QLabel(rich)
+        label.setObjectName("searchResult")
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setContentsMargins(12, 6, 12, 6)
+        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        item.setSizeHint(label.sizeHint())
+        item.setText(plain)  # (what accessibility and tests read)
+        item.setForeground(Qt.GlobalColor.transparent)
+        self.results.addItem(item)
+        self.results.setItemWidget(item, label)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Escape in the search field clears it (and so closes the results)
+        if watched is self.search and event.type() == QEvent.Type.KeyPress \
+                and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape \
+                and self.search.text():
+            self.search.clear()
+            return True
+        return super().eventFilter(watched, event)
 
     def _on_result(self, item: QListWidgetItem) -> None:
         data = item.data(Qt.ItemDataRole.UserRole)
         if data:
-            self.searchResultActivated.emit(data[0], data[1])
+            if data[1] is None:  # a person
+                self.search.clear()
+                self.conversationActivated.emit(data[0])
+            else:
+                self.searchResultActivated.emit(data[0], data[1])
 

@@ -161,6 +161,11 @@ def online_colour() -> QColor:
     return QColor("#30c04f")
 
 
+def search_mark(palette: QPalette) -> QColor:
+    """The background of a search match."""
+    return QColor("#8a6d00") if is_dark(palette) else QColor("#ffe27a")
+
+
 def warning_colour(palette: QPalette) -> QColor:
     return QColor("#ffb340") if is_dark(palette) else QColor("#b25000")
 

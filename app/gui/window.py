@@ -32,6 +32,7 @@ from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
 from app.gui.models import ConversationModel, MessageModel, clock, initials
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
+from app.gui.search import query_words
 from app.gui.sidebar import Sidebar
 from app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo, HandoffOffer
@@ -314,6 +315,7 @@ class MainWindow(QMainWindow):
         self._save_draft()
         self._stop_typing()
         self.current = user
+        self.chat.view.bubbles.set_highlight([])
         conv = self.bridge.conv_for(user)
         self.messages.open(conv, user)
         self._loading_draft = True
@@ -466,6 +468,7 @@ class MainWindow(QMainWindow):
 
     def jump_to(self, user: bytes, hit: MessageRow) -> None:
         self.open_chat(user)
+        self.chat.view.bubbles.set_highlight(query_words(self.sidebar.search.text()))
         row = self.messages.find_or_load(hit.event_id)
         if row < 0:  # far back: show the pages around it, newer ones load on scrolling down
             row = self.messages.open_at(hit)
