@@ -14,6 +14,7 @@ Signals:
     conversationsChanged(): something a conversation row shows may have changed
     devicesChanged(): one of my devices was linked, seen or removed
     settingChanged(key: str): a setting changed here or on another of my devices
+    trustLine(conv: bytes, row: MessageRow): a trust event to show in that chat
     handoffChanged(): another of my devices opened, changed or closed a chat
     error(message: str)
 """
@@ -31,6 +32,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.gui import trustlog
 from p2p.errors import KithError
 from p2p.events import direct_conversation
 from p2p.fingerprint import format_safety_number, safety_qr_payload
@@ -99,6 +101,7 @@ class Bridge(QObject):
     devicesChanged = Signal()
     settingChanged = Signal(str)
     handoffChanged = Signal()
+    trustLine = Signal(bytes, object)
     error = Signal(str)
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
@@ -111,12 +114,14 @@ class Bridge(QObject):
         # scans a conversation's incoming messages (tens of ms for 100k), and the sidebar
         # asks after every event of any conversation.
         self._unread: dict[bytes, int] = {}
+        self._trust: dict[bytes, trustlog.TrustState] = {}  # as last seen, by user
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def attach(self) -> None:
         """Start forwarding node events (call once the node has started)."""
         if self._unsubscribe is None:
+            self._trust = {c.user_id: trustlog.TrustState.of(c) for c in self.node.contacts()}
             self._unsubscribe = self.node.subscribe(self._on_node_event)
 
     async def close(self) -> None:
@@ -144,6 +149,7 @@ class Bridge(QObject):
             self.statusChanged.emit(e.conv, e.author, e.up_to_seq, e.status)
             self.conversationsChanged.emit()
         elif isinstance(e, ContactChanged):
+            self._note_trust(e.user_id)
             self.contactChanged.emit(e.user_id)
             self.conversationsChanged.emit()
         elif isinstance(e, PeersChanged):
@@ -158,6 +164,29 @@ class Bridge(QObject):
             self.conversationsChanged.emit()
         elif isinstance(e, HandoffOffer):
             self.handoffChanged.emit()
+
+    def _note_trust(self, user: bytes) -> None:
+        """Write the chats' system lines for what changed in ``user``'s trust, and in
+        that of others with the name (taking a new key changes the old one too)."""
+        c = self.contact(user)
+        if c is None:
+            return
+        self._note_one(c)
+        name = c.name.casefold()
+        for other in self.node.contacts():
+            if other.user_id != user and other.name.casefold() == name:
+                self._note_one(other)
+
+    def _note_one(self, c: ContactInfo) -> None:
+        user = c.user_id
+        before = self._trust.get(user)
+        self._trust[user] = trustlog.TrustState.of(c)
+        conv = self.conv_for(user)
+        for text in trustlog.changes(before, c, self.verified_how(user)):
+            self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
+
+    def trust_lines(self, conv: bytes) -> list[MessageRow]:
+        return trustlog.lines(self.node.db, conv)
 
     def run(
         self,

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 from app.gui import theme
 from app.gui.models import ConvRole, MessageModel, MsgRole, Shape
 from app.gui.search import mark_html
+from app.gui.trustlog import is_system
 from storage import MessageRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -208,6 +209,12 @@ class BubbleDelegate(QStyledItemDelegate):
         if shape.divider:
             out["divider"] = QRect(rect.left(), top, rect.width(), self.DIVIDER_H)
             top += self.DIVIDER_H
+        if is_system(self.model.row(index.row())):  # a trust event: one centred line
+            out["system"] = QRect(rect.left() + self.SIDE, top, rect.width() - 2 * self.SIDE,
+                                  self._system_height())
+            top += self._system_height()
+            out["all"] = QRect(rect.left(), rect.top(), rect.width(), top - rect.top())
+            return out
         text_w, text_h = self._text_size(index, self._max_text_width())
         w = text_w + 2 * self.PAD_H
         h = text_h + 2 * self.PAD_V
@@ -227,6 +234,9 @@ class BubbleDelegate(QStyledItemDelegate):
         width = self.view.viewport().width()
         max_w = self._max_text_width()
         header, first, last, status, divider = self.model.shape(index.row())
+        if is_system(self.model.row(index.row())):
+            return QSize(width, (self.HEADER_H if header else self.GAP)
+                         + (self.DIVIDER_H if divider else 0) + self._system_height())
         height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
         if header:
             height += self.HEADER_H
@@ -237,6 +247,9 @@ class BubbleDelegate(QStyledItemDelegate):
         if status:
             height += self.STATUS_H
         return QSize(width, height + 4 if last else height)
+
+    def _system_height(self) -> int:
+        return QFontMetrics(self._small_font(self.view.font())).height() + 10
 
     def anchor_at(self, index: AnyIndex, rect: QRect, pos: QPoint) -> str:
         """The link under ``pos`` (viewport coordinates), or ""."""
@@ -301,6 +314,15 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.drawLine(area.left() + self.SIDE, mid, cx - label_w // 2, mid)
             painter.drawLine(cx + label_w // 2, mid, area.right() - self.SIDE, mid)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.NEW_MESSAGES)
+        if "system" in g:
+            painter.setFont(small)
+            painter.setPen(muted)
+            text = QFontMetrics(small).elidedText(str(index.data(MsgRole.Text)),
+                                                  Qt.TextElideMode.ElideMiddle,
+                                                  g["system"].width())
+            painter.drawText(g["system"], Qt.AlignmentFlag.AlignCenter, text)
+            painter.restore()
+            return
         outgoing = bool(index.data(MsgRole.Outgoing))
         bubble = g["bubble"]
         fill = pal.color(QPalette.ColorRole.Highlight) if outgoing else theme.incoming_bubble(pal)

@@ -33,6 +33,7 @@ from PySide6.QtCore import (
 )
 
 from app.gui.bridge import Bridge, Conversation
+from app.gui.trustlog import is_system
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
 PAGE = 25  # messages per page: what one page costs to lay out must fit in a frame
@@ -209,6 +210,7 @@ class MsgRole(enum.IntEnum):
     EventId = enum.auto()
     Row = enum.auto()  # the MessageRow itself
     CanRetry = enum.auto()  # the last outgoing message, undelivered, contact offline
+    System = enum.auto()  # a trust event's line, not a message
 
 
 class MessageModel(QAbstractListModel):
@@ -241,9 +243,10 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv, self.peer = conv, peer
         self._older_page = self._newer_page = None
-        self._rows = self.bridge.messages(conv, limit=PAGE) if conv else []
-        self._ids = {r.event_id for r in self._rows}
-        self._has_older = len(self._rows) == PAGE
+        rows = self.bridge.messages(conv, limit=PAGE) if conv else []
+        self._ids = {r.event_id for r in rows}
+        self._has_older = len(rows) == PAGE
+        self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None, None)
         self._has_newer = False
         self.at_top = False
         self._find_last_out()
@@ -274,14 +277,38 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv = hit.conv
         self._older_page = self._newer_page = None
-        self._rows = [*older, hit, *newer]
-        self._ids = {r.event_id for r in self._rows}
+        rows = [*older, hit, *newer]
+        self._ids = {r.event_id for r in rows}
         self._has_older = len(older) == PAGE
         self._has_newer = len(newer) == PAGE
+        self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None,
+                                      _key(rows[-1]) if self._has_newer else None)
         self.at_top = False
         self._find_last_out()
         self.endResetModel()
         return len(older)
+
+    def _lines(self, lo: tuple[int, bytes] | None, hi: tuple[int, bytes] | None,
+               lo_open: bool = False) -> list[MessageRow]:
+        """The chat's trust lines between two keys (None: no bound) not yet loaded."""
+        if self.conv is None:
+            return []
+        out = []
+        for r in self.bridge.trust_lines(self.conv):
+            k = _key(r)
+            if lo is not None and (k <= lo if lo_open else k < lo):
+                continue
+            if hi is not None and k > hi:
+                continue
+            if r.event_id not in self._ids:
+                out.append(r)
+        return out
+
+    def _with_lines(self, rows: list[MessageRow], lo: tuple[int, bytes] | None,
+                    hi: tuple[int, bytes] | None) -> list[MessageRow]:
+        lines = self._lines(lo, hi)
+        self._ids.update(r.event_id for r in lines)
+        return sorted([*rows, *lines], key=_key) if lines else rows
 
     def has_older(self) -> bool:
         return self._has_older
@@ -317,8 +344,11 @@ class MessageModel(QAbstractListModel):
             return 0
         page = self.peek_newer()
         self._newer_page = None
-        newer = [r for r in page if r.event_id not in self._ids]
         self._has_newer = len(page) == PAGE
+        newer = [r for r in page if r.event_id not in self._ids]
+        if newer:
+            lo, hi = _key(self._rows[-1]), _key(newer[-1]) if self._has_newer else None
+            newer = sorted([*newer, *self._lines(lo, hi, lo_open=True)], key=_key)
         if not newer:
             return 0
         start = len(self._rows)
@@ -347,8 +377,13 @@ class MessageModel(QAbstractListModel):
             return 0
         page = self.peek_older()
         self._older_page = None
-        older = [r for r in page if r.event_id not in self._ids]
         self._has_older = len(page) == PAGE
+        older = [r for r in page if r.event_id not in self._ids]
+        if older:
+            lo = _key(older[0]) if self._has_older else None
+            hi = _key(self._rows[0])
+            older = sorted([*older, *(r for r in self._lines(lo, hi) if _key(r) < hi)],
+                           key=_key)
         self.at_top = False
         if not older:
             return 0
@@ -496,7 +531,11 @@ class MessageModel(QAbstractListModel):
             return None
         r = self._rows[i]
         if role in (Qt.ItemDataRole.DisplayRole, MsgRole.Text):
+            if is_system(r):
+                return f"{r.text} · {clock(datetime.datetime.fromtimestamp(r.time / 1000))}"
             return r.text
+        if role == MsgRole.System:
+            return is_system(r)
         if role == MsgRole.Outgoing:
             return r.outgoing
         if role == MsgRole.Time:
@@ -545,6 +584,10 @@ class MessageModel(QAbstractListModel):
         if self.offline_peer:  # queued: it goes out when they come online
             return f"Waiting for {self.peer_name or 'them'}"
         return "Sending…"
+
+
+def _key(r: MessageRow) -> tuple[int, bytes]:
+    return (r.lamport, r.author)
 
 
 def _raised(r: MessageRow, status: int) -> MessageRow:

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         self.chat.view.atBottomChanged.connect(self.on_at_bottom)
         self.chat.view.jumpRequested.connect(self.jump_to_newest)
         bridge.messagesAdded.connect(self.on_messages_added)
+        bridge.trustLine.connect(self.on_trust_line)
         bridge.statusChanged.connect(self.on_status_changed)
         bridge.typingChanged.connect(self.on_typing_changed)
         bridge.contactChanged.connect(self.on_contact_changed)
@@ -546,6 +547,10 @@ class MainWindow(QMainWindow):
             return  # the Requests section shows them
         for user in new:
             self.notify.emit(self.bridge.person_title(user), "wants to chat with you", user)
+
+    def on_trust_line(self, conv: bytes, row: MessageRow) -> None:
+        if self.current is not None and conv == self.bridge.conv_for(self.current):
+            self.messages.add([row])
 
     def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
         if self.current is not None and conv == self.bridge.conv_for(self.current):

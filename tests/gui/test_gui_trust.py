@@ -3,6 +3,8 @@ key-change banner and the confirmation before a new key is taken as a known pers
 
 from __future__ import annotations
 
+import datetime
+
 from nodekit import make_node
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
@@ -193,7 +195,7 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         assert not w.chat.composer.isEnabled() and not w.chat.send_button.isEnabled()
         w.send()  # Enter / Send do nothing while the banner is up
         assert not w.bridge.send_message(impostor.user_id, "hi")
-        assert w.messages.rowCount() == 0
+        assert _message_count(w) == 0
         # the real bob keeps his conversation and his verified mark: a stranger using
         # his name changes nothing there
         assert [c.user_id for c in w.bridge.conversations()] == [bob.node.user_id]
@@ -226,6 +228,66 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         assert w.chat.composer.isEnabled() and not w.chat.replaced_banner.isVisible()
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: w.messages.rowCount() == 1)
+        qtbot.waitUntil(lambda: _message_count(w) == 1)
+    finally:
+        aw(impostor.stop())
+
+
+def _message_count(w):
+    from app.gui.models import MsgRole
+
+    m = w.messages
+    return sum(1 for i in range(m.rowCount()) if not m.index(i).data(MsgRole.System))
+
+
+def _system_lines(w):
+    from app.gui.models import MsgRole
+
+    m = w.messages
+    return [m.index(i).data(MsgRole.Text) for i in range(m.rowCount())
+            if m.index(i).data(MsgRole.System)]
+
+
+def test_trust_events_are_lines_in_the_chat(kith_apps, qtbot, aw, tmp_path):
+    from app.gui.models import MsgRole, clock
+
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    aw(bob.node.send_message("alice", "hi"))
+    w = alice.window
+    _open(qtbot, w, "bob")
+    qtbot.waitUntil(lambda: w.messages.rowCount() == 1)
+    dialog = _info(qtbot, w)
+    _confirm_numbers(qtbot, dialog)
+    qtbot.waitUntil(lambda: len(_system_lines(w)) == 1)
+    [line] = _system_lines(w)
+    assert line.startswith("✔ You marked bob as verified (safety number compared) · ")
+    when = datetime.datetime.fromtimestamp(w.messages.row(1).time / 1000)
+    assert line.endswith(f" · {clock(when)}")  # with the time
+    qtbot.mouseClick(dialog.findChild(QPushButton, "markVerifiedButton"),
+                     Qt.MouseButton.LeftButton)  # "Mark as unverified"
+    qtbot.waitUntil(lambda: len(_system_lines(w)) == 2)
+    assert _system_lines(w)[1].startswith("bob is no longer verified")
+    dialog.accept()
+    # they stay, after the message they followed, when the chat opens again
+    w.messages.open(w.bridge.conv_for(bob.node.user_id), bob.node.user_id)
+    texts = [w.messages.index(i).data(MsgRole.Text) for i in range(w.messages.rowCount())]
+    assert texts[0] == "hi" and len(_system_lines(w)) == 2
+    # a new key for bob: lines in both chats
+    impostor = make_node(tmp_path, "bob", profile="impostor")
+    aw(impostor.start())
+    try:
+        aw(impostor.connect("127.0.0.1", alice.node.port))
+        aw(impostor.add_contact("alice"))
+        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+        qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == impostor.user_id)
+        qtbot.waitUntil(lambda: any("different key" in t for t in _system_lines(w)))
+        _trust_through_dialog(qtbot, w, impostor.user_id)
+        qtbot.waitUntil(lambda: any("You accepted this key as bob's" in t
+                                    for t in _system_lines(w)))
+        _open_user(qtbot, w, bob.node.user_id)
+        qtbot.waitUntil(lambda: any("You took a new key as bob's" in t
+                                    for t in _system_lines(w)))
     finally:
         aw(impostor.stop())
