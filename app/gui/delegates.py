@@ -390,6 +390,7 @@ class ConversationDelegate(QStyledItemDelegate):
 
     HEIGHT = 64
     AVATAR = 42
+    COMPACT = 120  # rows narrower than this show the avatar only
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         return QSize(200, self.HEIGHT)
@@ -423,6 +424,13 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.setPen(pal.color(QPalette.ColorRole.Base))
             painter.setBrush(theme.online_colour())
             painter.drawEllipse(dot)
+        if r.width() < self.COMPACT:  # a collapsed sidebar: the avatar and a dot if unread
+            if int(index.data(ConvRole.Unread) or 0):
+                painter.setPen(pal.color(QPalette.ColorRole.Base))
+                painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
+                painter.drawEllipse(QRectF(avatar.right() - 10, avatar.top() - 2, 13, 13))
+            painter.restore()
+            return
         left = int(avatar.right()) + 12
         right = r.right() - 16
         name_font = QFont(option.font)

@@ -153,6 +153,8 @@ class ConversationModel(QAbstractListModel):
             key = f", key {c.key_hint}" if c.key_hint else ""
             mark = ", different key" if c.key_changed else (", verified" if c.verified else "")
             return f"{c.name}{key}{mark}{unread}"
+        if role == Qt.ItemDataRole.ToolTipRole:  # (a collapsed sidebar shows no names)
+            return c.name + (f" ({c.key_hint})" if c.key_hint else "")
         if role == ConvRole.KeyHint:
             return c.key_hint
         if role == ConvRole.Muted:

@@ -44,6 +44,8 @@ from p2p.node import ACCEPTED, PENDING_OUT, HandoffOffer
 from storage import MessageRow
 
 SEARCH_DELAY_MS = 150
+FULL_MIN_WIDTH = 260
+COMPACT_WIDTH = 76  # the sidebar of a narrow window: avatars only
 DRAFT_PREVIEW = 60  # characters of a handed-off draft shown in its offer
 
 
@@ -219,7 +221,8 @@ class Sidebar(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("sidebar")
-        self.setMinimumWidth(260)
+        self.setMinimumWidth(FULL_MIN_WIDTH)
+        self.compact = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -340,6 +343,27 @@ class Sidebar(QWidget):
         self.request_rows: list[PersonRow] = []
         self.nearby_rows: list[PersonRow] = []
 
+    def set_compact(self, compact: bool) -> None:
+        """A narrow window: the sidebar is a column of avatars (as in Messages); what
+        needs words (search, requests, Nearby, offers) comes back when it widens."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        self.setMinimumWidth(COMPACT_WIDTH if compact else FULL_MIN_WIDTH)
+        self.setMaximumWidth(COMPACT_WIDTH if compact else 16777215)
+        for w in (self.search, self.settings_button, self.requests_title, self.nearby_title,
+                  self.nearby_empty, self.add_address, *self.request_rows, *self.nearby_rows,
+                  *self.handoff_cards):
+            w.setVisible(not compact)
+        if compact:
+            self.no_chats.hide()
+            self.stack.setCurrentIndex(0)
+        else:
+            self.refresh_people()
+            self._list_rows = -1
+            self.fit_list()
+        self.list.viewport().update()
+
     @property
     def handoff_buttons(self) -> list[QPushButton]:
         return [c.continue_button for c in self.handoff_cards]
@@ -386,6 +410,8 @@ class Sidebar(QWidget):
 
     def refresh_people(self) -> None:
         self.fit_list()
+        if self.compact:
+            return
         for rows in (self.request_rows, self.nearby_rows):
             for r in rows:
                 r.setParent(None)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
@@ -33,13 +33,15 @@ from app.gui.models import ConversationModel, MessageModel, clock, initials
 from app.gui.newchat import NewChatDialog
 from app.gui.resources import icon_path
 from app.gui.search import query_words
-from app.gui.sidebar import Sidebar
+from app.gui.sidebar import COMPACT_WIDTH, Sidebar
 from app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo, HandoffOffer
 from storage import MessageRow
 
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
+MIN_WIDTH = 600  # the window shrinks to about this
+COMPACT_BELOW = 760  # narrower than this, the sidebar is a column of avatars
 
 
 class ChatPane(QWidget):
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         # the desktop adds the application's name ("alice — Kith"): Kith once
         self.setWindowTitle(bridge.my_name)
         self.resize(980, 680)
+        self.setMinimumWidth(MIN_WIDTH)
         self.conversations = ConversationModel(bridge)
         self.messages = MessageModel(bridge)
         self.current: bytes | None = None
@@ -123,6 +126,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 680])
+        self.splitter = splitter
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -737,6 +741,15 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
         dialog.open()
         return dialog
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        # narrow: the sidebar collapses to avatars, the chat keeps its room
+        compact = self.width() < COMPACT_BELOW
+        if compact != self.sidebar.compact:
+            self.sidebar.set_compact(compact)
+            side = COMPACT_WIDTH if compact else 300
+            self.splitter.setSizes([side, max(1, self.splitter.width() - side)])
 
     def quit(self) -> None:
         """Quit Kith (Ctrl+Q, the tray menu's Quit): close the window for good."""

@@ -171,3 +171,25 @@ def test_no_push_button_in_the_sidebar_is_wider_than_it(kith_apps, qtbot):
     w.show()
     for b in w.sidebar.findChildren(QPushButton):
         assert b.sizeHint().width() < w.sidebar.minimumWidth()
+
+
+def test_a_narrow_window_collapses_the_sidebar_to_avatars(kith_apps, qtbot, tmp_path):
+    from PySide6.QtCore import Qt as _Qt
+
+    users = write_contacts(tmp_path / "alice", ["bob", "carol"])
+    alice = kith_apps("alice")
+    w = alice.window
+    w.resize(1000, 600)
+    w.show()
+    w.open_chat(users[0])
+    qtbot.waitUntil(lambda: w.sidebar.search.isVisible())
+    w.resize(600, 600)
+    qtbot.waitUntil(lambda: w.width() == 600)  # it may be that narrow
+    sidebar = w.sidebar
+    qtbot.waitUntil(lambda: sidebar.compact and sidebar.width() <= 80)
+    assert not sidebar.search.isVisible()
+    qtbot.waitUntil(lambda: w.chat.width() >= 500)  # the chat keeps the room
+    assert w.conversations.index(1).data(_Qt.ItemDataRole.ToolTipRole) == "carol"
+    w.resize(1000, 600)
+    qtbot.waitUntil(lambda: not sidebar.compact and sidebar.search.isVisible())
+    assert sidebar.width() >= 260
