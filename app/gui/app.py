@@ -18,7 +18,7 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from app.gui import netifs, theme
+from app.gui import autostart, netifs, theme
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
 from app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
@@ -404,7 +404,9 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces)))
     kith.closed = stop
     try:
-        await kith.start(show=linked is None)
+        # from the autostart entry: straight to the tray (if there is one to come back by)
+        hidden = autostart.start_hidden() and QSystemTrayIcon.isSystemTrayAvailable()
+        await kith.start(show=linked is None and not hidden)
     except KithError as e:
         QMessageBox.critical(None, "Kith cannot start", str(e))
         with contextlib.suppress(Exception):

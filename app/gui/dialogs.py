@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import netifs
+from app.gui import autostart, netifs
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
 
@@ -222,6 +222,11 @@ class SettingsDialog(QDialog):
                 form.addRow(label, widget)
         self.networks = InterfacePicker([str(x) for x in bridge.setting("interfaces", []) or []])
         form.addRow("Networks", self.networks)
+        self.autostart = QCheckBox("Start Kith when I log in, in the tray")
+        self.autostart.setObjectName("settingsAutostart")
+        self.autostart.setChecked(autostart.enabled(bridge.node.profile))
+        self.autostart.setToolTip("So that you stay reachable without opening Kith")
+        form.addRow("At login", self.autostart)
         self.theme = QComboBox()
         self.theme.setObjectName("settingsTheme")
         for t in THEMES:
@@ -266,6 +271,11 @@ class SettingsDialog(QDialog):
         b.set_setting(NOTIFY_SOUND, self.sound.isChecked())
         b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
+        if self.autostart.isChecked() != autostart.enabled(b.node.profile):
+            try:
+                autostart.set_enabled(b.node.profile, self.autostart.isChecked())
+            except OSError as e:
+                b.error.emit(f"Cannot change the start at login: {e}")
 
 
 class InterfacePicker(QWidget):

@@ -86,3 +86,29 @@ def test_a_second_launch_raises_the_running_window(tray, kith_apps, qtbot, tmp_p
     qtbot.waitUntil(w.isVisible)
     assert not kith.closed.is_set()
     assert not raise_running(tmp_path / "nobody")  # no app for that profile
+
+
+def test_start_at_login_writes_an_autostart_entry_that_starts_hidden(
+        kith_apps, qtbot, tmp_path, monkeypatch):
+    from app.gui import autostart
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    kith = kith_apps("alice")
+    dialog = kith.window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    assert not dialog.autostart.isChecked()
+    dialog.autostart.setChecked(True)
+    dialog.accept()
+    entry = tmp_path / "config" / "autostart" / "kith.desktop"
+    qtbot.waitUntil(entry.exists)
+    text = entry.read_text()
+    assert "KITH_START_HIDDEN=1" in text and str((tmp_path / "alice").resolve()) in text
+    assert "[Desktop Entry]" in text and "Type=Application" in text
+    again = kith.window.open_settings()
+    qtbot.waitUntil(again.isVisible)
+    assert again.autostart.isChecked()
+    again.autostart.setChecked(False)
+    again.accept()
+    qtbot.waitUntil(lambda: not entry.exists())
+    monkeypatch.setenv("KITH_START_HIDDEN", "1")
+    assert autostart.start_hidden()
