@@ -31,11 +31,9 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
-    QPushButton,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -525,80 +523,3 @@ class TypingBubble(QWidget):
 
     def sizeHint(self) -> QSize:
         return QSize(100, 40)
-
-
-class Banner(QFrame):
-    """A coloured strip above the messages with a text and buttons."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self._warning = False
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        self.label = QLabel()
-        self.label.setObjectName(name + "Text")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.label, 1)
-        self.buttons = QHBoxLayout()
-        layout.addLayout(self.buttons)
-        self.hide()
-
-    def add_button(self, text: str, name: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName(name)
-        self.buttons.addWidget(b)
-        return b
-
-    def set_warning(self, warning: bool) -> None:
-        self._warning = warning
-        self.update()
-
-    def present(self, text: str | None, *, warning: bool = False) -> None:
-        """Show the strip with ``text`` (rich text), or hide it when None."""
-        self.setVisible(text is not None)
-        if text is not None:
-            self.set_warning(warning)
-            self.label.setText(text)
-
-    def paintEvent(self, e: QPaintEvent) -> None:
-        # Painted from the current palette (not a palette of its own, which would stop
-        # following a theme change and leave light text on a light strip).
-        pal = self.palette()
-        if self._warning:
-            colour = QColor("#5a3a10") if theme.is_dark(pal) else QColor("#fff1d6")
-        else:
-            colour = pal.color(QPalette.ColorRole.AlternateBase)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), colour)
-        painter.end()
-        super().paintEvent(e)
-
-
-class ChatHeader(QFrame):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("chatHeader")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 10, 10, 10)
-        texts = QVBoxLayout()
-        texts.setSpacing(0)
-        self.name = ElidedLabel()
-        self.name.setObjectName("chatTitle")
-        f = self.name.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.15)
-        self.name.setFont(f)
-        self.subtitle = ElidedLabel()
-        self.subtitle.setObjectName("chatSubtitle")
-        texts.addWidget(self.name)
-        texts.addWidget(self.subtitle)
-        layout.addLayout(texts, 1)
-        self.info = theme.IconButton("info", "")
-        self.info.setObjectName("contactInfoButton")
-        self.info.setText("Contact info")
-        self.info.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.info.setToolTip("Safety number, QR code and verification")
-        layout.addWidget(self.info)

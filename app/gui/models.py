@@ -24,15 +24,14 @@ from typing import Any, NamedTuple
 from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
-    QDate,
     QLocale,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    QTime,
 )
 
 from app.gui.bridge import Bridge, Conversation
+from app.gui.timefmt import clock, date_text, day_label, short_time
 from app.gui.trustlog import is_system
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
@@ -51,45 +50,6 @@ def initials(name: str) -> str:
     if len(parts) == 1:
         return parts[0][:2].upper() if len(parts[0]) > 1 else parts[0].upper()
     return (parts[0][0] + parts[-1][0]).upper()
-
-
-def clock(when: datetime.datetime) -> str:
-    """A time of day as the user's locale writes it (10:42, or 10:42 AM)."""
-    return QLocale().toString(QTime(when.hour, when.minute), QLocale.FormatType.ShortFormat)
-
-
-def _date(when: datetime.datetime, fmt: QLocale.FormatType) -> str:
-    return QLocale().toString(QDate(when.year, when.month, when.day), fmt)
-
-
-def short_time(ms: int, now: datetime.datetime | None = None) -> str:
-    """10:42 today, Yesterday, a weekday within a week, else a date (in the locale's
-    words and order)."""
-    when = datetime.datetime.fromtimestamp(ms / 1000)
-    now = now or datetime.datetime.now()
-    days = (now.date() - when.date()).days
-    if days <= 0:
-        return clock(when)
-    if days == 1:
-        return "Yesterday"
-    if days < 7:
-        return QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
-    return _date(when, QLocale.FormatType.ShortFormat)
-
-
-def day_label(ms: int, now: datetime.datetime | None = None) -> str:
-    when = datetime.datetime.fromtimestamp(ms / 1000)
-    now = now or datetime.datetime.now()
-    days = (now.date() - when.date()).days
-    if days <= 0:
-        day = "Today"
-    elif days == 1:
-        day = "Yesterday"
-    elif days < 7:
-        day = QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
-    else:
-        day = _date(when, QLocale.FormatType.LongFormat)
-    return f"{day} {clock(when)}"
 
 
 class ConvRole(enum.IntEnum):
@@ -566,7 +526,7 @@ class MessageModel(QAbstractListModel):
             return ""
         if role == Qt.ItemDataRole.ToolTipRole:
             when = datetime.datetime.fromtimestamp(r.time / 1000)
-            return f"{_date(when, QLocale.FormatType.LongFormat)}, {clock(when)}"
+            return f"{date_text(when, QLocale.FormatType.LongFormat)}, {clock(when)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if r.outgoing else "Them"
             return f"{who}: {r.text}"

@@ -7,13 +7,10 @@ import html
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtCore import QEvent, QPoint, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -24,63 +21,23 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
-from app.gui.bridge import Bridge, key_label
-from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, TypingBubble
-from app.gui.composer import Composer, ComposerField
+from app.gui.bridge import Bridge
+from app.gui.chat import TYPING_RESEND_MS
+from app.gui.chatpane import Banner, ChatPane, WelcomePage
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
-from app.gui.models import ConversationModel, MessageModel, clock, initials
+from app.gui.models import ConversationModel, MessageModel, clock
 from app.gui.newchat import NewChatDialog
-from app.gui.resources import icon_path
 from app.gui.search import query_words
 from app.gui.sidebar import COMPACT_WIDTH, Sidebar
 from app.gui.trust import ContactInfoDialog, TrustKeyDialog
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo, HandoffOffer
+from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from storage import MessageRow
 
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
 MIN_WIDTH = 600  # the window shrinks to about this
 COMPACT_BELOW = 760  # narrower than this, the sidebar is a column of avatars
-
-
-class ChatPane(QWidget):
-    """Header, banners, messages, typing bubble and composer of the open conversation."""
-
-    def __init__(self, bridge: Bridge, model: MessageModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.bridge = bridge
-        self.setObjectName("chatPane")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        self.header = ChatHeader()
-        layout.addWidget(self.header)
-        self.key_banner = Banner("keyChangeBanner")
-        self.compare_button = self.key_banner.add_button("Compare safety numbers", "compareButton")
-        self.trust_button = self.key_banner.add_button("Trust new key", "trustKeyButton")
-        layout.addWidget(self.key_banner)
-        self.request_banner = Banner("requestBanner")
-        self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
-        self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
-        layout.addWidget(self.request_banner)
-        self.replaced_banner = Banner("replacedBanner")
-        self.open_new_button = self.replaced_banner.add_button(
-            "Open the new conversation", "openNewKeyButton")
-        layout.addWidget(self.replaced_banner)
-        self.view = ChatView(model)
-        layout.addWidget(self.view, 1)
-        self.typing = TypingBubble()
-        layout.addWidget(self.typing)
-        bottom = QFrame()
-        bottom.setObjectName("composerBar")
-        row = QHBoxLayout(bottom)
-        row.setContentsMargins(12, 6, 12, 8)
-        self.composer = Composer()
-        self.composer_field = ComposerField(self.composer)
-        self.send_button = self.composer_field.send_button
-        row.addWidget(self.composer_field, 1)
-        layout.addWidget(bottom)
 
 
 class MainWindow(QMainWindow):
@@ -119,7 +76,7 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(bridge, self.conversations)
         splitter.addWidget(self.sidebar)
         self.stack = QStackedWidget()
-        self.empty = self._empty_state()
+        self.empty = WelcomePage(bridge)
         self.stack.addWidget(self.empty)
         self.chat = ChatPane(bridge, self.messages)
         self.stack.addWidget(self.chat)
@@ -197,66 +154,6 @@ class MainWindow(QMainWindow):
         self.on_devices_changed()
 
     # -- layout pieces ---------------------------------------------------------------------
-
-    def _empty_state(self) -> QWidget:
-        w = QWidget()
-        w.setObjectName("emptyState")
-        layout = QVBoxLayout(w)
-        layout.setContentsMargins(24, 32, 24, 32)
-        layout.addStretch(1)
-        path = icon_path()
-        if path is not None:
-            logo = QLabel()
-            logo.setObjectName("emptyLogo")
-            ratio = self.devicePixelRatioF()
-            pix = QIcon(str(path)).pixmap(QSize(72, 72), ratio)
-            logo.setPixmap(pix)
-            logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(logo)
-            layout.addSpacing(8)
-        # the hello and its guide the first time; later a quiet "choose a chat"
-        first = not self.bridge.setting("hello_shown", False)
-        if first:
-            self.bridge.node.db.set_setting("hello_shown", True)
-        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!" if first else "Kith")
-        title.setObjectName("emptyTitle")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.7)
-        title.setFont(f)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(title)
-        text = QLabel(
-            "Choose a conversation on the left, or start one with <b>✎</b> (Ctrl+N). "
-            "People running Kith on this network are listed under <b>Nearby</b>."
-        ) if not first else QLabel(
-            "Kith talks directly to people on your network: no server, no account.<br><br>"
-            "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
-            "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
-            "accept on their side.<br>"
-            "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
-            "<b>Contact info</b> to be sure who you talk to.<br><br>"
-            "Someone not showing up? Use <b>Connect by address…</b>: it shows this "
-            "computer's address, and theirs shows in their Kith."
-        )
-        text.setObjectName("emptyText")
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignLeft)
-        text.setMaximumWidth(480)
-        text.setMinimumWidth(260)  # (the window may shrink to about 600 px)
-        text.setMinimumHeight(text.heightForWidth(260))
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
-        port = self.bridge.node.port
-        me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
-                    f"({self.bridge.my_user.hex()[:12]}), listening on port {port}.")
-        me.setObjectName("emptyIdentity")
-        me.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        me.setForegroundRole(me.foregroundRole().PlaceholderText)
-        layout.addSpacing(12)
-        layout.addWidget(me)
-        layout.addStretch(2)
-        return w
 
     def _shortcuts(self) -> None:
         def add(seq: QKeySequence | str, slot: Callable[[], object], name: str) -> None:
@@ -355,78 +252,9 @@ class MainWindow(QMainWindow):
         online = self.bridge.online(user)
         self.messages.offline_peer = not online
         self.messages.peer_name = name
-        self.chat.header.name.setText(name)
-        bits = ["online" if online else "offline"]
-        if c and c.key_changed:
-            bits.append(f"⚠ not the {name} you know")
-        elif c and c.verified:
-            bits.append("✔ verified")
-        else:
-            bits.append("not verified")
-        if name.casefold() in self.bridge.shared_names():
-            bits.append(f"key {key_label(user)}")
-        if c and c.state == PENDING_OUT:
-            bits.append("request sent")
-        self.chat.header.subtitle.setText(" · ".join(bits))
-        key_changed = bool(c and c.key_changed)
-        who = html.escape(name)
-        self.chat.key_banner.present(
-            f"<b>⚠ This is not the {who} you know.</b> Their identity key is different: it "
-            "may be someone else, or they reinstalled Kith. Sending is paused until you "
-            "compare safety numbers or choose to trust the new key."
-            if key_changed else None, warning=True)
-        self.chat.request_banner.present(
-            f"<b>{who}</b> wants to chat with you."
-            if c and c.state == PENDING_IN and not key_changed else None)
-        replaced = bool(c and c.replaced_by)
-        replaced_text = None
-        if replaced and online:  # the old key still talks to us: say so, plainly
-            replaced_text = (
-                f"<b>⚠ Both keys are active.</b> You took a new key as {who}'s, but this "
-                "old key is online too and its messages arrive here. If this is the real "
-                f"{who}, the new key may be someone else: compare safety numbers.")
-        elif replaced:
-            replaced_text = (f"<b>{who} uses a new key now.</b> You confirmed it; this "
-                             "conversation with the old key stays for its history.")
-        self.chat.replaced_banner.present(replaced_text, warning=replaced and online)
-        removed = bool(self.bridge.node.removed)
-        can_send = bool(
-            c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
-        self.chat.composer.setEnabled(can_send)
-        self.chat.send_button.setEnabled(can_send)
-        if can_send:
-            self.chat.composer.setPlaceholderText(f"Message {name}")
-        elif removed:
-            self.chat.composer.setPlaceholderText("This computer was removed from your devices")
-        elif key_changed:
-            self.chat.composer.setPlaceholderText("Sending is paused: confirm the new key first")
-        elif replaced:
-            self.chat.composer.setPlaceholderText(f"Write to {name} in the new conversation")
-        elif c and c.state == PENDING_OUT:
-            self.chat.composer.setPlaceholderText(f"You can write once {name} accepts")
-        else:
-            self.chat.composer.setPlaceholderText("Accept the request to chat")
+        self.chat.present(user, c, name, online=online, removed=bool(self.bridge.node.removed),
+                          shared_name=name.casefold() in self.bridge.shared_names())
         self.messages.refresh_status_line()
-        self._present_empty_chat(user, name, c)
-
-    def _present_empty_chat(self, user: bytes, name: str, c: ContactInfo | None) -> None:
-        if c is not None and c.key_changed:
-            trust = f"⚠ Not the {name} you know: a different key"
-        elif c is not None and c.verified:
-            trust = "✔ Verified: you compared safety numbers"
-        else:
-            trust = "Not verified yet"
-        if c is not None and c.state == PENDING_OUT:
-            hint = f"Request sent. You can write once {name} accepts."
-        elif c is not None and c.state == PENDING_IN:
-            hint = f"{name} wants to chat with you."
-        else:
-            hint = (f"No messages yet: say hello! Messages go straight to {name}'s devices, "
-                    "end-to-end encrypted.")
-            if not (c and c.verified):
-                hint += f" To be sure it is {name}, compare safety numbers (Contact info)."
-        self.chat.view.empty_state.present(name, user, initials(name), trust, hint)
-        self.chat.view._place_empty_state()
 
     def send(self) -> None:
         user = self.current
