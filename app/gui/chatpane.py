@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.gui import theme
@@ -260,9 +260,8 @@ class WelcomePage(QWidget):
         text.setObjectName("emptyText")
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignLeft)
-        text.setMaximumWidth(480)
-        text.setMinimumWidth(260)  # (the window may shrink to about 600 px)
-        text.setMinimumHeight(text.heightForWidth(260))
+        self.text = text
+        self._fit_text(480)
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         port = self.bridge.node.port
         me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
@@ -274,3 +273,16 @@ class WelcomePage(QWidget):
         layout.addSpacing(12)
         layout.addWidget(me)
         layout.addStretch(2)
+
+    TEXT_WIDTH = 480  # the guide's lines, at most
+
+    def _fit_text(self, width: int) -> None:
+        """A fixed width lets the wrapped guide take its full height; it narrows with
+        the window (which may shrink to about 600 px)."""
+        width = max(200, min(self.TEXT_WIDTH, width))
+        self.text.setFixedWidth(width)
+        self.text.setMinimumHeight(self.text.heightForWidth(width))
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._fit_text(self.width() - 48)
