@@ -49,8 +49,9 @@ def _both_have(alice: Node, bob: Node, n: int) -> bool:
 
 
 async def _settle() -> None:
+    """Let Qt lay out and paint: the qasync loop runs Qt's events while it waits (a
+    nested processEvents() would run asyncio callbacks inside the running task)."""
     for _ in range(5):
-        QApplication.processEvents()
         await asyncio.sleep(0.05)
 
 
