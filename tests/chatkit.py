@@ -74,7 +74,7 @@ def write_contacts(profile: Path, names: list[str], *, me: str = "alice") -> lis
 def _direct_conversation(store: Store, conv: bytes, me: bytes, peer: bytes) -> None:
     """``ensure_conversation`` for a direct chat, with the storage API before and after
     its change to a members list (the core is being reshaped while this helper lives)."""
-    if "peer_user" in inspect.signature(store.ensure_conversation).parameters:
+    if "members" in inspect.signature(store.ensure_conversation).parameters:
         store.ensure_conversation(conv, "direct", [(me, "member"), (peer, "member")],
                                   peer_user=peer)  # type: ignore[call-arg]
     else:
