@@ -3,6 +3,7 @@ what the GUI tests and the GUI benchmark open and scroll through."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable
@@ -46,3 +47,38 @@ def write_long_chat(
     finally:
         store.close()
     return bob_user
+
+
+def write_contacts(profile: Path, names: list[str], *, me: str = "alice") -> list[bytes]:
+    """Create ``profile`` (user ``me``) with accepted contacts called ``names`` (random
+    keys, never online) and one message from each, newest first in ``names``' order.
+    Returns their user ids, in that order."""
+    ident = create_identity(profile, me, "desk")
+    now = int(time.time() * 1000)
+    users = []
+    store = Store(profile / DB_FILE)
+    try:
+        with store.transaction():
+            for i, name in enumerate(names):
+                user, device = os.urandom(32), os.urandom(32)
+                conv = direct_conversation(ident.user_id, user)
+                store.upsert_contact(user, name=name, state="accepted")
+                _direct_conversation(store, conv, ident.user_id, user)
+                store.insert_messages([MessageRow(
+                    os.urandom(32), conv, device, user, 1, 1, now - i * 60_000,
+                    f"hello from {name}", False)])
+                store.raise_mark(conv, device, 1, STATUS_READ)
+                users.append(user)
+    finally:
+        store.close()
+    return users
+
+
+def _direct_conversation(store: Store, conv: bytes, me: bytes, peer: bytes) -> None:
+    """``ensure_conversation`` for a direct chat, with the storage API before and after
+    its change to a members list (the core is being reshaped while this helper lives)."""
+    if "members" in inspect.signature(store.ensure_conversation).parameters:
+        store.ensure_conversation(conv, "direct", [(me, "member"), (peer, "member")],
+                                  peer_user=peer)  # type: ignore[call-arg]
+    else:
+        store.ensure_conversation(conv, "direct", peer)

@@ -18,10 +18,11 @@ from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from app.gui import netifs, theme
+from app.gui import autostart, netifs, theme
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
-from app.gui.dialogs import FirstStartDialog
+from app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
+from app.gui.instance import InstanceServer, raise_running
 from app.gui.notify import DesktopNotifications
 from app.gui.resources import icon_path
 from app.gui.window import MainWindow
@@ -177,6 +178,23 @@ class Notifier:
         self.desktop = DesktopNotifications(self.open_chat, icon=icon_path())
         window.notify.connect(self.notify)
         window.unreadChanged.connect(self.set_unread)
+        window.keep_running = self.in_tray
+        window.hiddenToTray.connect(self.on_hidden)
+
+    def in_tray(self) -> bool:
+        """There is a tray icon to come back through: closing the window only hides it."""
+        return self.tray is not None and self.tray.isVisible()
+
+    def on_hidden(self) -> None:
+        """The window went to the tray: the first time, say how to quit."""
+        bridge = self.window.bridge
+        if bridge.setting("tray_notice_shown", False):
+            return
+        bridge.node.db.set_setting("tray_notice_shown", True)
+        text = ("Kith keeps running here, so you stay online and receive messages. "
+                "To quit, choose Quit Kith in this icon's menu, or press Ctrl+Q.")
+        self.shown.append(("Kith is still running", text))
+        self.tray_message("Kith is still running", text)
 
     def show_tray(self) -> None:
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
@@ -185,8 +203,8 @@ class Notifier:
             self.tray.setObjectName("trayIcon")
             menu = QMenu(window)
             menu.setObjectName("trayMenu")
-            menu.addAction("Open Kith", self.show_window)
-            menu.addAction("Quit", window.close)
+            menu.addAction("Open Kith", self.show_window).setObjectName("trayOpenAction")
+            menu.addAction("Quit Kith", window.quit).setObjectName("trayQuitAction")
             self.tray.setContextMenu(menu)
             self.tray.activated.connect(lambda _reason: self.show_window())
             self.tray.messageClicked.connect(self.on_clicked)
@@ -196,7 +214,7 @@ class Notifier:
     def set_unread(self, count: int) -> None:
         self.unread = count
         name = self.window.bridge.my_name
-        self.window.setWindowTitle(f"({count}) Kith: {name}" if count else f"Kith: {name}")
+        self.window.setWindowTitle(f"({count}) {name}" if count else name)
         if self.tray is not None:
             self.tray.setIcon(badge_icon(count))
             self.tray.setToolTip(f"Kith: {count} unread" if count else "Kith")
@@ -208,7 +226,9 @@ class Notifier:
     def notify(self, title: str, text: str, user: bytes) -> None:
         self.last_user = user
         self.shown.append((title, text))
-        self.desktop.show(user, title, text, lambda: self.tray_message(title, text))
+        sound = bool(self.window.bridge.setting(NOTIFY_SOUND, True))
+        self.desktop.show(user, title, text, lambda: self.tray_message(title, text),
+                          sound=sound)
         QApplication.alert(self.window)
 
     def tray_message(self, title: str, text: str) -> None:
@@ -293,6 +313,7 @@ class KithApp:
         self.window: MainWindow | None = None
         self.notifier: Notifier | None = None
         self.closed = asyncio.Event()
+        self.instance: InstanceServer | None = None  # a second launch raises the window
         self.background_started = False  # discovery and tray icon (after the first paint)
         self._stopping = False
 
@@ -312,6 +333,8 @@ class KithApp:
         self.window.closed.connect(self.closed.set)
         self.notifier = Notifier(self.window)
         self.notifier.set_unread(self.bridge.unread_total())  # the window's refresh() ran
+        self.instance = InstanceServer(self.node.profile, self.notifier.show_window)
+        self.instance.listen()
         if show:
             self.window.show()
             _FirstPaint(self.window, self._start_background)
@@ -331,8 +354,11 @@ class KithApp:
 
     async def stop(self) -> None:
         self._stopping = True
+        if self.instance is not None:
+            self.instance.close()
+            self.instance = None
         if self.window is not None:
-            self.window.close()
+            self.window.quit()
         if self.bridge is not None:
             await self.bridge.close()  # also cancels a discovery start still probing
         if self.notifier is not None:  # no notification outlives the app
@@ -378,7 +404,9 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces)))
     kith.closed = stop
     try:
-        await kith.start(show=linked is None)
+        # from the autostart entry: straight to the tray (if there is one to come back by)
+        hidden = autostart.start_hidden() and QSystemTrayIcon.isSystemTrayAvailable()
+        await kith.start(show=linked is None and not hidden)
     except KithError as e:
         QMessageBox.critical(None, "Kith cannot start", str(e))
         with contextlib.suppress(Exception):
@@ -425,7 +453,7 @@ class MainThreadCollector(QObject):
 
 def run_app(profile: Path, interfaces: list[str] | None) -> int:
     """Open the desktop app on ``profile``; returns the process exit code."""
-    import qasync
+    import qasync  # type: ignore[import-untyped]
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
@@ -435,6 +463,10 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     app.setDesktopFileName("kith")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
+    if load_identity(Path(profile)) is not None and raise_running(Path(profile)):
+        collector.timer.stop()
+        gc.enable()
+        return 0  # Kith runs already for this profile: its window is in front now
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:

@@ -14,6 +14,7 @@ Signals:
     conversationsChanged(): something a conversation row shows may have changed
     devicesChanged(): one of my devices was linked, seen or removed
     settingChanged(key: str): a setting changed here or on another of my devices
+    trustLine(conv: bytes, row: MessageRow): a trust event to show in that chat
     handoffChanged(): another of my devices opened, changed or closed a chat
     error(message: str)
 """
@@ -31,6 +32,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.gui import trustlog
 from p2p.errors import KithError
 from p2p.events import direct_conversation
 from p2p.fingerprint import format_safety_number, safety_qr_payload
@@ -38,6 +40,7 @@ from p2p.node import (
     ACCEPTED,
     PENDING_IN,
     PENDING_OUT,
+    SYNCED_SETTINGS,
     ContactChanged,
     ContactInfo,
     DeviceInfo,
@@ -57,6 +60,14 @@ from storage import STATUS_READ, MessageRow
 
 log = logging.getLogger(__name__)
 
+# How the user verified a contact, remembered on this device (the core keeps only whether).
+HOW_NUMBER, HOW_EMOJI = "number", "emoji"
+
+
+def key_label(user: bytes) -> str:
+    """A person's key, short enough to read out: the first 8 hex digits of the user id."""
+    return f"{user.hex()[:4]} {user.hex()[4:8]}"
+
 
 @dataclass(frozen=True, slots=True)
 class Conversation:
@@ -72,6 +83,8 @@ class Conversation:
     last: MessageRow | None
     unread: int
     replaced: bool = False  # an old key: the person uses a new one now (confirmed)
+    key_hint: str = ""  # the key, when another key goes by the same name
+    muted: bool = False  # no notifications for this chat
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -88,6 +101,7 @@ class Bridge(QObject):
     devicesChanged = Signal()
     settingChanged = Signal(str)
     handoffChanged = Signal()
+    trustLine = Signal(bytes, object)
     error = Signal(str)
 
     def __init__(self, node: Node, parent: QObject | None = None) -> None:
@@ -100,12 +114,14 @@ class Bridge(QObject):
         # scans a conversation's incoming messages (tens of ms for 100k), and the sidebar
         # asks after every event of any conversation.
         self._unread: dict[bytes, int] = {}
+        self._trust: dict[bytes, trustlog.TrustState] = {}  # as last seen, by user
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def attach(self) -> None:
         """Start forwarding node events (call once the node has started)."""
         if self._unsubscribe is None:
+            self._trust = {c.user_id: trustlog.TrustState.of(c) for c in self.node.contacts()}
             self._unsubscribe = self.node.subscribe(self._on_node_event)
 
     async def close(self) -> None:
@@ -133,6 +149,7 @@ class Bridge(QObject):
             self.statusChanged.emit(e.conv, e.author, e.up_to_seq, e.status)
             self.conversationsChanged.emit()
         elif isinstance(e, ContactChanged):
+            self._note_trust(e.user_id)
             self.contactChanged.emit(e.user_id)
             self.conversationsChanged.emit()
         elif isinstance(e, PeersChanged):
@@ -147,6 +164,29 @@ class Bridge(QObject):
             self.conversationsChanged.emit()
         elif isinstance(e, HandoffOffer):
             self.handoffChanged.emit()
+
+    def _note_trust(self, user: bytes) -> None:
+        """Write the chats' system lines for what changed in ``user``'s trust, and in
+        that of others with the name (taking a new key changes the old one too)."""
+        c = self.contact(user)
+        if c is None:
+            return
+        self._note_one(c)
+        name = c.name.casefold()
+        for other in self.node.contacts():
+            if other.user_id != user and other.name.casefold() == name:
+                self._note_one(other)
+
+    def _note_one(self, c: ContactInfo) -> None:
+        user = c.user_id
+        before = self._trust.get(user)
+        self._trust[user] = trustlog.TrustState.of(c)
+        conv = self.conv_for(user)
+        for text in trustlog.changes(before, c, self.verified_how(user)):
+            self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
+
+    def trust_lines(self, conv: bytes) -> list[MessageRow]:
+        return trustlog.lines(self.node.db, conv)
 
     def run(
         self,
@@ -212,16 +252,54 @@ class Bridge(QObject):
         """Accepted contacts and sent requests, newest activity first."""
         db = self.node.db
         out = []
-        for c in self.node.contacts():
+        contacts = self.node.contacts()
+        shared = self.shared_names(contacts)
+        for c in contacts:
             if c.state not in (ACCEPTED, PENDING_OUT):
                 continue
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
+                key_label(c.user_id) if c.name.casefold() in shared else "",
+                self.muted(c.user_id),
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
+
+    def shared_names(self, contacts: list[ContactInfo] | None = None) -> set[str]:
+        """Names (casefolded) that more than one key goes by, among contacts, requests
+        and people nearby: wherever such a name shows, its key shows next to it."""
+        keys: dict[str, set[bytes]] = {}
+        for c in contacts if contacts is not None else self.node.contacts():
+            if c.state != "declined":
+                keys.setdefault(c.name.casefold(), set()).add(c.user_id)
+        for p in self.node.peers():
+            if p.user_id is not None and p.user_id != self.node.user_id and p.name:
+                keys.setdefault(p.name.casefold(), set()).add(p.user_id)
+        return {name for name, users in keys.items() if len(users) > 1}
+
+    def person_title(self, user: bytes) -> str:
+        """A person's name as a title (a notification's): with their key if another
+        key uses the same name, and a mark when this key is not the one the user knows."""
+        c = self.contact(user)
+        name = c.name if c else self.names().get(user, key_label(user))
+        if name.casefold() in self.shared_names():
+            name = f"{name} ({key_label(user)})"
+        if c is not None and c.key_changed:
+            name = f"⚠ {name}, different key"
+        elif c is not None and c.verified:
+            name = f"{name} ✔"
+        return name
+
+    def namesakes(self, user: bytes) -> list[ContactInfo]:
+        """Other contacts with ``user``'s name (the person it may claim to be)."""
+        me = self.contact(user)
+        if me is None:
+            return []
+        name = me.name.casefold()
+        return [c for c in self.node.contacts()
+                if c.user_id != user and c.name.casefold() == name and c.replaced_by is None]
 
     def requests(self) -> list[ContactInfo]:
         return [c for c in self.node.contacts() if c.state == PENDING_IN]
@@ -234,13 +312,14 @@ class Bridge(QObject):
         for p in self.node.peers():
             if p.user_id is None or p.contact is not None or p.user_id == self.node.user_id:
                 continue
-            seen = people.get(p.user_id)
+            user = p.user_id
+            seen = people.get(user)
             if seen is None:
-                people[p.user_id] = p
+                people[user] = p
                 continue
             if p.connected and not seen.connected:  # the entry speaks for a live device
                 seen, p = p, seen
-            people[p.user_id] = dataclasses.replace(
+            people[user] = dataclasses.replace(
                 seen,
                 name=seen.name or p.name,
                 addresses=[*seen.addresses, *(a for a in p.addresses if a not in seen.addresses)],
@@ -295,6 +374,16 @@ class Bridge(QObject):
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())
 
+    def synced_settings(self) -> frozenset[str]:
+        """Setting keys that belong to the person and follow to all their devices."""
+        return SYNCED_SETTINGS
+
+    def my_addresses(self) -> list[str]:
+        """This device's HOST:PORT addresses, for "Connect by address" on another one."""
+        from app.gui.netifs import listening_addresses
+
+        return listening_addresses(self.node.options.interfaces, self.node.port)
+
     def setting(self, key: str, default: Any) -> Any:
         return self.node.db.get_setting(key, default)
 
@@ -341,7 +430,10 @@ class Bridge(QObject):
     def mark_read(self, user: bytes) -> None:
         conv = self.conv_for(user)
         if self.unread_count(conv):
-            self.run(self.node.mark_read(user), on_done=lambda _: self._unread.pop(conv, None))
+            def forget(_result: object) -> None:
+                self._unread.pop(conv, None)
+
+            self.run(self.node.mark_read(user), on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
         try:
@@ -349,8 +441,23 @@ class Bridge(QObject):
         except KithError as e:
             log.info("typing not sent: %s", e)
 
-    def set_verified(self, user: bytes, verified: bool) -> None:
-        self.node.set_verified(user, verified)
+    def set_verified(self, user: bytes, verified: bool, how: str | None = None) -> None:
+        """Mark ``user`` verified (``how``: HOW_NUMBER or HOW_EMOJI) or not."""
+        self.node.db.set_setting(f"verified_how:{user.hex()}", how if verified else None)
+        self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
+
+    def muted(self, user: bytes) -> bool:
+        """No notifications for this chat (a setting of this device)."""
+        return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
+
+    def set_muted(self, user: bytes, muted: bool) -> None:
+        self.node.db.set_setting(f"muted:{user.hex()}", muted)
+        self.conversationsChanged.emit()
+
+    def verified_how(self, user: bytes) -> str | None:
+        """How the user verified ``user`` on this device, if they did it here."""
+        how = self.node.db.get_setting(f"verified_how:{user.hex()}", None)
+        return str(how) if how else None
 
     def set_setting(self, key: str, value: Any) -> None:
         """Through the node: per-user settings reach my other devices."""

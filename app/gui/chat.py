@@ -26,17 +26,15 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPalette,
+    QResizeEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QListView,
     QMenu,
-    QPlainTextEdit,
-    QPushButton,
-    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -44,9 +42,12 @@ from PySide6.QtWidgets import (
 from app.gui import theme
 from app.gui.delegates import BubbleDelegate
 from app.gui.models import MAX_ROWS, PAGE, MessageModel, MsgRole
+from app.gui.widgets import ElidedLabel
 
 TYPING_POLL_MS = 1000  # while the bubble shows, ask the core whether they still type
 TYPING_RESEND_MS = 3000  # while typing, tell the peer again this often
+TYPING_FRAME_MS = 60  # the dots' animation: one frame this often
+TYPING_FRAMES = 24  # frames per cycle (about 1.4 s)
 
 
 class ChatView(QListView):
@@ -61,10 +62,14 @@ class ChatView(QListView):
     Signals:
         linkActivated(url: str)
         retryRequested(): "Retry" under an undelivered message was clicked
+        atBottomChanged(at_bottom: bool): the newest message came into view, or left it
+        jumpRequested(): the "↓ N new" button was clicked
     """
 
     linkActivated = Signal(str)
     retryRequested = Signal()
+    atBottomChanged = Signal(bool)
+    jumpRequested = Signal()
 
     def __init__(self, model: MessageModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +81,7 @@ class ChatView(QListView):
         self._in_layout = False
         self._fetch_pending = False
         self._trim_pending = False
+        self._was_at_bottom = True
         self.setObjectName("messageList")
         self.open_links = True
         self.setModel(model)
@@ -98,6 +104,19 @@ class ChatView(QListView):
         bar.valueChanged.connect(self.on_scrolled)
         bar.rangeChanged.connect(self.on_range_changed)
         model.modelReset.connect(self.on_model_reset)
+        # "↓ 3 new": while scrolled up, back to the newest message
+        self.jump_button = QToolButton(self)
+        self.jump_button.setObjectName("jumpToNewButton")
+        self.jump_button.setToolTip("Go to the newest message")
+        self.jump_button.setAccessibleName("Go to the newest message")
+        self.jump_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.jump_button.clicked.connect(self.jumpRequested.emit)
+        self.jump_button.hide()
+        self._new_count = 0
+        self.empty_state = ChatEmptyState(self)
+        self.empty_state.hide()
+        for sig in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            sig.connect(self._place_empty_state)
 
     def message_model(self) -> MessageModel:
         model = self.model()
@@ -124,6 +143,41 @@ class ChatView(QListView):
         index = self.indexAt(QPoint(0, 0))
         self._top = (QPersistentModelIndex(index), self.visualRect(index).top()) \
             if index.isValid() else None
+        at = self.shows_newest()
+        if at != self._was_at_bottom:
+            self._was_at_bottom = at
+            self._place_jump_button()
+            self.atBottomChanged.emit(at)
+
+    def shows_newest(self) -> bool:
+        """The newest message is loaded and on screen."""
+        return self.at_bottom() and not self._newer_unloaded
+
+    def set_new_count(self, n: int) -> None:
+        """How many unread messages the "↓" button announces."""
+        self._new_count = n
+        self._place_jump_button()
+
+    def _place_empty_state(self) -> None:
+        empty = self.model().rowCount() == 0 and self.message_model().conv is not None
+        self.empty_state.setVisible(empty)
+        if empty:
+            vp = self.viewport().geometry()
+            width = min(vp.width() - 32, 420)
+            height = self.empty_state.heightForWidth(width)
+            height = max(height, self.empty_state.sizeHint().height())
+            self.empty_state.setGeometry(vp.left() + (vp.width() - width) // 2,
+                                         vp.top() + max(0, (vp.height() - height) // 2),
+                                         width, height)
+
+    def _place_jump_button(self) -> None:
+        b = self.jump_button
+        b.setText(f"↓ {self._new_count} new" if self._new_count else "↓")
+        b.adjustSize()
+        vp = self.viewport().geometry()
+        b.move(vp.right() - b.width() - 16, vp.bottom() - b.height() - 12)
+        b.setVisible(not self.shows_newest())
+        b.raise_()
 
     def doItemsLayout(self) -> None:
         """Lay the rows out (Qt calls this after rows came or went, or a resize), then put
@@ -142,7 +196,7 @@ class ChatView(QListView):
             bar.setValue(bar.maximum())
         elif top is not None and top[0].isValid():
             index, y = top
-            moved = self.visualRect(QModelIndex(index)).top() - y
+            moved = self.visualRect(self.model().index(index.row(), 0)).top() - y
             if moved:
                 bar.setValue(bar.value() + moved)
         self._remember()
@@ -269,14 +323,22 @@ class ChatView(QListView):
         """A page is about to come in (on the next loop turns)."""
         return self._fetch_pending
 
+    def show_row_at_top(self, row: int) -> None:
+        """Scroll so that ``row`` (the first unread message) is at the top, if it can."""
+        self.scrollTo(self.model().index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop)
+        self._remember()
+
     def scroll_to_row(self, row: int) -> None:
         index = self.model().index(row, 0)
         self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self.setCurrentIndex(index)
         self._remember()
+        self._maybe_fetch()  # near the end of what is loaded: the next page comes
 
-    def resizeEvent(self, e) -> None:  # noqa: ANN001
+    def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
+        self._place_jump_button()
+        self._place_empty_state()
         if e.size().width() != e.oldSize().width():
             # bubbles wrap to the width: heights change (QListView itself lays out again
             # only when the height changes)
@@ -354,42 +416,48 @@ class ChatView(QListView):
         menu.popup(self.viewport().mapToGlobal(pos))
 
 
-class Composer(QPlainTextEdit):
-    """Multi-line message field: Enter sends, Shift+Enter starts a new line.
-
-    Signals:
-        submitted()
-    """
-
-    submitted = Signal()
+class ChatEmptyState(QWidget):
+    """What an empty chat shows: the person, whether they are verified, and a hint."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("composer")
-        self.setPlaceholderText("Message")
-        self.setTabChangesFocus(True)
-        self.setFrameShape(QFrame.Shape.NoFrame)
-        self.document().contentsChanged.connect(self._fit)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._fit()
+        self.setObjectName("chatEmptyState")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 24, 24, 24)
+        layout.setSpacing(6)
+        self.avatar = QLabel()
+        self.avatar.setObjectName("chatEmptyAvatar")
+        self.avatar.setFixedSize(64, 64)
+        self.avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignHCenter)
+        self.name = ElidedLabel()
+        self.name.setObjectName("chatEmptyName")
+        self.name.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        f = self.name.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.3)
+        self.name.setFont(f)
+        layout.addWidget(self.name)
+        self.trust = QLabel()
+        self.trust.setObjectName("chatEmptyTrust")
+        self.trust.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.trust.setWordWrap(True)
+        layout.addWidget(self.trust)
+        self.hint = QLabel()
+        self.hint.setObjectName("chatEmptyHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(self.hint)
 
-    def keyPressEvent(self, e: QKeyEvent) -> None:
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
-            e.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        ):
-            self.submitted.emit()
-            return
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self.insertPlainText("\n")
-            return
-        super().keyPressEvent(e)
-
-    def _fit(self) -> None:
-        line = self.fontMetrics().lineSpacing()
-        lines = max(1, min(6, int(self.document().size().height())))
-        margins = self.contentsMargins()
-        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
-        self.setFixedHeight(lines * line + frame + 4)
+    def present(self, name: str, user: bytes, initials: str, trust: str, hint: str) -> None:
+        colour = theme.avatar_colour(user).name()
+        self.avatar.setText(initials)
+        self.avatar.setStyleSheet(f"background: {colour}; color: white; border-radius: 32px;"
+                                  " font-weight: bold; font-size: 22px;")
+        self.name.setText(name)
+        self.trust.setText(trust)
+        self.hint.setText(hint)
 
 
 class TypingBubble(QWidget):
@@ -408,7 +476,16 @@ class TypingBubble(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(TYPING_POLL_MS)
         self.timer.timeout.connect(self.update_state)
+        # the dots rise and fade one after the other, as in other messengers
+        self.phase = 0
+        self.animation = QTimer(self)
+        self.animation.setInterval(TYPING_FRAME_MS)
+        self.animation.timeout.connect(self._step)
         self.hide()
+
+    def _step(self) -> None:
+        self.phase = (self.phase + 1) % TYPING_FRAMES
+        self.update()
 
     def update_state(self) -> None:
         self.set_active(self.source())
@@ -417,9 +494,11 @@ class TypingBubble(QWidget):
         if active:
             if not self.timer.isActive():
                 self.timer.start()
+                self.animation.start()
             self.show()
         else:
             self.timer.stop()
+            self.animation.stop()
             self.hide()
 
     def paintEvent(self, e: QPaintEvent) -> None:
@@ -431,88 +510,16 @@ class TypingBubble(QWidget):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(theme.incoming_bubble(pal))
         p.drawRoundedRect(bubble, 16, 16)
-        dot = QColor(theme.muted_text(pal))
-        p.setBrush(dot)
         for i in range(3):
-            p.drawEllipse(QRectF(bubble.left() + 14 + i * 11, bubble.center().y() - 4, 8, 8))
+            # each dot peaks a third of a cycle after the one before it
+            t = ((self.phase - i * TYPING_FRAMES // 6) % TYPING_FRAMES) / TYPING_FRAMES
+            lift = max(0.0, 1.0 - abs(t - 0.25) * 4)  # 0..1, a short bump per cycle
+            dot = QColor(theme.muted_text(pal))
+            dot.setAlphaF(0.45 + 0.55 * lift)
+            p.setBrush(dot)
+            p.drawEllipse(QRectF(bubble.left() + 14 + i * 11,
+                                 bubble.center().y() - 4 - 3 * lift, 8, 8))
         p.end()
 
     def sizeHint(self) -> QSize:
         return QSize(100, 40)
-
-
-class Banner(QFrame):
-    """A coloured strip above the messages with a text and buttons."""
-
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self._warning = False
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        self.label = QLabel()
-        self.label.setObjectName(name + "Text")
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.label, 1)
-        self.buttons = QHBoxLayout()
-        layout.addLayout(self.buttons)
-        self.hide()
-
-    def add_button(self, text: str, name: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName(name)
-        self.buttons.addWidget(b)
-        return b
-
-    def set_warning(self, warning: bool) -> None:
-        self._warning = warning
-        self.update()
-
-    def present(self, text: str | None, *, warning: bool = False) -> None:
-        """Show the strip with ``text`` (rich text), or hide it when None."""
-        self.setVisible(text is not None)
-        if text is not None:
-            self.set_warning(warning)
-            self.label.setText(text)
-
-    def paintEvent(self, e: QPaintEvent) -> None:
-        # Painted from the current palette (not a palette of its own, which would stop
-        # following a theme change and leave light text on a light strip).
-        pal = self.palette()
-        if self._warning:
-            colour = QColor("#5a3a10") if theme.is_dark(pal) else QColor("#fff1d6")
-        else:
-            colour = pal.color(QPalette.ColorRole.AlternateBase)
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), colour)
-        painter.end()
-        super().paintEvent(e)
-
-
-class ChatHeader(QFrame):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("chatHeader")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 10, 10, 10)
-        texts = QVBoxLayout()
-        texts.setSpacing(0)
-        self.name = QLabel()
-        self.name.setObjectName("chatTitle")
-        f = self.name.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.15)
-        self.name.setFont(f)
-        self.subtitle = QLabel()
-        self.subtitle.setObjectName("chatSubtitle")
-        texts.addWidget(self.name)
-        texts.addWidget(self.subtitle)
-        layout.addLayout(texts, 1)
-        self.info = theme.IconButton("info", "")
-        self.info.setObjectName("contactInfoButton")
-        self.info.setText("Contact info")
-        self.info.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.info.setToolTip("Safety number, QR code and verification")
-        layout.addWidget(self.info)

@@ -30,10 +30,38 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 
 from app.gui import theme
 from app.gui.models import ConvRole, MessageModel, MsgRole, Shape
+from app.gui.search import mark_html
+from app.gui.trustlog import is_system
 from storage import MessageRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
+
+
+EMOJI_RE = re.compile(
+    "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF]"
+    "(?:[\uFE0F\U0001F3FB-\U0001F3FF]|\u200D[\U0001F000-\U0001FAFF\u2600-\u27BF]\uFE0F?)*"
+)
+EMOJI_ALONE = 3  # a message of at most this many emoji (and nothing else) is shown large
+EMOJI_SCALE = 1.25  # emoji fonts draw smaller than text at the same size: bring them level
+EMOJI_ALONE_SCALE = 2.6
+LINE_CHARS = 66  # a bubble's text wraps at about this many characters however wide
+
+
+def emoji_only(text: str) -> bool:
+    """1 to EMOJI_ALONE emoji and nothing else (spaces aside)."""
+    stripped = "".join(text.split())
+    found = EMOJI_RE.findall(stripped)
+    return 0 < len(found) <= EMOJI_ALONE and "".join(found) == stripped
+
+
+def _sized_emoji(escaped: str, point_size: float) -> str:
+    """Emoji runs in ``escaped`` HTML drawn as tall as the text around them."""
+    if point_size <= 0:  # a font sized in pixels: leave the emoji as they are
+        return escaped
+    size = f"{point_size * EMOJI_SCALE:.1f}pt"
+    return EMOJI_RE.sub(lambda m: f'<span style="font-size:{size}">{m.group(0)}</span>',
+                        escaped)
 
 
 def linkify(text: str) -> str:
@@ -63,6 +91,8 @@ class BubbleDelegate(QStyledItemDelegate):
     RADIUS = 17.0
     MAX_FRACTION = 0.72
     HEADER_H = 34
+    DIVIDER_H = 28
+    NEW_MESSAGES = "New messages"
     STATUS_H = 18
     RETRY = "Retry"
     GAP, GROUP_GAP = 8, 2
@@ -79,6 +109,13 @@ class BubbleDelegate(QStyledItemDelegate):
         # documents by (message, outgoing, dark, font), each with the width it is laid out at
         self._docs: OrderedDict[tuple, tuple[QTextDocument, int]] = OrderedDict()
         self._text: dict[tuple[bytes, int], tuple[int, int]] = {}
+        self.highlight: tuple[str, ...] = ()  # words to mark (a search result was opened)
+
+    def set_highlight(self, words: list[str]) -> None:
+        if tuple(words) != self.highlight:
+            self.highlight = tuple(words)
+            self._docs.clear()
+            self.view.viewport().update()
 
     def clear_cache(self) -> None:
         self._docs.clear()
@@ -87,8 +124,10 @@ class BubbleDelegate(QStyledItemDelegate):
     # -- geometry --------------------------------------------------------------------------
 
     def _max_text_width(self) -> int:
+        """As wide as a fraction of the view allows, but never past a readable line."""
         width = self.view.viewport().width()
-        return max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
+        readable = self.view.fontMetrics().averageCharWidth() * LINE_CHARS
+        return max(120, min(int(width * self.MAX_FRACTION) - 2 * self.PAD_H, readable))
 
     def _doc(self, index: AnyIndex, font: QFont, palette: QPalette) -> QTextDocument:
         row = self.model.row(index.row())
@@ -98,13 +137,22 @@ class BubbleDelegate(QStyledItemDelegate):
     def _row_doc(self, event_id: bytes, text: str, outgoing: bool, max_w: int, font: QFont,
                  palette: QPalette) -> QTextDocument:
         dark = theme.is_dark(palette)
-        key = (event_id, outgoing, dark, font.key())
+        key = (event_id, outgoing, dark, font.key(), self.highlight)
         entry = self._docs.get(key)
         if entry is None:
             doc = QTextDocument()
             doc.setDocumentMargin(0)
-            doc.setDefaultFont(font)
-            html_text = linkify(text)
+            if emoji_only(text) and font.pointSizeF() > 0:  # a reaction in itself: large
+                big = QFont(font)
+                big.setPointSizeF(font.pointSizeF() * EMOJI_ALONE_SCALE)
+                doc.setDefaultFont(big)
+                html_text = html.escape(" ".join(text.split()))
+            else:
+                doc.setDefaultFont(font)
+                html_text = _sized_emoji(linkify(text), font.pointSizeF())
+                if self.highlight:  # the words of the search that opened this chat
+                    html_text = mark_html(html_text, list(self.highlight),
+                                          theme.search_mark(palette).name())
             if "<a " in html_text:
                 link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
                 doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
@@ -158,6 +206,15 @@ class BubbleDelegate(QStyledItemDelegate):
             top += self.HEADER_H
         else:
             top += self.GAP if shape.first else self.GROUP_GAP
+        if shape.divider:
+            out["divider"] = QRect(rect.left(), top, rect.width(), self.DIVIDER_H)
+            top += self.DIVIDER_H
+        if is_system(self.model.row(index.row())):  # a trust event: one centred line
+            out["system"] = QRect(rect.left() + self.SIDE, top, rect.width() - 2 * self.SIDE,
+                                  self._system_height())
+            top += self._system_height()
+            out["all"] = QRect(rect.left(), rect.top(), rect.width(), top - rect.top())
+            return out
         text_w, text_h = self._text_size(index, self._max_text_width())
         w = text_w + 2 * self.PAD_H
         h = text_h + 2 * self.PAD_V
@@ -175,16 +232,24 @@ class BubbleDelegate(QStyledItemDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         # The same arithmetic as _geometry()["all"], without building the rects.
         width = self.view.viewport().width()
-        max_w = max(120, int(width * self.MAX_FRACTION) - 2 * self.PAD_H)
-        header, first, last, status = self.model.shape(index.row())
+        max_w = self._max_text_width()
+        header, first, last, status, divider = self.model.shape(index.row())
+        if is_system(self.model.row(index.row())):
+            return QSize(width, (self.HEADER_H if header else self.GAP)
+                         + (self.DIVIDER_H if divider else 0) + self._system_height())
         height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
         if header:
             height += self.HEADER_H
         else:
             height += self.GAP if first else self.GROUP_GAP
+        if divider:
+            height += self.DIVIDER_H
         if status:
             height += self.STATUS_H
         return QSize(width, height + 4 if last else height)
+
+    def _system_height(self) -> int:
+        return QFontMetrics(self._small_font(self.view.font())).height() + 10
 
     def anchor_at(self, index: AnyIndex, rect: QRect, pos: QPoint) -> str:
         """The link under ``pos`` (viewport coordinates), or ""."""
@@ -238,6 +303,26 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.setPen(muted)
             painter.drawText(g["header"], Qt.AlignmentFlag.AlignCenter,
                              str(index.data(MsgRole.DayHeader)))
+        if "divider" in g:  # a line with "New messages" on it
+            area = g["divider"]
+            painter.setFont(small)
+            accent = pal.color(QPalette.ColorRole.Highlight)
+            painter.setPen(accent)
+            label_w = QFontMetrics(small).horizontalAdvance(self.NEW_MESSAGES) + 16
+            mid = area.center().y()
+            cx = area.center().x()
+            painter.drawLine(area.left() + self.SIDE, mid, cx - label_w // 2, mid)
+            painter.drawLine(cx + label_w // 2, mid, area.right() - self.SIDE, mid)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.NEW_MESSAGES)
+        if "system" in g:
+            painter.setFont(small)
+            painter.setPen(muted)
+            text = QFontMetrics(small).elidedText(str(index.data(MsgRole.Text)),
+                                                  Qt.TextElideMode.ElideMiddle,
+                                                  g["system"].width())
+            painter.drawText(g["system"], Qt.AlignmentFlag.AlignCenter, text)
+            painter.restore()
+            return
         outgoing = bool(index.data(MsgRole.Outgoing))
         bubble = g["bubble"]
         fill = pal.color(QPalette.ColorRole.Highlight) if outgoing else theme.incoming_bubble(pal)
@@ -271,7 +356,7 @@ class BubbleDelegate(QStyledItemDelegate):
                 painter.setFont(small)
                 area.setRight(retry.left() - 8)
                 status += "  ·"
-            painter.setPen(theme.warning_colour(pal) if status.startswith("Not") else muted)
+            painter.setPen(muted)  # (waiting is normal: grey, not a warning)
             painter.drawText(area, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
                              status)
             painter.restore()
@@ -305,6 +390,7 @@ class ConversationDelegate(QStyledItemDelegate):
 
     HEIGHT = 64
     AVATAR = 42
+    COMPACT = 120  # rows narrower than this show the avatar only
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         return QSize(200, self.HEIGHT)
@@ -338,6 +424,13 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.setPen(pal.color(QPalette.ColorRole.Base))
             painter.setBrush(theme.online_colour())
             painter.drawEllipse(dot)
+        if r.width() < self.COMPACT:  # a collapsed sidebar: the avatar and a dot if unread
+            if int(index.data(ConvRole.Unread) or 0):
+                painter.setPen(pal.color(QPalette.ColorRole.Base))
+                painter.setBrush(pal.color(QPalette.ColorRole.Highlight))
+                painter.drawEllipse(QRectF(avatar.right() - 10, avatar.top() - 2, 13, 13))
+            painter.restore()
+            return
         left = int(avatar.right()) + 12
         right = r.right() - 16
         name_font = QFont(option.font)
@@ -359,7 +452,12 @@ class ConversationDelegate(QStyledItemDelegate):
             marks = " ⚠"
         elif index.data(ConvRole.Verified):
             marks = " ✔"
-        name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks)
+        hint = str(index.data(ConvRole.KeyHint) or "")
+        hint_text = f"  {hint}" if hint else ""
+        if index.data(ConvRole.Muted):
+            hint_text += "  🔕"
+        hint_w = fm_small.horizontalAdvance(hint_text)
+        name_room = right - time_w - 8 - left - fm_name.horizontalAdvance(marks) - hint_w
         name = fm_name.elidedText(str(index.data(ConvRole.Name) or ""),
                                   Qt.TextElideMode.ElideRight, max(20, name_room))
         painter.setFont(name_font)
@@ -374,6 +472,13 @@ class ConversationDelegate(QStyledItemDelegate):
             painter.drawText(QRect(mx, line1, fm_name.horizontalAdvance(marks) + 2,
                                    fm_name.height()),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, marks)
+        if hint_text:  # two keys share this name: the key tells them apart
+            hx = left + fm_name.horizontalAdvance(name) + fm_name.horizontalAdvance(marks)
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(QRect(hx, line1, hint_w + 2, fm_name.height()),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             hint_text)
         unread = int(index.data(ConvRole.Unread) or 0)
         line2 = line1 + fm_name.height() + 4
         badge_w = 0

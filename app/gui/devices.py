@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -48,6 +49,18 @@ def _title(text: str, name: str) -> QLabel:
     f.setPointSizeF(f.pointSizeF() * 1.3)
     label.setFont(f)
     return label
+
+
+def for_the_screen(message: str) -> str:
+    """A linking error as a GUI user needs it: about the other device's screen, not
+    about commands."""
+    if "`kith link` still runs" in message:
+        return ("No new device showing this code was found on this network. Check the "
+                "code, and that the new computer still shows it (Link to my other device).")
+    if "start `kith link` again" in message:
+        return ("Several new devices show this code. On the new computer, choose Link to "
+                "my other device again for a new code.")
+    return message.replace("`kith link`", "Link to my other device")
 
 
 def device_line(d: DeviceInfo) -> str:
@@ -99,6 +112,12 @@ class DevicesDialog(QDialog):
         self.remove_button.setObjectName("removeDeviceButton")
         self.close_button = QPushButton("Close")
         self.close_button.setObjectName("closeButton")
+        # the last linking's result, when it came while this page showed
+        self.list_status = QLabel()
+        self.list_status.setObjectName("deviceListStatus")
+        self.list_status.setWordWrap(True)
+        self.list_status.hide()
+        col.addWidget(self.list_status)
         row.addWidget(self.add_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
@@ -112,12 +131,12 @@ class DevicesDialog(QDialog):
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(_title("Add a device", "addDeviceTitle"))
         how = QLabel("On the new computer, start Kith and choose <b>Link to my other "
-                     "device</b>. Type the code it shows:")
+                     "device</b>. Type the code its screen shows:")
         how.setWordWrap(True)
         col.addWidget(how)
         self.code = QLineEdit()
         self.code.setObjectName("linkCodeField")
-        self.code.setPlaceholderText("the code, e.g. 7-quiet-harbor")
+        self.code.setPlaceholderText("the code on its screen, like 123-456-789")
         col.addWidget(self.code)
         self.progress = QProgressBar()
         self.progress.setObjectName("linkProgress")
@@ -142,6 +161,10 @@ class DevicesDialog(QDialog):
         col.addLayout(row)
         self.pages.addWidget(page)
 
+        # Enter is never a page's hidden button: only Link (in the code field) and Close
+        for b in (self.add_button, self.remove_button, self.close_button, self.back_button,
+                  self.link_button):
+            b.setAutoDefault(False)
         self.add_button.clicked.connect(self.show_add)
         self.remove_button.clicked.connect(self.on_remove)
         self.close_button.clicked.connect(self.accept)
@@ -215,19 +238,42 @@ class DevicesDialog(QDialog):
 
     def show_list(self) -> None:
         self.pages.setCurrentIndex(0)
+        self.close_button.setDefault(True)
+        self.link_button.setDefault(False)
         self.refresh()
 
     def show_add(self) -> None:
         self.code.clear()
         self.status.clear()
+        self.list_status.hide()
         self.progress.hide()
         self.link_button.setEnabled(False)
+        self.back_button.setText("Back")
         self.pages.setCurrentIndex(1)
+        self.close_button.setDefault(False)
+        self.link_button.setDefault(True)
         self.code.setFocus()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        # Enter in the code field links (its returnPressed); nowhere does it press a
+        # button of the other page or close the dialog under the user's hands
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.pages.currentIndex() == 1:
+            if not self.code.hasFocus():
+                self.on_link()
+            return
+        super().keyPressEvent(e)
 
     def on_link(self) -> None:
         code = self.code.text().strip()
         if not code or self._task is not None:
+            return
+        from p2p.linking import normalize_code  # (linking is loaded only to link)
+
+        try:
+            normalize_code(code)
+        except ValueError:
+            self._show_result("⚠ That is not a code: the new device shows nine digits, like "
+                              "123-456-789.")
             return
         self.progress.show()
         self.link_button.setEnabled(False)
@@ -235,11 +281,17 @@ class DevicesDialog(QDialog):
         self.status.setText("Looking for the new device on this network and linking it…")
         self._task = self.bridge.link_device(code, self._linked, self._failed)
 
+    def _show_result(self, text: str) -> None:
+        """On the page the user looks at (they may have gone back to the list)."""
+        self.status.setText(text)
+        self.list_status.setText(text)
+        self.list_status.setVisible(self.pages.currentIndex() == 0)
+
     def _linked(self, info: DeviceInfo) -> None:
         self._task = None
         self.progress.hide()
         self.code.setEnabled(True)
-        self.status.setText(f"✔ Linked “{info.name}”. It is receiving your conversations now.")
+        self._show_result(f"✔ Linked “{info.name}”. It is receiving your conversations now.")
         self.back_button.setText("Done")
         self.refresh()
 
@@ -248,7 +300,7 @@ class DevicesDialog(QDialog):
         self.progress.hide()
         self.code.setEnabled(True)
         self.link_button.setEnabled(bool(self.code.text().strip()))
-        self.status.setText(f"⚠ {message}")
+        self._show_result(f"⚠ {for_the_screen(message)}")
 
     def done(self, result: int) -> None:
         if self._task is not None:
@@ -266,7 +318,7 @@ class LinkDialog(QDialog):
 
     def __init__(self, code: str, device_name: str | None = None,
                  parent: QWidget | None = None) -> None:
-        from app.gui.dialogs import qr_pixmap
+        from app.gui.trust import qr_pixmap
 
         super().__init__(parent)
         self.code = code

@@ -1,34 +1,29 @@
-"""Dialogs: first start, contact info (safety number, QR, SAS), settings, add by address."""
+"""Dialogs: first start, settings, add by address (contact info is in ``trust``)."""
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
-import segno
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QPixmap
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.gui import netifs
+from app.gui import autostart, netifs
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
 
@@ -36,6 +31,8 @@ if TYPE_CHECKING:
     from app.gui.devices import LinkDialog
 
 MAX_NAME = 64
+NOTIFY_PREVIEW = "notify_preview"  # notifications show the text, or the name only
+NOTIFY_SOUND = "notify_sound"
 
 
 class FirstStartDialog(QDialog):
@@ -99,216 +96,58 @@ class FirstStartDialog(QDialog):
         return self.name.text().strip()
 
 
-def qr_pixmap(payload: bytes, scale: int = 5) -> QPixmap:
-    buf = io.BytesIO()
-    segno.make(payload, micro=False, error="m").save(
-        buf, kind="png", scale=scale, border=2, dark="#000000", light="#ffffff"
-    )
-    pix = QPixmap()
-    pix.loadFromData(buf.getvalue(), "PNG")
-    return pix
+class AddressBox(QWidget):
+    """This device's addresses, selectable, with a Copy button."""
 
-
-class ContactInfoDialog(QDialog):
-    """Who a contact is and how to check it: safety number grid, QR, SAS."""
-
-    def __init__(self, bridge: Bridge, user: bytes, parent: QWidget | None = None) -> None:
+    def __init__(self, addresses: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.bridge, self.user = bridge, user
-        self.setObjectName("contactInfoDialog")
-        contact = bridge.contact(user)
-        name = contact.name if contact else user.hex()[:12]
-        self.setWindowTitle(f"{name}: contact info")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
-        title = QLabel(name)
-        title.setObjectName("contactName")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.4)
-        title.setFont(f)
-        layout.addWidget(title)
-        uid = QLabel("User id: " + " ".join(user.hex()[i:i + 8] for i in range(0, 64, 8)))
-        uid.setObjectName("contactUserId")
-        uid.setWordWrap(True)
-        uid.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(uid)
-        self.state = QLabel()
-        self.state.setObjectName("verificationState")
-        self.state.setWordWrap(True)
-        layout.addWidget(self.state)
-
-        explain = QLabel(
-            f"Compare this safety number with {name}'s screen, in person or on a call you "
-            "trust. If all 60 digits match, nobody is in between."
-        )
-        explain.setWordWrap(True)
-        layout.addWidget(explain)
-        body = QHBoxLayout()
-        body.setSpacing(20)
-        grid_box = QFrame()
-        grid_box.setObjectName("safetyNumberGrid")
-        grid = QGridLayout(grid_box)
-        grid.setHorizontalSpacing(16)
-        grid.setVerticalSpacing(8)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.addresses = addresses
+        self.label = QLabel("\n".join(addresses) or "not listening")
+        self.label.setObjectName("myAddresses")
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        mono.setPointSizeF(mono.pointSizeF() * 1.25)
-        self.groups = bridge.safety_groups(user)
-        self.group_labels: list[QLabel] = []
-        for i, group in enumerate(self.groups):
-            label = QLabel(group)
-            label.setObjectName(f"safetyGroup{i}")
-            label.setFont(mono)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            grid.addWidget(label, i // 4, i % 4)
-            self.group_labels.append(label)
-        body.addWidget(grid_box, 0, Qt.AlignmentFlag.AlignVCenter)
-        self.qr = QLabel()
-        self.qr.setObjectName("safetyQr")
-        self.qr.setPixmap(qr_pixmap(bridge.qr_payload(user)))
-        self.qr.setToolTip("The same safety number as a QR code")
-        body.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
-        layout.addLayout(body)
+        self.label.setFont(mono)
+        row.addWidget(self.label, 1)
+        self.copy_button = QPushButton("Copy")
+        self.copy_button.setObjectName("copyAddressButton")
+        self.copy_button.setAutoDefault(False)
+        self.copy_button.setEnabled(bool(addresses))
+        self.copy_button.clicked.connect(self.copy)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
 
-        buttons = QHBoxLayout()
-        self.verify_button = QPushButton("Mark as verified")
-        self.verify_button.setObjectName("markVerifiedButton")
-        self.verify_button.clicked.connect(self.on_mark_verified)
-        self.sas_button = QPushButton("Verify with emoji")
-        self.sas_button.setObjectName("verifyEmojiButton")
-        self.sas_button.clicked.connect(self.on_verify_emoji)
-        self.close_button = QPushButton("Close")
-        self.close_button.setObjectName("closeButton")
-        self.close_button.clicked.connect(self.accept)
-        buttons.addWidget(self.verify_button)
-        buttons.addWidget(self.sas_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.close_button)
-        layout.addLayout(buttons)
-        self.sas_dialog: SasDialog | None = None
-        bridge.contactChanged.connect(self.on_contact_changed)
-        bridge.peersChanged.connect(self.update_state)
-        self.update_state()
-
-    def on_contact_changed(self, user: bytes) -> None:
-        if user == self.user:
-            self.update_state()
-
-    def update_state(self) -> None:
-        c = self.bridge.contact(self.user)
-        verified = bool(c and c.verified)
-        online = self.bridge.online(self.user)
-        if c and c.key_changed:
-            self.state.setText("⚠ This is not the person you know by this name: "
-                               "their identity key is different. Compare before trusting.")
-        elif verified:
-            self.state.setText("✔ Verified: you compared the safety number.")
-        else:
-            self.state.setText("Not verified yet.")
-        self.verify_button.setText("Mark as unverified" if verified else "Mark as verified")
-        self.verify_button.setEnabled(c is not None)
-        self.sas_button.setEnabled(online and c is not None)
-        self.sas_button.setToolTip("" if online else "Needs a live connection to them")
-
-    def on_mark_verified(self) -> None:
-        c = self.bridge.contact(self.user)
-        if c is None:
-            return
-        self.bridge.set_verified(self.user, not c.verified)
-
-    def on_verify_emoji(self) -> None:
-        try:
-            emoji = self.bridge.sas(self.user)
-        except Exception as e:  # the connection dropped in between
-            QMessageBox.information(self, "Verify with emoji", str(e))
-            return
-        self.sas_dialog = SasDialog(emoji, self)
-        self.sas_dialog.decided.connect(self.on_sas_decided)
-        self.sas_dialog.open()
-
-    def on_sas_decided(self, match: bool) -> None:
-        if match:
-            self.bridge.set_verified(self.user, True)
-        else:
-            self.bridge.set_verified(self.user, False)
-            QMessageBox.warning(
-                self, "Emoji do not match",
-                "The emoji differ: someone may be in between. Do not mark this contact "
-                "verified, and talk to them in person.",
-            )
-
-
-class SasDialog(QDialog):
-    """The 7 emoji both screens show; the user says whether they match.
-
-    Signals:
-        decided(match: bool)
-    """
-
-    decided = Signal(bool)
-
-    def __init__(self, emoji: list[tuple[str, str]], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("sasDialog")
-        self.setWindowTitle("Verify with emoji")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        intro = QLabel("Check that the other screen shows the same emoji, in the same order.")
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        row = QHBoxLayout()
-        self.emoji = emoji
-        big = QFont(self.font())
-        big.setPointSizeF(big.pointSizeF() * 2.4)
-        for i, (symbol, name) in enumerate(emoji):
-            cell = QVBoxLayout()
-            e = QLabel(symbol)
-            e.setObjectName(f"sasEmoji{i}")
-            e.setFont(big)
-            e.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            n = QLabel(name)
-            n.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            cell.addWidget(e)
-            cell.addWidget(n)
-            row.addLayout(cell)
-        layout.addLayout(row)
-        buttons = QHBoxLayout()
-        no = QPushButton("They don't match")
-        no.setObjectName("sasMismatchButton")
-        yes = QPushButton("They match")
-        yes.setObjectName("sasMatchButton")
-        yes.setDefault(True)
-        buttons.addWidget(no)
-        buttons.addStretch(1)
-        buttons.addWidget(yes)
-        layout.addLayout(buttons)
-        yes.clicked.connect(lambda: self._decide(True))
-        no.clicked.connect(lambda: self._decide(False))
-
-    def _decide(self, match: bool) -> None:
-        self.accept()
-        self.decided.emit(match)
-
-    def names(self) -> list[str]:
-        return [n for _, n in self.emoji]
+    def copy(self) -> None:
+        QGuiApplication.clipboard().setText("\n".join(self.addresses))
 
 
 class AddByAddressDialog(QDialog):
-    """Reach someone mDNS cannot see (VPN, another subnet) by HOST:PORT."""
+    """Reach someone mDNS cannot see (VPN, another subnet) by HOST:PORT; shows this
+    device's own addresses for the other side to type."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, addresses: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("addByAddressDialog")
         self.setWindowTitle("Connect by address")
         layout = QVBoxLayout(self)
-        info = QLabel("Type the address Kith shows on the other device, like 192.168.1.20:7000.")
+        layout.setContentsMargins(20, 16, 20, 12)
+        layout.setSpacing(8)
+        info = QLabel("Type the address that the other device shows under "
+                      "<b>This computer</b> (in its Connect by address window, or its "
+                      "Settings).")
         info.setWordWrap(True)
         layout.addWidget(info)
         self.address = QLineEdit()
         self.address.setObjectName("addressField")
-        self.address.setPlaceholderText("host:port")
+        example = addresses[0] if addresses else "192.168.1.20:7000"
+        self.address.setPlaceholderText(f"like {example.rsplit(':', 1)[0]}:7000")
         layout.addWidget(self.address)
+        mine = QLabel("<b>This computer</b>: give the other person one of these")
+        mine.setWordWrap(True)
+        layout.addSpacing(6)
+        layout.addWidget(mine)
+        self.mine = AddressBox(addresses)
+        layout.addWidget(self.mine)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -320,8 +159,17 @@ class AddByAddressDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def _section(text: str, note: str, name: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b><br><small>{note}</small>")
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setContentsMargins(0, 8, 0, 0)
+    return label
+
+
 class SettingsDialog(QDialog):
-    """Display name, discoverability, receipts, typing, interfaces, theme."""
+    """Settings in two parts: those of the person, which follow to all of their devices
+    (the core's ``SYNCED_SETTINGS``), and those of this computer."""
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -331,11 +179,12 @@ class SettingsDialog(QDialog):
         form = QFormLayout(self)
         form.setContentsMargins(24, 20, 24, 16)
         form.setVerticalSpacing(10)
+        rows: dict[str, tuple[str, QWidget]] = {}
         self.name = QLineEdit(bridge.my_name)
         self.name.setObjectName("settingsName")
         self.name.setMaxLength(MAX_NAME)
         self.name.setToolTip("What people nearby and your contacts see")
-        form.addRow("Display name", self.name)
+        rows["name"] = ("Display name", self.name)
         self.discoverable = QCheckBox("Let people on this network see me")
         self.discoverable.setObjectName("settingsDiscoverable")
         self.discoverable.setChecked(bool(bridge.setting("discoverable", True)))
@@ -343,17 +192,41 @@ class SettingsDialog(QDialog):
             "When off, only your contacts and your own devices can see and reach this "
             "computer; you can still add people yourself"
         )
-        form.addRow("Discoverable", self.discoverable)
+        rows["discoverable"] = ("Discoverable", self.discoverable)
         self.receipts = QCheckBox("Send read receipts")
         self.receipts.setObjectName("settingsReadReceipts")
         self.receipts.setChecked(bool(bridge.setting("read_receipts", True)))
-        form.addRow("Read receipts", self.receipts)
+        rows["read_receipts"] = ("Read receipts", self.receipts)
         self.typing = QCheckBox("Show when I am typing")
         self.typing.setObjectName("settingsTyping")
         self.typing.setChecked(bool(bridge.setting("typing_indicators", True)))
-        form.addRow("Typing indicators", self.typing)
+        rows["typing_indicators"] = ("Typing indicators", self.typing)
+        self.preview = QCheckBox("Show the message text in notifications")
+        self.preview.setObjectName("settingsNotifyPreview")
+        self.preview.setChecked(bool(bridge.setting(NOTIFY_PREVIEW, True)))
+        self.preview.setToolTip("When off, a notification names the person only")
+        rows[NOTIFY_PREVIEW] = ("Notifications", self.preview)
+        self.sound = QCheckBox("Play a sound")
+        self.sound.setObjectName("settingsNotifySound")
+        self.sound.setChecked(bool(bridge.setting(NOTIFY_SOUND, True)))
+        rows[NOTIFY_SOUND] = ("", self.sound)
+        synced = bridge.synced_settings()
+        form.addRow(_section("You, on all your devices",
+                             "These follow to every device linked to you.", "settingsMine"))
+        for key, (label, widget) in rows.items():
+            if key in synced:
+                form.addRow(label, widget)
+        form.addRow(_section("This computer", "Only here.", "settingsHere"))
+        for key, (label, widget) in rows.items():
+            if key not in synced:
+                form.addRow(label, widget)
         self.networks = InterfacePicker([str(x) for x in bridge.setting("interfaces", []) or []])
         form.addRow("Networks", self.networks)
+        self.autostart = QCheckBox("Start Kith when I log in, in the tray")
+        self.autostart.setObjectName("settingsAutostart")
+        self.autostart.setChecked(autostart.enabled(bridge.node.profile))
+        self.autostart.setToolTip("So that you stay reachable without opening Kith")
+        form.addRow("At login", self.autostart)
         self.theme = QComboBox()
         self.theme.setObjectName("settingsTheme")
         for t in THEMES:
@@ -361,10 +234,14 @@ class SettingsDialog(QDialog):
         current = str(bridge.setting("theme", "system"))
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
         form.addRow("Theme", self.theme)
+        self.addresses = AddressBox(bridge.my_addresses())
+        self.addresses.setToolTip("What another device types under Connect by address")
+        form.addRow("Address", self.addresses)
         self.devices_button = QPushButton("My devices…")
         self.devices_button.setObjectName("myDevicesButton")
         self.devices_button.setToolTip("Link another computer to this account, or remove one")
         form.addRow("Devices", self.devices_button)
+        self.synced_keys = [k for k in rows if k in synced]
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -390,8 +267,15 @@ class SettingsDialog(QDialog):
             b.set_discoverable(self.discoverable.isChecked())
         b.set_setting("read_receipts", self.receipts.isChecked())
         b.set_setting("typing_indicators", self.typing.isChecked())
+        b.set_setting(NOTIFY_PREVIEW, self.preview.isChecked())
+        b.set_setting(NOTIFY_SOUND, self.sound.isChecked())
         b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
+        if self.autostart.isChecked() != autostart.enabled(b.node.profile):
+            try:
+                autostart.set_enabled(b.node.profile, self.autostart.isChecked())
+            except OSError as e:
+                b.error.emit(f"Cannot change the start at login: {e}")
 
 
 class InterfacePicker(QWidget):

@@ -21,9 +21,18 @@ import enum
 import functools
 from typing import Any, NamedTuple
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QLocale,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from app.gui.bridge import Bridge, Conversation
+from app.gui.timefmt import clock, date_text, day_label, short_time
+from app.gui.trustlog import is_system
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
 PAGE = 25  # messages per page: what one page costs to lay out must fit in a frame
@@ -43,35 +52,6 @@ def initials(name: str) -> str:
     return (parts[0][0] + parts[-1][0]).upper()
 
 
-def short_time(ms: int, now: datetime.datetime | None = None) -> str:
-    """10:42 today, Yesterday, a weekday within a week, else a date."""
-    when = datetime.datetime.fromtimestamp(ms / 1000)
-    now = now or datetime.datetime.now()
-    days = (now.date() - when.date()).days
-    if days <= 0:
-        return when.strftime("%H:%M")
-    if days == 1:
-        return "Yesterday"
-    if days < 7:
-        return when.strftime("%A")
-    return when.strftime("%d %b %Y")
-
-
-def day_label(ms: int, now: datetime.datetime | None = None) -> str:
-    when = datetime.datetime.fromtimestamp(ms / 1000)
-    now = now or datetime.datetime.now()
-    days = (now.date() - when.date()).days
-    if days <= 0:
-        day = "Today"
-    elif days == 1:
-        day = "Yesterday"
-    elif days < 7:
-        day = when.strftime("%A")
-    else:
-        day = when.strftime("%a %d %b %Y")
-    return f"{day} {when.strftime('%H:%M')}"
-
-
 class ConvRole(enum.IntEnum):
     UserId = Qt.ItemDataRole.UserRole + 1
     Name = enum.auto()
@@ -84,6 +64,8 @@ class ConvRole(enum.IntEnum):
     Online = enum.auto()
     State = enum.auto()
     Conv = enum.auto()
+    KeyHint = enum.auto()  # the key, shown when another key goes by the same name
+    Muted = enum.auto()
 
 
 class ConversationModel(QAbstractListModel):
@@ -117,8 +99,8 @@ class ConversationModel(QAbstractListModel):
                 return i
         return -1
 
-    def roleNames(self) -> dict[int, bytes]:
-        return {r.value: r.name.encode() for r in ConvRole}
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {r.value: QByteArray(r.name.encode()) for r in ConvRole}
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or not 0 <= index.row() < len(self._items):
@@ -128,7 +110,15 @@ class ConversationModel(QAbstractListModel):
             return c.name
         if role == Qt.ItemDataRole.AccessibleTextRole:
             unread = f", {c.unread} unread" if c.unread else ""
-            return f"{c.name}{unread}"
+            key = f", key {c.key_hint}" if c.key_hint else ""
+            mark = ", different key" if c.key_changed else (", verified" if c.verified else "")
+            return f"{c.name}{key}{mark}{unread}"
+        if role == Qt.ItemDataRole.ToolTipRole:  # (a collapsed sidebar shows no names)
+            return c.name + (f" ({c.key_hint})" if c.key_hint else "")
+        if role == ConvRole.KeyHint:
+            return c.key_hint
+        if role == ConvRole.Muted:
+            return c.muted
         if role == ConvRole.UserId:
             return c.user_id
         if role == ConvRole.Conv:
@@ -166,6 +156,7 @@ class Shape(NamedTuple):
     first: bool  # first of its group
     last: bool  # last of its group
     status: bool  # the status line under it (the last outgoing message)
+    divider: bool = False  # "New messages" above it: the first one unread when it came
 
 
 class MsgRole(enum.IntEnum):
@@ -181,6 +172,7 @@ class MsgRole(enum.IntEnum):
     EventId = enum.auto()
     Row = enum.auto()  # the MessageRow itself
     CanRetry = enum.auto()  # the last outgoing message, undelivered, contact offline
+    System = enum.auto()  # a trust event's line, not a message
 
 
 class MessageModel(QAbstractListModel):
@@ -197,7 +189,11 @@ class MessageModel(QAbstractListModel):
         self._has_newer = False  # a window around an old message: newer pages not loaded
         self._last_out = -1
         self.at_top = False  # set by the view while it shows the oldest loaded row
-        self.offline_peer = False  # the contact is offline: "Not delivered yet"
+        self.offline_peer = False  # the contact is offline: "Waiting for them"
+        self.peer_name = ""
+        # the first message that was unread when the chat opened or when it came while
+        # the user looked elsewhere: the "New messages" divider goes above it
+        self.unread_from: bytes | None = None
         # the next page each way, read ahead (peek_older/peek_newer), by the key it follows
         self._older_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
         self._newer_page: tuple[tuple[int, bytes], list[MessageRow]] | None = None
@@ -209,13 +205,30 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv, self.peer = conv, peer
         self._older_page = self._newer_page = None
-        self._rows = self.bridge.messages(conv, limit=PAGE) if conv else []
-        self._ids = {r.event_id for r in self._rows}
-        self._has_older = len(self._rows) == PAGE
+        rows = self.bridge.messages(conv, limit=PAGE) if conv else []
+        self._ids = {r.event_id for r in rows}
+        self._has_older = len(rows) == PAGE
+        self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None, None)
         self._has_newer = False
         self.at_top = False
         self._find_last_out()
+        self.unread_from = next((r.event_id for r in self._rows
+                                 if not r.outgoing and r.status < STATUS_READ), None)
         self.endResetModel()
+
+    def mark_new(self, rows: list[MessageRow]) -> None:
+        """These incoming messages came while the user looked elsewhere: the divider goes
+        above the first of them, unless one is there already."""
+        first = next((r for r in rows if not r.outgoing and r.event_id in self._ids), None)
+        if self.unread_from is None and first is not None:
+            self.unread_from = first.event_id
+            row = self.find_or_load(first.event_id)
+            if row >= 0:
+                self.dataChanged.emit(self.index(row), self.index(row))
+
+    def unread_row(self) -> int:
+        """The row the divider is above, or -1."""
+        return self.find_or_load(self.unread_from) if self.unread_from else -1
 
     def open_at(self, hit: MessageRow) -> int:
         """Show the pages around ``hit`` (a message too far back to reach by paging from
@@ -226,14 +239,38 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv = hit.conv
         self._older_page = self._newer_page = None
-        self._rows = [*older, hit, *newer]
-        self._ids = {r.event_id for r in self._rows}
+        rows = [*older, hit, *newer]
+        self._ids = {r.event_id for r in rows}
         self._has_older = len(older) == PAGE
         self._has_newer = len(newer) == PAGE
+        self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None,
+                                      _key(rows[-1]) if self._has_newer else None)
         self.at_top = False
         self._find_last_out()
         self.endResetModel()
         return len(older)
+
+    def _lines(self, lo: tuple[int, bytes] | None, hi: tuple[int, bytes] | None,
+               lo_open: bool = False) -> list[MessageRow]:
+        """The chat's trust lines between two keys (None: no bound) not yet loaded."""
+        if self.conv is None:
+            return []
+        out = []
+        for r in self.bridge.trust_lines(self.conv):
+            k = _key(r)
+            if lo is not None and (k <= lo if lo_open else k < lo):
+                continue
+            if hi is not None and k > hi:
+                continue
+            if r.event_id not in self._ids:
+                out.append(r)
+        return out
+
+    def _with_lines(self, rows: list[MessageRow], lo: tuple[int, bytes] | None,
+                    hi: tuple[int, bytes] | None) -> list[MessageRow]:
+        lines = self._lines(lo, hi)
+        self._ids.update(r.event_id for r in lines)
+        return sorted([*rows, *lines], key=_key) if lines else rows
 
     def has_older(self) -> bool:
         return self._has_older
@@ -269,8 +306,11 @@ class MessageModel(QAbstractListModel):
             return 0
         page = self.peek_newer()
         self._newer_page = None
-        newer = [r for r in page if r.event_id not in self._ids]
         self._has_newer = len(page) == PAGE
+        newer = [r for r in page if r.event_id not in self._ids]
+        if newer:
+            lo, hi = _key(self._rows[-1]), _key(newer[-1]) if self._has_newer else None
+            newer = sorted([*newer, *self._lines(lo, hi, lo_open=True)], key=_key)
         if not newer:
             return 0
         start = len(self._rows)
@@ -299,8 +339,13 @@ class MessageModel(QAbstractListModel):
             return 0
         page = self.peek_older()
         self._older_page = None
-        older = [r for r in page if r.event_id not in self._ids]
         self._has_older = len(page) == PAGE
+        older = [r for r in page if r.event_id not in self._ids]
+        if older:
+            lo = _key(older[0]) if self._has_older else None
+            hi = _key(self._rows[0])
+            older = sorted([*older, *(r for r in self._lines(lo, hi) if _key(r) < hi)],
+                           key=_key)
         self.at_top = False
         if not older:
             return 0
@@ -434,10 +479,11 @@ class MessageModel(QAbstractListModel):
         header = prev is None or _new_section(prev, r)
         first = header or not _same_group(prev, r)  # type: ignore[arg-type]
         last = i == len(rows) - 1 or not _same_group(r, rows[i + 1])
-        return Shape(header, first, last, i == self._last_out and not self._has_newer)
+        return Shape(header, first, last, i == self._last_out and not self._has_newer,
+                     r.event_id == self.unread_from)
 
-    def roleNames(self) -> dict[int, bytes]:
-        return {r.value: r.name.encode() for r in MsgRole}
+    def roleNames(self) -> dict[int, QByteArray]:
+        return {r.value: QByteArray(r.name.encode()) for r in MsgRole}
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -447,7 +493,11 @@ class MessageModel(QAbstractListModel):
             return None
         r = self._rows[i]
         if role in (Qt.ItemDataRole.DisplayRole, MsgRole.Text):
+            if is_system(r):
+                return f"{r.text} · {clock(datetime.datetime.fromtimestamp(r.time / 1000))}"
             return r.text
+        if role == MsgRole.System:
+            return is_system(r)
         if role == MsgRole.Outgoing:
             return r.outgoing
         if role == MsgRole.Time:
@@ -475,7 +525,8 @@ class MessageModel(QAbstractListModel):
                 return day_label(r.time)
             return ""
         if role == Qt.ItemDataRole.ToolTipRole:
-            return datetime.datetime.fromtimestamp(r.time / 1000).strftime("%A %d %B %Y, %H:%M")
+            when = datetime.datetime.fromtimestamp(r.time / 1000)
+            return f"{date_text(when, QLocale.FormatType.LongFormat)}, {clock(when)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = "You" if r.outgoing else "Them"
             return f"{who}: {r.text}"
@@ -489,12 +540,16 @@ class MessageModel(QAbstractListModel):
             when = self.bridge.read_times.get((r.conv, r.author))
             if when is None:
                 return "Read"
-            return "Read " + datetime.datetime.fromtimestamp(when).strftime("%H:%M")
+            return "Read " + clock(datetime.datetime.fromtimestamp(when))
         if r.status >= STATUS_DELIVERED:
             return "Delivered"
-        if self.offline_peer:
-            return "Not delivered"
+        if self.offline_peer:  # queued: it goes out when they come online
+            return f"Waiting for {self.peer_name or 'them'}"
         return "Sending…"
+
+
+def _key(r: MessageRow) -> tuple[int, bytes]:
+    return (r.lamport, r.author)
 
 
 def _raised(r: MessageRow, status: int) -> MessageRow:

@@ -105,3 +105,17 @@ def startup_interfaces(chosen: list[str]) -> tuple[list[str] | None, str]:
         f"None of the network interfaces chosen in Settings is connected ({gone}), so "
         "nobody on a network can reach you. Choose another one under Settings → Network "
         "interfaces, or allow all networks.")
+
+
+def listening_addresses(chosen: list[str] | None, port: int,
+                        available: list[Interface] | None = None) -> list[str]:
+    """Where other devices reach this one: HOST:PORT for each address Kith listens on
+    (``chosen``: the addresses it was told to use; None: every LAN interface, loopback
+    only if there is nothing else)."""
+    if chosen:
+        hosts = list(chosen)
+    else:
+        found = available if available is not None else interfaces()
+        lan = [a for i in found if not i.loopback for a in i.addresses]
+        hosts = lan or [a for i in found for a in i.addresses] or LOOPBACK_FALLBACK
+    return [f"[{h}]:{port}" if ":" in h else f"{h}:{port}" for h in hosts]

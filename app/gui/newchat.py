@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.bridge import Bridge
+from app.gui.bridge import Bridge, key_label
 from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT
 
 
@@ -32,6 +32,17 @@ class Candidate:
     name: str
     note: str
     contact: bool  # False: someone nearby, choosing them sends a contact request
+    verified: bool = False
+    key_changed: bool = False
+    key_hint: str = ""  # the key, when another key goes by the same name
+
+    def label(self) -> str:
+        mark = " ✔" if self.verified else ""
+        key = f"  ·  key {self.key_hint}" if self.key_hint else ""
+        note = self.note
+        if self.key_changed:
+            note = f"⚠ not the {self.name} you know" + (f" · {note}" if note else "")
+        return f"{self.name}{mark}{key}" + (f"  ·  {note}" if note else "")
 
     def matches(self, text: str) -> bool:
         text = text.strip().casefold()
@@ -100,13 +111,23 @@ class NewChatDialog(QDialog):
 
     def _candidates(self) -> list[Candidate]:
         notes = {ACCEPTED: "", PENDING_OUT: "request sent", PENDING_IN: "wants to chat with you"}
+        all_contacts = self.bridge.contacts()
+        shared = self.bridge.shared_names(all_contacts)
+
+        def hint(name: str, user: bytes) -> str:
+            return key_label(user) if name.casefold() in shared else ""
+
         contacts = [
-            Candidate(c.user_id, c.name, notes[c.state], True)
-            for c in self.bridge.contacts() if c.state in notes
+            Candidate(c.user_id, c.name, notes[c.state], True, c.verified, c.key_changed,
+                      hint(c.name, c.user_id))
+            for c in all_contacts if c.state in notes and c.replaced_by is None
         ]
-        contacts.sort(key=lambda c: c.name.casefold())
+        # of two with one name, the one the user knows (verified, accepted) comes first
+        contacts.sort(key=lambda c: (c.name.casefold(), c.key_changed, not c.verified,
+                                     c.note != ""))
         nearby = [
-            Candidate(p.user_id, p.name or "Unknown", "nearby · send a contact request", False)
+            Candidate(p.user_id, p.name or "Unknown", "nearby · send a contact request", False,
+                      False, p.key_changed, hint(p.name or "", p.user_id))
             for p in self.bridge.nearby() if p.user_id is not None
         ]
         return contacts + nearby
@@ -117,8 +138,7 @@ class NewChatDialog(QDialog):
         for c in self.candidates:
             if not c.matches(text):
                 continue
-            label = f"{c.name}  ·  {c.note}" if c.note else c.name
-            item = QListWidgetItem(label)
+            item = QListWidgetItem(c.label())
             item.setData(Qt.ItemDataRole.UserRole, c)
             item.setSizeHint(QSize(0, 34))
             item.setToolTip(c.user_id.hex())

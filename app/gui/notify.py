@@ -1,5 +1,6 @@
-"""Native desktop notifications (the freedesktop notification server on Linux, through
-the ``desktop-notifier`` library), with a fallback for desktops that have none.
+"""Native desktop notifications: the freedesktop notification server on the session bus
+(GNOME, KDE, Xfce, dunst...), spoken to directly through dbus-fast's public API; with a
+fallback for desktops that have none.
 
 Everything runs as tasks on the app's asyncio loop (qasync): showing a notification never
 blocks the window. The first notification connects to the session bus; if there is no
@@ -12,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import itertools
 import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when the first notification is shown
-    from desktop_notifier import DesktopNotifier
+    from dbus_fast.aio import MessageBus, ProxyInterface
 
 log = logging.getLogger(__name__)
 APP_NAME = "Kith"
@@ -27,6 +28,58 @@ ICON_NAME = "kith"  # installed under share/icons/hicolor (pyproject's data-file
 PROBE_TIMEOUT = 5.0  # connecting to the bus and asking the server what it supports
 CLOSE_TIMEOUT = 1.0  # at shutdown: finishing what is under way, withdrawing what is shown
 BODY_CHARS = 200
+BUS_NAME = "org.freedesktop.Notifications"
+BUS_PATH = "/org/freedesktop/Notifications"
+SOUND_NAME = "message-new-instant"  # the freedesktop sound theme's name for it
+
+
+class NotificationServer:
+    """The session bus's notification server (the freedesktop Notifications spec)."""
+
+    def __init__(self, bus: MessageBus, interface: ProxyInterface,
+                 capabilities: set[str]) -> None:
+        self.bus = bus
+        self.interface = interface
+        self.capabilities = capabilities
+
+    @classmethod
+    async def connect(cls) -> NotificationServer:
+        from dbus_fast.aio import MessageBus
+
+        bus = await MessageBus().connect()
+        try:
+            introspection = await bus.introspect(BUS_NAME, BUS_PATH)
+            interface = bus.get_proxy_object(BUS_NAME, BUS_PATH, introspection) \
+                .get_interface(BUS_NAME)
+            capabilities = {str(c) for c in await interface.call_get_capabilities()}  # type: ignore[attr-defined]
+        except BaseException:
+            await _disconnect(bus)
+            raise
+        return cls(bus, interface, capabilities)
+
+    def on_signals(self, clicked: Callable[[int, str], None],
+                   closed: Callable[[int, int], None]) -> None:
+        self.interface.on_action_invoked(clicked)  # type: ignore[attr-defined]
+        self.interface.on_notification_closed(closed)  # type: ignore[attr-defined]
+
+    async def notify(self, app_name: str, icon: str, title: str, body: str, *,
+                     sound: bool) -> int:
+        from dbus_fast import Variant
+
+        hints = {"desktop-entry": Variant("s", ICON_NAME), "category": Variant("s", "im.received")}
+        if sound:
+            hints["sound-name"] = Variant("s", SOUND_NAME)
+        else:
+            hints["suppress-sound"] = Variant("b", True)
+        nid = await self.interface.call_notify(  # type: ignore[attr-defined]
+            app_name, 0, icon, title, body, ["default", "Open"], hints, -1)
+        return int(nid)
+
+    async def close(self, nid: int) -> None:
+        await self.interface.call_close_notification(nid)  # type: ignore[attr-defined]
+
+    async def disconnect(self) -> None:
+        await _disconnect(self.bus)
 
 
 class DesktopNotifications:
@@ -42,34 +95,37 @@ class DesktopNotifications:
         self.app_name = app_name
         self.icon = icon
         self.available: bool | None = None  # None: not tried yet (the first notification)
-        self._notifier: DesktopNotifier | None = None
-        self._markup = False  # the server renders markup in the body: escape the text
-        self._ids: dict[bytes, str] = {}  # key -> identifier of its notification on screen
+        self._notifier: NotificationServer | None = None
+        self._ids: dict[bytes, int] = {}  # key -> token of its notification (on screen soon)
+        self._nids: dict[int, int] = {}  # token -> the server's id, once it is shown
+        self._open: dict[int, bytes] = {}  # server id -> key, while on screen
+        self._tokens = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()  # one call to the server at a time, in order
         self._closed = False
 
     # -- what the app calls -------------------------------------------------------------
 
-    def show(self, key: bytes, title: str, body: str, fallback: Callable[[], None]) -> None:
+    def show(self, key: bytes, title: str, body: str, fallback: Callable[[], None], *,
+             sound: bool = True) -> None:
         """Show (or replace) ``key``'s notification; ``fallback()`` runs instead if
         native notifications are unavailable or this one could not be sent."""
         if self.available is False or self._closed:
             fallback()
             return
-        ident = str(uuid.uuid4())
+        token = next(self._tokens)
         previous = self._ids.get(key)
-        self._ids[key] = ident
-        if not self._spawn(self._show(key, ident, previous, title, body[:BODY_CHARS],
-                                      fallback)):
+        self._ids[key] = token
+        if not self._spawn(self._show(key, token, previous, title, body[:BODY_CHARS],
+                                      fallback, sound)):
             self._ids.pop(key, None)
             fallback()
 
     def clear(self, key: bytes) -> None:
         """Withdraw ``key``'s notification, if one is on screen (its chat was read)."""
-        ident = self._ids.pop(key, None)
-        if ident is not None and self.available is not False and not self._closed:
-            self._spawn(self._clear(ident))
+        token = self._ids.pop(key, None)
+        if token is not None and self.available is not False and not self._closed:
+            self._spawn(self._clear(token))
 
     def keys(self) -> list[bytes]:
         """The conversations with a notification on screen (or about to be)."""
@@ -90,12 +146,13 @@ class DesktopNotifications:
         notifier, self._notifier = self._notifier, None
         self._ids.clear()
         if notifier is not None:
-            if self.available:
+            for nid in list(self._open):
                 try:
-                    await asyncio.wait_for(notifier.clear_all(), CLOSE_TIMEOUT)
+                    await asyncio.wait_for(notifier.close(nid), CLOSE_TIMEOUT)
                 except Exception as e:  # the server went away meanwhile: nothing to clear
                     log.debug("withdrawing notifications failed: %r", e)
-            await _disconnect(notifier)
+            self._open.clear()
+            await notifier.disconnect()
 
     # -- on the loop --------------------------------------------------------------------
 
@@ -115,103 +172,93 @@ class DesktopNotifications:
         if not task.cancelled() and task.exception() is not None:
             log.error("desktop notification failed", exc_info=task.exception())
 
-    async def _show(self, key: bytes, ident: str, previous: str | None, title: str,
-                    body: str, fallback: Callable[[], None]) -> None:
+    async def _show(self, key: bytes, token: int, previous: int | None, title: str,
+                    body: str, fallback: Callable[[], None], sound: bool) -> None:
         async with self._lock:
             if self._closed:
                 return
             if not await self._ensure():
-                if self._ids.get(key) == ident:
-                    del self._ids[key]
+                self._forget(key, token)
                 fallback()
                 return
             notifier = self._notifier
             assert notifier is not None
             if previous is not None:
                 await self._withdraw(notifier, previous)
-            from desktop_notifier import Notification
-
-            dispatched: list[bool] = []
+            markup = "body-markup" in notifier.capabilities
+            icon = self.icon.as_uri() if self.icon is not None and self.icon.is_file() \
+                else ICON_NAME
             try:
-                await notifier.send_notification(Notification(
-                    title, html.escape(body, quote=False) if self._markup else body,
-                    identifier=ident, thread=key.hex(),
-                    on_dispatched=lambda: dispatched.append(True),
-                    on_clicked=lambda: self._clicked(key, ident),
-                    on_dismissed=lambda: self._forget(key, ident),
-                ))
-            except Exception as e:  # the library logs its own failures; this is a surprise
+                nid = await notifier.notify(
+                    self.app_name, icon, title,
+                    html.escape(body, quote=False) if markup else body, sound=sound)
+            except Exception as e:  # the server refused it or went away
                 log.warning("desktop notification failed: %r", e)
-            if not dispatched:  # the library logged why (a warning)
-                self._forget(key, ident)
+                self._forget(key, token)
                 fallback()
+                return
+            self._nids[token] = nid
+            self._open[nid] = key
+            if self._ids.get(key) != token:  # read or replaced while it was on its way
+                await self._withdraw(notifier, token)
 
-    async def _clear(self, ident: str) -> None:
+    async def _clear(self, token: int) -> None:
         async with self._lock:
             if self._closed or not self.available or self._notifier is None:
                 return
-            await self._withdraw(self._notifier, ident)
+            await self._withdraw(self._notifier, token)
 
-    async def _withdraw(self, notifier: DesktopNotifier, ident: str) -> None:
-        if ident not in await notifier.get_current_notifications():
+    async def _withdraw(self, notifier: NotificationServer, token: int) -> None:
+        nid = self._nids.pop(token, None)
+        if nid is None or self._open.pop(nid, None) is None:
             return  # clicked or dismissed meanwhile: already gone
         try:
-            await notifier.clear(ident)
+            await notifier.close(nid)
         except Exception as e:  # gone between the two calls, or the server went away
             log.debug("withdrawing a notification failed: %r", e)
 
-    def _clicked(self, key: bytes, ident: str) -> None:
-        self._forget(key, ident)
+    def _on_action(self, nid: int, action: str) -> None:
+        key = self._open.pop(nid, None)
+        if key is None or action != "default":
+            return
+        self._drop_key(key, nid)
         self.on_clicked(key)
 
-    def _forget(self, key: bytes, ident: str) -> None:
-        if self._ids.get(key) == ident:
+    def _on_closed(self, nid: int, _reason: int) -> None:
+        key = self._open.pop(nid, None)
+        if key is not None:
+            self._drop_key(key, nid)
+
+    def _drop_key(self, key: bytes, nid: int) -> None:
+        token = self._ids.get(key)
+        if token is not None and self._nids.get(token) == nid:
+            del self._ids[key]
+            del self._nids[token]
+
+    def _forget(self, key: bytes, token: int) -> None:
+        if self._ids.get(key) == token:
             del self._ids[key]
 
     async def _ensure(self) -> bool:
         """Connect on first use: the session bus and its notification server."""
         if self.available is not None:
             return self.available
-        reason = "no notification service on this platform"
         try:
-            from desktop_notifier import DesktopNotifier, Icon
-
-            icon = Icon(path=self.icon) if self.icon is not None and self.icon.is_file() \
-                else Icon(name=ICON_NAME)
-            self._notifier = DesktopNotifier(app_name=self.app_name, app_icon=icon)
-            capabilities = await asyncio.wait_for(self._notifier.get_capabilities(),
-                                                  PROBE_TIMEOUT)
-            self._markup = "body-markup" in await _server_capabilities(self._notifier)
+            self._notifier = await asyncio.wait_for(NotificationServer.connect(),
+                                                    PROBE_TIMEOUT)
         except Exception as e:  # no bus, no server, a server that does not answer...
             reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            capabilities = frozenset()
-        if not capabilities:  # the library's dummy backend has none (e.g. macOS, no bundle)
             log.info("desktop notifications are not available (%s); "
                      "the tray icon shows new messages instead", reason)
             self.available = False
-            notifier, self._notifier = self._notifier, None
-            if notifier is not None:
-                await _disconnect(notifier)
             return False
+        self._notifier.on_signals(self._on_action, self._on_closed)
         self.available = True
         return True
 
 
-async def _server_capabilities(notifier: DesktopNotifier) -> set[str]:
-    """The freedesktop server's raw capabilities ("body-markup"...), which the library
-    does not expose; empty on other platforms."""
-    interface = getattr(notifier._backend, "interface", None)  # the Linux backend's
-    call = getattr(interface, "call_get_capabilities", None)
-    if call is None:
-        return set()
-    return {str(c) for c in await asyncio.wait_for(call(), PROBE_TIMEOUT)}
-
-
-async def _disconnect(notifier: DesktopNotifier) -> None:
-    """Leave the session bus: the library opens the connection but has no close()."""
-    bus = getattr(notifier._backend, "bus", None)  # the Linux backend's
-    if bus is None:
-        return
+async def _disconnect(bus: MessageBus) -> None:
+    """Leave the session bus."""
     was_connected = bool(bus.connected)
     bus.disconnect()
     if was_connected:

@@ -1,5 +1,6 @@
-"""Render the README screenshots offscreen: first start, a conversation with receipts and
-the typing indicator, contact info with safety number and QR; light and dark.
+"""Render the README screenshots offscreen: first start, a conversation with receipts,
+emoji and the typing indicator next to a contact request from someone with a long name,
+contact info with safety number and QR, and Settings; light and dark.
 
 Run inside a private network namespace (two nodes talk over loopback)::
 
@@ -14,6 +15,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
@@ -42,9 +44,14 @@ async def _until(pred: Callable[[], bool], timeout: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def _both_have(alice: Node, bob: Node, n: int) -> bool:
+    return len(alice.history("Bob Okafor")) == n and len(bob.history("Alice Martin")) == n
+
+
 async def _settle() -> None:
+    """Let Qt lay out and paint: the qasync loop runs Qt's events while it waits (a
+    nested processEvents() would run asyncio callbacks inside the running task)."""
     for _ in range(5):
-        QApplication.processEvents()
         await asyncio.sleep(0.05)
 
 
@@ -57,9 +64,11 @@ async def render(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         alice, bob = _node(root, "Alice Martin"), _node(root, "Bob Okafor")
+        carol = _node(root, "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III")
         kith_a, kith_b = KithApp(alice), KithApp(bob)
         wa = await kith_a.start()
         await kith_b.start(show=False)
+        await carol.start(discover=False)
         try:
             for variant in ("light", "dark"):
                 theme.apply_theme(variant)
@@ -90,20 +99,26 @@ async def render(out: Path) -> None:
                 (alice, "Bob Okafor", "Perfect, I'll bring crisps."),
                 (alice, "Bob Okafor", "And the new expansion: it came in the post today, "
                                       "it has a whole new map and twice as many cards."),
+                (bob, "Alice Martin", "🎉🎉"),
+                (bob, "Alice Martin", "Finally! I have been waiting for it for months 😀"),
             ]
             for n, (node, peer, text) in enumerate(lines, 1):
                 await node.send_message(peer, text)
                 # one at a time, so that both sides order them as written
-                await _until(lambda n=n: len(alice.history("Bob Okafor")) == n
-                             and len(bob.history("Alice Martin")) == n)
+                await _until(partial(_both_have, alice, bob, n))
+            last_out = max(i for i, (node, _, _) in enumerate(lines) if node is alice)
             wa.open_chat(bob.user_id)
             await _until(lambda: wa.messages.rowCount() == len(lines))
-            await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
+            await _until(lambda: str(wa.messages.index(last_out).data(
                 MsgRole.StatusText) or "") == "Delivered")
             await bob.mark_read(alice.user_id)
             await alice.mark_read(bob.user_id)  # offscreen the window is never "active"
-            await _until(lambda: str(wa.messages.index(len(lines) - 1).data(
+            await _until(lambda: str(wa.messages.index(last_out).data(
                 MsgRole.StatusText) or "").startswith("Read"))
+            # a contact request from someone with a very long name
+            await carol.connect("127.0.0.1", alice.port)
+            await carol.add_contact("Alice Martin")
+            await _until(lambda: len(wa.sidebar.request_rows) == 1)
             bob.set_typing(alice.user_id, True)
             await _until(wa.chat.typing.isVisible)
             for variant in ("light", "dark"):
@@ -117,13 +132,23 @@ async def render(out: Path) -> None:
                 await _settle()
                 _save(info, out / f"contact-info-{variant}.png")
                 info.close()
+                settings = wa.open_settings()
+                await _settle()
+                _save(settings, out / f"settings-{variant}.png")
+                settings.reject()
+            # a narrow window: the sidebar is a column of avatars
+            theme.apply_theme("light")
+            wa.resize(640, 640)
+            await _settle()
+            _save(wa, out / "narrow-light.png")
         finally:
+            await carol.stop()
             await kith_b.stop()
             await kith_a.stop()
 
 
 def main() -> int:
-    import qasync
+    import qasync  # type: ignore[import-untyped]
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots")

@@ -7,15 +7,19 @@ import hashlib
 from PySide6.QtCore import QByteArray, QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QProxyStyle,
+    QStyle,
+    QStyleOption,
+    QToolButton,
+    QWidget,
+)
 
 from app.gui.resources import ui_icon_path
 
 THEMES = ("system", "light", "dark")
 ACCENT = QColor("#0a84ff")
-
-_system_palette: QPalette | None = None
-
 
 def light_palette() -> QPalette:
     p = QPalette()
@@ -76,13 +80,11 @@ def dark_palette() -> QPalette:
 
 
 def apply_theme(theme: str) -> None:
-    """Set the application palette: the system's, or Kith's light or dark one."""
-    global _system_palette
+    """Set the application palette: Kith's light or dark one ("system": the one the
+    desktop's colour scheme asks for, light if it says nothing)."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         return
-    if _system_palette is None:
-        _system_palette = QPalette(app.palette())
     if theme == "dark":
         app.setPalette(dark_palette())
     elif theme == "light":
@@ -92,10 +94,49 @@ def apply_theme(theme: str) -> None:
         scheme = hints.colorScheme()
         if scheme == hints.colorScheme().Dark:
             app.setPalette(dark_palette())
-        elif scheme == hints.colorScheme().Light:
+        else:  # light, or a desktop that says nothing: Kith's light palette, not stock grey
             app.setPalette(light_palette())
-        else:
-            app.setPalette(_system_palette)
+    if not isinstance(app.style(), KithStyle):
+        app.setStyle(KithStyle(app.style().name()))
+
+
+class KithStyle(QProxyStyle):
+    """The platform's style, with the edges a dark palette loses drawn back in: the
+    boxes of check boxes and radio buttons, and the border of menus (Fusion draws them
+    a shade darker than the window, which on a dark window is invisible)."""
+
+    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802
+                      painter: QPainter, widget: QWidget | None = None) -> None:
+        pe = QStyle.PrimitiveElement
+        dark = is_dark(option.palette)
+        if dark and element == pe.PE_PanelMenu:
+            painter.save()
+            painter.setPen(option.palette.color(QPalette.ColorRole.Mid))
+            painter.setBrush(option.palette.color(QPalette.ColorRole.Button))
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+            painter.restore()
+            return
+        if dark and element == pe.PE_FrameMenu:
+            painter.save()
+            painter.setPen(option.palette.color(QPalette.ColorRole.Mid))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(option.rect.adjusted(0, 0, -1, -1))
+            painter.restore()
+            return
+        super().drawPrimitive(element, option, painter, widget)
+        if dark and element in (pe.PE_IndicatorCheckBox, pe.PE_IndicatorRadioButton):
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            edge = QColor(option.palette.color(QPalette.ColorRole.Text))
+            edge.setAlphaF(0.55)
+            painter.setPen(edge)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            r = QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5)
+            if element == pe.PE_IndicatorRadioButton:
+                painter.drawEllipse(r)
+            else:
+                painter.drawRoundedRect(r, 2, 2)
+            painter.restore()
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -118,6 +159,11 @@ def avatar_colour(user: bytes) -> QColor:
 
 def online_colour() -> QColor:
     return QColor("#30c04f")
+
+
+def search_mark(palette: QPalette) -> QColor:
+    """The background of a search match."""
+    return QColor("#8a6d00") if is_dark(palette) else QColor("#ffe27a")
 
 
 def warning_colour(palette: QPalette) -> QColor:

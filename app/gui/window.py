@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import datetime
 import html
+from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QPoint, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
+    QDialog,
     QMainWindow,
+    QMenu,
     QMessageBox,
-    QPushButton,
-    QScrollArea,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -29,438 +22,53 @@ from PySide6.QtWidgets import (
 
 from app.gui import theme
 from app.gui.bridge import Bridge
-from app.gui.chat import TYPING_RESEND_MS, Banner, ChatHeader, ChatView, Composer, TypingBubble
-from app.gui.delegates import ConversationDelegate
+from app.gui.chat import TYPING_RESEND_MS
+from app.gui.chatpane import Banner, ChatPane, WelcomePage
 from app.gui.devices import DevicesDialog
-from app.gui.dialogs import AddByAddressDialog, ContactInfoDialog, SettingsDialog
-from app.gui.models import ConversationModel, ConvRole, MessageModel, initials, short_time
+from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
+from app.gui.models import ConversationModel, MessageModel, clock
 from app.gui.newchat import NewChatDialog
-from app.gui.resources import icon_path
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, HandoffOffer
+from app.gui.search import query_words
+from app.gui.sidebar import COMPACT_WIDTH, Sidebar
+from app.gui.trust import ContactInfoDialog, TrustKeyDialog
+from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from storage import MessageRow
 
-SEARCH_DELAY_MS = 150
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
-
-
-def _section_title(text: str, name: str) -> QLabel:
-    label = QLabel(text.upper())
-    label.setObjectName(name)
-    f = label.font()
-    f.setBold(True)
-    f.setPointSizeF(f.pointSizeF() * 0.8)
-    label.setFont(f)
-    label.setForegroundRole(label.foregroundRole())
-    label.setContentsMargins(16, 10, 16, 2)
-    return label
-
-
-class PersonRow(QFrame):
-    """A small row: initials, name, a note and buttons (Nearby and Requests)."""
-
-    def __init__(self, name: str, note: str, user: bytes, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.user = user
-        self.setObjectName("personRow")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 4, 12, 4)
-        layout.setSpacing(8)
-        avatar = QLabel(initials(name))
-        avatar.setFixedSize(30, 30)
-        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        colour = theme.avatar_colour(user).name()
-        avatar.setStyleSheet(
-            f"background: {colour}; color: white; border-radius: 15px; font-weight: bold;"
-        )
-        layout.addWidget(avatar)
-        texts = QVBoxLayout()
-        texts.setSpacing(0)
-        self.name = QLabel(name)
-        self.name.setObjectName("personName")
-        f = self.name.font()
-        f.setBold(True)
-        self.name.setFont(f)
-        texts.addWidget(self.name)
-        if note:
-            n = QLabel(note)
-            n.setObjectName("personNote")
-            n.setWordWrap(True)
-            n.setForegroundRole(n.foregroundRole())
-            texts.addWidget(n)
-        layout.addLayout(texts, 1)
-
-    def add_button(self, text: str, name: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName(name)
-        b.setProperty("userId", self.user.hex())
-        self.layout().addWidget(b)
-        return b
-
-
-HANDOFF_BUTTON_CSS = "text-align: left; padding: 6px 10px;"
-
-
-class Sidebar(QWidget):
-    """Search field, conversations, pending requests and the Nearby list.
-
-    Signals:
-        conversationActivated(user: bytes)
-        searchResultActivated(user: bytes, hit: MessageRow)
-        handoffActivated(offer: HandoffOffer)
-    """
-
-    conversationActivated = Signal(bytes)
-    searchResultActivated = Signal(bytes, object)
-    handoffActivated = Signal(object)
-
-    def __init__(self, bridge: Bridge, model: ConversationModel,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.bridge = bridge
-        self.setObjectName("sidebar")
-        self.setMinimumWidth(260)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        top = QHBoxLayout()
-        top.setContentsMargins(10, 10, 10, 6)
-        self.search = QLineEdit()
-        self.search.setObjectName("searchField")
-        self.search.setPlaceholderText("Search messages (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        top.addWidget(self.search, 1)
-        self.new_chat_button = theme.IconButton("compose", "✎")
-        self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setToolTip("New message (Ctrl+N)")
-        self.new_chat_button.setAccessibleName("New message")
-        top.addWidget(self.new_chat_button)
-        self.settings_button = theme.IconButton("settings", "⚙")
-        self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setToolTip("Settings (Ctrl+,)")
-        self.settings_button.setAccessibleName("Settings")
-        top.addWidget(self.settings_button)
-        layout.addLayout(top)
-        # "Continue the chat with Bob (from laptop)": chats open on my other devices
-        self.handoff_box = QVBoxLayout()
-        self.handoff_box.setContentsMargins(10, 0, 10, 6)
-        self.handoff_box.setSpacing(4)
-        layout.addLayout(self.handoff_box)
-        self.handoff_buttons: list[QPushButton] = []
-
-        self.stack = QStackedWidget()
-        layout.addWidget(self.stack, 1)
-        # page 0: conversations, requests, nearby
-        page = QWidget()
-        page_layout = QVBoxLayout(page)
-        page_layout.setContentsMargins(0, 0, 0, 0)
-        page_layout.setSpacing(0)
-        self.list = QListView()
-        self.list.setObjectName("conversationList")
-        self.list.setModel(model)
-        self.list.setItemDelegate(ConversationDelegate(self.list))
-        self.list.setFrameShape(QFrame.Shape.NoFrame)
-        self.list.setMouseTracking(True)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.clicked.connect(self._on_clicked)
-        self.list.activated.connect(self._on_clicked)
-        self.list.setAccessibleName("Conversations")
-        # the list shares the sidebar's background: one column, not two panes
-        self.list.setAutoFillBackground(False)
-        self.list.viewport().setAutoFillBackground(False)
-        self.no_chats = QLabel("No conversations yet.")
-        self.no_chats.setObjectName("noConversations")
-        self.no_chats.setContentsMargins(16, 12, 16, 12)
-        self.no_chats.setWordWrap(True)
-        page_layout.addWidget(self.list, 3)
-        page_layout.addWidget(self.no_chats)
-        self._list_rows = -1
-
-        lower = QWidget()
-        lower_layout = QVBoxLayout(lower)
-        lower_layout.setContentsMargins(0, 0, 0, 8)
-        lower_layout.setSpacing(0)
-        self.requests_title = _section_title("Requests", "requestsTitle")
-        self.requests_box = QVBoxLayout()
-        self.requests_box.setSpacing(0)
-        lower_layout.addWidget(self.requests_title)
-        lower_layout.addLayout(self.requests_box)
-        self.nearby_title = _section_title("Nearby", "nearbyTitle")
-        lower_layout.addWidget(self.nearby_title)
-        self.nearby_box = QVBoxLayout()
-        self.nearby_box.setSpacing(0)
-        lower_layout.addLayout(self.nearby_box)
-        self.nearby_empty = QLabel("Looking for people on this network…")
-        self.nearby_empty.setObjectName("nearbyEmpty")
-        self.nearby_empty.setWordWrap(True)
-        self.nearby_empty.setContentsMargins(16, 4, 16, 4)
-        lower_layout.addWidget(self.nearby_empty)
-        self.add_address = QPushButton("Connect by address…")
-        self.add_address.setObjectName("addByAddressButton")
-        self.add_address.setFlat(True)
-        row = QHBoxLayout()
-        row.setContentsMargins(10, 4, 10, 0)
-        row.addWidget(self.add_address)
-        row.addStretch(1)
-        lower_layout.addLayout(row)
-        lower_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("sidebarLower")
-        scroll.setWidget(lower)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.viewport().setAutoFillBackground(False)
-        lower.setAutoFillBackground(False)
-        page_layout.addWidget(scroll, 2)
-        self.stack.addWidget(page)
-        # page 1: search results
-        self.results = QListWidget()
-        self.results.setObjectName("searchResults")
-        self.results.setFrameShape(QFrame.Shape.NoFrame)
-        self.results.setWordWrap(True)
-        self.results.itemActivated.connect(self._on_result)
-        self.results.itemClicked.connect(self._on_result)
-        self.stack.addWidget(self.results)
-
-        self._search_timer = QTimer(self)
-        self._search_timer.setSingleShot(True)
-        self._search_timer.setInterval(SEARCH_DELAY_MS)
-        self._search_timer.timeout.connect(self.run_search)
-        self.search.textChanged.connect(self._on_search_text)
-        self.search.returnPressed.connect(self._on_search_enter)
-        self.request_rows: list[PersonRow] = []
-        self.nearby_rows: list[PersonRow] = []
-
-    def _on_clicked(self, index: QModelIndex) -> None:
-        user = index.data(ConvRole.UserId)
-        if user:
-            self.conversationActivated.emit(bytes(user))
-
-    def select_user(self, user: bytes | None) -> None:
-        model = self.list.model()
-        assert isinstance(model, ConversationModel)
-        row = model.row_of(user) if user else -1
-        sel = self.list.selectionModel()
-        if row < 0:
-            sel.clearSelection()
-            return
-        idx = model.index(row)
-        if not sel.isSelected(idx):
-            sel.select(idx, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-            self.list.scrollTo(idx)
-
-    # -- requests and nearby -------------------------------------------------------------
-
-    def fit_list(self) -> None:
-        """A few conversations take only the room they need (Requests and Nearby follow
-        right under them); many scroll in their own list above the other sections."""
-        rows = self.list.model().rowCount()
-        if rows == self._list_rows:
-            return
-        self._list_rows = rows
-        wanted = rows * ConversationDelegate.HEIGHT + 2 * self.list.frameWidth() + 4
-        self.list.setMaximumHeight(max(wanted, 1))
-
-    def refresh_people(self) -> None:
-        model = self.list.model()
-        self.no_chats.setVisible(model.rowCount() == 0)
-        self.list.setVisible(model.rowCount() > 0)
-        self.fit_list()
-        for rows in (self.request_rows, self.nearby_rows):
-            for r in rows:
-                r.setParent(None)
-                r.deleteLater()
-            rows.clear()
-        requests = self.bridge.requests()
-        self.requests_title.setVisible(bool(requests))
-        for c in requests:
-            note = (f"⚠ Not the {c.name} you know: different key" if c.key_changed
-                    else "wants to chat with you")
-            row = PersonRow(c.name, note, c.user_id)
-            row.setObjectName("requestRow")
-            open_ = row.add_button("View", "requestViewButton")
-            open_.clicked.connect(partial(self._open_request, c.user_id))
-            if not c.key_changed:
-                accept = row.add_button("Accept", "acceptButton")
-                accept.clicked.connect(partial(self._accept, c.user_id))
-            decline = row.add_button("Decline", "declineButton")
-            decline.clicked.connect(partial(self._decline, c.user_id))
-            self.requests_box.addWidget(row)
-            self.request_rows.append(row)
-        nearby = self.bridge.nearby()
-        self.nearby_empty.setText(
-            "Looking for people on this network…" if self.bridge.setting("discoverable", True)
-            else "You are hidden from people nearby, and they from you; your contacts still "
-            "reach you. Turn on Discoverable in Settings to meet someone new."
-        )
-        self.nearby_empty.setVisible(not nearby)
-        for p in nearby:
-            assert p.user_id is not None
-            note = "⚠ Same name as a contact, different key" if p.key_changed else \
-                ("on this network" if not p.connected else "connected")
-            row = PersonRow(p.name or "Unknown", note, p.user_id)
-            row.setObjectName("nearbyRow")
-            add = row.add_button("Add", "nearbyAddButton")
-            add.setToolTip(f"Send {p.name} a contact request")
-            add.clicked.connect(partial(self._add, p.user_id, add))
-            self.nearby_box.addWidget(row)
-            self.nearby_rows.append(row)
-
-    def _open_request(self, user: bytes) -> None:
-        self.conversationActivated.emit(user)
-
-    def _accept(self, user: bytes) -> None:
-        self.bridge.accept_contact(user)
-
-    def _decline(self, user: bytes) -> None:
-        self.bridge.decline_contact(user)
-
-    def _add(self, user: bytes, button: QPushButton) -> None:
-        button.setEnabled(False)
-        button.setText("Sent")
-        self.bridge.add_contact(user)
-
-    # -- handoff ---------------------------------------------------------------------------
-
-    def show_handoffs(self, offers: list[HandoffOffer]) -> None:
-        for b in self.handoff_buttons:
-            b.setParent(None)
-            b.deleteLater()
-        self.handoff_buttons.clear()
-        names = self.bridge.names()
-        for offer in offers:
-            assert offer.user is not None
-            who = names.get(offer.user, "?")
-            b = QPushButton(f"↪ Continue the chat with {who} (from {offer.device_name})")
-            b.setObjectName("handoffButton")
-            b.setToolTip("Open it here" + (" with the draft you started there"
-                                            if offer.draft else ""))
-            b.setStyleSheet(HANDOFF_BUTTON_CSS)
-            b.clicked.connect(partial(self.handoffActivated.emit, offer))
-            self.handoff_box.addWidget(b)
-            self.handoff_buttons.append(b)
-
-    def changeEvent(self, e: QEvent) -> None:
-        super().changeEvent(e)
-        if e.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            # a style sheet fixes a widget's palette when it is polished: polish again
-            for b in self.handoff_buttons:
-                b.setStyleSheet("")
-                b.setStyleSheet(HANDOFF_BUTTON_CSS)
-
-    # -- search ----------------------------------------------------------------------------
-
-    def _on_search_text(self, text: str) -> None:
-        if not text.strip():
-            self._search_timer.stop()
-            self.results.clear()
-            self.stack.setCurrentIndex(0)
-            return
-        self._search_timer.start()
-
-    def _on_search_enter(self) -> None:
-        self.run_search()
-        if self.results.count():
-            self.results.setCurrentRow(0)
-            self._on_result(self.results.item(0))
-
-    def run_search(self) -> None:
-        self._search_timer.stop()
-        text = self.search.text().strip()
-        self.results.clear()
-        if not text:
-            self.stack.setCurrentIndex(0)
-            return
-        self.stack.setCurrentIndex(1)
-        names = self.bridge.names()
-        hits = self.bridge.search(text)
-        if not hits:
-            item = QListWidgetItem(f"No messages match “{text}”.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.results.addItem(item)
-            return
-        for m in hits:
-            peer = self.bridge.conversation_peer(m.conv)
-            if peer is None:
-                continue
-            who = "You" if m.outgoing else names.get(m.sender, "?")
-            chat = names.get(peer, "?")
-            snippet = " ".join(m.text.split())
-            if len(snippet) > 90:
-                snippet = snippet[:88] + "…"
-            item = QListWidgetItem(f"{chat} · {short_time(m.time)}\n{who}: {snippet}")
-            item.setData(Qt.ItemDataRole.UserRole, (peer, m))
-            self.results.addItem(item)
-
-    def _on_result(self, item: QListWidgetItem) -> None:
-        data = item.data(Qt.ItemDataRole.UserRole)
-        if data:
-            self.searchResultActivated.emit(data[0], data[1])
-
-
-class ChatPane(QWidget):
-    """Header, banners, messages, typing bubble and composer of the open conversation."""
-
-    def __init__(self, bridge: Bridge, model: MessageModel, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.bridge = bridge
-        self.setObjectName("chatPane")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        self.header = ChatHeader()
-        layout.addWidget(self.header)
-        self.key_banner = Banner("keyChangeBanner")
-        self.compare_button = self.key_banner.add_button("Compare safety numbers", "compareButton")
-        self.trust_button = self.key_banner.add_button("Trust new key", "trustKeyButton")
-        layout.addWidget(self.key_banner)
-        self.request_banner = Banner("requestBanner")
-        self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
-        self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
-        layout.addWidget(self.request_banner)
-        self.replaced_banner = Banner("replacedBanner")
-        self.open_new_button = self.replaced_banner.add_button(
-            "Open the new conversation", "openNewKeyButton")
-        layout.addWidget(self.replaced_banner)
-        self.view = ChatView(model)
-        layout.addWidget(self.view, 1)
-        self.typing = TypingBubble()
-        layout.addWidget(self.typing)
-        bottom = QFrame()
-        bottom.setObjectName("composerBar")
-        row = QHBoxLayout(bottom)
-        row.setContentsMargins(12, 8, 12, 10)
-        self.composer = Composer()
-        row.addWidget(self.composer, 1)
-        self.send_button = QPushButton("Send")
-        self.send_button.setObjectName("sendButton")
-        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        layout.addWidget(bottom)
+MIN_WIDTH = 600  # the window shrinks to about this
+COMPACT_BELOW = 760  # narrower than this, the sidebar is a column of avatars
 
 
 class MainWindow(QMainWindow):
     """Signals:
         notify(title: str, text: str, user: bytes): a message arrived while unfocused
         unreadChanged(count: int)
-        closed(): the user closed the window
+        closed(): the user quit (closed the window, with no tray icon to stay in)
+        hiddenToTray(): the window was closed and Kith keeps running in the tray
     """
 
     notify = Signal(str, str, bytes)
     unreadChanged = Signal(int)
     closed = Signal()
+    hiddenToTray = Signal()
 
     def __init__(self, bridge: Bridge) -> None:
         super().__init__()
         self.bridge = bridge
         self.setObjectName("mainWindow")
-        self.setWindowTitle(f"Kith: {bridge.my_name}")
+        # the desktop adds the application's name ("alice — Kith"): Kith once
+        self.setWindowTitle(bridge.my_name)
         self.resize(980, 680)
+        self.setMinimumWidth(MIN_WIDTH)
         self.conversations = ConversationModel(bridge)
         self.messages = MessageModel(bridge)
         self.current: bytes | None = None
-        self.dialogs: list = []
+        self.dialogs: list[QDialog] = []
+        self._quitting = False
+        self._known_requests = {c.user_id for c in bridge.requests()}  # (told at start)
+        # whether closing the window only hides it (the tray icon is there to come back)
+        self.keep_running: Callable[[], bool] = lambda: False
 
         splitter = QSplitter()
         splitter.setObjectName("mainSplitter")
@@ -468,13 +76,14 @@ class MainWindow(QMainWindow):
         self.sidebar = Sidebar(bridge, self.conversations)
         splitter.addWidget(self.sidebar)
         self.stack = QStackedWidget()
-        self.empty = self._empty_state()
+        self.empty = WelcomePage(bridge)
         self.stack.addWidget(self.empty)
         self.chat = ChatPane(bridge, self.messages)
         self.stack.addWidget(self.chat)
         splitter.addWidget(self.stack)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([300, 680])
+        self.splitter = splitter
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
@@ -486,6 +95,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.statusBar().setObjectName("statusBar")
         self.statusBar().setSizeGripEnabled(False)
+        # no empty strip under the composer: the bar shows only while it says something
+        self.statusBar().hide()
+        self.statusBar().messageChanged.connect(lambda m: self.statusBar().setVisible(bool(m)))
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
@@ -510,8 +122,12 @@ class MainWindow(QMainWindow):
         bridge.conversationsChanged.connect(self._refresh_timer.start)
         bridge.handoffChanged.connect(self.refresh_handoffs)
         self.sidebar.handoffActivated.connect(self.continue_handoff)
+        self.sidebar.handoffDismissed.connect(self.dismiss_handoff)
         self.chat.view.retryRequested.connect(self.retry_delivery)
+        self.chat.view.atBottomChanged.connect(self.on_at_bottom)
+        self.chat.view.jumpRequested.connect(self.jump_to_newest)
         bridge.messagesAdded.connect(self.on_messages_added)
+        bridge.trustLine.connect(self.on_trust_line)
         bridge.statusChanged.connect(self.on_status_changed)
         bridge.typingChanged.connect(self.on_typing_changed)
         bridge.contactChanged.connect(self.on_contact_changed)
@@ -519,6 +135,7 @@ class MainWindow(QMainWindow):
         bridge.devicesChanged.connect(self.on_devices_changed)
         bridge.error.connect(self.show_error)
         self.sidebar.conversationActivated.connect(self.open_chat)
+        self.sidebar.list.menuRequested.connect(self.conversation_menu)
         self.sidebar.searchResultActivated.connect(self.jump_to)
         self.sidebar.add_address.clicked.connect(self.add_by_address)
         self.sidebar.settings_button.clicked.connect(self.open_settings)
@@ -526,8 +143,8 @@ class MainWindow(QMainWindow):
         self.chat.composer.submitted.connect(self.send)
         self.chat.send_button.clicked.connect(self.send)
         self.chat.composer.textChanged.connect(self.on_composer_changed)
-        self.chat.header.info.clicked.connect(self.show_contact_info)
-        self.chat.compare_button.clicked.connect(self.show_contact_info)
+        self.chat.header.info.clicked.connect(lambda: self.show_contact_info())
+        self.chat.compare_button.clicked.connect(lambda: self.show_contact_info())
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
         self.chat.open_new_button.clicked.connect(self.open_replacement)
@@ -538,60 +155,8 @@ class MainWindow(QMainWindow):
 
     # -- layout pieces ---------------------------------------------------------------------
 
-    def _empty_state(self) -> QWidget:
-        w = QWidget()
-        w.setObjectName("emptyState")
-        layout = QVBoxLayout(w)
-        layout.setContentsMargins(48, 48, 48, 48)
-        layout.addStretch(1)
-        path = icon_path()
-        if path is not None:
-            logo = QLabel()
-            logo.setObjectName("emptyLogo")
-            ratio = self.devicePixelRatioF()
-            pix = QIcon(str(path)).pixmap(QSize(72, 72), ratio)
-            logo.setPixmap(pix)
-            logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            layout.addWidget(logo)
-            layout.addSpacing(8)
-        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!")
-        title.setObjectName("emptyTitle")
-        f = title.font()
-        f.setBold(True)
-        f.setPointSizeF(f.pointSizeF() * 1.7)
-        title.setFont(f)
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(title)
-        text = QLabel(
-            "Kith talks directly to people on your network: no server, no account.<br><br>"
-            "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
-            "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
-            "accept on their side.<br>"
-            "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
-            "<b>Contact info</b> to be sure who you talk to.<br><br>"
-            "Someone not showing up? Use <b>Connect by address…</b> with the address "
-            "their Kith shows."
-        )
-        text.setObjectName("emptyText")
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignLeft)
-        text.setFixedWidth(480)  # a fixed width lets the wrapped label take its full height
-        text.setMinimumHeight(text.heightForWidth(480))
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
-        port = self.bridge.node.port
-        me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
-                    f"({self.bridge.my_user.hex()[:12]}), listening on port {port}.")
-        me.setObjectName("emptyIdentity")
-        me.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        me.setForegroundRole(me.foregroundRole().PlaceholderText)
-        layout.addSpacing(12)
-        layout.addWidget(me)
-        layout.addStretch(2)
-        return w
-
     def _shortcuts(self) -> None:
-        def add(seq: QKeySequence | str, slot, name: str) -> None:  # noqa: ANN001
+        def add(seq: QKeySequence | str, slot: Callable[[], object], name: str) -> None:
             s = QShortcut(QKeySequence(seq), self)
             s.setObjectName(name)
             s.activated.connect(slot)
@@ -599,9 +164,10 @@ class MainWindow(QMainWindow):
         add("Ctrl+N", self.new_chat, "newChatShortcut")
         add("Ctrl+F", self.focus_search, "searchShortcut")
         add("Ctrl+,", self.open_settings, "settingsShortcut")
-        add("Ctrl+I", self.show_contact_info, "contactInfoShortcut")
+        add("Ctrl+I", lambda: self.show_contact_info(), "contactInfoShortcut")
+        add("Ctrl+Q", self.quit, "quitShortcut")
         for n in range(1, 10):
-            add(f"Ctrl+{n}", lambda n=n: self.open_nth(n - 1), f"switchChat{n}Shortcut")
+            add(f"Ctrl+{n}", partial(self.open_nth, n - 1), f"switchChat{n}Shortcut")
 
     # -- refresh ----------------------------------------------------------------------------
 
@@ -609,6 +175,7 @@ class MainWindow(QMainWindow):
         self.conversations.refresh()
         self.sidebar.select_user(self.current)
         self.sidebar.refresh_people()
+        self.notify_new_requests()
         self.unreadChanged.emit(self.bridge.unread_total())
         if self.current is not None:
             self._update_chat_chrome()
@@ -650,6 +217,7 @@ class MainWindow(QMainWindow):
         self._save_draft()
         self._stop_typing()
         self.current = user
+        self.chat.view.bubbles.set_highlight([])
         conv = self.bridge.conv_for(user)
         self.messages.open(conv, user)
         self._loading_draft = True
@@ -661,9 +229,19 @@ class MainWindow(QMainWindow):
         self._update_chat_chrome()
         self.chat.typing.update_state()
         self.chat.composer.setFocus()
-        self.maybe_mark_read()
+        if self.messages.unread_row() > 0:  # start at the first unread message
+            QTimer.singleShot(0, self, partial(self._show_first_unread, user))
+        else:
+            self.maybe_mark_read()
         self._announce_open_chat()
         self.refresh_handoffs()
+
+    def _show_first_unread(self, user: bytes) -> None:
+        row = self.messages.unread_row()
+        if user == self.current and row >= 0:
+            self.chat.view.doItemsLayout()
+            self.chat.view.show_row_at_top(row)
+        self.maybe_mark_read()
 
     def _update_chat_chrome(self) -> None:
         user = self.current
@@ -673,44 +251,9 @@ class MainWindow(QMainWindow):
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)
         self.messages.offline_peer = not online
-        self.chat.header.name.setText(name)
-        bits = ["online" if online else "offline"]
-        if c and c.verified:
-            bits.append("✔ verified")
-        if c and c.state == PENDING_OUT:
-            bits.append("request sent")
-        self.chat.header.subtitle.setText(" · ".join(bits))
-        key_changed = bool(c and c.key_changed)
-        who = html.escape(name)
-        self.chat.key_banner.present(
-            f"<b>⚠ This is not the {who} you know.</b> Their identity key is different: it "
-            "may be someone else, or they reinstalled Kith. Sending is paused until you "
-            "compare safety numbers or choose to trust the new key."
-            if key_changed else None, warning=True)
-        self.chat.request_banner.present(
-            f"<b>{who}</b> wants to chat with you."
-            if c and c.state == PENDING_IN and not key_changed else None)
-        replaced = bool(c and c.replaced_by)
-        self.chat.replaced_banner.present(
-            f"<b>{who} uses a new key now.</b> You confirmed it; this conversation with the "
-            "old key stays for its history." if replaced else None)
-        removed = bool(self.bridge.node.removed)
-        can_send = bool(
-            c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
-        self.chat.composer.setEnabled(can_send)
-        self.chat.send_button.setEnabled(can_send)
-        if can_send:
-            self.chat.composer.setPlaceholderText(f"Message {name}")
-        elif removed:
-            self.chat.composer.setPlaceholderText("This computer was removed from your devices")
-        elif key_changed:
-            self.chat.composer.setPlaceholderText("Sending is paused: confirm the new key first")
-        elif replaced:
-            self.chat.composer.setPlaceholderText(f"Write to {name} in the new conversation")
-        elif c and c.state == PENDING_OUT:
-            self.chat.composer.setPlaceholderText(f"You can write once {name} accepts")
-        else:
-            self.chat.composer.setPlaceholderText("Accept the request to chat")
+        self.messages.peer_name = name
+        self.chat.present(user, c, name, online=online, removed=bool(self.bridge.node.removed),
+                          shared_name=name.casefold() in self.bridge.shared_names())
         self.messages.refresh_status_line()
 
     def send(self) -> None:
@@ -758,6 +301,7 @@ class MainWindow(QMainWindow):
 
     def jump_to(self, user: bytes, hit: MessageRow) -> None:
         self.open_chat(user)
+        self.chat.view.bubbles.set_highlight(query_words(self.sidebar.search.text()))
         row = self.messages.find_or_load(hit.event_id)
         if row < 0:  # far back: show the pages around it, newer ones load on scrolling down
             row = self.messages.open_at(hit)
@@ -791,6 +335,11 @@ class MainWindow(QMainWindow):
             self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
         self.refresh_handoffs()
 
+    def dismiss_handoff(self, offer: HandoffOffer) -> None:
+        """Not now: this offer stays hidden (a new one from that device shows again)."""
+        self._dismissed[offer.device_id] = offer
+        self.refresh_handoffs()
+
     def retry_delivery(self) -> None:
         if self.current is None:
             return
@@ -811,12 +360,29 @@ class MainWindow(QMainWindow):
                 self.chat.typing.set_active(False)  # the message they were typing is here
             self.messages.add(rows)
             self.maybe_mark_read()
+            if self.bridge.unread_count(conv) and not self.chat.view.shows_newest():
+                self.messages.mark_new(rows)  # they came while the user read further up
         incoming = [r for r in rows if not r.outgoing]
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
-            if peer is not None:
-                name = self.bridge.names().get(peer, "Someone")
-                self.notify.emit(name, incoming[-1].text[:200], peer)
+            if peer is not None and not self.bridge.muted(peer):
+                text = incoming[-1].text[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
+                    else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
+                self.notify.emit(self.bridge.person_title(peer), text, peer)
+
+    def notify_new_requests(self) -> None:
+        """A notification for each contact request that came since the last look."""
+        requests = {c.user_id for c in self.bridge.requests()}
+        new = requests - self._known_requests
+        self._known_requests = requests
+        if self.isActiveWindow():
+            return  # the Requests section shows them
+        for user in new:
+            self.notify.emit(self.bridge.person_title(user), "wants to chat with you", user)
+
+    def on_trust_line(self, conv: bytes, row: MessageRow) -> None:
+        if self.current is not None and conv == self.bridge.conv_for(self.current):
+            self.messages.add([row])
 
     def on_status_changed(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> None:
         if self.current is not None and conv == self.bridge.conv_for(self.current):
@@ -828,16 +394,38 @@ class MainWindow(QMainWindow):
             self.chat.typing.update_state()
 
     def maybe_mark_read(self) -> None:
-        """Mark the open chat read if the user can see it."""
+        """Mark the open chat read if the user can see its newest messages (scrolled up,
+        they are not read yet: the "↓ N new" button says how many wait below)."""
         if (self.current is not None and self.isActiveWindow() and not self.isMinimized()
-                and self.stack.currentWidget() is self.chat):
+                and self.stack.currentWidget() is self.chat
+                and self.chat.view.shows_newest()):
             c = self.bridge.contact(self.current)
             if c is not None and c.state == ACCEPTED:
                 self.bridge.mark_read(self.current)
+        self._update_new_count()
 
-    def changeEvent(self, e) -> None:  # noqa: ANN001
+    def _update_new_count(self) -> None:
+        n = self.bridge.unread_count(self.bridge.conv_for(self.current)) if self.current else 0
+        self.chat.view.set_new_count(n)
+
+    def on_at_bottom(self, at_bottom: bool) -> None:
+        if at_bottom:
+            self.maybe_mark_read()
+
+    def jump_to_newest(self) -> None:
+        """The "↓" button: back to the present (reloading it after a jump far back)."""
+        if self.current is None:
+            return
+        if self.messages.has_newer():
+            self.messages.open(self.bridge.conv_for(self.current), self.current)
+        else:
+            bar = self.chat.view.verticalScrollBar()
+            bar.setValue(bar.maximum())
+        self.maybe_mark_read()
+
+    def changeEvent(self, e: QEvent) -> None:
         super().changeEvent(e)
-        if e.type() in (e.Type.ActivationChange, e.Type.WindowStateChange):
+        if e.type() in (QEvent.Type.ActivationChange, QEvent.Type.WindowStateChange):
             self.maybe_mark_read()
 
     # -- actions --------------------------------------------------------------------------------
@@ -851,15 +439,35 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
-    def _forget(self, dialog) -> None:  # noqa: ANN001
+    def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
         dialog.deleteLater()
 
-    def show_contact_info(self) -> ContactInfoDialog | None:
-        if self.current is None:
+    def conversation_menu(self, user: bytes, pos: QPoint) -> QMenu:
+        """A conversation's menu (a right click in the list): it acts on that row and
+        leaves the selection, which is always the open chat, alone."""
+        menu = QMenu(self)
+        menu.setObjectName("conversationMenu")
+        act = menu.addAction("Open")
+        act.setObjectName("openChatAction")
+        act.triggered.connect(partial(self.open_chat, user))
+        act = menu.addAction("Contact info")
+        act.setObjectName("contactInfoAction")
+        act.triggered.connect(partial(self.show_contact_info, user))
+        muted = self.bridge.muted(user)
+        act = menu.addAction("Unmute notifications" if muted else "Mute notifications")
+        act.setObjectName("muteAction")
+        act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
+        menu.popup(pos)
+        self.sidebar.select_user(self.current)
+        return menu
+
+    def show_contact_info(self, user: bytes | None = None) -> ContactInfoDialog | None:
+        user = user or self.current
+        if user is None:
             return None
-        dialog = ContactInfoDialog(self.bridge, self.current, self)
+        dialog = ContactInfoDialog(self.bridge, user, self)
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
         dialog.open()
@@ -873,14 +481,30 @@ class MainWindow(QMainWindow):
         if self.current is not None:
             self.bridge.decline_contact(self.current)
 
-    def trust_new_key(self) -> None:
-        """The user says this new key really is that person (e.g. they reinstalled Kith):
-        clear the warning without marking them verified."""
+    def trust_new_key(self) -> TrustKeyDialog | None:
+        """Ask first (the comparison is the default answer); then take this key as the
+        person's (e.g. they reinstalled Kith), without marking them verified."""
         user = self.current
-        c = self.bridge.contact(user) if user else None
-        if user is None or c is None:
-            return
-        if not self.bridge.trust_new_key(user):
+        if user is None or self.bridge.contact(user) is None:
+            return None
+        dialog = TrustKeyDialog(self.bridge, user, self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result == TrustKeyDialog.COMPARE:
+                if self.current == user:
+                    self.show_contact_info()
+            elif result:
+                self._take_new_key(user)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def _take_new_key(self, user: bytes) -> None:
+        c = self.bridge.contact(user)
+        if c is None or not self.bridge.trust_new_key(user):
             return
         if c.state in (PENDING_IN, "declined"):
             self.bridge.accept_contact(user, trust_new_key=True)
@@ -912,7 +536,7 @@ class MainWindow(QMainWindow):
                 lambda t: self.open_chat(user) if not t.cancelled() and t.result() else None)
 
     def add_by_address(self) -> None:
-        dialog = AddByAddressDialog(self)
+        dialog = AddByAddressDialog(self.bridge.my_addresses(), self)
         self.dialogs.append(dialog)
 
         def done(result: int) -> None:
@@ -946,13 +570,33 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        # narrow: the sidebar collapses to avatars, the chat keeps its room
+        compact = self.width() < COMPACT_BELOW
+        if compact != self.sidebar.compact:
+            self.sidebar.set_compact(compact)
+            side = COMPACT_WIDTH if compact else 300
+            self.splitter.setSizes([side, max(1, self.splitter.width() - side)])
+
+    def quit(self) -> None:
+        """Quit Kith (Ctrl+Q, the tray menu's Quit): close the window for good."""
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, e: QCloseEvent) -> None:
         self._save_draft()
         self._stop_typing()
         self._handoff_timer.stop()
         self.bridge.set_open_chat(None)
+        if not self._quitting and self.keep_running():
+            # Kith stays online in the tray (as messengers do); Quit quits
+            e.ignore()
+            self.hide()
+            self.hiddenToTray.emit()
+            return
         super().closeEvent(e)
         self.closed.emit()
 
     def time_now(self) -> str:
-        return datetime.datetime.now().strftime("%H:%M")
+        return clock(datetime.datetime.now())

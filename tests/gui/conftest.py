@@ -88,5 +88,8 @@ OFFSCREEN_NOISE = r"This plugin does not support (propagateSizeHints|raise)\(\)"
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if "tests/gui/" in str(item.fspath).replace("\\", "/"):
+        # (a test or module with its own qt_log_ignore includes this noise itself: only
+        # one such mark counts)
+        if "tests/gui/" in str(item.fspath).replace("\\", "/") and \
+                item.get_closest_marker("qt_log_ignore") is None:
             item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))

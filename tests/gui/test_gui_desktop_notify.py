@@ -185,7 +185,7 @@ def test_a_native_notification_for_a_message_and_clicking_it_opens_the_chat(
     qtbot.waitUntil(lambda: alice.window.current == bob.node.user_id)
     qtbot.waitUntil(alice.window.isActiveWindow)
     assert alice.window.messages.index(1).data(MsgRole.Text) == "<b>now</b> & then"
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")  # read
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")  # read
     assert alice.notifier.desktop.keys() == []
     assert server.closed == [first.id]  # the clicked one is the server's to close
 
@@ -209,7 +209,7 @@ def test_reading_the_chat_withdraws_its_notification_and_quitting_withdraws_the_
     assert alice.notifier.desktop.keys() == [carol.node.user_id]
 
     desktop = alice.notifier.desktop
-    bus = desktop._notifier._backend.bus
+    bus = desktop._notifier.bus
     aw(alice.notifier.aclose())  # what KithApp.stop runs
     assert server.closed == [ids["bob"], ids["carol"]]
     assert not desktop._tasks

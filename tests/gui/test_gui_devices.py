@@ -106,12 +106,18 @@ def test_handoff_offer_continues_the_chat_with_its_draft(kith_apps, qtbot, aw, t
     def offer():
         return [b for b in w.findChildren(QPushButton, "handoffButton") if b.isVisible()]
 
-    # The offer is rebuilt as the (debounced) draft arrives: wait for the final one.
+    def cards():
+        return [(c.title.text(), c.draft.text() if c.draft else "")
+                for c in w.sidebar.handoff_cards if c.isVisible()]
+
+    # The offer is rebuilt as the (debounced) draft arrives: wait for the final one: a
+    # small banner with the chat, the device and the draft's start.
     qtbot.waitUntil(
-        lambda: [b.text() for b in offer()] == ["↪ Continue the chat with bob (from laptop)"]
+        lambda: cards() == [("↪ bob · open on laptop", "Draft: “see you at sev”")]
         and w.bridge.handoffs()[0].draft == "see you at sev"
     )
     button = offer()[0]
+    assert button.accessibleName() == "Continue the chat with bob (from laptop)"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert w.current == bob.node.user_id
     assert w.chat.composer.toPlainText() == "see you at sev"
@@ -119,6 +125,23 @@ def test_handoff_offer_continues_the_chat_with_its_draft(kith_apps, qtbot, aw, t
     # closing the chat there (the window closes) withdraws the offer on the laptop's side
     laptop.window.close()
     qtbot.waitUntil(lambda: not desktop.node.handoffs)
+
+
+def test_a_handoff_offer_can_be_dismissed_and_fits_the_sidebar(kith_apps, qtbot, aw, tmp_path):
+    desktop, laptop, bob = _two_devices(kith_apps, qtbot, aw, tmp_path)
+    _open(qtbot, laptop.window, "bob")
+    qtbot.keyClicks(laptop.window.chat.composer, "a long draft " * 20)
+    w = desktop.window
+    qtbot.waitUntil(lambda: len(w.sidebar.handoff_cards) == 1
+                    and len(w.bridge.handoffs()[0].draft) > 200)
+    card = w.sidebar.handoff_cards[0]
+    qtbot.waitUntil(card.isVisible)
+    for b in (card.continue_button, card.dismiss_button):  # nothing cut off
+        assert card.rect().contains(b.geometry())
+    assert card.width() <= w.sidebar.width()
+    qtbot.mouseClick(card.dismiss_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not w.sidebar.handoff_cards)
+    assert w.current is None  # dismissed, not taken
 
 
 def test_per_user_settings_follow_me_to_my_other_device(kith_apps, qtbot, aw, tmp_path):

@@ -1,4 +1,4 @@
-"""Display name, trust, typing from the core, Not delivered + Retry, settings through the
+"""Display name, trust, typing from the core, Waiting for + Retry, settings through the
 node, Esc on dialogs, and a clean shutdown on SIGTERM."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_change_display_name_in_settings(kith_apps, qtbot, aw):
     qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(
         QDialogButtonBox.StandardButton.Save), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: alice.node.name == "Alice Martin")
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: Alice Martin")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Alice Martin")
     # the contact's side shows the new name
     qtbot.waitUntil(lambda: bob.window.conversations.rowCount() == 1
                     and bob.window.conversations.item(0).name == "Alice Martin")
@@ -66,7 +66,7 @@ def test_not_delivered_then_retry_delivers(kith_apps, qtbot, aw, tmp_path):
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         last = lambda: w.messages.index(w.messages.rowCount() - 1)  # noqa: E731
         qtbot.waitUntil(lambda: w.messages.rowCount() == 1
-                        and last().data(MsgRole.StatusText) == "Not delivered")
+                        and last().data(MsgRole.StatusText) == "Waiting for bob")
         assert last().data(MsgRole.CanRetry)
         retried = []
         original = alice.node.retry_delivery

@@ -128,3 +128,34 @@ def test_search_across_conversations(kith_apps, qtbot, aw):
     qtbot.keyClick(w.sidebar.search, Qt.Key.Key_Return)  # Enter opens the first hit
     qtbot.waitUntil(lambda: w.current is not None)
     assert "pizza" in w.chat.view.currentIndex().data(MsgRole.Text)
+
+
+def test_search_marks_the_match_in_context_finds_names_and_escape_clears(
+        kith_apps, qtbot, aw):
+    from PySide6.QtWidgets import QLabel
+
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    long = "word " * 40 + "the pizza is here " + "more " * 40
+    aw(bob.node.send_message("alice", long))
+    w = alice.window
+    qtbot.waitUntil(lambda: len(w.bridge.search("pizza")) == 1)
+    qtbot.keyClicks(w.sidebar.search, "pizza")
+    qtbot.waitUntil(lambda: w.sidebar.results.count() == 1)
+    item = w.sidebar.results.item(0)
+    assert "…" in item.text() and "the pizza is here" in item.text()  # in context
+    label = w.sidebar.results.itemWidget(item)
+    assert isinstance(label, QLabel) and "background-color" in label.text()
+    assert ">pizza</span>" in label.text()  # the match is marked
+    # opening it marks the word in the chat too
+    qtbot.keyClick(w.sidebar.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: w.current == bob.node.user_id)
+    assert w.chat.view.bubbles.highlight == ("pizza",)
+    # names are found too, and Escape clears the search
+    w.sidebar.search.setFocus()
+    w.sidebar.search.clear()
+    qtbot.keyClicks(w.sidebar.search, "bo")
+    qtbot.waitUntil(lambda: w.sidebar.results.count() >= 1
+                    and w.sidebar.results.item(0).text().startswith("bob · open"))
+    qtbot.keyClick(w.sidebar.search, Qt.Key.Key_Escape)
+    assert w.sidebar.search.text() == "" and w.sidebar.stack.currentIndex() == 0

@@ -25,7 +25,7 @@ def test_message_while_unfocused_notifies_and_clicking_opens_the_chat(kith_apps,
 
     bob.node.queue_message(alice.node.user_id, "are you there?")
     qtbot.waitUntil(lambda: alice.notifier.shown == [("bob", "are you there?")])
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "(1) Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "(1) alice")
     assert alice.notifier.unread == 1
     assert alice.window.current is None
 
@@ -34,7 +34,7 @@ def test_message_while_unfocused_notifies_and_clicking_opens_the_chat(kith_apps,
     qtbot.waitUntil(alice.window.isActiveWindow)
     assert alice.window.messages.index(0).data(MsgRole.Text) == "are you there?"
     # the chat is on screen in the active window: read, and the count goes away
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")
     assert alice.notifier.unread == 0
 
 
@@ -47,7 +47,7 @@ def test_no_notification_for_the_chat_in_front(kith_apps, qtbot, aw):
     qtbot.waitUntil(lambda: alice.window.messages.rowCount() == 1)
     assert alice.notifier.shown == []
     # (the chat in front is marked read on the next turns of the loop)
-    qtbot.waitUntil(lambda: alice.window.windowTitle() == "Kith: alice")
+    qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")
     assert alice.notifier.shown == []
 
 
@@ -106,3 +106,46 @@ def test_the_command_line_sends_through_the_running_app(kith_apps, qtbot, aw, tm
     qtbot.waitUntil(lambda: bob.window.conversations.rowCount() == 1
                     and bob.window.conversations.item(0).last is not None
                     and bob.window.conversations.item(0).last.text == "sent from a terminal")
+
+
+def test_a_contact_request_notifies_and_settings_hide_the_text(kith_apps, qtbot, aw):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _activate(qtbot, bob.window)  # alice looks elsewhere
+    aw(bob.node.connect("127.0.0.1", alice.node.port))
+    aw(bob.node.add_contact("alice"))
+    qtbot.waitUntil(lambda: alice.notifier.shown == [("bob", "wants to chat with you")])
+    assert alice.notifier.last_user == bob.node.user_id
+    aw(alice.node.accept_contact("bob"))
+    qtbot.waitUntil(lambda: any(c.state == "accepted" for c in bob.node.contacts()))
+    # Settings: notifications name the person only
+    dialog = alice.window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.preview.setChecked(False)
+    dialog.sound.setChecked(False)
+    dialog.accept()
+    qtbot.waitUntil(lambda: alice.bridge.setting("notify_preview", True) is False)
+    assert alice.bridge.setting("notify_sound", True) is False
+    bob.node.queue_message(alice.node.user_id, "a secret")
+    qtbot.waitUntil(lambda: alice.notifier.shown[-1] == ("bob", "New message"))
+    assert all("secret" not in text for _, text in alice.notifier.shown)
+
+
+def test_settings_say_what_follows_to_my_other_devices(kith_apps, qtbot):
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    alice = kith_apps("alice")
+    dialog = alice.window.open_settings()
+    qtbot.waitUntil(dialog.isVisible)
+    form = dialog.layout()
+    assert isinstance(form, QFormLayout)
+    widgets = [form.itemAt(i).widget() for i in range(form.count())]
+    mine = widgets.index(dialog.findChild(QLabel, "settingsMine"))
+    here = widgets.index(dialog.findChild(QLabel, "settingsHere"))
+    # what the core syncs is under "all your devices"; theme and networks stay here
+    for key, widget in (("read_receipts", dialog.receipts),
+                        ("typing_indicators", dialog.typing)):
+        assert key in alice.bridge.synced_settings()
+        assert mine < widgets.index(widget) < here
+    for widget in (dialog.theme, dialog.networks):
+        assert widgets.index(widget) > here
+    dialog.reject()

@@ -1,0 +1,288 @@
+"""The right side of the window: the chat pane (header, banners, messages, typing,
+composer) with what it says about the person, and the page shown with no chat open."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPalette, QResizeEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from app.gui import theme
+from app.gui.bridge import Bridge, key_label
+from app.gui.chat import ChatView, TypingBubble
+from app.gui.composer import Composer, ComposerField
+from app.gui.models import MessageModel, initials
+from app.gui.resources import icon_path
+from app.gui.widgets import ElidedLabel
+from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo
+
+
+class Banner(QFrame):
+    """A coloured strip above the messages with a text and buttons."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self._warning = False
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(14, 10, 14, 10)
+        self.label = QLabel()
+        self.label.setObjectName(name + "Text")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.label, 1)
+        self.buttons = QHBoxLayout()
+        layout.addLayout(self.buttons)
+        self.hide()
+
+    def add_button(self, text: str, name: str) -> QPushButton:
+        b = QPushButton(text)
+        b.setObjectName(name)
+        self.buttons.addWidget(b)
+        return b
+
+    def set_warning(self, warning: bool) -> None:
+        self._warning = warning
+        self.update()
+
+    def present(self, text: str | None, *, warning: bool = False) -> None:
+        """Show the strip with ``text`` (rich text), or hide it when None."""
+        self.setVisible(text is not None)
+        if text is not None:
+            self.set_warning(warning)
+            self.label.setText(text)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        # Painted from the current palette (not a palette of its own, which would stop
+        # following a theme change and leave light text on a light strip).
+        pal = self.palette()
+        if self._warning:
+            colour = QColor("#5a3a10") if theme.is_dark(pal) else QColor("#fff1d6")
+        else:
+            colour = pal.color(QPalette.ColorRole.AlternateBase)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colour)
+        painter.end()
+        super().paintEvent(e)
+
+
+class ChatHeader(QFrame):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("chatHeader")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 10, 10, 10)
+        texts = QVBoxLayout()
+        texts.setSpacing(0)
+        self.name = ElidedLabel()
+        self.name.setObjectName("chatTitle")
+        f = self.name.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.15)
+        self.name.setFont(f)
+        self.subtitle = ElidedLabel()
+        self.subtitle.setObjectName("chatSubtitle")
+        texts.addWidget(self.name)
+        texts.addWidget(self.subtitle)
+        layout.addLayout(texts, 1)
+        self.info = theme.IconButton("info", "")
+        self.info.setObjectName("contactInfoButton")
+        self.info.setText("Contact info")
+        self.info.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.info.setToolTip("Safety number, QR code and verification")
+        layout.addWidget(self.info)
+
+
+class ChatPane(QWidget):
+    """Header, banners, messages, typing bubble and composer of the open conversation."""
+
+    def __init__(self, bridge: Bridge, model: MessageModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("chatPane")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        self.header = ChatHeader()
+        layout.addWidget(self.header)
+        self.key_banner = Banner("keyChangeBanner")
+        self.compare_button = self.key_banner.add_button("Compare safety numbers", "compareButton")
+        self.trust_button = self.key_banner.add_button("Trust new key", "trustKeyButton")
+        layout.addWidget(self.key_banner)
+        self.request_banner = Banner("requestBanner")
+        self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
+        self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
+        layout.addWidget(self.request_banner)
+        self.replaced_banner = Banner("replacedBanner")
+        self.open_new_button = self.replaced_banner.add_button(
+            "Open the new conversation", "openNewKeyButton")
+        layout.addWidget(self.replaced_banner)
+        self.view = ChatView(model)
+        layout.addWidget(self.view, 1)
+        self.typing = TypingBubble()
+        layout.addWidget(self.typing)
+        bottom = QFrame()
+        bottom.setObjectName("composerBar")
+        row = QHBoxLayout(bottom)
+        row.setContentsMargins(12, 6, 12, 8)
+        self.composer = Composer()
+        self.composer_field = ComposerField(self.composer)
+        self.send_button = self.composer_field.send_button
+        row.addWidget(self.composer_field, 1)
+        layout.addWidget(bottom)
+
+    def present(self, user: bytes, c: ContactInfo | None, name: str, *, online: bool,
+                removed: bool, shared_name: bool) -> None:
+        """Header, banners, composer and empty state for the chat with ``user``
+        (``shared_name``: another key uses this name, so the key is shown)."""
+        self.header.name.setText(name)
+        bits = ["online" if online else "offline"]
+        if c and c.key_changed:
+            bits.append(f"⚠ not the {name} you know")
+        elif c and c.verified:
+            bits.append("✔ verified")
+        else:
+            bits.append("not verified")
+        if shared_name:
+            bits.append(f"key {key_label(user)}")
+        if c and c.state == PENDING_OUT:
+            bits.append("request sent")
+        self.header.subtitle.setText(" · ".join(bits))
+        key_changed = bool(c and c.key_changed)
+        who = html.escape(name)
+        self.key_banner.present(
+            f"<b>⚠ This is not the {who} you know.</b> Their identity key is different: it "
+            "may be someone else, or they reinstalled Kith. Sending is paused until you "
+            "compare safety numbers or choose to trust the new key."
+            if key_changed else None, warning=True)
+        self.request_banner.present(
+            f"<b>{who}</b> wants to chat with you."
+            if c and c.state == PENDING_IN and not key_changed else None)
+        replaced = bool(c and c.replaced_by)
+        replaced_text = None
+        if replaced and online:  # the old key still talks to us: say so, plainly
+            replaced_text = (
+                f"<b>⚠ Both keys are active.</b> You took a new key as {who}'s, but this "
+                "old key is online too and its messages arrive here. If this is the real "
+                f"{who}, the new key may be someone else: compare safety numbers.")
+        elif replaced:
+            replaced_text = (f"<b>{who} uses a new key now.</b> You confirmed it; this "
+                             "conversation with the old key stays for its history.")
+        self.replaced_banner.present(replaced_text, warning=replaced and online)
+        can_send = bool(
+            c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
+        self.composer.setEnabled(can_send)
+        self.send_button.setEnabled(can_send)
+        if can_send:
+            self.composer.setPlaceholderText(f"Message {name}")
+        elif removed:
+            self.composer.setPlaceholderText("This computer was removed from your devices")
+        elif key_changed:
+            self.composer.setPlaceholderText("Sending is paused: confirm the new key first")
+        elif replaced:
+            self.composer.setPlaceholderText(f"Write to {name} in the new conversation")
+        elif c and c.state == PENDING_OUT:
+            self.composer.setPlaceholderText(f"You can write once {name} accepts")
+        else:
+            self.composer.setPlaceholderText("Accept the request to chat")
+        self._present_empty_chat(user, name, c)
+
+    def _present_empty_chat(self, user: bytes, name: str, c: ContactInfo | None) -> None:
+        """What an empty chat shows: the person, their verification, a hint."""
+        if c is not None and c.key_changed:
+            trust = f"⚠ Not the {name} you know: a different key"
+        elif c is not None and c.verified:
+            trust = "✔ Verified: you compared safety numbers"
+        else:
+            trust = "Not verified yet"
+        if c is not None and c.state == PENDING_OUT:
+            hint = f"Request sent. You can write once {name} accepts."
+        elif c is not None and c.state == PENDING_IN:
+            hint = f"{name} wants to chat with you."
+        else:
+            hint = (f"No messages yet: say hello! Messages go straight to {name}'s devices, "
+                    "end-to-end encrypted.")
+            if not (c and c.verified):
+                hint += f" To be sure it is {name}, compare safety numbers (Contact info)."
+        self.view.empty_state.present(name, user, initials(name), trust, hint)
+        self.view._place_empty_state()
+
+
+class WelcomePage(QWidget):
+    """What the window shows with no chat open: the hello and a guide the first time,
+    later a quiet "choose a conversation"."""
+
+    def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.setObjectName("emptyState")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 32, 24, 32)
+        layout.addStretch(1)
+        path = icon_path()
+        if path is not None:
+            logo = QLabel()
+            logo.setObjectName("emptyLogo")
+            ratio = self.devicePixelRatioF()
+            pix = QIcon(str(path)).pixmap(QSize(72, 72), ratio)
+            logo.setPixmap(pix)
+            logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            layout.addWidget(logo)
+            layout.addSpacing(8)
+        # the hello and its guide the first time; later a quiet "choose a chat"
+        first = not self.bridge.setting("hello_shown", False)
+        if first:
+            self.bridge.node.db.set_setting("hello_shown", True)
+        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!" if first else "Kith")
+        title.setObjectName("emptyTitle")
+        f = title.font()
+        f.setBold(True)
+        f.setPointSizeF(f.pointSizeF() * 1.7)
+        title.setFont(f)
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        text = QLabel(
+            "Choose a conversation on the left, or start one with <b>✎</b> (Ctrl+N). "
+            "People running Kith on this network are listed under <b>Nearby</b>."
+        ) if not first else QLabel(
+            "Kith talks directly to people on your network: no server, no account.<br><br>"
+            "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
+            "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
+            "accept on their side.<br>"
+            "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
+            "<b>Contact info</b> to be sure who you talk to.<br><br>"
+            "Someone not showing up? Use <b>Connect by address…</b>: it shows this "
+            "computer's address, and theirs shows in their Kith."
+        )
+        text.setObjectName("emptyText")
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.text = text
+        self._fit_text(480)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        port = self.bridge.node.port
+        me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
+                    f"({self.bridge.my_user.hex()[:12]}), listening on port {port}.")
+        me.setObjectName("emptyIdentity")
+        me.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        me.setForegroundRole(me.foregroundRole().PlaceholderText)
+        layout.addSpacing(12)
+        layout.addWidget(me)
+        layout.addStretch(2)
+
+    TEXT_WIDTH = 480  # the guide's lines, at most
+
+    def _fit_text(self, width: int) -> None:
+        """A fixed width lets the wrapped guide take its full height; it narrows with
+        the window (which may shrink to about 600 px)."""
+        width = max(200, min(self.TEXT_WIDTH, width))
+        self.text.setFixedWidth(width)
+        self.text.setMinimumHeight(self.text.heightForWidth(width))
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._fit_text(self.width() - 48)

@@ -1,0 +1,86 @@
+"""The composer: a rounded field that grows with its text up to about six lines, and
+the Send button (an icon) beside it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QSizePolicy, QWidget
+
+from app.gui import theme
+
+MAX_LINES = 6
+
+
+class Composer(QPlainTextEdit):
+    """Multi-line message field: Enter sends, Shift+Enter starts a new line.
+
+    Signals:
+        submitted()
+    """
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composer")
+        self.setPlaceholderText("Message")
+        self.setTabChangesFocus(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.document().contentsChanged.connect(self._fit)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._fit()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (
+            e.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.submitted.emit()
+            return
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.insertPlainText("\n")
+            return
+        super().keyPressEvent(e)
+
+    def _fit(self) -> None:
+        line = self.fontMetrics().lineSpacing()
+        lines = max(1, min(MAX_LINES, int(self.document().size().height())))
+        margins = self.contentsMargins()
+        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        self.setFixedHeight(lines * line + frame + 4)
+
+
+
+class ComposerField(QFrame):
+    """The composer in a rounded field (painted from the palette, so it follows a theme
+    change), with the Send icon button at its right."""
+
+    RADIUS = 18.0
+
+    def __init__(self, composer: Composer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("composerField")
+        self.composer = composer
+        row = QHBoxLayout(self)
+        row.setContentsMargins(14, 5, 5, 5)
+        row.setSpacing(4)
+        row.addWidget(composer, 1)
+        self.send_button = theme.IconButton("send", "➤")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.setAccessibleName("Send")
+        row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        # the text edit is transparent: the field is its ground
+        composer.viewport().setAutoFillBackground(False)
+        composer.setAutoFillBackground(False)
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.setPen(pal.color(QPalette.ColorRole.Mid))
+        p.setBrush(pal.color(QPalette.ColorRole.Base))
+        r = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
+        radius = min(self.RADIUS, r.height() / 2)
+        p.drawRoundedRect(r, radius, radius)
+        p.end()

@@ -1,0 +1,46 @@
+"""Times and dates as the user's locale writes them (QLocale): 10:42 or 10:42 AM."""
+
+from __future__ import annotations
+
+import datetime
+
+from PySide6.QtCore import QDate, QLocale, QTime
+
+
+def clock(when: datetime.datetime) -> str:
+    """A time of day as the user's locale writes it (10:42, or 10:42 AM)."""
+    return QLocale().toString(QTime(when.hour, when.minute), QLocale.FormatType.ShortFormat)
+
+
+def date_text(when: datetime.datetime, fmt: QLocale.FormatType) -> str:
+    return QLocale().toString(QDate(when.year, when.month, when.day), fmt)
+
+
+def short_time(ms: int, now: datetime.datetime | None = None) -> str:
+    """10:42 today, Yesterday, a weekday within a week, else a date (in the locale's
+    words and order)."""
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    now = now or datetime.datetime.now()
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        return clock(when)
+    if days == 1:
+        return "Yesterday"
+    if days < 7:
+        return QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
+    return date_text(when, QLocale.FormatType.ShortFormat)
+
+
+def day_label(ms: int, now: datetime.datetime | None = None) -> str:
+    when = datetime.datetime.fromtimestamp(ms / 1000)
+    now = now or datetime.datetime.now()
+    days = (now.date() - when.date()).days
+    if days <= 0:
+        day = "Today"
+    elif days == 1:
+        day = "Yesterday"
+    elif days < 7:
+        day = QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
+    else:
+        day = date_text(when, QLocale.FormatType.LongFormat)
+    return f"{day} {clock(when)}"

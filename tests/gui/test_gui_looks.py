@@ -1,0 +1,75 @@
+"""Looks: in dark mode check boxes, radio buttons and menus stand out from the window;
+"System" on a desktop without a colour scheme is Kith's light palette."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QMenu,
+    QRadioButton,
+    QStyle,
+    QStyleOptionButton,
+)
+
+from app.gui import theme
+
+
+@pytest.fixture
+def dark():
+    theme.apply_theme("dark")
+    yield
+    theme.apply_theme("light")
+
+
+def _contrast(image, rect: QRect, background: QColor) -> int:
+    """The largest lightness difference to ``background`` inside ``rect``."""
+    out = 0
+    for x in range(max(0, rect.left()), min(image.width(), rect.right() + 1)):
+        for y in range(max(0, rect.top()), min(image.height(), rect.bottom() + 1)):
+            out = max(out, abs(image.pixelColor(x, y).lightness() - background.lightness()))
+    return out
+
+
+@pytest.mark.parametrize("kind", [QCheckBox, QRadioButton])
+def test_dark_check_boxes_and_radio_buttons_are_visible(dark, qtbot, kind):
+    box = kind("Send read receipts")
+    qtbot.addWidget(box)
+    box.resize(220, 30)
+    image = box.grab().toImage()
+    opt = QStyleOptionButton()
+    opt.initFrom(box)
+    element = (QStyle.SubElement.SE_CheckBoxIndicator if kind is QCheckBox
+               else QStyle.SubElement.SE_RadioButtonIndicator)
+    indicator = box.style().subElementRect(element, opt, box)
+    window = box.palette().color(box.backgroundRole())
+    assert theme.is_dark(box.palette())
+    assert _contrast(image, indicator, window) >= 60  # the box's edge stands out
+
+
+def test_dark_menus_have_a_visible_edge(dark, qtbot):
+    menu = QMenu()
+    qtbot.addWidget(menu)
+    menu.addAction("Contact info")
+    menu.addAction("Mute notifications")
+    menu.resize(menu.sizeHint())
+    image = menu.grab().toImage()
+    window = QApplication.palette().color(menu.backgroundRole())
+    edge = QRect(QPoint(0, 0), QPoint(image.width() - 1, 0))  # the top border line
+    assert _contrast(image, edge, window) >= 30
+    inside = image.pixelColor(image.width() // 2, image.height() // 2)
+    assert inside != QApplication.palette().color(QApplication.palette().ColorRole.Window)
+
+
+def test_system_without_a_colour_scheme_is_kiths_light_palette(monkeypatch):
+    hints = QGuiApplication.styleHints()
+    monkeypatch.setattr(type(hints), "colorScheme", lambda _self: Qt.ColorScheme.Unknown)
+    theme.apply_theme("system")
+    try:
+        window = QApplication.palette().color(QApplication.palette().ColorRole.Window)
+        assert window == theme.light_palette().color(theme.light_palette().ColorRole.Window)
+    finally:
+        theme.apply_theme("light")

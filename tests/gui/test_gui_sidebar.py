@@ -1,0 +1,195 @@
+"""The sidebar fits: names elide, buttons stay in their rows, one scroll area, a right
+click that never moves the selection; two keys with one name never look alike."""
+
+from __future__ import annotations
+
+import pytest
+from chatkit import write_contacts
+from nodekit import make_node
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QSplitter
+from test_gui_chat import _buttons, _friends, _open
+
+from app.gui.bridge import key_label
+from app.gui.delegates import ConversationDelegate
+from app.gui.models import ConvRole
+from app.gui.newchat import NewChatDialog
+
+LONG = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III"  # 64 characters
+
+
+def _inside(widget, outer) -> bool:
+    """``widget``'s whole rectangle lies inside ``outer``'s visible rectangle."""
+    rect = QRect(widget.mapTo(outer, QPoint(0, 0)), widget.size())
+    return outer.rect().contains(rect)
+
+
+def test_long_names_elide_and_no_button_leaves_its_row(kith_apps, qtbot, aw, tmp_path):
+    assert len(LONG) == 64
+    alice = kith_apps("alice")
+    w = alice.window
+    w.resize(1200, 640)
+    w.show()
+    asker = make_node(tmp_path, LONG, profile="asker")
+    nearby = make_node(tmp_path, LONG[:-3] + "IV.", profile="nearby")
+    for n in (asker, nearby):
+        aw(n.start())
+    try:
+        for n in (asker, nearby):
+            aw(n.connect("127.0.0.1", alice.node.port))
+        aw(asker.add_contact("alice"))
+        qtbot.waitUntil(lambda: len(_buttons(w, "declineButton")) == 1
+                        and len(_buttons(w, "nearbyAddButton")) == 1)
+        sidebar = w.sidebar
+        viewport = sidebar.column_scroll.viewport()
+        for width in (sidebar.minimumWidth(), 300, 420):
+            w.findChild(QSplitter, "mainSplitter").setSizes([width, 1200 - width])
+            qtbot.waitUntil(lambda x=width: abs(sidebar.width() - x) <= 2)
+            for row in sidebar.request_rows + sidebar.nearby_rows:
+                qtbot.waitUntil(lambda r=row: _inside(r, viewport))
+                assert row.name.text() in (LONG, LONG[:-3] + "IV.")  # whole, shown elided
+                assert row.name.shown_text().endswith("…") or width > 400
+                for b in row.buttons:
+                    assert _inside(b, row) and _inside(b, viewport), (width, b.objectName())
+                    assert b.text() in ("Accept", "Decline", "Add", "View")
+            note = sidebar.request_rows[0].note
+            assert note is not None and note.text() == "wants to chat with you"
+            assert sidebar.column_scroll.horizontalScrollBar().maximum() == 0
+        # Tab onto a button: the column never scrolls sideways
+        decline = _buttons(w, "declineButton")[0]
+        decline.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(decline.hasFocus)
+        assert sidebar.column_scroll.horizontalScrollBar().value() == 0
+    finally:
+        for n in (asker, nearby):
+            aw(n.stop())
+
+
+def test_one_scroll_area_and_no_row_cut_at_a_seam(kith_apps, qtbot, tmp_path):
+    names = [f"friend {i:02}" for i in range(30)]
+    users = write_contacts(tmp_path / "alice", names)
+    alice = kith_apps("alice")
+    w = alice.window
+    w.resize(900, 640)
+    w.show()
+    sidebar = w.sidebar
+    qtbot.waitUntil(lambda: w.conversations.rowCount() == 30)
+    # the list is as tall as its rows and does not scroll; the column around it does
+    qtbot.waitUntil(lambda: sidebar.list.height() == 30 * ConversationDelegate.HEIGHT)
+    assert sidebar.list.verticalScrollBar().maximum() == 0
+    assert sidebar.column_scroll.isAncestorOf(sidebar.list)
+    assert sidebar.column_scroll.isAncestorOf(sidebar.nearby_title)
+    bar = sidebar.column_scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    # switching to the last chat (Ctrl+9 style, or a notification) brings its row into view
+    w.open_chat(users[-1])
+    row = sidebar.list.visualRect(w.conversations.index(29))
+    top = sidebar.list.mapTo(sidebar.column_scroll.widget(), row.topLeft()).y()
+    assert bar.value() <= top and top + row.height() <= bar.value() + bar.pageStep() + 1
+
+
+@pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
+def test_right_click_opens_a_menu_and_keeps_the_open_chat_selected(kith_apps, qtbot, tmp_path):
+    users = write_contacts(tmp_path / "alice", ["bob", "carol"])
+    alice = kith_apps("alice")
+    w = alice.window
+    w.show()
+    qtbot.waitUntil(lambda: w.conversations.rowCount() == 2)
+    w.open_chat(users[0])
+    view = sidebar_list = w.sidebar.list
+    other = sidebar_list.visualRect(w.conversations.index(1)).center()
+    menus: list[QMenu] = []
+    sidebar_list.menuRequested.connect(lambda *_: menus.append(w.findChildren(QMenu)[-1]))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.RightButton, pos=other)
+    qtbot.waitUntil(lambda: any(m.objectName() == "conversationMenu" and m.isVisible()
+                                for m in w.findChildren(QMenu)))
+    selected = [i.row() for i in sidebar_list.selectionModel().selectedIndexes()]
+    assert selected == [0] and w.current == users[0]  # carol's row is not highlighted
+    assert sidebar_list.currentIndex().row() in (-1, 0)
+    menu = next(m for m in w.findChildren(QMenu) if m.objectName() == "conversationMenu"
+                and m.isVisible())
+    names = [a.text() for a in menu.actions()]
+    assert names == ["Open", "Contact info", "Mute notifications"]
+    mute = next(a for a in menu.actions() if a.objectName() == "muteAction")
+    mute.trigger()
+    menu.close()
+    qtbot.waitUntil(lambda: w.conversations.index(1).data(ConvRole.Muted))
+    assert w.bridge.muted(users[1]) and not w.bridge.muted(users[0])
+    assert [i.row() for i in sidebar_list.selectionModel().selectedIndexes()] == [0]
+    # a muted chat does not notify
+    shown = []
+    w.notify.connect(lambda *a: shown.append(a))
+    conv = w.bridge.conv_for(users[1])
+    w.on_messages_added(conv, w.bridge.messages(conv))
+    assert shown == []
+    QApplication.processEvents()
+
+
+def test_two_keys_with_one_name_never_look_alike(kith_apps, qtbot, aw, tmp_path):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    assert alice.node.verify("bob", alice.node.safety_number("bob"))
+    impostor = make_node(tmp_path, "bob", profile="impostor")
+    aw(impostor.start())
+    try:
+        aw(impostor.connect("127.0.0.1", alice.node.port))
+        aw(impostor.add_contact("alice"))
+        w = alice.window
+        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+        real, fake = key_label(bob.node.user_id), key_label(impostor.user_id)
+        # the list: bob's row carries his key, the request row the other key
+        qtbot.waitUntil(lambda: w.conversations.index(0).data(ConvRole.KeyHint) == real)
+        assert w.sidebar.request_rows[0].note.text().startswith(f"key {fake}")
+        # the picker: two different lines, the verified bob first
+        dialog = w.new_chat()
+        qtbot.waitUntil(dialog.isVisible)
+        assert isinstance(dialog, NewChatDialog)
+        labels = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        assert len(labels) == 2 and labels[0] != labels[1]
+        assert labels[0].startswith(f"bob ✔  ·  key {real}")
+        assert f"key {fake}" in labels[1] and "not the bob you know" in labels[1]
+        dialog.reject()
+        # the header: key and trust state
+        _open(qtbot, w, "bob")
+        assert f"key {real}" in w.chat.header.subtitle.text()
+        assert "✔ verified" in w.chat.header.subtitle.text()
+        qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == impostor.user_id)
+        assert f"key {fake}" in w.chat.header.subtitle.text()
+        assert "not the bob you know" in w.chat.header.subtitle.text()
+        # a notification title
+        assert w.bridge.person_title(bob.node.user_id) == f"bob ({real}) ✔"
+        assert w.bridge.person_title(impostor.user_id) == f"⚠ bob ({fake}), different key"
+    finally:
+        aw(impostor.stop())
+
+
+def test_no_push_button_in_the_sidebar_is_wider_than_it(kith_apps, qtbot):
+    alice = kith_apps("alice")
+    w = alice.window
+    w.show()
+    for b in w.sidebar.findChildren(QPushButton):
+        assert b.sizeHint().width() < w.sidebar.minimumWidth()
+
+
+def test_a_narrow_window_collapses_the_sidebar_to_avatars(kith_apps, qtbot, tmp_path):
+    from PySide6.QtCore import Qt as _Qt
+
+    users = write_contacts(tmp_path / "alice", ["bob", "carol"])
+    alice = kith_apps("alice")
+    w = alice.window
+    w.resize(1000, 600)
+    w.show()
+    w.open_chat(users[0])
+    qtbot.waitUntil(lambda: w.sidebar.search.isVisible())
+    w.resize(600, 600)
+    qtbot.waitUntil(lambda: w.width() == 600)  # it may be that narrow
+    sidebar = w.sidebar
+    qtbot.waitUntil(lambda: sidebar.compact and sidebar.width() <= 80)
+    assert not sidebar.search.isVisible()
+    qtbot.waitUntil(lambda: w.chat.width() >= 500)  # the chat keeps the room
+    assert w.conversations.index(1).data(_Qt.ItemDataRole.ToolTipRole) == "carol"
+    w.resize(1000, 600)
+    qtbot.waitUntil(lambda: not sidebar.compact and sidebar.search.isVisible())
+    assert sidebar.width() >= 260
