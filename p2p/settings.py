@@ -29,8 +29,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Settings that belong to the user, not the device: they sync between own devices.
-SYNCED_SETTINGS = frozenset({"read_receipts", "typing_indicators"})
+# Settings that belong to the user, not the device: they sync between own devices (also
+# to one linked later: the self conversation's history replays them, last writer wins).
+# The theme and the networks stay per device.
+SYNCED_SETTINGS = frozenset({
+    "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
+    "display_name",
+})
+# Synced settings whose change does more than store a value: (value) -> effect.
+_EFFECTS = ("discoverable", "display_name")
 
 
 class SettingBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -57,11 +64,18 @@ class _Applied(Part):
 
     def write(self, store: Store) -> None:
         for key, value in self.values.items():
-            store.set_setting(key, value)
+            if key not in _EFFECTS:
+                store.set_setting(key, value)
 
     def committed(self) -> None:
-        for key in self.values:
-            self.core.emit(SettingChanged(key))
+        settings = self.core.settings
+        for key, value in self.values.items():
+            if key == "discoverable":
+                self.core.spawn(settings.apply_discoverable(bool(value)), "kith-discoverable")
+            elif key == "display_name":
+                self.core.spawn(settings.apply_name(str(value)), "kith-rename")
+            else:
+                self.core.emit(SettingChanged(key))
 
 
 class Settings:
@@ -82,15 +96,21 @@ class Settings:
             value = json.loads(body.value)
         except ValueError:
             return
+        if body.key == "display_name" and (not isinstance(value, str) or name_problem(value)):
+            return
         ctx.batch.part(self, lambda: _Applied(self.core)).values[body.key] = value
 
     def set(self, key: str, value: Any) -> None:
         """Change a setting; per-user ones (:data:`SYNCED_SETTINGS`) reach my other devices."""
         core = self.core
         core.db.set_setting(key, value)
+        self._publish(key, value)
+        core.emit(SettingChanged(key))
+
+    def _publish(self, key: str, value: Any) -> None:
+        core = self.core
         if key in SYNCED_SETTINGS and not core.devices.removed:
             core.log.append(core.convs.self_conv, SettingBody(key, json.dumps(value)))
-        core.emit(SettingChanged(key))
 
     # -- being discoverable ------------------------------------------------------------
 
@@ -112,6 +132,11 @@ class Settings:
         their contact (or them), it dials no strangers and refuses their connections,
         and the strangers connected now are let go. Contacts and my devices notice no
         difference; adding someone new still works from this side."""
+        self._publish("discoverable", value)  # (it is the person's: all my devices follow)
+        await self.apply_discoverable(value)
+
+    async def apply_discoverable(self, value: bool) -> None:
+        """Be discoverable or not here (set here or on another of my devices)."""
         core, net = self.core, self.core.net
         core.db.set_setting("discoverable", value)
         core.emit(SettingChanged("discoverable"))
@@ -134,11 +159,18 @@ class Settings:
     async def set_name(self, name: str) -> None:
         """Change the display name: saved in the key file, sent to connected peers and
         announced over mDNS (if discoverable)."""
-        core = self.core
         name = name.strip()
         problem = name_problem(name)
         if problem is not None:
             raise UserError(problem)
+        if name == self.core.identity.name:
+            return
+        self._publish("display_name", name)  # (the person's name: all my devices take it)
+        await self.apply_name(name)
+
+    async def apply_name(self, name: str) -> None:
+        """Go by ``name`` here (set here or on another of my devices)."""
+        core = self.core
         if name == core.identity.name:
             return
         core.identity = core.identity.with_name(name)
@@ -148,4 +180,5 @@ class Settings:
             p.conn.send(wire.Profile(name))
         if self.discoverable:
             await core.net.set_advertised_name(name)
+        core.emit(SettingChanged("display_name"))
         core.emit(PeersChanged())

@@ -184,7 +184,7 @@ class SettingsDialog(QDialog):
         self.name.setObjectName("settingsName")
         self.name.setMaxLength(MAX_NAME)
         self.name.setToolTip("What people nearby and your contacts see")
-        rows["name"] = ("Display name", self.name)
+        rows["display_name"] = ("Display name", self.name)
         self.discoverable = QCheckBox("Let people on this network see me")
         self.discoverable.setObjectName("settingsDiscoverable")
         self.discoverable.setChecked(bool(bridge.setting("discoverable", True)))

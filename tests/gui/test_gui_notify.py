@@ -143,7 +143,9 @@ def test_settings_say_what_follows_to_my_other_devices(kith_apps, qtbot):
     here = widgets.index(dialog.findChild(QLabel, "settingsHere"))
     # what the core syncs is under "all your devices"; theme and networks stay here
     for key, widget in (("read_receipts", dialog.receipts),
-                        ("typing_indicators", dialog.typing)):
+                        ("typing_indicators", dialog.typing),
+                        ("display_name", dialog.name), ("discoverable", dialog.discoverable),
+                        ("notify_preview", dialog.preview), ("notify_sound", dialog.sound)):
         assert key in alice.bridge.synced_settings()
         assert mine < widgets.index(widget) < here
     for widget in (dialog.theme, dialog.networks):
