@@ -453,7 +453,7 @@ class MainThreadCollector(QObject):
 
 def run_app(profile: Path, interfaces: list[str] | None) -> int:
     """Open the desktop app on ``profile``; returns the process exit code."""
-    import qasync  # type: ignore[import-untyped]
+    import qasync
 
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)

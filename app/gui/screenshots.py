@@ -148,7 +148,7 @@ async def render(out: Path) -> None:
 
 
 def main() -> int:
-    import qasync  # type: ignore[import-untyped]
+    import qasync
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "resources/screenshots")
