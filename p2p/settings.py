@@ -89,14 +89,14 @@ class Settings:
     def apply(self, ctx: Applying, e: ev.SignedEvent, body: SettingBody) -> None:
         if body.key not in SYNCED_SETTINGS:
             return
-        key = f"setting:{body.key}"
-        if not lww.newer(ctx.batch, self.core.db, key, e.event.lamport, e.author) or ctx.local:
-            return
         try:
             value = json.loads(body.value)
         except ValueError:
             return
         if body.key == "display_name" and (not isinstance(value, str) or name_problem(value)):
+            return  # (what a value breaks, it does not win: the last good one stays)
+        key = f"setting:{body.key}"
+        if not lww.newer(ctx.batch, self.core.db, key, e.event.lamport, e.author) or ctx.local:
             return
         ctx.batch.part(self, lambda: _Applied(self.core)).values[body.key] = value
 

@@ -53,6 +53,9 @@ def runs(events: Iterable[SignedEvent]) -> dict[tuple[bytes, bytes], list[Signed
 
 def unique(run: Sequence[SignedEvent]) -> list[SignedEvent]:
     """A log's run in seq order with each seq once (the first copy wins)."""
+    seqs = [e.event.seq for e in run]
+    if seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else True:
+        return list(run)  # (the usual case: held events, then what follows them)
     seen: set[int] = set()
     out = []
     for e in sorted(run, key=lambda e: e.event.seq):

@@ -8,6 +8,7 @@ import json
 
 import pytest
 from corekit import Me, apply, me_fixture, other_device
+from nodekit import until
 
 from p2p.api import SettingChanged
 from p2p.settings import SYNCED_SETTINGS, SettingBody
@@ -16,7 +17,10 @@ __all__ = ["me_fixture"]
 
 
 def test_the_synced_settings_are_the_per_user_ones() -> None:
-    assert frozenset({"read_receipts", "typing_indicators"}) == SYNCED_SETTINGS
+    assert frozenset({
+        "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
+        "display_name",
+    }) == SYNCED_SETTINGS
 
 
 async def test_a_synced_setting_from_my_other_device_applies(me: Me) -> None:
@@ -29,7 +33,7 @@ async def test_a_synced_setting_from_my_other_device_applies(me: Me) -> None:
     assert me.emitted(SettingChanged) == [SettingChanged("read_receipts")]
 
 
-@pytest.mark.parametrize("key", ["theme", "discoverable", "networks", "display_name"])
+@pytest.mark.parametrize("key", ["theme", "networks", "interfaces", "port"])
 async def test_a_device_setting_from_another_device_does_not_apply(me: Me, key: str) -> None:
     laptop = other_device(me.node.identity, "laptop")
     me.knows(laptop)
@@ -39,6 +43,26 @@ async def test_a_device_setting_from_another_device_does_not_apply(me: Me, key: 
     assert me.emitted(SettingChanged) == []
     assert me.db.lww_clock(f"setting:{key}") is None
     assert [s for s, _, _ in me.stored(me.core.convs.self_conv, laptop.device)] == [1]
+
+
+async def test_being_discoverable_and_the_name_follow_from_another_device(me: Me) -> None:
+    laptop = other_device(me.node.identity, "laptop")
+    me.knows(laptop)
+    conv = me.core.convs.self_conv
+    apply(me, [laptop.event(conv, SettingBody("discoverable", "false")),
+               laptop.event(conv, SettingBody("display_name", '"Alice Martin"'))], via=laptop)
+    await until(lambda: not me.node.discoverable and me.node.name == "Alice Martin", me.node)
+    await until(lambda: SettingChanged("display_name") in me.emitted(SettingChanged), me.node)
+    assert SettingChanged("discoverable") in me.emitted(SettingChanged)
+
+
+async def test_a_name_that_breaks_the_name_rule_is_ignored(me: Me) -> None:
+    laptop = other_device(me.node.identity, "laptop")
+    me.knows(laptop)
+    before = me.node.name
+    apply(me, [laptop.event(me.core.convs.self_conv,
+                            SettingBody("display_name", '"evil\u202e"'))], via=laptop)
+    assert me.node.name == before and me.db.lww_clock("setting:display_name") is None
 
 
 async def test_a_value_that_is_not_json_is_ignored(me: Me) -> None:
