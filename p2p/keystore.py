@@ -554,6 +554,43 @@ def _kdf(w: Wrapping) -> KdfParams:
     return w.kdf
 
 
+# -- passphrases for services -----------------------------------------------------------------
+
+PASSPHRASE_FILE_ENV = "KITH_PASSPHRASE_FILE"  # noqa: S105 (a variable name)
+WRONG_TRIES_FREE = 5  # wrong passphrases before each try waits
+
+
+def read_passphrase(source: Path | str | int) -> str:
+    """A passphrase for the daemon: from a file (``KITH_PASSPHRASE_FILE``, a systemd
+    credential) or an open file descriptor (``--passphrase-fd``); one trailing newline
+    is dropped. Symlinks are not followed for a path."""
+    try:
+        if isinstance(source, int):
+            chunks = []
+            while chunk := os.read(source, 65536):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        else:
+            data = _read_file(Path(source))
+    except FileNotFoundError as e:
+        raise KeystoreError(f"the passphrase file {source} does not exist") from e
+    except OSError as e:
+        raise KeystoreError(f"cannot read the passphrase from {source}: {e.strerror}") from e
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:
+        raise KeystoreError(f"the passphrase in {source} is not UTF-8 text") from e
+    return text[:-1] if text.endswith("\n") else text
+
+
+def retry_delay(wrong_tries: int) -> float:
+    """Seconds the app waits before accepting another passphrase after ``wrong_tries``
+    wrong ones: none for the first five, then doubling from 1 s up to a minute."""
+    if wrong_tries < WRONG_TRIES_FREE:
+        return 0.0
+    return float(min(60, 2 ** (wrong_tries - WRONG_TRIES_FREE)))
+
+
 # -- files --------------------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ Run inside a private network namespace (it only uses loopback)::
     unshare -n sh -c 'ip link set lo up; .venv/bin/python tests/bench/bench_cipher.py \\
         --messages 100000 --history 100000 --rounds 2'
 
-Runs, alternately plain and encrypted (``--rounds`` times each, best of each kept):
+Runs, alternately plain, encrypted, and through sqlcipher3 without a key (what its
+Python binding costs by itself), ``--rounds`` times each, best of each kept:
 
 1. ``bench_messages.py``: sustained one-way messages/s between two nodes in two
    processes (both stores encrypted in the encrypted run);
@@ -43,6 +44,7 @@ sys.path.insert(0, str(HERE))
 KEY_ENV = "KITH_BENCH_DB_KEY"
 RUN_ENV = "KITH_BENCH_CIPHER_RUN"  # the benchmark module a child process runs
 TARGET = 0.15
+BINDING_ONLY = "binding"
 
 PATTERNS = {
     "bench_messages": (r"sustained one-way:\s+([\d,]+) messages/s", "messages/s", True),
@@ -51,12 +53,24 @@ PATTERNS = {
 
 
 def use_key_from_env() -> None:
-    """In a child: every Store of this process opens with the key in KITH_BENCH_DB_KEY."""
+    """In a child: every Store of this process opens with the key in KITH_BENCH_DB_KEY
+    (or, for ``binding``, through sqlcipher3 without a key: what the library's Python
+    binding costs by itself)."""
     hexkey = os.environ.get(KEY_ENV)
     if not hexkey:
         return
     import storage.db
+    from storage import cipher
 
+    if hexkey == BINDING_ONLY:
+        import sqlcipher3.dbapi2 as sqlcipher
+
+        def unkeyed(path: Path | str, key: bytes | None, *, check_same_thread: bool = False):
+            return sqlcipher.connect(str(path), isolation_level=None,
+                                     check_same_thread=check_same_thread)
+
+        cipher.connect = unkeyed  # type: ignore[assignment]
+        return
     storage.db.Store.__init__.__defaults__ = (bytes.fromhex(hexkey),)
 
 
@@ -69,11 +83,11 @@ def child() -> None:
     module.main()
 
 
-def run_once(module: str, args: list[str], key: bytes | None) -> tuple[float, str]:
+def run_once(module: str, args: list[str], key: str | None) -> tuple[float, str]:
     env = {k: v for k, v in os.environ.items() if k not in (KEY_ENV, RUN_ENV)}
     env[RUN_ENV] = module
     if key is not None:
-        env[KEY_ENV] = key.hex()
+        env[KEY_ENV] = key
     out = subprocess.run(
         [sys.executable, __file__, *args], env=env, capture_output=True, text=True,
         timeout=1800, check=False,
@@ -92,17 +106,24 @@ def compare(module: str, args: list[str], rounds: int) -> float:
     _, unit, higher_is_better = PATTERNS[module]
     plain: list[float] = []
     encrypted: list[float] = []
+    binding: list[float] = []
     for _ in range(rounds):
         plain.append(run_once(module, args, None)[0])
-        encrypted.append(run_once(module, args, os.urandom(32))[0])
+        encrypted.append(run_once(module, args, os.urandom(32).hex())[0])
+        binding.append(run_once(module, args, BINDING_ONLY)[0])
     pick = max if higher_is_better else min
-    p, e = pick(plain), pick(encrypted)
-    slower = (p / e - 1) if higher_is_better else (e / p - 1)
-    print(f"{module} {' '.join(args)}: plain {p:,.2f} {unit}, encrypted {e:,.2f} {unit} "
-          f"(runs: plain {plain}, encrypted {encrypted})")
-    print(f"  encrypted is {slower * 100:+.1f} % slower (target <= {TARGET * 100:.0f} %): "
-          f"{'met' if slower <= TARGET else 'MISSED'}")
-    return slower
+    p, e, b = pick(plain), pick(encrypted), pick(binding)
+
+    def slower(x: float) -> float:
+        return (p / x - 1) if higher_is_better else (x / p - 1)
+
+    print(f"{module} {' '.join(args)}: plain {p:,.2f} {unit}, encrypted {e:,.2f} {unit}, "
+          f"sqlcipher3 without a key {b:,.2f} {unit}")
+    print(f"  runs: plain {plain}, encrypted {encrypted}, sqlcipher3 without a key {binding}")
+    print(f"  encrypted is {slower(e) * 100:+.1f} % slower (target <= {TARGET * 100:.0f} %): "
+          f"{'met' if slower(e) <= TARGET else 'MISSED'}; of that, sqlcipher3's binding "
+          f"alone {slower(b) * 100:+.1f} %")
+    return slower(e)
 
 
 def open_chat(n: int, rounds: int) -> None:

@@ -310,3 +310,27 @@ def test_measured_kdf_is_at_least_argon2id_interactive() -> None:
     assert params.memlimit >= nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
     assert params.opslimit >= 1
     assert keystore.measure_kdf() is params  # measured once per process
+
+
+def test_passphrase_from_a_file_or_a_descriptor(tmp_path: Path) -> None:
+    path = tmp_path / "pass"
+    path.write_text("two words\n")
+    assert keystore.read_passphrase(path) == "two words"
+    r, w = os.pipe()
+    os.write(w, "pässphrase".encode())
+    os.close(w)
+    try:
+        assert keystore.read_passphrase(r) == "pässphrase"
+    finally:
+        os.close(r)
+    with pytest.raises(KeystoreError, match="does not exist"):
+        keystore.read_passphrase(tmp_path / "missing")
+    (tmp_path / "link").symlink_to(path)
+    with pytest.raises(KeystoreError, match="symlink"):
+        keystore.read_passphrase(tmp_path / "link")
+
+
+def test_wrong_tries_slow_down_after_five() -> None:
+    delays = [keystore.retry_delay(n) for n in range(12)]
+    assert delays[:5] == [0.0] * 5
+    assert delays[5:] == sorted(delays[5:]) and delays[5] > 0 and delays[-1] <= 60
