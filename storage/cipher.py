@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,6 +47,8 @@ _SIDE_FILES = ("-wal", "-shm", "-journal")
 DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher.Error)
 DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.DatabaseError, sqlcipher.DatabaseError)
 
+_COPY_ERRORS: tuple[type[Exception], ...] = (*DB_ERRORS, OSError)
+
 Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: stage is "copy", "check" or "swap"; for a progress
 bar. Copy counts bytes written of about ``total``, check counts rows, swap counts steps."""
@@ -65,7 +68,8 @@ class KeyRequired(DatabaseCorrupt):
 
 
 class MigrationFailed(StorageError):
-    """The encrypted copy did not match the plain database; the plain one is untouched."""
+    """The encrypted copy could not be made (disk full, a lock) or did not match the
+    plain database; the plain one is left as it was and a later try can succeed."""
 
 
 def is_encrypted(path: Path | str) -> bool:
@@ -148,11 +152,27 @@ def migrate_plain(
         raise StorageError(f"{src} is already encrypted")
     if src != dst and dst.exists():
         raise StorageError(f"{dst} exists; the encrypted copy goes to a new file")
-    _fold_log(src)
+    need = sum(p.stat().st_size for p in (src, _sibling(src, "-wal")) if p.exists())
+    free = shutil.disk_usage(dst.parent).free
+    if free < need + need // 10:
+        raise MigrationFailed(
+            f"not enough free disk space to encrypt {src}: it needs {need / 1e6:.0f} MB, "
+            f"{free / 1e6:.0f} MB are free. The database was left as it is (not encrypted)."
+        )
     tmp = _sibling(dst, ENCRYPTING_SUFFIX)
-    _export(src, tmp, key, report)
-    _compare(src, tmp, key, report)
-    _fsync_file(tmp)
+    try:
+        _fold_log(src)
+        _export(src, tmp, key, report)
+        _compare(src, tmp, key, report)
+        _fsync_file(tmp)
+    except _COPY_ERRORS as e:
+        clean_up(dst)
+        raise MigrationFailed(
+            f"encrypting {src} failed ({e}); the database was left as it is (not encrypted)"
+        ) from e
+    except MigrationFailed:
+        clean_up(dst)
+        raise
     _swap(src, dst, tmp, report)
 
 

@@ -233,6 +233,40 @@ def test_a_missing_row_is_refused(
     assert not cipher.is_encrypted(path)
 
 
+def test_a_failed_copy_leaves_the_plain_database_and_no_partial_copy(
+    plain_db: tuple[Path, dict[str, list[tuple[object, ...]]]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path, before = plain_db
+
+    def disk_full(src: Path, tmp: Path, key: bytes, report: cipher.Progress) -> None:
+        tmp.write_bytes(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cipher, "_export", disk_full)
+    with pytest.raises(cipher.MigrationFailed, match="No space left"):
+        cipher.migrate_plain(path, path, KEY)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["kith.db"]
+    s = Store(path)
+    try:
+        assert snapshot(s) == before
+    finally:
+        s.close()
+
+
+def test_migration_refuses_while_the_database_is_in_use(plain_db: tuple[Path, object]) -> None:
+    path, _ = plain_db
+    s = Store(path)
+    try:
+        s.execute("SELECT 1")
+        s._conn.execute("BEGIN IMMEDIATE")  # a node writing right now
+        with pytest.raises(cipher.MigrationFailed, match="left as it is"):
+            cipher.migrate_plain(path, path, KEY)
+        s._conn.execute("ROLLBACK")
+    finally:
+        s.close()
+    assert not cipher.is_encrypted(path)
+
+
 def test_wipe_file_overwrites_but_spares_hard_linked_data(tmp_path: Path) -> None:
     lone, shared, other = tmp_path / "lone", tmp_path / "shared", tmp_path / "other"
     lone.write_bytes(b"secret" * 1000)
