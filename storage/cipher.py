@@ -35,6 +35,16 @@ import sqlcipher3.dbapi2 as sqlcipher  # type: ignore[import-untyped]
 
 from storage.rows import DatabaseCorrupt, StorageError
 
+# sqlcipher3's binding (a copy of an older Python's sqlite3 module) binds only int, float,
+# str and bytearray directly; bytes and None, most of Kith's parameters (ids, keys,
+# bodies), go through the adaptation protocol's failing lookups: executemany of such rows
+# ran at half the stdlib's speed (measured: 200k rows of 4 blobs 1.09 s, stdlib 0.71 s).
+# An adapter registered for exactly these types is found at the first lookup and returns
+# its argument as it is (bytes(b) is b; object.__init__(None) is None): 0.48 s. Only
+# sqlcipher3's connections are affected; the stored values are the same.
+sqlcipher.register_adapter(bytes, bytes)
+sqlcipher.register_adapter(type(None), object.__init__)
+
 KEY_BYTES = 32
 SQLITE_HEADER = b"SQLite format 3\0"
 ENCRYPTING_SUFFIX = ".encrypting"  # the encrypted copy being made (step 2-3)

@@ -343,6 +343,23 @@ def test_kill_during_migration_loses_nothing(
     assert SECRET_TEXT.encode() not in raw_bytes(path.parent)
 
 
+def test_blobs_and_nulls_bind_as_such(tmp_path: Path) -> None:
+    """storage.cipher registers pass-through adapters for bytes and None (speed)."""
+
+    class Tagged(bytes):
+        pass
+
+    conn = cipher.connect(tmp_path / "enc.db", KEY)
+    try:
+        conn.execute("CREATE TABLE t (a, b, c, d)")
+        conn.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                         [(b"\x00blob", None, Tagged(b"sub"), b"")] * 3)
+        rows = conn.execute("SELECT typeof(a), a, b IS NULL, typeof(c), c, typeof(d) FROM t")
+        assert rows.fetchall() == [("blob", b"\x00blob", 1, "blob", b"sub", "blob")] * 3
+    finally:
+        conn.close()
+
+
 def test_plain_connection_of_stdlib_is_used_without_key(tmp_path: Path) -> None:
     conn = cipher.connect(tmp_path / "plain.db", None)
     try:
