@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from p2p import events as ev
 from p2p.errors import EnvironmentProblem
 from p2p.kinds import Applying, Batch
 from storage import EventRowTuple, StorageError, Store
+from storage.cipher import DB_ERRORS
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RETRY_MIN, RETRY_MAX = 0.5, 10.0  # seconds between tries of a failed write
-WRITE_ERRORS = (StorageError, sqlite3.Error, OSError)
+# (sqlcipher3's errors are not sqlite3's: storage.cipher.DB_ERRORS names both)
+WRITE_ERRORS: tuple[type[Exception], ...] = (StorageError, *DB_ERRORS, OSError)
 
 
 def event_row(e: ev.SignedEvent) -> EventRowTuple:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -26,8 +25,8 @@ from p2p import sync, wire
 from p2p.api import PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
+from p2p.eventlog import WRITE_ERRORS
 from p2p.session import PeerHello, Session
-from storage import StorageError
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -509,7 +508,7 @@ class Network:
         except RemoteProtocolError as e:
             log.warning("closing connection to %s: %s", peer.name, e)
             conn.close(f"protocol error: {e}")
-        except (StorageError, sqlite3.Error, OSError) as e:
+        except WRITE_ERRORS as e:
             # Nothing of it was stored (or acknowledged): the peer offers it again later.
             log.error("cannot store what %s sent: %s", peer.name, e)
             conn.close(f"cannot store: {e}")

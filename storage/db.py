@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
+from storage import cipher
 from storage.events import EventsPart
 from storage.messages import MessagesPart
 from storage.migrations import LATEST, MIGRATIONS
@@ -76,31 +77,54 @@ def _check_readable(path: Path) -> int:
     return int(version)
 
 
+def _check_too_new(path: Path, version: int) -> None:
+    if version > LATEST:
+        raise DatabaseTooNew(
+            f"{path} was written by a newer version of Kith (schema {version}, "
+            f"this one knows {LATEST}). Update Kith; the file was left untouched."
+        )
+
+
 class Store(EventsPart, MessagesPart, PeoplePart):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 
     Its parts live in :mod:`storage.events`, :mod:`storage.messages` and
     :mod:`storage.people`; this class opens, migrates and checkpoints the database and
-    keeps the settings and drafts."""
+    keeps the settings and drafts.
 
-    def __init__(self, path: Path | str) -> None:
+    With a ``key`` (32 bytes, from ``p2p.keystore``) the database is encrypted with
+    SQLCipher (:mod:`storage.cipher`); a plain one must be migrated first
+    (``cipher.ensure_encrypted``), a wrong key raises ``cipher.WrongKey``. Without a key
+    it is plain SQLite; an encrypted file then raises ``cipher.KeyRequired``."""
+
+    def __init__(self, path: Path | str, key: bytes | None = None) -> None:
         self.path = Path(path)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            _check_header(self.path)
-            version = _check_readable(self.path)
-            if version > LATEST:
-                raise DatabaseTooNew(
-                    f"{self.path} was written by a newer version of Kith (schema {version}, "
-                    f"this one knows {LATEST}). Update Kith; the file was left untouched."
-                )
+        self._key = key
+        if key is not None:
+            cipher.clean_up(self.path)  # the rest of a migration cut short
         new = not self.path.exists() or self.path.stat().st_size == 0
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if not new and key is None:
+            if cipher.is_encrypted(self.path):
+                raise cipher.KeyRequired(
+                    f"{self.path} is not a plain database: it is encrypted (then it opens "
+                    "with the profile's key only) or not a Kith database. It was left "
+                    "untouched; move it away to start fresh, or restore it from a backup."
+                )
+            _check_header(self.path)
+            _check_too_new(self.path, _check_readable(self.path))
+        conn = cipher.connect(self.path, key)
+        if not new and key is not None:
+            try:
+                _check_too_new(self.path, int(conn.execute("PRAGMA user_version").fetchone()[0]))
+            except BaseException:
+                conn.close()
+                raise
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
         self._depth = 0
         self._checkpointer: _Checkpointer | None = None
         try:
-            if new:  # (only before the first write, which journal_mode=WAL is)
+            if new and key is None:  # (only before the first write: journal_mode=WAL is)
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -111,7 +135,7 @@ class Store(EventsPart, MessagesPart, PeoplePart):
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // int(page)}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as e:
+        except cipher.DATABASE_ERRORS as e:
             conn.close()
             raise DatabaseCorrupt(f"{self.path} is damaged: {e}") from e
 
@@ -136,7 +160,7 @@ class Store(EventsPart, MessagesPart, PeoplePart):
         fsyncs (30-100 ms for 64 MiB here). While it keeps up, the log stays well below
         the size at which a commit would checkpoint itself."""
         if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer = _Checkpointer(self.path, self._key)
         self._checkpointer.request()
 
     def wait_checkpointed(self, timeout: float) -> bool:
@@ -191,14 +215,18 @@ class Store(EventsPart, MessagesPart, PeoplePart):
         return [tuple(r) for r in self._conn.execute(sql, tuple(args))]
 
 
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*cipher.DB_ERRORS, StorageError)
+
+
 class _Checkpointer:
     """A thread that checkpoints the write-ahead log on its own connection when asked, at
     most once per CHECKPOINT_INTERVAL. SQLite lets a checkpoint run while another
     connection writes (it copies what was committed when it started), and Python's
     sqlite3 releases the GIL while it runs, so the event loop goes on meanwhile."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key: bytes | None) -> None:
         self._path = path
+        self._key = key
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._done = threading.Condition()
@@ -224,8 +252,8 @@ class _Checkpointer:
 
     def _run(self) -> None:
         try:
-            conn = sqlite3.connect(self._path, isolation_level=None)
-        except sqlite3.Error as e:
+            conn = cipher.connect(self._path, self._key, check_same_thread=True)
+        except _OPEN_ERRORS as e:
             log.warning("cannot open %s for checkpoints: %s", self._path, e)
             return
         try:
@@ -238,7 +266,7 @@ class _Checkpointer:
                     covered = self._requested
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                except sqlite3.Error as e:  # busy, disk full: the next request tries again
+                except cipher.DB_ERRORS as e:  # busy, disk full: the next request tries again
                     log.warning("checkpoint failed: %s", e)
                 with self._done:
                     self._served = covered
