@@ -44,6 +44,10 @@ class NodeOptions:
     timing: Timing = field(default_factory=Timing)
     reconnect_min: float = 0.25
     reconnect_max: float = 30.0
+    # The profile's data key (p2p.keystore): the database is encrypted with it (a plain
+    # one is migrated first). None: a plain database. The caller unlocks it, the node
+    # never prompts.
+    data_key: bytes | None = None
 
 
 class Core:

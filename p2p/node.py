@@ -57,7 +57,7 @@ from p2p.receive import Receiver
 from p2p.replication import Replication
 from p2p.settings import SYNCED_SETTINGS, Settings
 from p2p.signals import TYPING_TTL, Signals
-from storage import MessageRow, StorageError, Store
+from storage import MessageRow, StorageError, Store, cipher
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +148,11 @@ class Node:
         passes False and calls ``start_discovery()`` once its window is up: registering
         on the LAN probes the name first, about 1.2 s."""
         self._lock.acquire()
+        path, key = self.profile / DB_FILE, self.options.data_key
         try:
-            self.core.store = Store(self.profile / DB_FILE)
+            if key is not None:
+                cipher.ensure_encrypted(path, key)  # (finishes an interrupted migration)
+            self.core.store = Store(path, key=key)
         except StorageError as e:
             self._lock.release()
             raise EnvironmentProblem(str(e)) from e
