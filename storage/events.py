@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from storage.base import StoreBase
@@ -30,7 +31,7 @@ class EventsPart(StoreBase):
                 "INSERT INTO heads (conv, author, seq, id, lamport) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (conv, author) DO UPDATE SET seq = excluded.seq, id = excluded.id,"
                 " lamport = excluded.lamport WHERE excluded.seq > heads.seq",
-                [(r[1], r[2], r[3], r[0], r[4]) for r in tips.values()],
+                [(r[1], r[2], r[3], r[0] or _event_id(r[7]), r[4]) for r in tips.values()],
             )
 
     def heads(self) -> list[HeadRow]:
@@ -84,14 +85,22 @@ class EventsPart(StoreBase):
             return self._conn.total_changes - before
 
     def event_ids(self, conv: bytes, author: bytes, first: int, last: int) -> dict[int, bytes]:
-        """seq -> id of the stored events of one log with first <= seq <= last."""
+        """seq -> id of the stored events of one log with first <= seq <= last. An event's
+        id is the BLAKE2b-256 of its head; rows written since schema 3 leave the ``id``
+        column empty (32 bytes a row saved) and the id is computed here, the one reader."""
         return {
-            r[0]: r[1]
+            r[0]: r[1] or _event_id(r[2])
             for r in self._conn.execute(
-                "SELECT seq, id FROM events WHERE conv = ? AND author = ? AND seq BETWEEN ? AND ?",
+                "SELECT seq, id, head FROM events WHERE conv = ? AND author = ? "
+                "AND seq BETWEEN ? AND ?",
                 (conv, author, first, last),
             )
         }
 
     def count_events(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def _event_id(head: bytes) -> bytes:
+    """An event's id: the BLAKE2b-256 of its head (for rows that leave ``id`` empty)."""
+    return hashlib.blake2b(head, digest_size=32).digest()

@@ -33,7 +33,8 @@ class DatabaseTooNew(StorageError):
 class EventRow(NamedTuple):
     """An event as stored; the field order is the column order of the insert. ``head``
     is the signed head; ``body`` the body kept apart (None: erased, or a format-1 event,
-    whose body is inside its head)."""
+    whose body is inside its head). ``id`` is the BLAKE2b-256 of ``head``; rows the node
+    writes leave it empty (the store computes it where it is read)."""
 
     id: bytes
     conv: bytes

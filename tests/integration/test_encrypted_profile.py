@@ -28,8 +28,8 @@ def encrypted_stores(monkeypatch: pytest.MonkeyPatch) -> dict[Path, bytes]:
     key (what ``Node.start`` will do with ``KeyStore(profile).unlock()``)."""
     keys: dict[Path, bytes] = {}
 
-    def store(path: Path | str) -> Store:
-        return Store(path, key=keys.get(Path(path).parent))
+    def store(path: Path | str, key: bytes | None = None) -> Store:
+        return Store(path, key=keys.get(Path(path).parent, key))
 
     monkeypatch.setattr(p2p.node, "Store", store)
     return keys
