@@ -52,7 +52,7 @@ def profile(tmp_path) -> str:
 def test_version_comes_from_the_package_metadata(capsys):
     code, out, _ = run(capsys, "--version")
     assert code == 0
-    assert out.strip() == f"kith {metadata.version('kith')}"
+    assert out.strip() == f"kith {metadata.version('kith-messenger')}"
 
 
 def test_usage_errors_exit_2_and_say_so_on_stderr(capsys, profile):
