@@ -210,18 +210,17 @@ def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
     # header itself is bound as it is: by the signature, or (unsigned) by the next
     # event's prev; only its author could write it otherwise, so format 2 does not pay
     # for re-encoding every header (format 1 keeps the first release's check).
-    if len(head) != _canonical_head_len(len(header), len(signed.sig)) or (
-        v1 is not None and _encoder.encode(v1) != header
-    ):
+    if _encoder.encode(signed) != head or (v1 is not None and _encoder.encode(v1) != header):
         raise RemoteProtocolError("malformed event: not in canonical encoding")
-    if max(event.seq, event.lamport, abs(event.time)) >= MAX_COUNTER:
+    seq, lamport, n_prev, n_sig = event.seq, event.lamport, len(event.prev), len(signed.sig)
+    if seq >= MAX_COUNTER or lamport >= MAX_COUNTER or abs(event.time) >= MAX_COUNTER:
         raise RemoteProtocolError("malformed event: counter out of range")
-    sig_ok = len(signed.sig) == 64 or (event.format >= 2 and not signed.sig)
+    sig_ok = n_sig == 64 or (n_sig == 0 and event.format >= 2)
     if not sig_ok or len(event.author) != 32 or len(event.conv) != 32:
         raise RemoteProtocolError("malformed event: bad key or id size")
-    if event.seq < 1 or event.lamport < 1 or len(event.prev) not in (0, 32):
+    if seq < 1 or lamport < 1 or (n_prev != 0 and n_prev != 32):
         raise RemoteProtocolError("malformed event: bad sequence fields")
-    if (event.seq == 1) != (event.prev == GENESIS):
+    if (seq == 1) != (n_prev == 0):
         raise RemoteProtocolError("malformed event: prev does not match seq")
     if not 0 < len(event.kind) <= MAX_KIND:
         raise RemoteProtocolError("malformed event: bad kind")
@@ -232,19 +231,6 @@ def decode(head: bytes, body: bytes | None = None) -> SignedEvent:
             raise RemoteProtocolError("event body does not match its signed hash")
     return SignedEvent(_blake2b(head, digest_size=32).digest(), head, body, event, signed.sig)
 
-
-def _bin_len(n: int) -> int:
-    """Bytes of a canonical msgpack bin of ``n`` bytes (header and data)."""
-    return n + (2 if n < 0x100 else 3 if n < 0x10000 else 5)
-
-
-def _canonical_head_len(header: int, sig: int) -> int:
-    """The length of the one canonical encoding of ``[header, sig]`` (a fixarray of two
-    bins). The head decoded as exactly that array of two bytes fields with nothing after
-    it (msgspec refuses str for bytes, and trailing bytes), so any other encoding of it
-    (array16, a longer bin header) is longer: comparing lengths is the canonical check,
-    without encoding the head again."""
-    return 1 + _bin_len(header) + _bin_len(sig)
 
 
 def without_body(e: SignedEvent) -> SignedEvent:
