@@ -48,6 +48,7 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
+from p2p import safefs
 from p2p.errors import EnvironmentProblem, UserError
 
 KEY_BYTES = 32
@@ -610,24 +611,6 @@ def _read_file(path: Path) -> bytes:
         os.close(fd)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write temp, fsync, rename over ``path``, fsync the folder. Mode 0600; a symlink at
-    the temp name is removed, never followed."""
-    tmp = path.with_name(path.name + ".tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fchmod(fd, 0o600)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+# Key files are written the way every profile file is: a fresh O_EXCL temporary file
+# (mode 0600, a planted symlink removed, never followed), fsync, rename, fsync the folder.
+_write_atomic = safefs.write_private_atomic
