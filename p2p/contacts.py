@@ -214,7 +214,7 @@ class Contacts:
         assert c is not None
         return ContactInfo(
             c.name, c.user_id, c.state, c.verified, c.key_changed, self.core.net.online(user),
-            self.replaced_by(user),
+            self.replaced_by(user), self.core.presence.reachable(user),
         )
 
     def names(self) -> dict[bytes, str]:

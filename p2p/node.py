@@ -52,6 +52,7 @@ from p2p.eventlog import EventLog
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
+from p2p.presence import Presence
 from p2p.profile import DB_FILE, ProfileLock, require_identity
 from p2p.receive import Receiver
 from p2p.replication import Replication
@@ -91,6 +92,7 @@ class Node:
         core.messages = self.messages_feature = Messages(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
+        core.presence = Presence(core)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
 
@@ -241,6 +243,14 @@ class Node:
 
     def online_device(self, device_id: bytes) -> bool:
         return self.net.online_device(device_id)
+
+    def reachable(self, user: bytes) -> bool:
+        """Does any of my devices (this one included) talk to a device of ``user``?"""
+        return self.core.presence.reachable(user)
+
+    def reachable_via(self, user: bytes) -> list[bytes]:
+        """My other live devices that hold a live session with ``user``."""
+        return self.core.presence.via(user)
 
     def retry_delivery(self, user: bytes) -> None:
         """Dial every known device of ``user`` now instead of waiting for the backoff."""

@@ -259,7 +259,7 @@ class Bridge(QObject):
                 continue
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
-                c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
+                c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.reachable,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
                 key_label(c.user_id) if c.name.casefold() in shared else "",
                 self.muted(c.user_id),
@@ -369,7 +369,14 @@ class Bridge(QObject):
         return safety_qr_payload(self.node.user_id, user)
 
     def online(self, user: bytes) -> bool:
+        """A live session with one of their devices, here."""
         return self.node.online(user)
+
+    def reachable_through(self, user: bytes) -> list[str]:
+        """The names of my other devices that talk to ``user`` now (when this one
+        does not, what they write still reaches me through those)."""
+        names = {d.device_id: d.name for d in self.node.devices()}
+        return [names.get(d, "another device") for d in self.node.reachable_via(user)]
 
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())

@@ -162,7 +162,14 @@ class ContactInfoDialog(QDialog):
         self.verify_button.setText("Mark as unverified" if verified else "The numbers match…")
         self.verify_button.setEnabled(c is not None)
         self.sas_button.setEnabled(online and c is not None)
-        self.sas_button.setToolTip("" if online else "Needs a live connection to them")
+        if online:
+            self.sas_button.setToolTip("")
+        else:
+            via = self.bridge.reachable_through(self.user)
+            self.sas_button.setToolTip(
+                f"Your {via[0]} is the device connected to them now: compare emoji there, "
+                "or bring this device onto their network" if via
+                else "Needs a live connection to them: compare when they are online")
 
     def on_mark_verified(self) -> None:
         c = self.bridge.contact(self.user)

@@ -250,9 +250,11 @@ class MainWindow(QMainWindow):
         c = self.bridge.contact(user)
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)
-        self.messages.offline_peer = not online
+        via = [] if online else self.bridge.reachable_through(user)
+        self.messages.offline_peer = not (online or via)
         self.messages.peer_name = name
-        self.chat.present(user, c, name, online=online, removed=bool(self.bridge.node.removed),
+        self.chat.present(user, c, name, online=online, via=via,
+                          removed=bool(self.bridge.node.removed),
                           shared_name=name.casefold() in self.bridge.shared_names())
         self.messages.refresh_status_line()
 
