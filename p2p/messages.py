@@ -210,14 +210,20 @@ class Messages:
             timeout,
         )
 
-    async def mark_read(self, user: bytes) -> None:
+    async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
         """The user has seen the conversation: mark incoming messages read and tell my
         other devices; if read receipts are on, the receipt tells the sender as well,
-        otherwise a read mark in the self conversation tells only my devices."""
+        otherwise a read mark in the self conversation tells only my devices.
+        ``up_to``: the lamport of the newest message the user saw (what arrived after
+        it stays unread); None: everything."""
         core = self.core
         conv = core.convs.direct(user)
         db = core.db
         pending = [(author, seq) for author, seq, _ in db.unread(conv)]
+        if up_to is not None:
+            seen = [(author, min(seq, db.seq_up_to(conv, author, up_to)))
+                    for author, seq in pending]
+            pending = [(a, s) for a, s in seen if s > db.mark(conv, a)[1]]
         if not pending:
             return
         receipts = db.get_setting("read_receipts", True)

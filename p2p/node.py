@@ -348,8 +348,10 @@ class Node:
         user, _ = self.resolve(query)
         return self.db.messages(self.conv_with(user), limit=limit)
 
-    async def mark_read(self, user: bytes) -> None:
-        await self.core.messages.mark_read(user)
+    async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
+        """Mark the chat with ``user`` read (``up_to``: the lamport of the newest message
+        the user saw; later ones stay unread)."""
+        await self.core.messages.mark_read(user, up_to)
 
     # -- ephemeral signals -----------------------------------------------------------
 

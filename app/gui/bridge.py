@@ -434,13 +434,15 @@ class Bridge(QObject):
             return None
         return self.run(self.node.connect(host, port))
 
-    def mark_read(self, user: bytes) -> None:
+    def mark_read(self, user: bytes, up_to: int | None = None) -> None:
+        """Mark read what the user saw (``up_to``: the lamport of the newest message on
+        screen; what arrived after it stays unread)."""
         conv = self.conv_for(user)
         if self.unread_count(conv):
             def forget(_result: object) -> None:
                 self._unread.pop(conv, None)
 
-            self.run(self.node.mark_read(user), on_done=forget)
+            self.run(self.node.mark_read(user, up_to), on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
         try:

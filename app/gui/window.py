@@ -403,7 +403,9 @@ class MainWindow(QMainWindow):
                 and self.chat.view.shows_newest()):
             c = self.bridge.contact(self.current)
             if c is not None and c.state == ACCEPTED:
-                self.bridge.mark_read(self.current)
+                n = self.messages.rowCount()
+                newest = self.messages.row(n - 1).lamport if n else None
+                self.bridge.mark_read(self.current, newest)
         self._update_new_count()
 
     def _update_new_count(self) -> None:
