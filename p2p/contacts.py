@@ -54,6 +54,9 @@ class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     state: str
     verified: bool
     replaces: bytes | None = None  # the contact this key took over from (a reinstall)
+    # Whether this key is still "not the person you know" (None: not said, as by a
+    # device of the first release): taking a new key, and going back, follow me.
+    key_changed: bool | None = None
 
 
 def _check_contact(b: ContactBody) -> str | None:
@@ -313,7 +316,7 @@ class Contacts:
         name = body.name or (old.name if old else "")
         self._stage(
             ctx.batch, body.user, name=name, state=body.state, verified=body.verified,
-            replaces=body.replaces,
+            replaces=body.replaces, key_changed=body.key_changed,
         )
         self.core.convs.ensure_direct(body.user)
         if body.state in (ACCEPTED, PENDING_OUT) and (old is None or old.state != body.state):
@@ -344,7 +347,7 @@ class Contacts:
             return
         self.core.log.append(
             self.core.convs.self_conv,
-            RosterBody(user, c.name, c.state, c.verified, c.replaces),
+            RosterBody(user, c.name, c.state, c.verified, c.replaces, c.key_changed),
         )
 
     async def add(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
@@ -432,6 +435,21 @@ class Contacts:
             self._superseded(c.replaces)
         self.publish_roster(user)
         self.core.emit(ContactChanged(user))
+
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Undo taking a new key as the person known under ``old``: the new key is again
+        "not the person you know" (sending to it paused until compared or trusted again)
+        and the conversation with the old key is the one to write in, on all my devices.
+        The old key's verified mark, dropped when the new key was taken, stays dropped:
+        compare again to restore it. Returns the new key's user id."""
+        new = self.replaced_by(old)
+        if new is None:
+            raise UserError("this key has not been replaced by a new one")
+        self.save(new, key_changed=True)
+        self.publish_roster(new)
+        self.core.emit(ContactChanged(new))
+        self.core.emit(ContactChanged(old))
+        return new
 
     def _superseded(self, old: bytes) -> None:
         """The user took a new key as the person they knew under ``old`` (a reinstall):

@@ -322,6 +322,11 @@ class Node:
     def set_verified(self, user: bytes, verified: bool) -> None:
         self.core.contacts.set_verified(user, verified)
 
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Go back to the key the person had before a new one was taken (see
+        Contacts.restore_old_key); the new key's user id."""
+        return self.core.contacts.restore_old_key(old)
+
     def trust_new_key(self, user: bytes) -> None:
         self.core.contacts.trust_new_key(user)
 

@@ -477,6 +477,14 @@ class Bridge(QObject):
         return self.run(self.node.set_name(name),
                         on_done=lambda _: self.conversationsChanged.emit())
 
+    def restore_old_key(self, old: bytes) -> bool:
+        try:
+            self.node.restore_old_key(old)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
+
     def trust_new_key(self, user: bytes) -> bool:
         try:
             self.node.trust_new_key(user)

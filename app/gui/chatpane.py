@@ -120,6 +120,8 @@ class ChatPane(QWidget):
         self.replaced_banner = Banner("replacedBanner")
         self.open_new_button = self.replaced_banner.add_button(
             "Open the new conversation", "openNewKeyButton")
+        self.restore_key_button = self.replaced_banner.add_button(
+            "Go back to this key…", "restoreKeyButton")
         layout.addWidget(self.replaced_banner)
         self.view = ChatView(model)
         layout.addWidget(self.view, 1)

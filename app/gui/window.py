@@ -30,7 +30,7 @@ from app.gui.models import ConversationModel, MessageModel, clock
 from app.gui.newchat import NewChatDialog
 from app.gui.search import query_words
 from app.gui.sidebar import COMPACT_WIDTH, Sidebar
-from app.gui.trust import ContactInfoDialog, TrustKeyDialog
+from app.gui.trust import ContactInfoDialog, RestoreKeyDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from storage import MessageRow
 
@@ -148,6 +148,7 @@ class MainWindow(QMainWindow):
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
         self.chat.open_new_button.clicked.connect(self.open_replacement)
+        self.chat.restore_key_button.clicked.connect(self.restore_old_key)
         self.chat.decline_button.clicked.connect(self.decline_current)
         self._shortcuts()
         self.refresh()
@@ -518,6 +519,24 @@ class MainWindow(QMainWindow):
         c = self.bridge.contact(self.current) if self.current else None
         if c is not None and c.replaced_by:
             self.open_chat(c.replaced_by)
+
+    def restore_old_key(self) -> RestoreKeyDialog | None:
+        """From an old key's conversation: go back to it, asked first."""
+        old = self.current
+        c = self.bridge.contact(old) if old else None
+        if old is None or c is None or not c.replaced_by:
+            return None
+        dialog = RestoreKeyDialog(self.bridge, old, self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result:
+                self.bridge.restore_old_key(old)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
 
     def focus_search(self) -> None:
         self.sidebar.search.setFocus()
