@@ -85,6 +85,7 @@ class Conversation:
     replaced: bool = False  # an old key: the person uses a new one now (confirmed)
     key_hint: str = ""  # the key, when another key goes by the same name
     muted: bool = False  # no notifications for this chat
+    marked_unread: bool = False  # "Mark as unread" (until the chat is opened)
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -262,7 +263,7 @@ class Bridge(QObject):
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.reachable,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
                 key_label(c.user_id) if c.name.casefold() in shared else "",
-                self.muted(c.user_id),
+                self.muted(c.user_id), self.marked_unread(conv),
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
@@ -456,12 +457,23 @@ class Bridge(QObject):
         self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
 
     def muted(self, user: bytes) -> bool:
-        """No notifications for this chat (a setting of this device)."""
+        """No notifications for this chat (the person's choice: it follows to my devices)."""
         return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
 
     def set_muted(self, user: bytes, muted: bool) -> None:
-        self.node.db.set_setting(f"muted:{user.hex()}", muted)
+        self.node.set_setting(f"muted:{user.hex()}", muted)
         self.conversationsChanged.emit()
+
+    def marked_unread(self, conv: bytes) -> bool:
+        """The user marked the chat unread (on any of their devices) and has not opened
+        it since."""
+        return bool(self.node.db.get_setting(f"unread:{conv.hex()}", False))
+
+    def set_marked_unread(self, user: bytes, value: bool) -> None:
+        key = f"unread:{self.conv_for(user).hex()}"
+        if bool(self.node.db.get_setting(key, False)) != value:
+            self.node.set_setting(key, value)
+            self.conversationsChanged.emit()
 
     def verified_how(self, user: bytes) -> str | None:
         """How the user verified ``user`` on this device, if they did it here."""

@@ -213,6 +213,7 @@ class MainWindow(QMainWindow):
 
     def open_chat(self, user: bytes) -> None:
         if user == self.current:
+            self.bridge.set_marked_unread(user, False)  # clicked again: read
             self.chat.composer.setFocus()
             return
         self._save_draft()
@@ -227,6 +228,7 @@ class MainWindow(QMainWindow):
         self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
         self.stack.setCurrentWidget(self.chat)
         self.sidebar.select_user(user)
+        self.bridge.set_marked_unread(user, False)  # opened: no longer marked
         self._update_chat_chrome()
         self.chat.typing.update_state()
         self.chat.composer.setFocus()
@@ -444,6 +446,15 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
+    def _mark_unread(self, user: bytes, unread: bool) -> None:
+        """The menu's "Mark as unread" (a dot until the chat is opened, on all my
+        devices) or "Mark as read"."""
+        if unread:
+            self.bridge.set_marked_unread(user, True)
+        else:
+            self.bridge.set_marked_unread(user, False)
+            self.bridge.mark_read(user)
+
     def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
@@ -464,6 +475,11 @@ class MainWindow(QMainWindow):
         act = menu.addAction("Unmute notifications" if muted else "Mute notifications")
         act.setObjectName("muteAction")
         act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
+        conv = self.bridge.conv_for(user)
+        unread = bool(self.bridge.unread_count(conv)) or self.bridge.marked_unread(conv)
+        act = menu.addAction("Mark as read" if unread else "Mark as unread")
+        act.setObjectName("markUnreadAction")
+        act.triggered.connect(partial(self._mark_unread, user, not unread))
         menu.popup(pos)
         self.sidebar.select_user(self.current)
         return menu
