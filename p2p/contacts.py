@@ -183,8 +183,13 @@ class Contacts:
         return c is not None and c.state != DECLINED
 
     def known_device(self, device_id: bytes) -> bool:
-        row = self.core.db.device(device_id) if len(device_id) == 32 else None
-        return row is not None and not row.revoked and self.known_user(row.user_id)
+        """A device of mine or of someone I know, by their own signed claim."""
+        if len(device_id) != 32:
+            return False
+        return any(
+            not row.revoked and self.known_user(row.user_id)
+            for row in self.core.db.device_claims(device_id)
+        )
 
     def _may_send(self, user: bytes, conv: bytes) -> bool:
         c = self.row(user)

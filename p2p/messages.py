@@ -134,8 +134,8 @@ def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
     if not ctx.mine:
         # A receipt acknowledges someone else's messages: a contact's receipt about
         # their own (or unknown) devices' messages would mark mine as read.
-        device = ctx.core.db.device(body.author)
-        if device is None or device.user_id == ctx.author_user:
+        claims = ctx.core.db.device_claims(body.author)
+        if not claims or any(c.user_id == ctx.author_user for c in claims):
             return
     status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
     _part(ctx).marks.append((e.conv, body.author, body.seq, status))

@@ -288,11 +288,7 @@ class Network:
 
     def _known(self, device_id: bytes) -> bool:
         """A device of mine or of a contact (not a stranger)."""
-        db = self.core.db
-        device = db.device(device_id)
-        return device is not None and (
-            device.user_id == self.core.user_id or self.core.contacts.known_device(device_id)
-        )
+        return self.core.contacts.known_device(device_id)
 
     def _room_for_stranger(self, device_id: bytes) -> bool:
         if self._known(device_id):

@@ -28,6 +28,7 @@ from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
 if TYPE_CHECKING:
     from p2p.core import Core
     from p2p.network import Peer
+    from storage import DeviceRow
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,19 @@ class Receiver:
             # accepted, possibly before our roster caught up)
             return f"{kind.name} event from someone who is not a contact"
         return None
+
+    def author_claim(self, author: bytes, conv: bytes) -> DeviceRow | None:
+        """Whose device wrote in ``conv``: of the users whose certificates claim the
+        device, the one who may write there (a member, or me); the claim the device
+        proved itself in a handshake when several may. A claim by someone else — anyone
+        can sign one for any device id — never decides for a conversation they are not
+        in."""
+        claims = self.core.db.device_claims(author)
+        if len(claims) <= 1:
+            return claims[0] if claims else None
+        convs, me = self.core.convs, self.core.user_id
+        fit = [c for c in claims if c.user_id == me or convs.is_member(conv, c.user_id)]
+        return (fit or claims)[0]  # (proven first, then oldest: device_claims' order)
 
     def refuse(self, peer: Peer, reason: str) -> None:
         """Log a refusal once per peer, reason and minute (a flood logs one line)."""
@@ -102,7 +116,7 @@ class Receiver:
                 run = sync.unique(run)
             if author == core.device_id:
                 continue  # our own events coming back: we hold them already
-            device = store.device(author)
+            device = self.author_claim(author, conv)
             if device is None:
                 raise RemoteProtocolError("event from an unknown device")
             if device.revoked or core.devices.is_revoked(author, device.user_id):
