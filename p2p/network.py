@@ -22,13 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from p2p import adverts, sync, wire
+from p2p import adverts, limits, sync, wire
 from p2p.adverts import Addresses
-from p2p.api import PeersChanged
+from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
-from p2p.session import PeerHello, Session
+from p2p.session import MAX_ASSEMBLED, PeerHello, Session
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -58,6 +58,7 @@ class Peer:
     streaming: set[bytes] = field(default_factory=set)
     typing: dict[bytes, float] = field(default_factory=dict)
     problem: str | None = None  # why we cannot talk (another protocol version)
+    active: float = 0.0  # (monotonic) its last message that was more than a keepalive
 
     @property
     def live(self) -> bool:
@@ -94,12 +95,14 @@ class Network:
         self.discovery: Any = None
         self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
         self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
+        self._refusal_logged = -60.0
         self._networks: list[adverts.Network] | None = None  # this host's (refreshed)
         self._networks_at = 0.0
         self.admit: list[Admit] = []
         self.connected: list[Hook] = []
         self.disconnected: list[Hook] = []
         self.handlers: dict[type, Handler] = {}
+        core.subscribe(self._on_node_event)
         self.receive_events: Callable[[Peer, list[tuple[bytes, bytes | None]]], None] = (
             lambda peer, items: None
         )
@@ -434,6 +437,11 @@ class Network:
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         addr = writer.get_extra_info("peername")
         address = f"{addr[0]}:{addr[1]}" if addr else "?"
+        refused = limits.refuse_inbound(address, (c.address for c in self.conns))
+        if refused is not None:
+            self._note_refusal(f"refusing a connection from {address}: {refused}")
+            writer.close()
+            return
         conn = self.attach(reader, writer, initiator=False, address=address)
         await conn.wait_closed()
 
@@ -465,6 +473,26 @@ class Network:
         for admit in self.admit:
             if not admit(conn, hello):
                 return False
+        if self.stranger(hello.user_id):
+            # A stranger's memory budget is small, and so is their number.
+            self._budget(conn, hello.user_id)
+            strangers = [
+                p for p in self.peers.values()
+                if p.live and p.conn is not conn and p.user_id is not None
+                and p.device_id != hello.device_id and self.stranger(p.user_id)
+            ]
+            if len(strangers) >= limits.MAX_STRANGER_CONNECTIONS:
+                # Full: the stranger idle the longest makes room (one who only holds a
+                # connection open must not keep newcomers out for good), if idle long.
+                idlest = min(strangers, key=lambda p: p.active)
+                if time.monotonic() - idlest.active < limits.STRANGER_IDLE:
+                    self._note_refusal(f"refusing {hello.device_id.hex()[:12]}: "
+                                       f"{len(strangers)} strangers connected already")
+                    conn.send(wire.Close("busy: try again later"))
+                    return False
+                assert idlest.conn is not None
+                idlest.conn.send(wire.Close("idle: making room"))
+                idlest.conn.close("idle stranger, making room for another")
         peer = self._adopt(conn, hello)
         existing = peer.conn
         if existing is not None and existing is not conn and not existing.closed:
@@ -476,6 +504,7 @@ class Network:
         peer.user_id = hello.user_id
         peer.name = hello.name
         peer.problem = None
+        peer.active = time.monotonic()
         peer.sync = sync.PeerSync()
         peer.certs_sent = {self.core.device_id}
         peer.streaming = set()
@@ -486,6 +515,37 @@ class Network:
             hook(peer)
         self.core.emit(PeersChanged())
         return True
+
+    def stranger(self, user: bytes) -> bool:
+        """Neither me, nor a contact (accepted, or asked by me), nor in a group with me.
+        (Someone whose request waits is still a stranger: requests cost nothing to make.)"""
+        core = self.core
+        if user == core.user_id:
+            return False
+        c = core.contacts.row(user)
+        if c is not None and c.state in (ACCEPTED, PENDING_OUT):
+            return False
+        direct = core.convs.direct(user)
+        return not any(conv != direct for conv in core.convs.of_user(user))
+
+    def _budget(self, conn: Connection, user: bytes) -> None:
+        """How large a message ``user``'s connection may make us reassemble."""
+        conn.session.max_assembled = (
+            limits.STRANGER_ASSEMBLED if self.stranger(user) else MAX_ASSEMBLED
+        )
+
+    def _on_node_event(self, e: object) -> None:
+        if isinstance(e, ContactChanged):  # a stranger became a contact (or back)
+            for p in self.live_of(e.user_id):
+                assert p.conn is not None
+                self._budget(p.conn, e.user_id)
+
+    def _note_refusal(self, line: str) -> None:
+        """Log a refused connection, at most once a minute (a flood logs one line)."""
+        now = time.monotonic()
+        if now - self._refusal_logged >= 60.0:
+            self._refusal_logged = now
+            log.warning("%s", line)
 
     def _refuse_version(self, conn: Connection, hello: PeerHello) -> bool:
         """Another protocol version: say so to both users, and talk no further (nothing
@@ -543,13 +603,17 @@ class Network:
             self.core.running and not self.core.devices.removed
             and (peer.manual or peer.instance) and not peer.dialing
         ):
-            self.dial_soon(peer, self.core.options.reconnect_min)
+            # (a peer that let us go to make room for others is not dialled again at once)
+            crowded = reason.startswith(("peer said goodbye: busy", "peer said goodbye: idle"))
+            options = self.core.options
+            self.dial_soon(peer, options.reconnect_max if crowded else options.reconnect_min)
 
     def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None:
         assert conn.peer is not None
         peer = self.peers.get(conn.peer.device_id)
         if peer is None or peer.conn is not conn:
             return
+        peer.active = time.monotonic()  # (keepalives never get here)
         items: list[tuple[bytes, bytes | None]] = []
         try:
             for m in messages:
