@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 CONTACT_STATES = (PENDING_IN, PENDING_OUT, ACCEPTED, DECLINED)
 CONTACT_ACTIONS = ("request", "accept", "decline")
 MAX_NAME = 64
+MAX_PENDING_REQUESTS = 500  # requests from new people that may wait for an answer
 
 
 class ContactBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -69,8 +70,20 @@ def _check_roster(b: RosterBody) -> str | None:
     return None if ok else "bad user, state or name"
 
 
+def _allow_contact(core: Core, user: bytes, conv: bytes) -> str | None:
+    """Requests from new people wait for the user; how many may wait is bounded (a flood
+    of fresh identities must not fill the disk): past MAX_PENDING_REQUESTS, a new
+    person's request is refused until the user answers some."""
+    if user == core.user_id or core.contacts.row(user) is not None:
+        return None
+    waiting = sum(1 for c in core.contacts.rows() if c.state == PENDING_IN)
+    if waiting >= MAX_PENDING_REQUESTS:
+        return f"{waiting} contact requests wait for an answer already"
+    return None
+
+
 CONTACT: Kind[ContactBody] = Kind(
-    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER,
+    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER, allow=_allow_contact,
     check=_check_contact, apply=lambda ctx, e, body: ctx.core.contacts.apply_contact(ctx, e, body),
 )
 ROSTER: Kind[RosterBody] = Kind(

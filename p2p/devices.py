@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_REVOCATIONS = 256  # stored per user (devices a person can have removed), and sent at once
 MAX_PER_FRAME = 1000
+MAX_STRANGER_DEVICES = 1000  # devices of strangers remembered (the most recently seen)
 
 
 class Devices:
@@ -89,6 +90,8 @@ class Devices:
         # (the handshake proved the device holds its key: this claim is the device's own)
         db.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c), proven=True)
         db.touch_device(c.device, user_id=c.user)
+        if self.core.net.stranger(c.user):  # strangers' rows are bounded: oldest go
+            db.prune_strangers(self.core.user_id, MAX_STRANGER_DEVICES)
         if peer.user_id == self.core.user_id:
             self.core.emit(DevicesChanged())
         users = {self.core.user_id}

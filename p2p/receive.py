@@ -45,7 +45,7 @@ class Receiver:
 
     def authorize(
         self, kind: Kind[Any] | None, name: str, conv_type: str, author_user: bytes,
-        via_own_device: bool,
+        via_own_device: bool, conv: bytes = b"",
     ) -> str | None:
         """Why an event may not be applied here, or None. The table decides alone."""
         if kind is None:
@@ -61,6 +61,8 @@ class Receiver:
             # (my own device checked the contact already: it relays only what it
             # accepted, possibly before our roster caught up)
             return f"{kind.name} event from someone who is not a contact"
+        if kind.allow is not None:
+            return kind.allow(self.core, author_user, conv)
         return None
 
     def author_claim(self, author: bytes, conv: bytes) -> DeviceRow | None:
@@ -201,7 +203,8 @@ class Receiver:
             verdict = verdicts.get(name)
             if verdict is None:
                 kind = kinds.get(name)
-                reason = self.authorize(kind, name, conv_type, author_user, via_own)
+                reason = self.authorize(
+                    kind, name, conv_type, author_user, via_own, e.event.conv)
                 verdict = verdicts[name] = kind if reason is None and kind else (reason or "")
             if isinstance(verdict, str):
                 self.refuse(peer, verdict)

@@ -120,6 +120,23 @@ class PeoplePart(StoreBase):
             return proven[0]
         return claims[0] if len(claims) == 1 else None
 
+    def prune_strangers(self, me: bytes, keep: int) -> int:
+        """Forget all but the ``keep`` most recently seen devices of strangers (users who
+        are neither me, nor in my contacts, nor a member of any conversation here);
+        how many were forgotten."""
+        with self.transaction():
+            before = self._conn.total_changes
+            self._conn.execute(
+                "DELETE FROM devices WHERE (device_id, user_id) IN ("
+                " SELECT device_id, user_id FROM devices d WHERE d.user_id != :me"
+                " AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = d.user_id)"
+                " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = d.user_id)"
+                " AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.device_id = d.device_id)"
+                " ORDER BY coalesce(d.last_seen, d.created) DESC LIMIT -1 OFFSET :keep)",
+                {"me": me, "keep": keep},
+            )
+            return self._conn.total_changes - before
+
     def device_claims(self, device_id: bytes) -> list[DeviceRow]:
         """Every user's claim on ``device_id``, proven first, then oldest."""
         return [

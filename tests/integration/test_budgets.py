@@ -59,3 +59,37 @@ async def test_a_stranger_who_only_holds_a_connection_makes_room(nodes, monkeypa
     await newcomer.connect("127.0.0.1", alice.port)
     await until(lambda: alice.online(newcomer.user_id), alice, newcomer)
     assert not alice.online(idler.user_id)
+
+
+async def test_requests_waiting_and_strangers_remembered_are_bounded(
+        nodes, monkeypatch, caplog):
+    from p2p import contacts, devices
+
+    caplog.set_level(logging.WARNING, logger="p2p.receive")
+    monkeypatch.setattr(contacts, "MAX_PENDING_REQUESTS", 2)
+    monkeypatch.setattr(devices, "MAX_STRANGER_DEVICES", 1)
+    alice = await nodes("alice")
+    askers = [await nodes(f"asker{i}") for i in range(3)]
+    for a in askers:
+        await a.connect("127.0.0.1", alice.port)
+        await a.add_contact(alice.user_id.hex())
+    await until(lambda: len(alice.contacts()) == 2, alice, *askers)
+    # the third waits in vain, and nothing of it is stored
+    await until(lambda: any("contact requests wait for an answer" in r.getMessage()
+                            for r in caplog.records), alice, *askers)
+    third = askers[2]
+    conv = alice.conv_with(third.user_id)
+    assert third.user_id not in {c.user_id for c in alice.contacts()}
+    assert alice.db.vector(conv) == {}
+    # answering one makes room
+    await alice.decline_contact(askers[0].user_id.hex())
+    await third.add_contact(alice.user_id.hex())  # (asked again: it is sent once more)
+    await until(lambda: third.user_id in {c.user_id for c in alice.contacts()},
+                alice, third, timeout=15)
+    # strangers met but not asking are remembered up to the bound
+    lookers = [await nodes(f"looker{i}") for i in range(3)]
+    for lk in lookers:
+        await lk.connect("127.0.0.1", alice.port)
+    await until(lambda: all(alice.online(lk.user_id) for lk in lookers), alice)
+    remembered = [lk for lk in lookers if alice.db.device_claims(lk.device_id)]
+    assert len(remembered) == 1
