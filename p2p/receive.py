@@ -78,6 +78,16 @@ class Receiver:
         fit = [c for c in claims if c.user_id == me or convs.is_member(conv, c.user_id)]
         return (fit or claims)[0]  # (proven first, then oldest: device_claims' order)
 
+    def _restored(self, peer: Peer, conv: bytes, ours: int, theirs: int) -> None:
+        key = (peer.device_id, f"restored {conv.hex()}")
+        if key not in self._logged:
+            self._logged[key] = time.monotonic()
+            log.warning(
+                "%s holds this device's own events up to %d in a conversation where this "
+                "device had only %d (restored from a backup?): taking them back",
+                peer.name, theirs, ours,
+            )
+
     def refuse(self, peer: Peer, reason: str) -> None:
         """Log a refusal once per peer, reason and minute (a flood logs one line)."""
         key = (peer.device_id, reason)
@@ -117,7 +127,14 @@ class Receiver:
             if waiting:
                 run = sync.unique(run)
             if author == core.device_id:
-                continue  # our own events coming back: we hold them already
+                own_head = elog.head(conv, author)
+                if own_head is not None and run[-1].event.seq <= own_head.seq:
+                    continue  # our own events coming back: we hold them already
+                # Beyond our own head: this device lost the end of its own log (its
+                # profile was restored from a backup) and a peer still holds it. It is
+                # ours (our key signed it): take it back, and write on after it.
+                self._restored(peer, conv, own_head.seq if own_head else 0,
+                               run[-1].event.seq)
             device = self.author_claim(author, conv)
             if device is None:
                 raise RemoteProtocolError("event from an unknown device")
