@@ -28,6 +28,7 @@ from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
+from p2p.logs import Throttle
 from p2p.session import MAX_ASSEMBLED, PeerHello, Session
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class Network:
         self.discovery: Any = None
         self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
         self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
-        self._refusal_logged = -60.0
+        self._throttle = Throttle(log)
         self._networks: list[adverts.Network] | None = None  # this host's (refreshed)
         self._networks_at = 0.0
         self.admit: list[Admit] = []
@@ -542,10 +543,7 @@ class Network:
 
     def _note_refusal(self, line: str) -> None:
         """Log a refused connection, at most once a minute (a flood logs one line)."""
-        now = time.monotonic()
-        if now - self._refusal_logged >= 60.0:
-            self._refusal_logged = now
-            log.warning("%s", line)
+        self._throttle.warn("refusal", "%s", line)
 
     def _refuse_version(self, conn: Connection, hello: PeerHello) -> bool:
         """Another protocol version: say so to both users, and talk no further (nothing
@@ -629,7 +627,8 @@ class Network:
             if items:
                 self.receive_events(peer, items)
         except RemoteProtocolError as e:
-            log.warning("closing connection to %s: %s", peer.name, e)
+            self._throttle.warn(f"protocol:{str(e)[:60]}", "closing connection to %s: %s",
+                                peer.name, e)
             conn.close(f"protocol error: {e}")
         except WRITE_ERRORS as e:
             # Nothing of it was stored (or acknowledged): the peer offers it again later.
