@@ -58,8 +58,10 @@ class Connection:
         *,
         address: str,
         timing: Timing,
+        throttle: Throttle | None = None,
     ) -> None:
         self.owner = owner
+        self._throttle = throttle or _throttle  # (the owner's: one budget for its floods)
         self.session = session
         self.reader = reader
         self.writer = writer
@@ -157,8 +159,8 @@ class Connection:
             self.close("handshake timed out")
         except RemoteProtocolError as e:
             # (one line per reason a minute: a flood of bad connections logs one)
-            _throttle.warn(f"protocol:{str(e)[:60]}", "closing connection to %s: %s",
-                           self.address, e)
+            self._throttle.warn(f"protocol:{str(e)[:60]}", "closing connection to %s: %s",
+                                self.address, e)
             self.close(f"protocol error: {e}")
         except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
             if self.peer is None:  # once established, the node logs the disconnect

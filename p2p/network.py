@@ -456,7 +456,8 @@ class Network:
     ) -> Connection:
         session = Session(self.core.identity, initiator=initiator)
         conn = Connection(
-            self, session, reader, writer, address=address, timing=self.core.options.timing
+            self, session, reader, writer, address=address, timing=self.core.options.timing,
+            throttle=self._throttle,
         )
         self.conns.add(conn)
         task = conn.start()
