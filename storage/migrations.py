@@ -227,5 +227,13 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX devices_user ON devices (user_id)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    # A contact's name is the one I know them by; what they call themselves now is kept
+    # apart (``own_name``, "" when the same), so a contact who renames itself to another
+    # contact's name cannot take that name here; ``named``: I chose the name myself.
+    db.execute("ALTER TABLE contacts ADD COLUMN own_name TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE contacts ADD COLUMN named INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 LATEST = len(MIGRATIONS)
