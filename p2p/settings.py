@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SYNCED_SETTINGS = frozenset({
     "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
     "display_name",
+    "auto_download",  # p2p.files: bytes up to which files from contacts come by themselves
 })
 # Synced settings whose change does more than store a value: (value) -> effect.
 _EFFECTS = ("discoverable", "display_name")

@@ -137,6 +137,8 @@ class Files:
         self.serving: set[bytes] = set()  # devices a serve task runs for
         self.uploads: dict[tuple[bytes, bytes], _Upload] = {}  # (device, file) -> upload
         self.served: collections.Counter[bytes] = collections.Counter()  # file -> bytes
+        # (device, file) -> bytes sent to that device (for tests and benchmarks)
+        self.served_to: collections.Counter[tuple[bytes, bytes]] = collections.Counter()
         self.complete_at: dict[bytes, set[bytes]] = {}  # file -> users holding all of it
         self._manifests: dict[bytes, mf.Manifest] = {}
         self._flush_due = False
@@ -589,6 +591,7 @@ class Files:
                         data = self.disk.read(file, start + off, n, partial=partial)
                         conn.send(BlockPiece(file, index, off, data))
                         self.served[file] += n
+                        self.served_to[(device, file)] += n
                         up.sent += n
                         if conn.congested:
                             await conn.drain()
