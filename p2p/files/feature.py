@@ -678,13 +678,16 @@ class Files:
     def _pump(self, t: Transfer) -> None:
         if t.dl is None or self.transfers.get(t.file) is not t:
             return
+        by_holder: dict[bytes, list[BlockRequest]] = {}
         for device, index in t.dl.requests():
+            by_holder.setdefault(device, []).append(BlockRequest(t.file, index))
+        for device, requests in by_holder.items():
             peer = self.core.net.peers.get(device)
             if peer is None or not peer.live:
                 t.dl.drop_holder(device)
                 continue
             assert peer.conn is not None
-            peer.conn.send(BlockRequest(t.file, index))
+            peer.conn.send_many(requests)
 
     def on_refused(self, peer: Peer, r: BlockRefused) -> None:
         t = self.transfers.get(r.file)

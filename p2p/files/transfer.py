@@ -87,11 +87,14 @@ class Download:
     # -- asking ---------------------------------------------------------------------------
 
     def requests(self) -> list[tuple[bytes, int]]:
-        """(holder, block) to ask for now, filling each holder's window."""
+        """(holder, block) to ask for now, filling each holder's window once half of it
+        has arrived (requests then go out in bursts, not one per block)."""
         out: list[tuple[bytes, int]] = []
         if not self.todo:
             return out
         for device in list(self.holders):
+            if self.per_holder[device] > self.window // 2:
+                continue
             while self.per_holder[device] < self.window and self.todo:
                 index = self._pick(device)
                 if index is None:

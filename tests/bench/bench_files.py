@@ -20,7 +20,8 @@ Measured:
 4. the peak RSS (VmHWM) of each process.
 
 Targets (issue 11): rate >= 1/3 of the plain copy's; peak RSS < 150 MB on either side;
-bytes sent to carol < 101 % of the file's size.
+bytes sent to carol < 101 % of the file's size. ``KITH_PROFILE=DIR`` profiles each
+process (cProfile) and writes where its time went into DIR.
 """
 
 from __future__ import annotations
@@ -269,10 +270,24 @@ def main() -> None:
     ap.add_argument("--port", type=int)
     ap.add_argument("--copy", action="store_true")
     args = ap.parse_args()
-    if args.role == "sender":
-        asyncio.run(sender(Path(args.root)))
-    elif args.role == "receiver":
-        asyncio.run(receiver(Path(args.root), args.name, args.port, args.copy))
+    if args.role:
+        prof = None
+        if os.environ.get("KITH_PROFILE"):
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        if args.role == "sender":
+            asyncio.run(sender(Path(args.root)))
+        else:
+            asyncio.run(receiver(Path(args.root), args.name, args.port, args.copy))
+        if prof is not None:
+            prof.disable()
+            import pstats
+
+            out = Path(os.environ["KITH_PROFILE"]) / f"{args.role}-{args.name or ''}.txt"
+            with out.open("a") as f:
+                pstats.Stats(prof, stream=f).sort_stats("tottime").print_stats(18)
     else:
         print(json.dumps(run(int(args.mb * 1e6)), indent=2))
 
