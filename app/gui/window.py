@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
+from app.gui import attachments, theme
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.sidebar.settings_button.clicked.connect(self.open_settings)
         self.sidebar.new_chat_button.clicked.connect(self.new_chat)
         self.chat.composer.submitted.connect(self.send)
+        self.attachments = attachments.Attachments(self)  # files: composer, bubbles, viewer
         self.chat.send_button.clicked.connect(self.send)
         self.chat.composer.textChanged.connect(self.on_composer_changed)
         self.chat.header.info.clicked.connect(lambda: self.show_contact_info())
@@ -261,6 +262,11 @@ class MainWindow(QMainWindow):
         if user is None or not self.chat.composer.isEnabled():
             return
         text = self.chat.composer.toPlainText()
+        if self.attachments.send(user, text.strip("\n")):  # (pending files, text a caption)
+            self.chat.composer.clear()
+            self._stop_typing()
+            self.bridge.set_draft(self.bridge.conv_for(user), "")
+            return
         if not text.strip():
             return
         if self.messages.has_newer():  # looking at a search hit far back: go to the present
