@@ -68,6 +68,7 @@ AUTO_DOWNLOAD = 25 * 1000 * 1000  # bytes: the default of the setting auto_downl
 MAX_FILES = 10  # attachments of one message
 PROGRESS_EVERY = 0.25  # seconds between two progress events of one transfer
 SPARE_BYTES = 16 * 1024 * 1024  # a download keeps this much of the disk free
+MAX_QUEUED = 1024  # block requests of one device waiting to be served (more: refused)
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode_attachment = msgspec.msgpack.Decoder(desc.Attachment).decode
@@ -554,7 +555,11 @@ class Files:
         if not self._entitled(peer, r.file):
             peer.conn.send(BlockRefused(r.file, r.index, "not entitled"))
             return
-        self.queues.setdefault(peer.device_id, collections.deque()).append((r.file, r.index))
+        q = self.queues.setdefault(peer.device_id, collections.deque())
+        if len(q) >= MAX_QUEUED:
+            peer.conn.send(BlockRefused(r.file, r.index, "too many requests at once"))
+            return
+        q.append((r.file, r.index))
         if peer.device_id not in self.serving:
             self.serving.add(peer.device_id)
             self.core.spawn(self._serve(peer), f"kith-serve-{peer.device_id.hex()[:8]}")

@@ -336,3 +336,28 @@ async def test_only_members_of_the_conversation_may_fetch(nodes, tmp_path: Path)
     assert [type(m).__name__ for m in got] == ["BlockRefused"]
     assert got[0].reason == "not entitled"
     assert alice.files.served[fid] == 200_000  # bob's copy, nothing for eve
+
+
+async def test_a_flood_of_block_requests_is_refused_past_the_queue(nodes, tmp_path: Path) -> None:
+    from p2p.files.feature import MAX_QUEUED
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    conv, fid = await send(alice, bob, make_file(tmp_path / "f.bin", 1000))
+    await until(lambda: state_of(bob, conv) == FILE_COMPLETE, alice, bob)
+    refused: list[Any] = []
+    done = asyncio.Event()
+
+    def on_refused(peer, m: BlockRefused) -> None:
+        refused.append(m)
+        if len(refused) == 100:
+            done.set()
+
+    bob.net.handlers[BlockRefused] = on_refused
+    bob.net.handlers[BlockPiece] = lambda peer, m: None
+    conn = bob.net.peers[alice.device_id].conn
+    assert conn is not None
+    conn.send_many([BlockRequest(fid, 0)] * (MAX_QUEUED + 100))  # one write: one batch
+    await asyncio.wait_for(done.wait(), 10)
+    assert {m.reason for m in refused} == {"too many requests at once"}
+    assert alice.online(bob.user_id)  # (refused, not disconnected: it may ask again)
