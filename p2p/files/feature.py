@@ -35,6 +35,7 @@ from p2p.files import descriptor as desc
 from p2p.files import manifest as mf
 from p2p.files.bitmap import Bitmap
 from p2p.files.disk import Disk
+from p2p.files.hashing import HashWorker
 from p2p.files.protocol import (
     PIECE,
     BlockPiece,
@@ -143,6 +144,7 @@ class Files:
         self.complete_at: dict[bytes, set[bytes]] = {}  # file -> users holding all of it
         self._manifests: dict[bytes, mf.Manifest] = {}
         self._flush_due = False
+        self.hashing = HashWorker()
         net = core.net
         net.handlers[FileQuery] = self.on_query
         net.handlers[FileHave] = self.on_have
@@ -167,6 +169,7 @@ class Files:
             self._begin(row)
 
     def stop(self) -> None:
+        self.hashing.stop()
         self._flush()
         self.disk.close()
 
@@ -387,7 +390,7 @@ class Files:
                             file.hex()[:12], e)
                 self.core.db.update_file(file, manifest=None, bitmap=None)
             else:
-                t.dl = Download(m, bitmap)
+                t.dl = Download(m, bitmap, deferred=True)
         have = t.dl.have if t.dl else 0
         needed = row.size - have
         if self.disk.free() < needed + SPARE_BYTES:
@@ -666,7 +669,7 @@ class Files:
                 return
             self.core.db.update_file(h.file, manifest=h.manifest)
             self._manifests[h.file] = m
-            t.dl = Download(m, Bitmap(m.count))
+            t.dl = Download(m, Bitmap(m.count), deferred=True)
         dl = t.dl
         if h.complete:
             dl.add_holder(peer.device_id, None)
@@ -707,20 +710,41 @@ class Files:
         t = self.transfers.get(p.file)
         if t is None or t.dl is None:
             return
-        outcome, at = t.dl.piece(peer.device_id, p.index, p.offset, p.data)
-        if outcome in (Outcome.WRITE, Outcome.VERIFIED):
+        dl = t.dl
+        outcome, at = dl.piece(peer.device_id, p.index, p.offset, p.data)
+        if outcome in (Outcome.WRITE, Outcome.CHECK):
             try:
                 self.disk.write(p.file, at, p.data)
             except OSError as e:
-                t.dl.bitmap.discard(p.index)
+                dl.bitmap.discard(p.index)
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                    left = t.size - t.dl.have
+                    left = t.size - dl.have
                     self._pause(p.file, f"the disk is full: {describe_size(left)} more are "
                                 f"needed (free some, then `kith resume {p.file.hex()[:12]}`)")
                 else:
                     self._fail(p.file, f"cannot write the file: {e.strerror or e}")
                 return
-        if outcome is Outcome.WRITE:
+            hasher = dl.hasher(p.index)
+            self.hashing.update(hasher, p.data)
+            if outcome is Outcome.CHECK:
+                device, index = peer.device_id, p.index
+                self.hashing.check(hasher, dl.manifest.hashes[index],
+                                   lambda ok: self._checked(t, device, index, ok))
+            return
+        self._after_block(t, peer, p.index, outcome)
+
+    def _checked(self, t: Transfer, device: bytes, index: int, ok: bool) -> None:
+        """The hash of a whole block was checked (on the hashing thread)."""
+        if self.transfers.get(t.file) is not t or t.dl is None or self.core.store is None:
+            return
+        outcome = t.dl.checked(device, index, ok)
+        peer = self.core.net.peers.get(device)
+        if peer is not None:
+            self._after_block(t, peer, index, outcome)
+
+    def _after_block(self, t: Transfer, peer: Peer, index: int, outcome: Outcome) -> None:
+        assert t.dl is not None
+        if outcome is Outcome.IGNORE:
             return
         if outcome is Outcome.VERIFIED:
             t.dirty = True
@@ -731,9 +755,9 @@ class Files:
             self._progress(t)
         elif outcome is Outcome.BAD:
             log.warning("block %d of file %s from %s failed its hash; asking again",
-                        p.index, p.file.hex()[:12], peer.name)
+                        index, t.file.hex()[:12], peer.name)
         elif outcome is Outcome.EVICT:
-            reason = f"it keeps sending blocks of file {p.file.hex()[:12]} that fail their hash"
+            reason = f"it keeps sending blocks of file {t.file.hex()[:12]} that fail their hash"
             log.warning("closing connection to %s: %s", peer.name, reason)
             if peer.conn is not None:
                 peer.conn.close(reason)

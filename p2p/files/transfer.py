@@ -26,7 +26,7 @@ from typing import Any
 from p2p.files.bitmap import Bitmap
 from p2p.files.manifest import Manifest, block_count, new_hasher
 
-WINDOW_BYTES = 4 * 1024 * 1024  # requested and not yet verified, per holder
+WINDOW_BYTES = 8 * 1024 * 1024  # requested and not yet verified, per holder
 MIN_WINDOW = 2  # blocks
 MAX_STRIKES = 3  # bad blocks from one holder before it is disconnected
 
@@ -34,6 +34,7 @@ MAX_STRIKES = 3  # bad blocks from one holder before it is disconnected
 class Outcome(enum.Enum):
     WRITE = "write"  # write the piece at the offset given
     VERIFIED = "verified"  # write it: the block is complete and verified
+    CHECK = "check"  # write it: the block is complete, its hash is being checked elsewhere
     BAD = "bad"  # the block failed its hash: dropped, it will be asked again
     EVICT = "evict"  # the block failed its hash, and this holder keeps sending bad ones
     IGNORE = "ignore"  # not asked for (late, cancelled): drop it
@@ -50,7 +51,8 @@ class _Flight:
 class Download:
     """The state of fetching one file (its manifest known)."""
 
-    def __init__(self, m: Manifest, bitmap: Bitmap, *, window_bytes: int = WINDOW_BYTES) -> None:
+    def __init__(self, m: Manifest, bitmap: Bitmap, *, window_bytes: int = WINDOW_BYTES,
+                 deferred: bool = False) -> None:
         if bitmap.count != block_count(m.size, m.block_size):
             raise ValueError("the bitmap does not fit the manifest")
         self.manifest = m
@@ -63,6 +65,9 @@ class Download:
         self.avoid: dict[int, set[bytes]] = {}  # block -> holders that sent it bad
         self.todo: collections.deque[int] = collections.deque(bitmap.missing())
         self.received_bytes = 0  # every piece byte that arrived (resends included)
+        # deferred: the caller hashes the pieces (on another thread: p2p.files.hashing)
+        # and reports each block's check with checked(); else piece() hashes them.
+        self.deferred = deferred
 
     # -- holders --------------------------------------------------------------------------
 
@@ -146,18 +151,33 @@ class Download:
         self.received_bytes += len(data)
         if offset != f.received or f.received + len(data) > f.length:
             return self._bad(index, f), 0
-        f.hasher.update(data)
+        if not self.deferred:
+            f.hasher.update(data)
         f.received += len(data)
         at = index * self.manifest.block_size + offset
         if f.received < f.length:
             return Outcome.WRITE, at
-        if f.hasher.digest() != self.manifest.hashes[index]:
-            return self._bad(index, f), 0
+        if self.deferred:
+            return Outcome.CHECK, at
+        return self.checked(device, index, f.hasher.digest() == self.manifest.hashes[index]), at
+
+    def hasher(self, index: int) -> Any:
+        """The running hash of block ``index`` in flight (deferred mode)."""
+        return self.flight[index].hasher
+
+    def checked(self, device: bytes, index: int, ok: bool) -> Outcome:
+        """Block ``index`` from ``device`` arrived whole and its hash matched (``ok``)
+        or not: VERIFIED, BAD or EVICT (IGNORE if it is no longer awaited)."""
+        f = self.flight.get(index)
+        if f is None or f.holder != device or f.received != f.length:
+            return Outcome.IGNORE
+        if not ok:
+            return self._bad(index, f)
         del self.flight[index]
         self.per_holder[device] -= 1
         self.bitmap.add(index)
         self.avoid.pop(index, None)
-        return Outcome.VERIFIED, at
+        return Outcome.VERIFIED
 
     def _bad(self, index: int, f: _Flight) -> Outcome:
         device = f.holder

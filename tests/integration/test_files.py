@@ -149,7 +149,7 @@ async def test_a_holder_that_goes_away_mid_transfer(nodes, tmp_path: Path, monke
     laptop = await nodes("alice", profile=add_device(tmp_path, "alice", "laptop"))
     await laptop.connect("127.0.0.1", desktop.port)
     bob.set_setting("auto_download", 0)
-    size = 6 * MB  # 128 KiB blocks: 46 of them
+    size = 20 * MB  # 128 KiB blocks: 153 of them, more than two holders' windows
     conv, fid = await send(desktop, bob, make_file(tmp_path / "video.bin", size))
     await until(lambda: state_of(laptop, conv) == FILE_COMPLETE, desktop, laptop)
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, desktop, bob)
