@@ -372,7 +372,8 @@ class MainWindow(QMainWindow):
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
             if peer is not None and not self.bridge.muted(peer):
-                text = incoming[-1].text[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
+                preview = incoming[-1].text or "📎 File"  # (a file without a caption)
+                text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
                     else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
                 self.notify.emit(self.bridge.person_title(peer), text, peer)
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QPushButton
 
 from app.gui.attachments import Item
-from app.gui.models import MsgRole
+from app.gui.models import ConvRole, MsgRole
 from p2p.files.protocol import BlockRequest
 
 
@@ -164,6 +164,9 @@ def test_paste_a_picture_into_the_composer(kith_apps, qtbot, aw, tmp_path):
     [m] = bob.node.history("alice")
     [f] = bob.node.files.for_message(m.conv, m.author, m.seq)
     assert f["mime"] == "image/png" and f["width"] == 120 and f["height"] == 80
+    convs = bob.window.conversations  # (the sidebar says what came without a caption)
+    qtbot.waitUntil(lambda: convs.rowCount() == 1 and
+                    convs.index(0).data(ConvRole.Preview) == "📎 File", timeout=10000)
 
 
 def test_a_large_file_card_shows_progress_and_the_transfers_list_pauses_it(
