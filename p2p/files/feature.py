@@ -96,7 +96,6 @@ class Transfer:
     last_emit: float = 0.0
     dirty: bool = False
     trailing: bool = False  # a progress event is due
-    early: dict[bytes, FileHave] = field(default_factory=dict)  # answers before the manifest
 
 
 @dataclass
@@ -642,7 +641,6 @@ class Files:
     def on_disconnected(self, peer: Peer) -> None:
         self.queues.pop(peer.device_id, None)
         for t in list(self.transfers.values()):
-            t.early.pop(peer.device_id, None)
             if t.dl is not None and peer.device_id in t.dl.holders:
                 t.dl.drop_holder(peer.device_id)
                 self._pump(t)
