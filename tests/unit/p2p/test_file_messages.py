@@ -108,3 +108,15 @@ async def test_a_message_needs_text_or_files(me: Me) -> None:
     too_many = [list(msgspec.structs.asdict(_att(10, seed=i)).values()) for i in range(11)]
     with pytest.raises(RemoteProtocolError, match="too many files"):
         receive(me, peer(carol), [carol.raw(conv, "message", _enc(["", b"", 0, too_many]))])
+
+
+async def test_files_from_someone_who_is_not_a_contact_never_come_by_themselves(me: Me) -> None:
+    """(In a direct chat a stranger's message is refused before it applies; in a group a
+    member need not be my contact: the apply step alone decides, as here.)"""
+    stranger = person("mallory")
+    me.knows(stranger)
+    conv = me.core.convs.direct(stranger.user)
+    a = _att(1000)
+    apply(me, [stranger.event(conv, MessageBody("free stuff", files=(a,)))])
+    assert me.db.file(a.id).state == FILE_REMOTE
+    assert a.id not in me.node.files.transfers
