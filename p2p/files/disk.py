@@ -29,6 +29,7 @@ class Disk:
         self.root = profile / FOLDER
         self.partial_root = self.root / "partial"
         self._fds: dict[Path, int] = {}
+        self._writing: dict[bytes, int] = {}  # file -> the fd of its partial file
 
     def ensure(self) -> None:
         safefs.ensure_folder(self.root)
@@ -97,7 +98,10 @@ class Disk:
     def write(self, file: bytes, offset: int, data: bytes) -> None:
         """Write at ``offset`` of the partial file (OSError: ENOSPC when the disk is full)."""
         view = memoryview(data)
-        fd = self._fd(self.partial(file), create=True)
+        fd = self._writing.get(file)  # (the hot path: no path built per piece)
+        if fd is None:  # (_close forgets it)
+            self.ensure()
+            fd = self._writing[file] = self._fd(self.partial(file), create=True)
         while view:
             n = os.pwrite(fd, view, offset)
             view = view[n:]
@@ -147,6 +151,7 @@ class Disk:
             self.path(file).unlink()
 
     def _close(self, path: Path) -> None:
+        self._writing = {f: fd for f, fd in self._writing.items() if fd != self._fds.get(path)}
         fd = self._fds.pop(path, None)
         if fd is not None:
             with contextlib.suppress(OSError):
