@@ -163,6 +163,11 @@ class FilesBridge(QObject):
     def transfers(self) -> list[dict[str, Any]]:
         return self.node.files.transfer_list()
 
+    def holders(self, file: bytes) -> int:
+        """How many connected devices are sending ``file`` (or said they have it)."""
+        t = self.node.files.transfers.get(file)
+        return len(t.dl.holders) if t is not None and t.dl is not None else 0
+
 
 class FilesLayout:
     """Sizes and painting of a message's files, for the bubble delegate."""
@@ -272,6 +277,9 @@ class FilesLayout:
         if state == "complete":
             return f"{size_text(size)} · {item.att.mime}"
         if state == "downloading":
+            if not self.files.holders(item.file):
+                return f"Waiting for a device that has it · {size_text(have)} of " \
+                       f"{size_text(size)}"
             rate = self.files.rates.get(item.file, 0.0)
             pct = int(100 * have / size) if size else 100
             text = f"{pct}% of {size_text(size)}"

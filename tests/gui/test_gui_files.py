@@ -200,7 +200,7 @@ def test_a_large_file_card_shows_progress_and_the_transfers_list_pauses_it(
                     _items(window, 0)[0].info["have"] >= 4 * 128 * 1024, timeout=10000)
     item = _items(window, 0)[0]
     text = window.attachments.layout.status_text(item)
-    assert "% of 2.0 MB" in text
+    assert "% of 2.0 MB" in text, text
     window.chat.view.viewport().repaint()  # the card with its progress bar paints
     transfers = [b for b in window.findChildren(QPushButton, "transfersButton")]
     qtbot.mouseClick(transfers[0], Qt.MouseButton.LeftButton)
@@ -215,3 +215,13 @@ def test_a_large_file_card_shows_progress_and_the_transfers_list_pauses_it(
     dialog.list.setCurrentRow(0)
     qtbot.mouseClick(dialog.buttons["resume"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: _state(window, 0) == "complete", timeout=10000)
+    # Nobody to fetch from: the card says it waits.
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"x" * 3000)
+    aw(alice.node.files.send(bob.node.user_id, "", [other]))
+    qtbot.waitUntil(lambda: window.messages.rowCount() == 2, timeout=10000)
+    aw(alice.node.stop())
+    qtbot.waitUntil(lambda: not bob.node.online(alice.node.user_id), timeout=10000)
+    window.attachments.files.act(_items(window, 1)[0], "fetch")
+    assert window.attachments.layout.status_text(_items(window, 1)[0]).startswith(
+        "Waiting for a device that has it")
