@@ -9,7 +9,12 @@ Modules::
     disk        content-addressed files under the profile folder, partial files
     protocol    the wire messages of the transfer protocol (``f*`` tags)
     transfer    one download: which block to ask of whom, verifying what arrives
-    feature     the feature: descriptors in messages, serving, downloading, the API
+    hashing     block hashes checked on a thread of their own
+    base        what the parts of the feature share (state, entitlement, events)
+    serving     answering ``fq`` and ``fget``: blocks to entitled devices
+    fetching    downloads: start, pause, cancel, pull, write, check, finish
+    feature     the feature (``Files``): descriptors in messages, sending, the API
 
-Everything but ``disk`` and ``feature`` is sans-IO.
+``manifest``, ``bitmap``, ``names``, ``descriptor``, ``protocol`` and ``transfer`` are
+sans-IO.
 """
