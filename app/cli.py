@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from app import cli_files, cli_run, cli_system, desktop_install
 from app import cli_output as out
-from app import cli_run, cli_system, desktop_install
 from p2p import commands
 from p2p.errors import KithError
 from p2p.profile import AlreadyRunning, create_identity, default_profile
@@ -108,9 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     command("contacts", "your contacts and requests", json=True)
     s = command("send", "send a message", json=True)
     peer(s)
-    s.add_argument("text", metavar="TEXT")
+    s.add_argument("text", metavar="TEXT", nargs="?", default=None,
+                   help="the message (may be left out with --file)")
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS",
-                   help="wait until delivered; exit 5 if not delivered in time")
+                   help="wait until delivered (and every file is complete on a device of "
+                   "the recipient); exit 5 if not in time")
+    cli_files.add_send_options(s)
+    cli_files.add_parsers(command, peer)
     s = command("history", "messages with a contact", json=True)
     peer(s)
     s.add_argument("--limit", type=_limit, default=50, metavar="N")

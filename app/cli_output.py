@@ -183,6 +183,11 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
 
 def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> int:
     """Print a command's result; the exit status."""
+    from app import cli_files
+
+    if name in cli_files.COMMANDS:
+        cli_files.output(name, result, as_json)
+        return EXIT_OK
     if name == "whoami":
         print_whoami(result, as_json)
     elif name == "peers":

@@ -15,6 +15,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from app import cli_files
 from app import cli_output as out
 from p2p import commands
 from p2p.control import ControlClient, ControlServer
@@ -35,7 +36,7 @@ OFFLINE = {
     "contacts", "history", "safety-number", "verify", "read", "whoami", "devices",
     "rename-contact",
     "config-list", "config-get", "config-set",
-}
+} | cli_files.OFFLINE
 # How long a one-shot node looks for peers before acting, and lingers to deliver after.
 DISCOVER_SECONDS = 3.0
 LINGER_SECONDS = 3.0
@@ -65,6 +66,7 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
             out_args[key] = getattr(args, key)
     if args.command == "verify":
         out_args["number"] = "".join(args.number)
+    cli_files.request_args(args, out_args)
     return out_args
 
 

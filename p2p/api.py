@@ -65,9 +65,23 @@ class HandoffOffer:
     draft: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileChanged:
+    """A file's state or progress changed (p2p.files): ``have`` bytes of ``size`` are
+    verified here; ``rate`` in bytes/s and ``eta`` in seconds while it downloads."""
+
+    file: bytes
+    state: str
+    have: int
+    size: int
+    rate: float = 0.0
+    eta: float | None = None
+    problem: str = ""
+
+
 NodeEvent = (
     MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
-    | DevicesChanged | SettingChanged | HandoffOffer
+    | DevicesChanged | SettingChanged | HandoffOffer | FileChanged
 )
 
 

@@ -278,8 +278,12 @@ async def _contacts(node: Node, args: dict[str, Any]) -> Any:
     return [c.to_json() for c in node.contacts()]
 
 
-@command("send", peer=(TEXT, True), text=(TEXT, True), wait=NUMBER, linger=NUMBER)
+@command("send", peer=(TEXT, True), text=TEXT, wait=NUMBER, linger=NUMBER, files=(list,))
 async def _send(node: Node, args: dict[str, Any]) -> Any:
+    if args.get("files"):
+        return await commands_files.send(node, args)
+    if args.get("text") is None:
+        raise BadArguments("send: the argument 'text' is missing (or give --file)")
     row = await node.send_message(args["peer"], str(args["text"]))
     wait = args.get("wait")
     if wait is None:
@@ -298,7 +302,12 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     if limit < 1:
         raise UserError("--limit must be at least 1")
     names = node.names()
-    return [message_json(m, node.user_id, names) for m in node.history(args["peer"], limit)]
+    out = []
+    for m in node.history(args["peer"], limit):
+        item = message_json(m, node.user_id, names)
+        item["files"] = commands_files.files_of(node, m)
+        out.append(item)
+    return out
 
 
 @command("safety-number", peer=(TEXT, True))
@@ -407,6 +416,25 @@ def _theme(text: str) -> str:
     return text.strip().lower()
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+
+
+def _size(text: str) -> int:
+    """``25MB``, ``500kb``, ``1000`` (bytes) or off (0)."""
+    low = text.strip().lower().replace(" ", "")
+    if low in _FALSE:
+        return 0
+    number = low.rstrip("kmgb")
+    unit = low[len(number):]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1
+    if unit not in _UNITS or value < 0:
+        raise BadArguments(f"{text!r} is not a size (like 25MB, 500KB, or off)")
+    return int(value * _UNITS[unit])
+
+
 def _networks(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if text.strip().lower() == "all" or not names:
@@ -427,6 +455,9 @@ CONFIG: dict[str, tuple[str, Any, Callable[[str], Any], str]] = {
     "typing-indicators": ("typing_indicators", True, _flag,
                           "show when you are typing (on/off)"),
     "theme": ("theme", "system", _theme, "the app's theme: system, light or dark"),
+    "auto-download": ("auto_download", 25 * 10**6, _size,
+                      "files up to this size from contacts download by themselves "
+                      "(like 25MB; off: none)"),
     "networks": ("interfaces", [], _networks,
                  "interfaces Kith uses, comma-separated names (all: every LAN interface); "
                  "takes effect at the next start"),
@@ -515,3 +546,5 @@ def conv_for(node: Node, user: bytes) -> bytes:
 
 
 _ = time
+
+from p2p import commands_files  # noqa: E402 - (registers the file commands; imports this)

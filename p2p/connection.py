@@ -104,6 +104,15 @@ class Connection:
         except (KithError, OSError, RuntimeError) as e:
             self.close(f"send failed: {e}")
 
+    def send_many(self, messages: Sequence[wire.Message]) -> None:
+        """Several messages in one write (one system call, not one each)."""
+        if self.closed or not messages:
+            return
+        try:
+            self.writer.write(b"".join(self.session.send(m) for m in messages))
+        except (KithError, OSError, RuntimeError) as e:
+            self.close(f"send failed: {e}")
+
     def send_encoded(self, payload: bytes) -> None:
         if self.closed or self._lost():
             return

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from p2p.conversations import Conversations
     from p2p.devices import Devices
     from p2p.eventlog import EventLog
+    from p2p.files.feature import Files
     from p2p.messages import Messages
     from p2p.network import Network
     from p2p.presence import Presence
@@ -65,6 +66,7 @@ class Core:
     settings: Settings
     signals: Signals
     presence: Presence
+    files: Files
 
     def __init__(self, profile: Path, options: NodeOptions, identity: Identity) -> None:
         self.profile = profile

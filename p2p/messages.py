@@ -17,6 +17,7 @@ two watermarks per log instead of a status per message.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -24,6 +25,8 @@ import msgspec
 from p2p import events as ev
 from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
 from p2p.errors import UserError
+from p2p.files.descriptor import Attachment
+from p2p.files.descriptor import problem as attachment_problem
 from p2p.kinds import DIRECT, SELF, Applying, Author, Kind, Part
 from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, Store
 
@@ -34,8 +37,14 @@ MAX_TEXT = 16 * 1024  # characters of one message
 RECEIPT_STATUSES = ("delivered", "read")
 
 
+MAX_FILES = 10  # attachments of one message
+
+
 class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     text: str
+    reply_to: bytes = b""
+    timer: int = 0
+    files: tuple[Attachment, ...] = ()  # p2p.files: the text may be empty when there are
 
 
 class ReceiptBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -89,6 +98,14 @@ class _Messages(Part):
 
 
 def _check_message(b: MessageBody) -> str | None:
+    if b.files:
+        if len(b.files) > MAX_FILES:
+            return "too many files"
+        for a in b.files:
+            reason = attachment_problem(a)
+            if reason:
+                return f"attachment: {reason}"
+        return None if len(b.text) <= MAX_TEXT else "text too long"
     return None if 0 < len(b.text) <= MAX_TEXT else "text is empty or too long"
 
 
@@ -112,6 +129,8 @@ def _part(ctx: Applying) -> _Messages:
 def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
     x = e.event
     part = _part(ctx)
+    for hook in ctx.core.messages.applied:  # (p2p.files: the attachments)
+        hook(ctx, e, body)
     if ctx.mine:  # mine, from here or another of my devices: outgoing
         part.rows.append(MessageRow(
             e.id, x.conv, x.author, ctx.author_user, x.seq, x.lamport, x.time, body.text,
@@ -166,13 +185,28 @@ class Messages:
 
     def __init__(self, core: Core) -> None:
         self.core = core
+        # What other features derive from a message as it applies (in its batch).
+        self.applied: list[Callable[[Applying, ev.SignedEvent, MessageBody], None]] = []
         for kind in KINDS:
             core.kinds.declare(kind)
 
     # -- the API -----------------------------------------------------------------------
 
-    def queue(self, user: bytes, text: str) -> ev.SignedEvent:
+    def queue(
+        self, user: bytes, text: str, files: tuple[Attachment, ...] = ()
+    ) -> ev.SignedEvent:
         """Sign and queue a message; it is stored on the next loop turn (group commit)."""
+        core = self.core
+        self.check_recipient(user)
+        text = text.strip("\n")
+        if not text.strip() and not files:
+            raise UserError("the message is empty")
+        if len(text) > MAX_TEXT:
+            raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
+        return core.log.append(core.convs.ensure_direct(user), MessageBody(text, files=files))
+
+    def check_recipient(self, user: bytes) -> None:
+        """UserError unless messages may go to ``user`` now."""
         core = self.core
         core.devices.refuse_if_removed()
         contacts = core.contacts
@@ -187,12 +221,6 @@ class Messages:
                 f"{c.name} uses a new key now (you confirmed it): write to the new one; "
                 "this conversation stays for its history"
             )
-        text = text.strip("\n")
-        if not text.strip():
-            raise UserError("the message is empty")
-        if len(text) > MAX_TEXT:
-            raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
-        return core.log.append(core.convs.ensure_direct(user), MessageBody(text))
 
     async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""

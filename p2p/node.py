@@ -49,6 +49,7 @@ from p2p.core import Core, NodeOptions
 from p2p.devices import Devices
 from p2p.errors import EnvironmentProblem, UserError
 from p2p.eventlog import EventLog
+from p2p.files.feature import Files
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
@@ -93,6 +94,7 @@ class Node:
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
         core.presence = Presence(core)
+        core.files = self.files = Files(core)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
 
@@ -171,6 +173,7 @@ class Node:
         core.convs.load(store)
         core.devices.load()
         core.running = True
+        core.files.load()
         if not self.options.network:
             return
         if core.devices.removed:
@@ -203,6 +206,8 @@ class Node:
         await core.devices.stop()
         await self.net.stop()
         await core.log.stop()  # the last group commit lands
+        if core.store is not None:
+            core.files.stop()
         tasks = list(core.tasks)
         for t in tasks:
             t.cancel()

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 SYNCED_SETTINGS = frozenset({
     "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
     "display_name",
+    "auto_download",  # p2p.files: bytes up to which files from contacts come by themselves
 })
 # Per-conversation choices that follow me too: the key is the prefix and a 64-hex id
 # (muted:<user>, unread:<conversation>: "mark as unread").

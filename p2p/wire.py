@@ -16,6 +16,14 @@ from __future__ import annotations
 
 import msgspec
 
+from p2p.files.protocol import (
+    BlockPiece,
+    BlockRefused,
+    BlockRequest,
+    FileHave,
+    FileQuery,
+    FileStop,
+)
 from p2p.identity import DeviceCertificate, DeviceRevocation
 
 # The protocol version, carried in Hello; peers of another version are told so with a
@@ -102,6 +110,7 @@ MAX_PRESENCE = 1024
 Message = (
     Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Handoff | Profile
     | Presence | Close
+    | FileQuery | FileHave | BlockRequest | BlockPiece | BlockRefused | FileStop  # p2p.files
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -235,5 +235,42 @@ def _v5(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE contacts ADD COLUMN named INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    # Attachments (issue 11): a file is stored once, named by its content id; the
+    # attachments that name it are its references. A file's manifest and the bitmap of
+    # its verified blocks are kept here, the bytes in the profile's files/ folder.
+    db.execute(
+        """
+        CREATE TABLE files (
+            id BLOB PRIMARY KEY,
+            size INTEGER NOT NULL,
+            block_size INTEGER NOT NULL,
+            manifest BLOB,
+            bitmap BLOB,
+            state TEXT NOT NULL,
+            problem TEXT NOT NULL DEFAULT '',
+            created INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE attachments (
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            event_id BLOB NOT NULL,
+            file BLOB NOT NULL,
+            sender BLOB NOT NULL,
+            descriptor BLOB NOT NULL,
+            outgoing INTEGER NOT NULL,
+            PRIMARY KEY (conv, author, seq, idx)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX attachments_file ON attachments (file)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import OrderedDict
+from typing import Any
 
 from PySide6.QtCore import (
     QModelIndex,
@@ -110,6 +111,7 @@ class BubbleDelegate(QStyledItemDelegate):
         self._docs: OrderedDict[tuple, tuple[QTextDocument, int]] = OrderedDict()
         self._text: dict[tuple[bytes, int], tuple[int, int]] = {}
         self.highlight: tuple[str, ...] = ()  # words to mark (a search result was opened)
+        self.files: Any = None  # app.gui.attachments.FilesLayout: a message's files
 
     def set_highlight(self, words: list[str]) -> None:
         if tuple(words) != self.highlight:
@@ -215,7 +217,7 @@ class BubbleDelegate(QStyledItemDelegate):
             top += self._system_height()
             out["all"] = QRect(rect.left(), rect.top(), rect.width(), top - rect.top())
             return out
-        text_w, text_h = self._text_size(index, self._max_text_width())
+        text_w, text_h = self._content_size(index, self._max_text_width())
         w = text_w + 2 * self.PAD_H
         h = text_h + 2 * self.PAD_V
         outgoing = self.model.row(index.row()).outgoing
@@ -237,7 +239,7 @@ class BubbleDelegate(QStyledItemDelegate):
         if is_system(self.model.row(index.row())):
             return QSize(width, (self.HEADER_H if header else self.GAP)
                          + (self.DIVIDER_H if divider else 0) + self._system_height())
-        height = self._text_size(index, max_w)[1] + 2 * self.PAD_V
+        height = self._content_size(index, max_w)[1] + 2 * self.PAD_V
         if header:
             height += self.HEADER_H
         else:
@@ -247,6 +249,16 @@ class BubbleDelegate(QStyledItemDelegate):
         if status:
             height += self.STATUS_H
         return QSize(width, height + 4 if last else height)
+
+    def _content_size(self, index: AnyIndex, max_w: int) -> tuple[int, int]:
+        """The text's size, with the message's files (app.gui.attachments) below it."""
+        w, h = self._text_size(index, max_w)
+        if self.files is not None:
+            row = self.model.row(index.row())
+            fw, fh = self.files.size(row, max_w)
+            if fh:
+                w, h = (max(w, fw), h + 6 + fh) if row.text else (fw, fh)
+        return w, h
 
     def _system_height(self) -> int:
         return QFontMetrics(self._small_font(self.view.font())).height() + 10
@@ -338,7 +350,13 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.translate(bubble.left() + self.PAD_H, bubble.top() + self.PAD_V)
         ctx = QAbstractTextDocumentLayout.PaintContext()
         ctx.palette.setColor(QPalette.ColorRole.Text, text_colour)
-        doc.documentLayout().draw(painter, ctx)
+        row = self.model.row(index.row())
+        if row.text or self.files is None:
+            doc.documentLayout().draw(painter, ctx)
+        if self.files is not None:
+            top = int(doc.size().height()) + 6 if row.text else 0
+            self.files.paint(painter, row, self._max_text_width(), QPoint(0, top), pal,
+                             outgoing)
         painter.restore()
         status = str(index.data(MsgRole.StatusText) or "")
         if status and "status" in g:

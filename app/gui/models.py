@@ -133,7 +133,7 @@ class ConversationModel(QAbstractListModel):
                 return "Request sent. Waiting for them to accept…"
             if c.last is None:
                 return "No messages yet. Say hello!"
-            text = " ".join(c.last.text.split())
+            text = " ".join(c.last.text.split()) or "📎 File"  # (files without a caption)
             return ("You: " + text) if c.last.outgoing else text
         if role == ConvRole.Time:
             return short_time(c.last.time) if c.last else ""

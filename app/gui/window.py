@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
+from app.gui import attachments, theme
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.sidebar.settings_button.clicked.connect(self.open_settings)
         self.sidebar.new_chat_button.clicked.connect(self.new_chat)
         self.chat.composer.submitted.connect(self.send)
+        self.attachments = attachments.Attachments(self)  # files: composer, bubbles, viewer
         self.chat.send_button.clicked.connect(self.send)
         self.chat.composer.textChanged.connect(self.on_composer_changed)
         self.chat.header.info.clicked.connect(lambda: self.show_contact_info())
@@ -267,6 +268,11 @@ class MainWindow(QMainWindow):
         if user is None or not self.chat.composer.isEnabled():
             return
         text = self.chat.composer.toPlainText()
+        if self.attachments.send(user, text.strip("\n")):  # (pending files, text a caption)
+            self.chat.composer.clear()
+            self._stop_typing()
+            self.bridge.set_draft(self.bridge.conv_for(user), "")
+            return
         if not text.strip():
             return
         if self.messages.has_newer():  # looking at a search hit far back: go to the present
@@ -372,7 +378,8 @@ class MainWindow(QMainWindow):
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
             if peer is not None and not self.bridge.muted(peer):
-                text = incoming[-1].text[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
+                preview = incoming[-1].text or "📎 File"  # (a file without a caption)
+                text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
                     else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
                 self.notify.emit(self.bridge.person_title(peer), text, peer)
 

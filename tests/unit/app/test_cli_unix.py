@@ -148,7 +148,8 @@ def test_config_list_get_set_through_a_one_shot_node(capsys, profile):
     assert code == 0
     values = {row["key"]: row["value"] for row in json.loads(out)}
     assert values == {"name": "alice", "discoverable": True, "read-receipts": True,
-                      "typing-indicators": True, "theme": "system", "networks": []}
+                      "typing-indicators": True, "theme": "system", "networks": [],
+                      "auto-download": 25_000_000}
     for key, value, shown in [
         ("theme", "dark", "dark"), ("read-receipts", "off", "off"),
         ("typing-indicators", "no", "off"), ("discoverable", "off", "off"),

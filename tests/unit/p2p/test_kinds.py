@@ -105,8 +105,9 @@ def test_encode_gives_the_kind_and_the_body_bytes() -> None:
     table = KindTable(ALL)
     kind, data = table.encode(MessageBody("hi"))
     assert kind is MESSAGE
-    assert data == _enc(["hi"])
+    assert data == _enc(["hi", b"", 0, []])  # (text, reply_to, timer, files)
     assert MESSAGE.decode(data) == MessageBody("hi")
+    assert MESSAGE.decode(_enc(["hi"])) == MessageBody("hi")  # as the first release wrote
 
 
 def test_encode_of_an_undeclared_body_type_is_refused() -> None:

@@ -19,7 +19,7 @@ __all__ = ["me_fixture"]
 def test_the_synced_settings_are_the_per_user_ones() -> None:
     assert frozenset({
         "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
-        "display_name",
+        "display_name", "auto_download",
     }) == SYNCED_SETTINGS
 
 

@@ -1,0 +1,97 @@
+"""The transfers list: what is coming in and going out, with pause, resume and cancel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.attachments import size_text
+
+if TYPE_CHECKING:
+    from app.gui.attachments import FilesBridge
+
+
+def transfer_text(t: dict[str, Any]) -> str:
+    arrow = "↓" if t["direction"] == "in" else "↑"
+    text = f"{arrow} {t['name']}  {size_text(t['have'])} of {size_text(t['size'])}"
+    if t.get("rate"):
+        text += f" · {size_text(int(t['rate']))}/s"
+    if t.get("eta"):
+        text += f" · {int(t['eta']) + 1} s left"
+    if t["state"] == "paused":
+        text += " · paused" + (f": {t['problem']}" if t.get("problem") else "")
+    if t.get("peer"):
+        text += f" · {'from' if t['direction'] == 'in' else 'to'} {t['peer']}"
+    return text
+
+
+class TransfersDialog(QDialog):
+    def __init__(self, files: FilesBridge, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.files = files
+        self.setObjectName("transfersDialog")
+        self.setWindowTitle("Transfers")
+        self.resize(520, 320)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("transfersList")
+        layout.addWidget(self.list, 1)
+        row = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for action, label in (("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel")):
+            b = QPushButton(label)
+            b.setObjectName(f"transfer{label}")
+            b.clicked.connect(lambda _=False, a=action: self.act(a))
+            row.addWidget(b)
+            self.buttons[action] = b
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self.refresh)
+        self.timer.start()
+
+    def refresh(self) -> None:
+        selected = self.selected_id()
+        self.list.clear()
+        for t in self.files.transfers():
+            item = QListWidgetItem(transfer_text(t))
+            item.setData(Qt.ItemDataRole.UserRole, t)
+            self.list.addItem(item)
+            if t["id"] == selected:
+                item.setSelected(True)
+                self.list.setCurrentItem(item)
+
+    def selected_id(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole)["id"] if item else None
+
+    def act(self, action: str) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        t = item.data(Qt.ItemDataRole.UserRole)
+        if t["direction"] != "in":
+            return
+        file = bytes.fromhex(t["id"])
+        node_files = self.files.node.files
+        try:
+            if action == "pause":
+                node_files.pause(file)
+            elif action == "resume":
+                node_files.start(file)
+            else:
+                node_files.cancel(file)
+        except Exception as e:  # (a UserError: say it)
+            self.files.bridge.error.emit(str(e))
+        self.refresh()

@@ -1,0 +1,118 @@
+"""The commands of files (issue 11): ``send --file``, ``files``, ``fetch``, ``transfers``,
+``pause``, ``resume``, ``cancel``. Registered with :mod:`p2p.commands` (which imports this
+module last), so the control socket and the one-shot CLI run the same functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from p2p.commands import FLAG, NUMBER, TEXT, NotFound, TimedOut, command
+from p2p.errors import UserError
+from p2p.node import Node, message_json
+from storage import STATUS_DELIVERED, MessageRow
+from storage.files import FILE_COMPLETE
+
+del FLAG
+
+
+def files_of(node: Node, m: MessageRow) -> list[dict[str, Any]]:
+    """What ``history --json`` lists under a message's ``files``."""
+    return node.files.for_message(m.conv, m.author, m.seq)
+
+
+async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
+    """``kith send CHAT [TEXT] --file PATH...``; with ``wait``: until the message is
+    delivered and every file is complete on a device of each recipient."""
+    paths = args.get("files") or []
+    if not all(isinstance(p, str) and p for p in paths):
+        raise UserError("--file takes a path")
+    user, _ = node.resolve(args["peer"])
+    e = await node.files.send(user, str(args.get("text") or ""), [Path(p) for p in paths])
+    await node.flush()
+    row = node.db.message_at(e.event.conv, e.event.author, e.event.seq)
+    if row is None:
+        raise UserError("the message could not be stored")
+    ids = [a.file for a in node.db.message_attachments(row.conv, row.author, row.seq)]
+    wait = args.get("wait")
+    if wait is None:
+        wait = args.get("linger")
+    held = False
+    if wait:
+        loop_wait = float(wait)
+        if await node.wait_status(row, STATUS_DELIVERED, loop_wait):
+            held = await node.files.wait_held_by(ids, [user], loop_wait)
+    else:
+        held = all(user in node.files.complete_at.get(f, set()) for f in ids)
+    row = node.db.message_at(row.conv, row.author, row.seq) or row
+    out = message_json(row, node.user_id, node.names())
+    out["files"] = files_of(node, row)
+    out["delivered"] = row.status >= STATUS_DELIVERED and (held or args.get("wait") is None)
+    out["files_received"] = held
+    return out
+
+
+@command("files", peer=(TEXT, True))
+async def _files(node: Node, args: dict[str, Any]) -> Any:
+    """The files of a chat, oldest first."""
+    user, _ = node.resolve(args["peer"])
+    return node.files.list_files(node.conv_with(user))
+
+
+def _file(node: Node, query: str) -> bytes:
+    try:
+        return node.files.resolve(query).id
+    except UserError as e:
+        raise NotFound(str(e)) from e
+
+
+def _one(node: Node, file: bytes) -> dict[str, Any]:
+    rows = node.db.attachments_of(file)
+    if not rows:
+        raise NotFound(f"no file {file.hex()[:12]}")
+    return node.files.file_json(rows[0])
+
+
+@command("fetch", file=(TEXT, True), wait=NUMBER)
+async def _fetch(node: Node, args: dict[str, Any]) -> Any:
+    """Download now, whatever the auto-download limit; with ``wait``: until complete."""
+    file = _file(node, args["file"])
+    node.files.start(file)
+    wait = args.get("wait")
+    if wait and not await node.files.wait_complete(file, float(wait)):
+        f = _one(node, file)
+        raise TimedOut(
+            f"{f['name']} is not complete after {float(wait):g} s ({f['have']} of "
+            f"{f['size']} bytes){': ' + f['problem'] if f.get('problem') else ''}; it "
+            "carries on while Kith runs"
+        )
+    return _one(node, file)
+
+
+@command("transfers")
+async def _transfers(node: Node, args: dict[str, Any]) -> Any:
+    return node.files.transfer_list()
+
+
+@command("pause", file=(TEXT, True))
+async def _pause(node: Node, args: dict[str, Any]) -> Any:
+    file = _file(node, args["file"])
+    node.files.pause(file)
+    return _one(node, file)
+
+
+@command("resume", file=(TEXT, True))
+async def _resume(node: Node, args: dict[str, Any]) -> Any:
+    file = _file(node, args["file"])
+    row = node.db.file(file)
+    if row is not None and row.state == FILE_COMPLETE and node.files.disk.complete(file):
+        raise UserError("that file is complete: nothing to resume")
+    node.files.start(file)
+    return _one(node, file)
+
+
+@command("cancel", file=(TEXT, True))
+async def _cancel(node: Node, args: dict[str, Any]) -> Any:
+    file = _file(node, args["file"])
+    node.files.cancel(file)
+    return _one(node, file)

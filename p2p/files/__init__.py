@@ -1,0 +1,20 @@
+"""Files, photos and videos: attachments of messages, and their transfer.
+
+Modules::
+
+    manifest    block size by file size, per-block BLAKE2b, the content id
+    bitmap      which blocks of a file are verified on disk
+    names       the rules for a file's name (no path, no NUL, no control characters)
+    descriptor  the attachment a message carries: name, size, MIME, preview, content id
+    disk        content-addressed files under the profile folder, partial files
+    protocol    the wire messages of the transfer protocol (``f*`` tags)
+    transfer    one download: which block to ask of whom, verifying what arrives
+    hashing     block hashes checked on a thread of their own
+    base        what the parts of the feature share (state, entitlement, events)
+    serving     answering ``fq`` and ``fget``: blocks to entitled devices
+    fetching    downloads: start, pause, cancel, pull, write, check, finish
+    feature     the feature (``Files``): descriptors in messages, sending, the API
+
+``manifest``, ``bitmap``, ``names``, ``descriptor``, ``protocol`` and ``transfer`` are
+sans-IO.
+"""

@@ -1,0 +1,296 @@
+"""Benchmark: one large file between two nodes in two processes over loopback.
+
+Run inside a private network namespace (it only uses loopback)::
+
+    unshare -n sh -c 'ip link set lo up; .venv/bin/python tests/bench/bench_files.py'
+    unshare -n sh -c 'ip link set lo up; .venv/bin/python tests/bench/bench_files.py --mb 200'
+
+Setup (not measured): alice, bob and carol befriended; a file of random bytes (1 GiB
+by default) that alice sends to bob and to carol (one copy in her profile).
+
+Measured:
+
+1. **rate**: bob's node (its own process) fetches the file from alice's (another
+   process): encrypted (Noise), every block hashed and verified, written to disk,
+   renamed; from ``fetch`` to complete;
+2. **plain copy**: the same file from alice's process to bob's over a plain TCP socket
+   on the same loopback (``sendfile`` into a file), in the same run;
+3. **resume**: carol fetches it, is killed with SIGKILL at 50 %, starts again and
+   finishes; alice counts the bytes she sent carol in all;
+4. the peak RSS (VmHWM) of each process.
+
+Targets (issue 11): rate >= 1/3 of the plain copy's; peak RSS < 150 MB on either side;
+bytes sent to carol < 101 % of the file's size. ``KITH_PROFILE=DIR`` profiles each
+process (cProfile) and writes where its time went into DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from nodekit import befriend  # noqa: E402
+
+from p2p.api import FileChanged  # noqa: E402
+from p2p.connection import Timing  # noqa: E402
+from p2p.node import Node, NodeOptions  # noqa: E402
+from p2p.profile import create_identity  # noqa: E402
+
+
+def options(port: int = 0) -> NodeOptions:
+    return NodeOptions(interfaces=["127.0.0.1"], port=port, discovery=False, timing=Timing(),
+                       reconnect_min=0.05, reconnect_max=0.5)
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+async def read_command() -> dict[str, Any]:
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    return json.loads(line) if line.strip() else {}
+
+
+# -- setup (not measured) ----------------------------------------------------------------
+
+
+async def setup(root: Path, size: int) -> None:
+    nodes = {}
+    for name in ("alice", "bob", "carol"):
+        create_identity(root / name, name, device_name=name)
+        nodes[name] = Node(root / name, options())
+        await nodes[name].start()
+    alice, bob, carol = nodes["alice"], nodes["bob"], nodes["carol"]
+    try:
+        await befriend(alice, bob)
+        await befriend(alice, carol)
+        for n in (bob, carol):
+            n.set_setting("auto_download", 0)  # the fetch is measured
+        path = root / "big.bin"
+        with path.open("wb") as f:
+            left = size
+            while left:
+                n = min(left, 1 << 24)
+                f.write(os.urandom(n))
+                left -= n
+        t0 = time.perf_counter()
+        for n in (bob, carol):
+            await alice.files.send(n.user_id, "", [path])
+        await alice.flush()
+        emit({"import_seconds": time.perf_counter() - t0})
+    finally:
+        for n in nodes.values():
+            await n.stop()
+    path.unlink()
+
+
+# -- the processes ----------------------------------------------------------------------
+
+
+async def sender(root: Path) -> None:
+    node = Node(root / "alice", options())
+    await node.start()
+    try:
+        [row] = node.db.files_in_state("complete")
+        emit({"ready": node.port, "file": row.id.hex(), "size": row.size})
+        while True:
+            cmd = await read_command()
+            if cmd.get("copy_port"):
+                loop = asyncio.get_running_loop()
+                with socket.create_connection(("127.0.0.1", cmd["copy_port"])) as s:
+                    s.setblocking(False)
+                    with node.files.disk.path(row.id).open("rb") as f:
+                        await loop.sock_sendfile(s, f)
+                emit({"copied": row.size})
+            elif cmd.get("served_to"):
+                device = bytes.fromhex(cmd["served_to"])
+                emit({"served": node.files.served_to[(device, row.id)]})
+            else:
+                break
+    finally:
+        await node.stop()
+    emit({"rss": peak_rss_mb()})
+
+
+async def receiver(root: Path, name: str, port: int, copy: bool) -> None:
+    node = Node(root / name, options())
+    await node.start()
+    done = asyncio.Event()
+
+    def on(e: object) -> None:
+        if isinstance(e, FileChanged):
+            emit({"have": e.have, "size": e.size, "state": e.state})
+            if e.state == "complete":
+                done.set()
+
+    try:
+        await node.connect("127.0.0.1", port)
+        [att] = node.db.attachments(node.conv_with(node.resolve("alice")[0]))
+        emit({"device": node.device_id.hex()})
+        node.subscribe(on)
+        t0, cpu = time.perf_counter(), time.process_time()
+        node.files.start(att.file)
+        await asyncio.wait_for(done.wait(), 1800)
+        emit({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - cpu})
+        node.files.disk.path(att.file).unlink()  # (the page cache and the disk's space)
+    finally:
+        await node.stop()
+    if copy:
+        server = socket.create_server(("127.0.0.1", 0))
+        emit({"copy_port": server.getsockname()[1]})
+        conn, _ = server.accept()
+        t0 = time.perf_counter()
+        size = 0
+        target = root / "copy.bin"
+        with conn, target.open("wb") as out:
+            while chunk := conn.recv(1 << 20):
+                out.write(chunk)
+                size += len(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        emit({"copy_seconds": time.perf_counter() - t0, "copy_bytes": size})
+        target.unlink()
+        server.close()
+    emit({"rss": peak_rss_mb()})
+
+
+# -- the driver ----------------------------------------------------------------------------
+
+
+class Child:
+    def __init__(self, root: Path, *args: str) -> None:
+        self.p = subprocess.Popen(
+            [sys.executable, __file__, "--root", str(root), *args],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+
+    def read(self, key: str, pred: Any = None) -> dict[str, Any]:
+        assert self.p.stdout is not None
+        while True:
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"child exited before sending {key!r}")
+            obj = json.loads(line)
+            if key in obj and (pred is None or pred(obj)):
+                return obj
+
+    def send(self, obj: dict[str, Any]) -> None:
+        assert self.p.stdin is not None
+        self.p.stdin.write(json.dumps(obj) + "\n")
+        self.p.stdin.flush()
+
+
+def run(size: int) -> dict[str, Any]:
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="kith-bench-files-", dir=os.environ.get("TMPDIR"))\
+            as tmp:
+        root = Path(tmp)
+        asyncio.run(setup(root, size))
+        alice = Child(root, "--role", "sender")
+        port = alice.read("ready")["ready"]
+
+        bob = Child(root, "--role", "receiver", "--name", "bob", "--port", str(port), "--copy")
+        took = bob.read("seconds")
+        got = bob.read("copy_port")
+        alice.send({"copy_port": got["copy_port"]})
+        copy = bob.read("copy_seconds")
+        bob_rss = bob.read("rss")["rss"]
+        bob.p.wait()
+
+        carol = Child(root, "--role", "receiver", "--name", "carol", "--port", str(port))
+        device = carol.read("device")["device"]
+        carol.read("have", lambda o: o["have"] >= size // 2)
+        carol.p.send_signal(signal.SIGKILL)
+        carol.p.wait()
+        alice.send({"served_to": device})
+        at_kill = alice.read("served")["served"]
+        carol = Child(root, "--role", "receiver", "--name", "carol", "--port", str(port))
+        carol.read("seconds")
+        carol_rss = carol.read("rss")["rss"]
+        carol.p.wait()
+        alice.send({"served_to": device})
+        sent_to_carol = alice.read("served")["served"]
+        alice.send({})
+        alice_rss = alice.read("rss")["rss"]
+        alice.p.wait()
+
+    rate = size / took["seconds"]
+    copy_rate = size / copy["copy_seconds"]
+    return {
+        "size_mb": size / 1e6,
+        "load_before": [round(x, 2) for x in load],
+        "load_after": [round(x, 2) for x in os.getloadavg()],
+        "kith_seconds": round(took["seconds"], 2),
+        "kith_mb_s": round(rate / 1e6, 1),
+        "receiver_cpu_s": round(took["cpu"], 2),
+        "plain_copy_seconds": round(copy["copy_seconds"], 2),
+        "plain_copy_mb_s": round(copy_rate / 1e6, 1),
+        "ratio": round(rate / copy_rate, 3),
+        "rss_mb": {"sender": round(alice_rss, 1), "receiver": round(bob_rss, 1),
+                   "resumed_receiver": round(carol_rss, 1)},
+        "resume": {"sent_before_kill": at_kill, "sent_in_all": sent_to_carol,
+                   "over_size_percent": round(100 * (sent_to_carol - size) / size, 3)},
+        "targets_met": {
+            "ratio_at_least_a_third": rate / copy_rate >= 1 / 3,
+            "rss_under_150_mb": max(alice_rss, bob_rss, carol_rss) < 150,
+            "resume_under_1_percent": sent_to_carol < 1.01 * size,
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=1024 * 1.048576, help="file size in MB "
+                    "(default: 1 GiB)")
+    ap.add_argument("--role")
+    ap.add_argument("--root")
+    ap.add_argument("--name")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--copy", action="store_true")
+    args = ap.parse_args()
+    if args.role:
+        prof = None
+        if os.environ.get("KITH_PROFILE"):
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        if args.role == "sender":
+            asyncio.run(sender(Path(args.root)))
+        else:
+            asyncio.run(receiver(Path(args.root), args.name, args.port, args.copy))
+        if prof is not None:
+            prof.disable()
+            import pstats
+
+            out = Path(os.environ["KITH_PROFILE"]) / f"{args.role}-{args.name or ''}.txt"
+            with out.open("a") as f:
+                pstats.Stats(prof, stream=f).sort_stats("tottime").print_stats(18)
+    else:
+        print(json.dumps(run(int(args.mb * 1e6)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

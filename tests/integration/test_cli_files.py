@@ -1,0 +1,154 @@
+"""`kith send --file`, `files`, `fetch`, `transfers`, `pause`, `resume`, `cancel` and the
+`files` of `history --json`: the contract of issue 11, through the control sockets of two
+running nodes on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+from pathlib import Path
+
+import pytest
+from nodekit import befriend
+
+from app.cli import main
+from p2p.control import ControlServer
+
+KEYS = {"id", "message", "name", "size", "mime", "state", "have"}
+
+
+async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    def call() -> int:
+        try:
+            return main(list(args))
+        except SystemExit as e:
+            return e.code if isinstance(e.code, int) else 1
+
+    gc.collect()
+    code = await asyncio.to_thread(call)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+async def pair(nodes, tmp_path):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    servers = [ControlServer(alice), ControlServer(bob)]
+    for s in servers:
+        await s.start()
+    try:
+        yield alice, bob
+    finally:
+        for s in servers:
+            await s.stop()
+
+
+def _read(path: str | Path) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+async def test_send_files_history_and_files_listing(pair, tmp_path, capsys):
+    alice, bob = pair
+    a, b = str(alice.profile), str(bob.profile)
+    one = _write(tmp_path / "one.txt", b"hello file\n" * 100)
+    two = _write(tmp_path / "two.bin", bytes(range(256)) * 2000)
+    code, out, err = await kith_in_process(
+        capsys, "--profile", a, "send", "bob", "look", "--file", str(one), "--file", str(two),
+        "--wait", "20", "--json",
+    )
+    assert code == 0, err
+    sent = json.loads(out)
+    assert sent["delivered"] is True and sent["files_received"] is True
+    assert [f["name"] for f in sent["files"]] == ["one.txt", "two.bin"]
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "files", "alice", "--json")
+    assert code == 0, err
+    files = json.loads(out)
+    assert [f["name"] for f in files] == ["one.txt", "two.bin"]
+    for f in files:
+        assert set(f) >= KEYS | {"path"} and f["state"] == "complete"
+        assert f["have"] == f["size"] and f["message"] == sent["id"]
+    assert files[0]["mime"] == "text/plain"
+    assert _read(files[1]["path"]) == _read(two)
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "history", "alice", "--json")
+    assert code == 0, err
+    [m] = json.loads(out)
+    assert m["text"] == "look" and [f["id"] for f in m["files"]] == [f["id"] for f in files]
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "files", "alice")
+    assert code == 0, err
+    assert "one.txt" in out and "complete" in out and files[0]["id"][:12] in out
+
+
+async def test_fetch_pause_resume_cancel_and_transfers(pair, tmp_path, capsys):
+    alice, bob = pair
+    a, b = str(alice.profile), str(bob.profile)
+    bob.set_setting("auto_download", 1000)
+    big = _write(tmp_path / "big.bin", bytes(range(256)) * 8000)  # 2 MB: not by itself
+    code, out, err = await kith_in_process(capsys, "--profile", a, "send", "bob", "--file",
+                                           str(big), "--json")
+    assert code == 0, err
+    code, out, err = await kith_in_process(capsys, "--profile", b, "files", "alice", "--json")
+    [f] = json.loads(out)
+    assert f["state"] == "remote" and f["have"] == 0 and "path" not in f
+    fid = f["id"][:10]
+
+    for cmd, state in (("pause", "paused"), ("cancel", "remote"), ("resume", "downloading")):
+        if cmd == "pause":
+            bob.files.start(bytes.fromhex(f["id"]))
+        code, out, err = await kith_in_process(capsys, "--profile", b, cmd, fid, "--json")
+        assert code == 0, (cmd, err)
+        assert json.loads(out)["state"] in (state, "complete"), cmd
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "transfers", "--json")
+    assert code == 0, err
+    assert isinstance(json.loads(out), list)
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "fetch", fid, "--wait", "20",
+                                           "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["state"] == "complete" and _read(got["path"]) == _read(big)
+
+    code, out, err = await kith_in_process(capsys, "--profile", b, "pause", fid)
+    assert code == 1 and "complete" in err
+    code, out, err = await kith_in_process(capsys, "--profile", b, "fetch", "ffffffffffff")
+    assert code == 3 and "no file" in err
+    code, out, err = await kith_in_process(capsys, "--profile", b, "fetch", "../x")
+    assert code == 3 and "hex" in err
+
+
+async def test_send_refuses_what_it_cannot_send(pair, tmp_path, capsys):
+    alice, _ = pair
+    a = str(alice.profile)
+    code, out, err = await kith_in_process(capsys, "--profile", a, "send", "bob", "--file",
+                                           str(tmp_path / "nope"))
+    assert code == 1 and "is not a file" in err
+    code, out, err = await kith_in_process(capsys, "--profile", a, "send", "bob")
+    assert code == 2 and "text" in err
+
+
+async def test_the_auto_download_limit_is_a_setting(pair, capsys):
+    _, bob = pair
+    b = str(bob.profile)
+    code, out, err = await kith_in_process(capsys, "--profile", b, "config", "get",
+                                           "auto-download")
+    assert code == 0 and out.strip() == "25000000", err
+    code, out, err = await kith_in_process(capsys, "--profile", b, "config", "set",
+                                           "auto-download", "1.5MB")
+    assert code == 0 and out.strip() == "1500000", err
+    assert bob.files.auto_limit == 1_500_000
+    code, out, err = await kith_in_process(capsys, "--profile", b, "config", "set",
+                                           "auto-download", "off")
+    assert code == 0 and bob.files.auto_limit == 0
+    code, out, err = await kith_in_process(capsys, "--profile", b, "config", "set",
+                                           "auto-download", "lots")
+    assert code == 2 and "not a size" in err
