@@ -34,6 +34,13 @@ class ContactChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupChanged:
+    """A group's membership, name or settings changed (p2p.groups)."""
+
+    conv: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class PeersChanged:
     pass
 
@@ -67,7 +74,7 @@ class HandoffOffer:
 
 NodeEvent = (
     MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
-    | DevicesChanged | SettingChanged | HandoffOffer
+    | DevicesChanged | SettingChanged | HandoffOffer | GroupChanged
 )
 
 

@@ -1,6 +1,6 @@
 """Messages and receipts: what people write, and how far it got.
 
-Kinds (all in direct conversations; groups next):
+Kinds (in direct conversations and groups; read in the self conversation):
 
     message  [text]                 by a contact (or me); shows as a bubble
     receipt  [status, author, seq]  every message by ``author`` (a device) up to ``seq``
@@ -24,7 +24,7 @@ import msgspec
 from p2p import events as ev
 from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
 from p2p.errors import UserError
-from p2p.kinds import DIRECT, SELF, Applying, Author, Kind, Part
+from p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
 from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, Store
 
 if TYPE_CHECKING:
@@ -57,6 +57,15 @@ class ReadBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     seq: int
 
 
+def _clean(text: str) -> str:
+    text = text.strip("\n")
+    if not text.strip():
+        raise UserError("the message is empty")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
+    return text
+
+
 class _Messages(Part):
     """What one batch adds to the messages view and to the receipt marks."""
 
@@ -76,6 +85,10 @@ class _Messages(Part):
 
     def write(self, store: Store) -> None:
         store.insert_messages(self.rows)
+        groups = {m.conv for m in self.rows if m.conv in self.core.groups.groups}
+        if groups:  # (what came before I was added to a group: p2p.groups)
+            gone = self.core.groups.hide_before_join(store, groups)
+            self.rows = [m for m in self.rows if m.event_id not in gone]
         self._moved = [m for m in self.marks if store.raise_mark(*m)]
 
     def committed(self) -> None:
@@ -111,6 +124,8 @@ def _part(ctx: Applying) -> _Messages:
 
 def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
     x = e.event
+    if ctx.conv_type == GROUP and not ctx.mine and not ctx.core.groups.shows(x.conv, x.lamport):
+        return  # (from before I was added, and the group keeps its history to itself)
     part = _part(ctx)
     if ctx.mine:  # mine, from here or another of my devices: outgoing
         part.rows.append(MessageRow(
@@ -131,6 +146,9 @@ def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
 def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
     if ctx.local or (ctx.mine and body.status == "delivered"):
         return  # (my own delivery receipts tell me nothing; my read marks are set)
+    if ctx.conv_type == GROUP and not ctx.mine:  # per member (p2p.groups)
+        ctx.core.groups.receipt(ctx, e.conv, body.author, body.seq, body.status == "read")
+        return
     if not ctx.mine:
         # A receipt acknowledges someone else's messages: a contact's receipt about
         # their own (or unknown) devices' messages would mark mine as read.
@@ -147,12 +165,12 @@ def _apply_read(ctx: Applying, e: ev.SignedEvent, body: ReadBody) -> None:
 
 
 MESSAGE: Kind[MessageBody] = Kind(
-    "message", MessageBody, where=frozenset({DIRECT}), who=Author.CONTACT,
-    check=_check_message, apply=_apply_message,
+    "message", MessageBody, where=frozenset({DIRECT, GROUP}), who=Author.CONTACT,
+    check=_check_message, apply=_apply_message, who_in={GROUP: Author.MEMBER},
 )
 RECEIPT: Kind[ReceiptBody] = Kind(
-    "receipt", ReceiptBody, where=frozenset({DIRECT}), who=Author.CONTACT,
-    check=_check_receipt, apply=_apply_receipt,
+    "receipt", ReceiptBody, where=frozenset({DIRECT, GROUP}), who=Author.CONTACT,
+    check=_check_receipt, apply=_apply_receipt, who_in={GROUP: Author.MEMBER},
 )
 READ: Kind[ReadBody] = Kind(
     "read", ReadBody, where=frozenset({SELF}), who=Author.OWN,
@@ -187,12 +205,20 @@ class Messages:
                 f"{c.name} uses a new key now (you confirmed it): write to the new one; "
                 "this conversation stays for its history"
             )
-        text = text.strip("\n")
-        if not text.strip():
-            raise UserError("the message is empty")
-        if len(text) > MAX_TEXT:
-            raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
-        return core.log.append(core.convs.ensure_direct(user), MessageBody(text))
+        return core.log.append(core.convs.ensure_direct(user), MessageBody(_clean(text)))
+
+    def queue_in(self, conv: bytes, text: str) -> ev.SignedEvent:
+        """Sign and queue a message in a conversation: a group I am in, or the direct
+        one with a contact."""
+        core = self.core
+        if core.convs.type_of(conv) == GROUP:
+            core.devices.refuse_if_removed()
+            core.groups.require_member(conv)
+            return core.log.append(conv, MessageBody(_clean(text)))
+        user = core.convs.peer_of(conv)
+        if user is None:
+            raise UserError("no such conversation")
+        return self.queue(user, text)
 
     async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
@@ -214,8 +240,12 @@ class Messages:
         """The user has seen the conversation: mark incoming messages read and tell my
         other devices; if read receipts are on, the receipt tells the sender as well,
         otherwise a read mark in the self conversation tells only my devices."""
+        await self.mark_read_in(self.core.convs.direct(user))
+
+    async def mark_read_in(self, conv: bytes) -> None:
+        """:meth:`mark_read` for a conversation (a group: every member gets the read
+        receipt, as in a direct conversation the contact does)."""
         core = self.core
-        conv = core.convs.direct(user)
         db = core.db
         pending = [(author, seq) for author, seq, _ in db.unread(conv)]
         if not pending:

@@ -43,12 +43,14 @@ from p2p.api import (
     TypingChanged,
     message_json,
 )
+from p2p.chats import Chat, resolve_chat
 from p2p.contacts import Contacts
 from p2p.conversations import Conversations
 from p2p.core import Core, NodeOptions
 from p2p.devices import Devices
 from p2p.errors import EnvironmentProblem, UserError
 from p2p.eventlog import EventLog
+from p2p.groups import GroupInfo, Groups
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
@@ -89,6 +91,7 @@ class Node:
         core.devices = self.devices_feature = Devices(core)
         core.contacts = self.contacts_feature = Contacts(core)
         core.messages = self.messages_feature = Messages(core)
+        core.groups = self.groups_feature = Groups(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
         # Last after a handshake: what we hold (the features have said their piece).
@@ -167,6 +170,7 @@ class Node:
         store = core.db
         core.log.load(store)
         core.convs.load(store)
+        core.groups.load(store)
         core.devices.load()
         core.running = True
         if not self.options.network:
@@ -340,6 +344,36 @@ class Node:
 
     async def mark_read(self, user: bytes) -> None:
         await self.core.messages.mark_read(user)
+
+    # -- groups and chats ------------------------------------------------------------
+
+    def resolve_chat(self, query: str) -> Chat:
+        """A CHAT argument (contact or group: name, id or unique prefix) -> the chat."""
+        return resolve_chat(self.core, query)
+
+    async def send_to(self, query: str, text: str) -> MessageRow:
+        """Send ``text`` to a CHAT (a contact or a group)."""
+        e = self.core.messages.queue_in(self.resolve_chat(query).conv, text)
+        await self.core.log.commit()
+        row = self.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        if row is None:
+            raise UserError("the message could not be stored")
+        return row
+
+    def queue_in(self, conv: bytes, text: str) -> ev.SignedEvent:
+        return self.core.messages.queue_in(conv, text)
+
+    async def mark_read_in(self, conv: bytes) -> None:
+        await self.core.messages.mark_read_in(conv)
+
+    def groups(self) -> list[GroupInfo]:
+        return self.core.groups.all()
+
+    def group(self, query: str) -> GroupInfo:
+        return self.core.groups.resolve(query)
+
+    async def create_group(self, name: str, members: list[str]) -> GroupInfo:
+        return await self.core.groups.create(name, members)
 
     # -- ephemeral signals -----------------------------------------------------------
 
