@@ -175,12 +175,19 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
         say_json(m)
         return
     when = datetime.datetime.fromtimestamp(m["time"]).strftime("%Y-%m-%d %H:%M")
+    if "kind" in m:  # a group's system line
+        print(f"{when}  -- {clean(m['text'])}", flush=True)
+        return
     status = f"  [{m['status']}]" if m.get("outgoing") else ""
     print(f"{when}  {_name(m['from'])}: {clean(m['text'])}{status}", flush=True)
 
 
 def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> int:
     """Print a command's result; the exit status."""
+    if name == "groups" or name.startswith("group-"):
+        from app import cli_groups
+
+        return cli_groups.output(name, result, as_json)
     if name == "whoami":
         print_whoami(result, as_json)
     elif name == "peers":

@@ -58,7 +58,7 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
     out_args: dict[str, Any] = {}
     for key in (
         "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
-        "key", "value",
+        "key", "value", "group", "group_name", "members", "member", "revoke", "on",
     ):
         if hasattr(args, key):
             out_args[key] = getattr(args, key)

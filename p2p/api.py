@@ -35,9 +35,11 @@ class ContactChanged:
 
 @dataclass(frozen=True, slots=True)
 class GroupChanged:
-    """A group's membership, name or settings changed (p2p.groups)."""
+    """A group's membership, name or settings changed (p2p.groups); ``lines``: the
+    system lines (storage.groups.GroupLineRow) it added, if any."""
 
     conv: bytes
+    lines: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ def message_json(m: MessageRow, my_user: bytes, names: dict[bytes, str]) -> dict
         "id": m.event_id.hex(),
         "from": "me" if m.sender == my_user else names.get(m.sender, m.sender.hex()[:12]),
         "from_user": m.sender.hex(),
+        "conv": m.conv.hex(),
         "text": m.text,
         "time": m.time / 1000,
         "status": STATUS_NAMES.get(m.status, "unknown"),

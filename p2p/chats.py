@@ -55,10 +55,7 @@ def resolve_chat(core: Core, query: str) -> Chat:
                 for c in found
             )
             raise UserError(f"{query!r} matches several chats: {listing}; use an id")
-    try:  # someone on the network who is not a contact yet: the contacts feature says so
-        user, name = core.contacts.resolve(q)
-    except UserError:
-        raise UserError(
-            f"no contact or group called {query!r}; see `kith contacts` and `kith groups`"
-        ) from None
+    # Someone on the network who is not a contact yet, or nobody: the contacts feature
+    # says which (its "no peer or contact called ..." is what scripts know).
+    user, name = core.contacts.resolve(q)
     return Chat(core.convs.direct(user), DIRECT, name, user)

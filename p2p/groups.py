@@ -92,7 +92,7 @@ class _Changes(Part):
     def committed(self) -> None:
         groups = self.groups
         for conv in {c for c, _, _ in self.invites} | self.changed:
-            groups.announce(conv)
+            groups.announce(conv, tuple(x for x in self.lines if x.conv == conv))
         from p2p.api import StatusChanged
 
         for conv, author, seq, status in self._moved:
@@ -280,12 +280,12 @@ class Groups:
             if user not in s.members:
                 store.hide_messages_of(g.conv, user, keep)
 
-    def announce(self, conv: bytes) -> None:
+    def announce(self, conv: bytes, lines: tuple[GroupLineRow, ...] = ()) -> None:
         g = self.groups.get(conv)
         if g is None:
             return
         self._publish(g)
-        self.core.emit(GroupChanged(conv))
+        self.core.emit(GroupChanged(conv, lines))
         self.fetch(conv)
 
     def fetch(self, conv: bytes) -> None:

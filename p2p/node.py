@@ -33,6 +33,7 @@ from p2p.api import (
     ContactInfo,
     DeviceInfo,
     DevicesChanged,
+    GroupChanged,
     HandoffOffer,
     MessagesAdded,
     NodeEvent,
@@ -65,7 +66,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ACCEPTED", "DECLINED", "PENDING_IN", "PENDING_OUT", "SYNCED_SETTINGS", "TYPING_TTL",
-    "ContactChanged", "ContactInfo", "DeviceInfo", "DevicesChanged", "HandoffOffer",
+    "ContactChanged", "ContactInfo", "DeviceInfo", "GroupChanged", "DevicesChanged", "HandoffOffer",
     "MessagesAdded", "Node", "NodeEvent", "NodeOptions", "PeerInfo", "PeersChanged",
     "SettingChanged", "StatusChanged", "TypingChanged", "api", "message_json",
     "parse_address",
