@@ -473,10 +473,12 @@ class Groups:
         row = self.core.db.group(conv)
         s = g.state
         contacts = self.core.contacts
-        members = [
-            MemberInfo(u, self.name_of(u, g), m.role, u == self.me or contacts.accepted(u))
-            for u, m in sorted(s.members.items(), key=lambda kv: (kv[1].since, kv[0]))
-        ]
+        rank = {mb.OWNER: 0, mb.ADMIN: 1}
+        members = sorted(
+            (MemberInfo(u, self.name_of(u, g), m.role, u == self.me or contacts.accepted(u))
+             for u, m in s.members.items()),
+            key=lambda i: (rank.get(i.role, 2), i.name.casefold(), i.user_id),
+        )
         return GroupInfo(conv, s.name, s.role(self.me), self.me not in s.members, s.history,
                          bool(row and row.muted), members)
 

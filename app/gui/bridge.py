@@ -45,6 +45,7 @@ from p2p.node import (
     ContactInfo,
     DeviceInfo,
     DevicesChanged,
+    GroupChanged,
     HandoffOffer,
     MessagesAdded,
     Node,
@@ -101,6 +102,7 @@ class Bridge(QObject):
     devicesChanged = Signal()
     settingChanged = Signal(str)
     handoffChanged = Signal()
+    groupChanged = Signal(bytes)  # a group's members, name or settings (app.gui.groupinfo)
     trustLine = Signal(bytes, object)
     error = Signal(str)
 
@@ -164,6 +166,8 @@ class Bridge(QObject):
             self.conversationsChanged.emit()
         elif isinstance(e, HandoffOffer):
             self.handoffChanged.emit()
+        elif isinstance(e, GroupChanged):
+            self.groupChanged.emit(e.conv)
 
     def _note_trust(self, user: bytes) -> None:
         """Write the chats' system lines for what changed in ``user``'s trust, and in

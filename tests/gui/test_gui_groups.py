@@ -1,0 +1,109 @@
+"""The new group dialog and the group info panel, driven like a user: pick contacts and
+a name, create; see the members with roles and trust; rename, make admin, remove, add,
+mute, leave."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from test_gui_chat import _friends
+
+from app.gui.groupinfo import GroupInfoPanel
+from app.gui.groups import NewGroupDialog
+
+
+def _click(qtbot, widget):
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def _labels(panel):
+    return [panel.members.item(i).text() for i in range(panel.members.count())]
+
+
+def _select(panel, name):
+    for i in range(panel.members.count()):
+        if panel.members.item(i).text().startswith(name):
+            panel.members.setCurrentRow(i)
+            return
+    raise AssertionError(f"{name} not in {_labels(panel)}")
+
+
+def _check(picker, name):
+    for i in range(picker.count()):
+        if picker.item(i).text().startswith(name):
+            picker.item(i).setCheckState(Qt.CheckState.Checked)
+
+
+def test_new_group_dialog_creates_the_group_everywhere(kith_apps, qtbot, aw):
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    dialog = NewGroupDialog(alice.window.bridge)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert [dialog.picker.item(i).text() for i in range(dialog.picker.count())] == [
+        "bob", "carol"]
+    assert not dialog.create_button.isEnabled()  # no name, nobody picked
+    qtbot.keyClicks(dialog.name, "Board games")
+    assert not dialog.create_button.isEnabled()
+    _check(dialog.picker, "bob")
+    _check(dialog.picker, "carol")
+    assert dialog.create_button.isEnabled()
+    with qtbot.waitSignal(dialog.created, timeout=10_000) as created:
+        _click(qtbot, dialog.create_button)
+    conv = created.args[0]
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None
+                    and carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    assert bob.node.group(conv.hex()).name == "Board games"
+
+
+def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
+    alice, bob, carol, dave = (kith_apps(n) for n in ("alice", "bob", "carol", "dave"))
+    for other in (bob, carol, dave):
+        _friends(aw, qtbot, alice, other)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None, timeout=10_000)
+    panel = GroupInfoPanel(alice.window.bridge, conv)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert _labels(panel) == ["alice (you)  ·  Owner", "bob  ·  not verified",
+                              "carol  ·  not verified"]
+    # Bob's panel: carol is not his contact, and he may not manage anything.
+    bob_panel = GroupInfoPanel(bob.window.bridge, conv)
+    qtbot.addWidget(bob_panel)
+    assert "carol  ·  not a contact" in _labels(bob_panel)
+    assert not bob_panel.add_button.isEnabled() and not bob_panel.rename_button.isEnabled()
+    assert bob_panel.leave_button.isEnabled()
+
+    panel.name_edit.setText("Game night")
+    _click(qtbot, panel.rename_button)
+    qtbot.waitUntil(lambda: bob_panel.title.text() == "Game night", timeout=10_000)
+
+    _select(panel, "bob")
+    assert panel.admin_button.text() == "Make admin"
+    _click(qtbot, panel.admin_button)
+    qtbot.waitUntil(lambda: "bob  ·  Admin  ·  not verified" in _labels(panel), timeout=10_000)
+    qtbot.waitUntil(lambda: bob_panel.rename_button.isEnabled(), timeout=10_000)
+
+    _select(panel, "carol")
+    _click(qtbot, panel.remove_button)
+    qtbot.waitUntil(lambda: carol.node.group(conv.hex()).left, timeout=10_000)
+    carol_panel = GroupInfoPanel(carol.window.bridge, conv)
+    qtbot.addWidget(carol_panel)
+    assert carol_panel.status.text() == "You were removed from Game night by alice"
+    assert not carol_panel.leave_button.isEnabled()
+
+    _click(qtbot, panel.add_button)
+    [dialog] = panel.dialogs
+    assert [dialog.picker.item(i).text() for i in range(dialog.picker.count())] == [
+        "carol", "dave"]
+    _check(dialog.picker, "dave")
+    _click(qtbot, dialog.add_button)
+    qtbot.waitUntil(lambda: dave.node.core.groups.get(conv) is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: any(t.startswith("dave") for t in _labels(panel)), timeout=10_000)
+
+    panel.mute.click()  # (as a click on the box does)
+    assert alice.node.group(conv.hex()).muted
+    _click(qtbot, bob_panel.leave_button)
+    qtbot.waitUntil(lambda: not any(t.startswith("bob") for t in _labels(panel)),
+                    timeout=10_000)
+    assert bob.node.group(conv.hex()).left
