@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app.gui.bridge import Bridge
 from app.gui.groups import AddPeopleDialog
-from p2p.groups import GroupInfo, MemberInfo
+from p2p.groups import GroupInfo, Groups, MemberInfo
 
 ROLE_NAMES = {"owner": "Owner", "admin": "Admin", "member": ""}
 
@@ -167,7 +167,7 @@ class GroupInfoPanel(QWidget):
                         on_error=self.status.setText)
 
     @property
-    def _groups(self):  # noqa: ANN202 (the node's groups feature)
+    def _groups(self) -> Groups:
         return self.bridge.node.core.groups
 
     def on_rename(self) -> None:

@@ -99,14 +99,14 @@ class NewGroupDialog(QDialog):
         self.name.textChanged.connect(self._update)
         self.picker.itemChanged.connect(self._update)
         cancel.clicked.connect(self.reject)
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create_group)
         self._update()
         self.name.setFocus()
 
     def _update(self, *_: object) -> None:
         self.create_button.setEnabled(bool(self.name.text().strip()) and bool(self.picker.chosen()))
 
-    def create(self) -> None:
+    def create_group(self) -> None:
         if not self.create_button.isEnabled():
             return
         self.create_button.setEnabled(False)
