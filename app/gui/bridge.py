@@ -36,6 +36,7 @@ from app.gui import trustlog
 from p2p.errors import KithError
 from p2p.events import direct_conversation
 from p2p.fingerprint import format_safety_number, safety_qr_payload
+from p2p.membership import is_group_id
 from p2p.node import (
     ACCEPTED,
     PENDING_IN,
@@ -168,6 +169,9 @@ class Bridge(QObject):
             self.handoffChanged.emit()
         elif isinstance(e, GroupChanged):
             self.groupChanged.emit(e.conv)
+            for line in groups_gui.line_rows(self, e.conv)[-len(e.lines):] if e.lines else []:
+                self.trustLine.emit(e.conv, line)  # (shown in the open chat as they come)
+            self.conversationsChanged.emit()
 
     def _note_trust(self, user: bytes) -> None:
         """Write the chats' system lines for what changed in ``user``'s trust, and in
@@ -190,6 +194,8 @@ class Bridge(QObject):
             self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
 
     def trust_lines(self, conv: bytes) -> list[MessageRow]:
+        if is_group_id(conv):  # (a group's system lines: app.gui.groups)
+            return trustlog.lines(self.node.db, conv) + groups_gui.line_rows(self, conv)
         return trustlog.lines(self.node.db, conv)
 
     def run(
@@ -239,6 +245,8 @@ class Bridge(QObject):
         return self.node.user_id
 
     def conv_for(self, user: bytes) -> bytes:
+        if is_group_id(user):  # a group's row is keyed by its conversation (app.gui.groups)
+            return user
         return direct_conversation(self.node.user_id, user)
 
     # -- reads -------------------------------------------------------------------------
@@ -268,6 +276,7 @@ class Bridge(QObject):
                 key_label(c.user_id) if c.name.casefold() in shared else "",
                 self.muted(c.user_id),
             ))
+        out.extend(groups_gui.group_rows(self))
         out.sort(key=lambda x: x.sort_key)
         return out
 
@@ -286,6 +295,8 @@ class Bridge(QObject):
     def person_title(self, user: bytes) -> str:
         """A person's name as a title (a notification's): with their key if another
         key uses the same name, and a mark when this key is not the one the user knows."""
+        if is_group_id(user):
+            return self.node.group(user.hex()).name
         c = self.contact(user)
         name = c.name if c else self.names().get(user, key_label(user))
         if name.casefold() in self.shared_names():
@@ -348,6 +359,8 @@ class Bridge(QObject):
         return self.node.names()
 
     def conversation_peer(self, conv: bytes) -> bytes | None:
+        if is_group_id(conv):
+            return conv if self.node.core.groups.get(conv) is not None else None
         return self.node.db.conversation_peer(conv)
 
     def unread_count(self, conv: bytes) -> int:
@@ -373,6 +386,8 @@ class Bridge(QObject):
         return safety_qr_payload(self.node.user_id, user)
 
     def online(self, user: bytes) -> bool:
+        if is_group_id(user):
+            return any(r.online for r in groups_gui.group_rows(self) if r.conv == user)
         return self.node.online(user)
 
     def sas(self, user: bytes) -> list[tuple[str, str]]:
@@ -408,7 +423,10 @@ class Bridge(QObject):
     def send_message(self, user: bytes, text: str) -> bool:
         """Queue a message (stored and shown on the next loop turn); False if refused."""
         try:
-            self.node.queue_message(user, text)
+            if is_group_id(user):
+                self.node.queue_in(user, text)
+            else:
+                self.node.queue_message(user, text)
         except KithError as e:
             self.error.emit(str(e))
             return False
@@ -437,9 +455,12 @@ class Bridge(QObject):
             def forget(_result: object) -> None:
                 self._unread.pop(conv, None)
 
-            self.run(self.node.mark_read(user), on_done=forget)
+            read = self.node.mark_read_in(conv) if is_group_id(user) else self.node.mark_read(user)
+            self.run(read, on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
+        if is_group_id(user):
+            return  # (typing goes to contacts only, for now)
         try:
             self.node.set_typing(user, active)
         except KithError as e:
@@ -452,9 +473,15 @@ class Bridge(QObject):
 
     def muted(self, user: bytes) -> bool:
         """No notifications for this chat (a setting of this device)."""
+        if is_group_id(user):
+            return self.node.group(user.hex()).muted
         return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
 
     def set_muted(self, user: bytes, muted: bool) -> None:
+        if is_group_id(user):
+            self.node.core.groups.set_muted(user.hex(), muted)
+            self.conversationsChanged.emit()
+            return
         self.node.db.set_setting(f"muted:{user.hex()}", muted)
         self.conversationsChanged.emit()
 
@@ -495,3 +522,6 @@ class Bridge(QObject):
 
     def set_discoverable(self, value: bool) -> asyncio.Task[Any]:
         return self.run(self.node.set_discoverable(value))
+
+
+from app.gui import groups as groups_gui  # noqa: E402 (it builds on the bridge)

@@ -20,10 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.bridge import Bridge
+from app.gui.bridge import Bridge, Conversation
+from app.gui.chatpane import ChatPane
+from app.gui.models import MessageModel
+from app.gui.trustlog import SYSTEM_AUTHOR
 from p2p.groups import GroupInfo
-from p2p.membership import MAX_MEMBERS, MAX_NAME
+from p2p.membership import MAX_MEMBERS, MAX_NAME, is_group_id
 from p2p.node import ACCEPTED
+from storage import STATUS_READ, MessageRow
 
 
 class ContactPicker(QListWidget):
@@ -144,3 +148,94 @@ class AddPeopleDialog(QDialog):
         layout.addLayout(buttons)
         cancel.clicked.connect(self.reject)
         self.add_button.clicked.connect(self.accept)
+
+
+# -- groups in the existing chat view ------------------------------------------------------
+#
+# The window, the sidebar and the chat pane know a chat by one 32-byte key, a contact's
+# user id. A group's row uses its conversation id as that key (a group id says it is one:
+# p2p.membership.is_group_id), and the bridge and the window ask these functions for what
+# differs: the sidebar row, the system lines, the chat's header and composer.
+
+
+def is_group(key: bytes | None) -> bool:
+    return key is not None and is_group_id(key)
+
+
+def group_rows(bridge: Bridge) -> list[Conversation]:
+    """The sidebar's rows of the groups I am (or was) in."""
+    node = bridge.node
+    out = []
+    for g in node.groups():
+        online = any(node.online(m.user_id) for m in g.members if m.user_id != node.user_id)
+        out.append(Conversation(
+            g.id, g.id, g.name, ACCEPTED, False, False, online,
+            node.db.last_message(g.id), bridge.unread_count(g.id), False, "", g.muted,
+        ))
+    return out
+
+
+def line_rows(bridge: Bridge, conv: bytes) -> list[MessageRow]:
+    """A group's membership changes as the chat's system lines."""
+    node = bridge.node
+    groups = node.core.groups
+    return [
+        MessageRow(b"group-line:" + x.author[:8] + x.seq.to_bytes(8, "big"), conv,
+                   SYSTEM_AUTHOR, SYSTEM_AUTHOR, 0, x.lamport, x.time,
+                   groups.line_text(x), False, STATUS_READ)
+        for x in node.db.group_lines(conv)
+    ]
+
+
+def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
+    """The chat pane's header, banners and composer for a group."""
+    node = bridge.node
+    info = node.core.groups.info(conv)
+    pane.header.name.setText(info.name)
+    names = ", ".join("You" if m.user_id == node.user_id else m.name for m in info.members)
+    pane.header.subtitle.setText(f"{len(info.members)} members: {names}")
+    pane.header.info.setText("Group info")
+    pane.header.info.setToolTip("Members, roles, add or remove people, rename, leave")
+    for banner in (pane.key_banner, pane.request_banner, pane.replaced_banner):
+        banner.present(None)
+    can_send = not info.left and not node.removed
+    pane.composer.setEnabled(can_send)
+    pane.send_button.setEnabled(can_send)
+    if can_send:
+        pane.composer.setPlaceholderText(f"Message {info.name}")
+    else:
+        pane.composer.setPlaceholderText("You are no longer in this group")
+
+
+class GroupInfoDialog(QDialog):
+    """The group info panel in a dialog (the chat header's info button)."""
+
+    def __init__(self, bridge: Bridge, conv: bytes, parent: QWidget | None = None) -> None:
+        from app.gui.groupinfo import GroupInfoPanel
+
+        super().__init__(parent)
+        self.setObjectName("groupInfoDialog")
+        self.setWindowTitle("Group info")
+        self.resize(380, 520)
+        layout = QVBoxLayout(self)
+        self.panel = GroupInfoPanel(bridge, conv, self)
+        layout.addWidget(self.panel)
+
+
+def sender_name(model: MessageModel, i: int, cache: dict[tuple[bytes, bytes], str]) -> str:
+    """The name above an incoming bubble that starts a run of one sender's messages, in a
+    group ("" elsewhere). ``cache``: the delegate's, by (conversation, sender)."""
+    conv = model.conv
+    if conv is None or not is_group_id(conv):
+        return ""
+    r = model.row(i)
+    if r.outgoing or r.author == SYSTEM_AUTHOR or not model.shape(i).first:
+        return ""
+    key = (conv, r.sender)
+    name = cache.get(key)
+    if name is None:
+        groups = model.bridge.node.core.groups
+        name = cache[key] = groups.name_of(r.sender, groups.groups.get(conv))
+        if len(cache) > 1000:
+            cache.clear()
+    return name

@@ -107,3 +107,60 @@ def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
     qtbot.waitUntil(lambda: not any(t.startswith("bob") for t in _labels(panel)),
                     timeout=10_000)
     assert bob.node.group(conv.hex()).left
+
+
+def test_a_group_in_the_window_compose_list_chat_names_lines_and_info(kith_apps, qtbot, aw):
+    from test_gui_chat import _activate
+
+    from app.gui.groups import GroupInfoDialog, line_rows
+
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    w = alice.window
+    _activate(qtbot, w)
+    chooser = w.new_chat()
+    _click(qtbot, chooser.group_button)  # compose → New group…
+    qtbot.waitUntil(lambda: any(isinstance(d, NewGroupDialog) for d in w.dialogs))
+    dialog = next(d for d in w.dialogs if isinstance(d, NewGroupDialog))
+    qtbot.keyClicks(dialog.name, "Board games")
+    _check(dialog.picker, "bob")
+    _check(dialog.picker, "carol")
+    _click(qtbot, dialog.create_button)
+    qtbot.waitUntil(lambda: w.current is not None and w.chat.header.name.text() == "Board games",
+                    timeout=10_000)
+    conv = w.current
+    assert "3 members" in w.chat.header.subtitle.text() and w.chat.composer.isEnabled()
+    assert any(w.conversations.item(i).name == "Board games"
+               for i in range(w.conversations.rowCount()))
+    qtbot.keyClicks(w.chat.composer, "who brings Catan?")
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: [m.text for m in bob.node.db.messages(conv)] == ["who brings Catan?"],
+                    timeout=10_000)
+
+    # Bob's window: the group in his list; alice's name above her bubble; system lines.
+    bw = bob.window
+    model = bw.conversations
+    qtbot.waitUntil(lambda: any(model.item(i).name == "Board games"
+                                for i in range(model.rowCount())), timeout=10_000)
+    bw.open_chat(conv)
+    msgs = bw.messages
+    qtbot.waitUntil(lambda: any(msgs.row(i).text == "who brings Catan?"
+                                for i in range(msgs.rowCount())))
+    row = next(i for i in range(msgs.rowCount()) if msgs.row(i).text == "who brings Catan?")
+    delegate = bw.chat.view.bubbles
+    assert delegate._sender(msgs.index(row)) == "alice"
+    texts = [msgs.row(i).text for i in range(msgs.rowCount())]
+    assert any(t.startswith("alice created the group") for t in texts), texts
+    assert [x.text for x in line_rows(bob.window.bridge, conv)] == [
+        "alice created the group 'Board games'"]
+    # A rename shows up as a line in the open chat, live.
+    aw(alice.node.core.groups.rename("Board games", "Game night"))
+    qtbot.waitUntil(lambda: any(msgs.row(i).text.startswith("alice renamed the group")
+                                for i in range(msgs.rowCount())), timeout=10_000)
+    qtbot.waitUntil(lambda: bw.chat.header.name.text() == "Game night", timeout=10_000)
+
+    _click(qtbot, w.chat.header.info)
+    qtbot.waitUntil(lambda: any(isinstance(d, GroupInfoDialog) for d in w.dialogs))
+    info = next(d for d in w.dialogs if isinstance(d, GroupInfoDialog))
+    assert info.panel.members.count() == 3
