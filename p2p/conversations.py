@@ -12,7 +12,7 @@ our events).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ MEMBER = "member"
 Gate = Callable[[bytes, bytes], bool]  # (user, conv) -> allowed
 # (conv, author user) -> a check of each event of one run: why it is refused, or None
 Checker = Callable[[bytes, bytes], Callable[[ev.SignedEvent, Any], str | None]]
+Items = Sequence[tuple[bytes, bytes | None]]  # events as they travel: (head, body)
 
 
 @dataclass(slots=True)
@@ -80,6 +81,7 @@ class Conversations:
         self._gates: dict[str, _Gates] = {}
         self._checkers: dict[str, Checker] = {}
         self._offers: dict[str, Callable[[bytes, bytes, dict[bytes, int]], dict[bytes, int]]] = {}
+        self._outgoing: dict[str, Callable[[bytes, bytes, Items], Items]] = {}
 
     def load(self, store: Store) -> None:
         store.join_everywhere(self.me, DIRECT)  # (a first-release profile lacks these)
@@ -236,6 +238,18 @@ class Conversations:
         rule: Callable[[bytes, bytes, dict[bytes, int]], dict[bytes, int]],
     ) -> None:
         self._offers[conv_type] = rule
+
+    def outgoing(self, user: bytes, conv: bytes, items: Items) -> Items:
+        """The (head, body) pairs of ``conv`` as they go to ``user``'s devices: as they
+        are, unless the type's rule keeps some bodies back (p2p.groups: what came before
+        a member was added, if the group keeps its history to itself)."""
+        if user == self.me or not self._outgoing:
+            return items
+        rule = self._outgoing.get(self.type_of(conv, user) or "")
+        return items if rule is None else rule(user, conv, items)
+
+    def outgoing_rule(self, conv_type: str, rule: Callable[[bytes, bytes, Items], Items]) -> None:
+        self._outgoing[conv_type] = rule
 
     def shared_with(self, user: bytes, durable: set[bytes]) -> list[bytes]:
         """The conversations to offer ``user``'s devices (``durable``: every conversation

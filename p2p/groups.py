@@ -23,7 +23,7 @@ group is asked for again when its membership changes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -215,6 +215,7 @@ class Groups:
         core.convs.gate(GROUP, send=self._may_send, receive=self._may_receive)
         core.convs.checker(GROUP, self.run_checker)
         core.convs.offer_rule(GROUP, self._offer)
+        core.convs.outgoing_rule(GROUP, self._outgoing)
 
     # -- state -------------------------------------------------------------------------
 
@@ -321,6 +322,25 @@ class Groups:
         return user in g.state.members or user in g.state.former or (
             not g.state.created and user == g.inviter
         )
+
+    def _outgoing(
+        self, user: bytes, conv: bytes, items: Sequence[tuple[bytes, bytes | None]]
+    ) -> Sequence[tuple[bytes, bytes | None]]:
+        """A member added later, in a group that keeps its history to itself, gets the
+        heads of what came before the add (the chains stay whole) but not the bodies;
+        control events keep theirs (the member folds the membership from them)."""
+        g = self.groups.get(conv)
+        m = g.state.members.get(user) if g is not None else None
+        if g is None or m is None or not m.since or g.state.history:
+            return items
+        out: list[tuple[bytes, bytes | None]] = []
+        for head, body in items:
+            if body is not None:
+                x = ev.decode(head).event
+                if x.lamport <= m.since and x.kind not in CONTROL_NAMES:
+                    body = None
+            out.append((head, body))
+        return out
 
     def admit_run(self, conv: bytes, author_user: bytes, relay_user: bytes) -> str | None:
         """Why a run of ``conv`` by ``author_user``, relayed by ``relay_user``, is refused

@@ -118,7 +118,8 @@ class Replication:
                         continue
                     progressed = True
                     self.send_certs(peer, [author])
-                    self.send_items(peer, items)
+                    user = peer.user_id or b""
+                    self.send_items(peer, self.core.convs.outgoing(user, conv, items))
                     peer.sync.has(conv, author, after + len(items))
                     await conn.drain()
                     await asyncio.sleep(0)
@@ -199,6 +200,8 @@ class Replication:
                         peer.sync.has(conv, e.event.author, e.event.seq)
                 if out:
                     self.send_certs(peer, list({e.event.author for e in out}))
-                    self.send_items(peer, [e.wire() for e in out])
+                    self.send_items(
+                        peer, self.core.convs.outgoing(peer.user_id, conv, [e.wire() for e in out])
+                    )
                 if any(peer.sync.lacks(conv, a, s) for a, s in offered.items()):
                     self._start_stream(peer, conv)

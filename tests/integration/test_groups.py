@@ -100,6 +100,11 @@ async def test_add_without_and_with_history(nodes):
     await alice.send_to("Board games", "welcome dave")
     await until(lambda: texts(dave, conv) == ["welcome dave"], alice, dave)
     assert member_names(dave, conv) == ["alice", "bob", "carol", "dave"]
+    # What came before his add reached Dave's device as heads only: no text to read.
+    bodies = [b for _, b in dave.db.execute(
+        "SELECT kind, body FROM events WHERE conv = ? AND kind = 'message'", (conv,))]
+    assert len(bodies) == 2 and bodies.count(None) == 1
+    assert all(b"before dave" not in (b or b"") for b in bodies)
     lines = [alice.core.groups.line_text(x) for x in dave.db.group_lines(conv)]
     assert "alice added you" in [dave.core.groups.line_text(x) for x in dave.db.group_lines(conv)]
     assert lines
