@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui import mentions
 from app.gui.bridge import Bridge, Conversation
 from app.gui.chatpane import ChatPane
 from app.gui.models import MessageModel
@@ -198,6 +199,8 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     pane.header.info.setToolTip("Members, roles, add or remove people, rename, leave")
     for banner in (pane.key_banner, pane.request_banner, pane.replaced_banner):
         banner.present(None)
+    mentions.attach(pane.composer).set_names(
+        [m.name for m in info.members if m.user_id != node.user_id])
     can_send = not info.left and not node.removed
     pane.composer.setEnabled(can_send)
     pane.send_button.setEnabled(can_send)

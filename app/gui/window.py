@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import groups as groups_gui
-from app.gui import theme
+from app.gui import mentions, theme
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -249,6 +249,7 @@ class MainWindow(QMainWindow):
         user = self.current
         if user is None:
             return
+        mentions.attach(self.chat.composer).set_names([])  # (a group sets its members)
         if groups_gui.is_group(user):  # (a group: app.gui.groups)
             self.messages.offline_peer = False
             self.messages.peer_name = self.bridge.person_title(user)
@@ -373,7 +374,8 @@ class MainWindow(QMainWindow):
         incoming = [r for r in rows if not r.outgoing]
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
-            if peer is not None and not self.bridge.muted(peer):
+            if peer is not None and (not self.bridge.muted(peer) or mentions.mentions_me(
+                    incoming, self.bridge.my_name)):  # (a mention of me notifies anyway)
                 text = incoming[-1].text[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
                     else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
                 self.notify.emit(self.bridge.person_title(peer), text, peer)

@@ -164,3 +164,41 @@ def test_a_group_in_the_window_compose_list_chat_names_lines_and_info(kith_apps,
     qtbot.waitUntil(lambda: any(isinstance(d, GroupInfoDialog) for d in w.dialogs))
     info = next(d for d in w.dialogs if isinstance(d, GroupInfoDialog))
     assert info.panel.members.count() == 3
+
+
+def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot, aw):
+    from app.gui.mentions import attach, mentions
+
+    assert mentions("bring it, @Carol!", "carol") and not mentions("carol@home", "carol")
+    assert not mentions("@caroline", "carol")
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    completer = attach(w.chat.composer)
+    qtbot.keyClicks(w.chat.composer, "see you @ca")
+    qtbot.waitUntil(completer.popup.isVisible)
+    assert [completer.popup.item(i).text() for i in range(completer.popup.count())] == ["carol"]
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Tab)
+    assert w.chat.composer.toPlainText() == "see you @carol "
+    assert not completer.popup.isVisible()
+    qtbot.keyClicks(w.chat.composer, "bring the dice")
+
+    # Carol muted the group: a mention of her notifies all the same; others do not.
+    carol.window.bridge.set_muted(conv, True)
+    assert carol.window.bridge.muted(conv)
+    told: list[tuple] = []
+    carol.window.notify.connect(lambda *a: told.append(a))
+    aw(alice.node.send_to("Board games", "nobody in particular"))
+    qtbot.waitUntil(lambda: len(carol.node.db.messages(conv)) == 1, timeout=10_000)
+    assert told == []
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(told) == 1, timeout=10_000)
+    assert told[0][0] == "Board games" and "@carol bring the dice" in told[0][1]
+    # In a chat with a contact the list offers nobody.
+    w.open_chat(bob.node.user_id)
+    qtbot.keyClicks(w.chat.composer, "@b")
+    assert not completer.popup.isVisible()
