@@ -31,6 +31,13 @@ Checker = Callable[[bytes, bytes], Callable[[ev.SignedEvent, Any], str | None]]
 Items = Sequence[tuple[bytes, bytes | None]]  # events as they travel: (head, body)
 
 
+class HeadOnly(str):
+    """A checker's verdict that refuses an event's content but keeps its head: the
+    device's log stays continuous (a removed group member's events past their cut-off:
+    nothing of them is shown or passed on, but what the device writes after being added
+    again can follow them)."""
+
+
 @dataclass(slots=True)
 class Conversation:
     id: bytes

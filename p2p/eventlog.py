@@ -70,9 +70,6 @@ class EventLog:
         # ...and what is on disk, per conversation: the vectors we offer to peers.
         self.durable: dict[bytes, dict[bytes, int]] = {}
         self.lamport: dict[bytes, int] = {}
-        # Per conversation, logs offered only up to a seq (a removed group member's
-        # devices: what came past the cut-off is kept, never offered).
-        self.caps: dict[bytes, dict[bytes, int]] = {}
         self._pending: list[tuple[ev.SignedEvent, msgspec.Struct]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -95,9 +92,6 @@ class EventLog:
         """What is on disk of ``conv``, per author. Removed devices' logs are neither
         offered nor asked for: what we hold of them stays, nobody streams more."""
         vec = self.durable.get(conv, {})
-        caps = self.caps.get(conv)
-        if caps:
-            vec = {a: min(s, caps.get(a, s)) for a, s in vec.items()}
         revoked = self.core.devices.revoked
         if revoked:
             return {a: s for a, s in vec.items() if a not in revoked}

@@ -32,6 +32,7 @@ import msgspec
 from p2p import events as ev
 from p2p import membership as mb
 from p2p.api import GroupChanged
+from p2p.conversations import HeadOnly
 from p2p.errors import UserError
 from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind, Part
 from storage import Store
@@ -247,19 +248,6 @@ class Groups:
         if not g.state.created and g.inviter is not None:
             members = {g.inviter: "inviter"}
         self.core.convs.set_members(g.conv, GROUP, members)
-        caps: dict[bytes, int] = {}
-        for device, (seq, _) in g.state.cutoffs.items():
-            user = self._user_of(device)
-            if user is not None and user not in g.state.members:
-                caps[device] = seq
-        for author in self.core.log.durable.get(g.conv, {}):
-            user = self._user_of(author)
-            if user in g.state.former and author not in g.state.cutoffs:
-                caps[author] = 0
-        if caps:
-            self.core.log.caps[g.conv] = caps
-        else:
-            self.core.log.caps.pop(g.conv, None)
 
     def _user_of(self, device: bytes) -> bytes | None:
         row = self.core.db.device(device)
@@ -274,12 +262,20 @@ class Groups:
             g.conv, s.name, s.history, self.me not in s.members,
             sorted((u, m.role) for u, m in s.members.items()),
         )
+        # What former members' devices wrote past their cut-off (and devices the removal
+        # did not name) is un-shown, and its bodies go: they are never passed on.
+        controls = sorted(CONTROL_NAMES)
         for device, (seq, _) in s.cutoffs.items():
+            if self._user_of(device) in s.members:
+                continue  # (added again: what came between is a head already)
             store.hide_messages_after(g.conv, device, seq)
+            store.erase_bodies_after(g.conv, device, seq, controls)
         for user in s.former:
             keep = [d for d in s.cutoffs if self._user_of(d) == user]
-            if user not in s.members:
-                store.hide_messages_of(g.conv, user, keep)
+            store.hide_messages_of(g.conv, user, keep)
+            for device in self.core.log.durable.get(g.conv, {}):
+                if device not in keep and self._user_of(device) == user:
+                    store.erase_bodies_after(g.conv, device, 0, controls)
 
     def announce(self, conv: bytes, lines: tuple[GroupLineRow, ...] = ()) -> None:
         g = self.groups.get(conv)
@@ -383,8 +379,9 @@ class Groups:
                 return None
             if not mb.counts(state[0], author_user, x.author, x.seq, x.lamport):
                 s = state[0]
-                if author_user in s.former:
-                    return "event of a former member past its cut-off"
+                if author_user in s.former or x.author in s.cutoffs:
+                    return HeadOnly("event of a former member past its cut-off (kept as a "
+                                    "head only)")
                 return "event from someone who is not a member of the group (yet)"
             return None
 
@@ -471,6 +468,17 @@ class Groups:
         return out
 
     # -- queries -----------------------------------------------------------------------
+
+    def member_names(self) -> dict[bytes, str]:
+        """Everyone in a group I am in, by the name the group knows them by (a member
+        who is not my contact can be asked for contact, or compared safety numbers with)."""
+        out: dict[bytes, str] = {}
+        for g in self.groups.values():
+            if self.me in g.state.members:
+                for u in g.state.members:
+                    if u != self.me:
+                        out.setdefault(u, g.state.names.get(u, u.hex()[:12]))
+        return out
 
     def get(self, conv: bytes) -> Group | None:
         g = self.groups.get(conv)

@@ -14,10 +14,10 @@ rename, role, settings), in one total order that every device computes alike::
               every device.
 
 A removal (or a leave) names, per device of the user who goes, the last seq that still
-counts (``cutoffs``). Later events of those devices are refused whatever the order in
-which they arrive; one that arrived before its removal is un-shown when the removal is
-applied (its row goes; the event stays in the log, unoffered, so chains stay intact).
-A device the removal does not name gets a cut-off of 0: nothing of it counts.
+counts (``cutoffs``). Later events of those devices do not count whatever the order in
+which they arrive: the node keeps them as heads only (p2p.groups; the chain stays
+whole), and one that arrived before its removal is un-shown when the removal is applied.
+A device the removal does not name counts for nothing.
 """
 
 from __future__ import annotations

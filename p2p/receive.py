@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2p import events as ev
 from p2p import sync, wire
+from p2p.conversations import HeadOnly
 from p2p.errors import RemoteProtocolError
 from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
 from p2p.membership import is_group_id
@@ -192,6 +193,7 @@ class Receiver:
         kinds = core.kinds
         verdicts: dict[str, Kind[Any] | str] = {}
         applied: list[Kind[Any]] = []
+        stripped: set[int] = set()
         check = core.convs.run_checker(conv_type, fresh[0].event.conv, author_user)
         for e in fresh:
             name = e.event.kind
@@ -206,12 +208,16 @@ class Receiver:
                 break
             if check is not None and (reason := check(e, verdict)) is not None:
                 self.refuse(peer, reason)
-                applied = applied[: ev.vouched(fresh[: len(applied)])]
-                break
+                if not (isinstance(reason, HeadOnly) and e.erasable):
+                    applied = applied[: ev.vouched(fresh[: len(applied)])]
+                    break
+                stripped.add(len(applied))  # its content goes, its head stays
             applied.append(verdict)
         good = fresh[: len(applied)]
         if not good:
             return good
+        if stripped:
+            good = [ev.without_body(e) if i in stripped else e for i, e in enumerate(good)]
         ctx = Applying(core, batch, conv_type, author_user, author_user == core.user_id,
                        via_own, peer.name)
         for e, kind in zip(good, applied, strict=True):

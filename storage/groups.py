@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase
 
@@ -37,6 +38,9 @@ class GroupLineRow:
 
 class GroupsPart(StoreBase):
     """Group rows, system lines and per-member marks."""
+
+    if TYPE_CHECKING:  # (storage.events.EventsPart, beside this part in the Store)
+        def erase_bodies(self, keys: Sequence[tuple[bytes, bytes, int]]) -> int: ...
 
     def control_events(self, conv: bytes, kinds: Sequence[str]) -> list[tuple[bytes, bytes | None]]:
         """(head, body) of every event of ``kinds`` in ``conv`` (the control events)."""
@@ -133,6 +137,19 @@ class GroupsPart(StoreBase):
                     (conv, lamport),
                 )
             return ids
+
+    def erase_bodies_after(
+        self, conv: bytes, author: bytes, seq: int, keep_kinds: Sequence[str]
+    ) -> int:
+        """Erase the bodies of one log's events past ``seq`` but those of ``keep_kinds``
+        (the heads stay: the log still verifies and syncs); how many went."""
+        marks = ",".join("?" * len(keep_kinds))
+        rows = self._conn.execute(
+            f"SELECT seq FROM events WHERE conv = ? AND author = ? AND seq > ? "  # noqa: S608
+            f"AND body IS NOT NULL AND kind NOT IN ({marks})",
+            (conv, author, seq, *keep_kinds),
+        ).fetchall()
+        return self.erase_bodies([(conv, author, int(r[0])) for r in rows]) if rows else 0
 
     def hide_messages_after(self, conv: bytes, author: bytes, seq: int) -> int:
         """Un-show the messages of one device past its cut-off; how many went."""

@@ -70,6 +70,10 @@ class GroupInfoPanel(QWidget):
         for b in (self.add_button, self.remove_button, self.admin_button):
             row.addWidget(b)
         layout.addLayout(row)
+        self.request_button = QPushButton("Send contact request")
+        self.request_button.setObjectName("groupRequestButton")
+        self.request_button.setToolTip("This member is not your contact yet")
+        layout.addWidget(self.request_button)
         self.mute = QCheckBox("Mute notifications")
         self.mute.setObjectName("groupMuteCheck")
         layout.addWidget(self.mute)
@@ -90,6 +94,7 @@ class GroupInfoPanel(QWidget):
         self.remove_button.clicked.connect(self.on_remove)
         self.admin_button.clicked.connect(self.on_admin)
         self.leave_button.clicked.connect(self.on_leave)
+        self.request_button.clicked.connect(self.on_request)
         self.mute.clicked.connect(self.on_mute)
         self.history.clicked.connect(self.on_history)
         self.members.currentItemChanged.connect(lambda *_: self._update_buttons())
@@ -157,6 +162,8 @@ class GroupInfoPanel(QWidget):
         else:
             self.admin_button.setText("Make admin")
         self.history.setEnabled(mine == "owner")
+        self.request_button.setEnabled(m is not None and m.user_id != me and not m.contact
+                                       and self.bridge.contact(m.user_id) is None)
         self.leave_button.setEnabled(mine is not None)
 
     # -- actions -----------------------------------------------------------------------
@@ -182,6 +189,12 @@ class GroupInfoPanel(QWidget):
         m = self.selected()
         if m is not None:
             self._run(self._groups.set_role(self.conv.hex(), m.user_id.hex(), m.role != "admin"))
+
+    def on_request(self) -> None:
+        m = self.selected()
+        if m is not None:
+            self.bridge.run(self.bridge.node.add_contact(m.user_id.hex()),
+                            on_done=lambda _r: self.refresh(), on_error=self.status.setText)
 
     def on_leave(self) -> None:
         self._run(self._groups.leave(self.conv.hex()))

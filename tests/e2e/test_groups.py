@@ -4,7 +4,9 @@
      bob   ─┤   alice has the other three as contacts; they are not contacts of each
      carol ─┼─  other. Steps: the group shows up everywhere, messages fan out, carol gets
      dave  ─┘   what she missed from bob alone, dave joins later (without the history),
-            carol is removed, bob leaves.
+            carol is removed, bob leaves; with the history on, carol is added again and
+            sees what she missed; dave links a second computer (davepc), which gets the
+            group and writes in it.
 """
 
 from __future__ import annotations
@@ -115,5 +117,40 @@ class TestGroupOfFour:
         alice.kith("send", GROUP, "just us")
         wait_texts(dave, GROUP, ["welcome dave", "just us"], "dave gets it")
         assert "just us" not in texts(carol, GROUP) and "just us" not in texts(bob, GROUP)
+
+    def test_6_with_history_on_carol_added_again_sees_what_she_missed(self, people) -> None:
+        alice, carol = people["alice"], people["carol"]
+        alice.kith("group", "history-for-new-members", GROUP, "on")
+        alice.kith("group", "add", GROUP, "carol")
+        wait_until(lambda: (x if (x := group_of(carol)) and not x["left"] else None),
+                   DELIVERY_TIMEOUT, what="carol to be back in")
+        wait_until(lambda: "just us" in texts(carol, GROUP) or None, DELIVERY_TIMEOUT * 2,
+                   what="carol to see what was written while she was out")
+        carol.kith("send", GROUP, "back again")
+        wait_until(lambda: "back again" in texts(alice, GROUP) or None, DELIVERY_TIMEOUT,
+                   what="alice to get carol's message")
+
+    def test_7_a_second_device_of_dave_gets_the_group_and_writes_in_it(
+        self, lan: Lan, people
+    ) -> None:
+        alice, dave = people["alice"], people["dave"]
+        pc = Person(lan.add_host("davepc"))
+        people["davepc"] = pc
+        link = pc.host.kith_spawn("link", "--name", "davepc", "--timeout", "60")
+        code = link.wait_for_line(r".", 15).strip()
+        dave.kith("devices", "add", code)
+        link.wait_for_line(r"^synced$", 60)
+        assert link.wait(10) == 0, link.report()
+        pc.start(interface=True)
+        pc.wait_ready()
+        g = wait_until(lambda: group_of(pc), DELIVERY_TIMEOUT, what="davepc to have the group")
+        assert g["role"] == "member"
+        wait_until(lambda: "just us" in texts(pc, GROUP) or None, DELIVERY_TIMEOUT,
+                   what="davepc to have dave's messages")
+        pc.kith("send", GROUP, "from dave's other computer")
+        wait_until(lambda: "from dave's other computer" in texts(alice, GROUP) or None,
+                   DELIVERY_TIMEOUT, what="alice to get it")
+        wait_until(lambda: "from dave's other computer" in texts(dave, GROUP) or None,
+                   DELIVERY_TIMEOUT, what="dave's first computer to get it too")
         for p in people.values():
             p.stop()

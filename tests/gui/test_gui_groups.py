@@ -73,6 +73,16 @@ def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
     assert "carol  ·  not a contact" in _labels(bob_panel)
     assert not bob_panel.add_button.isEnabled() and not bob_panel.rename_button.isEnabled()
     assert bob_panel.leave_button.isEnabled()
+    # ... but he can ask her for contact, and compare safety numbers, from the group.
+    _select(bob_panel, "alice")
+    assert not bob_panel.request_button.isEnabled()
+    _select(bob_panel, "carol")
+    assert bob_panel.request_button.isEnabled()
+    assert bob.node.safety_number("carol") == carol.node.safety_number("bob")
+    _click(qtbot, bob_panel.request_button)
+    qtbot.waitUntil(lambda: any(c.user_id == carol.node.user_id and c.state == "pending_out"
+                                for c in bob.node.contacts()), timeout=10_000)
+    qtbot.waitUntil(lambda: not bob_panel.request_button.isEnabled())
 
     panel.name_edit.setText("Game night")
     _click(qtbot, panel.rename_button)

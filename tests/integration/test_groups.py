@@ -142,6 +142,13 @@ async def test_removal_refuses_later_events_and_carol_keeps_history(nodes):
     await until(lambda: texts(bob, conv)[-1:] == ["one more"], alice, bob)
     assert "sneaky" not in texts(bob, conv) and "sneaky" not in texts(alice, conv)
     assert "one more" not in texts(carol, conv)  # her devices stop receiving
+    # Added again, what she writes counts (her log goes on past the refused event, which
+    # everyone keeps as a head only); the refused one still does not show.
+    await alice.core.groups.add("Board games", ["carol"])
+    await until(lambda: not carol.group(conv.hex()).left, alice, carol)
+    await carol.send_to("Board games", "back")
+    await until(lambda: texts(bob, conv)[-1:] == ["back"], alice, bob, carol)
+    assert "sneaky" not in texts(bob, conv) + texts(alice, conv)
 
 
 async def test_leave_rename_and_roles(nodes):
