@@ -384,3 +384,30 @@ def heads(controls: Iterable[Control]) -> list[bytes]:
     cs = list(controls)
     named = {i for c in cs for i in c.seen}
     return sorted(c.id for c in cs if c.id not in named)
+
+
+# -- the invitation and one group's record -------------------------------------------------
+
+
+class InviteBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    group: bytes
+    name: str
+
+
+def check_invite(b: InviteBody) -> str | None:
+    if not is_group_id(b.group):
+        return "not a group id"
+    return name_problem(b.name)
+
+
+@dataclass(slots=True)
+class Group:
+    """What this device knows of one group."""
+
+    conv: bytes
+    controls: dict[bytes, Control]
+    state: GroupState
+    inviter: bytes | None = None  # invited, not created yet here: who to fetch it from
+
+    def refold(self) -> None:
+        self.state = fold(self.controls.values())
