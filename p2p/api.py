@@ -119,8 +119,9 @@ class ContactInfo:
     state: str
     verified: bool
     key_changed: bool
-    online: bool
+    online: bool  # a live session with one of their devices, here
     replaced_by: bytes | None = None  # the person's new key, confirmed by the user
+    reachable: bool = False  # online here, or through another device of mine (presence)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -130,6 +131,7 @@ class ContactInfo:
             "verified": self.verified,
             "key_changed": self.key_changed,
             "online": self.online,
+            "reachable": self.reachable,
             "replaced_by": self.replaced_by.hex() if self.replaced_by else None,
         }
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 CONTACT_STATES = (PENDING_IN, PENDING_OUT, ACCEPTED, DECLINED)
 CONTACT_ACTIONS = ("request", "accept", "decline")
 MAX_NAME = 64
+MAX_PENDING_REQUESTS = 500  # requests from new people that may wait for an answer
 
 
 class ContactBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -54,6 +55,9 @@ class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     state: str
     verified: bool
     replaces: bytes | None = None  # the contact this key took over from (a reinstall)
+    # Whether this key is still "not the person you know" (None: not said, as by a
+    # device of the first release): taking a new key, and going back, follow me.
+    key_changed: bool | None = None
 
 
 def _check_contact(b: ContactBody) -> str | None:
@@ -66,8 +70,20 @@ def _check_roster(b: RosterBody) -> str | None:
     return None if ok else "bad user, state or name"
 
 
+def _allow_contact(core: Core, user: bytes, conv: bytes) -> str | None:
+    """Requests from new people wait for the user; how many may wait is bounded (a flood
+    of fresh identities must not fill the disk): past MAX_PENDING_REQUESTS, a new
+    person's request is refused until the user answers some."""
+    if user == core.user_id or core.contacts.row(user) is not None:
+        return None
+    waiting = sum(1 for c in core.contacts.rows() if c.state == PENDING_IN)
+    if waiting >= MAX_PENDING_REQUESTS:
+        return f"{waiting} contact requests wait for an answer already"
+    return None
+
+
 CONTACT: Kind[ContactBody] = Kind(
-    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER,
+    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER, allow=_allow_contact,
     check=_check_contact, apply=lambda ctx, e, body: ctx.core.contacts.apply_contact(ctx, e, body),
 )
 ROSTER: Kind[RosterBody] = Kind(
@@ -180,8 +196,13 @@ class Contacts:
         return c is not None and c.state != DECLINED
 
     def known_device(self, device_id: bytes) -> bool:
-        row = self.core.db.device(device_id) if len(device_id) == 32 else None
-        return row is not None and not row.revoked and self.known_user(row.user_id)
+        """A device of mine or of someone I know, by their own signed claim."""
+        if len(device_id) != 32:
+            return False
+        return any(
+            not row.revoked and self.known_user(row.user_id)
+            for row in self.core.db.device_claims(device_id)
+        )
 
     def _may_send(self, user: bytes, conv: bytes) -> bool:
         c = self.row(user)
@@ -214,7 +235,7 @@ class Contacts:
         assert c is not None
         return ContactInfo(
             c.name, c.user_id, c.state, c.verified, c.key_changed, self.core.net.online(user),
-            self.replaced_by(user),
+            self.replaced_by(user), self.core.presence.reachable(user),
         )
 
     def names(self) -> dict[bytes, str]:
@@ -315,7 +336,7 @@ class Contacts:
         name = body.name or (old.name if old else "")
         self._stage(
             ctx.batch, body.user, name=name, state=body.state, verified=body.verified,
-            replaces=body.replaces,
+            replaces=body.replaces, key_changed=body.key_changed,
         )
         self.core.convs.ensure_direct(body.user)
         if body.state in (ACCEPTED, PENDING_OUT) and (old is None or old.state != body.state):
@@ -346,7 +367,7 @@ class Contacts:
             return
         self.core.log.append(
             self.core.convs.self_conv,
-            RosterBody(user, c.name, c.state, c.verified, c.replaces),
+            RosterBody(user, c.name, c.state, c.verified, c.replaces, c.key_changed),
         )
 
     async def add(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
@@ -434,6 +455,21 @@ class Contacts:
             self._superseded(c.replaces)
         self.publish_roster(user)
         self.core.emit(ContactChanged(user))
+
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Undo taking a new key as the person known under ``old``: the new key is again
+        "not the person you know" (sending to it paused until compared or trusted again)
+        and the conversation with the old key is the one to write in, on all my devices.
+        The old key's verified mark, dropped when the new key was taken, stays dropped:
+        compare again to restore it. Returns the new key's user id."""
+        new = self.replaced_by(old)
+        if new is None:
+            raise UserError("this key has not been replaced by a new one")
+        self.save(new, key_changed=True)
+        self.publish_roster(new)
+        self.core.emit(ContactChanged(new))
+        self.core.emit(ContactChanged(old))
+        return new
 
     def _superseded(self, old: bytes) -> None:
         """The user took a new key as the person they knew under ``old`` (a reinstall):

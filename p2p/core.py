@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from p2p.groups import Groups
     from p2p.messages import Messages
     from p2p.network import Network
+    from p2p.presence import Presence
     from p2p.replication import Replication
     from p2p.settings import Settings
     from p2p.signals import Signals
@@ -65,6 +66,7 @@ class Core:
     groups: Groups
     settings: Settings
     signals: Signals
+    presence: Presence
 
     def __init__(self, profile: Path, options: NodeOptions, identity: Identity) -> None:
         self.profile = profile

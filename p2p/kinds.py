@@ -138,6 +138,9 @@ class Kind(Generic[B]):
     who: Author
     apply: Callable[[Applying, SignedEvent, B], None]
     check: Callable[[B], str | None] = _no_check
+    # The feature's own rule on top of ``who``, asked once per run of one author in one
+    # conversation: (core, author's user, conversation) -> why not, or None.
+    allow: Callable[[Core, bytes, bytes], str | None] | None = None
     # Who may author it in particular conversation types, where that differs from
     # ``who`` (a message is by a contact in a direct conversation, by a member in a group).
     who_in: Mapping[str, Author] = field(default_factory=dict)

@@ -55,6 +55,7 @@ from p2p.groups import GroupInfo, Groups
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
+from p2p.presence import Presence
 from p2p.profile import DB_FILE, ProfileLock, require_identity
 from p2p.receive import Receiver
 from p2p.replication import Replication
@@ -95,6 +96,7 @@ class Node:
         core.groups = self.groups_feature = Groups(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
+        core.presence = Presence(core)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
 
@@ -247,6 +249,14 @@ class Node:
     def online_device(self, device_id: bytes) -> bool:
         return self.net.online_device(device_id)
 
+    def reachable(self, user: bytes) -> bool:
+        """Does any of my devices (this one included) talk to a device of ``user``?"""
+        return self.core.presence.reachable(user)
+
+    def reachable_via(self, user: bytes) -> list[bytes]:
+        """My other live devices that hold a live session with ``user``."""
+        return self.core.presence.via(user)
+
     def retry_delivery(self, user: bytes) -> None:
         """Dial every known device of ``user`` now instead of waiting for the backoff."""
         self.net.redial(user)
@@ -317,6 +327,11 @@ class Node:
     def set_verified(self, user: bytes, verified: bool) -> None:
         self.core.contacts.set_verified(user, verified)
 
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Go back to the key the person had before a new one was taken (see
+        Contacts.restore_old_key); the new key's user id."""
+        return self.core.contacts.restore_old_key(old)
+
     def trust_new_key(self, user: bytes) -> None:
         self.core.contacts.trust_new_key(user)
 
@@ -343,8 +358,10 @@ class Node:
         user, _ = self.resolve(query)
         return self.db.messages(self.conv_with(user), limit=limit)
 
-    async def mark_read(self, user: bytes) -> None:
-        await self.core.messages.mark_read(user)
+    async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
+        """Mark the chat with ``user`` read (``up_to``: the lamport of the newest message
+        the user saw; later ones stay unread)."""
+        await self.core.messages.mark_read(user, up_to)
 
     # -- groups and chats ------------------------------------------------------------
 
@@ -364,8 +381,8 @@ class Node:
     def queue_in(self, conv: bytes, text: str) -> ev.SignedEvent:
         return self.core.messages.queue_in(conv, text)
 
-    async def mark_read_in(self, conv: bytes) -> None:
-        await self.core.messages.mark_read_in(conv)
+    async def mark_read_in(self, conv: bytes, up_to: int | None = None) -> None:
+        await self.core.messages.mark_read_in(conv, up_to)
 
     def groups(self) -> list[GroupInfo]:
         return self.core.groups.all()

@@ -94,6 +94,7 @@ class DeviceRow:
     cert: bytes
     revoked: bool
     last_seen: int | None
+    proven: bool = False  # seen in a handshake with the device itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,4 +125,4 @@ def contact_from_row(r: Sequence[Any]) -> ContactRow:
 
 
 def device_from_row(r: Sequence[Any]) -> DeviceRow:
-    return DeviceRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6])
+    return DeviceRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], bool(r[7]))
