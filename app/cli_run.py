@@ -33,6 +33,7 @@ from p2p.profile import (
 # Commands a one-shot node runs without network (they only read or write the database).
 OFFLINE = {
     "contacts", "history", "safety-number", "verify", "read", "whoami", "devices",
+    "rename-contact",
     "config-list", "config-get", "config-set",
 }
 # How long a one-shot node looks for peers before acting, and lingers to deliver after.
@@ -58,7 +59,8 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
     out_args: dict[str, Any] = {}
     for key in (
         "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
-        "key", "value", "group", "group_name", "members", "member", "revoke", "on",
+        "key", "value", "new_name", "theirs", "group", "group_name", "members", "member",
+        "revoke", "on",
     ):
         if hasattr(args, key):
             out_args[key] = getattr(args, key)

@@ -122,6 +122,7 @@ class ContactInfo:
     online: bool  # a live session with one of their devices, here
     replaced_by: bytes | None = None  # the person's new key, confirmed by the user
     reachable: bool = False  # online here, or through another device of mine (presence)
+    own_name: str = ""  # what they call themselves, when not ``name`` (the one I know)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -132,6 +133,7 @@ class ContactInfo:
             "key_changed": self.key_changed,
             "online": self.online,
             "reachable": self.reachable,
+            "own_name": self.own_name or None,
             "replaced_by": self.replaced_by.hex() if self.replaced_by else None,
         }
 

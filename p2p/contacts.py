@@ -26,6 +26,7 @@ from p2p import lww
 from p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged, ContactInfo
 from p2p.errors import UserError
 from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
+from p2p.identity import name_problem
 from p2p.kinds import DIRECT, SELF, Applying, Author, Batch, Kind, Part
 from storage import ContactRow, Store
 
@@ -58,6 +59,9 @@ class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     # Whether this key is still "not the person you know" (None: not said, as by a
     # device of the first release): taking a new key, and going back, follow me.
     key_changed: bool | None = None
+    # I chose ``name`` myself (None: not said): it follows my devices, and their own
+    # renames do not change it.
+    named: bool | None = None
 
 
 def _check_contact(b: ContactBody) -> str | None:
@@ -107,7 +111,8 @@ class _Changes(Part):
         for c in self.rows.values():
             store.upsert_contact(
                 c.user_id, name=c.name, state=c.state, verified=c.verified,
-                key_changed=c.key_changed, replaces=c.replaces,
+                key_changed=c.key_changed, replaces=c.replaces, own_name=c.own_name,
+                named=c.named,
             )
 
     def committed(self) -> None:
@@ -235,7 +240,7 @@ class Contacts:
         assert c is not None
         return ContactInfo(
             c.name, c.user_id, c.state, c.verified, c.key_changed, self.core.net.online(user),
-            self.replaced_by(user), self.core.presence.reachable(user),
+            self.replaced_by(user), self.core.presence.reachable(user), c.own_name,
         )
 
     def names(self) -> dict[bytes, str]:
@@ -336,7 +341,7 @@ class Contacts:
         name = body.name or (old.name if old else "")
         self._stage(
             ctx.batch, body.user, name=name, state=body.state, verified=body.verified,
-            replaces=body.replaces, key_changed=body.key_changed,
+            replaces=body.replaces, key_changed=body.key_changed, named=body.named,
         )
         self.core.convs.ensure_direct(body.user)
         if body.state in (ACCEPTED, PENDING_OUT) and (old is None or old.state != body.state):
@@ -347,16 +352,47 @@ class Contacts:
     def _on_connected(self, peer: Peer) -> None:
         assert peer.conn is not None and peer.conn.peer is not None and peer.user_id
         self.sas_hashes[peer.user_id] = peer.conn.peer.handshake_hash
-        contact = self.row(peer.user_id)
-        if contact is not None and contact.name != peer.name:
-            self.save(peer.user_id, name=peer.name)
-            self.core.emit(ContactChanged(peer.user_id))
+        self._their_name(peer.user_id, peer.name)
 
     def renamed(self, peer: Peer, name: str) -> None:
         """A connected peer's user changed their display name."""
-        if peer.user_id is not None and self.row(peer.user_id) is not None:
-            self.save(peer.user_id, name=name)
-            self.core.emit(ContactChanged(peer.user_id))
+        if peer.user_id is not None:
+            self._their_name(peer.user_id, name)
+
+    def _their_name(self, user: bytes, name: str) -> None:
+        """What a contact calls themselves now. It becomes the name I know them by,
+        unless I chose one myself or it is another contact's name: then it is kept apart
+        (``own_name``), and shown as what they call themselves — a contact can never
+        take another's name here by renaming itself."""
+        c = self.row(user)
+        if c is None or not name:
+            return
+        if c.named or (c.name and name != c.name and self.name_clash(user, name)):
+            if c.own_name != (name if name != c.name else ""):
+                self.save(user, own_name=name if name != c.name else "")
+                self.core.emit(ContactChanged(user))
+        elif name != c.name or c.own_name:
+            self.save(user, name=name, own_name="")
+            self.core.emit(ContactChanged(user))
+
+    def set_name(self, user: bytes, name: str | None) -> None:
+        """The name I know a contact by, chosen by me (None: theirs again). It follows
+        my devices; their renames no longer change it."""
+        c = self.row(user)
+        if c is None:
+            raise UserError("not a contact")
+        if name is None:
+            theirs = c.own_name or c.name
+            self.save(user, name=theirs, own_name="", named=False)
+        else:
+            name = name.strip()
+            problem = name_problem(name)
+            if problem is not None:
+                raise UserError(problem)
+            theirs = c.own_name or c.name
+            self.save(user, name=name, own_name="" if theirs == name else theirs, named=True)
+        self.publish_roster(user)
+        self.core.emit(ContactChanged(user))
 
     # -- the API -----------------------------------------------------------------------
 
@@ -367,7 +403,7 @@ class Contacts:
             return
         self.core.log.append(
             self.core.convs.self_conv,
-            RosterBody(user, c.name, c.state, c.verified, c.replaces, c.key_changed),
+            RosterBody(user, c.name, c.state, c.verified, c.replaces, c.key_changed, c.named),
         )
 
     async def add(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:

@@ -97,6 +97,7 @@ class Network:
         self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
         self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
         self._throttle = Throttle(log)
+        self._conn_throttle = Throttle(logging.getLogger("p2p.connection"))
         self._networks: list[adverts.Network] | None = None  # this host's (refreshed)
         self._networks_at = 0.0
         self.admit: list[Admit] = []
@@ -457,7 +458,7 @@ class Network:
         session = Session(self.core.identity, initiator=initiator)
         conn = Connection(
             self, session, reader, writer, address=address, timing=self.core.options.timing,
-            throttle=self._throttle,
+            throttle=self._conn_throttle,
         )
         self.conns.add(conn)
         task = conn.start()

@@ -327,6 +327,13 @@ class Node:
     def set_verified(self, user: bytes, verified: bool) -> None:
         self.core.contacts.set_verified(user, verified)
 
+    def set_contact_name(self, query: str, name: str | None) -> ContactInfo:
+        """The name I know a contact by (None: the one they chose); it follows my
+        devices."""
+        user, _ = self.resolve(query)
+        self.core.contacts.set_name(user, name)
+        return self.core.contacts.info(user)
+
     def restore_old_key(self, old: bytes) -> bytes:
         """Go back to the key the person had before a new one was taken (see
         Contacts.restore_old_key); the new key's user id."""

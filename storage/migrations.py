@@ -228,6 +228,14 @@ def _v4(db: sqlite_utils.Database) -> None:
 
 
 def _v5(db: sqlite_utils.Database) -> None:
+    # A contact's name is the one I know them by; what they call themselves now is kept
+    # apart (``own_name``, "" when the same), so a contact who renames itself to another
+    # contact's name cannot take that name here; ``named``: I chose the name myself.
+    db.execute("ALTER TABLE contacts ADD COLUMN own_name TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE contacts ADD COLUMN named INTEGER NOT NULL DEFAULT 0")
+
+
+def _v6(db: sqlite_utils.Database) -> None:
     # Groups: what the membership fold derived (the control events are in ``events``),
     # system lines for the chat, and receipt marks per member (a group message is
     # delivered when each member's devices hold it, read by n of m).
@@ -272,5 +280,5 @@ def _v5(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)

@@ -26,6 +26,8 @@ class PeoplePart(StoreBase):
         verified: bool | None = None,
         key_changed: bool | None = None,
         replaces: bytes | None = None,
+        own_name: str | None = None,
+        named: bool | None = None,
     ) -> ContactRow:
         now = int(time.time())
         with self.transaction():
@@ -33,16 +35,17 @@ class PeoplePart(StoreBase):
             if old is None:
                 self._conn.execute(
                     "INSERT INTO contacts (user_id, name, state, verified, key_changed, replaces,"
-                    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created, updated, own_name, named) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user_id, name or "", state or "pending_in", int(bool(verified)),
-                        int(bool(key_changed)), replaces, now, now,
+                        int(bool(key_changed)), replaces, now, now, own_name or "",
+                        int(bool(named)),
                     ),
                 )
             else:
                 self._conn.execute(
                     "UPDATE contacts SET name = ?, state = ?, verified = ?, key_changed = ?,"
-                    " replaces = ?, updated = ? WHERE user_id = ?",
+                    " replaces = ?, updated = ?, own_name = ?, named = ? WHERE user_id = ?",
                     (
                         old.name if name is None else name,
                         old.state if state is None else state,
@@ -50,6 +53,8 @@ class PeoplePart(StoreBase):
                         int(old.key_changed if key_changed is None else key_changed),
                         old.replaces if replaces is None else replaces,
                         now,
+                        old.own_name if own_name is None else own_name,
+                        int(old.named if named is None else named),
                         user_id,
                     ),
                 )
@@ -59,8 +64,8 @@ class PeoplePart(StoreBase):
 
     def contact(self, user_id: bytes) -> ContactRow | None:
         row = self._conn.execute(
-            "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
-            "FROM contacts WHERE user_id = ?",
+            "SELECT user_id, name, state, verified, key_changed, replaces, created, updated,"
+            " own_name, named FROM contacts WHERE user_id = ?",
             (user_id,),
         ).fetchone()
         return None if row is None else contact_from_row(row)
@@ -69,8 +74,8 @@ class PeoplePart(StoreBase):
         return [
             contact_from_row(r)
             for r in self._conn.execute(
-                "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
-                "FROM contacts ORDER BY name COLLATE NOCASE, user_id"
+                "SELECT user_id, name, state, verified, key_changed, replaces, created,"
+                " updated, own_name, named FROM contacts ORDER BY name COLLATE NOCASE, user_id"
             )
         ]
 

@@ -522,6 +522,14 @@ class Bridge(QObject):
         return self.run(self.node.set_name(name),
                         on_done=lambda _: self.conversationsChanged.emit())
 
+    def set_contact_name(self, user: bytes, name: str | None) -> bool:
+        try:
+            self.node.set_contact_name(user.hex(), name)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
+
     def restore_old_key(self, old: bytes) -> bool:
         try:
             self.node.restore_old_key(old)

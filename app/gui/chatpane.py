@@ -157,6 +157,8 @@ class ChatPane(QWidget):
             bits.append("not verified")
         if shared_name:
             bits.append(f"key {key_label(user)}")
+        if c and c.own_name:  # what they call themselves, kept apart from my name
+            bits.append(f"calls themselves “{c.own_name}”")
         if c and c.state == PENDING_OUT:
             bits.append("request sent")
         self.header.subtitle.setText(" · ".join(bits))

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -460,6 +461,31 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
+    def rename_contact(self, user: bytes) -> QInputDialog | None:
+        """The name I know a contact by (empty: the one they chose); it follows my
+        devices, and their renames no longer change it."""
+        c = self.bridge.contact(user)
+        if c is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setObjectName("renameContactDialog")
+        dialog.setWindowTitle("Rename contact")
+        theirs = c.own_name or c.name
+        dialog.setLabelText(f"Your name for them (they call themselves “{theirs}”; "
+                            "leave empty to use theirs):")
+        dialog.setTextValue(c.name)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result:
+                name = dialog.textValue().strip()
+                self.bridge.set_contact_name(user, name or None)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
     def _mark_unread(self, user: bytes, unread: bool) -> None:
         """The menu's "Mark as unread" (a dot until the chat is opened, on all my
         devices) or "Mark as read"."""
@@ -491,6 +517,9 @@ class MainWindow(QMainWindow):
         act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
         conv = self.bridge.conv_for(user)
         unread = bool(self.bridge.unread_count(conv)) or self.bridge.marked_unread(conv)
+        act = menu.addAction("Rename…")
+        act.setObjectName("renameContactAction")
+        act.triggered.connect(partial(self.rename_contact, user))
         act = menu.addAction("Mark as read" if unread else "Mark as unread")
         act.setObjectName("markUnreadAction")
         act.triggered.connect(partial(self._mark_unread, user, not unread))

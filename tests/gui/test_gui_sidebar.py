@@ -110,7 +110,7 @@ def test_right_click_opens_a_menu_and_keeps_the_open_chat_selected(kith_apps, qt
     menu = next(m for m in w.findChildren(QMenu) if m.objectName() == "conversationMenu"
                 and m.isVisible())
     names = [a.text() for a in menu.actions()]
-    assert names == ["Open", "Contact info", "Mute notifications", "Mark as unread"]
+    assert names == ["Open", "Contact info", "Mute notifications", "Rename…", "Mark as unread"]
     mute = next(a for a in menu.actions() if a.objectName() == "muteAction")
     mute.trigger()
     menu.close()
@@ -152,6 +152,7 @@ def test_mark_as_unread_shows_a_dot_until_opened_on_all_my_devices(
     w = desktop.window
     w.show()
     qtbot.waitUntil(lambda: w.conversations.rowCount() == 1)
+    qtbot.waitUntil(lambda: w.conversations.index(0).data(ConvRole.Unread) == 1)  # "hi"
     _open(qtbot, w, "bob")
     w.bridge.mark_read(bob.node.user_id)
     qtbot.waitUntil(lambda: not w.conversations.index(0).data(ConvRole.Unread))
@@ -171,6 +172,28 @@ def test_mark_as_unread_shows_a_dot_until_opened_on_all_my_devices(
     lw.show()
     _open(qtbot, lw, "bob")
     qtbot.waitUntil(lambda: not w.conversations.index(0).data(ConvRole.MarkedUnread))
+    QApplication.processEvents()
+
+
+@pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
+def test_rename_a_contact_and_see_what_they_call_themselves(kith_apps, qtbot, aw):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    w = alice.window
+    w.show()
+    _open(qtbot, w, "bob")
+    menu, act = _menu_action(qtbot, w, 0, "renameContactAction")
+    act.trigger()
+    menu.close()
+    qtbot.waitUntil(lambda: any(d.objectName() == "renameContactDialog" and d.isVisible()
+                                for d in w.dialogs))
+    dialog = next(d for d in w.dialogs if d.objectName() == "renameContactDialog")
+    dialog.setTextValue("Bob from climbing")
+    dialog.accept()
+    qtbot.waitUntil(lambda: w.conversations.item(0).name == "Bob from climbing")
+    qtbot.waitUntil(lambda: "calls themselves “bob”" in w.chat.header.subtitle.text())
+    assert w.chat.header.name.text() == "Bob from climbing"
     QApplication.processEvents()
 
 

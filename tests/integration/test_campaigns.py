@@ -142,7 +142,9 @@ async def test_kill_9_again_and_again_loses_nothing_acknowledged(nodes, tmp_path
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
         match = re.search(r"ready: .* port (\d+)", line)
-        assert match, line
+        if not match:  # say why it did not start
+            rest, _ = await asyncio.wait_for(proc.communicate(), 30)
+            raise AssertionError(f"bob's daemon did not start:\n{line}{rest.decode()}")
         port = int(match.group(1))
         return proc
 
