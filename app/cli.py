@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from app import cli_files, cli_run, cli_system, desktop_install
+from app import cli_files, cli_groups, cli_run, cli_system, desktop_install
 from app import cli_output as out
 from p2p import commands
 from p2p.errors import KithError
@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("peer", metavar="PEER",
                        help="a name, a user id, or a unique prefix of either")
 
+    def chat(s: argparse.ArgumentParser) -> None:
+        s.add_argument("peer", metavar="CHAT",
+                       help="a contact or a group: a name, an id, or a unique prefix of either")
+
     s = command("init", "create this device's identity", json=True)
     s.add_argument("--name", required=True, help="your display name")
     s.add_argument("--device-name", default=None, metavar="DEVICE_NAME",
@@ -107,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="go back to the name they chose for themselves")
     command("contacts", "your contacts and requests", json=True)
     s = command("send", "send a message", json=True)
-    peer(s)
+    chat(s)
     s.add_argument("text", metavar="TEXT", nargs="?", default=None,
                    help="the message (may be left out with --file)")
     s.add_argument("--wait", type=float, default=None, metavar="SECONDS",
@@ -115,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "the recipient); exit 5 if not in time")
     cli_files.add_send_options(s)
     cli_files.add_parsers(command, peer)
-    s = command("history", "messages with a contact", json=True)
-    peer(s)
+    s = command("history", "messages with a contact or in a group", json=True)
+    chat(s)
     s.add_argument("--limit", type=_limit, default=50, metavar="N")
     command("listen", "print messages as they arrive", json=True)
     peer(command("safety-number", "the safety number to compare with a contact", json=True))
@@ -124,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = command("verify", "mark a contact verified if the number matches", json=True)
     peer(s)
     s.add_argument("number", metavar="NUMBER", nargs="+")
-    peer(command("read", "mark a conversation read (sends read receipts)", json=True))
+    chat(command("read", "mark a conversation read (sends read receipts)", json=True))
     s = command("link", "(new device) link to my other device with a code")
     s.add_argument("--name", default=None, metavar="DEVICE_NAME", help="this device's name")
     s.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
@@ -164,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = command("completion", "print the shell completion script")
     s.add_argument("shell", choices=["bash", "zsh", "fish"])
     command("man", "print the man page (roff): kith man > kith.1")
+    cli_groups.add_parsers(command)
     return p
 
 
@@ -236,6 +241,8 @@ def _main(argv: list[str] | None) -> int:
             return 0
         if args.command == "devices" and args.devices_command:
             args.command = f"devices-{args.devices_command}"
+        if args.command == "group":
+            args.command = cli_groups.command_name(args)
         if args.command == "desktop-install":
             return desktop_install.run(args)
         if args.command == "config":

@@ -177,6 +177,9 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
         say_json(m)
         return
     when = datetime.datetime.fromtimestamp(m["time"]).strftime("%Y-%m-%d %H:%M")
+    if "kind" in m:  # a group's system line
+        print(f"{when}  -- {clean(m['text'])}", flush=True)
+        return
     status = f"  [{m['status']}]" if m.get("outgoing") else ""
     print(f"{when}  {_name(m['from'])}: {clean(m['text'])}{status}", flush=True)
 
@@ -188,6 +191,10 @@ def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> 
     if name in cli_files.COMMANDS:
         cli_files.output(name, result, as_json)
         return EXIT_OK
+    if name == "groups" or name.startswith("group-"):
+        from app import cli_groups
+
+        return cli_groups.output(name, result, as_json)
     if name == "whoami":
         print_whoami(result, as_json)
     elif name == "peers":

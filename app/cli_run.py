@@ -60,7 +60,8 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
     out_args: dict[str, Any] = {}
     for key in (
         "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
-        "key", "value", "new_name", "theirs",
+        "key", "value", "new_name", "theirs", "group", "group_name", "members", "member",
+        "revoke", "on",
     ):
         if hasattr(args, key):
             out_args[key] = getattr(args, key)

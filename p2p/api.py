@@ -34,6 +34,15 @@ class ContactChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupChanged:
+    """A group's membership, name or settings changed (p2p.groups); ``lines``: the
+    system lines (storage.groups.GroupLineRow) it added, if any."""
+
+    conv: bytes
+    lines: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class PeersChanged:
     pass
 
@@ -81,7 +90,7 @@ class FileChanged:
 
 NodeEvent = (
     MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
-    | DevicesChanged | SettingChanged | HandoffOffer | FileChanged
+    | DevicesChanged | SettingChanged | HandoffOffer | FileChanged | GroupChanged
 )
 
 
@@ -168,6 +177,7 @@ def message_json(m: MessageRow, my_user: bytes, names: dict[bytes, str]) -> dict
         "id": m.event_id.hex(),
         "from": "me" if m.sender == my_user else names.get(m.sender, m.sender.hex()[:12]),
         "from_user": m.sender.hex(),
+        "conv": m.conv.hex(),
         "text": m.text,
         "time": m.time / 1000,
         "status": STATUS_NAMES.get(m.status, "unknown"),

@@ -19,11 +19,11 @@ from p2p.fingerprint import fingerprint_bytes, format_safety_number, numeric_fin
 from p2p.identity import NAME_RULE, name_problem
 from p2p.node import (
     ContactChanged,
+    GroupChanged,
     MessagesAdded,
     Node,
     NodeEvent,
     PeersChanged,
-    message_json,
     parse_address,
 )
 from storage import STATUS_DELIVERED
@@ -74,6 +74,13 @@ ERROR_CODES = {
 # The node raises UserError for every refusal; these say which kind it is.
 _KINDS = (
     ("no peer or contact called", "not_found"),
+    ("no contact or group called", "not_found"),
+    ("no group called", "not_found"),
+    ("matches several", "usage"),
+    ("only the owner", "not_allowed"),
+    ("you were removed from", "not_allowed"),
+    ("you left", "not_allowed"),
+    ("you are no longer in", "not_allowed"),
     ("no device of yours called", "not_found"),
     ("there is no contact request from", "not_found"),
     ("--trust-new-key", "not_allowed"),
@@ -284,14 +291,14 @@ async def _send(node: Node, args: dict[str, Any]) -> Any:
         return await commands_files.send(node, args)
     if args.get("text") is None:
         raise BadArguments("send: the argument 'text' is missing (or give --file)")
-    row = await node.send_message(args["peer"], str(args["text"]))
+    row = await node.send_to(args["peer"], str(args["text"]))  # (a contact or a group)
     wait = args.get("wait")
     if wait is None:
         wait = args.get("linger")  # a one-shot node gives delivery a moment
     if wait:
         await node.wait_status(row, STATUS_DELIVERED, float(wait))
     row = node.db.message_at(row.conv, row.author, row.seq) or row
-    out = message_json(row, node.user_id, node.names())
+    out = commands_groups.message_out(node, row, node.names())
     out["delivered"] = row.status >= STATUS_DELIVERED
     return out
 
@@ -301,13 +308,7 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     limit = 50 if args.get("limit") is None else int(args["limit"])
     if limit < 1:
         raise UserError("--limit must be at least 1")
-    names = node.names()
-    out = []
-    for m in node.history(args["peer"], limit):
-        item = message_json(m, node.user_id, names)
-        item["files"] = commands_files.files_of(node, m)
-        out.append(item)
-    return out
+    return commands_groups.history(node, args["peer"], limit)  # (a contact or a group)
 
 
 @command("safety-number", peer=(TEXT, True))
@@ -357,8 +358,7 @@ async def _devices_remove(node: Node, args: dict[str, Any]) -> Any:
 
 @command("read", peer=(TEXT, True))
 async def _read(node: Node, args: dict[str, Any]) -> Any:
-    user, _ = node.resolve(args["peer"])
-    await node.mark_read(user)
+    await node.mark_read_in(node.resolve_chat(args["peer"]).conv)  # (a contact or a group)
     return {"ok": True}
 
 
@@ -517,11 +517,11 @@ async def listen(
     """Call ``emit`` with every incoming message until cancelled. ``emit`` may raise
     ListenOverflow to end it (a reader that falls behind); so does a backlog of more
     than ``max_queue`` batches not yet handed to ``emit``."""
-    queue: asyncio.Queue[MessagesAdded] = asyncio.Queue(max_queue)
+    queue: asyncio.Queue[MessagesAdded | GroupChanged] = asyncio.Queue(max_queue)
     overflow: list[bool] = []
 
     def on(e: NodeEvent) -> None:
-        if isinstance(e, MessagesAdded):
+        if isinstance(e, MessagesAdded) or (isinstance(e, GroupChanged) and e.lines):
             try:
                 queue.put_nowait(e)
             except asyncio.QueueFull:
@@ -533,10 +533,14 @@ async def listen(
             e = await queue.get()
             if overflow:
                 raise ListenOverflow(f"more than {max_queue} message batches wait for it")
+            if isinstance(e, GroupChanged):  # system lines of a group
+                for line in e.lines:
+                    emit(commands_groups.line_out(node, line))
+                continue
             names = node.names()
             for m in e.messages:
                 if not m.outgoing:
-                    emit(message_json(m, node.user_id, names))
+                    emit(commands_groups.message_out(node, m, names))
     finally:
         unsubscribe()
 
@@ -547,4 +551,5 @@ def conv_for(node: Node, user: bytes) -> bytes:
 
 _ = time
 
-from p2p import commands_files  # noqa: E402 - (registers the file commands; imports this)
+# (these register their commands, and import this module)
+from p2p import commands_files, commands_groups  # noqa: E402

@@ -259,6 +259,8 @@ class Contacts:
         for p in self.core.net.peers.values():
             if p.user_id is not None and p.user_id not in candidates:
                 candidates[p.user_id] = p.name
+        for user, member in self.core.groups.member_names().items():  # (met in a group)
+            candidates.setdefault(user, member)
         candidates.pop(self.core.user_id, None)
         folded = q.casefold()
         # A name that is exactly one accepted contact's means that contact, even when a

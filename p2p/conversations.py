@@ -12,12 +12,13 @@ our events).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from p2p import events as ev
-from p2p.kinds import DIRECT, SELF, Batch, Part
+from p2p.kinds import DIRECT, GROUP, SELF, Batch, Part
+from p2p.membership import is_group_id
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -25,6 +26,16 @@ if TYPE_CHECKING:
 
 MEMBER = "member"
 Gate = Callable[[bytes, bytes], bool]  # (user, conv) -> allowed
+# (conv, author user) -> a check of each event of one run: why it is refused, or None
+Checker = Callable[[bytes, bytes], Callable[[ev.SignedEvent, Any], str | None]]
+Items = Sequence[tuple[bytes, bytes | None]]  # events as they travel: (head, body)
+
+
+class HeadOnly(str):
+    """A checker's verdict that refuses an event's content but keeps its head: the
+    device's log stays continuous (a removed group member's events past their cut-off:
+    nothing of them is shown or passed on, but what the device writes after being added
+    again can follow them)."""
 
 
 @dataclass(slots=True)
@@ -75,6 +86,9 @@ class Conversations:
         self._by_user: dict[bytes, set[bytes]] = {}
         self._direct: dict[bytes, bytes] = {}  # user -> direct conversation id
         self._gates: dict[str, _Gates] = {}
+        self._checkers: dict[str, Checker] = {}
+        self._offers: dict[str, Callable[[bytes, bytes, dict[bytes, int]], dict[bytes, int]]] = {}
+        self._outgoing: dict[str, Callable[[bytes, bytes, Items], Items]] = {}
 
     def load(self, store: Store) -> None:
         store.join_everywhere(self.me, DIRECT)  # (a first-release profile lacks these)
@@ -90,6 +104,17 @@ class Conversations:
     def gate(self, conv_type: str, *, send: Gate, receive: Gate) -> None:
         """A feature's extra rule for one conversation type."""
         self._gates[conv_type] = _Gates(send, receive)
+
+    def checker(self, conv_type: str, checker: Checker) -> None:
+        """A feature's check of each received event of one conversation type (groups:
+        membership at that event), run after the kind table's verdict."""
+        self._checkers[conv_type] = checker
+
+    def run_checker(
+        self, conv_type: str, conv: bytes, author_user: bytes
+    ) -> Callable[[ev.SignedEvent, Any], str | None] | None:
+        make = self._checkers.get(conv_type)
+        return None if make is None else make(conv, author_user)
 
     # -- identity of conversations -----------------------------------------------------
 
@@ -111,7 +136,7 @@ class Conversations:
             return c.type
         if user is not None and conv == self.direct(user):
             return DIRECT
-        return None
+        return GROUP if is_group_id(conv) else None
 
     def type_for_event(self, conv: bytes, author_user: bytes, via_own_device: bool) -> str | None:
         """The type of the conversation a received event is in. An unknown one is the
@@ -120,6 +145,8 @@ class Conversations:
         c = self._convs.get(conv)
         if c is not None:
             return c.type
+        if is_group_id(conv):
+            return GROUP
         if author_user != self.me and conv == self.direct(author_user):
             return DIRECT
         if via_own_device:
@@ -166,6 +193,11 @@ class Conversations:
         c = self._remember(conv, DIRECT, {self.me: MEMBER, user: MEMBER})
         batch.part(self, lambda: _NewConversations(self)).new[conv] = c
 
+    def set_members(self, conv: bytes, kind: str, members: dict[bytes, str]) -> None:
+        """A conversation's members as its feature says (a group's fold)."""
+        self.forget(conv)
+        self._remember(conv, kind, members)
+
     def forget(self, conv: bytes) -> None:
         c = self._convs.pop(conv, None)
         if c is not None:
@@ -198,6 +230,33 @@ class Conversations:
             return False
         gates = self._gates.get(self.type_of(conv, user) or "")
         return gates is None or gates.receive(user, conv)
+
+    def offer(self, user: bytes, conv: bytes, vector: dict[bytes, int]) -> dict[bytes, int]:
+        """What of ``vector`` (ours, of ``conv``) goes to ``user``'s devices: all of it,
+        unless the conversation type's rule says less (p2p.groups: a former member gets
+        what came up to their removal)."""
+        if user == self.me:
+            return vector
+        make = self._offers.get(self.type_of(conv, user) or "")
+        return vector if make is None else make(user, conv, vector)
+
+    def offer_rule(
+        self, conv_type: str,
+        rule: Callable[[bytes, bytes, dict[bytes, int]], dict[bytes, int]],
+    ) -> None:
+        self._offers[conv_type] = rule
+
+    def outgoing(self, user: bytes, conv: bytes, items: Items) -> Items:
+        """The (head, body) pairs of ``conv`` as they go to ``user``'s devices: as they
+        are, unless the type's rule keeps some bodies back (p2p.groups: what came before
+        a member was added, if the group keeps its history to itself)."""
+        if user == self.me or not self._outgoing:
+            return items
+        rule = self._outgoing.get(self.type_of(conv, user) or "")
+        return items if rule is None else rule(user, conv, items)
+
+    def outgoing_rule(self, conv_type: str, rule: Callable[[bytes, bytes, Items], Items]) -> None:
+        self._outgoing[conv_type] = rule
 
     def shared_with(self, user: bytes, durable: set[bytes]) -> list[bytes]:
         """The conversations to offer ``user``'s devices (``durable``: every conversation

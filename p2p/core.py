@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from p2p.devices import Devices
     from p2p.eventlog import EventLog
     from p2p.files.feature import Files
+    from p2p.groups import Groups
     from p2p.messages import Messages
     from p2p.network import Network
     from p2p.presence import Presence
@@ -63,6 +64,7 @@ class Core:
     contacts: Contacts
     devices: Devices
     messages: Messages
+    groups: Groups
     settings: Settings
     signals: Signals
     presence: Presence

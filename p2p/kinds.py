@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # Conversation types.
 SELF = "self"  # one user's own devices: contacts, verification, per-user settings
 DIRECT = "direct"  # two users
-GROUP = "group"  # (next: group chats)
+GROUP = "group"  # group chats (p2p.groups)
 CONV_TYPES = frozenset({SELF, DIRECT, GROUP})
 
 
@@ -141,6 +141,9 @@ class Kind(Generic[B]):
     # The feature's own rule on top of ``who``, asked once per run of one author in one
     # conversation: (core, author's user, conversation) -> why not, or None.
     allow: Callable[[Core, bytes, bytes], str | None] | None = None
+    # Who may author it in particular conversation types, where that differs from
+    # ``who`` (a message is by a contact in a direct conversation, by a member in a group).
+    who_in: Mapping[str, Author] = field(default_factory=dict)
     _decoder: msgspec.msgpack.Decoder[B] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -1,6 +1,6 @@
 """Messages and receipts: what people write, and how far it got.
 
-Kinds (all in direct conversations; groups next):
+Kinds (in direct conversations and groups; read in the self conversation):
 
     message  [text]                 by a contact (or me); shows as a bubble
     receipt  [status, author, seq]  every message by ``author`` (a device) up to ``seq``
@@ -17,7 +17,7 @@ two watermarks per log instead of a status per message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -27,7 +27,7 @@ from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
 from p2p.errors import UserError
 from p2p.files.descriptor import Attachment
 from p2p.files.descriptor import problem as attachment_problem
-from p2p.kinds import DIRECT, SELF, Applying, Author, Kind, Part
+from p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
 from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, Store
 
 if TYPE_CHECKING:
@@ -66,6 +66,16 @@ class ReadBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     seq: int
 
 
+def _clean(text: str, files: Sequence[object] = ()) -> str:
+    """The text of a message to send (it may be empty when files go with it)."""
+    text = text.strip("\n")
+    if not text.strip() and not files:
+        raise UserError("the message is empty")
+    if len(text) > MAX_TEXT:
+        raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
+    return text
+
+
 class _Messages(Part):
     """What one batch adds to the messages view and to the receipt marks."""
 
@@ -85,6 +95,10 @@ class _Messages(Part):
 
     def write(self, store: Store) -> None:
         store.insert_messages(self.rows)
+        groups = {m.conv for m in self.rows if m.conv in self.core.groups.groups}
+        if groups:  # (what came before I was added to a group: p2p.groups)
+            gone = self.core.groups.hide_before_join(store, groups)
+            self.rows = [m for m in self.rows if m.event_id not in gone]
         self._moved = [m for m in self.marks if store.raise_mark(*m)]
 
     def committed(self) -> None:
@@ -128,6 +142,8 @@ def _part(ctx: Applying) -> _Messages:
 
 def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
     x = e.event
+    if ctx.conv_type == GROUP and not ctx.mine and not ctx.core.groups.shows(x.conv, x.lamport):
+        return  # (from before I was added, and the group keeps its history to itself)
     part = _part(ctx)
     for hook in ctx.core.messages.applied:  # (p2p.files: the attachments)
         hook(ctx, e, body)
@@ -150,6 +166,9 @@ def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
 def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
     if ctx.local or (ctx.mine and body.status == "delivered"):
         return  # (my own delivery receipts tell me nothing; my read marks are set)
+    if ctx.conv_type == GROUP and not ctx.mine:  # per member (p2p.groups)
+        ctx.core.groups.receipt(ctx, e.conv, body.author, body.seq, body.status == "read")
+        return
     if not ctx.mine:
         # A receipt acknowledges someone else's messages: a contact's receipt about
         # their own (or unknown) devices' messages would mark mine as read.
@@ -166,12 +185,12 @@ def _apply_read(ctx: Applying, e: ev.SignedEvent, body: ReadBody) -> None:
 
 
 MESSAGE: Kind[MessageBody] = Kind(
-    "message", MessageBody, where=frozenset({DIRECT}), who=Author.CONTACT,
-    check=_check_message, apply=_apply_message,
+    "message", MessageBody, where=frozenset({DIRECT, GROUP}), who=Author.CONTACT,
+    check=_check_message, apply=_apply_message, who_in={GROUP: Author.MEMBER},
 )
 RECEIPT: Kind[ReceiptBody] = Kind(
-    "receipt", ReceiptBody, where=frozenset({DIRECT}), who=Author.CONTACT,
-    check=_check_receipt, apply=_apply_receipt,
+    "receipt", ReceiptBody, where=frozenset({DIRECT, GROUP}), who=Author.CONTACT,
+    check=_check_receipt, apply=_apply_receipt, who_in={GROUP: Author.MEMBER},
 )
 READ: Kind[ReadBody] = Kind(
     "read", ReadBody, where=frozenset({SELF}), who=Author.OWN,
@@ -198,11 +217,7 @@ class Messages:
         """Sign and queue a message; it is stored on the next loop turn (group commit)."""
         core = self.core
         self.check_recipient(user)
-        text = text.strip("\n")
-        if not text.strip() and not files:
-            raise UserError("the message is empty")
-        if len(text) > MAX_TEXT:
-            raise UserError(f"the message is too long (at most {MAX_TEXT} characters)")
+        text = _clean(text, files)
         return core.log.append(core.convs.ensure_direct(user), MessageBody(text, files=files))
 
     def check_recipient(self, user: bytes) -> None:
@@ -221,6 +236,21 @@ class Messages:
                 f"{c.name} uses a new key now (you confirmed it): write to the new one; "
                 "this conversation stays for its history"
             )
+
+    def queue_in(
+        self, conv: bytes, text: str, files: tuple[Attachment, ...] = ()
+    ) -> ev.SignedEvent:
+        """Sign and queue a message in a conversation: a group I am in, or the direct
+        one with a contact."""
+        core = self.core
+        if core.convs.type_of(conv) == GROUP:
+            core.devices.refuse_if_removed()
+            core.groups.require_member(conv)
+            return core.log.append(conv, MessageBody(_clean(text, files), files=files))
+        user = core.convs.peer_of(conv)
+        if user is None:
+            raise UserError("no such conversation")
+        return self.queue(user, text, files)
 
     async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
@@ -244,8 +274,12 @@ class Messages:
         otherwise a read mark in the self conversation tells only my devices.
         ``up_to``: the lamport of the newest message the user saw (what arrived after
         it stays unread); None: everything."""
+        await self.mark_read_in(self.core.convs.direct(user), up_to)
+
+    async def mark_read_in(self, conv: bytes, up_to: int | None = None) -> None:
+        """:meth:`mark_read` for a conversation (a group: every member gets the read
+        receipt, as in a direct conversation the contact does)."""
         core = self.core
-        conv = core.convs.direct(user)
         db = core.db
         pending = [(author, seq) for author, seq, _ in db.unread(conv)]
         if up_to is not None:

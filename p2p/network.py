@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from p2p import adverts, limits, sync, wire
 from p2p.adverts import Addresses
-from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, PeersChanged
+from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, GroupChanged, PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
@@ -542,6 +542,10 @@ class Network:
             for p in self.live_of(e.user_id):
                 assert p.conn is not None
                 self._budget(p.conn, e.user_id)
+        elif isinstance(e, GroupChanged):  # members come and go: budgets follow
+            for p in self.live():
+                if p.user_id is not None and p.conn is not None:
+                    self._budget(p.conn, p.user_id)
 
     def _note_refusal(self, line: str) -> None:
         """Log a refused connection, at most once a minute (a flood logs one line)."""

@@ -33,6 +33,7 @@ from p2p.api import (
     ContactInfo,
     DeviceInfo,
     DevicesChanged,
+    GroupChanged,
     HandoffOffer,
     MessagesAdded,
     NodeEvent,
@@ -43,6 +44,7 @@ from p2p.api import (
     TypingChanged,
     message_json,
 )
+from p2p.chats import Chat, resolve_chat
 from p2p.contacts import Contacts
 from p2p.conversations import Conversations
 from p2p.core import Core, NodeOptions
@@ -50,6 +52,7 @@ from p2p.devices import Devices
 from p2p.errors import EnvironmentProblem, UserError
 from p2p.eventlog import EventLog
 from p2p.files.feature import Files
+from p2p.groups import GroupInfo, Groups
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
@@ -65,7 +68,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "ACCEPTED", "DECLINED", "PENDING_IN", "PENDING_OUT", "SYNCED_SETTINGS", "TYPING_TTL",
-    "ContactChanged", "ContactInfo", "DeviceInfo", "DevicesChanged", "HandoffOffer",
+    "ContactChanged", "ContactInfo", "DeviceInfo", "GroupChanged", "DevicesChanged", "HandoffOffer",
     "MessagesAdded", "Node", "NodeEvent", "NodeOptions", "PeerInfo", "PeersChanged",
     "SettingChanged", "StatusChanged", "TypingChanged", "api", "message_json",
     "parse_address",
@@ -91,6 +94,7 @@ class Node:
         core.devices = self.devices_feature = Devices(core)
         core.contacts = self.contacts_feature = Contacts(core)
         core.messages = self.messages_feature = Messages(core)
+        core.groups = self.groups_feature = Groups(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
         core.presence = Presence(core)
@@ -171,6 +175,7 @@ class Node:
         store = core.db
         core.log.load(store)
         core.convs.load(store)
+        core.groups.load(store)
         core.devices.load()
         core.running = True
         core.files.load()
@@ -369,6 +374,36 @@ class Node:
         """Mark the chat with ``user`` read (``up_to``: the lamport of the newest message
         the user saw; later ones stay unread)."""
         await self.core.messages.mark_read(user, up_to)
+
+    # -- groups and chats ------------------------------------------------------------
+
+    def resolve_chat(self, query: str) -> Chat:
+        """A CHAT argument (contact or group: name, id or unique prefix) -> the chat."""
+        return resolve_chat(self.core, query)
+
+    async def send_to(self, query: str, text: str) -> MessageRow:
+        """Send ``text`` to a CHAT (a contact or a group)."""
+        e = self.core.messages.queue_in(self.resolve_chat(query).conv, text)
+        await self.core.log.commit()
+        row = self.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        if row is None:
+            raise UserError("the message could not be stored")
+        return row
+
+    def queue_in(self, conv: bytes, text: str) -> ev.SignedEvent:
+        return self.core.messages.queue_in(conv, text)
+
+    async def mark_read_in(self, conv: bytes, up_to: int | None = None) -> None:
+        await self.core.messages.mark_read_in(conv, up_to)
+
+    def groups(self) -> list[GroupInfo]:
+        return self.core.groups.all()
+
+    def group(self, query: str) -> GroupInfo:
+        return self.core.groups.resolve(query)
+
+    async def create_group(self, name: str, members: list[str]) -> GroupInfo:
+        return await self.core.groups.create(name, members)
 
     # -- ephemeral signals -----------------------------------------------------------
 

@@ -22,8 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from p2p import events as ev
 from p2p import sync, wire
+from p2p.conversations import HeadOnly
 from p2p.errors import RemoteProtocolError
 from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
+from p2p.membership import is_group_id
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -53,9 +55,10 @@ class Receiver:
         if conv_type not in kind.where:
             return f"{kind.name} events do not belong in a {conv_type} conversation"
         mine = author_user == self.core.user_id
-        if kind.who is Author.OWN and not mine:
+        who = kind.who_in.get(conv_type, kind.who)
+        if who is Author.OWN and not mine:
             return f"{kind.name} events come only from my own devices"
-        if kind.who is Author.CONTACT and not (
+        if who is Author.CONTACT and not (
             mine or via_own_device or self.core.contacts.accepted(author_user)
         ):
             # (my own device checked the contact already: it relays only what it
@@ -124,7 +127,8 @@ class Receiver:
         resync: set[bytes] = set()
         via_own = peer.user_id == core.user_id
         for (conv, author), run in sync.runs(decoded).items():
-            if waiting:
+            if waiting or run[-1].event.seq - run[0].event.seq + 1 != len(run):
+                # (held events first; or a push and a re-asked stream that crossed)
                 run = sync.unique(run)
             if author == core.device_id:
                 own_head = elog.head(conv, author)
@@ -142,7 +146,14 @@ class Receiver:
                 log.info("dropping events of removed device %s", author.hex()[:12])
                 continue
             author_user = device.user_id
-            if via_own:
+            if is_group_id(conv):
+                # A group's own rules (p2p.groups): the relay must be in it; what cannot
+                # be judged yet is refused without hanging up and asked for again later.
+                reason = core.groups.admit_run(conv, author_user, peer.user_id)
+                if reason is not None:
+                    self.refuse(peer, reason)
+                    continue
+            elif via_own:
                 # My own device accepted it when it came (it may be from someone I have
                 # declined since): it only has to be from a member.
                 if author_user != core.user_id and not convs.is_member(conv, author_user):
@@ -215,6 +226,8 @@ class Receiver:
         kinds = core.kinds
         verdicts: dict[str, Kind[Any] | str] = {}
         applied: list[Kind[Any]] = []
+        stripped: set[int] = set()
+        check = core.convs.run_checker(conv_type, fresh[0].event.conv, author_user)
         for e in fresh:
             name = e.event.kind
             verdict = verdicts.get(name)
@@ -227,10 +240,18 @@ class Receiver:
                 self.refuse(peer, verdict)
                 applied = applied[: ev.vouched(fresh[: len(applied)])]
                 break
+            if check is not None and (reason := check(e, verdict)) is not None:
+                self.refuse(peer, reason)
+                if not (isinstance(reason, HeadOnly) and e.erasable):
+                    applied = applied[: ev.vouched(fresh[: len(applied)])]
+                    break
+                stripped.add(len(applied))  # its content goes, its head stays
             applied.append(verdict)
         good = fresh[: len(applied)]
         if not good:
             return good
+        if stripped:
+            good = [ev.without_body(e) if i in stripped else e for i, e in enumerate(good)]
         ctx = Applying(core, batch, conv_type, author_user, author_user == core.user_id,
                        via_own, peer.name)
         for e, kind in zip(good, applied, strict=True):

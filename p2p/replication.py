@@ -50,12 +50,19 @@ class Replication:
         assert peer.user_id is not None
         return self.core.convs.shared_with(peer.user_id, set(self.core.log.durable))
 
+    def offered(self, peer: Peer, conv: bytes) -> dict[bytes, int]:
+        """What of ``conv`` we offer ``peer``: our vector, or the part of it the
+        conversation's rule lets them have (a former group member: up to their removal)."""
+        assert peer.user_id is not None
+        return self.core.convs.offer(peer.user_id, conv, self.core.log.vector(conv))
+
     def send_digest(self, peer: Peer, convs: Sequence[bytes] | None = None) -> None:
         if peer.conn is None or peer.user_id is None:
             return
         convs = self.shared(peer) if convs is None else convs
         if convs:
-            vector = self.core.log.vector
+            def vector(c: bytes) -> dict[bytes, int]:
+                return self.offered(peer, c)
             peer.conn.send(wire.Digest([(c, sync.digest(vector(c))) for c in convs]))
             peer.sync.digest_sent.update(convs)
 
@@ -86,7 +93,7 @@ class Replication:
             a: s for a, s in list(m.vector.items())[:MAX_VECTOR] if len(a) == 32 and s >= 0
         }
         peer.sync.on_want(m.conv, vector)
-        if m.conv not in peer.streaming and sync.missing(self.core.log.vector(m.conv), vector):
+        if m.conv not in peer.streaming and sync.missing(self.offered(peer, m.conv), vector):
             self._start_stream(peer, m.conv)
 
     def _start_stream(self, peer: Peer, conv: bytes) -> None:
@@ -98,19 +105,21 @@ class Replication:
         conn = peer.conn
         try:
             while conn is not None and not conn.closed and peer.conn is conn:
-                todo = sync.missing(self.core.log.vector(conv), peer.sync.known.get(conv, {}))
+                todo = sync.missing(self.offered(peer, conv), peer.sync.known.get(conv, {}))
                 if not todo:
                     return
                 progressed = False
-                for author, after, _ in todo:
+                for author, after, up_to in todo:
                     if conn.closed or peer.conn is not conn:
                         return  # (it went away mid-stream: nothing more to send)
-                    items = self.core.db.events_after(conv, author, after, STREAM_PAGE)
+                    page = min(STREAM_PAGE, up_to - after)
+                    items = self.core.db.events_after(conv, author, after, page)
                     if not items:
                         continue
                     progressed = True
                     self.send_certs(peer, [author])
-                    self.send_items(peer, items)
+                    user = peer.user_id or b""
+                    self.send_items(peer, self.core.convs.outgoing(user, conv, items))
                     peer.sync.has(conv, author, after + len(items))
                     await conn.drain()
                     await asyncio.sleep(0)
@@ -177,7 +186,6 @@ class Replication:
         for e in new:
             by_conv.setdefault(e.event.conv, []).append(e)
         convs = self.core.convs
-        vector = self.core.log.vector
         for peer in live:
             assert peer.user_id is not None
             for conv, evs in by_conv.items():
@@ -190,12 +198,17 @@ class Replication:
                 if conv in peer.streaming:
                     continue  # the stream task sends everything up to the head
                 out = []
+                offered = self.offered(peer, conv)
                 for e in evs:
+                    if e.event.seq > offered.get(e.event.author, 0):
+                        continue
                     if peer.sync.after(conv, e.event.author) == e.event.seq - 1:
                         out.append(e)
                         peer.sync.has(conv, e.event.author, e.event.seq)
                 if out:
                     self.send_certs(peer, list({e.event.author for e in out}))
-                    self.send_items(peer, [e.wire() for e in out])
-                if any(peer.sync.lacks(conv, a, s) for a, s in vector(conv).items()):
+                    self.send_items(
+                        peer, self.core.convs.outgoing(peer.user_id, conv, [e.wire() for e in out])
+                    )
+                if any(peer.sync.lacks(conv, a, s) for a, s in offered.items()):
                     self._start_stream(peer, conv)

@@ -22,6 +22,7 @@ import sqlite_utils
 from storage import cipher
 from storage.events import EventsPart
 from storage.files import FilesPart
+from storage.groups import GroupsPart
 from storage.messages import MessagesPart
 from storage.migrations import LATEST, MIGRATIONS
 from storage.people import PeoplePart
@@ -86,7 +87,7 @@ def _check_too_new(path: Path, version: int) -> None:
         )
 
 
-class Store(EventsPart, MessagesPart, PeoplePart, FilesPart):
+class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 
     Its parts live in :mod:`storage.events`, :mod:`storage.messages` and

@@ -272,5 +272,50 @@ def _v6(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX attachments_file ON attachments (file)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    # Groups: what the membership fold derived (the control events are in ``events``),
+    # system lines for the chat, and receipt marks per member (a group message is
+    # delivered when each member's devices hold it, read by n of m).
+    db.execute(
+        """
+        CREATE TABLE groups (
+            conv BLOB PRIMARY KEY,
+            name TEXT NOT NULL,
+            history INTEGER NOT NULL DEFAULT 0,
+            muted INTEGER NOT NULL DEFAULT 0,
+            left INTEGER NOT NULL DEFAULT 0
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE group_lines (
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            seq INTEGER NOT NULL,
+            lamport INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            actor BLOB NOT NULL,
+            targets TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (conv, author, seq)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE group_marks (
+            conv BLOB NOT NULL,
+            author BLOB NOT NULL,
+            user_id BLOB NOT NULL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            read INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (conv, author, user_id)
+        ) WITHOUT ROWID
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 LATEST = len(MIGRATIONS)

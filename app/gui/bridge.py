@@ -36,6 +36,7 @@ from app.gui import trustlog
 from p2p.errors import KithError
 from p2p.events import direct_conversation
 from p2p.fingerprint import format_safety_number, safety_qr_payload
+from p2p.membership import is_group_id
 from p2p.node import (
     ACCEPTED,
     PENDING_IN,
@@ -45,6 +46,7 @@ from p2p.node import (
     ContactInfo,
     DeviceInfo,
     DevicesChanged,
+    GroupChanged,
     HandoffOffer,
     MessagesAdded,
     Node,
@@ -102,6 +104,7 @@ class Bridge(QObject):
     devicesChanged = Signal()
     settingChanged = Signal(str)
     handoffChanged = Signal()
+    groupChanged = Signal(bytes)  # a group's members, name or settings (app.gui.groupinfo)
     trustLine = Signal(bytes, object)
     error = Signal(str)
 
@@ -165,6 +168,11 @@ class Bridge(QObject):
             self.conversationsChanged.emit()
         elif isinstance(e, HandoffOffer):
             self.handoffChanged.emit()
+        elif isinstance(e, GroupChanged):
+            self.groupChanged.emit(e.conv)
+            for line in groups_gui.line_rows(self, e.conv)[-len(e.lines):] if e.lines else []:
+                self.trustLine.emit(e.conv, line)  # (shown in the open chat as they come)
+            self.conversationsChanged.emit()
 
     def _note_trust(self, user: bytes) -> None:
         """Write the chats' system lines for what changed in ``user``'s trust, and in
@@ -187,6 +195,8 @@ class Bridge(QObject):
             self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
 
     def trust_lines(self, conv: bytes) -> list[MessageRow]:
+        if is_group_id(conv):  # (a group's system lines: app.gui.groups)
+            return trustlog.lines(self.node.db, conv) + groups_gui.line_rows(self, conv)
         return trustlog.lines(self.node.db, conv)
 
     def run(
@@ -236,6 +246,8 @@ class Bridge(QObject):
         return self.node.user_id
 
     def conv_for(self, user: bytes) -> bytes:
+        if is_group_id(user):  # a group's row is keyed by its conversation (app.gui.groups)
+            return user
         return direct_conversation(self.node.user_id, user)
 
     # -- reads -------------------------------------------------------------------------
@@ -265,6 +277,7 @@ class Bridge(QObject):
                 key_label(c.user_id) if c.name.casefold() in shared else "",
                 self.muted(c.user_id), self.marked_unread(conv),
             ))
+        out.extend(groups_gui.group_rows(self))
         out.sort(key=lambda x: x.sort_key)
         return out
 
@@ -283,6 +296,8 @@ class Bridge(QObject):
     def person_title(self, user: bytes) -> str:
         """A person's name as a title (a notification's): with their key if another
         key uses the same name, and a mark when this key is not the one the user knows."""
+        if is_group_id(user):
+            return self.node.group(user.hex()).name
         c = self.contact(user)
         name = c.name if c else self.names().get(user, key_label(user))
         if name.casefold() in self.shared_names():
@@ -345,6 +360,8 @@ class Bridge(QObject):
         return self.node.names()
 
     def conversation_peer(self, conv: bytes) -> bytes | None:
+        if is_group_id(conv):
+            return conv if self.node.core.groups.get(conv) is not None else None
         return self.node.db.conversation_peer(conv)
 
     def unread_count(self, conv: bytes) -> int:
@@ -371,6 +388,8 @@ class Bridge(QObject):
 
     def online(self, user: bytes) -> bool:
         """A live session with one of their devices, here."""
+        if is_group_id(user):
+            return any(r.online for r in groups_gui.group_rows(self) if r.conv == user)
         return self.node.online(user)
 
     def reachable_through(self, user: bytes) -> list[str]:
@@ -412,7 +431,10 @@ class Bridge(QObject):
     def send_message(self, user: bytes, text: str) -> bool:
         """Queue a message (stored and shown on the next loop turn); False if refused."""
         try:
-            self.node.queue_message(user, text)
+            if is_group_id(user):
+                self.node.queue_in(user, text)
+            else:
+                self.node.queue_message(user, text)
         except KithError as e:
             self.error.emit(str(e))
             return False
@@ -443,9 +465,13 @@ class Bridge(QObject):
             def forget(_result: object) -> None:
                 self._unread.pop(conv, None)
 
-            self.run(self.node.mark_read(user, up_to), on_done=forget)
+            read = (self.node.mark_read_in(conv, up_to) if is_group_id(user)
+                    else self.node.mark_read(user, up_to))
+            self.run(read, on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
+        if is_group_id(user):
+            return  # (typing goes to contacts only, for now)
         try:
             self.node.set_typing(user, active)
         except KithError as e:
@@ -457,10 +483,17 @@ class Bridge(QObject):
         self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
 
     def muted(self, user: bytes) -> bool:
-        """No notifications for this chat (the person's choice: it follows to my devices)."""
+        """No notifications for this chat (the person's choice: it follows to my devices;
+        a group's is kept with the group)."""
+        if is_group_id(user):
+            return self.node.group(user.hex()).muted
         return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
 
     def set_muted(self, user: bytes, muted: bool) -> None:
+        if is_group_id(user):
+            self.node.core.groups.set_muted(user.hex(), muted)
+            self.conversationsChanged.emit()
+            return
         self.node.set_setting(f"muted:{user.hex()}", muted)
         self.conversationsChanged.emit()
 
@@ -528,3 +561,6 @@ class Bridge(QObject):
 
     def set_discoverable(self, value: bool) -> asyncio.Task[Any]:
         return self.run(self.node.set_discoverable(value))
+
+
+from app.gui import groups as groups_gui  # noqa: E402 (it builds on the bridge)

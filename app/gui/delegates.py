@@ -112,6 +112,7 @@ class BubbleDelegate(QStyledItemDelegate):
         self._text: dict[tuple[bytes, int], tuple[int, int]] = {}
         self.highlight: tuple[str, ...] = ()  # words to mark (a search result was opened)
         self.files: Any = None  # app.gui.attachments.FilesLayout: a message's files
+        self._senders: dict[tuple[bytes, bytes], str] = {}  # names above group bubbles
 
     def set_highlight(self, words: list[str]) -> None:
         if tuple(words) != self.highlight:
@@ -222,6 +223,10 @@ class BubbleDelegate(QStyledItemDelegate):
         h = text_h + 2 * self.PAD_V
         outgoing = self.model.row(index.row()).outgoing
         x = rect.right() - self.SIDE - w + 1 if outgoing else rect.left() + self.SIDE
+        if self._sender(index):  # in a group: who wrote it, above the bubble
+            out["sender"] = QRect(x + self.PAD_H, top, rect.width() - 2 * self.SIDE,
+                                  self._sender_height())
+            top += self._sender_height()
         out["bubble"] = QRect(x, top, w, h)
         top += h
         if shape.status:
@@ -240,6 +245,8 @@ class BubbleDelegate(QStyledItemDelegate):
             return QSize(width, (self.HEADER_H if header else self.GAP)
                          + (self.DIVIDER_H if divider else 0) + self._system_height())
         height = self._content_size(index, max_w)[1] + 2 * self.PAD_V
+        if self._sender(index):
+            height += self._sender_height()
         if header:
             height += self.HEADER_H
         else:
@@ -259,6 +266,12 @@ class BubbleDelegate(QStyledItemDelegate):
             if fh:
                 w, h = (max(w, fw), h + 6 + fh) if row.text else (fw, fh)
         return w, h
+
+    def _sender(self, index: AnyIndex) -> str:
+        return groups_gui.sender_name(self.model, index.row(), self._senders)
+
+    def _sender_height(self) -> int:
+        return QFontMetrics(self._small_font(self.view.font())).height() + 2
 
     def _system_height(self) -> int:
         return QFontMetrics(self._small_font(self.view.font())).height() + 10
@@ -335,6 +348,10 @@ class BubbleDelegate(QStyledItemDelegate):
             painter.drawText(g["system"], Qt.AlignmentFlag.AlignCenter, text)
             painter.restore()
             return
+        if "sender" in g:
+            painter.setFont(small)
+            painter.setPen(muted)
+            painter.drawText(g["sender"], Qt.AlignmentFlag.AlignLeft, self._sender(index))
         outgoing = bool(index.data(MsgRole.Outgoing))
         bubble = g["bubble"]
         fill = pal.color(QPalette.ColorRole.Highlight) if outgoing else theme.incoming_bubble(pal)
@@ -542,3 +559,6 @@ def paint_avatar(painter: QPainter, rect: QRectF, text: str, user: bytes, font: 
     painter.setPen(QColor("#ffffff"))
     painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
     painter.restore()
+
+
+from app.gui import groups as groups_gui  # noqa: E402 (names above group bubbles)

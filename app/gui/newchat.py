@@ -58,6 +58,7 @@ class NewChatDialog(QDialog):
 
     chosen = Signal(bytes, bool)
     byAddress = Signal()
+    newGroup = Signal()  # the user wants a new group instead (app.gui.groups)
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +93,11 @@ class NewChatDialog(QDialog):
         self.address_button.setObjectName("newChatAddressButton")
         self.address_button.setAutoDefault(False)
         buttons.addWidget(self.address_button)
+        self.group_button = QPushButton("New group…")
+        self.group_button.setObjectName("newChatGroupButton")
+        self.group_button.setAutoDefault(False)
+        self.group_button.clicked.connect(self._on_group)
+        buttons.addWidget(self.group_button)
         buttons.addStretch(1)
         cancel = QPushButton("Cancel")
         cancel.setObjectName("newChatCancelButton")
@@ -172,6 +178,10 @@ class NewChatDialog(QDialog):
     def _on_item(self, item: QListWidgetItem) -> None:
         c: Candidate = item.data(Qt.ItemDataRole.UserRole)
         self.chosen.emit(c.user_id, c.contact)
+        self.accept()
+
+    def _on_group(self) -> None:
+        self.newGroup.emit()
         self.accept()
 
     def _on_address(self) -> None:

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import attachments, theme
+from app.gui import attachments, mentions, theme
+from app.gui import groups as groups_gui
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.chat.view.jumpRequested.connect(self.jump_to_newest)
         bridge.messagesAdded.connect(self.on_messages_added)
         bridge.trustLine.connect(self.on_trust_line)
+        bridge.groupChanged.connect(self.on_group_changed)
         bridge.statusChanged.connect(self.on_status_changed)
         bridge.typingChanged.connect(self.on_typing_changed)
         bridge.contactChanged.connect(self.on_contact_changed)
@@ -251,6 +253,13 @@ class MainWindow(QMainWindow):
     def _update_chat_chrome(self) -> None:
         user = self.current
         if user is None:
+            return
+        mentions.attach(self.chat.composer).set_names([])  # (a group sets its members)
+        if groups_gui.is_group(user):  # (a group: app.gui.groups)
+            self.messages.offline_peer = False
+            self.messages.peer_name = self.bridge.person_title(user)
+            groups_gui.present(self.chat, self.bridge, user)
+            self.messages.refresh_status_line()
             return
         c = self.bridge.contact(user)
         name = c.name if c else user.hex()[:12]
@@ -377,7 +386,8 @@ class MainWindow(QMainWindow):
         incoming = [r for r in rows if not r.outgoing]
         if incoming and not (self.isActiveWindow() and conv == current_conv):
             peer = self.bridge.conversation_peer(conv)
-            if peer is not None and not self.bridge.muted(peer):
+            if peer is not None and (not self.bridge.muted(peer) or mentions.mentions_me(
+                    incoming, self.bridge.my_name)):  # (a mention of me notifies anyway)
                 preview = incoming[-1].text or "📎 File"  # (a file without a caption)
                 text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
                     else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
@@ -392,6 +402,10 @@ class MainWindow(QMainWindow):
             return  # the Requests section shows them
         for user in new:
             self.notify.emit(self.bridge.person_title(user), "wants to chat with you", user)
+
+    def on_group_changed(self, conv: bytes) -> None:
+        if conv == self.current:  # (its name, members, or that I am out)
+            self._update_chat_chrome()
 
     def on_trust_line(self, conv: bytes, row: MessageRow) -> None:
         if self.current is not None and conv == self.bridge.conv_for(self.current):
@@ -524,6 +538,12 @@ class MainWindow(QMainWindow):
         user = user or self.current
         if user is None:
             return None
+        if groups_gui.is_group(user):
+            group_dialog = groups_gui.GroupInfoDialog(self.bridge, user, self)
+            self.dialogs.append(group_dialog)
+            group_dialog.finished.connect(lambda _r, d=group_dialog: self._forget(d))
+            group_dialog.open()
+            return None
         dialog = ContactInfoDialog(self.bridge, user, self)
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
@@ -599,6 +619,15 @@ class MainWindow(QMainWindow):
         self.dialogs.append(dialog)
         dialog.chosen.connect(self._new_chat_with)
         dialog.byAddress.connect(self.add_by_address)
+        dialog.newGroup.connect(self.new_group)
+        dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
+        dialog.open()
+        return dialog
+
+    def new_group(self) -> groups_gui.NewGroupDialog:
+        dialog = groups_gui.NewGroupDialog(self.bridge, self)
+        self.dialogs.append(dialog)
+        dialog.created.connect(self.open_chat)
         dialog.finished.connect(lambda _r, d=dialog: self._forget(d))
         dialog.open()
         return dialog

@@ -182,7 +182,7 @@ def test_a_native_notification_for_a_message_and_clicking_it_opens_the_chat(
     assert alice.window.current is None
 
     server.ActionInvoked(second.id, "default")  # the user clicks it
-    qtbot.waitUntil(lambda: alice.window.current == bob.node.user_id)
+    qtbot.waitUntil(lambda: alice.window.current == bob.node.user_id, timeout=20000)
     qtbot.waitUntil(alice.window.isActiveWindow)
     assert alice.window.messages.index(1).data(MsgRole.Text) == "<b>now</b> & then"
     qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")  # read

@@ -57,7 +57,7 @@ def test_version_comes_from_the_package_metadata(capsys):
 
 def test_usage_errors_exit_2_and_say_so_on_stderr(capsys, profile):
     code, out, err = run(capsys, "--profile", profile, "history")
-    assert (code, out) == (2, "") and "PEER" in err
+    assert (code, out) == (2, "") and "CHAT" in err  # (a contact or a group)
     code, out, err = run(capsys, "--profile", profile, "config", "get", "colour")
     assert (code, out) == (2, "") and "invalid choice" in err
 
@@ -78,6 +78,7 @@ def test_every_command_that_prints_data_has_json():
     # These print no data (a status line, a script, a page) or have actions that do.
     assert without == {
         "daemon", "link", "config", "daemon-install", "desktop-install", "completion", "man",
+        "group",
     }
 
 

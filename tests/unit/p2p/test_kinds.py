@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
 from p2p.errors import RemoteProtocolError
+from p2p.groups import KINDS as GROUP_KINDS
 from p2p.kinds import CONV_TYPES, DIRECT, GROUP, SELF, Author, Batch, Kind, KindTable, Part
 from p2p.messages import MAX_TEXT, MESSAGE, READ, RECEIPT, MessageBody, ReadBody, ReceiptBody
 from p2p.settings import SETTING, SettingBody
@@ -77,21 +78,24 @@ def test_the_first_release_kinds_are_declared_once_each() -> None:
 def test_where_each_kind_may_appear_and_who_may_author_it() -> None:
     """The authorization table of the first release's kinds, as the issue describes it."""
     assert {k.name: (set(k.where), k.who) for k in ALL} == {
-        "message": ({DIRECT}, Author.CONTACT),
-        "receipt": ({DIRECT}, Author.CONTACT),
+        "message": ({DIRECT, GROUP}, Author.CONTACT),
+        "receipt": ({DIRECT, GROUP}, Author.CONTACT),
         "read": ({SELF}, Author.OWN),
         "contact": ({DIRECT}, Author.MEMBER),
         "roster": ({SELF}, Author.OWN),
         "setting": ({SELF}, Author.OWN),
     }
-    assert not any(GROUP in k.where for k in ALL)  # (groups come with their own kinds)
+    # In a group any member writes messages and receipts (p2p.groups decides who is one).
+    assert {k.name: dict(k.who_in) for k in ALL if k.who_in} == {
+        "message": {GROUP: Author.MEMBER}, "receipt": {GROUP: Author.MEMBER},
+    }
 
 
 async def test_a_node_declares_exactly_the_feature_kinds(tmp_path: Path) -> None:
     me = await start_me(tmp_path)
     try:
-        assert me.core.kinds.names() == sorted(k.name for k in ALL)
-        for kind in ALL:
+        assert me.core.kinds.names() == sorted(k.name for k in (*ALL, *GROUP_KINDS))
+        for kind in (*ALL, *GROUP_KINDS):
             assert me.core.kinds.get(kind.name) is kind
         assert me.core.kinds.get("poke") is None
     finally:

@@ -46,8 +46,14 @@ async def test_authorize_refuses_a_kind_outside_its_conversation_types(me: Me) -
         "message events do not belong in a self conversation"
     )
     assert "do not belong in a direct" in (authorize(READ, "read", DIRECT, me.user, False) or "")
-    assert "do not belong in a group" in (authorize(MESSAGE, "message", "group", me.user, True)
+    assert "do not belong in a group" in (authorize(READ, "read", "group", me.user, True)
                                          or "")
+    # A message in a group is by any member (p2p.groups decides who is one), not only
+    # by a contact.
+    stranger = person("stranger")
+    assert authorize(MESSAGE, "message", "group", stranger.user, False) is None
+    assert authorize(MESSAGE, "message", DIRECT, stranger.user, False) == (
+        "message event from someone who is not a contact")
 
 
 async def test_authorize_refuses_an_own_kind_by_another_user(me: Me) -> None:

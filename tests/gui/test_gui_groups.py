@@ -1,0 +1,214 @@
+"""The new group dialog and the group info panel, driven like a user: pick contacts and
+a name, create; see the members with roles and trust; rename, make admin, remove, add,
+mute, leave."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from test_gui_chat import _friends
+
+from app.gui.groupinfo import GroupInfoPanel
+from app.gui.groups import NewGroupDialog
+
+
+def _click(qtbot, widget):
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton)
+
+
+def _labels(panel):
+    return [panel.members.item(i).text() for i in range(panel.members.count())]
+
+
+def _select(panel, name):
+    for i in range(panel.members.count()):
+        if panel.members.item(i).text().startswith(name):
+            panel.members.setCurrentRow(i)
+            return
+    raise AssertionError(f"{name} not in {_labels(panel)}")
+
+
+def _check(picker, name):
+    for i in range(picker.count()):
+        if picker.item(i).text().startswith(name):
+            picker.item(i).setCheckState(Qt.CheckState.Checked)
+
+
+def test_new_group_dialog_creates_the_group_everywhere(kith_apps, qtbot, aw):
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    dialog = NewGroupDialog(alice.window.bridge)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert [dialog.picker.item(i).text() for i in range(dialog.picker.count())] == [
+        "bob", "carol"]
+    assert not dialog.create_button.isEnabled()  # no name, nobody picked
+    qtbot.keyClicks(dialog.name, "Board games")
+    assert not dialog.create_button.isEnabled()
+    _check(dialog.picker, "bob")
+    _check(dialog.picker, "carol")
+    assert dialog.create_button.isEnabled()
+    with qtbot.waitSignal(dialog.created, timeout=10_000) as created:
+        _click(qtbot, dialog.create_button)
+    conv = created.args[0]
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None
+                    and carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    assert bob.node.group(conv.hex()).name == "Board games"
+
+
+def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
+    alice, bob, carol, dave = (kith_apps(n) for n in ("alice", "bob", "carol", "dave"))
+    for other in (bob, carol, dave):
+        _friends(aw, qtbot, alice, other)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None, timeout=10_000)
+    panel = GroupInfoPanel(alice.window.bridge, conv)
+    qtbot.addWidget(panel)
+    panel.show()
+    assert _labels(panel) == ["alice (you)  ·  Owner", "bob  ·  not verified",
+                              "carol  ·  not verified"]
+    # Bob's panel: carol is not his contact, and he may not manage anything.
+    bob_panel = GroupInfoPanel(bob.window.bridge, conv)
+    qtbot.addWidget(bob_panel)
+    assert "carol  ·  not a contact" in _labels(bob_panel)
+    assert not bob_panel.add_button.isEnabled() and not bob_panel.rename_button.isEnabled()
+    assert bob_panel.leave_button.isEnabled()
+    # ... but he can ask her for contact, and compare safety numbers, from the group.
+    _select(bob_panel, "alice")
+    assert not bob_panel.request_button.isEnabled()
+    _select(bob_panel, "carol")
+    assert bob_panel.request_button.isEnabled()
+    assert bob.node.safety_number("carol") == carol.node.safety_number("bob")
+    _click(qtbot, bob_panel.request_button)
+    qtbot.waitUntil(lambda: any(c.user_id == carol.node.user_id and c.state == "pending_out"
+                                for c in bob.node.contacts()), timeout=10_000)
+    qtbot.waitUntil(lambda: not bob_panel.request_button.isEnabled())
+
+    panel.name_edit.setText("Game night")
+    _click(qtbot, panel.rename_button)
+    qtbot.waitUntil(lambda: bob_panel.title.text() == "Game night", timeout=10_000)
+
+    _select(panel, "bob")
+    assert panel.admin_button.text() == "Make admin"
+    _click(qtbot, panel.admin_button)
+    qtbot.waitUntil(lambda: "bob  ·  Admin  ·  not verified" in _labels(panel), timeout=10_000)
+    qtbot.waitUntil(lambda: bob_panel.rename_button.isEnabled(), timeout=10_000)
+
+    _select(panel, "carol")
+    _click(qtbot, panel.remove_button)
+    qtbot.waitUntil(lambda: carol.node.group(conv.hex()).left, timeout=10_000)
+    carol_panel = GroupInfoPanel(carol.window.bridge, conv)
+    qtbot.addWidget(carol_panel)
+    assert carol_panel.status.text() == "You were removed from Game night by alice"
+    assert not carol_panel.leave_button.isEnabled()
+
+    _click(qtbot, panel.add_button)
+    [dialog] = panel.dialogs
+    assert [dialog.picker.item(i).text() for i in range(dialog.picker.count())] == [
+        "carol", "dave"]
+    _check(dialog.picker, "dave")
+    _click(qtbot, dialog.add_button)
+    qtbot.waitUntil(lambda: dave.node.core.groups.get(conv) is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: any(t.startswith("dave") for t in _labels(panel)), timeout=10_000)
+
+    panel.mute.click()  # (as a click on the box does)
+    assert alice.node.group(conv.hex()).muted
+    _click(qtbot, bob_panel.leave_button)
+    qtbot.waitUntil(lambda: not any(t.startswith("bob") for t in _labels(panel)),
+                    timeout=10_000)
+    assert bob.node.group(conv.hex()).left
+
+
+def test_a_group_in_the_window_compose_list_chat_names_lines_and_info(kith_apps, qtbot, aw):
+    from test_gui_chat import _activate
+
+    from app.gui.groups import GroupInfoDialog, line_rows
+
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    w = alice.window
+    _activate(qtbot, w)
+    chooser = w.new_chat()
+    _click(qtbot, chooser.group_button)  # compose → New group…
+    qtbot.waitUntil(lambda: any(isinstance(d, NewGroupDialog) for d in w.dialogs))
+    dialog = next(d for d in w.dialogs if isinstance(d, NewGroupDialog))
+    qtbot.keyClicks(dialog.name, "Board games")
+    _check(dialog.picker, "bob")
+    _check(dialog.picker, "carol")
+    _click(qtbot, dialog.create_button)
+    qtbot.waitUntil(lambda: w.current is not None and w.chat.header.name.text() == "Board games",
+                    timeout=10_000)
+    conv = w.current
+    assert "3 members" in w.chat.header.subtitle.text() and w.chat.composer.isEnabled()
+    assert any(w.conversations.item(i).name == "Board games"
+               for i in range(w.conversations.rowCount()))
+    qtbot.keyClicks(w.chat.composer, "who brings Catan?")
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: [m.text for m in bob.node.db.messages(conv)] == ["who brings Catan?"],
+                    timeout=10_000)
+
+    # Bob's window: the group in his list; alice's name above her bubble; system lines.
+    bw = bob.window
+    model = bw.conversations
+    qtbot.waitUntil(lambda: any(model.item(i).name == "Board games"
+                                for i in range(model.rowCount())), timeout=10_000)
+    bw.open_chat(conv)
+    msgs = bw.messages
+    qtbot.waitUntil(lambda: any(msgs.row(i).text == "who brings Catan?"
+                                for i in range(msgs.rowCount())))
+    row = next(i for i in range(msgs.rowCount()) if msgs.row(i).text == "who brings Catan?")
+    delegate = bw.chat.view.bubbles
+    assert delegate._sender(msgs.index(row)) == "alice"
+    texts = [msgs.row(i).text for i in range(msgs.rowCount())]
+    assert any(t.startswith("alice created the group") for t in texts), texts
+    assert [x.text for x in line_rows(bob.window.bridge, conv)] == [
+        "alice created the group 'Board games'"]
+    # A rename shows up as a line in the open chat, live.
+    aw(alice.node.core.groups.rename("Board games", "Game night"))
+    qtbot.waitUntil(lambda: any(msgs.row(i).text.startswith("alice renamed the group")
+                                for i in range(msgs.rowCount())), timeout=10_000)
+    qtbot.waitUntil(lambda: bw.chat.header.name.text() == "Game night", timeout=10_000)
+
+    _click(qtbot, w.chat.header.info)
+    qtbot.waitUntil(lambda: any(isinstance(d, GroupInfoDialog) for d in w.dialogs))
+    info = next(d for d in w.dialogs if isinstance(d, GroupInfoDialog))
+    assert info.panel.members.count() == 3
+
+
+def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot, aw):
+    from app.gui.mentions import attach, mentions
+
+    assert mentions("bring it, @Carol!", "carol") and not mentions("carol@home", "carol")
+    assert not mentions("@caroline", "carol")
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    completer = attach(w.chat.composer)
+    qtbot.keyClicks(w.chat.composer, "see you @ca")
+    qtbot.waitUntil(completer.popup.isVisible)
+    assert [completer.popup.item(i).text() for i in range(completer.popup.count())] == ["carol"]
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Tab)
+    assert w.chat.composer.toPlainText() == "see you @carol "
+    assert not completer.popup.isVisible()
+    qtbot.keyClicks(w.chat.composer, "bring the dice")
+
+    # Carol muted the group: a mention of her notifies all the same; others do not.
+    carol.window.bridge.set_muted(conv, True)
+    assert carol.window.bridge.muted(conv)
+    told: list[tuple] = []
+    carol.window.notify.connect(lambda *a: told.append(a))
+    aw(alice.node.send_to("Board games", "nobody in particular"))
+    qtbot.waitUntil(lambda: len(carol.node.db.messages(conv)) == 1, timeout=10_000)
+    assert told == []
+    qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(told) == 1, timeout=10_000)
+    assert told[0][0] == "Board games" and "@carol bring the dice" in told[0][1]
+    # In a chat with a contact the list offers nobody.
+    w.open_chat(bob.node.user_id)
+    qtbot.keyClicks(w.chat.composer, "@b")
+    assert not completer.popup.isVisible()

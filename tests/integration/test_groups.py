@@ -1,0 +1,197 @@
+"""Group chats with several nodes in one process: creation, fan-out, relay, add with and
+without history, removal, leave, rename, roles, two devices of one member, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from nodekit import add_device, befriend, until
+
+from p2p.errors import UserError
+from p2p.messages import MessageBody
+from storage import STATUS_DELIVERED, STATUS_READ
+
+
+def texts(node, conv):
+    return [m.text for m in node.db.messages(conv, limit=1000)]
+
+
+def member_names(node, conv):
+    g = node.core.groups.get(conv)
+    return sorted(node.core.groups.name_of(u, g) for u in g.state.members) if g else []
+
+
+async def friends(a, *others):
+    """Make ``a`` an accepted contact of each of ``others``."""
+    for b in others:
+        await befriend(a, b)
+        await until(lambda b=b: a.core.contacts.accepted(b.user_id)
+                    and b.core.contacts.accepted(a.user_id), a, b)
+
+
+async def trio(nodes):
+    alice, bob, carol = await nodes("alice"), await nodes("bob"), await nodes("carol")
+    await friends(alice, bob, carol)
+    return alice, bob, carol
+
+
+async def test_create_fan_out_and_receipts(nodes):
+    alice, bob, carol = await trio(nodes)
+    info = await alice.create_group("Board games", ["bob", "carol"])
+    assert info.name == "Board games" and info.role == "owner"
+    conv = info.id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    assert member_names(bob, conv) == ["alice", "bob", "carol"]
+    assert bob.group("Board").role == "member"
+
+    row = await alice.send_to("Board games", "who brings Catan?")
+    await until(lambda: texts(bob, conv) == ["who brings Catan?"]
+                and texts(carol, conv) == ["who brings Catan?"], alice, bob, carol)
+    # Delivered once every member holds it; read by n of m.
+    assert await alice.wait_status(row, STATUS_DELIVERED, 10)
+    await bob.mark_read_in(conv)
+    await until(lambda: [s for _, s in alice.core.groups.receipts_of(conv, row.author, row.seq)]
+                .count("read") == 1, alice, bob)
+    assert alice.db.message_at(conv, row.author, row.seq).status_name == "delivered"
+    await carol.mark_read_in(conv)
+    assert await alice.wait_status(row, STATUS_READ, 10)
+
+    # Bob and Carol are not contacts: each sees the other's messages under their name.
+    await bob.send_to("Board games", "me")
+    await until(lambda: texts(carol, conv)[-1:] == ["me"], alice, bob, carol)
+    m = carol.db.messages(conv)[-1]
+    assert m.sender == bob.user_id
+    assert carol.core.groups.name_of(bob.user_id, carol.core.groups.get(conv)) == "bob"
+    assert not [x for x in carol.group(conv.hex()).members if x.name == "bob"][0].contact
+
+
+async def test_relay_to_a_returning_member_via_bob(nodes):
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: carol.core.groups.get(conv) is not None, alice, carol)
+    carol_port = carol.port
+    await nodes.stop(carol)
+    await alice.send_to("Board games", "Saturday at 8")
+    await until(lambda: texts(bob, conv) == ["Saturday at 8"], alice, bob)
+    await nodes.stop(alice)  # only Bob is around when Carol comes back
+    carol = await nodes("carol", port=carol_port)
+    await carol.connect("127.0.0.1", bob.port)  # (not contacts: they meet in the group)
+    await until(lambda: texts(carol, conv) == ["Saturday at 8"], bob, carol)
+    [m] = carol.db.messages(conv)
+    assert m.sender == alice.user_id
+    # Carol writes; Bob relays it on to Alice when she is back.
+    await carol.send_to("Board games", "I'll be there")
+    alice = await nodes("alice")
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: texts(alice, conv) == ["Saturday at 8", "I'll be there"], alice, bob)
+
+
+async def test_add_without_and_with_history(nodes):
+    alice, bob, carol = await trio(nodes)
+    dave, erin = await nodes("dave"), await nodes("erin")
+    await friends(alice, dave, erin)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await alice.send_to(conv.hex(), "before dave")
+    await until(lambda: texts(bob, conv) == ["before dave"], alice, bob)
+    with pytest.raises(UserError, match="only the owner and admins"):
+        await bob.core.groups.rename("Board games", "Bob's games")
+    await until(lambda: texts(bob, conv) == ["before dave"], alice, bob)
+    await alice.core.groups.add("Board games", ["dave"])
+    await alice.send_to("Board games", "welcome dave")
+    await until(lambda: texts(dave, conv) == ["welcome dave"], alice, dave)
+    assert member_names(dave, conv) == ["alice", "bob", "carol", "dave"]
+    # What came before his add reached Dave's device as heads only: no text to read.
+    bodies = [b for _, b in dave.db.execute(
+        "SELECT kind, body FROM events WHERE conv = ? AND kind = 'message'", (conv,))]
+    assert len(bodies) == 2 and bodies.count(None) == 1
+    assert all(b"before dave" not in (b or b"") for b in bodies)
+    lines = [alice.core.groups.line_text(x) for x in dave.db.group_lines(conv)]
+    assert "alice added you" in [dave.core.groups.line_text(x) for x in dave.db.group_lines(conv)]
+    assert lines
+
+    await alice.core.groups.set_history("Board games", True)
+    await alice.core.groups.add("Board games", ["erin"])
+    await until(lambda: texts(erin, conv) == ["before dave", "welcome dave"], alice, erin)
+    # Bob sees everyone, and Dave's messages reach Bob though they are not contacts.
+    await dave.send_to("Board games", "hi all")
+    await until(lambda: texts(bob, conv)[-1:] == ["hi all"], alice, bob)
+
+
+async def test_removal_refuses_later_events_and_carol_keeps_history(nodes):
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: carol.core.groups.get(conv) is not None, alice, carol)
+    await carol.send_to("Board games", "counts")
+    await until(lambda: texts(bob, conv) == ["counts"], alice, bob, carol)
+    await alice.core.groups.remove("Board games", ["carol"])
+    await until(lambda: carol.group(conv.hex()).left, alice, carol)
+    assert carol.group(conv.hex()).role is None
+    assert "You were removed from the group by alice" in [
+        carol.core.groups.line_text(x) for x in carol.db.group_lines(conv)]
+    assert texts(carol, conv) == ["counts"]  # she keeps what she had
+    with pytest.raises(UserError, match="removed from Board games by alice"):
+        await carol.send_to("Board games", "still here?")
+    # A modified client writes anyway: every member's device refuses it.
+    carol.core.log.append(conv, MessageBody("sneaky"))
+    await carol.flush()
+    await alice.send_to("Board games", "after carol")
+    await until(lambda: texts(bob, conv)[-1:] == ["after carol"], alice, bob)
+    await carol.connect("127.0.0.1", bob.port)
+    await until(lambda: bob.online(carol.user_id), bob, carol)
+    await alice.send_to("Board games", "one more")
+    await until(lambda: texts(bob, conv)[-1:] == ["one more"], alice, bob)
+    assert "sneaky" not in texts(bob, conv) and "sneaky" not in texts(alice, conv)
+    assert "one more" not in texts(carol, conv)  # her devices stop receiving
+    # Added again, what she writes counts (her log goes on past the refused event, which
+    # everyone keeps as a head only); the refused one still does not show.
+    await alice.core.groups.add("Board games", ["carol"])
+    await until(lambda: not carol.group(conv.hex()).left, alice, carol)
+    await carol.send_to("Board games", "back")
+    await until(lambda: texts(bob, conv)[-1:] == ["back"], alice, bob, carol)
+    assert "sneaky" not in texts(bob, conv) + texts(alice, conv)
+
+
+async def test_leave_rename_and_roles(nodes):
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    with pytest.raises(UserError, match="only the owner"):
+        await bob.core.groups.set_role("Board games", "carol", True)
+    await alice.core.groups.set_role("Board games", "bob", True)
+    await until(lambda: bob.group(conv.hex()).role == "admin", alice, bob)
+    await bob.core.groups.rename("Board games", "Game night")
+    await until(lambda: carol.group(conv.hex()).name == "Game night", bob, carol, alice)
+    assert "bob renamed the group to 'Game night'" in [
+        carol.core.groups.line_text(x) for x in carol.db.group_lines(conv)]
+    await bob.core.groups.leave("Game night")
+    await until(lambda: member_names(carol, conv) == ["alice", "carol"], alice, bob, carol)
+    assert "bob left" in [alice.core.groups.line_text(x) for x in alice.db.group_lines(conv)]
+    assert bob.group(conv.hex()).left
+
+
+async def test_two_devices_of_one_member(nodes, tmp_path):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await friends(alice, bob)
+    bob2 = await nodes(add_device(tmp_path, "bob", "bob-laptop"))
+    await bob2.connect("127.0.0.1", bob.port)
+    conv = (await alice.create_group("Board games", ["bob"])).id
+    await alice.send_to("Board games", "to both devices")
+    await until(lambda: texts(bob2, conv) == ["to both devices"], alice, bob, bob2)
+    assert bob2.group("Board games").role == "member"
+    await bob2.send_to("Board games", "from the laptop")
+    await until(lambda: texts(alice, conv)[-1:] == ["from the laptop"], alice, bob, bob2)
+    await until(lambda: texts(bob, conv)[-1:] == ["from the laptop"], bob, bob2)
+
+
+async def test_group_survives_restart(nodes):
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await alice.core.groups.rename("Board games", "Game night")
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    info = alice.group("Game night")
+    assert info.id == conv and info.role == "owner" and len(info.members) == 3
+    await alice.connect("127.0.0.1", bob.port)
+    await alice.send_to("Game night", "still here")
+    await until(lambda: texts(bob, conv) == ["still here"], alice, bob)
