@@ -12,11 +12,12 @@ from p2p.profile import create_identity
 
 
 def make_node(
-    root: Path, name: str, *, discovery: bool = False, port: int | None = 0, profile: str = ""
+    root: Path, name: str, *, discovery: bool = False, port: int | None = 0, profile: str = "",
+    data_key: bytes | None = None,
 ) -> Node:
     path = root / (profile or name)
     if not (path / "identity.kith").exists():
-        create_identity(path, name, device_name=name)  # host-independent names
+        create_identity(path, name, device_name=name, key=data_key)  # host-independent names
     return Node(
         path,
         NodeOptions(
@@ -26,6 +27,7 @@ def make_node(
             timing=Timing(handshake=2, keepalive=1, dead_after=3),
             reconnect_min=0.05,
             reconnect_max=0.3,
+            data_key=data_key,
         ),
     )
 
