@@ -62,12 +62,12 @@ async def befriend(a: Node, b: Node) -> None:
     await until(lambda: any(c.state == "accepted" for c in a.contacts()), a, b)
 
 
-def add_device(root: Path, owner: str, device_name: str) -> str:
+def add_device(root: Path, owner: str, device_name: str, key: bytes | None = None) -> str:
     """Give ``owner``'s identity a second device profile (what linking produces) and
-    return its profile name under ``root``."""
+    return its profile name under ``root`` (``key``: the owner's data key, if any)."""
     from p2p.identity import Identity, _new_secret, load_identity, save_identity
 
-    ident = load_identity(root / owner)
+    ident = load_identity(root / owner, key)
     assert ident is not None
     secret = _new_secret()
     cert = ident.for_new_device(device_name, secret[32:])
