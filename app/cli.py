@@ -17,10 +17,12 @@ import os
 import sys
 from pathlib import Path
 
-from app import cli_files, cli_groups, cli_run, cli_system, desktop_install
+from app import cli_files, cli_groups, cli_run, cli_system, cli_unlock, desktop_install
 from app import cli_output as out
 from p2p import commands
 from p2p.errors import KithError
+from p2p.identity import identity_exists
+from p2p.keystore import PROTECTIONS
 from p2p.profile import AlreadyRunning, create_identity, default_profile
 
 log = logging.getLogger("kith")
@@ -32,6 +34,7 @@ as long as it runs.
 
 exit status: 0 ok, 1 failed, 2 usage (or no display for the app), 3 not found,
 4 not allowed, 5 timed out, 6 another Kith already runs for the profile,
+7 the profile stays locked (wrong passphrase, keyring gone: see `kith recover`),
 130 interrupted, 141 output closed. Errors go to stderr.
 """
 
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0,
         help="log what the node does (-vv: also discovery and connection details)",
     )
+    cli_unlock.add_arguments(p)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, text: str, *, json: bool = False) -> argparse.ArgumentParser:
@@ -88,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", required=True, help="your display name")
     s.add_argument("--device-name", default=None, metavar="DEVICE_NAME",
                    help="what this device is called in `kith devices` (default: the host name)")
+    cli_unlock.add_protect(s)
     command("whoami", "show this identity", json=True)
     s = command("daemon", "run the node headless until SIGINT/SIGTERM")
     s.add_argument("--port", type=int, default=None, help="TCP port to listen on")
@@ -133,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", default=None, metavar="DEVICE_NAME", help="this device's name")
     s.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                    help="give up after this long (default 300; exit 5)")
+    cli_unlock.add_protect(s)
     s = command("open", "tell my other devices the chat with PEER is open here (handoff); "
                 "needs Kith running for this profile", json=True)
     s.add_argument("peer", metavar="PEER", nargs="?", default=None,
@@ -163,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="on/off for switches; system, light or dark for theme; "
                    "interface names (comma-separated) or all for networks")
     c.add_argument("--json", action="store_true", help="print JSON")
+    c = csub.add_parser("protection", help="how the history's key is kept; change it")
+    c.add_argument("protect", metavar="PROTECTION", nargs="?", choices=list(PROTECTIONS),
+                   help="keyring, passphrase or none (omit to show the current one)")
+    c.add_argument("--new-passphrase-fd", type=int, default=None, metavar="N",
+                   help="read the new passphrase from file descriptor N")
+    c.add_argument("--new-recovery-code", action="store_true",
+                   help="replace the recovery code (the old one stops working)")
+    c.add_argument("--json", action="store_true", help="print JSON")
+    s = command("recover", "open a profile whose keyring is gone (or passphrase forgotten) "
+                "with the recovery code, then protect it again")
+    cli_unlock.add_protect(s)
     s = command("daemon-install", "write a systemd user unit that runs `kith daemon`")
     s.add_argument("--uninstall", action="store_true", help="remove the unit instead")
     s = command("completion", "print the shell completion script")
@@ -247,12 +264,19 @@ def _main(argv: list[str] | None) -> int:
             return desktop_install.run(args)
         if args.command == "config":
             args.command = f"config-{args.config_command}"
+        if args.command == "config-protection":
+            return cli_unlock.config_protection(profile, args)
+        if args.command == "recover":
+            return cli_unlock.recover(profile, args)
         if args.command == "daemon":
             return cli_run.daemon(profile, args)
         if args.command == "link":
             return asyncio.run(cli_run.link(profile, args))
         if args.command == "init":
-            identity = create_identity(profile, args.name, args.device_name)
+            if identity_exists(profile):
+                create_identity(profile, args.name)  # (its error: already has one)
+            key = cli_unlock.create_key(args, profile).key
+            identity = create_identity(profile, args.name, args.device_name, key=key)
             if not args.json:
                 out.say(f"Created {identity.name} in {profile}")
             out.print_whoami(commands.whoami(identity), as_json=args.json)

@@ -15,7 +15,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from app import cli_files
+from app import cli_files, cli_unlock
 from app import cli_output as out
 from p2p import commands
 from p2p.control import ControlClient, ControlServer
@@ -108,7 +108,7 @@ async def attach(profile: Path, what: str) -> Streams | ProfileLock:
 
 async def run(profile: Path, args: argparse.Namespace) -> int:
     if not (ControlClient(profile).path.exists()):
-        require_identity(profile)  # before anything is created in the folder
+        cli_unlock.require_identity_exists(profile)  # before anything is created in it
     got = await attach(profile, args.command)
     if isinstance(got, ProfileLock):
         try:
@@ -157,8 +157,11 @@ def _event(line: bytes) -> dict[str, Any] | None:
 async def _own_node(profile: Path, args: argparse.Namespace) -> int:
     name = args.command
     as_json = bool(getattr(args, "json", False))
+    key = cli_unlock.open_profile(profile, args)
+    if key is not None:
+        cli_unlock.migrate(profile, key)
     if name == "whoami":
-        out.print_whoami(commands.whoami(require_identity(profile)), as_json)
+        out.print_whoami(commands.whoami(require_identity(profile, key)), as_json)
         return 0
     if name == "open":
         raise UserError(
@@ -168,7 +171,8 @@ async def _own_node(profile: Path, args: argparse.Namespace) -> int:
     offline = name in OFFLINE
     node = Node(
         profile,
-        NodeOptions(interfaces=args.interface, discovery=not offline, network=not offline),
+        NodeOptions(interfaces=args.interface, discovery=not offline, network=not offline,
+                    data_key=key),
     )
     await node.start()
     try:
@@ -218,7 +222,7 @@ def claim_for(profile: Path, role: str, what: str = "") -> ProfileLock:
 def daemon(profile: Path, args: argparse.Namespace) -> int:
     """``kith daemon``: wait while a command has the profile (in this thread: Ctrl+C and
     SIGTERM end the wait at once), then serve until SIGINT/SIGTERM."""
-    require_identity(profile)
+    cli_unlock.require_identity_exists(profile)
 
     def stop_now(signum: int, frame: object) -> None:
         raise SystemExit(0)  # a stop before it serves is a clean stop too
@@ -227,19 +231,22 @@ def daemon(profile: Path, args: argparse.Namespace) -> int:
     try:
         lock = claim_for(profile, "daemon")
         try:
-            return asyncio.run(serve(profile, args))
+            key = cli_unlock.open_profile(profile, args)
+            if key is not None:
+                cli_unlock.migrate(profile, key)
+            return asyncio.run(serve(profile, args, key))
         finally:
             lock.release()
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-async def serve(profile: Path, args: argparse.Namespace) -> int:
+async def serve(profile: Path, args: argparse.Namespace, key: bytes | None = None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    node = Node(profile, NodeOptions(interfaces=args.interface, port=args.port))
+    node = Node(profile, NodeOptions(interfaces=args.interface, port=args.port, data_key=key))
     await node.start()
     control = ControlServer(node)
     told: list[bool] = []
@@ -274,9 +281,9 @@ async def serve(profile: Path, args: argparse.Namespace) -> int:
 
 async def link(profile: Path, args: argparse.Namespace) -> int:
     """``kith link``: show a code, wait to be linked, then fetch the history."""
-    from p2p.identity import load_identity
+    from p2p.identity import identity_exists
 
-    if load_identity(profile) is not None:
+    if identity_exists(profile):
         raise UserError(f"{profile} already has an identity; link a fresh profile")
     got = await attach(profile, "link")
     if not isinstance(got, ProfileLock):
@@ -292,6 +299,7 @@ async def _link(profile: Path, args: argparse.Namespace) -> int:
     from p2p import link_driver, linking
 
     device_name = args.name or default_device_name()
+    key = cli_unlock.create_key(args, profile).key
     code = linking.new_code()
     out.say(code)
     out.warn(f"on your other device run `kith devices add {code}` "
@@ -305,10 +313,10 @@ async def _link(profile: Path, args: argparse.Namespace) -> int:
 
     linked = await link_driver.wait_for_link(
         profile, code, device_name, interfaces=args.interface, timeout=args.timeout,
-        on_wrong_code=wrong_code,
+        on_wrong_code=wrong_code, data_key=key,
     )
     out.say(f"linked: this is now {linked.identity.name}'s device {device_name!r}")
-    node = Node(profile, NodeOptions(interfaces=args.interface))
+    node = Node(profile, NodeOptions(interfaces=args.interface, data_key=key))
     await node.start()
     try:
         await node.connect(linked.host, linked.port)

@@ -69,6 +69,7 @@ ERROR_CODES = {
     "not_allowed": 4,
     "timed_out": 5,
     "busy": 6,  # another Kith already runs for the profile
+    "locked": 7,  # the profile's data key did not open (passphrase, keyring: issue 16)
 }
 
 # The node raises UserError for every refusal; these say which kind it is.
@@ -111,6 +112,12 @@ def error_code(e: BaseException) -> str:
         return "timed_out"
     if isinstance(e, AlreadyRunning):
         return "busy"
+    from p2p import keyerrors
+    from p2p.identity import ProfileLocked
+
+    if isinstance(e, keyerrors.WrongPassphrase | keyerrors.WrongRecoveryCode
+                  | keyerrors.PassphraseRequired | keyerrors.KeyringProblem | ProfileLocked):
+        return "locked"
     text = str(e)
     for marker, code in _KINDS:
         if marker in text:

@@ -7,7 +7,10 @@ the device's Noise static key, so a completed handshake proves possession of the
 device key, and the certificate proves the device belongs to the user.
 
 All keys of a profile live in one file, ``identity.kith``, created with mode 0600 and
-written atomically.
+written atomically. A profile with a data key (:mod:`p2p.keystore`) keeps it sealed with
+that key: ``SEALED_MAGIC`` then ``keystore.seal(data key, the msgpack key file)``. A
+plain key file (the first release's) still opens, and :func:`seal_key_file` seals it
+(the plain copy is overwritten before it is removed).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ import nacl.exceptions
 from p2p.errors import EnvironmentProblem, RemoteProtocolError
 
 KEY_FILE = "identity.kith"
+SEALED_MAGIC = b"KITH-SEALED-1\n"  # a key file sealed with the data key starts so
+PLAIN_OLD = KEY_FILE + ".plain-old"  # the plain key file while it is sealed, then wiped
 _CERT_CONTEXT = b"kith-device-cert-v1"
 _REVOKE_CONTEXT = b"kith-device-revoke-v1"
 MAX_NAME = 64
@@ -242,10 +247,34 @@ def certify_device(
     return DeviceCertificate(user, device_id, device_name, created, sig)
 
 
-def load_identity(profile: Path) -> Identity | None:
-    """The profile's identity, or None if it has none yet. The key file must be the
-    user's own, closed to others and not a symlink (see :mod:`p2p.safefs`)."""
+class ProfileLocked(EnvironmentProblem):
+    """The key file is sealed with the profile's data key and no (or another) key was
+    given: the profile must be unlocked first."""
+
+
+def identity_exists(profile: Path) -> bool:
+    """The profile has a key file (sealed or not), without reading it."""
     from p2p import safefs
+
+    return safefs.check_folder(profile) and os.path.lexists(profile / KEY_FILE)
+
+
+def is_sealed(profile: Path) -> bool:
+    from p2p import safefs
+
+    try:
+        return safefs.read_private(profile / KEY_FILE).startswith(SEALED_MAGIC)
+    except FileNotFoundError:
+        return False
+
+
+def load_identity(profile: Path, key: bytes | None = None) -> Identity | None:
+    """The profile's identity, or None if it has none yet. The key file must be the
+    user's own, closed to others and not a symlink (see :mod:`p2p.safefs`). A sealed key
+    file needs the profile's data key ``key`` (:class:`ProfileLocked` otherwise); a
+    plain one opens with or without it."""
+    from p2p import safefs
+    from p2p.keysecrets import open_sealed
 
     path = profile / KEY_FILE
     if not safefs.check_folder(profile):
@@ -256,6 +285,19 @@ def load_identity(profile: Path) -> Identity | None:
         return None
     except IsADirectoryError as e:
         raise EnvironmentProblem(f"cannot read {path}: it is a folder") from e
+    if data.startswith(SEALED_MAGIC):
+        if key is None:
+            raise ProfileLocked(
+                f"the key file {path} is encrypted with the profile's data key: unlock "
+                "the profile first"
+            )
+        try:
+            data = open_sealed(key, data[len(SEALED_MAGIC):])
+        except EnvironmentProblem as e:
+            raise ProfileLocked(
+                f"the key file {path} does not open with this profile's data key: it was "
+                "changed or damaged, or belongs to another profile; restore it from a backup"
+            ) from e
     try:
         return Identity.decode(data)
     except (msgspec.DecodeError, ValueError) as e:
@@ -264,13 +306,43 @@ def load_identity(profile: Path) -> Identity | None:
         ) from e
 
 
-def save_identity(profile: Path, identity: Identity, *, replace: bool = False) -> None:
+def save_identity(
+    profile: Path, identity: Identity, *, replace: bool = False, key: bytes | None = None
+) -> None:
     """Write the key file with mode 0600, atomically, never through a symlink; refuse to
-    overwrite unless asked."""
+    overwrite unless asked. With the profile's data key ``key``, sealed with it."""
     from p2p import safefs
+    from p2p.keysecrets import seal
 
     safefs.ensure_folder(profile)
     path = profile / KEY_FILE
     if os.path.lexists(path) and not replace:
         raise EnvironmentProblem(f"{path} already exists: this profile has an identity")
-    safefs.write_private_atomic(path, identity.encode())
+    data = identity.encode()
+    if key is not None:
+        data = SEALED_MAGIC + seal(key, data)
+    safefs.write_private_atomic(path, data)
+
+
+def seal_key_file(profile: Path, key: bytes) -> bool:
+    """Seal a plain key file with the data key ``key`` (the upgrade of a first-release
+    profile); True if it did. The plain file is kept under a second name while the sealed
+    one replaces it, then overwritten and removed, so that a crash at any point leaves a
+    whole key file (a leftover plain copy is wiped on the next call)."""
+    from storage.cipher import wipe_file
+
+    old = profile / PLAIN_OLD
+    if not identity_exists(profile):
+        return False
+    if is_sealed(profile):
+        if os.path.lexists(old):
+            wipe_file(old)
+        return False
+    identity = load_identity(profile)
+    assert identity is not None
+    if os.path.lexists(old):
+        old.unlink()
+    os.link(profile / KEY_FILE, old)  # the plain data stays reachable for wiping
+    save_identity(profile, identity, replace=True, key=key)
+    wipe_file(old)
+    return True

@@ -86,8 +86,10 @@ async def wait_for_link(
     on_listening: Callable[[int], None] | None = None,
     on_wrong_code: Callable[[int], None] | None = None,
     timing: Timing | None = None,
+    data_key: bytes | None = None,
 ) -> Linked:
-    """Wait until an existing device links this one with ``code``; save the identity.
+    """Wait until an existing device links this one with ``code``; save the identity
+    (sealed with the profile's ``data_key`` if given).
 
     A wrong code ends that try (nothing is sent or received beyond the failed proof) and
     calls ``on_wrong_code(tries left)``; the third one ends the attempt: UserError, as
@@ -195,7 +197,7 @@ async def wait_for_link(
         for conn in list(conns):
             with contextlib.suppress(Exception):
                 await conn.drain()
-        save_identity(profile, linked.identity)
+        save_identity(profile, linked.identity, key=data_key)
         return linked
     finally:
         if not done.done():

@@ -53,7 +53,7 @@ from p2p.errors import EnvironmentProblem, UserError
 from p2p.eventlog import EventLog
 from p2p.files.feature import Files
 from p2p.groups import GroupInfo, Groups
-from p2p.identity import Identity
+from p2p.identity import Identity, seal_key_file
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
 from p2p.presence import Presence
@@ -82,7 +82,8 @@ class Node:
     def __init__(self, profile: Path, options: NodeOptions | None = None) -> None:
         self.profile = Path(profile)
         self.options = options or NodeOptions()
-        core = self.core = Core(self.profile, self.options, require_identity(self.profile))
+        core = self.core = Core(
+            self.profile, self.options, require_identity(self.profile, self.options.data_key))
         self._lock = ProfileLock(self.profile)
         # Wiring, in dependency order: each part registers its kinds, wire handlers and
         # connection hooks with the ones before it.
@@ -160,6 +161,7 @@ class Node:
         try:
             if key is not None:
                 cipher.ensure_encrypted(path, key)  # (finishes an interrupted migration)
+                seal_key_file(self.profile, key)  # a first-release plain key file
             self.core.store = Store(path, key=key)
         except StorageError as e:
             self._lock.release()

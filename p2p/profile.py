@@ -30,7 +30,14 @@ import platformdirs
 
 from p2p import safefs
 from p2p.errors import EnvironmentProblem, UserError
-from p2p.identity import KEY_FILE, Identity, load_identity, save_identity, valid_name
+from p2p.identity import (
+    KEY_FILE,
+    Identity,
+    identity_exists,
+    load_identity,
+    save_identity,
+    valid_name,
+)
 
 DB_FILE = "kith.db"
 LOCK_FILE = "kith.lock"
@@ -49,21 +56,24 @@ def default_device_name() -> str:
     return host if valid_name(host) else "this computer"
 
 
-def create_identity(profile: Path, name: str, device_name: str | None = None) -> Identity:
+def create_identity(
+    profile: Path, name: str, device_name: str | None = None, key: bytes | None = None
+) -> Identity:
     """``kith init``: create this device's identity; refuses if the profile has one.
-    The device is named after the host unless ``device_name`` is given."""
-    if load_identity(profile) is not None:
+    The device is named after the host unless ``device_name`` is given. With the
+    profile's data key ``key`` the key file is sealed with it."""
+    if identity_exists(profile):
         raise UserError(f"{profile} already has an identity; use another --profile")
     try:
         identity = Identity.generate(name, device_name or default_device_name())
     except ValueError as e:
         raise UserError(str(e)) from e
-    save_identity(profile, identity)
+    save_identity(profile, identity, key=key)
     return identity
 
 
-def require_identity(profile: Path) -> Identity:
-    identity = load_identity(profile)
+def require_identity(profile: Path, key: bytes | None = None) -> Identity:
+    identity = load_identity(profile, key)
     if identity is None:
         raise UserError(
             f"no identity in {profile}; create one first: kith --profile {profile} init --name NAME"

@@ -189,7 +189,7 @@ class Settings:
         if name == core.identity.name:
             return
         core.identity = core.identity.with_name(name)
-        save_identity(core.profile, core.identity, replace=True)
+        save_identity(core.profile, core.identity, replace=True, key=core.options.data_key)
         for p in core.net.live():
             assert p.conn is not None
             p.conn.send(wire.Profile(name))

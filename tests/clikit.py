@@ -8,6 +8,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The repository, and tests/ for the test keyring (keyringkit.FileKeyring).
+PYTHONPATH = os.pathsep.join((str(ROOT), str(ROOT / "tests")))
+
+
+def new_profile(profile: Path, name: str, device_name: str | None = None) -> bytes:
+    """A profile as `kith init` makes it (its data key in the test keyring, the key file
+    sealed), without a process; returns the data key. (A profile made by
+    ``create_identity`` alone is a first-release plain one: the first `kith` start
+    encrypts it and says so on stderr; the app asks how to protect it.)"""
+    from p2p.keystore import KeyStore
+    from p2p.profile import create_identity
+
+    key = KeyStore(profile).create("keyring").key
+    create_identity(profile, name, device_name, key=key)
+    return key
 
 
 async def spawn(
@@ -17,7 +32,7 @@ async def spawn(
     more environment variables; ``stdout``: a file descriptor instead of a pipe)."""
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
-        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})},
         stdout=asyncio.subprocess.PIPE if stdout is None else stdout,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -12,11 +12,12 @@ from p2p.profile import create_identity
 
 
 def make_node(
-    root: Path, name: str, *, discovery: bool = False, port: int | None = 0, profile: str = ""
+    root: Path, name: str, *, discovery: bool = False, port: int | None = 0, profile: str = "",
+    data_key: bytes | None = None,
 ) -> Node:
     path = root / (profile or name)
     if not (path / "identity.kith").exists():
-        create_identity(path, name, device_name=name)  # host-independent names
+        create_identity(path, name, device_name=name, key=data_key)  # host-independent names
     return Node(
         path,
         NodeOptions(
@@ -26,6 +27,7 @@ def make_node(
             timing=Timing(handshake=2, keepalive=1, dead_after=3),
             reconnect_min=0.05,
             reconnect_max=0.3,
+            data_key=data_key,
         ),
     )
 
@@ -61,12 +63,12 @@ async def befriend(a: Node, b: Node) -> None:
     await until(lambda: any(c.state == "accepted" for c in a.contacts()), a, b)
 
 
-def add_device(root: Path, owner: str, device_name: str) -> str:
+def add_device(root: Path, owner: str, device_name: str, key: bytes | None = None) -> str:
     """Give ``owner``'s identity a second device profile (what linking produces) and
-    return its profile name under ``root``."""
+    return its profile name under ``root`` (``key``: the owner's data key, if any)."""
     from p2p.identity import Identity, _new_secret, load_identity, save_identity
 
-    ident = load_identity(root / owner)
+    ident = load_identity(root / owner, key)
     assert ident is not None
     secret = _new_secret()
     cert = ident.for_new_device(device_name, secret[32:])

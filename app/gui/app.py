@@ -19,6 +19,7 @@ from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
 from app.gui import autostart, netifs, theme
+from app.gui import unlock as unlock_ui
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
 from app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
@@ -29,7 +30,7 @@ from app.gui.window import MainWindow
 from p2p.connection import Timing
 from p2p.control import ControlServer
 from p2p.errors import KithError
-from p2p.identity import load_identity
+from p2p.identity import identity_exists
 from p2p.node import Node, NodeOptions
 from p2p.profile import DB_FILE, create_identity
 from storage import StorageError, Store
@@ -76,7 +77,7 @@ async def ensure_identity(
     """First start: ask for a display name and create the identity, or link this device
     to my other one (the ``Linked`` result; ``dialog.link_dialog`` then shows the history
     download). False if cancelled."""
-    if load_identity(profile) is not None:
+    if identity_exists(profile):
         return True
     dialog = dialog or FirstStartDialog()
     while True:
@@ -145,13 +146,13 @@ async def receive_history(node: Node, linked: Linked, dialog: LinkDialog) -> Non
         dialog.close()
 
 
-def saved_interfaces(profile: Path) -> list[str] | None:
+def saved_interfaces(profile: Path, key: bytes | None = None) -> list[str] | None:
     """The interfaces chosen in Settings, read before the node starts."""
     path = profile / DB_FILE
     if not path.exists():
         return None
     try:
-        store = Store(path)
+        store = Store(path, key=key)
     except StorageError:
         return None
     try:
@@ -381,7 +382,7 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     # the first-start dialog only for a profile without an identity
-    first = FirstStartDialog() if load_identity(profile) is None else None
+    first = FirstStartDialog() if not identity_exists(profile) else None
     identity = asyncio.ensure_future(
         ensure_identity(profile, first, LinkSetup(interfaces=interfaces)))
     stopping = asyncio.ensure_future(stop.wait())
@@ -398,10 +399,15 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         stopping.cancel()
         return 0
     linked = None if found is True else found  # this device was just linked
+    try:
+        key = await unlock_ui.unlock_profile(profile, first=first is not None)
+    except unlock_ui.Cancelled:
+        stopping.cancel()
+        return 0
     warning = ""
     if not interfaces:  # --interface wins; else the networks chosen in Settings
-        interfaces, warning = netifs.startup_interfaces(saved_interfaces(profile) or [])
-    kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces)))
+        interfaces, warning = netifs.startup_interfaces(saved_interfaces(profile, key) or [])
+    kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces, data_key=key)))
     kith.closed = stop
     try:
         # from the autostart entry: straight to the tray (if there is one to come back by)
@@ -463,7 +469,7 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     app.setDesktopFileName("kith")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
-    if load_identity(Path(profile)) is not None and raise_running(Path(profile)):
+    if identity_exists(Path(profile)) and raise_running(Path(profile)):
         collector.timer.stop()
         gc.enable()
         return 0  # Kith runs already for this profile: its window is in front now

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import autostart, netifs
+from app.gui import unlock as unlock_ui
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
 
@@ -241,6 +242,8 @@ class SettingsDialog(QDialog):
         self.devices_button.setObjectName("myDevicesButton")
         self.devices_button.setToolTip("Link another computer to this account, or remove one")
         form.addRow("Devices", self.devices_button)
+        self.protection_button = unlock_ui.protection_button(bridge.node, self)
+        form.addRow("Protection", self.protection_button)
         self.synced_keys = [k for k in rows if k in synced]
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel

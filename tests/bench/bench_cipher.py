@@ -14,7 +14,10 @@ Python binding costs by itself), ``--rounds`` times each, best of each kept:
 2. ``bench_link_sync.py``: the whole history to a newly linked device (the sender's
    and the receiver's stores encrypted);
 3. in this process: opening a profile with a 100k-message chat and reading its newest
-   page (what the app does to show a chat).
+   page (what the app does to show a chat);
+0. first, in this process: the CPU time of the store alone writing messages in commits
+   of 50 and paging back through them (``--pragma`` tries a SQLCipher setting beside it;
+   ``--store-only`` stops there).
 
 The encrypted runs pass a random data key to the children in ``KITH_BENCH_DB_KEY``;
 only this file reads it, and makes every ``Store`` of that process open with it.
@@ -43,6 +46,7 @@ sys.path.insert(0, str(HERE))
 
 KEY_ENV = "KITH_BENCH_DB_KEY"
 RUN_ENV = "KITH_BENCH_CIPHER_RUN"  # the benchmark module a child process runs
+PRAGMAS_ENV = "KITH_BENCH_CIPHER_PRAGMAS"  # "a=1;b=2": SQLCipher settings to try
 TARGET = 0.15
 BINDING_ONLY = "binding"
 
@@ -72,6 +76,16 @@ def use_key_from_env() -> None:
         cipher.connect = unkeyed  # type: ignore[assignment]
         return
     storage.db.Store.__init__.__defaults__ = (bytes.fromhex(hexkey),)
+    pragmas = [p for p in os.environ.get(PRAGMAS_ENV, "").split(";") if p]
+    if pragmas:  # SQLCipher settings to try (each connection, right after the key)
+        apply_key = cipher._apply_key
+
+        def with_pragmas(conn, key: bytes) -> None:  # noqa: ANN001
+            apply_key(conn, key)
+            for pragma in pragmas:
+                conn.execute(f"PRAGMA {pragma}")
+
+        cipher._apply_key = with_pragmas
 
 
 def child() -> None:
@@ -164,13 +178,82 @@ def open_chat(n: int, rounds: int) -> None:
               "(target < 100 ms)")
 
 
+def store_writes(n: int, rounds: int, pragmas: list[str]) -> None:
+    """CPU seconds (all threads of this process: the checkpointer too) to write ``n``
+    messages in commits of 50, as the node's group commit does, then to page back
+    through them: plain, encrypted, and encrypted with ``pragmas`` (SQLCipher settings
+    to try). CPU time, unlike throughput, hardly moves with the other load of a shared
+    machine."""
+    from storage import MessageRow, Store, cipher
+
+    conv = hashlib.blake2b(b"conv", digest_size=32).digest()
+    me, peer = b"\xaa" * 32, b"\xbb" * 32
+    apply_key = cipher._apply_key
+
+    def one(key: bytes | None, extra: list[str]) -> tuple[float, float]:
+        def with_extra(conn, k: bytes) -> None:  # noqa: ANN001
+            apply_key(conn, k)
+            for pragma in extra:
+                conn.execute(f"PRAGMA {pragma}")
+
+        cipher._apply_key = with_extra  # type: ignore[assignment]
+        try:
+            with tempfile.TemporaryDirectory(prefix="kith-bench-cipher-") as tmp:
+                s = Store(Path(tmp) / "kith.db", key=key)
+                s.ensure_conversation(conv, "direct", [(me, "member"), (peer, "member")],
+                                      peer_user=peer)
+                t = time.process_time()
+                for start in range(0, n, 50):
+                    rows = [MessageRow(
+                        hashlib.blake2b(seq.to_bytes(8, "big"), digest_size=32).digest(),
+                        conv, me, me, seq, seq, seq,
+                        f"message number {seq}, bring the tickets", True,
+                    ) for seq in range(start + 1, min(start + 50, n) + 1)]
+                    with s.transaction():
+                        s.insert_messages(rows)
+                write = time.process_time() - t
+                t = time.process_time()
+                before = None
+                for _ in range(n // 50):
+                    page = s.messages(conv, limit=50, before=before)
+                    before = (page[0].lamport, page[0].author)
+                read = time.process_time() - t
+                s.close()
+        finally:
+            cipher._apply_key = apply_key  # type: ignore[assignment]
+        return write, read
+
+    runs: dict[str, list[tuple[float, float]]] = {"plain": [], "encrypted": []}
+    if pragmas:
+        runs[" ".join(pragmas)] = []
+    for _ in range(rounds):
+        runs["plain"].append(one(None, []))
+        runs["encrypted"].append(one(os.urandom(32), []))
+        if pragmas:
+            runs[" ".join(pragmas)].append(one(os.urandom(32), pragmas))
+    pw = min(w for w, _ in runs["plain"])
+    pr = min(r for _, r in runs["plain"])
+    for label, got in runs.items():
+        w, r = min(x for x, _ in got), min(y for _, y in got)
+        print(f"store, {n:,} messages in commits of 50, {label}: write {w:.2f} s cpu "
+              f"({(w / pw - 1) * 100:+.0f} %), page back {r:.3f} s cpu "
+              f"({(r / pr - 1) * 100:+.0f} %)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=50_000, help="messages to send")
     ap.add_argument("--history", type=int, default=100_000, help="history to sync")
     ap.add_argument("--chat", type=int, default=100_000, help="messages in the opened chat")
     ap.add_argument("--rounds", type=int, default=2, help="runs of each, best kept")
+    ap.add_argument("--store", type=int, default=40_000, help="messages of the store test")
+    ap.add_argument("--pragma", action="append", default=[],
+                    help="a SQLCipher setting to try in the store test (cipher_page_size=8192)")
+    ap.add_argument("--store-only", action="store_true", help="only the store test")
     args = ap.parse_args()
+    store_writes(args.store, max(args.rounds, 3), args.pragma)
+    if args.store_only:
+        return
     open_chat(args.chat, args.rounds)
     compare("bench_messages", ["-n", str(args.messages)], args.rounds)
     compare("bench_link_sync", ["-n", str(args.history)], args.rounds)

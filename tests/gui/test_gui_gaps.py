@@ -170,7 +170,7 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
 
 def test_sigterm_stops_the_app_cleanly(tmp_path, qtbot):
     profile = tmp_path / "alice"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.environ["PYTHONPATH"])
     subprocess.run([sys.executable, "-m", "app.cli", "--profile", str(profile), "init",
                     "--name", "alice"], check=True, env=env, cwd=ROOT, capture_output=True)
     proc = subprocess.Popen(

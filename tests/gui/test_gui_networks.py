@@ -126,7 +126,7 @@ def test_the_app_starts_when_the_chosen_network_is_gone(tmp_path, qtbot):
     """A laptop saved "wlan9" in Settings and wlan9 is not there today: the app still
     opens, says so, and listens on this computer only (not on every network)."""
     profile = tmp_path / "alice"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.environ["PYTHONPATH"])
     subprocess.run([sys.executable, "-m", "app.cli", "--profile", str(profile), "init",
                     "--name", "alice"], check=True, env=env, cwd=ROOT, capture_output=True)
     store = Store(profile / DB_FILE)

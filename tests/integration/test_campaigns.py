@@ -26,6 +26,7 @@ from p2p import events as ev
 from p2p import wire
 from p2p.events import direct_conversation
 from p2p.identity import Identity
+from p2p.keystore import KeyStore
 from p2p.node import StatusChanged
 from p2p.profile import DB_FILE
 from storage import STATUS_DELIVERED, Store
@@ -197,7 +198,7 @@ async def test_kill_9_again_and_again_loses_nothing_acknowledged(nodes, tmp_path
                 daemon.kill()
                 await daemon.wait()
 
-    store = Store(bob_dir / DB_FILE)
+    store = Store(bob_dir / DB_FILE, key=KeyStore(bob_dir).unlock())  # (in the test keyring)
     try:
         assert store.execute("PRAGMA integrity_check") == [("ok",)]
         have = store.vector(conv).get(alice.device_id, 0)

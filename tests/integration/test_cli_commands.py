@@ -15,7 +15,7 @@ import re
 import signal
 
 import pytest
-from clikit import kith, spawn
+from clikit import kith, new_profile, spawn
 from nodekit import befriend, make_node, until
 
 from app.cli import main
@@ -182,7 +182,7 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
 ):
     # (mdns_isolated: the daemon announces itself over mDNS on 127.0.0.1)
     profile = tmp_path / "alice"
-    create_identity(profile, "alice", device_name="alice")
+    new_profile(profile, "alice", device_name="alice")
     daemon = listener = None
     try:
         daemon = await spawn(profile, "daemon")

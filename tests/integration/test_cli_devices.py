@@ -85,12 +85,14 @@ async def test_the_daemon_of_a_removed_device_says_so_and_stays_off_the_network(
 
     from p2p import wire
     from p2p.identity import load_identity, revoke_device
+    from p2p.keystore import KeyStore
     from p2p.profile import DB_FILE
     from storage import Store
 
     assert (await kith(tmp_path / "alice", "init", "--name", "alice"))[0] == 0
-    add_device(tmp_path, "alice", "laptop")
-    alice = load_identity(tmp_path / "alice")
+    key = KeyStore(tmp_path / "alice").unlock()
+    add_device(tmp_path, "alice", "laptop", key)
+    alice = load_identity(tmp_path / "alice", key)
     laptop = load_identity(tmp_path / "laptop")
     assert alice is not None and laptop is not None
     # The laptop learnt, in an earlier run, that alice's other device removed it.

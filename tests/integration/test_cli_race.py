@@ -16,9 +16,9 @@ import signal
 from pathlib import Path
 
 import pytest
-from clikit import spawn
+from clikit import new_profile, spawn
 
-from p2p.profile import ProfileLock, control_socket_path, create_identity
+from p2p.profile import ProfileLock, control_socket_path
 
 ROUNDS = int(os.environ.get("KITH_RACE_ROUNDS", 20))
 AT_ONCE = 4
@@ -44,7 +44,7 @@ async def _app_ready(proc: asyncio.subprocess.Process, profile: Path) -> None:
 async def _round(
     profile: Path, order: str, server_args: tuple[str, ...], ready, env: dict[str, str]
 ) -> None:
-    create_identity(profile, "alice", "desk")
+    new_profile(profile, "alice", "desk")
     server = command = None
     try:
         if order == "server first":

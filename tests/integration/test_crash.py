@@ -19,6 +19,7 @@ from nodekit import until
 
 from p2p import events as ev
 from p2p.events import direct_conversation
+from p2p.keystore import KeyStore
 from p2p.node import StatusChanged
 from p2p.profile import DB_FILE
 from storage import STATUS_DELIVERED, Store
@@ -30,7 +31,7 @@ N = 3000
 async def _kith(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app.cli", *args, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
 
@@ -86,7 +87,7 @@ async def test_acknowledged_messages_survive_sigkill(nodes, tmp_path):
             await daemon.wait()
 
     assert acked > first
-    store = Store(bob_dir / DB_FILE)
+    store = Store(bob_dir / DB_FILE, key=KeyStore(bob_dir).unlock())  # (in the test keyring)
     try:
         assert store.execute("PRAGMA integrity_check") == [("ok",)]
         have = store.vector(conv).get(alice.device_id, 0)

@@ -4,7 +4,6 @@ the file completes, and no block verified before the kill is sent again."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,9 @@ from nodekit import befriend
 
 from p2p.files.bitmap import Bitmap
 from p2p.files.protocol import BlockRequest
+from p2p.keystore import KeyStore
 from p2p.profile import DB_FILE
+from storage import Store
 
 SIZE = 24 * 1000 * 1000  # 128 KiB blocks: 184 of them
 HALF = 92
@@ -27,11 +28,13 @@ def _random_file(path: Path, size: int) -> Path:
 
 
 def _persisted(profile: Path, fid: bytes, count: int) -> set[int]:
-    conn = sqlite3.connect(profile / DB_FILE)
+    keys = KeyStore(profile)  # (the daemon encrypted bob's profile at its first start)
+    store = Store(profile / DB_FILE, key=keys.unlock() if keys.exists() else None)
     try:
-        row = conn.execute("SELECT bitmap FROM files WHERE id = ?", (fid,)).fetchone()
+        row = store.execute("SELECT bitmap FROM files WHERE id = ?", (fid,))
+        row = row[0] if row else None
     finally:
-        conn.close()
+        store.close()
     if row is None or row[0] is None:
         return set()
     b = Bitmap(count, row[0])

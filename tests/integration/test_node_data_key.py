@@ -4,7 +4,6 @@ unlock the key and pass it, see p2p/keystore.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -16,12 +15,6 @@ from storage import STATUS_DELIVERED
 from storage.cipher import is_encrypted
 
 TEXT = "the spare key is taped under the second drawer"
-
-
-def _with_key(node, key: bytes):
-    node.options = dataclasses.replace(node.options, data_key=key)
-    node.core.options = node.options
-    return node
 
 
 async def test_a_plain_profile_is_migrated_and_reopened_with_its_key(tmp_path):
@@ -37,9 +30,10 @@ async def test_a_plain_profile_is_migrated_and_reopened_with_its_key(tmp_path):
         await bob.stop()
     path = tmp_path / "alice" / DB_FILE
     assert not is_encrypted(path) and TEXT.encode() in path.read_bytes()
+    plain_key_file = path.with_name("identity.kith").read_bytes()
 
     key = os.urandom(32)
-    again = _with_key(make_node(tmp_path, "alice"), key)
+    again = make_node(tmp_path, "alice", data_key=key)
     await again.start()  # migrates, then opens encrypted
     try:
         assert [m.text for m in again.history("bob")] == [TEXT]
@@ -48,7 +42,10 @@ async def test_a_plain_profile_is_migrated_and_reopened_with_its_key(tmp_path):
     assert is_encrypted(path)
     assert TEXT.encode() not in path.read_bytes()
 
-    wrong = _with_key(make_node(tmp_path, "alice"), os.urandom(32))
+    with pytest.raises(EnvironmentProblem, match="does not open"):
+        make_node(tmp_path, "alice", data_key=os.urandom(32))  # the sealed key file
+    path.with_name("identity.kith").write_bytes(plain_key_file)  # as if only the db were
+    wrong = make_node(tmp_path, "alice", data_key=os.urandom(32))
     with pytest.raises(EnvironmentProblem, match="key"):
         await wrong.start()
     assert not wrong.core.running

@@ -23,7 +23,7 @@ def _readonly_kith(profile: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*prefix, "sh", "-c", script, str(profile), sys.executable, "-m", "app",
          "--profile", str(profile), *args],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]}, capture_output=True,
         timeout=120, check=False,
     )
 
@@ -45,7 +45,7 @@ def _snapshot(profile: Path) -> dict[str, bytes]:
 
 def test_a_read_only_profile_is_a_clear_message(tmp_path, readonly_ok):
     profile = tmp_path / "p"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]}
     for args in (["init", "--name", "alice"], ["contacts"]):
         subprocess.run([sys.executable, "-m", "app", "--profile", str(profile), *args],
                        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)

@@ -305,7 +305,8 @@ def test_key_file_is_plain_json_with_checksum(tmp_path: Path) -> None:
     assert {w["method"] for w in decoded["wrappings"]} == {"passphrase", "recovery"}
 
 
-def test_measured_kdf_is_at_least_argon2id_interactive() -> None:
+def test_measured_kdf_is_at_least_argon2id_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KITH_KDF_FAST", raising=False)
     params = keystore.measure_kdf()
     assert params.memlimit >= nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
     assert params.opslimit >= 1
