@@ -27,8 +27,14 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     paths = args.get("files") or []
     if not all(isinstance(p, str) and p for p in paths):
         raise UserError("--file takes a path")
-    user, _ = node.resolve(args["peer"])
-    e = await node.files.send(user, str(args.get("text") or ""), [Path(p) for p in paths])
+    chat = node.resolve_chat(args["peer"])  # a contact or a group
+    e = await node.files.send_in(chat.conv, str(args.get("text") or ""),
+                                 [Path(p) for p in paths])
+    if chat.user is not None:
+        recipients = [chat.user]
+    else:
+        g = node.core.groups.get(chat.conv)
+        recipients = sorted(u for u in (g.state.members if g else ()) if u != node.user_id)
     await node.flush()
     row = node.db.message_at(e.event.conv, e.event.author, e.event.seq)
     if row is None:
@@ -41,9 +47,10 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     if wait:
         loop_wait = float(wait)
         if await node.wait_status(row, STATUS_DELIVERED, loop_wait):
-            held = await node.files.wait_held_by(ids, [user], loop_wait)
+            held = await node.files.wait_held_by(ids, recipients, loop_wait)
     else:
-        held = all(user in node.files.complete_at.get(f, set()) for f in ids)
+        held = all(all(u in node.files.complete_at.get(f, set()) for u in recipients)
+                   for f in ids)
     row = node.db.message_at(row.conv, row.author, row.seq) or row
     out = message_json(row, node.user_id, node.names())
     out["files"] = files_of(node, row)

@@ -41,7 +41,7 @@ from p2p.files.protocol import (
     FileStop,
 )
 from p2p.files.serving import MAX_QUEUED, Serving
-from p2p.kinds import Applying, Part
+from p2p.kinds import GROUP, Applying, Part
 from storage import Store
 from storage.files import (
     FILE_COMPLETE,
@@ -161,7 +161,12 @@ class Files(Fetching, Serving):
             self._emit(file)
 
     async def send(self, user: bytes, text: str, paths: list[Path]) -> ev.SignedEvent:
-        """Bring the files in, then sign and queue a message that carries them."""
+        """Bring the files in, then sign and queue a message to ``user`` that carries
+        them."""
+        return await self.send_in(self.core.convs.direct(user), text, paths)
+
+    async def send_in(self, conv: bytes, text: str, paths: list[Path]) -> ev.SignedEvent:
+        """:meth:`send` in a conversation: the direct one with a contact, or a group."""
         if not paths:
             raise UserError("no file to send")
         if len(paths) > MAX_FILES:
@@ -172,7 +177,15 @@ class Files(Fetching, Serving):
             size = p.stat().st_size
             if size > mf.MAX_FILE:
                 raise UserError(f"{p.name} is larger than 4 GiB ({describe_size(size)})")
-        self.core.messages.check_recipient(user)
+        core = self.core
+        if core.convs.type_of(conv) == GROUP:
+            core.devices.refuse_if_removed()
+            core.groups.require_member(conv)
+        else:
+            user = core.convs.peer_of(conv)
+            if user is None:
+                raise UserError("no such conversation")
+            core.messages.check_recipient(user)
         atts: list[desc.Attachment] = []
         for p in paths:
             try:
@@ -189,7 +202,7 @@ class Files(Fetching, Serving):
             self._manifests[a.id] = m
             atts.append(a)
         atts = _fit(atts, text)
-        return self.core.messages.queue(user, text, files=tuple(atts))
+        return core.messages.queue_in(conv, text, files=tuple(atts))
 
     # -- what the API shows -----------------------------------------------------------------
 

@@ -195,3 +195,33 @@ async def test_group_survives_restart(nodes):
     await alice.connect("127.0.0.1", bob.port)
     await alice.send_to("Game night", "still here")
     await until(lambda: texts(bob, conv) == ["still here"], alice, bob)
+
+
+async def test_files_in_a_group(nodes, tmp_path):
+    """A file sent in a group reaches every member: from a contact it downloads by
+    itself, from a member who is not a contact it waits for a fetch, which any member's
+    device that holds it can serve."""
+    alice, bob, carol = await trio(nodes)  # bob and carol are not contacts
+    info = await alice.create_group("Photos", ["bob", "carol"])
+    conv = info.id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    src = tmp_path / "plan.bin"
+    src.write_bytes(bytes(range(256)) * 1000)
+    e = await alice.files.send_in(conv, "the plan", [src])
+    await alice.flush()
+    (fid,) = [a.file for a in alice.db.message_attachments(conv, e.event.author, e.event.seq)]
+    for member in (bob, carol):  # alice is a contact of both: it comes by itself
+        assert await member.files.wait_complete(fid, 20)
+    # bob sends one in the group: carol does not know bob, so it waits for her click
+    other = tmp_path / "bobs.bin"
+    other.write_bytes(b"b" * 200_000)
+    e2 = await bob.files.send_in(conv, "", [other])
+    await bob.flush()
+    (fid2,) = [a.file for a in bob.db.message_attachments(conv, e2.event.author, e2.event.seq)]
+    await until(lambda: carol.db.file(fid2) is not None, bob, carol)
+    assert fid2 not in carol.files.transfers
+    carol.files.start(fid2)
+    assert await carol.files.wait_complete(fid2, 20)
+    with pytest.raises(UserError, match="no such conversation"):
+        await carol.files.send_in(b"\x00" * 32, "", [other])
