@@ -326,6 +326,9 @@ class Bridge(QObject):
         (my own other devices are under My devices)."""
         people: dict[bytes, PeerInfo] = {}
         for p in self.node.peers():
+            if p.user_id is None and p.problem:  # another version: say so (by device)
+                people[b"?" + p.device_id] = p
+                continue
             if p.user_id is None or p.contact is not None or p.user_id == self.node.user_id:
                 continue
             user = p.user_id

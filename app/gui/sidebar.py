@@ -450,6 +450,14 @@ class Sidebar(QWidget):
         )
         self.nearby_empty.setVisible(not nearby)
         for p in nearby:
+            if p.problem:  # another version of Kith: nothing can be said to them
+                name = p.name or "Unknown"
+                row = PersonRow(name, f"⚠ {p.problem}", p.device_id, "")
+                row.setObjectName("nearbyProblemRow")
+                row.setToolTip(p.problem)
+                self.nearby_box.addWidget(row)
+                self.nearby_rows.append(row)
+                continue
             assert p.user_id is not None
             note = "⚠ Same name as a contact, different key" if p.key_changed else \
                 ("on this network" if not p.connected else "connected")

@@ -6,7 +6,8 @@ import os
 from types import SimpleNamespace
 
 from nodekit import add_device, make_node
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QPushButton
+from versionkit import dial_as_version
 
 from app.gui.bridge import Bridge
 from p2p.node import PeerInfo
@@ -67,3 +68,17 @@ def test_discovery_starts_once_the_window_is_up(kith_apps, qtbot):
     sidebar = alice.window.sidebar
     qtbot.waitUntil(lambda: [r.name.text() for r in sidebar.nearby_rows] == ["bob"],
                     timeout=15000)
+
+
+def test_a_peer_of_another_version_shows_why_in_nearby(kith_apps, qtbot, aw):
+    """Someone nearby runs another version of Kith: Nearby says so (and offers no Add)."""
+    alice = kith_apps("alice")
+    w = alice.window
+    w.show()
+    assert aw(dial_as_version(alice.node.port, "oldbob", 1)) == [
+        "protocol version 2 here, 1 there: update Kith"]
+    qtbot.waitUntil(lambda: any(r.objectName() == "nearbyProblemRow"
+                                for r in w.sidebar.nearby_rows), timeout=10000)
+    row = next(r for r in w.sidebar.nearby_rows if r.objectName() == "nearbyProblemRow")
+    assert "older version of Kith" in row.toolTip()
+    assert not row.findChildren(QPushButton)

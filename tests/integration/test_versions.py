@@ -8,35 +8,15 @@ import asyncio
 import contextlib
 
 import pytest
+from versionkit import byes, read_until_closed, session_of_version
 
-from p2p import wire
 from p2p.errors import UserError
 from p2p.identity import Identity
-from p2p.session import HandshakeComplete, MessageReceived, Session
+from p2p.session import HandshakeComplete
 
-
-def _session(identity: Identity, *, initiator: bool, version: int) -> Session:
-    """A session that introduces itself as Kith protocol ``version``."""
-    s = Session(identity, initiator=initiator)
-    s._hello = wire.encode(wire.Hello(version, identity.cert, identity.name))
-    return s
-
-
-async def _read_until_closed(reader: asyncio.StreamReader, session: Session) -> list[str]:
-    """The reasons of every ``bye`` the other side sent before it hung up."""
-    byes: list[str] = []
-    while True:
-        data = await asyncio.wait_for(reader.read(65536), 10)
-        if not data:
-            return byes
-        byes += _byes(session.receive_data(data))
-
-
-def _byes(events: list) -> list[str]:
-    return [
-        e.message.reason for e in events
-        if isinstance(e, MessageReceived) and isinstance(e.message, wire.Close)
-    ]
+_session = session_of_version
+_read_until_closed = read_until_closed
+_byes = byes
 
 
 @pytest.mark.parametrize(
