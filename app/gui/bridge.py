@@ -327,7 +327,7 @@ class Bridge(QObject):
         people: dict[bytes, PeerInfo] = {}
         for p in self.node.peers():
             if p.user_id is None and p.problem:  # another version: say so (by device)
-                people[b"?" + p.device_id] = p
+                people[b"?" + (p.device_id or b"")] = p
                 continue
             if p.user_id is None or p.contact is not None or p.user_id == self.node.user_id:
                 continue

@@ -452,7 +452,7 @@ class Sidebar(QWidget):
         for p in nearby:
             if p.problem:  # another version of Kith: nothing can be said to them
                 name = p.name or "Unknown"
-                row = PersonRow(name, f"⚠ {p.problem}", p.device_id, "")
+                row = PersonRow(name, f"⚠ {p.problem}", p.device_id or b"", "")
                 row.setObjectName("nearbyProblemRow")
                 row.setToolTip(p.problem)
                 self.nearby_box.addWidget(row)
