@@ -8,7 +8,8 @@ the work lives in them (``p2p/README.md`` has the map)::
     receive       p2p.receive        decode -> chain -> authorize -> apply -> commit -> forward
     replication   p2p.replication    digests, wants, history streams, live push, relay
     conversations p2p.conversations  types, members, entitlement
-    features      p2p.contacts, p2p.devices, p2p.messages, p2p.settings, p2p.signals
+    features      p2p.contacts, p2p.devices, p2p.messages, p2p.settings, p2p.signals,
+                  p2p.actions
                   (each declares its event kinds and wire messages)
 
 Everything runs on one asyncio loop; listeners get :class:`NodeEvent` values
@@ -24,6 +25,7 @@ from typing import Any
 
 from p2p import api, nearby
 from p2p import events as ev
+from p2p.actions import Actions
 from p2p.api import (
     ACCEPTED,
     DECLINED,
@@ -91,6 +93,7 @@ class Node:
         core.messages = self.messages_feature = Messages(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
+        core.actions = self.actions = Actions(core)  # (replies, reactions, edits... p2p.actions)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
 
@@ -169,6 +172,7 @@ class Node:
         core.convs.load(store)
         core.devices.load()
         core.running = True
+        core.actions.start()  # (erases what expired while off, before anything is served)
         if not self.options.network:
             return
         if core.devices.removed:

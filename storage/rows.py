@@ -67,6 +67,14 @@ class MessageRow:
     outgoing: bool
     status: int = STATUS_SENDING  # derived from the marks when read back
     rowid: int = 0
+    # Message actions (storage/actions.py): the event replied to, the disappearing timer
+    # (seconds; 0: none), when it disappears (ms since the epoch), how often it was
+    # edited, and whether its author unsent it (the text is then empty).
+    reply_to: bytes | None = None
+    timer: int = 0
+    expires_at: int | None = None
+    edits: int = 0
+    unsent: bool = False
 
     @property
     def status_name(self) -> str:

@@ -11,6 +11,7 @@ from corekit import start_me
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p.actions import KINDS as ACTION_KINDS
 from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
 from p2p.errors import RemoteProtocolError
 from p2p.kinds import CONV_TYPES, DIRECT, GROUP, SELF, Author, Batch, Kind, KindTable, Part
@@ -90,8 +91,8 @@ def test_where_each_kind_may_appear_and_who_may_author_it() -> None:
 async def test_a_node_declares_exactly_the_feature_kinds(tmp_path: Path) -> None:
     me = await start_me(tmp_path)
     try:
-        assert me.core.kinds.names() == sorted(k.name for k in ALL)
-        for kind in ALL:
+        assert me.core.kinds.names() == sorted(k.name for k in (*ALL, *ACTION_KINDS))
+        for kind in (*ALL, *ACTION_KINDS):
             assert me.core.kinds.get(kind.name) is kind
         assert me.core.kinds.get("poke") is None
     finally:
@@ -105,7 +106,7 @@ def test_encode_gives_the_kind_and_the_body_bytes() -> None:
     table = KindTable(ALL)
     kind, data = table.encode(MessageBody("hi"))
     assert kind is MESSAGE
-    assert data == _enc(["hi"])
+    assert data == _enc(["hi", b"", 0])  # (text, reply_to, timer)
     assert MESSAGE.decode(data) == MessageBody("hi")
 
 
