@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from app import cli_actions, cli_run, cli_system, desktop_install
 from app import cli_output as out
-from app import cli_run, cli_system, desktop_install
 from p2p import commands
 from p2p.errors import KithError
 from p2p.profile import AlreadyRunning, create_identity, default_profile
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = command("completion", "print the shell completion script")
     s.add_argument("shell", choices=["bash", "zsh", "fish"])
     command("man", "print the man page (roff): kith man > kith.1")
+    cli_actions.add_parsers(sub)  # reply, react, edit, unsend, ... (app/cli_actions.py)
     return p
 
 

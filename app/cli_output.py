@@ -176,7 +176,14 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
         return
     when = datetime.datetime.fromtimestamp(m["time"]).strftime("%Y-%m-%d %H:%M")
     status = f"  [{m['status']}]" if m.get("outgoing") else ""
-    print(f"{when}  {_name(m['from'])}: {clean(m['text'])}{status}", flush=True)
+    # (with what replies, edits, reactions, cards... add: app/cli_actions.py)
+    print(f"{when}  {_name(m['from'])}: {_actions().decorate(m)}{status}", flush=True)
+
+
+def _actions() -> Any:
+    from app import cli_actions  # (it uses this module)
+
+    return cli_actions
 
 
 def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> int:
@@ -203,6 +210,8 @@ def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> 
         listing(result, as_json, "No settings.", config_line)
     elif as_json:
         say_json(result)
+    elif name in _actions().NAMES:
+        _actions().say_result(name, result)
     else:
         _say_result(name, result)
     if name == "send" and wait is not None and not result["delivered"]:

@@ -289,8 +289,8 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     limit = 50 if args.get("limit") is None else int(args["limit"])
     if limit < 1:
         raise UserError("--limit must be at least 1")
-    names = node.names()
-    return [message_json(m, node.user_id, names) for m in node.history(args["peer"], limit)]
+    # (with replies, reactions, edits, tombstones, expiry and cards: p2p.commands_actions)
+    return commands_actions.rows_json(node, node.history(args["peer"], limit))
 
 
 @command("safety-number", peer=(TEXT, True))
@@ -505,5 +505,7 @@ async def listen(
 def conv_for(node: Node, user: bytes) -> bytes:
     return direct_conversation(node.user_id, user)
 
+
+from p2p import commands_actions  # noqa: E402  (registers the message actions' commands)
 
 _ = time
