@@ -321,9 +321,10 @@ class Node:
 
     # -- messages --------------------------------------------------------------------
 
-    def queue_message(self, user: bytes, text: str) -> ev.SignedEvent:
-        """Sign and queue a message; it is stored on the next loop turn (group commit)."""
-        return self.core.messages.queue(user, text)
+    def queue_message(self, user: bytes, text: str, reply_to: bytes = b"") -> ev.SignedEvent:
+        """Sign and queue a message (``reply_to``: the event id it answers); it is stored
+        on the next loop turn (group commit)."""
+        return self.core.messages.queue(user, text, reply_to)
 
     async def send_message(self, query: str, text: str) -> MessageRow:
         user, _ = self.resolve(query)

@@ -54,6 +54,7 @@ class TimerRow(NamedTuple):
     timer: int  # seconds; 0: off
     by_user: bytes
     time: int  # ms, the setter's clock
+    lamport: int
 
 
 class CardRow(NamedTuple):
@@ -435,7 +436,7 @@ class ActionsPart(StoreBase):
     def conversation_timer(self, conv: bytes) -> TimerRow | None:
         """The disappearing-message timer in force in ``conv`` (None: never set)."""
         row = self._conn.execute(
-            "SELECT event_id, conv, timer, by_user, time FROM timers WHERE conv = ? "
+            "SELECT event_id, conv, timer, by_user, time, lamport FROM timers WHERE conv = ? "
             "ORDER BY lamport DESC, author DESC LIMIT 1",
             (conv,),
         ).fetchone()
@@ -444,8 +445,8 @@ class ActionsPart(StoreBase):
     def timer_changes(self, conv: bytes) -> list[TimerRow]:
         return [
             TimerRow(*r) for r in self._conn.execute(
-                "SELECT event_id, conv, timer, by_user, time FROM timers WHERE conv = ? "
-                "ORDER BY lamport, author",
+                "SELECT event_id, conv, timer, by_user, time, lamport FROM timers "
+                "WHERE conv = ? ORDER BY lamport, author",
                 (conv,),
             )
         ]

@@ -186,7 +186,9 @@ class Bridge(QObject):
             self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
 
     def trust_lines(self, conv: bytes) -> list[MessageRow]:
-        return trustlog.lines(self.node.db, conv)
+        from app.gui.actions import timer_lines  # (disappearing-message timers set)
+
+        return trustlog.lines(self.node.db, conv) + timer_lines(self.node, conv)
 
     def run(
         self,
@@ -401,10 +403,10 @@ class Bridge(QObject):
 
     # -- writes ------------------------------------------------------------------------
 
-    def send_message(self, user: bytes, text: str) -> bool:
+    def send_message(self, user: bytes, text: str, reply_to: bytes = b"") -> bool:
         """Queue a message (stored and shown on the next loop turn); False if refused."""
         try:
-            self.node.queue_message(user, text)
+            self.node.queue_message(user, text, reply_to)
         except KithError as e:
             self.error.emit(str(e))
             return False

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.actions import MessageActions
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -152,6 +153,8 @@ class MainWindow(QMainWindow):
         self._shortcuts()
         self.refresh()
         self.on_devices_changed()
+        # reply, react, edit, unsend, cards, disappearing timer, emoji (app/gui/actions.py)
+        self.message_actions = MessageActions(self)
 
     # -- layout pieces ---------------------------------------------------------------------
 
@@ -265,7 +268,10 @@ class MainWindow(QMainWindow):
             return
         if self.messages.has_newer():  # looking at a search hit far back: go to the present
             self.messages.open(self.bridge.conv_for(user), user)
-        if self.bridge.send_message(user, text):
+        sent = self.message_actions.send(user, text)  # (a reply or an edit)
+        if sent is None:
+            sent = self.bridge.send_message(user, text)
+        if sent:
             self.chat.composer.clear()
             self._stop_typing()
             self.bridge.set_draft(self.bridge.conv_for(user), "")

@@ -110,11 +110,17 @@ class Expiry:
     def _on_event(self, e: NodeEvent) -> None:
         if isinstance(e, MessagesAdded | StatusChanged | MessagesChanged):
             self._wake.set()  # a new clock may have started: look again
+            if self._task is None and self.core.running and self.core.store is not None:
+                self._watch()
 
     def start(self) -> None:
-        """Erase what fell due while the node was off, then keep watching."""
+        """Erase what fell due while the node was off, then watch what is due next."""
         self.run_once()
-        if self._task is None:
+        self._watch()
+
+    def _watch(self) -> None:
+        """Run the task while something is to expire (none runs in a chat without)."""
+        if self._task is None and self.core.db.next_expiry() is not None:
             self._task = self.core.spawn(self._run(), "kith-expiry")
 
     def run_once(self) -> Settled | None:
@@ -133,13 +139,17 @@ class Expiry:
         return settled
 
     async def _run(self) -> None:
-        while self.core.running:
-            self._wake.clear()
-            if self.run_once() is None:
-                wait = RETRY
-            else:
-                when = self.core.db.next_expiry()
-                wait = MAX_WAIT if when is None else (when - now_ms()) / 1000
-                wait = min(MAX_WAIT, max(0.0, wait))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+        try:
+            while self.core.running:
+                self._wake.clear()
+                if self.run_once() is None:
+                    wait = RETRY
+                else:
+                    when = self.core.db.next_expiry()
+                    if when is None:
+                        return  # nothing left to expire: started again when there is
+                    wait = min(MAX_WAIT, max(0.0, (when - now_ms()) / 1000))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+        finally:
+            self._task = None
