@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from storage.base import StoreBase
 from storage.messages import _MESSAGE_SELECT, _message
-from storage.rows import MessageRow
+from storage.rows import MessageRow, event_key
 
 WINDOW_MS = 24 * 3600 * 1000  # edit and unsend: within 24 h of sending, by the author's clock
 MAX_EDITS = 10
@@ -137,6 +137,7 @@ class ActionsPart(StoreBase):
         self, event_id: bytes, conv: bytes, timer: int, by_user: bytes, lamport: int,
         author: bytes, time: int,
     ) -> None:
+        self.__dict__.pop("_timer_cache", None)  # (read again, also if this rolls back)
         self._conn.execute(
             "INSERT OR IGNORE INTO timers (event_id, conv, timer, by_user, lamport, author, "
             "time) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -205,7 +206,9 @@ class ActionsPart(StoreBase):
         return None if when is None else int(when)
 
     def _settle(self, target: bytes, now: int, out: Settled) -> None:
-        found = self._conn.execute(_ROW + "WHERE event_id = ?", (target,)).fetchone()
+        found = self._conn.execute(
+            _ROW + "WHERE ekey = ? AND event_id = ?", (event_key(target), target)
+        ).fetchone()
         if found is None:
             return  # not here (yet): what names it waits for it
         row = _Row(*found)
@@ -349,11 +352,15 @@ class ActionsPart(StoreBase):
 
     def message_by_id(self, event_id: bytes, conv: bytes | None = None) -> MessageRow | None:
         """A message by its event id (in ``conv`` only, if given)."""
+        key = event_key(event_id)
         if conv is None:
-            row = self._conn.execute(_MESSAGE_SELECT + "WHERE m.event_id = ?", (event_id,))
+            row = self._conn.execute(
+                _MESSAGE_SELECT + "WHERE m.ekey = ? AND m.event_id = ?", (key, event_id)
+            )
         else:
             row = self._conn.execute(
-                _MESSAGE_SELECT + "WHERE m.event_id = ? AND m.conv = ?", (event_id, conv)
+                _MESSAGE_SELECT + "WHERE m.ekey = ? AND m.event_id = ? AND m.conv = ?",
+                (key, event_id, conv),
             )
         found = row.fetchone()
         return None if found is None else _message(found)
@@ -380,14 +387,20 @@ class ActionsPart(StoreBase):
         for i in range(0, len(targets), 400):
             chunk = list(targets[i : i + 400])
             marks = ",".join("?" * len(chunk))
-            for target, emoji, user in self._conn.execute(
-                "SELECT r.target, r.emoji, r.user_id FROM reactions r JOIN messages m "  # noqa: S608
-                "ON m.event_id = r.target AND m.conv = r.conv AND m.unsent = 0 "
-                f"WHERE r.target IN ({marks}) AND r.emoji != '' "
-                "ORDER BY r.lamport, r.author",
+            shown = {  # the targets here, not unsent, by conversation
+                (r[0], r[1]) for r in self._conn.execute(
+                    f"SELECT event_id, conv FROM messages WHERE ekey IN ({marks}) "  # noqa: S608
+                    "AND unsent = 0",
+                    [event_key(t) for t in chunk],
+                )
+            }
+            for target, emoji, user, conv in self._conn.execute(
+                "SELECT target, emoji, user_id, conv FROM reactions "  # noqa: S608
+                f"WHERE target IN ({marks}) AND emoji != '' ORDER BY lamport, author",
                 chunk,
             ):
-                out.setdefault(target, []).append((emoji, user))
+                if (target, conv) in shown:
+                    out.setdefault(target, []).append((emoji, user))
         return out
 
     def my_reaction(self, target: bytes, user: bytes) -> str:
@@ -427,20 +440,24 @@ class ActionsPart(StoreBase):
     def introduced_by(self, user: bytes) -> bytes | None:
         """Who first sent me a card of ``user`` (a contact "introduced by" them)."""
         row = self._conn.execute(
-            "SELECT c.by_user FROM cards c JOIN messages m ON m.event_id = c.event_id "
-            "WHERE c.user_id = ? ORDER BY m.lamport LIMIT 1",
+            "SELECT by_user FROM cards WHERE user_id = ? ORDER BY rowid LIMIT 1",
             (user,),
         ).fetchone()
         return None if row is None else row[0]
 
     def conversation_timer(self, conv: bytes) -> TimerRow | None:
-        """The disappearing-message timer in force in ``conv`` (None: never set)."""
+        """The disappearing-message timer in force in ``conv`` (None: never set). Every
+        message sent asks: the answers are kept until a timer is recorded."""
+        cache: dict[bytes, TimerRow | None] = self.__dict__.setdefault("_timer_cache", {})
+        if conv in cache:
+            return cache[conv]
         row = self._conn.execute(
             "SELECT event_id, conv, timer, by_user, time, lamport FROM timers WHERE conv = ? "
             "ORDER BY lamport DESC, author DESC LIMIT 1",
             (conv,),
         ).fetchone()
-        return None if row is None else TimerRow(*row)
+        found = cache[conv] = None if row is None else TimerRow(*row)
+        return found
 
     def timer_changes(self, conv: bytes) -> list[TimerRow]:
         return [

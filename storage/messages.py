@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.base import StoreBase
-from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow
+from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow, event_key
 
 _MESSAGE_SELECT = """
 SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,
@@ -21,10 +21,14 @@ FROM messages m LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author
 """
 
 
-_message_columns = operator.attrgetter(
+_columns = operator.attrgetter(
     "event_id", "conv", "author", "sender", "seq", "lamport", "time", "text", "outgoing",
     "reply_to", "timer",
 )
+
+
+def _message_columns(m: MessageRow) -> tuple[Any, ...]:
+    return (*_columns(m), event_key(m.event_id))  # (ekey: storage/actions.py)
 
 
 def _message(r: Sequence[Any]) -> MessageRow:
@@ -107,7 +111,7 @@ class MessagesPart(StoreBase):
             self._conn.executemany(
                 "INSERT OR IGNORE INTO messages "
                 "(event_id, conv, author, sender, seq, lamport, time, text, outgoing, "
-                "reply_to, timer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "reply_to, timer, ekey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 map(_message_columns, rows),  # (outgoing: a bool is stored as 0/1)
             )
             self._conn.execute(

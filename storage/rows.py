@@ -18,6 +18,11 @@ STATUS_NAMES = {
 }
 
 
+def event_key(event_id: bytes) -> int:
+    """The messages table's index key of an event id: its first 8 bytes, as an integer."""
+    return int.from_bytes(event_id[:8], "big", signed=True)
+
+
 class StorageError(Exception):
     """The database cannot be used; ``str(e)`` tells the user what to do."""
 
