@@ -57,7 +57,8 @@ def say_result(name: str, result: dict[str, Any]) -> None:
     if name == "delete-for-me":
         out.say(f"deleted for you: {result['id'][:12]}")
     elif name == "card-request":
-        out.say(f"{out.clean(result['name'])}: {result['state']} (introduced by a card, "
+        by = out.clean(result.get("introduced_by") or "a card")
+        out.say(f"{out.clean(result['name'])}: {result['state']} (introduced by {by}, "
                 "not verified)")
     elif name == "disappear":
         who = "you" if result["set_by"] == "me" else out.clean(result["set_by"])

@@ -99,7 +99,10 @@ async def _card_request(node: Node, args: dict[str, Any]) -> Any:
         _conv(node, args["chat"]), args["message_id"],
         trust_new_key=bool(args.get("trust_new_key")),
     )
-    return info.to_json()
+    out = info.to_json()
+    by = node.db.introduced_by(info.user_id)
+    out["introduced_by"] = None if by is None else node.names().get(by, by.hex()[:12])
+    return out
 
 
 @command("disappear", chat=(TEXT, True), duration=(TEXT, True), linger=NUMBER)

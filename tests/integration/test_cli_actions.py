@@ -153,3 +153,23 @@ async def test_a_one_shot_command_without_a_running_node(tmp_path, nodes, capsys
     assert code == 0, err
     [m] = json.loads(out)
     assert [r["emoji"] for r in m["reactions"]] == ["\u2764\ufe0f"]
+
+
+async def test_card_request_from_a_card_bob_sent(chat, nodes, capsys) -> None:
+    alice, bob, profile = chat
+    dave = await nodes("dave")
+    await befriend(bob, dave)
+    await until(lambda: any(c.user_id == dave.user_id and c.state == "accepted"
+                            for c in bob.contacts()), bob, dave)
+    card = await bob.actions.share_contact(bob.conv_with(alice.user_id), dave.user_id)
+    await until(lambda: alice.db.message_by_id(card.event_id) is not None, alice)
+    rows = await history(capsys, profile)
+    [shown] = [r for r in rows if r["id"] == card.event_id.hex()]
+    assert shown["card"]["user_id"] == dave.user_id.hex() and shown["card"]["name"] == "dave"
+    code, out, err = await kith(capsys, "--profile", profile, "card-request", "bob",
+                                card.event_id.hex()[:10])
+    assert code == 0, err
+    assert "dave: pending_out (introduced by bob, not verified)" in out
+    await alice.connect("127.0.0.1", dave.port)  # they meet: the request goes out
+    await until(lambda: any(c.user_id == alice.user_id and c.state == "pending_in"
+                            for c in dave.contacts()), dave, timeout=15)
