@@ -100,18 +100,20 @@ class Decorations:
         if row.reply_to:
             parts.append(self._quote(row, size, muted))
         parts.append(body)
-        footer = []
         reactions = db.reactions([event_id]).get(event_id, [])
-        if reactions:
+        if reactions:  # the emoji as large as the text, with counts
             counts: dict[str, int] = {}
             for emoji, _ in reactions:
                 counts[emoji] = counts.get(emoji, 0) + 1
-            footer.append("&nbsp;&nbsp;".join(
-                html.escape(e) + (f"&nbsp;{n}" if n > 1 else "") for e, n in counts.items()))
+            big = f"font-size:{point * 1.25:.1f}pt;" if point > 0 else ""  # (as in the text)
+            parts.append(f'<div style="{big}">' + "&nbsp;&nbsp;".join(
+                html.escape(e) + (f'<span style="{small}">&nbsp;{n}</span>' if n > 1 else "")
+                for e, n in counts.items()) + "</div>")
+        footer = []
         if row.edits:
             footer.append(f'<a href="kith-edits:{event_id.hex()}" style="color:{muted}">'
                           "Edited</a>")
-        if row.expires_at:
+        if row.timer:  # a disappearing message
             footer.append("\u23f1")
         if footer:
             parts.append(f'<div style="{small}color:{muted}">'
