@@ -282,6 +282,9 @@ class MessageActions(QObject):
             self.timer_changed(e.conv)
 
     def messages_changed(self, conv: bytes, ids: list[bytes]) -> None:
+        # the sidebar's preview and unread count may have changed (unsent, expired)
+        self.bridge._unread.pop(conv, None)
+        self.bridge.conversationsChanged.emit()
         if conv != self.model.conv:
             return
         changed = set(ids)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListWidget, QMenu, QStyleOptionViewItem, QToolButton
 
 from app.gui.emoji import EmojiPicker
-from app.gui.models import MsgRole
+from app.gui.models import ConvRole, MsgRole
 
 # (menus and the picker are popups: the offscreen platform cannot grab the keyboard)
 pytestmark = pytest.mark.qt_log_ignore(
@@ -192,6 +192,10 @@ def test_unsend_leaves_a_tombstone_on_both_sides(kith_apps, qtbot, aw):
                 if bob.window.messages.row(i).unsent)
     assert "alice unsent a message" in _bubble_html(bob.window, brow)
     assert bob.node.db.search("oops") == []
+    # the chat list no longer shows the text either
+    for app, preview in ((alice, "You unsent a message"), (bob, "A message was unsent")):
+        model = app.window.conversations
+        qtbot.waitUntil(lambda m=model, p=preview: m.index(0).data(ConvRole.Preview) == p)
 
 
 def test_delete_for_me_takes_it_out_of_the_chat(kith_apps, qtbot, aw):
