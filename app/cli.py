@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
             help="go ahead although PEER has a known contact's name with another key",
         )
     peer(command("decline", "decline a contact request", json=True))
+    s = command("rename-contact", "choose the name you know a contact by", json=True)
+    peer(s)
+    choice = s.add_mutually_exclusive_group(required=True)
+    choice.add_argument("new_name", metavar="NAME", nargs="?", help="your name for them")
+    choice.add_argument("--theirs", action="store_true",
+                        help="go back to the name they chose for themselves")
     command("contacts", "your contacts and requests", json=True)
     s = command("send", "send a message", json=True)
     peer(s)

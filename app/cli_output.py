@@ -134,6 +134,8 @@ def contact_line(c: dict[str, Any]) -> str:
     flags += " " + bold_red("KEY CHANGED") if c["key_changed"] else ""
     if c.get("replaced_by"):
         flags += f" old key (now {c['replaced_by'][:12]})"
+    if c.get("own_name"):
+        flags += f" (calls themselves {_name(c['own_name'])})"
     return f"{_name(c['name'], 20)} {c['user_id'][:12]}  {c['state']}{flags}"
 
 
@@ -247,6 +249,9 @@ def _say_result(name: str, result: Any) -> None:
         say(f"removed {_name(result['name'])} ({result['device_id'][:12]})")
     elif name == "connect":
         say(f"connected to {_name(result['name'])} ({(result['user_id'] or '?')[:12]})")
+    elif name == "rename-contact":
+        own = f" (calls themselves {_name(result['own_name'])})" if result["own_name"] else ""
+        say(f"{result['user_id'][:12]} is {_name(result['name'])} here{own}")
     elif name in ("add", "accept", "decline"):
         say(f"{_name(result['name'])}: {result['state']}")
     elif name in ("config-get", "config-set"):

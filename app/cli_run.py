@@ -34,6 +34,7 @@ from p2p.profile import (
 # Commands a one-shot node runs without network (they only read or write the database).
 OFFLINE = {
     "contacts", "history", "safety-number", "verify", "read", "whoami", "devices",
+    "rename-contact",
     "config-list", "config-get", "config-set",
 }
 # How long a one-shot node looks for peers before acting, and lingers to deliver after.
@@ -59,7 +60,7 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
     out_args: dict[str, Any] = {}
     for key in (
         "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
-        "key", "value", *cli_actions.ARGS,
+        "key", "value", "new_name", "theirs", *cli_actions.ARGS,
     ):
         if hasattr(args, key):
             out_args[key] = getattr(args, key)

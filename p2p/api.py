@@ -126,8 +126,10 @@ class ContactInfo:
     state: str
     verified: bool
     key_changed: bool
-    online: bool
+    online: bool  # a live session with one of their devices, here
     replaced_by: bytes | None = None  # the person's new key, confirmed by the user
+    reachable: bool = False  # online here, or through another device of mine (presence)
+    own_name: str = ""  # what they call themselves, when not ``name`` (the one I know)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +139,8 @@ class ContactInfo:
             "verified": self.verified,
             "key_changed": self.key_changed,
             "online": self.online,
+            "reachable": self.reachable,
+            "own_name": self.own_name or None,
             "replaced_by": self.replaced_by.hex() if self.replaced_by else None,
         }
 

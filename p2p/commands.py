@@ -265,6 +265,14 @@ async def _decline(node: Node, args: dict[str, Any]) -> Any:
     return (await node.decline_contact(args["peer"])).to_json()
 
 
+@command("rename-contact", peer=(TEXT, True), new_name=TEXT, theirs=FLAG)
+async def _rename_contact(node: Node, args: dict[str, Any]) -> Any:
+    name = None if args.get("theirs") else args.get("new_name")
+    if name is None and not args.get("theirs"):
+        raise UserError("give a NAME, or --theirs for the name they chose")
+    return node.set_contact_name(args["peer"], name).to_json()
+
+
 @command("contacts")
 async def _contacts(node: Node, args: dict[str, Any]) -> Any:
     return [c.to_json() for c in node.contacts()]

@@ -16,9 +16,11 @@ from typing import Protocol
 
 from p2p import wire
 from p2p.errors import KithError, RemoteProtocolError
+from p2p.logs import Throttle
 from p2p.session import HandshakeComplete, PeerHello, Session
 
 log = logging.getLogger(__name__)
+_throttle = Throttle(log)
 
 READ_SIZE = 256 * 1024
 HIGH_WATER = 1024 * 1024
@@ -56,8 +58,10 @@ class Connection:
         *,
         address: str,
         timing: Timing,
+        throttle: Throttle | None = None,
     ) -> None:
         self.owner = owner
+        self._throttle = throttle or _throttle  # (the owner's: one budget for its floods)
         self.session = session
         self.reader = reader
         self.writer = writer
@@ -83,8 +87,17 @@ class Connection:
 
     # -- sending ----------------------------------------------------------------------
 
+    def _lost(self) -> bool:
+        """The transport is gone (reset by the peer) though the reader has not seen it
+        yet: writing now would only make asyncio log "socket.send() raised exception"."""
+        transport = self.writer.transport
+        if transport is not None and transport.is_closing():
+            self.close("connection lost")
+            return True
+        return False
+
     def send(self, message: wire.Message) -> None:
-        if self.closed:
+        if self.closed or self._lost():
             return
         try:
             self.writer.write(self.session.send(message))
@@ -92,7 +105,7 @@ class Connection:
             self.close(f"send failed: {e}")
 
     def send_encoded(self, payload: bytes) -> None:
-        if self.closed:
+        if self.closed or self._lost():
             return
         try:
             self.writer.write(self.session.send_encoded(payload))
@@ -145,7 +158,9 @@ class Connection:
             log.info("closing connection to %s: handshake timed out", self.address)
             self.close("handshake timed out")
         except RemoteProtocolError as e:
-            log.warning("closing connection to %s: %s", self.address, e)
+            # (one line per reason a minute: a flood of bad connections logs one)
+            self._throttle.warn(f"protocol:{str(e)[:60]}", "closing connection to %s: %s",
+                                self.address, e)
             self.close(f"protocol error: {e}")
         except (ConnectionError, OSError, asyncio.IncompleteReadError) as e:
             if self.peer is None:  # once established, the node logs the disconnect

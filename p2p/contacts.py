@@ -26,6 +26,7 @@ from p2p import lww
 from p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged, ContactInfo
 from p2p.errors import UserError
 from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
+from p2p.identity import name_problem
 from p2p.kinds import DIRECT, SELF, Applying, Author, Batch, Kind, Part
 from storage import ContactRow, Store
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 CONTACT_STATES = (PENDING_IN, PENDING_OUT, ACCEPTED, DECLINED)
 CONTACT_ACTIONS = ("request", "accept", "decline")
 MAX_NAME = 64
+MAX_PENDING_REQUESTS = 500  # requests from new people that may wait for an answer
 
 
 class ContactBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -54,6 +56,12 @@ class RosterBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     state: str
     verified: bool
     replaces: bytes | None = None  # the contact this key took over from (a reinstall)
+    # Whether this key is still "not the person you know" (None: not said, as by a
+    # device of the first release): taking a new key, and going back, follow me.
+    key_changed: bool | None = None
+    # I chose ``name`` myself (None: not said): it follows my devices, and their own
+    # renames do not change it.
+    named: bool | None = None
 
 
 def _check_contact(b: ContactBody) -> str | None:
@@ -66,8 +74,20 @@ def _check_roster(b: RosterBody) -> str | None:
     return None if ok else "bad user, state or name"
 
 
+def _allow_contact(core: Core, user: bytes, conv: bytes) -> str | None:
+    """Requests from new people wait for the user; how many may wait is bounded (a flood
+    of fresh identities must not fill the disk): past MAX_PENDING_REQUESTS, a new
+    person's request is refused until the user answers some."""
+    if user == core.user_id or core.contacts.row(user) is not None:
+        return None
+    waiting = sum(1 for c in core.contacts.rows() if c.state == PENDING_IN)
+    if waiting >= MAX_PENDING_REQUESTS:
+        return f"{waiting} contact requests wait for an answer already"
+    return None
+
+
 CONTACT: Kind[ContactBody] = Kind(
-    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER,
+    "contact", ContactBody, where=frozenset({DIRECT}), who=Author.MEMBER, allow=_allow_contact,
     check=_check_contact, apply=lambda ctx, e, body: ctx.core.contacts.apply_contact(ctx, e, body),
 )
 ROSTER: Kind[RosterBody] = Kind(
@@ -91,7 +111,8 @@ class _Changes(Part):
         for c in self.rows.values():
             store.upsert_contact(
                 c.user_id, name=c.name, state=c.state, verified=c.verified,
-                key_changed=c.key_changed, replaces=c.replaces,
+                key_changed=c.key_changed, replaces=c.replaces, own_name=c.own_name,
+                named=c.named,
             )
 
     def committed(self) -> None:
@@ -180,8 +201,13 @@ class Contacts:
         return c is not None and c.state != DECLINED
 
     def known_device(self, device_id: bytes) -> bool:
-        row = self.core.db.device(device_id) if len(device_id) == 32 else None
-        return row is not None and not row.revoked and self.known_user(row.user_id)
+        """A device of mine or of someone I know, by their own signed claim."""
+        if len(device_id) != 32:
+            return False
+        return any(
+            not row.revoked and self.known_user(row.user_id)
+            for row in self.core.db.device_claims(device_id)
+        )
 
     def _may_send(self, user: bytes, conv: bytes) -> bool:
         c = self.row(user)
@@ -214,7 +240,7 @@ class Contacts:
         assert c is not None
         return ContactInfo(
             c.name, c.user_id, c.state, c.verified, c.key_changed, self.core.net.online(user),
-            self.replaced_by(user),
+            self.replaced_by(user), self.core.presence.reachable(user), c.own_name,
         )
 
     def names(self) -> dict[bytes, str]:
@@ -313,7 +339,7 @@ class Contacts:
         name = body.name or (old.name if old else "")
         self._stage(
             ctx.batch, body.user, name=name, state=body.state, verified=body.verified,
-            replaces=body.replaces,
+            replaces=body.replaces, key_changed=body.key_changed, named=body.named,
         )
         self.core.convs.ensure_direct(body.user)
         if body.state in (ACCEPTED, PENDING_OUT) and (old is None or old.state != body.state):
@@ -324,16 +350,47 @@ class Contacts:
     def _on_connected(self, peer: Peer) -> None:
         assert peer.conn is not None and peer.conn.peer is not None and peer.user_id
         self.sas_hashes[peer.user_id] = peer.conn.peer.handshake_hash
-        contact = self.row(peer.user_id)
-        if contact is not None and contact.name != peer.name:
-            self.save(peer.user_id, name=peer.name)
-            self.core.emit(ContactChanged(peer.user_id))
+        self._their_name(peer.user_id, peer.name)
 
     def renamed(self, peer: Peer, name: str) -> None:
         """A connected peer's user changed their display name."""
-        if peer.user_id is not None and self.row(peer.user_id) is not None:
-            self.save(peer.user_id, name=name)
-            self.core.emit(ContactChanged(peer.user_id))
+        if peer.user_id is not None:
+            self._their_name(peer.user_id, name)
+
+    def _their_name(self, user: bytes, name: str) -> None:
+        """What a contact calls themselves now. It becomes the name I know them by,
+        unless I chose one myself or it is another contact's name: then it is kept apart
+        (``own_name``), and shown as what they call themselves — a contact can never
+        take another's name here by renaming itself."""
+        c = self.row(user)
+        if c is None or not name:
+            return
+        if c.named or (c.name and name != c.name and self.name_clash(user, name)):
+            if c.own_name != (name if name != c.name else ""):
+                self.save(user, own_name=name if name != c.name else "")
+                self.core.emit(ContactChanged(user))
+        elif name != c.name or c.own_name:
+            self.save(user, name=name, own_name="")
+            self.core.emit(ContactChanged(user))
+
+    def set_name(self, user: bytes, name: str | None) -> None:
+        """The name I know a contact by, chosen by me (None: theirs again). It follows
+        my devices; their renames no longer change it."""
+        c = self.row(user)
+        if c is None:
+            raise UserError("not a contact")
+        if name is None:
+            theirs = c.own_name or c.name
+            self.save(user, name=theirs, own_name="", named=False)
+        else:
+            name = name.strip()
+            problem = name_problem(name)
+            if problem is not None:
+                raise UserError(problem)
+            theirs = c.own_name or c.name
+            self.save(user, name=name, own_name="" if theirs == name else theirs, named=True)
+        self.publish_roster(user)
+        self.core.emit(ContactChanged(user))
 
     # -- the API -----------------------------------------------------------------------
 
@@ -344,7 +401,7 @@ class Contacts:
             return
         self.core.log.append(
             self.core.convs.self_conv,
-            RosterBody(user, c.name, c.state, c.verified, c.replaces),
+            RosterBody(user, c.name, c.state, c.verified, c.replaces, c.key_changed, c.named),
         )
 
     async def add(self, query: str, *, trust_new_key: bool = False) -> ContactInfo:
@@ -432,6 +489,21 @@ class Contacts:
             self._superseded(c.replaces)
         self.publish_roster(user)
         self.core.emit(ContactChanged(user))
+
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Undo taking a new key as the person known under ``old``: the new key is again
+        "not the person you know" (sending to it paused until compared or trusted again)
+        and the conversation with the old key is the one to write in, on all my devices.
+        The old key's verified mark, dropped when the new key was taken, stays dropped:
+        compare again to restore it. Returns the new key's user id."""
+        new = self.replaced_by(old)
+        if new is None:
+            raise UserError("this key has not been replaced by a new one")
+        self.save(new, key_changed=True)
+        self.publish_roster(new)
+        self.core.emit(ContactChanged(new))
+        self.core.emit(ContactChanged(old))
+        return new
 
     def _superseded(self, old: bytes) -> None:
         """The user took a new key as the person they knew under ``old`` (a reinstall):

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from p2p.eventlog import EventLog
     from p2p.messages import Messages
     from p2p.network import Network
+    from p2p.presence import Presence
     from p2p.replication import Replication
     from p2p.settings import Settings
     from p2p.signals import Signals
@@ -64,6 +65,7 @@ class Core:
     messages: Messages
     settings: Settings
     signals: Signals
+    presence: Presence
     actions: Actions
 
     def __init__(self, profile: Path, options: NodeOptions, identity: Identity) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from p2p import wire
 from p2p.api import DeviceInfo, DevicesChanged, PeersChanged
 from p2p.connection import Connection
-from p2p.errors import RemoteProtocolError, UserError
+from p2p.errors import UserError
 from p2p.identity import DeviceRevocation, revoke_device
 from p2p.session import PeerHello
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_REVOCATIONS = 256  # stored per user (devices a person can have removed), and sent at once
 MAX_PER_FRAME = 1000
+MAX_STRANGER_DEVICES = 1000  # devices of strangers remembered (the most recently seen)
 
 
 class Devices:
@@ -69,7 +70,7 @@ class Devices:
     def _admit(self, conn: Connection, hello: PeerHello) -> bool:
         if self.removed:
             return False  # a removed device takes part in nothing any more
-        device = self.core.db.device(hello.device_id)
+        device = self.core.db.device(hello.device_id, hello.user_id)
         if self.is_revoked(hello.device_id, hello.user_id) or (
             device is not None and device.revoked
         ):
@@ -86,8 +87,11 @@ class Devices:
         assert peer.conn is not None and peer.conn.peer is not None
         db = self.core.db
         c = peer.conn.peer.cert
-        db.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
-        db.touch_device(c.device)
+        # (the handshake proved the device holds its key: this claim is the device's own)
+        db.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c), proven=True)
+        db.touch_device(c.device, user_id=c.user)
+        if self.core.net.stranger(c.user):  # strangers' rows are bounded: oldest go
+            db.prune_strangers(self.core.user_id, MAX_STRANGER_DEVICES)
         if peer.user_id == self.core.user_id:
             self.core.emit(DevicesChanged())
         users = {self.core.user_id}
@@ -116,9 +120,9 @@ class Devices:
                 continue
             if not contacts.known_user(r.user):
                 continue  # a stranger's: nothing of theirs is kept or passed on
-            known = db.device(r.device)
-            if known is not None and known.user_id != r.user:
-                raise RemoteProtocolError("revocation of another user's device")
+            claims = db.device_claims(r.device)
+            if claims and not any(c.user_id == r.user for c in claims):
+                continue  # a device known as someone else's only: not theirs to remove
             if sum(1 for u in self.revoked.values() if u == r.user) >= MAX_REVOCATIONS:
                 log.warning("ignoring a revocation: %s already removed %d devices",
                             r.user.hex()[:12], MAX_REVOCATIONS)

@@ -138,6 +138,9 @@ class Kind(Generic[B]):
     who: Author
     apply: Callable[[Applying, SignedEvent, B], None]
     check: Callable[[B], str | None] = _no_check
+    # The feature's own rule on top of ``who``, asked once per run of one author in one
+    # conversation: (core, author's user, conversation) -> why not, or None.
+    allow: Callable[[Core, bytes, bytes], str | None] | None = None
     _decoder: msgspec.msgpack.Decoder[B] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

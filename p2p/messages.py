@@ -174,8 +174,8 @@ def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
     if not ctx.mine:
         # A receipt acknowledges someone else's messages: a contact's receipt about
         # their own (or unknown) devices' messages would mark mine as read.
-        device = ctx.core.db.device(body.author)
-        if device is None or device.user_id == ctx.author_user:
+        claims = ctx.core.db.device_claims(body.author)
+        if not claims or any(c.user_id == ctx.author_user for c in claims):
             return
     status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
     _part(ctx).marks.append((e.conv, body.author, body.seq, status))
@@ -260,14 +260,20 @@ class Messages:
             timeout,
         )
 
-    async def mark_read(self, user: bytes) -> None:
+    async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
         """The user has seen the conversation: mark incoming messages read and tell my
         other devices; if read receipts are on, the receipt tells the sender as well,
-        otherwise a read mark in the self conversation tells only my devices."""
+        otherwise a read mark in the self conversation tells only my devices.
+        ``up_to``: the lamport of the newest message the user saw (what arrived after
+        it stays unread); None: everything."""
         core = self.core
         conv = core.convs.direct(user)
         db = core.db
         pending = [(author, seq) for author, seq, _ in db.unread(conv)]
+        if up_to is not None:
+            seen = [(author, min(seq, db.seq_up_to(conv, author, up_to)))
+                    for author, seq in pending]
+            pending = [(a, s) for a, s in seen if s > db.mark(conv, a)[1]]
         if not pending:
             return
         receipts = db.get_setting("read_receipts", True)

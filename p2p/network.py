@@ -17,16 +17,19 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from p2p import sync, wire
-from p2p.api import PeersChanged
+from p2p import adverts, limits, sync, wire
+from p2p.adverts import Addresses
+from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, PeersChanged
 from p2p.connection import Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
-from p2p.session import PeerHello, Session
+from p2p.logs import Throttle
+from p2p.session import MAX_ASSEMBLED, PeerHello, Session
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -44,9 +47,8 @@ class Peer:
 
     device_id: bytes
     name: str = ""
-    addresses: list[tuple[str, int]] = field(default_factory=list)
+    where: Addresses = field(default_factory=Addresses)  # by hand, proven, advertised
     user_id: bytes | None = None
-    instance: str | None = None
     hidden: bool = False  # its advert carries no name: its user is not discoverable
     manual: bool = False
     conn: Connection | None = None
@@ -57,10 +59,21 @@ class Peer:
     streaming: set[bytes] = field(default_factory=set)
     typing: dict[bytes, float] = field(default_factory=dict)
     problem: str | None = None  # why we cannot talk (another protocol version)
+    active: float = 0.0  # (monotonic) its last message that was more than a keepalive
 
     @property
     def live(self) -> bool:
         return self.conn is not None and self.conn.established
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """Where to dial it, best first (see p2p.adverts)."""
+        return self.where.all(time.monotonic())
+
+    @property
+    def instance(self) -> str | None:
+        """An mDNS advert that names it now, if any."""
+        return next(iter(self.where.adverts), None)
 
 
 def version_problem(name: str, theirs: int) -> str:
@@ -82,10 +95,16 @@ class Network:
         self.port = 0
         self.discovery: Any = None
         self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
+        self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
+        self._throttle = Throttle(log)
+        self._conn_throttle = Throttle(logging.getLogger("p2p.connection"))
+        self._networks: list[adverts.Network] | None = None  # this host's (refreshed)
+        self._networks_at = 0.0
         self.admit: list[Admit] = []
         self.connected: list[Hook] = []
         self.disconnected: list[Hook] = []
         self.handlers: dict[type, Handler] = {}
+        core.subscribe(self._on_node_event)
         self.receive_events: Callable[[Peer, list[tuple[bytes, bytes | None]]], None] = (
             lambda peer, items: None
         )
@@ -234,13 +253,27 @@ class Network:
             or self.core.devices.is_revoked(device_id)
         ):
             return  # (a removed device id never comes back: no point dialling it)
+        addresses = [(a, advert.port) for a in advert.addresses if self._on_local_network(a)]
+        if not addresses:
+            log.debug("ignoring advert %s: no address on this host's networks", advert.instance)
+            return
+        peer = self.peers.get(device_id)
+        if peer is None:
+            if not self._room_for_stranger(device_id):
+                log.debug("ignoring advert %s: too many strangers around", advert.instance)
+                return
+            peer = self.peers[device_id] = Peer(device_id)
+        before = self.by_instance.get(advert.instance)
+        if before is not None and before != device_id:  # the advert names another id now
+            old = self.peers.get(before)
+            if old is not None:
+                old.where.lost(advert.instance)
         self.by_instance[advert.instance] = device_id
-        peer = self.peers.setdefault(device_id, Peer(device_id))
-        peer.instance = advert.instance
+        # An advert adds where the device may be; it never replaces a proven address.
+        peer.where.advertised(advert.instance, addresses, time.monotonic())
         peer.hidden = not advert.name
         if advert.name and not peer.user_id:
             peer.name = advert.name
-        peer.addresses = [(a, advert.port) for a in advert.addresses]
         self.core.emit(PeersChanged())
         if peer.conn is None and not peer.dialing and self.may_dial(peer):
             # The lower device id dials first; the other waits a moment, so two nodes
@@ -253,10 +286,31 @@ class Network:
         device_id = self.by_instance.pop(instance, None)
         peer = self.peers.get(device_id) if device_id else None
         if peer is not None:
-            peer.instance = None
-            if peer.conn is None and not peer.manual:
+            peer.where.lost(instance)
+            if peer.conn is None and not peer.manual and peer.instance is None:
                 del self.peers[peer.device_id]
             self.core.emit(PeersChanged())
+
+    def _known(self, device_id: bytes) -> bool:
+        """A device of mine or of a contact (not a stranger)."""
+        return self.core.contacts.known_device(device_id)
+
+    def _room_for_stranger(self, device_id: bytes) -> bool:
+        if self._known(device_id):
+            return True
+        strangers = sum(
+            1 for k, p in self.peers.items()
+            if len(k) == 32 and not p.manual and not self._known(k)
+        )
+        return strangers < adverts.MAX_STRANGER_PEERS
+
+    def _on_local_network(self, address: str) -> bool:
+        """Is an advertised address on one of this host's networks (else never dialled)?"""
+        now = time.monotonic()
+        if self._networks is None or now - self._networks_at > 30.0:
+            self._networks = adverts.local_networks(_interface_addresses())
+            self._networks_at = now
+        return adverts.on_local_network(address, self._networks)
 
     def may_dial(self, peer: Peer) -> bool:
         """Dial a discovered device unless that would reveal someone who hides: it hides
@@ -275,8 +329,7 @@ class Network:
         key = device_id or address_key(host, port)
         peer = self.peers.setdefault(key, Peer(key))
         peer.manual = True
-        if (host, port) not in peer.addresses:
-            peer.addresses.insert(0, (host, port))
+        peer.where.add_manual((host, port))
         if peer.conn is None and not peer.dialing:
             self.dial_soon(peer, 0.0)
         return peer
@@ -339,6 +392,11 @@ class Network:
                 for host, port in list(peer.addresses):
                     if peer.conn is not None or not self.core.running:
                         return
+                    if not peer.manual and not self._known(peer.device_id):
+                        # strangers' adverts are dialled at a bounded rate
+                        wait = self.dial_budget.delay(time.monotonic())
+                        if wait:
+                            await asyncio.sleep(wait)
                     try:
                         reader, writer = await asyncio.wait_for(
                             asyncio.open_connection(host, port), options.timing.handshake
@@ -349,18 +407,24 @@ class Network:
                     conn = self.attach(reader, writer, initiator=True, address=f"{host}:{port}")
                     await conn.settled.wait()
                     hello = conn.peer
-                    if hello is not None and peer.instance and hello.device_id != peer.device_id:
-                        # Discovery data is a hint: this advert lied about who is there.
+                    if (
+                        hello is not None and len(peer.device_id) == 32
+                        and hello.device_id != peer.device_id
+                    ):
+                        # Discovery data is a hint: whoever advertised this address for
+                        # the device lied (or it moved). That address is not the device's
+                        # for a while; its other addresses, and redialling, stay.
                         log.warning(
-                            "mDNS advert %s claims device %s but %s answered; dropping it",
-                            peer.instance, peer.device_id.hex()[:12], hello.device_id.hex()[:12],
+                            "%s:%s claims to be device %s but %s answered; not dialling it "
+                            "for that device for %d s",
+                            host, port, peer.device_id.hex()[:12], hello.device_id.hex()[:12],
+                            adverts.REFUTED_FOR,
                         )
-                        self.by_instance.pop(peer.instance, None)
-                        if self.peers.get(peer.device_id) is peer:
-                            del self.peers[peer.device_id]
+                        peer.where.refute((host, port), time.monotonic())
                         self.core.emit(PeersChanged())
-                        return
+                        continue
                     if conn.established:
+                        peer.where.proved((host, port))
                         peer.backoff = 0.0
                         return
                 if not (peer.manual or peer.instance):
@@ -375,6 +439,11 @@ class Network:
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         addr = writer.get_extra_info("peername")
         address = f"{addr[0]}:{addr[1]}" if addr else "?"
+        refused = limits.refuse_inbound(address, (c.address for c in self.conns))
+        if refused is not None:
+            self._note_refusal(f"refusing a connection from {address}: {refused}")
+            writer.close()
+            return
         conn = self.attach(reader, writer, initiator=False, address=address)
         await conn.wait_closed()
 
@@ -388,7 +457,8 @@ class Network:
     ) -> Connection:
         session = Session(self.core.identity, initiator=initiator)
         conn = Connection(
-            self, session, reader, writer, address=address, timing=self.core.options.timing
+            self, session, reader, writer, address=address, timing=self.core.options.timing,
+            throttle=self._conn_throttle,
         )
         self.conns.add(conn)
         task = conn.start()
@@ -406,6 +476,26 @@ class Network:
         for admit in self.admit:
             if not admit(conn, hello):
                 return False
+        if self.stranger(hello.user_id):
+            # A stranger's memory budget is small, and so is their number.
+            self._budget(conn, hello.user_id)
+            strangers = [
+                p for p in self.peers.values()
+                if p.live and p.conn is not conn and p.user_id is not None
+                and p.device_id != hello.device_id and self.stranger(p.user_id)
+            ]
+            if len(strangers) >= limits.MAX_STRANGER_CONNECTIONS:
+                # Full: the stranger idle the longest makes room (one who only holds a
+                # connection open must not keep newcomers out for good), if idle long.
+                idlest = min(strangers, key=lambda p: p.active)
+                if time.monotonic() - idlest.active < limits.STRANGER_IDLE:
+                    self._note_refusal(f"refusing {hello.device_id.hex()[:12]}: "
+                                       f"{len(strangers)} strangers connected already")
+                    conn.send(wire.Close("busy: try again later"))
+                    return False
+                assert idlest.conn is not None
+                idlest.conn.send(wire.Close("idle: making room"))
+                idlest.conn.close("idle stranger, making room for another")
         peer = self._adopt(conn, hello)
         existing = peer.conn
         if existing is not None and existing is not conn and not existing.closed:
@@ -417,6 +507,7 @@ class Network:
         peer.user_id = hello.user_id
         peer.name = hello.name
         peer.problem = None
+        peer.active = time.monotonic()
         peer.sync = sync.PeerSync()
         peer.certs_sent = {self.core.device_id}
         peer.streaming = set()
@@ -427,6 +518,34 @@ class Network:
             hook(peer)
         self.core.emit(PeersChanged())
         return True
+
+    def stranger(self, user: bytes) -> bool:
+        """Neither me, nor a contact (accepted, or asked by me), nor in a group with me.
+        (Someone whose request waits is still a stranger: requests cost nothing to make.)"""
+        core = self.core
+        if user == core.user_id:
+            return False
+        c = core.contacts.row(user)
+        if c is not None and c.state in (ACCEPTED, PENDING_OUT):
+            return False
+        direct = core.convs.direct(user)
+        return not any(conv != direct for conv in core.convs.of_user(user))
+
+    def _budget(self, conn: Connection, user: bytes) -> None:
+        """How large a message ``user``'s connection may make us reassemble."""
+        conn.session.max_assembled = (
+            limits.STRANGER_ASSEMBLED if self.stranger(user) else MAX_ASSEMBLED
+        )
+
+    def _on_node_event(self, e: object) -> None:
+        if isinstance(e, ContactChanged):  # a stranger became a contact (or back)
+            for p in self.live_of(e.user_id):
+                assert p.conn is not None
+                self._budget(p.conn, e.user_id)
+
+    def _note_refusal(self, line: str) -> None:
+        """Log a refused connection, at most once a minute (a flood logs one line)."""
+        self._throttle.warn("refusal", "%s", line)
 
     def _refuse_version(self, conn: Connection, hello: PeerHello) -> bool:
         """Another protocol version: say so to both users, and talk no further (nothing
@@ -462,7 +581,7 @@ class Network:
                     p.device_id = hello.device_id
                     known = self.peers[hello.device_id] = p
                 else:  # (redialled at its new address: remember that one first)
-                    known.addresses[:0] = [a for a in p.addresses if a not in known.addresses]
+                    known.where.merge(p.where)
                     known.manual = known.manual or p.manual
         if known is None:
             known = self.peers[hello.device_id] = Peer(hello.device_id)
@@ -484,13 +603,17 @@ class Network:
             self.core.running and not self.core.devices.removed
             and (peer.manual or peer.instance) and not peer.dialing
         ):
-            self.dial_soon(peer, self.core.options.reconnect_min)
+            # (a peer that let us go to make room for others is not dialled again at once)
+            crowded = reason.startswith(("peer said goodbye: busy", "peer said goodbye: idle"))
+            options = self.core.options
+            self.dial_soon(peer, options.reconnect_max if crowded else options.reconnect_min)
 
     def on_messages(self, conn: Connection, messages: Sequence[wire.Message]) -> None:
         assert conn.peer is not None
         peer = self.peers.get(conn.peer.device_id)
         if peer is None or peer.conn is not conn:
             return
+        peer.active = time.monotonic()  # (keepalives never get here)
         items: list[tuple[bytes, bytes | None]] = []
         try:
             for m in messages:
@@ -506,7 +629,8 @@ class Network:
             if items:
                 self.receive_events(peer, items)
         except RemoteProtocolError as e:
-            log.warning("closing connection to %s: %s", peer.name, e)
+            self._throttle.warn(f"protocol:{str(e)[:60]}", "closing connection to %s: %s",
+                                peer.name, e)
             conn.close(f"protocol error: {e}")
         except WRITE_ERRORS as e:
             # Nothing of it was stored (or acknowledged): the peer offers it again later.
@@ -543,3 +667,15 @@ def parse_address(text: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(f"{text!r} is not HOST:PORT")
     return host, int(port)
+
+
+def _interface_addresses() -> list[tuple[str, int]]:
+    """(address, prefix length) of every address of this host's interfaces."""
+    import ifaddr
+
+    out: list[tuple[str, int]] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            address = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
+            out.append((str(address), int(ip.network_prefix)))
+    return out

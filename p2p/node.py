@@ -54,6 +54,7 @@ from p2p.eventlog import EventLog
 from p2p.identity import Identity
 from p2p.messages import Messages
 from p2p.network import Network, parse_address
+from p2p.presence import Presence
 from p2p.profile import DB_FILE, ProfileLock, require_identity
 from p2p.receive import Receiver
 from p2p.replication import Replication
@@ -93,6 +94,7 @@ class Node:
         core.messages = self.messages_feature = Messages(core)
         core.settings = self.settings_feature = Settings(core)
         core.signals = self.signals_feature = Signals(core)
+        core.presence = Presence(core)
         core.actions = self.actions = Actions(core)  # (replies, reactions, edits... p2p.actions)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
@@ -246,6 +248,14 @@ class Node:
     def online_device(self, device_id: bytes) -> bool:
         return self.net.online_device(device_id)
 
+    def reachable(self, user: bytes) -> bool:
+        """Does any of my devices (this one included) talk to a device of ``user``?"""
+        return self.core.presence.reachable(user)
+
+    def reachable_via(self, user: bytes) -> list[bytes]:
+        """My other live devices that hold a live session with ``user``."""
+        return self.core.presence.via(user)
+
     def retry_delivery(self, user: bytes) -> None:
         """Dial every known device of ``user`` now instead of waiting for the backoff."""
         self.net.redial(user)
@@ -316,6 +326,18 @@ class Node:
     def set_verified(self, user: bytes, verified: bool) -> None:
         self.core.contacts.set_verified(user, verified)
 
+    def set_contact_name(self, query: str, name: str | None) -> ContactInfo:
+        """The name I know a contact by (None: the one they chose); it follows my
+        devices."""
+        user, _ = self.resolve(query)
+        self.core.contacts.set_name(user, name)
+        return self.core.contacts.info(user)
+
+    def restore_old_key(self, old: bytes) -> bytes:
+        """Go back to the key the person had before a new one was taken (see
+        Contacts.restore_old_key); the new key's user id."""
+        return self.core.contacts.restore_old_key(old)
+
     def trust_new_key(self, user: bytes) -> None:
         self.core.contacts.trust_new_key(user)
 
@@ -343,8 +365,10 @@ class Node:
         user, _ = self.resolve(query)
         return self.db.messages(self.conv_with(user), limit=limit)
 
-    async def mark_read(self, user: bytes) -> None:
-        await self.core.messages.mark_read(user)
+    async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
+        """Mark the chat with ``user`` read (``up_to``: the lamport of the newest message
+        the user saw; later ones stay unread)."""
+        await self.core.messages.mark_read(user, up_to)
 
     # -- ephemeral signals -----------------------------------------------------------
 

@@ -28,6 +28,7 @@ from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
 if TYPE_CHECKING:
     from p2p.core import Core
     from p2p.network import Peer
+    from storage import DeviceRow
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class Receiver:
 
     def authorize(
         self, kind: Kind[Any] | None, name: str, conv_type: str, author_user: bytes,
-        via_own_device: bool,
+        via_own_device: bool, conv: bytes = b"",
     ) -> str | None:
         """Why an event may not be applied here, or None. The table decides alone."""
         if kind is None:
@@ -60,7 +61,32 @@ class Receiver:
             # (my own device checked the contact already: it relays only what it
             # accepted, possibly before our roster caught up)
             return f"{kind.name} event from someone who is not a contact"
+        if kind.allow is not None:
+            return kind.allow(self.core, author_user, conv)
         return None
+
+    def author_claim(self, author: bytes, conv: bytes) -> DeviceRow | None:
+        """Whose device wrote in ``conv``: of the users whose certificates claim the
+        device, the one who may write there (a member, or me); the claim the device
+        proved itself in a handshake when several may. A claim by someone else — anyone
+        can sign one for any device id — never decides for a conversation they are not
+        in."""
+        claims = self.core.db.device_claims(author)
+        if len(claims) <= 1:
+            return claims[0] if claims else None
+        convs, me = self.core.convs, self.core.user_id
+        fit = [c for c in claims if c.user_id == me or convs.is_member(conv, c.user_id)]
+        return (fit or claims)[0]  # (proven first, then oldest: device_claims' order)
+
+    def _restored(self, peer: Peer, conv: bytes, ours: int, theirs: int) -> None:
+        key = (peer.device_id, f"restored {conv.hex()}")
+        if key not in self._logged:
+            self._logged[key] = time.monotonic()
+            log.warning(
+                "%s holds this device's own events up to %d in a conversation where this "
+                "device had only %d (restored from a backup?): taking them back",
+                peer.name, theirs, ours,
+            )
 
     def refuse(self, peer: Peer, reason: str) -> None:
         """Log a refusal once per peer, reason and minute (a flood logs one line)."""
@@ -101,8 +127,15 @@ class Receiver:
             if waiting:
                 run = sync.unique(run)
             if author == core.device_id:
-                continue  # our own events coming back: we hold them already
-            device = store.device(author)
+                own_head = elog.head(conv, author)
+                if own_head is not None and run[-1].event.seq <= own_head.seq:
+                    continue  # our own events coming back: we hold them already
+                # Beyond our own head: this device lost the end of its own log (its
+                # profile was restored from a backup) and a peer still holds it. It is
+                # ours (our key signed it): take it back, and write on after it.
+                self._restored(peer, conv, own_head.seq if own_head else 0,
+                               run[-1].event.seq)
+            device = self.author_claim(author, conv)
             if device is None:
                 raise RemoteProtocolError("event from an unknown device")
             if device.revoked or core.devices.is_revoked(author, device.user_id):
@@ -187,7 +220,8 @@ class Receiver:
             verdict = verdicts.get(name)
             if verdict is None:
                 kind = kinds.get(name)
-                reason = self.authorize(kind, name, conv_type, author_user, via_own)
+                reason = self.authorize(
+                    kind, name, conv_type, author_user, via_own, e.event.conv)
                 verdict = verdicts[name] = kind if reason is None and kind else (reason or "")
             if isinstance(verdict, str):
                 self.refuse(peer, verdict)

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from p2p import events as ev
 from p2p import sync, wire
-from p2p.errors import RemoteProtocolError
 from p2p.identity import DeviceCertificate
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ STREAM_PAGE = 2000  # events read from the database per page while streaming his
 MAX_DIGESTS = 10_000  # conversations one dig may name
 MAX_VECTOR = 100_000  # authors one want may name
 MAX_CERTS = 1000  # certificates one cert frame may carry
+MAX_CLAIMS = 4  # users that may claim one device id (each by a signed certificate)
 
 
 class Replication:
@@ -121,13 +121,14 @@ class Replication:
             peer.streaming.discard(conv)
 
     def send_certs(self, peer: Peer, authors: Sequence[bytes]) -> None:
-        certs = []
+        certs: list[DeviceCertificate] = []
         for a in authors:
             if a in peer.certs_sent or a == peer.device_id:
                 continue
-            row = self.core.db.device(a)
-            if row is not None:
-                certs.append(wire.decode_cert(row.cert))
+            # every claim on the author (the receiver tells them apart by where the
+            # device writes), the one the device proved itself first
+            claims = self.core.db.device_claims(a)[:MAX_CLAIMS]
+            certs.extend(wire.decode_cert(row.cert) for row in claims)
             peer.certs_sent.add(a)
         if certs and peer.conn is not None:
             peer.conn.send(wire.Certs(certs))
@@ -156,9 +157,15 @@ class Replication:
         db = self.core.db
         for c in certs[:MAX_CERTS]:
             c.verify()
-            existing = db.device(c.device)
-            if existing is not None and existing.user_id != c.user:
-                raise RemoteProtocolError("certificate moves a device to another user")
+            # A certificate proves one thing: the user it names claims this device. Claims
+            # of several users on one device stay apart (never first come, first served);
+            # which one an event counts for is decided by where it is written
+            # (Receiver.author_claim). A device takes at most MAX_CLAIMS.
+            claims = db.device_claims(c.device)
+            if len(claims) >= MAX_CLAIMS and all(x.user_id != c.user for x in claims):
+                log.info("ignoring a claim on device %s: %d users claim it already",
+                         c.device.hex()[:12], len(claims))
+                continue
             db.upsert_device(c.device, c.user, c.name, c.created, wire.encode_cert(c))
 
     def push(self, new: Sequence[ev.SignedEvent], source: Peer | None = None) -> None:

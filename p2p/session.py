@@ -19,7 +19,8 @@ key and name the very key that was used in the handshake.
 
 Transport plaintext starts with one flag byte: 1 = more chunks follow, 0 = last
 chunk. Messages bigger than one Noise frame are split, and reassembled up to
-:data:`MAX_ASSEMBLED` bytes.
+:data:`MAX_ASSEMBLED` bytes (``max_assembled``: the owner lowers it for a peer that gets
+a smaller memory budget, a stranger).
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ class Session:
         self._buf = bytearray()
         self._chunks: list[bytes] = []
         self._chunks_size = 0
+        self.max_assembled = MAX_ASSEMBLED  # bytes of one message being reassembled
         self._send_cs: CipherState | None = None
         self._recv_cs: CipherState | None = None
         self._step = 0
@@ -237,13 +239,13 @@ class Session:
         if flag == _MORE:
             self._chunks.append(body)
             self._chunks_size += len(body)
-            if self._chunks_size > MAX_ASSEMBLED:
+            if self._chunks_size > self.max_assembled:
                 raise RemoteProtocolError("chunked message too large")
             return None
         if flag != _LAST:
             raise RemoteProtocolError("bad chunk flag")
         if self._chunks:
-            if self._chunks_size + len(body) > MAX_ASSEMBLED:
+            if self._chunks_size + len(body) > self.max_assembled:
                 raise RemoteProtocolError("chunked message too large")
             self._chunks.append(body)
             body = b"".join(self._chunks)

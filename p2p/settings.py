@@ -36,6 +36,9 @@ SYNCED_SETTINGS = frozenset({
     "read_receipts", "typing_indicators", "discoverable", "notify_preview", "notify_sound",
     "display_name",
 })
+# Per-conversation choices that follow me too: the key is the prefix and a 64-hex id
+# (muted:<user>, unread:<conversation>: "mark as unread").
+SYNCED_PREFIXES = ("muted:", "unread:")
 # Synced settings whose change does more than store a value: (value) -> effect.
 _EFFECTS = ("discoverable", "display_name")
 
@@ -47,8 +50,19 @@ class SettingBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     value: str
 
 
+def is_synced(key: str) -> bool:
+    """Does the setting ``key`` belong to the user (and so follow to my devices)?"""
+    if key in SYNCED_SETTINGS:
+        return True
+    prefix, _, rest = key.partition(":")
+    return (
+        f"{prefix}:" in SYNCED_PREFIXES and len(rest) == 64
+        and all(ch in "0123456789abcdef" for ch in rest)
+    )
+
+
 def _check_setting(b: SettingBody) -> str | None:
-    return None if 0 < len(b.key) <= 64 and len(b.value) <= 4096 else "bad key or value"
+    return None if 0 < len(b.key) <= 80 and len(b.value) <= 4096 else "bad key or value"
 
 
 SETTING: Kind[SettingBody] = Kind(
@@ -87,7 +101,7 @@ class Settings:
         core.net.admit.append(self._admit)
 
     def apply(self, ctx: Applying, e: ev.SignedEvent, body: SettingBody) -> None:
-        if body.key not in SYNCED_SETTINGS:
+        if not is_synced(body.key):
             return
         try:
             value = json.loads(body.value)
@@ -101,7 +115,7 @@ class Settings:
         ctx.batch.part(self, lambda: _Applied(self.core)).values[body.key] = value
 
     def set(self, key: str, value: Any) -> None:
-        """Change a setting; per-user ones (:data:`SYNCED_SETTINGS`) reach my other devices."""
+        """Change a setting; per-user ones (:func:`is_synced`) reach my other devices."""
         core = self.core
         core.db.set_setting(key, value)
         self._publish(key, value)
@@ -109,7 +123,7 @@ class Settings:
 
     def _publish(self, key: str, value: Any) -> None:
         core = self.core
-        if key in SYNCED_SETTINGS and not core.devices.removed:
+        if is_synced(key) and not core.devices.removed:
             core.log.append(core.convs.self_conv, SettingBody(key, json.dumps(value)))
 
     # -- being discoverable ------------------------------------------------------------

@@ -101,7 +101,7 @@ class Signals:
             user = core.convs.peer_of(m.conv)
             if user is None or core.contacts.row(user) is None:
                 return
-        device = core.db.device(peer.device_id)
+        device = core.db.device(peer.device_id, core.user_id)
         name = device.name if device else peer.name
         offer = HandoffOffer(peer.device_id, name, user, m.draft[:MAX_TEXT])
         if user is None:

@@ -89,9 +89,19 @@ class Handoff(msgspec.Struct, tag="hand", array_like=True, frozen=True):
     draft: str
 
 
+class Presence(msgspec.Struct, tag="pres", array_like=True, frozen=True):
+    """Between one user's own devices only: the users (other than us) this device has a
+    live session with right now, so that my other devices can say a person is reachable
+    through it. Ephemeral, never stored; at most MAX_PRESENCE users."""
+
+    users: list[bytes]
+
+
+MAX_PRESENCE = 1024
+
 Message = (
     Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Handoff | Profile
-    | Close
+    | Presence | Close
 )
 
 _encoder = msgspec.msgpack.Encoder()

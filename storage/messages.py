@@ -197,6 +197,16 @@ class MessagesPart(StoreBase):
         row = self._conn.execute("SELECT count(*) FROM messages WHERE conv = ?", (conv,))
         return int(row.fetchone()[0])
 
+    def seq_up_to(self, conv: bytes, author: bytes, lamport: int) -> int:
+        """The newest seq of ``author``'s messages in ``conv`` at or before ``lamport``
+        (0 if none): what a reader saw when the newest message on screen had it."""
+        (seq,) = self._conn.execute(
+            "SELECT coalesce(max(seq), 0) FROM messages "
+            "WHERE conv = ? AND author = ? AND lamport <= ?",
+            (conv, author, lamport),
+        ).fetchone()
+        return int(seq)
+
     def unread(self, conv: bytes) -> list[tuple[bytes, int, int]]:
         """Per author of incoming messages: (author, newest seq, how many unread).
 

@@ -198,6 +198,46 @@ def _v3(db: sqlite_utils.Database) -> None:
 
 
 def _v4(db: sqlite_utils.Database) -> None:
+    # A device certificate is a claim by the user it names (the identity key's signature
+    # over the device key). Anyone can sign such a claim for any device id, so a device
+    # row is keyed by (device, user): a stranger's claim never locks a device to the
+    # stranger (first come), and a claim seen in a handshake with the device itself
+    # (which proves it holds the device key) is ``proven``. Devices met directly before
+    # (``last_seen``) count as proven.
+    db.execute(
+        """
+        CREATE TABLE devices_v4 (
+            device_id BLOB NOT NULL,
+            user_id BLOB NOT NULL,
+            name TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            cert BLOB NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0,
+            last_seen INTEGER,
+            proven INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (device_id, user_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO devices_v4 (device_id, user_id, name, created, cert, revoked, last_seen,"
+        " proven) SELECT device_id, user_id, name, created, cert, revoked, last_seen,"
+        " last_seen IS NOT NULL FROM devices"
+    )
+    db.execute("DROP TABLE devices")
+    db.execute("ALTER TABLE devices_v4 RENAME TO devices")
+    db.execute("CREATE INDEX devices_user ON devices (user_id)")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    # A contact's name is the one I know them by; what they call themselves now is kept
+    # apart (``own_name``, "" when the same), so a contact who renames itself to another
+    # contact's name cannot take that name here; ``named``: I chose the name myself.
+    db.execute("ALTER TABLE contacts ADD COLUMN own_name TEXT NOT NULL DEFAULT ''")
+    db.execute("ALTER TABLE contacts ADD COLUMN named INTEGER NOT NULL DEFAULT 0")
+
+
+def _v6(db: sqlite_utils.Database) -> None:
     # Message actions (storage/actions.py): replies, reactions, edits, unsend, delete for
     # me, contact cards, disappearing messages. Adding columns rewrites nothing.
     for column in (
@@ -277,5 +317,5 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX timers_conv ON timers (conv, lamport, author)")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 LATEST = len(MIGRATIONS)

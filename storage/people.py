@@ -8,6 +8,10 @@ from typing import Any
 from storage.base import StoreBase
 from storage.rows import ContactRow, DeviceRow, PeerRow, contact_from_row, device_from_row
 
+_DEVICE_SELECT = (
+    "SELECT device_id, user_id, name, created, cert, revoked, last_seen, proven FROM devices "
+)
+
 
 class PeoplePart(StoreBase):
     """Who we know: contacts, devices (with certificates and revocations), peers."""
@@ -22,6 +26,8 @@ class PeoplePart(StoreBase):
         verified: bool | None = None,
         key_changed: bool | None = None,
         replaces: bytes | None = None,
+        own_name: str | None = None,
+        named: bool | None = None,
     ) -> ContactRow:
         now = int(time.time())
         with self.transaction():
@@ -29,16 +35,17 @@ class PeoplePart(StoreBase):
             if old is None:
                 self._conn.execute(
                     "INSERT INTO contacts (user_id, name, state, verified, key_changed, replaces,"
-                    " created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    " created, updated, own_name, named) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user_id, name or "", state or "pending_in", int(bool(verified)),
-                        int(bool(key_changed)), replaces, now, now,
+                        int(bool(key_changed)), replaces, now, now, own_name or "",
+                        int(bool(named)),
                     ),
                 )
             else:
                 self._conn.execute(
                     "UPDATE contacts SET name = ?, state = ?, verified = ?, key_changed = ?,"
-                    " replaces = ?, updated = ? WHERE user_id = ?",
+                    " replaces = ?, updated = ?, own_name = ?, named = ? WHERE user_id = ?",
                     (
                         old.name if name is None else name,
                         old.state if state is None else state,
@@ -46,6 +53,8 @@ class PeoplePart(StoreBase):
                         int(old.key_changed if key_changed is None else key_changed),
                         old.replaces if replaces is None else replaces,
                         now,
+                        old.own_name if own_name is None else own_name,
+                        int(old.named if named is None else named),
                         user_id,
                     ),
                 )
@@ -55,8 +64,8 @@ class PeoplePart(StoreBase):
 
     def contact(self, user_id: bytes) -> ContactRow | None:
         row = self._conn.execute(
-            "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
-            "FROM contacts WHERE user_id = ?",
+            "SELECT user_id, name, state, verified, key_changed, replaces, created, updated,"
+            " own_name, named FROM contacts WHERE user_id = ?",
             (user_id,),
         ).fetchone()
         return None if row is None else contact_from_row(row)
@@ -65,8 +74,8 @@ class PeoplePart(StoreBase):
         return [
             contact_from_row(r)
             for r in self._conn.execute(
-                "SELECT user_id, name, state, verified, key_changed, replaces, created, updated "
-                "FROM contacts ORDER BY name COLLATE NOCASE, user_id"
+                "SELECT user_id, name, state, verified, key_changed, replaces, created,"
+                " updated, own_name, named FROM contacts ORDER BY name COLLATE NOCASE, user_id"
             )
         ]
 
@@ -77,15 +86,21 @@ class PeoplePart(StoreBase):
     # -- devices -------------------------------------------------------------------------
 
     def upsert_device(
-        self, device_id: bytes, user_id: bytes, name: str, created: int, cert: bytes
+        self, device_id: bytes, user_id: bytes, name: str, created: int, cert: bytes,
+        *, proven: bool = False,
     ) -> None:
+        """Store a (verified) certificate: ``user_id``'s claim on ``device_id``. Claims of
+        other users on the same device stay apart (see :meth:`device`). ``proven``: the
+        device itself showed it in a handshake."""
         with self.transaction():
             self._conn.execute(
-                "INSERT INTO devices (device_id, user_id, name, created, cert) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
-                "name = excluded.name, created = excluded.created, cert = excluded.cert "
-                "WHERE excluded.created >= devices.created",
-                (device_id, user_id, name, created, cert),
+                "INSERT INTO devices (device_id, user_id, name, created, cert, proven) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, user_id) DO UPDATE SET "
+                "name = iif(excluded.created >= devices.created, excluded.name, devices.name),"
+                " cert = iif(excluded.created >= devices.created, excluded.cert, devices.cert),"
+                " created = max(excluded.created, devices.created),"
+                " proven = max(excluded.proven, devices.proven)",
+                (device_id, user_id, name, created, cert, int(proven)),
             )
             # A revocation may arrive before the certificate it revokes.
             self._conn.execute(
@@ -94,27 +109,65 @@ class PeoplePart(StoreBase):
                 (device_id, device_id, user_id),
             )
 
-    def device(self, device_id: bytes) -> DeviceRow | None:
-        row = self._conn.execute(
-            "SELECT device_id, user_id, name, created, cert, revoked, last_seen "
-            "FROM devices WHERE device_id = ?",
-            (device_id,),
-        ).fetchone()
-        return None if row is None else device_from_row(row)
+    def device(self, device_id: bytes, user_id: bytes | None = None) -> DeviceRow | None:
+        """The device's claim by ``user_id``; without one, the claim that counts: the one
+        the device itself proved in a handshake, else the only one (several unproven
+        claims: none — who the device is depends on where it writes, see
+        :meth:`device_claims`)."""
+        if user_id is not None:
+            row = self._conn.execute(
+                _DEVICE_SELECT + "WHERE device_id = ? AND user_id = ?", (device_id, user_id)
+            ).fetchone()
+            return None if row is None else device_from_row(row)
+        claims = self.device_claims(device_id)
+        proven = [c for c in claims if c.proven]
+        if proven:
+            return proven[0]
+        return claims[0] if len(claims) == 1 else None
+
+    def prune_strangers(self, me: bytes, keep: int) -> int:
+        """Forget all but the ``keep`` most recently seen devices of strangers (users who
+        are neither me, nor in my contacts, nor a member of any conversation here);
+        how many were forgotten."""
+        with self.transaction():
+            before = self._conn.total_changes
+            self._conn.execute(
+                "DELETE FROM devices WHERE (device_id, user_id) IN ("
+                " SELECT device_id, user_id FROM devices d WHERE d.user_id != :me"
+                " AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = d.user_id)"
+                " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = d.user_id)"
+                " AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.device_id = d.device_id)"
+                " ORDER BY coalesce(d.last_seen, d.created) DESC LIMIT -1 OFFSET :keep)",
+                {"me": me, "keep": keep},
+            )
+            return self._conn.total_changes - before
+
+    def device_claims(self, device_id: bytes) -> list[DeviceRow]:
+        """Every user's claim on ``device_id``, proven first, then oldest."""
+        return [
+            device_from_row(r)
+            for r in self._conn.execute(
+                _DEVICE_SELECT + "WHERE device_id = ? ORDER BY proven DESC, created",
+                (device_id,),
+            )
+        ]
 
     def devices(self, user_id: bytes | None = None) -> list[DeviceRow]:
-        sql = "SELECT device_id, user_id, name, created, cert, revoked, last_seen FROM devices"
+        sql = _DEVICE_SELECT.rstrip()
         args: tuple[Any, ...] = ()
         if user_id is not None:
             sql += " WHERE user_id = ?"
             args = (user_id,)
         return [device_from_row(r) for r in self._conn.execute(sql + " ORDER BY created", args)]
 
-    def touch_device(self, device_id: bytes, when: int | None = None) -> None:
+    def touch_device(
+        self, device_id: bytes, when: int | None = None, user_id: bytes | None = None
+    ) -> None:
         with self.transaction():
             self._conn.execute(
-                "UPDATE devices SET last_seen = ? WHERE device_id = ?",
-                (int(time.time()) if when is None else when, device_id),
+                "UPDATE devices SET last_seen = ? WHERE device_id = ? "
+                "AND (? IS NULL OR user_id = ?)",
+                (int(time.time()) if when is None else when, device_id, user_id, user_id),
             )
 
     def revoke_device(self, device_id: bytes, user_id: bytes, created: int, raw: bytes) -> None:

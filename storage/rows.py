@@ -96,6 +96,8 @@ class ContactRow:
     replaces: bytes | None
     created: int
     updated: int
+    own_name: str = ""  # what they call themselves now, when not ``name`` ("" = the same)
+    named: bool = False  # I chose ``name`` myself (their renames do not change it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class DeviceRow:
     cert: bytes
     revoked: bool
     last_seen: int | None
+    proven: bool = False  # seen in a handshake with the device itself
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +136,9 @@ class MemberRow:
 
 
 def contact_from_row(r: Sequence[Any]) -> ContactRow:
-    return ContactRow(r[0], r[1], r[2], bool(r[3]), bool(r[4]), r[5], r[6], r[7])
+    return ContactRow(r[0], r[1], r[2], bool(r[3]), bool(r[4]), r[5], r[6], r[7], r[8],
+                      bool(r[9]))
 
 
 def device_from_row(r: Sequence[Any]) -> DeviceRow:
-    return DeviceRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6])
+    return DeviceRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], bool(r[7]))

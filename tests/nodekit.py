@@ -31,7 +31,8 @@ def make_node(
 
 
 async def until(pred: Callable[[], bool], *nodes: Node, timeout: float = 10.0) -> None:
-    """Wait until ``pred()`` holds, re-checking whenever one of ``nodes`` emits an event."""
+    """Wait until ``pred()`` holds, re-checking whenever one of ``nodes`` emits an event
+    (and every 50 ms, for what changes without one, as qtbot.waitUntil polls)."""
     changed = asyncio.Event()
     unsubs = [n.subscribe(lambda e: changed.set()) for n in nodes]
     loop = asyncio.get_running_loop()
@@ -43,7 +44,7 @@ async def until(pred: Callable[[], bool], *nodes: Node, timeout: float = 10.0) -
                 raise AssertionError(f"condition not met within {timeout} s")
             changed.clear()
             try:
-                await asyncio.wait_for(changed.wait(), remaining)
+                await asyncio.wait_for(changed.wait(), min(remaining, 0.05))
             except TimeoutError:
                 continue
     finally:

@@ -85,6 +85,7 @@ class Conversation:
     replaced: bool = False  # an old key: the person uses a new one now (confirmed)
     key_hint: str = ""  # the key, when another key goes by the same name
     muted: bool = False  # no notifications for this chat
+    marked_unread: bool = False  # "Mark as unread" (until the chat is opened)
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -261,10 +262,10 @@ class Bridge(QObject):
                 continue
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
-                c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.online,
+                c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.reachable,
                 db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
                 key_label(c.user_id) if c.name.casefold() in shared else "",
-                self.muted(c.user_id),
+                self.muted(c.user_id), self.marked_unread(conv),
             ))
         out.sort(key=lambda x: x.sort_key)
         return out
@@ -371,7 +372,14 @@ class Bridge(QObject):
         return safety_qr_payload(self.node.user_id, user)
 
     def online(self, user: bytes) -> bool:
+        """A live session with one of their devices, here."""
         return self.node.online(user)
+
+    def reachable_through(self, user: bytes) -> list[str]:
+        """The names of my other devices that talk to ``user`` now (when this one
+        does not, what they write still reaches me through those)."""
+        names = {d.device_id: d.name for d in self.node.devices()}
+        return [names.get(d, "another device") for d in self.node.reachable_via(user)]
 
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())
@@ -429,13 +437,15 @@ class Bridge(QObject):
             return None
         return self.run(self.node.connect(host, port))
 
-    def mark_read(self, user: bytes) -> None:
+    def mark_read(self, user: bytes, up_to: int | None = None) -> None:
+        """Mark read what the user saw (``up_to``: the lamport of the newest message on
+        screen; what arrived after it stays unread)."""
         conv = self.conv_for(user)
         if self.unread_count(conv):
             def forget(_result: object) -> None:
                 self._unread.pop(conv, None)
 
-            self.run(self.node.mark_read(user), on_done=forget)
+            self.run(self.node.mark_read(user, up_to), on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
         try:
@@ -449,12 +459,23 @@ class Bridge(QObject):
         self.node.set_verified(user, verified)  # (its event shows the "how" just saved)
 
     def muted(self, user: bytes) -> bool:
-        """No notifications for this chat (a setting of this device)."""
+        """No notifications for this chat (the person's choice: it follows to my devices)."""
         return bool(self.node.db.get_setting(f"muted:{user.hex()}", False))
 
     def set_muted(self, user: bytes, muted: bool) -> None:
-        self.node.db.set_setting(f"muted:{user.hex()}", muted)
+        self.node.set_setting(f"muted:{user.hex()}", muted)
         self.conversationsChanged.emit()
+
+    def marked_unread(self, conv: bytes) -> bool:
+        """The user marked the chat unread (on any of their devices) and has not opened
+        it since."""
+        return bool(self.node.db.get_setting(f"unread:{conv.hex()}", False))
+
+    def set_marked_unread(self, user: bytes, value: bool) -> None:
+        key = f"unread:{self.conv_for(user).hex()}"
+        if bool(self.node.db.get_setting(key, False)) != value:
+            self.node.set_setting(key, value)
+            self.conversationsChanged.emit()
 
     def verified_how(self, user: bytes) -> str | None:
         """How the user verified ``user`` on this device, if they did it here."""
@@ -469,6 +490,22 @@ class Bridge(QObject):
     def set_name(self, name: str) -> asyncio.Task[Any]:
         return self.run(self.node.set_name(name),
                         on_done=lambda _: self.conversationsChanged.emit())
+
+    def set_contact_name(self, user: bytes, name: str | None) -> bool:
+        try:
+            self.node.set_contact_name(user.hex(), name)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
+
+    def restore_old_key(self, old: bytes) -> bool:
+        try:
+            self.node.restore_old_key(old)
+        except KithError as e:
+            self.error.emit(str(e))
+            return False
+        return True
 
     def trust_new_key(self, user: bytes) -> bool:
         try:

@@ -4,6 +4,7 @@ composer) with what it says about the person, and the page shown with no chat op
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPalette, QResizeEvent
@@ -119,6 +120,8 @@ class ChatPane(QWidget):
         self.replaced_banner = Banner("replacedBanner")
         self.open_new_button = self.replaced_banner.add_button(
             "Open the new conversation", "openNewKeyButton")
+        self.restore_key_button = self.replaced_banner.add_button(
+            "Go back to this key…", "restoreKeyButton")
         layout.addWidget(self.replaced_banner)
         self.view = ChatView(model)
         layout.addWidget(self.view, 1)
@@ -135,11 +138,17 @@ class ChatPane(QWidget):
         layout.addWidget(bottom)
 
     def present(self, user: bytes, c: ContactInfo | None, name: str, *, online: bool,
-                removed: bool, shared_name: bool) -> None:
+                removed: bool, shared_name: bool, via: Sequence[str] = ()) -> None:
         """Header, banners, composer and empty state for the chat with ``user``
-        (``shared_name``: another key uses this name, so the key is shown)."""
+        (``shared_name``: another key uses this name, so the key is shown; ``via``: my
+        other devices that talk to them when this one does not)."""
         self.header.name.setText(name)
-        bits = ["online" if online else "offline"]
+        if online:
+            bits = ["online"]
+        elif via:
+            bits = [f"online through your {via[0]}"]
+        else:
+            bits = ["offline"]
         if c and c.key_changed:
             bits.append(f"⚠ not the {name} you know")
         elif c and c.verified:
@@ -148,6 +157,8 @@ class ChatPane(QWidget):
             bits.append("not verified")
         if shared_name:
             bits.append(f"key {key_label(user)}")
+        if c and c.own_name:  # what they call themselves, kept apart from my name
+            bits.append(f"calls themselves “{c.own_name}”")
         if c and c.state == PENDING_OUT:
             bits.append("request sent")
         self.header.subtitle.setText(" · ".join(bits))
@@ -163,6 +174,7 @@ class ChatPane(QWidget):
             if c and c.state == PENDING_IN and not key_changed else None)
         replaced = bool(c and c.replaced_by)
         replaced_text = None
+        online = online or bool(via)
         if replaced and online:  # the old key still talks to us: say so, plainly
             replaced_text = (
                 f"<b>⚠ Both keys are active.</b> You took a new key as {who}'s, but this "

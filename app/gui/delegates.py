@@ -496,6 +496,12 @@ class ConversationDelegate(QStyledItemDelegate):
         unread = int(index.data(ConvRole.Unread) or 0)
         line2 = line1 + fm_name.height() + 4
         badge_w = 0
+        marked = not unread and bool(index.data(ConvRole.MarkedUnread))
+        if marked:  # marked unread: a dot, as Messages shows it
+            badge_w = 12
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(fg if selected else pal.color(QPalette.ColorRole.Highlight))
+            painter.drawEllipse(QRectF(right - badge_w, line2 + 4, badge_w, badge_w))
         if unread:
             label = str(unread) if unread < 1000 else "999+"
             badge_w = max(20, fm_small.horizontalAdvance(label) + 12)

@@ -66,6 +66,7 @@ class ConvRole(enum.IntEnum):
     Conv = enum.auto()
     KeyHint = enum.auto()  # the key, shown when another key goes by the same name
     Muted = enum.auto()
+    MarkedUnread = enum.auto()  # "Mark as unread": a dot, no count
 
 
 class ConversationModel(QAbstractListModel):
@@ -140,6 +141,8 @@ class ConversationModel(QAbstractListModel):
             return short_time(c.last.time) if c.last else ""
         if role == ConvRole.Unread:
             return c.unread
+        if role == ConvRole.MarkedUnread:
+            return c.marked_unread
         if role == ConvRole.Verified:
             return c.verified
         if role == ConvRole.KeyChanged:

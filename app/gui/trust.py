@@ -162,7 +162,14 @@ class ContactInfoDialog(QDialog):
         self.verify_button.setText("Mark as unverified" if verified else "The numbers match…")
         self.verify_button.setEnabled(c is not None)
         self.sas_button.setEnabled(online and c is not None)
-        self.sas_button.setToolTip("" if online else "Needs a live connection to them")
+        if online:
+            self.sas_button.setToolTip("")
+        else:
+            via = self.bridge.reachable_through(self.user)
+            self.sas_button.setToolTip(
+                f"Your {via[0]} is the device connected to them now: compare emoji there, "
+                "or bring this device onto their network" if via
+                else "Needs a live connection to them: compare when they are online")
 
     def on_mark_verified(self) -> None:
         c = self.bridge.contact(self.user)
@@ -334,3 +341,49 @@ class TrustKeyDialog(QDialog):
 
     def _update(self) -> None:
         self.trust_button.setEnabled(not self.verified_old or self.sure.isChecked())
+
+
+class RestoreKeyDialog(QDialog):
+    """Go back to the key a person had before a new one was taken: asked with the same
+    care as taking it (Cancel is the default; nothing happens on Enter alone)."""
+
+    def __init__(self, bridge: Bridge, old: bytes, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("restoreKeyDialog")
+        self.setWindowTitle("Go back to the old key")
+        self.setMinimumWidth(460)
+        c = bridge.contact(old)
+        name = c.name if c else key_label(old)
+        new = c.replaced_by if c else None
+        who = html.escape(name)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(12)
+        title = QLabel(f"<b>Write to {who}'s old key again?</b>")
+        title.setObjectName("restoreKeyTitle")
+        title.setWordWrap(True)
+        layout.addWidget(title)
+        text = QLabel(
+            f"You took the key <b>{key_label(new) if new else 'unknown'}</b> as {who}'s. "
+            f"If it was someone else, go back to the key <b>{key_label(old)}</b>:<ul>"
+            f"<li>this conversation takes your messages again, on all your devices;</li>"
+            f"<li>the new key is shown as “not the {who} you know” and nothing is sent "
+            "to it until you compare safety numbers or trust it again;</li>"
+            f"<li>{who} stays unverified: compare safety numbers to verify again.</li></ul>"
+        )
+        text.setObjectName("restoreKeyText")
+        text.setWordWrap(True)
+        text.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(text)
+        buttons = QHBoxLayout()
+        self.restore_button = _plain_button("Go back to the old key", "confirmRestoreKeyButton")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelRestoreKeyButton")
+        self.cancel_button.setDefault(True)
+        buttons.addWidget(self.restore_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        layout.addLayout(buttons)
+        self.restore_button.clicked.connect(self.accept)
+        self.cancel_button.clicked.connect(self.reject)
+        self.cancel_button.setFocus()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
+    QInputDialog,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -31,7 +32,7 @@ from app.gui.models import ConversationModel, MessageModel, clock
 from app.gui.newchat import NewChatDialog
 from app.gui.search import query_words
 from app.gui.sidebar import COMPACT_WIDTH, Sidebar
-from app.gui.trust import ContactInfoDialog, TrustKeyDialog
+from app.gui.trust import ContactInfoDialog, RestoreKeyDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from storage import MessageRow
 
@@ -149,6 +150,7 @@ class MainWindow(QMainWindow):
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
         self.chat.open_new_button.clicked.connect(self.open_replacement)
+        self.chat.restore_key_button.clicked.connect(self.restore_old_key)
         self.chat.decline_button.clicked.connect(self.decline_current)
         self._shortcuts()
         self.refresh()
@@ -215,6 +217,7 @@ class MainWindow(QMainWindow):
 
     def open_chat(self, user: bytes) -> None:
         if user == self.current:
+            self.bridge.set_marked_unread(user, False)  # clicked again: read
             self.chat.composer.setFocus()
             return
         self._save_draft()
@@ -229,6 +232,7 @@ class MainWindow(QMainWindow):
         self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
         self.stack.setCurrentWidget(self.chat)
         self.sidebar.select_user(user)
+        self.bridge.set_marked_unread(user, False)  # opened: no longer marked
         self._update_chat_chrome()
         self.chat.typing.update_state()
         self.chat.composer.setFocus()
@@ -253,9 +257,11 @@ class MainWindow(QMainWindow):
         c = self.bridge.contact(user)
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)
-        self.messages.offline_peer = not online
+        via = [] if online else self.bridge.reachable_through(user)
+        self.messages.offline_peer = not (online or via)
         self.messages.peer_name = name
-        self.chat.present(user, c, name, online=online, removed=bool(self.bridge.node.removed),
+        self.chat.present(user, c, name, online=online, via=via,
+                          removed=bool(self.bridge.node.removed),
                           shared_name=name.casefold() in self.bridge.shared_names())
         self.messages.refresh_status_line()
 
@@ -407,7 +413,9 @@ class MainWindow(QMainWindow):
                 and self.chat.view.shows_newest()):
             c = self.bridge.contact(self.current)
             if c is not None and c.state == ACCEPTED:
-                self.bridge.mark_read(self.current)
+                n = self.messages.rowCount()
+                newest = self.messages.row(n - 1).lamport if n else None
+                self.bridge.mark_read(self.current, newest)
         self._update_new_count()
 
     def _update_new_count(self) -> None:
@@ -445,6 +453,40 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
+    def rename_contact(self, user: bytes) -> QInputDialog | None:
+        """The name I know a contact by (empty: the one they chose); it follows my
+        devices, and their renames no longer change it."""
+        c = self.bridge.contact(user)
+        if c is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setObjectName("renameContactDialog")
+        dialog.setWindowTitle("Rename contact")
+        theirs = c.own_name or c.name
+        dialog.setLabelText(f"Your name for them (they call themselves “{theirs}”; "
+                            "leave empty to use theirs):")
+        dialog.setTextValue(c.name)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result:
+                name = dialog.textValue().strip()
+                self.bridge.set_contact_name(user, name or None)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def _mark_unread(self, user: bytes, unread: bool) -> None:
+        """The menu's "Mark as unread" (a dot until the chat is opened, on all my
+        devices) or "Mark as read"."""
+        if unread:
+            self.bridge.set_marked_unread(user, True)
+        else:
+            self.bridge.set_marked_unread(user, False)
+            self.bridge.mark_read(user)
+
     def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
@@ -465,6 +507,14 @@ class MainWindow(QMainWindow):
         act = menu.addAction("Unmute notifications" if muted else "Mute notifications")
         act.setObjectName("muteAction")
         act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
+        conv = self.bridge.conv_for(user)
+        unread = bool(self.bridge.unread_count(conv)) or self.bridge.marked_unread(conv)
+        act = menu.addAction("Rename…")
+        act.setObjectName("renameContactAction")
+        act.triggered.connect(partial(self.rename_contact, user))
+        act = menu.addAction("Mark as read" if unread else "Mark as unread")
+        act.setObjectName("markUnreadAction")
+        act.triggered.connect(partial(self._mark_unread, user, not unread))
         menu.popup(pos)
         self.sidebar.select_user(self.current)
         return menu
@@ -520,6 +570,24 @@ class MainWindow(QMainWindow):
         c = self.bridge.contact(self.current) if self.current else None
         if c is not None and c.replaced_by:
             self.open_chat(c.replaced_by)
+
+    def restore_old_key(self) -> RestoreKeyDialog | None:
+        """From an old key's conversation: go back to it, asked first."""
+        old = self.current
+        c = self.bridge.contact(old) if old else None
+        if old is None or c is None or not c.replaced_by:
+            return None
+        dialog = RestoreKeyDialog(self.bridge, old, self)
+        self.dialogs.append(dialog)
+
+        def done(result: int) -> None:
+            self._forget(dialog)
+            if result:
+                self.bridge.restore_old_key(old)
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
 
     def focus_search(self) -> None:
         self.sidebar.search.setFocus()

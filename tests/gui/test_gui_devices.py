@@ -178,3 +178,18 @@ def test_a_wrong_code_is_shown_on_both_devices_and_the_right_one_still_links(
     qtbot.waitUntil(task.done, timeout=20000)
     assert isinstance(task.result(), Linked)
     devices.close()
+
+
+def test_a_contact_reached_through_my_other_device_is_not_offline(kith_apps, qtbot, aw, tmp_path):
+    """The laptop has no session with bob, the desktop has: bob is online through the
+    desktop (his messages arrive at once), and emoji verification says where to do it."""
+    desktop, laptop, bob = _two_devices(kith_apps, qtbot, aw, tmp_path)
+    assert not laptop.node.online(bob.node.user_id)
+    w = laptop.window
+    _open(qtbot, w, "bob")
+    qtbot.waitUntil(lambda: "online through your" in w.chat.header.subtitle.text())
+    assert "offline" not in w.chat.header.subtitle.text()
+    conv = next(c for c in laptop.bridge.conversations() if c.user_id == bob.node.user_id)
+    assert conv.online  # the sidebar's dot
+    aw(bob.stop())
+    qtbot.waitUntil(lambda: w.chat.header.subtitle.text().startswith("offline"))

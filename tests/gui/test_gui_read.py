@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from test_gui_chat import _activate, _friends, _open
 
 from app.gui.models import PAGE
+from storage import MessageRow
 
 
 def _unread(w, user):
@@ -67,3 +68,28 @@ def test_opening_a_chat_starts_at_the_first_unread_message(kith_apps, qtbot, aw)
     bar = view.verticalScrollBar()
     bar.setValue(bar.maximum())
     qtbot.waitUntil(lambda: _unread(w, bob.node.user_id) == 0)
+
+
+def test_only_what_was_on_screen_is_marked_read(kith_apps, qtbot, aw):
+    """A message stored after the view was drawn (not on screen yet) stays unread when
+    the chat is marked read: the window marks up to the newest message it shows."""
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    w = alice.window
+    w.resize(900, 600)
+    _open(qtbot, w, "bob")
+    aw(bob.node.send_message("alice", "first"))
+    qtbot.waitUntil(lambda: w.messages.rowCount() == 1)
+    shown = w.messages.row(0)
+    assert _unread(w, bob.node.user_id) == 1, "read before the window was active"
+    # "second" is in the database, its news not yet at the view (as between a commit
+    # and the view's update)
+    db = w.bridge.node.db
+    db.insert_messages([MessageRow(
+        b"\x07" * 32, shown.conv, shown.author, shown.sender, shown.seq + 1,
+        shown.lamport + 1, shown.time, "second, stored but not drawn yet", False)])
+    assert db.unread_count(shown.conv) == 2
+    _activate(qtbot, w)
+    w.maybe_mark_read()
+    qtbot.waitUntil(lambda: db.mark(shown.conv, shown.author)[1] == shown.seq)
+    assert db.unread_count(shown.conv) == 1  # the one that was not on screen

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from chatkit import write_contacts
-from nodekit import make_node
+from nodekit import add_device, make_node
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QSplitter
 from test_gui_chat import _buttons, _friends, _open
@@ -110,7 +110,7 @@ def test_right_click_opens_a_menu_and_keeps_the_open_chat_selected(kith_apps, qt
     menu = next(m for m in w.findChildren(QMenu) if m.objectName() == "conversationMenu"
                 and m.isVisible())
     names = [a.text() for a in menu.actions()]
-    assert names == ["Open", "Contact info", "Mute notifications"]
+    assert names == ["Open", "Contact info", "Mute notifications", "Rename…", "Mark as unread"]
     mute = next(a for a in menu.actions() if a.objectName() == "muteAction")
     mute.trigger()
     menu.close()
@@ -123,6 +123,77 @@ def test_right_click_opens_a_menu_and_keeps_the_open_chat_selected(kith_apps, qt
     conv = w.bridge.conv_for(users[1])
     w.on_messages_added(conv, w.bridge.messages(conv))
     assert shown == []
+    QApplication.processEvents()
+
+
+def _menu_action(qtbot, w, row, name):
+    """Right-click row ``row`` of the conversation list; the menu's action ``name``."""
+    view = w.sidebar.list
+    pos = view.visualRect(w.conversations.index(row)).center()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.RightButton, pos=pos)
+    qtbot.waitUntil(lambda: any(m.objectName() == "conversationMenu" and m.isVisible()
+                                for m in w.findChildren(QMenu)))
+    menu = next(m for m in w.findChildren(QMenu) if m.objectName() == "conversationMenu"
+                and m.isVisible())
+    act = next(a for a in menu.actions() if a.objectName() == name)
+    return menu, act
+
+
+@pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
+def test_mark_as_unread_shows_a_dot_until_opened_on_all_my_devices(
+        kith_apps, qtbot, aw, tmp_path):
+    desktop, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, desktop, bob)
+    laptop = kith_apps("alice", profile=add_device(tmp_path, "alice", "laptop"))
+    aw(laptop.node.connect("127.0.0.1", desktop.node.port))
+    qtbot.waitUntil(lambda: laptop.window.conversations.rowCount() == 1)
+    aw(bob.node.send_message("alice", "hi"))
+    w = desktop.window
+    w.show()
+    qtbot.waitUntil(lambda: w.conversations.rowCount() == 1)
+    qtbot.waitUntil(lambda: w.conversations.index(0).data(ConvRole.Unread) == 1)  # "hi"
+    _open(qtbot, w, "bob")
+    w.bridge.mark_read(bob.node.user_id)
+    qtbot.waitUntil(lambda: not w.conversations.index(0).data(ConvRole.Unread))
+    menu, act = _menu_action(qtbot, w, 0, "markUnreadAction")
+    assert act.text() == "Mark as unread"
+    act.trigger()
+    menu.close()
+    qtbot.waitUntil(lambda: w.conversations.index(0).data(ConvRole.MarkedUnread))
+    assert not w.conversations.index(0).data(ConvRole.Unread)  # a dot, not a count
+    # it follows to my laptop
+    lw = laptop.window
+    qtbot.waitUntil(lambda: lw.conversations.index(0).data(ConvRole.MarkedUnread))
+    menu, act = _menu_action(qtbot, w, 0, "markUnreadAction")
+    assert act.text() == "Mark as read"
+    menu.close()
+    # opening it on the laptop reads it everywhere
+    lw.show()
+    _open(qtbot, lw, "bob")
+    qtbot.waitUntil(lambda: not w.conversations.index(0).data(ConvRole.MarkedUnread))
+    QApplication.processEvents()
+
+
+@pytest.mark.qt_log_ignore(
+    r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)")
+def test_rename_a_contact_and_see_what_they_call_themselves(kith_apps, qtbot, aw):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    w = alice.window
+    w.show()
+    _open(qtbot, w, "bob")
+    menu, act = _menu_action(qtbot, w, 0, "renameContactAction")
+    act.trigger()
+    menu.close()
+    qtbot.waitUntil(lambda: any(d.objectName() == "renameContactDialog" and d.isVisible()
+                                for d in w.dialogs))
+    dialog = next(d for d in w.dialogs if d.objectName() == "renameContactDialog")
+    dialog.setTextValue("Bob from climbing")
+    dialog.accept()
+    qtbot.waitUntil(lambda: w.conversations.item(0).name == "Bob from climbing")
+    qtbot.waitUntil(lambda: "calls themselves “bob”" in w.chat.header.subtitle.text())
+    assert w.chat.header.name.text() == "Bob from climbing"
     QApplication.processEvents()
 
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
 from test_gui_chat import _activate, _buttons, _friends, _open
 
 from app.gui.models import ConvRole
-from app.gui.trust import ContactInfoDialog, SasDialog, TrustKeyDialog
+from app.gui.trust import ContactInfoDialog, RestoreKeyDialog, SasDialog, TrustKeyDialog
 from p2p.fingerprint import format_safety_number
 
 
@@ -229,6 +229,51 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: _message_count(w) == 1)
+    finally:
+        aw(impostor.stop())
+
+
+def test_going_back_to_the_old_key_asks_first(kith_apps, qtbot, aw, tmp_path):
+    """Taking a new key can be undone from the old conversation, with the same care:
+    Cancel is the default, and only an explicit click goes back."""
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    impostor = make_node(tmp_path, "bob", profile="impostor")
+    aw(impostor.start())
+    try:
+        aw(impostor.connect("127.0.0.1", alice.node.port))
+        aw(impostor.add_contact("alice"))
+        w = alice.window
+        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+        qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == impostor.user_id)
+        _trust_through_dialog(qtbot, w, impostor.user_id)
+        qtbot.waitUntil(lambda: w.bridge.contact(bob.node.user_id).replaced_by is not None)
+        _open_user(qtbot, w, bob.node.user_id)
+        qtbot.waitUntil(w.chat.restore_key_button.isVisible)
+
+        def dialog() -> RestoreKeyDialog:
+            qtbot.mouseClick(w.chat.restore_key_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: any(isinstance(d, RestoreKeyDialog) for d in w.dialogs))
+            d = next(d for d in w.dialogs if isinstance(d, RestoreKeyDialog))
+            qtbot.waitUntil(d.isVisible)
+            return d
+
+        d = dialog()
+        restore = d.findChild(QPushButton, "confirmRestoreKeyButton")
+        cancel = d.findChild(QPushButton, "cancelRestoreKeyButton")
+        assert cancel.isDefault() and not restore.isDefault() and not restore.autoDefault()
+        assert "not the bob you know" in d.findChild(QLabel, "restoreKeyText").text()
+        qtbot.keyClick(cancel, Qt.Key.Key_Return)  # Enter cancels: nothing changes
+        qtbot.waitUntil(lambda: not d.isVisible())
+        assert w.bridge.contact(bob.node.user_id).replaced_by == impostor.user_id
+        d = dialog()
+        qtbot.mouseClick(d.findChild(QPushButton, "confirmRestoreKeyButton"),
+                         Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.bridge.contact(bob.node.user_id).replaced_by is None)
+        assert w.bridge.contact(impostor.user_id).key_changed
+        qtbot.waitUntil(w.chat.composer.isEnabled)  # the old chat takes messages again
+        assert not w.chat.replaced_banner.isVisible()
     finally:
         aw(impostor.stop())
 

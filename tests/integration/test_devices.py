@@ -418,3 +418,19 @@ async def test_a_confirmed_new_key_follows_to_my_other_device(nodes, tmp_path):
 
     await until(lambda: old_bob_on_laptop().replaced_by == reinstalled.user_id, laptop, desktop)
     assert laptop.resolve("bob")[0] == reinstalled.user_id
+
+    # Going back to the old key (it was someone else after all) follows too: the new key
+    # is "not the bob you know" again and the old chat takes messages, on both devices.
+    assert desktop.restore_old_key(bob.user_id) == reinstalled.user_id
+
+    def new_bob(node):
+        return next(c for c in node.contacts() if c.user_id == reinstalled.user_id)
+
+    await until(lambda: old_bob_on_laptop().replaced_by is None, laptop, desktop)
+    for node in (desktop, laptop):
+        assert new_bob(node).key_changed
+        node.queue_message(bob.user_id, "to the old key again")  # allowed again
+        with pytest.raises(UserError, match="different identity key|not the"):
+            node.queue_message(reinstalled.user_id, "to the new key")
+    with pytest.raises(UserError, match="not been replaced"):
+        desktop.restore_old_key(bob.user_id)

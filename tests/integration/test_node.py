@@ -236,3 +236,26 @@ async def test_trust_new_key_clears_the_flag_without_verifying(nodes):
     c = [c for c in alice.contacts() if c.user_id == mallory.user_id][0]
     assert not c.key_changed
     assert not c.verified
+
+
+async def test_mark_read_up_to_what_was_on_screen(nodes):
+    """The app marks read only up to the newest message it showed: one that arrived
+    after it stays unread, here and for the sender."""
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    seen = await alice.send_message("bob", "on screen")
+    later = await alice.send_message("bob", "arrived after the screen was drawn")
+    await until(lambda: len(bob.history("alice")) == 2, alice, bob)
+    conv = direct_conversation(alice.user_id, bob.user_id)
+    shown = next(m for m in bob.history("alice") if m.event_id == seen.event_id)
+
+    await bob.mark_read(alice.user_id, up_to=shown.lamport)
+    assert await alice.wait_status(seen, STATUS_READ, 5)
+    assert bob.db.unread_count(conv) == 1
+    assert alice.db.message_at(conv, later.author, later.seq).status < STATUS_READ
+    await bob.mark_read(alice.user_id, up_to=shown.lamport)  # again: nothing more
+    assert bob.db.unread_count(conv) == 1
+
+    await bob.mark_read(alice.user_id)  # everything
+    assert await alice.wait_status(later, STATUS_READ, 5)
+    assert bob.db.unread_count(conv) == 0

@@ -46,7 +46,7 @@ async def test_a_request_from_a_stranger_is_pending_and_told_to_my_devices(me: M
     assert (c.name, c.state, c.verified, c.key_changed) == ("Bob B.", PENDING_IN, False, False)
     assert ContactChanged(bob.user) in me.events
     await me.core.log.commit()
-    assert _rosters(me) == [RosterBody(bob.user, "Bob B.", PENDING_IN, False, None)]
+    assert _rosters(me) == [RosterBody(bob.user, "Bob B.", PENDING_IN, False, None, False, False)]
 
 
 async def test_a_request_without_a_name_takes_the_peers_name(me: Me) -> None:

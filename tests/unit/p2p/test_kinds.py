@@ -133,7 +133,7 @@ def test_encode_of_an_undeclared_body_type_is_refused() -> None:
         RosterBody(b"u" * 32, "b" * 65, "accepted", False),
         RosterBody(b"u" * 32, "bob", "accepted", False, b"r" * 31),
         SettingBody("", "true"),
-        SettingBody("k" * 65, "true"),
+        SettingBody("k" * 81, "true"),
         SettingBody("read_receipts", "x" * 4097),
     ],
     ids=[

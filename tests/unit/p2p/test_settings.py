@@ -139,3 +139,16 @@ async def test_my_own_setting_is_not_overwritten_by_an_older_one(me: Me) -> None
     apply(me, [late.event(self_conv, SettingBody("read_receipts", "true"), lamport=4)],
           via=late)
     assert me.db.get_setting("read_receipts") is False
+
+
+def test_per_conversation_choices_follow_me_and_nothing_else_does() -> None:
+    from p2p.settings import is_synced
+
+    conv = "ab" * 32
+    assert is_synced(f"muted:{conv}") and is_synced(f"unread:{conv}")
+    assert is_synced("read_receipts")
+    assert not is_synced("theme")  # the device's own
+    assert not is_synced(f"theme:{conv}")  # not a per-conversation choice
+    assert not is_synced(f"muted:{conv[:-1]}")  # not a conversation id
+    assert not is_synced(f"muted:{conv.upper()}")
+    assert not is_synced(f"unread:{conv}x")

@@ -762,6 +762,25 @@ def test_device_upsert_keeps_the_newest_certificate(store: Store) -> None:
     assert store.device(b"\x00" * 32) is None
 
 
+def test_claims_of_several_users_on_one_device_stay_apart(store: Store) -> None:
+    mallory = b"\x66" * 32
+    store.upsert_device(ALICE, mallory, "laptop", 10, b"forged")  # first come
+    assert store.device(ALICE).user_id == mallory  # the only claim
+    store.upsert_device(ALICE, USER, "laptop", 20, b"real")
+    assert [c.user_id for c in store.device_claims(ALICE)] == [mallory, USER]  # oldest first
+    assert store.device(ALICE) is None  # two unproven claims: neither decides alone
+    assert store.device(ALICE, USER).cert == b"real"
+    assert store.device(ALICE, mallory).cert == b"forged"
+    store.upsert_device(ALICE, USER, "laptop", 20, b"real", proven=True)  # its handshake
+    assert store.device(ALICE).user_id == USER
+    assert [c.user_id for c in store.device_claims(ALICE)] == [USER, mallory]
+    store.upsert_device(ALICE, USER, "laptop", 30, b"newer")  # relayed later: still proven
+    assert store.device(ALICE).proven and store.device(ALICE).cert == b"newer"
+    store.touch_device(ALICE, 5, user_id=mallory)
+    assert store.device(ALICE, mallory).last_seen == 5
+    assert store.device(ALICE, USER).last_seen is None
+
+
 def test_remember_peer_merges_manual_flag_and_device(store: Store) -> None:
     store.remember_peer("192.168.1.5:7000")
     [p] = store.peers()

@@ -1,0 +1,95 @@
+"""What a stranger may make a node hold (hardening #6): a small memory budget per
+connection, a bounded number of strangers at once; the people I know get more."""
+
+from __future__ import annotations
+
+import logging
+
+from nodekit import befriend, until
+
+from p2p import limits, wire
+
+BIG = "x" * (limits.STRANGER_ASSEMBLED + 1024)  # one message past a stranger's budget
+
+
+async def test_a_stranger_may_not_make_me_hold_a_large_message(nodes):
+    alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
+    await befriend(alice, bob)
+    await mallory.connect("127.0.0.1", alice.port)
+    await until(lambda: alice.online(mallory.user_id), alice, mallory)
+    (to_alice,) = mallory.net.live_of(alice.user_id)
+    to_alice.conn.send(wire.Profile(BIG))  # 257 KiB in chunks: past the budget
+    await until(lambda: not alice.online(mallory.user_id), alice, mallory)
+    # a contact may send that much (the name is refused, the connection stays)
+    (bob_to_alice,) = bob.net.live_of(alice.user_id)
+    bob_to_alice.conn.send(wire.Profile(BIG))
+    conv = alice.conv_with(bob.user_id)
+    bob_to_alice.conn.send(wire.Typing(conv, True))  # after it, in order
+    await until(lambda: bob.user_id in alice.typing(conv), alice, bob)
+    assert alice.online(bob.user_id)
+
+
+async def test_strangers_at_once_are_bounded(nodes, monkeypatch, caplog):
+    monkeypatch.setattr(limits, "MAX_STRANGER_CONNECTIONS", 2)
+    caplog.set_level(logging.WARNING, logger="p2p.network")
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    strangers = [await nodes(f"s{i}") for i in range(3)]
+    for s in strangers[:2]:
+        await s.connect("127.0.0.1", alice.port)
+    await until(lambda: all(alice.online(s.user_id) for s in strangers[:2]), alice)
+    late = strangers[2]
+    late.net.remember_manual("127.0.0.1", alice.port, None)
+    await until(lambda: any("strangers connected already" in r.getMessage()
+                            for r in caplog.records), alice, late)
+    assert not alice.online(late.user_id)
+    assert alice.online(bob.user_id)  # contacts are not counted
+    await nodes.stop(strangers[0])  # room again: the late one gets in on its redial
+    await until(lambda: alice.online(late.user_id), alice, late, timeout=30)
+
+
+async def test_a_stranger_who_only_holds_a_connection_makes_room(nodes, monkeypatch, caplog):
+    """Strangers that only keep a connection open (keepalives) cannot keep a newcomer
+    out: when strangers are full, the one idle the longest is let go."""
+    monkeypatch.setattr(limits, "MAX_STRANGER_CONNECTIONS", 1)
+    monkeypatch.setattr(limits, "STRANGER_IDLE", 0.0)  # (idle at once, for the test)
+    alice, idler, newcomer = await nodes("alice"), await nodes("idler"), await nodes("new")
+    await idler.connect("127.0.0.1", alice.port)
+    await until(lambda: alice.online(idler.user_id), alice, idler)
+    await newcomer.connect("127.0.0.1", alice.port)
+    await until(lambda: alice.online(newcomer.user_id), alice, newcomer)
+    assert not alice.online(idler.user_id)
+
+
+async def test_requests_waiting_and_strangers_remembered_are_bounded(
+        nodes, monkeypatch, caplog):
+    from p2p import contacts, devices
+
+    caplog.set_level(logging.WARNING, logger="p2p.receive")
+    monkeypatch.setattr(contacts, "MAX_PENDING_REQUESTS", 2)
+    monkeypatch.setattr(devices, "MAX_STRANGER_DEVICES", 1)
+    alice = await nodes("alice")
+    askers = [await nodes(f"asker{i}") for i in range(3)]
+    for a in askers:
+        await a.connect("127.0.0.1", alice.port)
+        await a.add_contact(alice.user_id.hex())
+    await until(lambda: len(alice.contacts()) == 2, alice, *askers)
+    # the third waits in vain, and nothing of it is stored
+    await until(lambda: any("contact requests wait for an answer" in r.getMessage()
+                            for r in caplog.records), alice, *askers)
+    third = askers[2]
+    conv = alice.conv_with(third.user_id)
+    assert third.user_id not in {c.user_id for c in alice.contacts()}
+    assert alice.db.vector(conv) == {}
+    # answering one makes room
+    await alice.decline_contact(askers[0].user_id.hex())
+    await third.add_contact(alice.user_id.hex())  # (asked again: it is sent once more)
+    await until(lambda: third.user_id in {c.user_id for c in alice.contacts()},
+                alice, third, timeout=15)
+    # strangers met but not asking are remembered up to the bound
+    lookers = [await nodes(f"looker{i}") for i in range(3)]
+    for lk in lookers:
+        await lk.connect("127.0.0.1", alice.port)
+    await until(lambda: all(alice.online(lk.user_id) for lk in lookers), alice)
+    remembered = [lk for lk in lookers if alice.db.device_claims(lk.device_id)]
+    assert len(remembered) == 1
