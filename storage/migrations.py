@@ -245,7 +245,7 @@ def _v6(db: sqlite_utils.Database) -> None:
         "edits INTEGER NOT NULL DEFAULT 0", "unsent INTEGER NOT NULL DEFAULT 0",
     ):
         db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
-    # Actions name their target by event id: found through ``ekey``, the id's first 8
+    # Actions name their target by event id: found through ``ekey``, the id's last 8
     # bytes as an integer (an index of the 32-byte blobs doubled the cost of inserting
     # messages; one of integers adds half as much). Rows of older releases get theirs now.
     db.execute("ALTER TABLE messages ADD COLUMN ekey INTEGER")
