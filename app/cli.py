@@ -17,7 +17,15 @@ import os
 import sys
 from pathlib import Path
 
-from app import cli_files, cli_groups, cli_run, cli_system, cli_unlock, desktop_install
+from app import (
+    cli_actions,
+    cli_files,
+    cli_groups,
+    cli_run,
+    cli_system,
+    cli_unlock,
+    desktop_install,
+)
 from app import cli_output as out
 from p2p import commands
 from p2p.errors import KithError
@@ -186,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("shell", choices=["bash", "zsh", "fish"])
     command("man", "print the man page (roff): kith man > kith.1")
     cli_groups.add_parsers(command)
+    cli_actions.add_parsers(sub)  # reply, react, edit, unsend, ... (app/cli_actions.py)
     return p
 
 

@@ -181,7 +181,14 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
         print(f"{when}  -- {clean(m['text'])}", flush=True)
         return
     status = f"  [{m['status']}]" if m.get("outgoing") else ""
-    print(f"{when}  {_name(m['from'])}: {clean(m['text'])}{status}", flush=True)
+    # (with what replies, edits, reactions, cards... add: app/cli_actions.py)
+    print(f"{when}  {_name(m['from'])}: {_actions().decorate(m)}{status}", flush=True)
+
+
+def _actions() -> Any:
+    from app import cli_actions  # (it uses this module)
+
+    return cli_actions
 
 
 def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> int:
@@ -217,6 +224,8 @@ def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> 
         listing(result, as_json, "No settings.", config_line)
     elif as_json:
         say_json(result)
+    elif name in _actions().NAMES:
+        _actions().say_result(name, result)
     else:
         _say_result(name, result)
     if name == "send" and wait is not None and not result["delivered"]:

@@ -15,7 +15,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from app import cli_files, cli_unlock
+from app import cli_actions, cli_files, cli_unlock
 from app import cli_output as out
 from p2p import commands
 from p2p.control import ControlClient, ControlServer
@@ -61,7 +61,7 @@ def request_args(args: argparse.Namespace) -> dict[str, Any]:
     for key in (
         "peer", "text", "wait", "limit", "address", "trust_new_key", "code", "device", "draft",
         "key", "value", "new_name", "theirs", "group", "group_name", "members", "member",
-        "revoke", "on",
+        "revoke", "on", *cli_actions.ARGS,
     ):
         if hasattr(args, key):
             out_args[key] = getattr(args, key)
@@ -185,9 +185,10 @@ async def _own_node(profile: Path, args: argparse.Namespace) -> int:
             request["wait"] = DISCOVER_SECONDS
         if name in ("add", "sas"):
             request["discover" if name == "add" else "wait"] = DISCOVER_SECONDS
-        if name in ("send", "accept"):
-            await commands.settle(node, DISCOVER_SECONDS, lambda: _online(node, args.peer))
-        if name == "send":
+        if name in ("send", "accept", *cli_actions.SENDING):
+            who = getattr(args, "peer", None) or args.chat  # (CHAT: the actions' commands)
+            await commands.settle(node, DISCOVER_SECONDS, lambda: _online(node, who))
+        if name in ("send", *cli_actions.SENDING):
             request["linger"] = LINGER_SECONDS
         result = await commands.run(node, name, request)
         if name in ("add", "accept"):

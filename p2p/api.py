@@ -88,9 +88,26 @@ class FileChanged:
     problem: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MessagesChanged:
+    """Messages already shown changed (reactions, an edit, unsent) or went (expired,
+    deleted for me): read each of ``ids`` again (``store.message_by_id``; None: gone)."""
+
+    conv: bytes
+    ids: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class TimerChanged:
+    """The disappearing-message timer of ``conv`` was set (``store.conversation_timer``)."""
+
+    conv: bytes
+
+
 NodeEvent = (
     MessagesAdded | StatusChanged | ContactChanged | PeersChanged | TypingChanged
     | DevicesChanged | SettingChanged | HandoffOffer | FileChanged | GroupChanged
+    | MessagesChanged | TimerChanged
 )
 
 
@@ -182,4 +199,8 @@ def message_json(m: MessageRow, my_user: bytes, names: dict[bytes, str]) -> dict
         "time": m.time / 1000,
         "status": STATUS_NAMES.get(m.status, "unknown"),
         "outgoing": m.outgoing,
+        "reply_to": m.reply_to.hex() if m.reply_to else None,
+        "edited": m.edits,
+        "unsent": m.unsent,
+        "expires_at": m.expires_at / 1000 if m.expires_at is not None else None,
     }

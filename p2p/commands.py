@@ -315,7 +315,9 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     limit = 50 if args.get("limit") is None else int(args["limit"])
     if limit < 1:
         raise UserError("--limit must be at least 1")
-    return commands_groups.history(node, args["peer"], limit)  # (a contact or a group)
+    # (a contact or a group; with files, replies, reactions, edits, tombstones, expiry
+    # and cards)
+    return commands_groups.history(node, args["peer"], limit)
 
 
 @command("safety-number", peer=(TEXT, True))
@@ -556,7 +558,8 @@ def conv_for(node: Node, user: bytes) -> bytes:
     return direct_conversation(node.user_id, user)
 
 
+
 _ = time
 
 # (these register their commands, and import this module)
-from p2p import commands_files, commands_groups  # noqa: E402
+from p2p import commands_actions, commands_files, commands_groups  # noqa: E402, F401

@@ -121,9 +121,11 @@ def history(node: Node, query: str, limit: int) -> list[dict[str, Any]]:
     chat = node.resolve_chat(query)
     rows = node.db.messages(chat.conv, limit=limit)
     names = node.names()
+    details = node.actions.details(rows)  # replies, reactions, edits, tombstones, cards
     items: list[tuple[tuple[int, bytes], dict[str, Any]]] = [
         ((m.lamport, m.author), {**message_out(node, m, names),
-                                 "files": node.files.for_message(m.conv, m.author, m.seq)})
+                                 "files": node.files.for_message(m.conv, m.author, m.seq),
+                                 **details[m.event_id]})
         for m in rows
     ]
     if chat.type == GROUP:

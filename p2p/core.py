@@ -22,6 +22,7 @@ from p2p.kinds import KindTable
 from storage import Store
 
 if TYPE_CHECKING:
+    from p2p.actions import Actions
     from p2p.contacts import Contacts
     from p2p.conversations import Conversations
     from p2p.devices import Devices
@@ -69,6 +70,7 @@ class Core:
     signals: Signals
     presence: Presence
     files: Files
+    actions: Actions
 
     def __init__(self, profile: Path, options: NodeOptions, identity: Identity) -> None:
         self.profile = profile

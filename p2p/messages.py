@@ -2,7 +2,10 @@
 
 Kinds (in direct conversations and groups; read in the self conversation):
 
-    message  [text]                 by a contact (or me); shows as a bubble
+    message  [text, reply_to, timer]
+                                    by a contact (or me); shows as a bubble; ``reply_to``:
+                                    the event id it answers (b"": none), ``timer``: seconds
+                                    until it disappears (0: never; p2p.actions)
     receipt  [status, author, seq]  every message by ``author`` (a device) up to ``seq``
                                     is "delivered" / "read" on the receipt author's side
     read     [conv, author, seq]    self conversation only: I read everything by
@@ -17,6 +20,8 @@ two watermarks per log instead of a status per message.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -33,7 +38,10 @@ from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, 
 if TYPE_CHECKING:
     from p2p.core import Core
 
+log = logging.getLogger(__name__)
+
 MAX_TEXT = 16 * 1024  # characters of one message
+MAX_TIMER = 4 * 7 * 24 * 3600  # seconds: the longest disappearing-message timer (4 weeks)
 RECEIPT_STATUSES = ("delivered", "read")
 
 
@@ -42,9 +50,10 @@ MAX_FILES = 10  # attachments of one message
 
 class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     text: str
-    reply_to: bytes = b""
-    timer: int = 0
-    files: tuple[Attachment, ...] = ()  # p2p.files: the text may be empty when there are
+    # Trailing fields with defaults (protocol 2 decoders ignore what they do not know).
+    reply_to: bytes = b""  # the event id of the message this one answers
+    timer: int = 0  # seconds until it disappears; 0: never
+    files: tuple[Attachment, ...] = ()  # p2p.files (the text may then be empty)
 
 
 class ReceiptBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -85,6 +94,7 @@ class _Messages(Part):
         self.marks: list[tuple[bytes, bytes, int, int]] = []
         self.receipts_due: dict[tuple[bytes, bytes], int] = {}
         self._moved: list[tuple[bytes, bytes, int, int]] = []
+        self.read_at: list[tuple[bytes, bytes, int, int]] = []  # my reads: clocks start
 
     def answer(self) -> None:
         # One delivery receipt per log, stored in the same transaction as what it
@@ -100,6 +110,15 @@ class _Messages(Part):
             gone = self.core.groups.hide_before_join(store, groups)
             self.rows = [m for m in self.rows if m.event_id not in gone]
         self._moved = [m for m in self.marks if store.raise_mark(*m)]
+        for conv, author, seq, when in self.read_at:
+            store.start_expiry(conv, author, seq, when)
+        # Actions that came first (a tombstone, edits), timers (storage/actions.py).
+        settled = store.settle_arrivals(self.rows, int(time.time() * 1000))
+        if settled.changed or settled.removed:
+            self.rows = [
+                store.message_by_id(m.event_id) or m if m.event_id in settled.changed else m
+                for m in self.rows if m.event_id not in settled.removed
+            ]
 
     def committed(self) -> None:
         for conv, author, seq, status in self._moved:
@@ -112,6 +131,8 @@ class _Messages(Part):
 
 
 def _check_message(b: MessageBody) -> str | None:
+    if len(b.reply_to) not in (0, 32) or not 0 <= b.timer <= MAX_TIMER:
+        return "bad reply_to or timer"
     if b.files:
         if len(b.files) > MAX_FILES:
             return "too many files"
@@ -140,22 +161,37 @@ def _part(ctx: Applying) -> _Messages:
     return part  # type: ignore[return-value]
 
 
+def add_row(ctx: Applying, row: MessageRow, *, receipt: bool = True) -> None:
+    """Another kind's bubble (a contact card): a message row written, announced and
+    acknowledged with the batch's messages."""
+    part = _part(ctx)
+    part.rows.append(row)
+    if receipt and not ctx.mine and not ctx.via_own_device:
+        part.receipts_due[(row.conv, row.author)] = row.seq
+
+
 def _apply_message(ctx: Applying, e: ev.SignedEvent, body: MessageBody) -> None:
     x = e.event
     if ctx.conv_type == GROUP and not ctx.mine and not ctx.core.groups.shows(x.conv, x.lamport):
         return  # (from before I was added, and the group keeps its history to itself)
+    if body.reply_to:
+        target = ctx.core.db.message_by_id(body.reply_to)
+        if target is not None and target.conv != x.conv:
+            log.warning("refusing a reply from %s to a message of another conversation",
+                        ctx.peer_name or "my device")
+            return
     part = _part(ctx)
     for hook in ctx.core.messages.applied:  # (p2p.files: the attachments)
         hook(ctx, e, body)
     if ctx.mine:  # mine, from here or another of my devices: outgoing
         part.rows.append(MessageRow(
             e.id, x.conv, x.author, ctx.author_user, x.seq, x.lamport, x.time, body.text,
-            True,
+            True, reply_to=body.reply_to or None, timer=body.timer,
         ))
         return
     part.rows.append(MessageRow(
         e.id, x.conv, x.author, ctx.author_user, x.seq, x.lamport, x.time, body.text,
-        False, STATUS_RECEIVED,
+        False, STATUS_RECEIVED, reply_to=body.reply_to or None, timer=body.timer,
     ))
     if not ctx.via_own_device:
         # What my own devices relay (history, offline relay) is not acked again: the
@@ -177,11 +213,14 @@ def _apply_receipt(ctx: Applying, e: ev.SignedEvent, body: ReceiptBody) -> None:
             return
     status = STATUS_READ if body.status == "read" else STATUS_DELIVERED
     _part(ctx).marks.append((e.conv, body.author, body.seq, status))
+    if ctx.mine:  # read on another of my devices: disappearing messages start counting
+        _part(ctx).read_at.append((e.conv, body.author, body.seq, e.event.time))
 
 
 def _apply_read(ctx: Applying, e: ev.SignedEvent, body: ReadBody) -> None:
     if not ctx.local:
         _part(ctx).marks.append((body.conv, body.author, body.seq, STATUS_READ))
+        _part(ctx).read_at.append((body.conv, body.author, body.seq, e.event.time))
 
 
 MESSAGE: Kind[MessageBody] = Kind(
@@ -212,13 +251,14 @@ class Messages:
     # -- the API -----------------------------------------------------------------------
 
     def queue(
-        self, user: bytes, text: str, files: tuple[Attachment, ...] = ()
+        self, user: bytes, text: str, files: tuple[Attachment, ...] = (),
+        reply_to: bytes = b"",
     ) -> ev.SignedEvent:
-        """Sign and queue a message; it is stored on the next loop turn (group commit)."""
-        core = self.core
+        """Sign and queue a message to a contact (``reply_to``: the event id of a message
+        of this conversation it answers); it is stored on the next loop turn (group
+        commit). It carries the conversation's disappearing-message timer."""
         self.check_recipient(user)
-        text = _clean(text, files)
-        return core.log.append(core.convs.ensure_direct(user), MessageBody(text, files=files))
+        return self._append(self.core.convs.ensure_direct(user), text, files, reply_to)
 
     def check_recipient(self, user: bytes) -> None:
         """UserError unless messages may go to ``user`` now."""
@@ -238,7 +278,8 @@ class Messages:
             )
 
     def queue_in(
-        self, conv: bytes, text: str, files: tuple[Attachment, ...] = ()
+        self, conv: bytes, text: str, files: tuple[Attachment, ...] = (),
+        reply_to: bytes = b"",
     ) -> ev.SignedEvent:
         """Sign and queue a message in a conversation: a group I am in, or the direct
         one with a contact."""
@@ -246,11 +287,22 @@ class Messages:
         if core.convs.type_of(conv) == GROUP:
             core.devices.refuse_if_removed()
             core.groups.require_member(conv)
-            return core.log.append(conv, MessageBody(_clean(text, files), files=files))
+            return self._append(conv, text, files, reply_to)
         user = core.convs.peer_of(conv)
         if user is None:
             raise UserError("no such conversation")
-        return self.queue(user, text, files)
+        return self.queue(user, text, files, reply_to)
+
+    def _append(
+        self, conv: bytes, text: str, files: tuple[Attachment, ...], reply_to: bytes
+    ) -> ev.SignedEvent:
+        text = _clean(text, files)
+        db = self.core.db
+        if reply_to and db.message_by_id(reply_to, conv) is None:
+            raise UserError("there is no such message in this conversation to reply to")
+        timer = db.conversation_timer(conv)
+        body = MessageBody(text, reply_to, timer.timer if timer else 0, files)
+        return self.core.log.append(conv, body)
 
     async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
@@ -289,9 +341,11 @@ class Messages:
         if not pending:
             return
         receipts = db.get_setting("read_receipts", True)
+        now_ms = int(time.time() * 1000)
         with db.transaction():
             for author, seq in pending:
                 db.raise_mark(conv, author, seq, STATUS_READ)
+                db.start_expiry(conv, author, seq, now_ms)
                 if receipts:
                     core.log.append(conv, ReceiptBody("read", author, seq))
                 elif not core.devices.removed:

@@ -8,7 +8,8 @@ the work lives in them (``p2p/README.md`` has the map)::
     receive       p2p.receive        decode -> chain -> authorize -> apply -> commit -> forward
     replication   p2p.replication    digests, wants, history streams, live push, relay
     conversations p2p.conversations  types, members, entitlement
-    features      p2p.contacts, p2p.devices, p2p.messages, p2p.settings, p2p.signals
+    features      p2p.contacts, p2p.devices, p2p.messages, p2p.settings, p2p.signals,
+                  p2p.actions
                   (each declares its event kinds and wire messages)
 
 Everything runs on one asyncio loop; listeners get :class:`NodeEvent` values
@@ -24,6 +25,7 @@ from typing import Any
 
 from p2p import api, nearby
 from p2p import events as ev
+from p2p.actions import Actions
 from p2p.api import (
     ACCEPTED,
     DECLINED,
@@ -100,6 +102,7 @@ class Node:
         core.signals = self.signals_feature = Signals(core)
         core.presence = Presence(core)
         core.files = self.files = Files(core)
+        core.actions = self.actions = Actions(core)  # (replies, reactions, edits... p2p.actions)
         # Last after a handshake: what we hold (the features have said their piece).
         self.net.connected.append(core.repl.send_digest)
 
@@ -181,6 +184,7 @@ class Node:
         core.devices.load()
         core.running = True
         core.files.load()
+        core.actions.start()  # (erases what expired while off, before anything is served)
         if not self.options.network:
             return
         if core.devices.removed:
@@ -351,9 +355,10 @@ class Node:
 
     # -- messages --------------------------------------------------------------------
 
-    def queue_message(self, user: bytes, text: str) -> ev.SignedEvent:
-        """Sign and queue a message; it is stored on the next loop turn (group commit)."""
-        return self.core.messages.queue(user, text)
+    def queue_message(self, user: bytes, text: str, reply_to: bytes = b"") -> ev.SignedEvent:
+        """Sign and queue a message (``reply_to``: the event id it answers); it is stored
+        on the next loop turn (group commit)."""
+        return self.core.messages.queue(user, text, reply_to=reply_to)
 
     async def send_message(self, query: str, text: str) -> MessageRow:
         user, _ = self.resolve(query)
@@ -392,8 +397,8 @@ class Node:
             raise UserError("the message could not be stored")
         return row
 
-    def queue_in(self, conv: bytes, text: str) -> ev.SignedEvent:
-        return self.core.messages.queue_in(conv, text)
+    def queue_in(self, conv: bytes, text: str, reply_to: bytes = b"") -> ev.SignedEvent:
+        return self.core.messages.queue_in(conv, text, reply_to=reply_to)
 
     async def mark_read_in(self, conv: bytes, up_to: int | None = None) -> None:
         await self.core.messages.mark_read_in(conv, up_to)

@@ -20,6 +20,7 @@ from typing import Any
 import sqlite_utils
 
 from storage import cipher
+from storage.actions import ActionsPart
 from storage.events import EventsPart
 from storage.files import FilesPart
 from storage.groups import GroupsPart
@@ -87,12 +88,12 @@ def _check_too_new(path: Path, version: int) -> None:
         )
 
 
-class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart):
+class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 
     Its parts live in :mod:`storage.events`, :mod:`storage.messages` and
-    :mod:`storage.people`; this class opens, migrates and checkpoints the database and
-    keeps the settings and drafts.
+    :mod:`storage.people` (and :mod:`storage.actions`); this class opens, migrates and
+    checkpoints the database and keeps the settings and drafts.
 
     With a ``key`` (32 bytes, from ``p2p.keystore``) the database is encrypted with
     SQLCipher (:mod:`storage.cipher`); a plain one must be migrated first

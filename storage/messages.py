@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from storage.base import StoreBase
-from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow
+from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow, event_key
 
 _MESSAGE_SELECT = """
 SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,
@@ -16,19 +16,25 @@ SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text,
         CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3
              WHEN m.seq <= coalesce(k.delivered, 0) THEN 2 ELSE 0 END
     ELSE CASE WHEN m.seq <= coalesce(k.read, 0) THEN 3 ELSE 1 END END,
-    m.rowid
+    m.rowid, m.reply_to, m.timer, m.expires_at, m.edits, m.unsent
 FROM messages m LEFT JOIN marks k ON k.conv = m.conv AND k.author = m.author
 """
 
 
-_message_columns = operator.attrgetter(
-    "event_id", "conv", "author", "sender", "seq", "lamport", "time", "text", "outgoing"
+_columns = operator.attrgetter(
+    "event_id", "conv", "author", "sender", "seq", "lamport", "time", "text", "outgoing",
+    "reply_to", "timer",
 )
+
+
+def _message_columns(m: MessageRow) -> tuple[Any, ...]:
+    return (*_columns(m), event_key(m.event_id))  # (ekey: storage/actions.py)
 
 
 def _message(r: Sequence[Any]) -> MessageRow:
     return MessageRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10]
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]), r[9], r[10],
+        r[11], r[12], r[13], r[14], bool(r[15]),
     )
 
 
@@ -104,8 +110,8 @@ class MessagesPart(StoreBase):
             (last,) = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
             self._conn.executemany(
                 "INSERT OR IGNORE INTO messages "
-                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(event_id, conv, author, sender, seq, lamport, time, text, outgoing, "
+                "reply_to, timer, ekey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 map(_message_columns, rows),  # (outgoing: a bool is stored as 0/1)
             )
             self._conn.execute(

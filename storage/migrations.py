@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import sqlite_utils
 
+from storage.rows import event_key
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     # Events are clustered by log: appends go to the end of each log's key range, and
@@ -317,5 +319,87 @@ def _v7(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    # Message actions (storage/actions.py): replies, reactions, edits, unsend, delete for
+    # me, contact cards, disappearing messages. Adding columns rewrites nothing.
+    for column in (
+        "reply_to BLOB", "timer INTEGER NOT NULL DEFAULT 0", "expires_at INTEGER",
+        "edits INTEGER NOT NULL DEFAULT 0", "unsent INTEGER NOT NULL DEFAULT 0",
+    ):
+        db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
+    # Actions name their target by event id: found through ``ekey``, the id's last 8
+    # bytes as an integer (an index of the 32-byte blobs doubled the cost of inserting
+    # messages; one of integers adds half as much). Rows of older releases get theirs now.
+    db.execute("ALTER TABLE messages ADD COLUMN ekey INTEGER")
+    db.conn.create_function("kith_ekey", 1, event_key, deterministic=True)
+    db.execute("UPDATE messages SET ekey = kith_ekey(event_id)")
+    db.execute("CREATE INDEX messages_event ON messages (ekey)")
+    db.execute(
+        "CREATE INDEX messages_expiry ON messages (expires_at) WHERE expires_at IS NOT NULL"
+    )
+    # Disappearing messages not yet read: a read mark starts their clocks.
+    db.execute(
+        "CREATE INDEX messages_timed ON messages (conv, author, seq) "
+        "WHERE timer > 0 AND expires_at IS NULL"
+    )
+    # One reaction per person per message: the newest (lamport, author device) wins; an
+    # empty emoji is a removed reaction (its clock still counts).
+    db.execute(
+        """
+        CREATE TABLE reactions (
+            target BLOB NOT NULL, user_id BLOB NOT NULL, conv BLOB NOT NULL,
+            emoji TEXT NOT NULL, lamport INTEGER NOT NULL, author BLOB NOT NULL,
+            time INTEGER NOT NULL,
+            PRIMARY KEY (target, user_id)
+        ) WITHOUT ROWID
+        """
+    )
+    # Every version of an edited message; the original is kept as the edit whose id is
+    # the message's own.
+    db.execute(
+        """
+        CREATE TABLE edits (
+            edit_id BLOB PRIMARY KEY, target BLOB NOT NULL, conv BLOB NOT NULL,
+            author BLOB NOT NULL, seq INTEGER NOT NULL, sender BLOB NOT NULL,
+            lamport INTEGER NOT NULL, time INTEGER NOT NULL, text TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX edits_target ON edits (target)")
+    # Tombstones: unsent (by its author), expired, hidden (delete for me). They outlive
+    # the message, so that the text never comes back with a re-sync.
+    db.execute(
+        """
+        CREATE TABLE gone (
+            target BLOB NOT NULL, reason TEXT NOT NULL, conv BLOB NOT NULL,
+            by_user BLOB NOT NULL, time INTEGER NOT NULL,
+            PRIMARY KEY (target, reason)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE cards (
+            event_id BLOB PRIMARY KEY, conv BLOB NOT NULL, user_id BLOB NOT NULL,
+            name TEXT NOT NULL, by_user BLOB NOT NULL
+        )
+        """
+    )
+    # Disappearing-message timers per conversation, every change kept (the chat shows
+    # who set what); the newest (lamport, author device) is in force.
+    db.execute(
+        """
+        CREATE TABLE timers (
+            event_id BLOB PRIMARY KEY, conv BLOB NOT NULL, timer INTEGER NOT NULL,
+            by_user BLOB NOT NULL, lamport INTEGER NOT NULL, author BLOB NOT NULL,
+            time INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX timers_conv ON timers (conv, lamport, author)")
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8,
+]
 LATEST = len(MIGRATIONS)

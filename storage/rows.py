@@ -18,6 +18,12 @@ STATUS_NAMES = {
 }
 
 
+def event_key(event_id: bytes) -> int:
+    """The messages table's index key of an event id: its last 8 bytes, as an integer
+    (an id is a hash; ids made up in tests and benchmarks count up in their last bytes)."""
+    return int.from_bytes(event_id[-8:], "big", signed=True)
+
+
 class StorageError(Exception):
     """The database cannot be used; ``str(e)`` tells the user what to do."""
 
@@ -67,6 +73,14 @@ class MessageRow:
     outgoing: bool
     status: int = STATUS_SENDING  # derived from the marks when read back
     rowid: int = 0
+    # Message actions (storage/actions.py): the event replied to, the disappearing timer
+    # (seconds; 0: none), when it disappears (ms since the epoch), how often it was
+    # edited, and whether its author unsent it (the text is then empty).
+    reply_to: bytes | None = None
+    timer: int = 0
+    expires_at: int | None = None
+    edits: int = 0
+    unsent: bool = False
 
     @property
     def status_name(self) -> str:

@@ -195,9 +195,12 @@ class Bridge(QObject):
             self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
 
     def trust_lines(self, conv: bytes) -> list[MessageRow]:
+        from app.gui.actions import timer_lines  # (disappearing-message timers set)
+
+        lines = trustlog.lines(self.node.db, conv) + timer_lines(self.node, conv)
         if is_group_id(conv):  # (a group's system lines: app.gui.groups)
-            return trustlog.lines(self.node.db, conv) + groups_gui.line_rows(self, conv)
-        return trustlog.lines(self.node.db, conv)
+            return lines + groups_gui.line_rows(self, conv)
+        return lines
 
     def run(
         self,
@@ -431,13 +434,13 @@ class Bridge(QObject):
 
     # -- writes ------------------------------------------------------------------------
 
-    def send_message(self, user: bytes, text: str) -> bool:
+    def send_message(self, user: bytes, text: str, reply_to: bytes = b"") -> bool:
         """Queue a message (stored and shown on the next loop turn); False if refused."""
         try:
             if is_group_id(user):
-                self.node.queue_in(user, text)
+                self.node.queue_in(user, text, reply_to)
             else:
-                self.node.queue_message(user, text)
+                self.node.queue_message(user, text, reply_to)
         except KithError as e:
             self.error.emit(str(e))
             return False

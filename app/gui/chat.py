@@ -84,6 +84,7 @@ class ChatView(QListView):
         self._was_at_bottom = True
         self.setObjectName("messageList")
         self.open_links = True
+        self.menu_hooks: list[Callable[[QMenu, QModelIndex], None]] = []
         self.setModel(model)
         self.bubbles = BubbleDelegate(self)
         self.setItemDelegate(self.bubbles)
@@ -377,7 +378,7 @@ class ChatView(QListView):
 
     def activate_link(self, link: str) -> None:
         self.linkActivated.emit(link)
-        if self.open_links:
+        if self.open_links and not link.startswith("kith-"):  # (kith-*: app/gui/actions.py)
             QDesktopServices.openUrl(QUrl(link))
 
     def selected_text(self) -> str:
@@ -413,6 +414,8 @@ class ChatView(QListView):
             act = menu.addAction("Open link")
             act.triggered.connect(lambda: self.activate_link(link))
         menu.addAction("Select all", self.selectAll)
+        for hook in self.menu_hooks:  # (reply, react, edit, unsend...: app/gui/actions.py)
+            hook(menu, index)
         menu.popup(self.viewport().mapToGlobal(pos))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
@@ -113,6 +114,9 @@ class BubbleDelegate(QStyledItemDelegate):
         self.highlight: tuple[str, ...] = ()  # words to mark (a search result was opened)
         self.files: Any = None  # app.gui.attachments.FilesLayout: a message's files
         self._senders: dict[tuple[bytes, bytes], str] = {}  # names above group bubbles
+        # What the message actions add around a bubble's text (app/gui/actions.py):
+        # (event id, text html, outgoing, normal point size, palette) -> html
+        self.decorate: Callable[[bytes, str, bool, float, QPalette], str] | None = None
 
     def set_highlight(self, words: list[str]) -> None:
         if tuple(words) != self.highlight:
@@ -123,6 +127,13 @@ class BubbleDelegate(QStyledItemDelegate):
     def clear_cache(self) -> None:
         self._docs.clear()
         self._text.clear()
+
+    def forget(self, event_ids: set[bytes]) -> None:
+        """Lay these messages out anew (an edit, a reaction, an unsend changed them)."""
+        for key in [k for k in self._docs if k[0] in event_ids]:
+            del self._docs[key]
+        for key in [k for k in self._text if k[0] in event_ids]:
+            del self._text[key]
 
     # -- geometry --------------------------------------------------------------------------
 
@@ -159,6 +170,9 @@ class BubbleDelegate(QStyledItemDelegate):
             if "<a " in html_text:
                 link = "#ffffff" if outgoing else palette.color(QPalette.ColorRole.Link).name()
                 doc.setDefaultStyleSheet(f"a {{ color: {link}; text-decoration: underline; }}")
+            if self.decorate is not None:
+                html_text = self.decorate(event_id, html_text, outgoing, font.pointSizeF(),
+                                          palette)
             doc.setHtml(html_text)
             laid_out = -1
         else:

@@ -133,6 +133,8 @@ class ConversationModel(QAbstractListModel):
                 return "Request sent. Waiting for them to accept…"
             if c.last is None:
                 return "No messages yet. Say hello!"
+            if c.last.unsent:  # (message actions: the text is gone)
+                return "You unsent a message" if c.last.outgoing else "A message was unsent"
             text = " ".join(c.last.text.split()) or "📎 File"  # (files without a caption)
             return ("You: " + text) if c.last.outgoing else text
         if role == ConvRole.Time:
@@ -436,6 +438,29 @@ class MessageModel(QAbstractListModel):
             self.dataChanged.emit(self.index(start - 1), self.index(start - 1))
         if 0 <= old_last < start and old_last != self._last_out:
             self.dataChanged.emit(self.index(old_last), self.index(old_last))
+
+    def update_rows(self, fresh: dict[bytes, MessageRow | None]) -> None:
+        """Loaded messages that changed (an edit, reactions, unsent: their row as it is
+        now) or went (None: expired, deleted for me)."""
+        removed = False
+        for i in reversed(range(len(self._rows))):
+            old = self._rows[i]
+            if old.event_id not in fresh:
+                continue
+            new = fresh[old.event_id]
+            if new is None:
+                self.beginRemoveRows(QModelIndex(), i, i)
+                del self._rows[i]
+                self._ids.discard(old.event_id)
+                self.endRemoveRows()
+                removed = True
+            else:
+                self._rows[i] = new
+                self.dataChanged.emit(self.index(i), self.index(i))
+        if removed:
+            self._find_last_out()
+            if self._rows:
+                self.dataChanged.emit(self.index(0), self.index(len(self._rows) - 1))
 
     def set_status(self, author: bytes, up_to_seq: int, status: int) -> None:
         changed = []

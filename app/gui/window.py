@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from app.gui import attachments, mentions, theme
 from app.gui import groups as groups_gui
+from app.gui.actions import MessageActions
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
@@ -157,6 +158,8 @@ class MainWindow(QMainWindow):
         self._shortcuts()
         self.refresh()
         self.on_devices_changed()
+        # reply, react, edit, unsend, cards, disappearing timer, emoji (app/gui/actions.py)
+        self.message_actions = MessageActions(self)
 
     # -- layout pieces ---------------------------------------------------------------------
 
@@ -286,7 +289,10 @@ class MainWindow(QMainWindow):
             return
         if self.messages.has_newer():  # looking at a search hit far back: go to the present
             self.messages.open(self.bridge.conv_for(user), user)
-        if self.bridge.send_message(user, text):
+        sent = self.message_actions.send(user, text)  # (a reply or an edit)
+        if sent is None:
+            sent = self.bridge.send_message(user, text)
+        if sent:
             self.chat.composer.clear()
             self._stop_typing()
             self.bridge.set_draft(self.bridge.conv_for(user), "")

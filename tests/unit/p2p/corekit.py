@@ -55,7 +55,8 @@ class Author:
         return self.identity.cert.name
 
     def event(
-        self, conv: bytes, body: msgspec.Struct, *, lamport: int | None = None
+        self, conv: bytes, body: msgspec.Struct, *, lamport: int | None = None,
+        time_ms: int | None = None,
     ) -> ev.SignedEvent:
         """The next event of this device in ``conv`` (format 2)."""
         kind, data = _TABLE.encode(body)
@@ -63,7 +64,9 @@ class Author:
         self.lamport = lamport if lamport is not None else self.lamport + 1
         e = ev.create(
             self.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
-            lamport=self.lamport, time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+            lamport=self.lamport,
+            time_ms=int(time.time() * 1000) if time_ms is None else time_ms,
+            kind=kind.name, body=data,
         )
         self.heads[conv] = (seq + 1, e.id)
         return e

@@ -11,6 +11,7 @@ from corekit import start_me
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from p2p.actions import KINDS as ACTION_KINDS
 from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
 from p2p.errors import RemoteProtocolError
 from p2p.groups import KINDS as GROUP_KINDS
@@ -94,8 +95,8 @@ def test_where_each_kind_may_appear_and_who_may_author_it() -> None:
 async def test_a_node_declares_exactly_the_feature_kinds(tmp_path: Path) -> None:
     me = await start_me(tmp_path)
     try:
-        assert me.core.kinds.names() == sorted(k.name for k in (*ALL, *GROUP_KINDS))
-        for kind in (*ALL, *GROUP_KINDS):
+        assert me.core.kinds.names() == sorted(k.name for k in (*ALL, *GROUP_KINDS, *ACTION_KINDS))
+        for kind in (*ALL, *GROUP_KINDS, *ACTION_KINDS):
             assert me.core.kinds.get(kind.name) is kind
         assert me.core.kinds.get("poke") is None
     finally:

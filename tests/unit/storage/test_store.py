@@ -318,14 +318,14 @@ def test_new_migration_upgrades_an_old_database_keeping_data(
     s.close()
 
     def v_next(db: sqlite_utils.Database) -> None:
-        db.execute("CREATE TABLE reactions (event BLOB PRIMARY KEY, emoji TEXT NOT NULL)")
+        db.execute("CREATE TABLE stickers (event BLOB PRIMARY KEY, name TEXT NOT NULL)")
 
     monkeypatch.setattr(storage.db, "MIGRATIONS", [*MIGRATIONS, v_next])
     monkeypatch.setattr(storage.db, "LATEST", LATEST + 1)
     s = Store(path)
     try:
         assert s.schema_version == LATEST + 1
-        assert "reactions" in _tables(s)
+        assert "stickers" in _tables(s)
         assert s.vector(CONV) == {ALICE: 4}
     finally:
         s.close()

@@ -1,0 +1,231 @@
+"""Message actions: replies, reactions, edits, unsend and delete for me, contact cards,
+disappearing messages. One module per feature, each declaring its kinds:
+
+    reactions.py     reaction       one emoji per person per message
+    edits.py         edit           the author's new text, 24 h, 10 times
+    unsend.py        unsend, hide   for everyone (the author, 24 h); for me (my devices)
+    cards.py         card           a contact to send a request to
+    disappearing.py  timer          the conversation's timer, and the expiry task
+
+A reply is a message with ``reply_to`` (p2p.messages); the quote is drawn from the target
+when shown, never copied. The state every action leads to is worked out in the store
+(storage/actions.py), the same in any order of arrival. :class:`Actions` is the API.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from p2p.actions import base
+from p2p.actions.base import find_message, now_ms, writable
+from p2p.actions.cards import CARD, CardBody
+from p2p.actions.disappearing import TIMER, Expiry, TimerBody, describe
+from p2p.actions.edits import EDIT, EditBody
+from p2p.actions.reactions import REACTION, ReactionBody, emoji_problem
+from p2p.actions.unsend import HIDE, UNSEND, HideBody, UnsendBody
+from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, ContactInfo
+from p2p.contacts import ContactBody
+from p2p.errors import UserError
+from p2p.messages import MAX_TEXT
+from storage import MessageRow
+from storage.actions import MAX_EDITS, WINDOW_MS, TimerRow
+
+if TYPE_CHECKING:
+    from p2p.core import Core
+
+KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER)
+
+__all__ = [
+    "KINDS", "Actions", "CardBody", "EditBody", "HideBody", "ReactionBody", "TimerBody",
+    "UnsendBody", "base", "describe",
+]
+
+
+class Actions:
+    """The message actions feature: its kinds, the expiry task, and the API."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        for kind in KINDS:
+            core.kinds.declare(kind)
+        self.expiry = Expiry(core)
+
+    def start(self) -> None:
+        """At node start: erase what fell due while off, then watch the clock."""
+        self.expiry.start()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def message(self, conv: bytes, query: str) -> MessageRow:
+        """The message of ``conv`` with the id (or unique id prefix) ``query``."""
+        return find_message(self.core, conv, query)
+
+    def quote(self, row: MessageRow) -> MessageRow | None:
+        """The message ``row`` replies to, as it is now (unsent: empty; gone: None)."""
+        if not row.reply_to:
+            return None
+        return self.core.db.message_by_id(row.reply_to, row.conv)
+
+    def timer(self, conv: bytes) -> TimerRow | None:
+        return self.core.db.conversation_timer(conv)
+
+    def details(self, rows: list[MessageRow]) -> dict[bytes, dict[str, Any]]:
+        """Per message: its reactions ``[{emoji, user_id, name}]`` and card (or None)."""
+        db = self.core.db
+        names = self.core.contacts.names()
+        ids = [m.event_id for m in rows]
+        reactions = db.reactions(ids)
+        cards = db.cards(ids)
+        out: dict[bytes, dict[str, Any]] = {}
+        for m in rows:
+            card = cards.get(m.event_id)
+            out[m.event_id] = {
+                "reactions": [
+                    {"emoji": e, "user_id": u.hex(), "name": names.get(u, u.hex()[:12])}
+                    for e, u in reactions.get(m.event_id, [])
+                ],
+                "card": None if card is None else self.card_json(card.user_id, card.name),
+            }
+        return out
+
+    def card_json(self, user: bytes, name: str) -> dict[str, Any]:
+        contacts = self.core.contacts
+        c = contacts.row(user)
+        clash = contacts.name_clash(user, name)
+        return {
+            "user_id": user.hex(), "name": name,
+            "contact": c.state if c else None,
+            "key_changed": clash is not None,  # a contact of that name has another key
+            "me": user == self.core.user_id,
+        }
+
+    # -- acting ------------------------------------------------------------------------
+
+    async def _write(self, conv: bytes, body: Any) -> None:
+        self.core.log.append(conv, body)
+        await self.core.log.commit()
+
+    def _mine(self, row: MessageRow, verb: str, done: str) -> None:
+        if row.sender != self.core.user_id:
+            raise UserError(f"that is not your message: only its author can {verb} it")
+        if row.unsent:
+            raise UserError("that message was unsent")
+        if now_ms() - row.time > WINDOW_MS:
+            raise UserError(f"too late: a message can be {done} within 24 hours of sending")
+
+    async def reply(self, conv: bytes, query: str, text: str) -> MessageRow:
+        target = self.message(conv, query)
+        if target.unsent:
+            raise UserError("that message was unsent: there is nothing to reply to")
+        e = self.core.messages.queue_in(conv, text, reply_to=target.event_id)
+        await self.core.log.commit()
+        row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        if row is None:
+            raise UserError("the reply could not be stored")
+        return row
+
+    async def react(
+        self, conv: bytes, query: str, emoji: str, *, remove: bool = False
+    ) -> MessageRow:
+        writable(self.core, conv)
+        target = self.message(conv, query)
+        if target.unsent:
+            raise UserError("that message was unsent")
+        emoji = emoji.strip()
+        problem = emoji_problem(emoji)
+        if problem:
+            raise UserError(f"a reaction is one emoji: {problem}")
+        mine = self.core.db.my_reaction(target.event_id, self.core.user_id)
+        if remove:
+            if mine != emoji:
+                raise UserError(f"you have not reacted with {emoji} to that message")
+            emoji = ""
+        await self._write(conv, ReactionBody(target.event_id, emoji))
+        return self._again(target)
+
+    async def edit(self, conv: bytes, query: str, text: str) -> MessageRow:
+        writable(self.core, conv)
+        target = self.message(conv, query)
+        self._mine(target, "edit", "edited")
+        if self.core.db.cards([target.event_id]):
+            raise UserError("a contact card cannot be edited")
+        if target.edits >= MAX_EDITS:
+            raise UserError(f"that message was edited {MAX_EDITS} times, the most a message "
+                            "may be")
+        text = text.strip("\n")
+        if not text.strip():
+            raise UserError("the new text is empty (to take the message back: `kith unsend`)")
+        if len(text) > MAX_TEXT:
+            raise UserError(f"the text is too long (at most {MAX_TEXT} characters)")
+        if text == target.text:
+            raise UserError("that is the text it has already")
+        await self._write(conv, EditBody(target.event_id, text))
+        return self._again(target)
+
+    async def unsend(self, conv: bytes, query: str) -> MessageRow:
+        writable(self.core, conv)
+        target = self.message(conv, query)
+        self._mine(target, "unsend", "unsent")
+        await self._write(conv, UnsendBody(target.event_id))
+        return self._again(target)
+
+    async def delete_for_me(self, conv: bytes, query: str) -> MessageRow:
+        self.core.devices.refuse_if_removed()
+        target = self.message(conv, query)
+        await self._write(self.core.convs.self_conv, HideBody(conv, target.event_id))
+        return target
+
+    async def share_contact(self, conv: bytes, contact: bytes) -> MessageRow:
+        writable(self.core, conv)
+        c = self.core.contacts.row(contact)
+        if c is None or c.state != ACCEPTED:
+            raise UserError("only a contact (accepted) can be shared as a card")
+        if contact == self.core.convs.peer_of(conv):
+            raise UserError(f"{c.name} is the person you are writing to")
+        e = self.core.log.append(conv, CardBody(contact, c.name))
+        await self.core.log.commit()
+        row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        if row is None:
+            raise UserError("the card could not be stored")
+        return row
+
+    async def request_from_card(
+        self, conv: bytes, query: str, *, trust_new_key: bool = False
+    ) -> ContactInfo:
+        """Send a contact request to the person on a card (introduced by its sender)."""
+        core, contacts = self.core, self.core.contacts
+        core.devices.refuse_if_removed()
+        target = self.message(conv, query)
+        card = core.db.cards([target.event_id]).get(target.event_id)
+        if card is None:
+            raise UserError("that message is not a contact card")
+        user, name = card.user_id, card.name
+        if user == core.user_id:
+            raise UserError("that card is yours")
+        c = contacts.row(user)
+        if c is not None and c.state in (ACCEPTED, PENDING_OUT):
+            raise UserError(f"{c.name} is already a contact (or asked)")
+        clash = contacts.name_clash(user, name)
+        if clash is not None and not trust_new_key:
+            raise UserError(contacts.key_change_warning(name, user, clash, "add"))
+        contacts.save(user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash,
+                      verified=False)
+        conv_with = core.convs.ensure_direct(user)
+        core.log.append(conv_with, ContactBody("request", core.name))
+        contacts.publish_roster(user)
+        await core.log.commit()
+        core.emit(ContactChanged(user))
+        return contacts.info(user)
+
+    async def set_timer(self, conv: bytes, seconds: int) -> TimerRow:
+        writable(self.core, conv)
+        now = self.timer(conv)
+        if (now.timer if now else 0) == seconds:
+            raise UserError(f"disappearing messages are {describe(seconds)} already")
+        await self._write(conv, TimerBody(seconds))
+        row = self.timer(conv)
+        assert row is not None
+        return row
+
+    def _again(self, row: MessageRow) -> MessageRow:
+        return self.core.db.message_by_id(row.event_id, row.conv) or row

@@ -1,0 +1,125 @@
+"""The commands of the message actions (``kith reply|react|edit|unsend|delete-for-me|
+share-contact|disappear``, and ``card-request``), registered with :mod:`p2p.commands`.
+
+CHAT is a contact for now (PEER's resolution); MESSAGE_ID is an ``id`` from ``history
+--json`` or a unique prefix of one. A refusal (not your message, too late, too many
+edits, an unknown id) is a UserError: exit status 1 with its message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from p2p.actions.disappearing import describe, parse_duration
+from p2p.commands import FLAG, NUMBER, TEXT, command
+from p2p.node import Node, message_json
+from storage import STATUS_DELIVERED, MessageRow
+
+
+def _conv(node: Node, chat: str) -> bytes:
+    user, _ = node.resolve(chat)
+    return node.core.convs.ensure_direct(user)
+
+
+def rows_json(node: Node, rows: list[MessageRow]) -> list[dict[str, Any]]:
+    """``history --json``: each message with its reply, reactions, edits, tombstone,
+    expiry and card."""
+    names = node.names()
+    details = node.actions.details(rows)
+    out = []
+    for m in rows:
+        item = message_json(m, node.user_id, names)
+        item.update(details[m.event_id])
+        out.append(item)
+    return out
+
+
+async def _linger(node: Node, row: MessageRow, args: dict[str, Any]) -> None:
+    linger = args.get("linger")  # a one-shot node gives delivery a moment
+    if linger:
+        await node.wait_status(row, STATUS_DELIVERED, float(linger))
+
+
+def _one(node: Node, row: MessageRow) -> dict[str, Any]:
+    fresh = node.db.message_by_id(row.event_id, row.conv) or row
+    return rows_json(node, [fresh])[0]
+
+
+@command("reply", chat=(TEXT, True), message_id=(TEXT, True), text=(TEXT, True),
+         linger=NUMBER)
+async def _reply(node: Node, args: dict[str, Any]) -> Any:
+    row = await node.actions.reply(_conv(node, args["chat"]), args["message_id"], args["text"])
+    await _linger(node, row, args)
+    return _one(node, row)
+
+
+@command("react", chat=(TEXT, True), message_id=(TEXT, True), emoji=(TEXT, True),
+         remove=FLAG, linger=NUMBER)
+async def _react(node: Node, args: dict[str, Any]) -> Any:
+    row = await node.actions.react(
+        _conv(node, args["chat"]), args["message_id"], args["emoji"],
+        remove=bool(args.get("remove")),
+    )
+    await _linger(node, row, args)
+    return _one(node, row)
+
+
+@command("edit", chat=(TEXT, True), message_id=(TEXT, True), text=(TEXT, True),
+         linger=NUMBER)
+async def _edit(node: Node, args: dict[str, Any]) -> Any:
+    row = await node.actions.edit(_conv(node, args["chat"]), args["message_id"], args["text"])
+    await _linger(node, row, args)
+    return _one(node, row)
+
+
+@command("unsend", chat=(TEXT, True), message_id=(TEXT, True), linger=NUMBER)
+async def _unsend(node: Node, args: dict[str, Any]) -> Any:
+    row = await node.actions.unsend(_conv(node, args["chat"]), args["message_id"])
+    await _linger(node, row, args)
+    return _one(node, row)
+
+
+@command("delete-for-me", chat=(TEXT, True), message_id=(TEXT, True))
+async def _delete_for_me(node: Node, args: dict[str, Any]) -> Any:
+    row = await node.actions.delete_for_me(_conv(node, args["chat"]), args["message_id"])
+    return {"id": row.event_id.hex(), "deleted": True}
+
+
+@command("share-contact", chat=(TEXT, True), contact=(TEXT, True), linger=NUMBER)
+async def _share_contact(node: Node, args: dict[str, Any]) -> Any:
+    contact, _ = node.resolve(args["contact"])
+    row = await node.actions.share_contact(_conv(node, args["chat"]), contact)
+    await _linger(node, row, args)
+    return _one(node, row)
+
+
+@command("card-request", chat=(TEXT, True), message_id=(TEXT, True), trust_new_key=FLAG)
+async def _card_request(node: Node, args: dict[str, Any]) -> Any:
+    info = await node.actions.request_from_card(
+        _conv(node, args["chat"]), args["message_id"],
+        trust_new_key=bool(args.get("trust_new_key")),
+    )
+    out = info.to_json()
+    by = node.db.introduced_by(info.user_id)
+    out["introduced_by"] = None if by is None else node.names().get(by, by.hex()[:12])
+    return out
+
+
+@command("disappear", chat=(TEXT, True), duration=(TEXT, True), linger=NUMBER)
+async def _disappear(node: Node, args: dict[str, Any]) -> Any:
+    seconds = parse_duration(args["duration"])
+    conv = _conv(node, args["chat"])
+    t = await node.actions.set_timer(conv, seconds)
+    if args.get("linger"):
+        await node.flush()
+    return timer_json(node, conv, t.timer, t.by_user, t.time)
+
+
+def timer_json(node: Node, conv: bytes, seconds: int, by: bytes, time_ms: int) -> dict[str, Any]:
+    names = node.names()
+    return {
+        "timer": seconds, "timer_text": describe(seconds),
+        "set_by": "me" if by == node.user_id else names.get(by, by.hex()[:12]),
+        "time": time_ms / 1000,
+    }
+
