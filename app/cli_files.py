@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app import cli_output as out
+from p2p.files.base import describe_size
 
 COMMANDS = ("files", "fetch", "transfers", "pause", "resume", "cancel")
 OFFLINE = {"files", "transfers", "pause", "resume", "cancel"}
@@ -52,12 +53,7 @@ def request_args(args: argparse.Namespace, request: dict[str, Any]) -> None:
 
 
 def size_text(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
+    return describe_size(n, bytes_unit="B")
 
 
 def file_line(f: dict[str, Any]) -> str:

@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from p2p.api import FileChanged
+from p2p.files.base import describe_size
 from p2p.files.descriptor import Attachment
 from storage import MessageRow
 
@@ -68,12 +69,7 @@ IMAGES = 64  # scaled pictures kept for painting
 
 
 def size_text(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
+    return describe_size(n, bytes_unit="B")
 
 
 @dataclass

@@ -25,13 +25,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("p2p.files.feature")
 
 
-def describe_size(n: int) -> str:
+def describe_size(n: int, bytes_unit: str = "bytes") -> str:
+    """A size for people: "812 bytes", "1.5 MB" (``bytes_unit``: "B" where room is short)."""
     size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
+    for unit in (bytes_unit, "KB", "MB", "GB"):
         if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+            return f"{size:.0f} {unit}" if unit == bytes_unit else f"{size:.1f} {unit}"
         size /= 1000
-    return f"{n} bytes"
+    return f"{n} {bytes_unit}"
 
 
 @dataclass

@@ -16,20 +16,22 @@ def _advert(instance: str, device: bytes, port: int, name: str = "bob") -> PeerA
     return PeerAdvert(instance, device.hex(), name, ("127.0.0.1",), port, 2)
 
 
-async def test_a_forged_advert_with_a_contacts_device_id_keeps_nobody_apart(
-        nodes, caplog):
-    alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
-    await befriend(alice, bob)
-    # (befriend connected them by hand; from here on alice knows bob only from adverts)
+async def _forget_by_hand(alice, bob) -> None:
+    """(befriend connected them by hand; from here on alice knows bob only from adverts)"""
     for p in list(alice.net.peers.values()):
         if p.conn is not None:
             p.manual = False
             p.where.manual.clear()
             p.conn.close("test: start over")
     await until(lambda: not alice.online(bob.user_id), alice, bob)
-    bob_peer = alice.net.peers.get(bob.device_id)
-    if bob_peer is not None:
-        alice.net.peers.pop(bob.device_id)
+    alice.net.peers.pop(bob.device_id, None)
+
+
+async def test_a_forged_advert_with_a_contacts_device_id_keeps_nobody_apart(
+        nodes, caplog):
+    alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
+    await befriend(alice, bob)
+    await _forget_by_hand(alice, bob)
     alice.net.on_advert(_advert("kith-bob", bob.device_id, bob.port))
     await until(lambda: alice.online(bob.user_id), alice, bob)
 
@@ -60,13 +62,7 @@ async def test_a_forged_advert_with_a_contacts_device_id_keeps_nobody_apart(
 async def test_a_dial_that_finds_another_device_refutes_only_that_address(nodes, caplog):
     alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
     await befriend(alice, bob)
-    for p in list(alice.net.peers.values()):
-        if p.conn is not None:
-            p.manual = False
-            p.where.manual.clear()
-            p.conn.close("test: start over")
-    await until(lambda: not alice.online(bob.user_id), alice, bob)
-    alice.net.peers.pop(bob.device_id, None)
+    await _forget_by_hand(alice, bob)
     caplog.set_level(logging.WARNING, logger="p2p.network")
     # only the forged advert first: alice dials mallory thinking it is bob
     alice.net.on_advert(_advert("kith-forged", bob.device_id, mallory.port))

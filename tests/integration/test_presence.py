@@ -3,22 +3,14 @@ when my desktop talks to them, and the laptop says through which device."""
 
 from __future__ import annotations
 
-from nodekit import add_device, befriend, until
+from nodekit import until
+from test_handoff import _alice_with_a_laptop_and_bob
 
 from p2p import wire
 
 
-async def _alice_desktop_laptop_bob(nodes, tmp_path):
-    desktop, bob = await nodes("alice"), await nodes("bob")
-    await befriend(desktop, bob)
-    laptop = await nodes("alice", profile=add_device(tmp_path, "alice", "laptop"))
-    await laptop.connect("127.0.0.1", desktop.port)
-    await until(lambda: any(c.user_id == bob.user_id for c in laptop.contacts()), laptop)
-    return desktop, bob, laptop
-
-
 async def test_a_contact_my_other_device_talks_to_is_reachable(nodes, tmp_path):
-    desktop, bob, laptop = await _alice_desktop_laptop_bob(nodes, tmp_path)
+    desktop, bob, laptop = await _alice_with_a_laptop_and_bob(nodes, tmp_path)
     assert not laptop.online(bob.user_id)  # the laptop has no session with bob
     await until(lambda: laptop.reachable(bob.user_id), laptop, desktop, bob)
     assert laptop.reachable_via(bob.user_id) == [desktop.device_id]
@@ -30,14 +22,14 @@ async def test_a_contact_my_other_device_talks_to_is_reachable(nodes, tmp_path):
 
 
 async def test_what_my_device_said_goes_with_it(nodes, tmp_path):
-    desktop, bob, laptop = await _alice_desktop_laptop_bob(nodes, tmp_path)
+    desktop, bob, laptop = await _alice_with_a_laptop_and_bob(nodes, tmp_path)
     await until(lambda: laptop.reachable(bob.user_id), laptop, desktop, bob)
     await nodes.stop(desktop)
     await until(lambda: not laptop.reachable(bob.user_id), laptop)
 
 
 async def test_only_my_own_devices_may_say_whom_they_reach(nodes, tmp_path):
-    desktop, bob, laptop = await _alice_desktop_laptop_bob(nodes, tmp_path)
+    desktop, bob, laptop = await _alice_with_a_laptop_and_bob(nodes, tmp_path)
     await until(lambda: laptop.reachable(bob.user_id), laptop, desktop, bob)
     carol = await nodes("carol")
     # bob claims to talk to carol on alice's desktop; only alice's devices may say that

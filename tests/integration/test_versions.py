@@ -8,11 +8,10 @@ import asyncio
 import contextlib
 
 import pytest
-from versionkit import byes, read_until_closed, session_of_version
+from versionkit import byes, dial_as_version, read_until_closed, session_of_version
 
 from p2p.errors import UserError
 from p2p.identity import Identity
-from p2p.session import HandshakeComplete
 
 _session = session_of_version
 _read_until_closed = read_until_closed
@@ -30,21 +29,8 @@ _byes = byes
 )
 async def test_a_peer_of_another_version_is_told_and_shown(nodes, version, problem, bye):
     alice = await nodes("alice")
-    other = Identity.generate("oldbob")
-    session = _session(other, initiator=True, version=version)
-    reader, writer = await asyncio.open_connection("127.0.0.1", alice.port)
-    try:
-        writer.write(session.initiate())
-        done = False
-        while not done:
-            data = await asyncio.wait_for(reader.read(65536), 10)
-            assert data, "alice hung up during the handshake"
-            done = any(isinstance(e, HandshakeComplete) for e in session.receive_data(data))
-            writer.write(session.pending_output())
-        # alice finishes the handshake, says why in a bye both can read, and hangs up
-        assert await _read_until_closed(reader, session) == [bye]
-    finally:
-        writer.close()
+    # alice finishes the handshake, says why in a bye both can read, and hangs up
+    assert await dial_as_version(alice.port, "oldbob", version) == [bye]
     [peer] = [p for p in alice.people() if p.name == "oldbob"]
     assert peer.problem == problem and not peer.connected
     assert alice.contacts() == [] and alice.db.count_events() == 0
