@@ -28,6 +28,18 @@ def _no_desktop_bus(monkeypatch, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _patient_qtbot(qtbot, monkeypatch):
+    """qtbot.waitUntil waits 20 s unless a test says otherwise (pytest-qt's 5 s is short
+    on a busy machine: a wait for a condition must not be a time budget)."""
+    wait_until = qtbot.waitUntil
+
+    def patient(callback, *, timeout: int = 20000):
+        return wait_until(callback, timeout=timeout)
+
+    monkeypatch.setattr(qtbot, "waitUntil", patient)
+
+
+@pytest.fixture(autouse=True)
 def _qt_garbage_dies_here():
     """As in the app (``MainThreadCollector``): no automatic cycle collection during a GUI
     test, and one on the Qt thread after it. An automatic one runs in whatever thread
