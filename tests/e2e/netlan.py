@@ -432,7 +432,10 @@ class Lan:
         for link in reversed(self._links):
             if _ip("link", "show", link, check=False).returncode == 0:
                 result = _ip("link", "delete", link, check=False)
-                if result.returncode != 0:
+                # (a deleted namespace takes its veth ends with it, asynchronously: a
+                # link may go between the show and the delete; gone is what we want)
+                if result.returncode != 0 and _ip("link", "show", link,
+                                                  check=False).returncode == 0:
                     problems.append(f"deleting link {link}: {result.stderr.strip()}")
         if problems:
             raise LanError("virtual LAN teardown: " + "; ".join(problems))
