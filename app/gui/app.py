@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from app.gui import autostart, netifs, theme
+from app.gui import autostart, i18n, netifs, theme
 from app.gui import unlock as unlock_ui
 from app.gui.bridge import Bridge
 from app.gui.devices import LinkDialog
@@ -192,10 +192,12 @@ class Notifier:
         if bridge.setting("tray_notice_shown", False):
             return
         bridge.node.db.set_setting("tray_notice_shown", True)
-        text = ("Kith keeps running here, so you stay online and receive messages. "
-                "To quit, choose Quit Kith in this icon's menu, or press Ctrl+Q.")
-        self.shown.append(("Kith is still running", text))
-        self.tray_message("Kith is still running", text)
+        text = QCoreApplication.translate(
+            "Notifier", "Kith keeps running here, so you stay online and receive messages. "
+            "To quit, choose Quit Kith in this icon's menu, or press Ctrl+Q.")
+        title = QCoreApplication.translate("Notifier", "Kith is still running")
+        self.shown.append((title, text))
+        self.tray_message(title, text)
 
     def show_tray(self) -> None:
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
@@ -204,12 +206,15 @@ class Notifier:
             self.tray.setObjectName("trayIcon")
             menu = QMenu(window)
             menu.setObjectName("trayMenu")
-            menu.addAction("Open Kith", self.show_window).setObjectName("trayOpenAction")
-            menu.addAction("Quit Kith", window.quit).setObjectName("trayQuitAction")
+            menu.addAction(QCoreApplication.translate("Notifier", "Open Kith"),
+                           self.show_window).setObjectName("trayOpenAction")
+            menu.addAction(QCoreApplication.translate("Notifier", "Quit Kith"),
+                           window.quit).setObjectName("trayQuitAction")
             self.tray.setContextMenu(menu)
             self.tray.activated.connect(lambda _reason: self.show_window())
             self.tray.messageClicked.connect(self.on_clicked)
-            self.tray.setToolTip(f"Kith: {self.unread} unread" if self.unread else "Kith")
+            self.tray.setToolTip(QCoreApplication.translate("Notifier", "Kith: {count} unread")
+                                 .format(count=self.unread) if self.unread else "Kith")
             self.tray.show()
 
     def set_unread(self, count: int) -> None:
@@ -218,7 +223,8 @@ class Notifier:
         self.window.setWindowTitle(f"({count}) {name}" if count else name)
         if self.tray is not None:
             self.tray.setIcon(badge_icon(count))
-            self.tray.setToolTip(f"Kith: {count} unread" if count else "Kith")
+            self.tray.setToolTip(QCoreApplication.translate("Notifier", "Kith: {count} unread")
+                                 .format(count=count) if count else "Kith")
         bridge = self.window.bridge
         for user in self.desktop.keys():  # chats read since their notification
             if not bridge.unread_count(bridge.conv_for(user)):
@@ -414,7 +420,7 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         hidden = autostart.start_hidden() and QSystemTrayIcon.isSystemTrayAvailable()
         await kith.start(show=linked is None and not hidden)
     except KithError as e:
-        QMessageBox.critical(None, "Kith cannot start", str(e))
+        QMessageBox.critical(None, QCoreApplication.translate("app", "Kith cannot start"), str(e))
         with contextlib.suppress(Exception):
             await kith.stop()
         return 1
@@ -467,6 +473,7 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     app.setApplicationName("Kith")
     app.setApplicationDisplayName("Kith")
     app.setDesktopFileName("kith")
+    i18n.install(app, i18n.chosen_locale(Path(profile)))  # before the first dialog
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
     if identity_exists(Path(profile)) and raise_running(Path(profile)):

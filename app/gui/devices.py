@@ -17,7 +17,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.bridge import Bridge
+from app.gui.timefmt import date_time
 from p2p.node import DeviceInfo
 from p2p.profile import default_device_name
 
@@ -55,26 +56,30 @@ def for_the_screen(message: str) -> str:
     """A linking error as a GUI user needs it: about the other device's screen, not
     about commands."""
     if "`kith link` still runs" in message:
-        return ("No new device showing this code was found on this network. Check the "
-                "code, and that the new computer still shows it (Link to my other device).")
+        return QCoreApplication.translate(
+            "devices", "No new device showing this code was found on this network. Check the "
+            "code, and that the new computer still shows it (Link to my other device).")
     if "start `kith link` again" in message:
-        return ("Several new devices show this code. On the new computer, choose Link to "
-                "my other device again for a new code.")
-    return message.replace("`kith link`", "Link to my other device")
+        return QCoreApplication.translate(
+            "devices", "Several new devices show this code. On the new computer, choose Link "
+            "to my other device again for a new code.")
+    return message.replace("`kith link`",
+                           QCoreApplication.translate("devices", "Link to my other device"))
 
 
 def device_line(d: DeviceInfo) -> str:
     if d.removed:
-        note = "removed"
+        note = QCoreApplication.translate("devices", "removed")
     elif d.this_device:
-        note = "this device"
+        note = QCoreApplication.translate("devices", "this device")
     elif d.online:
-        note = "online"
+        note = QCoreApplication.translate("devices", "online")
     elif d.last_seen:
         when = datetime.datetime.fromtimestamp(d.last_seen)
-        note = "last seen " + when.strftime("%d %b %Y, %H:%M")
+        note = QCoreApplication.translate("devices", "last seen {when}").format(
+            when=date_time(when))
     else:
-        note = "not seen yet"
+        note = QCoreApplication.translate("devices", "not seen yet")
     return f"{d.name} · {note}"
 
 
@@ -85,7 +90,7 @@ class DevicesDialog(QDialog):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("devicesDialog")
-        self.setWindowTitle("My devices")
+        self.setWindowTitle(self.tr("My devices"))
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
@@ -96,21 +101,21 @@ class DevicesDialog(QDialog):
         page = QWidget()
         col = QVBoxLayout(page)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(_title("My devices", "devicesTitle"))
-        intro = QLabel("Every device here is you: it has all your conversations and "
-                       "contacts. Remove one you lost or gave away.")
+        col.addWidget(_title(self.tr("My devices"), "devicesTitle"))
+        intro = QLabel(self.tr("Every device here is you: it has all your conversations and "
+                       "contacts. Remove one you lost or gave away."))
         intro.setWordWrap(True)
         col.addWidget(intro)
         self.list = QListWidget()
         self.list.setObjectName("deviceList")
-        self.list.setAccessibleName("My devices")
+        self.list.setAccessibleName(self.tr("My devices"))
         col.addWidget(self.list, 1)
         row = QHBoxLayout()
-        self.add_button = QPushButton("Add a device…")
+        self.add_button = QPushButton(self.tr("Add a device…"))
         self.add_button.setObjectName("addDeviceButton")
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.setObjectName("removeDeviceButton")
-        self.close_button = QPushButton("Close")
+        self.close_button = QPushButton(self.tr("Close"))
         self.close_button.setObjectName("closeButton")
         # the last linking's result, when it came while this page showed
         self.list_status = QLabel()
@@ -129,14 +134,14 @@ class DevicesDialog(QDialog):
         page = QWidget()
         col = QVBoxLayout(page)
         col.setContentsMargins(0, 0, 0, 0)
-        col.addWidget(_title("Add a device", "addDeviceTitle"))
-        how = QLabel("On the new computer, start Kith and choose <b>Link to my other "
-                     "device</b>. Type the code its screen shows:")
+        col.addWidget(_title(self.tr("Add a device"), "addDeviceTitle"))
+        how = QLabel(self.tr("On the new computer, start Kith and choose <b>Link to my other "
+                     "device</b>. Type the code its screen shows:"))
         how.setWordWrap(True)
         col.addWidget(how)
         self.code = QLineEdit()
         self.code.setObjectName("linkCodeField")
-        self.code.setPlaceholderText("the code on its screen, like 123-456-789")
+        self.code.setPlaceholderText(self.tr("the code on its screen, like 123-456-789"))
         col.addWidget(self.code)
         self.progress = QProgressBar()
         self.progress.setObjectName("linkProgress")
@@ -150,9 +155,9 @@ class DevicesDialog(QDialog):
         col.addWidget(self.status)
         col.addStretch(1)
         row = QHBoxLayout()
-        self.back_button = QPushButton("Back")
+        self.back_button = QPushButton(self.tr("Back"))
         self.back_button.setObjectName("backButton")
-        self.link_button = QPushButton("Link")
+        self.link_button = QPushButton(self.tr("Link"))
         self.link_button.setObjectName("linkButton")
         self.link_button.setDefault(True)
         row.addWidget(self.back_button)
@@ -215,11 +220,11 @@ class DevicesDialog(QDialog):
         if d is None or d.this_device or d.removed:
             return
         box = QMessageBox(
-            QMessageBox.Icon.Warning, "Remove device",
-            f"Remove “{d.name}”? It stops receiving your messages and can no longer act "
-            "as you. This cannot be undone.",
+            QMessageBox.Icon.Warning, self.tr("Remove device"),
+            self.tr("Remove “{name}”? It stops receiving your messages and can no longer act "
+                    "as you. This cannot be undone.").format(name=d.name),
             QMessageBox.StandardButton.Cancel, self)
-        yes = box.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        yes = box.addButton(self.tr("Remove"), QMessageBox.ButtonRole.DestructiveRole)
         yes.setObjectName("confirmRemoveButton")
         box.setObjectName("confirmRemoveBox")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
@@ -248,7 +253,7 @@ class DevicesDialog(QDialog):
         self.list_status.hide()
         self.progress.hide()
         self.link_button.setEnabled(False)
-        self.back_button.setText("Back")
+        self.back_button.setText(self.tr("Back"))
         self.pages.setCurrentIndex(1)
         self.close_button.setDefault(False)
         self.link_button.setDefault(True)
@@ -272,13 +277,13 @@ class DevicesDialog(QDialog):
         try:
             normalize_code(code)
         except ValueError:
-            self._show_result("⚠ That is not a code: the new device shows nine digits, like "
-                              "123-456-789.")
+            self._show_result(self.tr("⚠ That is not a code: the new device shows nine "
+                                      "digits, like 123-456-789."))
             return
         self.progress.show()
         self.link_button.setEnabled(False)
         self.code.setEnabled(False)
-        self.status.setText("Looking for the new device on this network and linking it…")
+        self.status.setText(self.tr("Looking for the new device on this network and linking it…"))
         self._task = self.bridge.link_device(code, self._linked, self._failed)
 
     def _show_result(self, text: str) -> None:
@@ -291,8 +296,9 @@ class DevicesDialog(QDialog):
         self._task = None
         self.progress.hide()
         self.code.setEnabled(True)
-        self._show_result(f"✔ Linked “{info.name}”. It is receiving your conversations now.")
-        self.back_button.setText("Done")
+        self._show_result(self.tr("✔ Linked “{name}”. It is receiving your conversations "
+                                  "now.").format(name=info.name))
+        self.back_button.setText(self.tr("Done"))
         self.refresh()
 
     def _failed(self, message: str) -> None:
@@ -323,14 +329,14 @@ class LinkDialog(QDialog):
         super().__init__(parent)
         self.code = code
         self.setObjectName("linkDialog")
-        self.setWindowTitle("Link to my other device")
+        self.setWindowTitle(self.tr("Link to my other device"))
         self.setMinimumWidth(460)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(10)
-        layout.addWidget(_title("Link to my other device", "linkTitle"))
-        how = QLabel("On a computer where you already use Kith, open <b>Settings → My "
-                     "devices → Add a device</b> and type this code:")
+        layout.addWidget(_title(self.tr("Link to my other device"), "linkTitle"))
+        how = QLabel(self.tr("On a computer where you already use Kith, open <b>Settings → My "
+                     "devices → Add a device</b> and type this code:"))
         how.setWordWrap(True)
         layout.addWidget(how)
         self.code_label = QLabel(code)
@@ -346,14 +352,15 @@ class LinkDialog(QDialog):
         self.qr.setObjectName("linkQr")
         self.qr.setPixmap(qr_pixmap(code.encode(), scale=5))
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.qr.setToolTip("The same code as a QR code")
+        self.qr.setToolTip(self.tr("The same code as a QR code"))
         layout.addWidget(self.qr)
         name = (device_name or default_device_name())[:MAX_DEVICE_NAME]
-        self.device_name = QLabel(f"This device will be listed as “{name}”.")
+        self.device_name = QLabel(
+            self.tr("This device will be listed as “{name}”.").format(name=name))
         self.device_name.setObjectName("deviceNameLabel")
         self.device_name.setProperty("deviceName", name)
         layout.addWidget(self.device_name)
-        self.status = QLabel("Waiting for your other device…")
+        self.status = QLabel(self.tr("Waiting for your other device…"))
         self.status.setObjectName("linkWaitStatus")
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -363,7 +370,7 @@ class LinkDialog(QDialog):
         layout.addWidget(self.progress)
         row = QHBoxLayout()
         row.addStretch(1)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelButton")
         self.cancel_button.clicked.connect(self.reject)
         row.addWidget(self.cancel_button)
@@ -404,15 +411,19 @@ class LinkDialog(QDialog):
 
     def show_wrong_code(self, tries_left: int) -> None:
         """A wrong code was typed on the other device; this one keeps waiting."""
-        tries = "one more try" if tries_left == 1 else f"{tries_left} more tries"
-        self.status.setText(
-            "⚠ A wrong code was typed on your other device; nothing was sent. Check the "
-            f"code above and type it again ({tries})."
-        )
+        if tries_left == 1:
+            self.status.setText(self.tr(
+                "⚠ A wrong code was typed on your other device; nothing was sent. Check the "
+                "code above and type it again (one more try)."))
+            return
+        self.status.setText(self.tr(
+            "⚠ A wrong code was typed on your other device; nothing was sent. "
+            "Check the code above and type it again (%n more tries).", None, tries_left))
 
     def show_history(self, have: int, total: int) -> None:
         self.device_name.hide()
-        self.cancel_button.setText("Continue in the background")
+        self.cancel_button.setText(self.tr("Continue in the background"))
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(have, total))
-        self.status.setText(f"✔ Linked. Fetching your history: {min(have, total)} of {total}…")
+        self.status.setText(self.tr("✔ Linked. Fetching your history: {have} of {total}…").format(
+            have=min(have, total), total=total))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import autostart, netifs
+from app.gui import autostart, i18n, netifs
 from app.gui import unlock as unlock_ui
 from app.gui.bridge import Bridge
 from app.gui.theme import THEMES
@@ -45,30 +45,31 @@ class FirstStartDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("firstStartDialog")
-        self.setWindowTitle("Welcome to Kith")
+        self.setWindowTitle(self.tr("Welcome to Kith"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 20)
         layout.setSpacing(12)
-        title = QLabel("Welcome to Kith")
+        title = QLabel(self.tr("Welcome to Kith"))
         f = title.font()
         f.setPointSizeF(f.pointSizeF() * 1.6)
         f.setBold(True)
         title.setFont(f)
         layout.addWidget(title)
         intro = QLabel(
-            "Kith lets you chat with people on the same network: no server, no account, "
+            self.tr("Kith lets you chat with people on the same network: no server, no account, "
             "no Internet. Messages are end-to-end encrypted.\n\n"
-            "What name should people nearby see?"
+            "What name should people nearby see?")
         )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.name = QLineEdit()
         self.name.setObjectName("displayNameField")
-        self.name.setPlaceholderText("Your name")
+        self.name.setPlaceholderText(self.tr("Your name"))
         self.name.setMaxLength(MAX_NAME)
         layout.addWidget(self.name)
         self.buttons = QDialogButtonBox()
-        self.ok = self.buttons.addButton("Get started", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.ok = self.buttons.addButton(self.tr("Get started"),
+                                         QDialogButtonBox.ButtonRole.AcceptRole)
         self.ok.setObjectName("getStartedButton")
         self.ok.setDefault(True)
         cancel = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -76,13 +77,13 @@ class FirstStartDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        other = QLabel("Already use Kith on another computer?")
+        other = QLabel(self.tr("Already use Kith on another computer?"))
         other.setWordWrap(True)
         layout.addWidget(other)
-        self.link_button = QPushButton("Link to my other device…")
+        self.link_button = QPushButton(self.tr("Link to my other device…"))
         self.link_button.setObjectName("linkDeviceButton")
-        self.link_button.setToolTip("Use the same account here: your conversations and "
-                                    "contacts come over from your other device")
+        self.link_button.setToolTip(self.tr("Use the same account here: your conversations and "
+                                    "contacts come over from your other device"))
         self.link_button.clicked.connect(lambda: self.done(self.LINK))
         row = QHBoxLayout()
         row.addWidget(self.link_button)
@@ -105,13 +106,13 @@ class AddressBox(QWidget):
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         self.addresses = addresses
-        self.label = QLabel("\n".join(addresses) or "not listening")
+        self.label = QLabel("\n".join(addresses) or self.tr("not listening"))
         self.label.setObjectName("myAddresses")
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.label.setFont(mono)
         row.addWidget(self.label, 1)
-        self.copy_button = QPushButton("Copy")
+        self.copy_button = QPushButton(self.tr("Copy"))
         self.copy_button.setObjectName("copyAddressButton")
         self.copy_button.setAutoDefault(False)
         self.copy_button.setEnabled(bool(addresses))
@@ -129,21 +130,22 @@ class AddByAddressDialog(QDialog):
     def __init__(self, addresses: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("addByAddressDialog")
-        self.setWindowTitle("Connect by address")
+        self.setWindowTitle(self.tr("Connect by address"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 12)
         layout.setSpacing(8)
-        info = QLabel("Type the address that the other device shows under "
+        info = QLabel(self.tr("Type the address that the other device shows under "
                       "<b>This computer</b> (in its Connect by address window, or its "
-                      "Settings).")
+                      "Settings)."))
         info.setWordWrap(True)
         layout.addWidget(info)
         self.address = QLineEdit()
         self.address.setObjectName("addressField")
         example = addresses[0] if addresses else "192.168.1.20:7000"
-        self.address.setPlaceholderText(f"like {example.rsplit(':', 1)[0]}:7000")
+        self.address.setPlaceholderText(
+            self.tr("like {address}").format(address=f"{example.rsplit(':', 1)[0]}:7000"))
         layout.addWidget(self.address)
-        mine = QLabel("<b>This computer</b>: give the other person one of these")
+        mine = QLabel(self.tr("<b>This computer</b>: give the other person one of these"))
         mine.setWordWrap(True)
         layout.addSpacing(6)
         layout.addWidget(mine)
@@ -152,12 +154,20 @@ class AddByAddressDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Connect"))
         buttons.button(QDialogButtonBox.StandardButton.Ok).setObjectName("connectButton")
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setObjectName("cancelButton")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+
+def theme_name(theme: str) -> str:
+    """A theme of :data:`THEMES` as the Settings list shows it."""
+    names = {"system": QCoreApplication.translate("SettingsDialog", "System"),
+             "light": QCoreApplication.translate("SettingsDialog", "Light"),
+             "dark": QCoreApplication.translate("SettingsDialog", "Dark")}
+    return names.get(theme, theme.capitalize())
 
 
 def _section(text: str, note: str, name: str) -> QLabel:
@@ -176,7 +186,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("settingsDialog")
-        self.setWindowTitle("Settings")
+        self.setWindowTitle(self.tr("Settings"))
         form = QFormLayout(self)
         form.setContentsMargins(24, 20, 24, 16)
         form.setVerticalSpacing(10)
@@ -184,66 +194,79 @@ class SettingsDialog(QDialog):
         self.name = QLineEdit(bridge.my_name)
         self.name.setObjectName("settingsName")
         self.name.setMaxLength(MAX_NAME)
-        self.name.setToolTip("What people nearby and your contacts see")
-        rows["display_name"] = ("Display name", self.name)
-        self.discoverable = QCheckBox("Let people on this network see me")
+        self.name.setToolTip(self.tr("What people nearby and your contacts see"))
+        rows["display_name"] = (self.tr("Display name"), self.name)
+        self.discoverable = QCheckBox(self.tr("Let people on this network see me"))
         self.discoverable.setObjectName("settingsDiscoverable")
         self.discoverable.setChecked(bool(bridge.setting("discoverable", True)))
         self.discoverable.setToolTip(
-            "When off, only your contacts and your own devices can see and reach this "
-            "computer; you can still add people yourself"
+            self.tr("When off, only your contacts and your own devices can see and reach this "
+            "computer; you can still add people yourself")
         )
-        rows["discoverable"] = ("Discoverable", self.discoverable)
-        self.receipts = QCheckBox("Send read receipts")
+        rows["discoverable"] = (self.tr("Discoverable"), self.discoverable)
+        self.receipts = QCheckBox(self.tr("Send read receipts"))
         self.receipts.setObjectName("settingsReadReceipts")
         self.receipts.setChecked(bool(bridge.setting("read_receipts", True)))
-        rows["read_receipts"] = ("Read receipts", self.receipts)
-        self.typing = QCheckBox("Show when I am typing")
+        rows["read_receipts"] = (self.tr("Read receipts"), self.receipts)
+        self.typing = QCheckBox(self.tr("Show when I am typing"))
         self.typing.setObjectName("settingsTyping")
         self.typing.setChecked(bool(bridge.setting("typing_indicators", True)))
-        rows["typing_indicators"] = ("Typing indicators", self.typing)
-        self.preview = QCheckBox("Show the message text in notifications")
+        rows["typing_indicators"] = (self.tr("Typing indicators"), self.typing)
+        self.preview = QCheckBox(self.tr("Show the message text in notifications"))
         self.preview.setObjectName("settingsNotifyPreview")
         self.preview.setChecked(bool(bridge.setting(NOTIFY_PREVIEW, True)))
-        self.preview.setToolTip("When off, a notification names the person only")
-        rows[NOTIFY_PREVIEW] = ("Notifications", self.preview)
-        self.sound = QCheckBox("Play a sound")
+        self.preview.setToolTip(self.tr("When off, a notification names the person only"))
+        rows[NOTIFY_PREVIEW] = (self.tr("Notifications"), self.preview)
+        self.sound = QCheckBox(self.tr("Play a sound"))
         self.sound.setObjectName("settingsNotifySound")
         self.sound.setChecked(bool(bridge.setting(NOTIFY_SOUND, True)))
         rows[NOTIFY_SOUND] = ("", self.sound)
         synced = bridge.synced_settings()
-        form.addRow(_section("You, on all your devices",
-                             "These follow to every device linked to you.", "settingsMine"))
+        form.addRow(_section(self.tr("You, on all your devices"),
+                             self.tr("These follow to every device linked to you."),
+                             "settingsMine"))
         for key, (label, widget) in rows.items():
             if key in synced:
                 form.addRow(label, widget)
-        form.addRow(_section("This computer", "Only here.", "settingsHere"))
+        form.addRow(_section(self.tr("This computer"), self.tr("Only here."), "settingsHere"))
         for key, (label, widget) in rows.items():
             if key not in synced:
                 form.addRow(label, widget)
         self.networks = InterfacePicker([str(x) for x in bridge.setting("interfaces", []) or []])
-        form.addRow("Networks", self.networks)
-        self.autostart = QCheckBox("Start Kith when I log in, in the tray")
+        form.addRow(self.tr("Networks"), self.networks)
+        self.autostart = QCheckBox(self.tr("Start Kith when I log in, in the tray"))
         self.autostart.setObjectName("settingsAutostart")
         self.autostart.setChecked(autostart.enabled(bridge.node.profile))
-        self.autostart.setToolTip("So that you stay reachable without opening Kith")
-        form.addRow("At login", self.autostart)
+        self.autostart.setToolTip(self.tr("So that you stay reachable without opening Kith"))
+        form.addRow(self.tr("At login"), self.autostart)
         self.theme = QComboBox()
         self.theme.setObjectName("settingsTheme")
         for t in THEMES:
-            self.theme.addItem(t.capitalize(), t)
+            self.theme.addItem(theme_name(t), t)
         current = str(bridge.setting("theme", "system"))
         self.theme.setCurrentIndex(max(0, self.theme.findData(current)))
-        form.addRow("Theme", self.theme)
+        form.addRow(self.tr("Theme"), self.theme)
+        self.language = QComboBox()
+        self.language.setObjectName("settingsLanguage")
+        self.language.setAccessibleName(self.tr("Language"))
+        self.language.setToolTip(self.tr("Takes effect when Kith restarts"))
+        self.language.addItem(self.tr("System"), i18n.SYSTEM)
+        for code, native in i18n.LANGUAGES.items():
+            self.language.addItem(native, code)
+        chosen = i18n.saved_language(bridge.node.profile)
+        self.language.setCurrentIndex(max(0, self.language.findData(chosen)))
+        form.addRow(self.tr("Language"), self.language)
         self.addresses = AddressBox(bridge.my_addresses())
-        self.addresses.setToolTip("What another device types under Connect by address")
-        form.addRow("Address", self.addresses)
-        self.devices_button = QPushButton("My devices…")
+        self.addresses.setToolTip(
+            self.tr("What another device types under Connect by address"))
+        form.addRow(self.tr("Address"), self.addresses)
+        self.devices_button = QPushButton(self.tr("My devices…"))
         self.devices_button.setObjectName("myDevicesButton")
-        self.devices_button.setToolTip("Link another computer to this account, or remove one")
-        form.addRow("Devices", self.devices_button)
+        self.devices_button.setToolTip(
+            self.tr("Link another computer to this account, or remove one"))
+        form.addRow(self.tr("Devices"), self.devices_button)
         self.protection_button = unlock_ui.protection_button(bridge.node, self)
-        form.addRow("Protection", self.protection_button)
+        form.addRow(self.tr("Protection"), self.protection_button)
         self.synced_keys = [k for k in rows if k in synced]
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -274,11 +297,16 @@ class SettingsDialog(QDialog):
         b.set_setting(NOTIFY_SOUND, self.sound.isChecked())
         b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
+        try:
+            i18n.save_language(b.node.profile, str(self.language.currentData()))
+        except OSError as e:
+            b.error.emit(self.tr("Cannot change the language: {error}").format(error=e))
         if self.autostart.isChecked() != autostart.enabled(b.node.profile):
             try:
                 autostart.set_enabled(b.node.profile, self.autostart.isChecked())
             except OSError as e:
-                b.error.emit(f"Cannot change the start at login: {e}")
+                b.error.emit(self.tr("Cannot change the start at login: {error}").format(
+                    error=e))
 
 
 class InterfacePicker(QWidget):
@@ -291,14 +319,15 @@ class InterfacePicker(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        self.all = QRadioButton("All networks this computer is on")
+        self.all = QRadioButton(self.tr("All networks this computer is on"))
         self.all.setObjectName("settingsAllNetworks")
-        self.some = QRadioButton("Only these:")
+        self.some = QRadioButton(self.tr("Only these:"))
         self.some.setObjectName("settingsSomeNetworks")
         layout.addWidget(self.all)
         layout.addWidget(self.some)
         self.list = QListWidget()
         self.list.setObjectName("settingsInterfaces")
+        self.list.setAccessibleName(self.tr("Networks"))
         self.list.setMaximumHeight(110)
         layout.addWidget(self.list)
         present = netifs.interfaces()
@@ -308,8 +337,8 @@ class InterfacePicker(QWidget):
             self._add(i.name, i.label, chosen)
         for entry in saved:  # chosen before, not connected now: keep the choice visible
             if entry not in names and not any(entry in i.addresses for i in present):
-                self._add(entry, f"{entry} (not connected now)", True)
-        note = QLabel("Changes take effect the next time Kith starts.")
+                self._add(entry, self.tr("{name} (not connected now)").format(name=entry), True)
+        note = QLabel(self.tr("Changes take effect the next time Kith starts."))
         note.setObjectName("settingsNetworksNote")
         note.setEnabled(False)
         layout.addWidget(note)
@@ -350,5 +379,5 @@ class InterfacePicker(QWidget):
 
     def problem(self) -> str:
         if self.some.isChecked() and not self.chosen():
-            return "Tick at least one network, or choose all networks."
+            return self.tr("Tick at least one network, or choose all networks.")
         return ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from PySide6.QtCore import QDate, QLocale, QTime
+from PySide6.QtCore import QCoreApplication, QDate, QLocale, QTime
 
 
 def clock(when: datetime.datetime) -> str:
@@ -16,6 +16,12 @@ def date_text(when: datetime.datetime, fmt: QLocale.FormatType) -> str:
     return QLocale().toString(QDate(when.year, when.month, when.day), fmt)
 
 
+def date_time(when: datetime.datetime) -> str:
+    """A date and time of day, short, as the user's locale writes them."""
+    return QCoreApplication.translate("timefmt", "{date}, {time}").format(
+        date=date_text(when, QLocale.FormatType.ShortFormat), time=clock(when))
+
+
 def short_time(ms: int, now: datetime.datetime | None = None) -> str:
     """10:42 today, Yesterday, a weekday within a week, else a date (in the locale's
     words and order)."""
@@ -25,7 +31,7 @@ def short_time(ms: int, now: datetime.datetime | None = None) -> str:
     if days <= 0:
         return clock(when)
     if days == 1:
-        return "Yesterday"
+        return QCoreApplication.translate("timefmt", "Yesterday")
     if days < 7:
         return QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
     return date_text(when, QLocale.FormatType.ShortFormat)
@@ -36,11 +42,11 @@ def day_label(ms: int, now: datetime.datetime | None = None) -> str:
     now = now or datetime.datetime.now()
     days = (now.date() - when.date()).days
     if days <= 0:
-        day = "Today"
+        day = QCoreApplication.translate("timefmt", "Today")
     elif days == 1:
-        day = "Yesterday"
+        day = QCoreApplication.translate("timefmt", "Yesterday")
     elif days < 7:
         day = QLocale().dayName(when.isoweekday(), QLocale.FormatType.LongFormat)
     else:
         day = date_text(when, QLocale.FormatType.LongFormat)
-    return f"{day} {clock(when)}"
+    return QCoreApplication.translate("timefmt", "{day} {time}").format(day=day, time=clock(when))

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -100,33 +100,38 @@ class ProtectionDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("protectionDialog")
-        self.setWindowTitle("Protect your history")
+        self.setWindowTitle(self.tr("Protect your history"))
         layout = QVBoxLayout(self)
-        layout.addWidget(_label(intro or "Kith keeps your history encrypted on this "
-                                "computer. How should its key be kept?", "protectIntro"))
-        self.keyring = QRadioButton("In the system keyring (recommended): opens with no prompt")
+        layout.addWidget(_label(intro or self.tr("Kith keeps your history encrypted on this "
+                                                 "computer. How should its key be kept?"),
+                                "protectIntro"))
+        self.keyring = QRadioButton(
+            self.tr("In the system keyring (recommended): opens with no prompt"))
         self.keyring.setObjectName("protectKeyring")
         self.keyring.setEnabled(status.usable)
         layout.addWidget(self.keyring)
         if not status.usable:
-            layout.addWidget(_label(f"<small>Not available: {status.reason}</small>",
+            layout.addWidget(_label("<small>" + self.tr("Not available: {reason}").format(
+                reason=status.reason) + "</small>",
                                     "protectKeyringReason"))
-        self.passphrase = QRadioButton("With a passphrase, asked each time Kith starts")
+        self.passphrase = QRadioButton(self.tr("With a passphrase, asked each time Kith starts"))
         self.passphrase.setObjectName("protectPassphrase")
         layout.addWidget(self.passphrase)
-        self.first = _password("protectPassphrase1", "Passphrase")
-        self.second = _password("protectPassphrase2", "The same passphrase again")
+        self.first = _password("protectPassphrase1", self.tr("Passphrase"))
+        self.second = _password("protectPassphrase2", self.tr("The same passphrase again"))
         layout.addWidget(self.first)
         layout.addWidget(self.second)
-        self.none = QRadioButton("No protection (not recommended)")
+        self.none = QRadioButton(self.tr("No protection (not recommended)"))
         self.none.setObjectName("protectNone")
         layout.addWidget(self.none)
-        self.warning = _label(f"<b>Warning:</b> {NONE_WARNING}", "protectNoneWarning")
+        self.warning = _label(self.tr(
+            "<b>Warning:</b> Without protection the key lies next to your history: anyone who "
+            "can read this computer's disk can read your messages."), "protectNoneWarning")
         layout.addWidget(self.warning)
         self.error = _label("", "protectError")
         self.error.setStyleSheet("color: #c0392b")
         layout.addWidget(self.error)
-        layout.addWidget(_ok_cancel(self, "Continue"))
+        layout.addWidget(_ok_cancel(self, self.tr("Continue")))
         {"keyring": self.keyring, "passphrase": self.passphrase, "none": self.none}.get(
             current or unlock.suggested(status), self.passphrase).setChecked(True)
         for radio in (self.keyring, self.passphrase, self.none):
@@ -149,9 +154,9 @@ class ProtectionDialog(QDialog):
 
     def accept(self) -> None:
         if self.protection() == "passphrase":
-            problem = ("Choose a passphrase." if not self.first.text() else
-                       "The two passphrases differ." if self.first.text() != self.second.text()
-                       else "")
+            problem = (self.tr("Choose a passphrase.") if not self.first.text() else
+                       self.tr("The two passphrases differ.")
+                       if self.first.text() != self.second.text() else "")
             if problem:
                 self.error.setText(problem)
                 self.error.show()
@@ -165,17 +170,17 @@ class RecoveryCodeDialog(QDialog):
     def __init__(self, code: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recoveryCodeDialog")
-        self.setWindowTitle("Your recovery code")
+        self.setWindowTitle(self.tr("Your recovery code"))
         layout = QVBoxLayout(self)
         layout.addWidget(_label(
-            "Write this code down and keep it somewhere safe. If the keyring is lost or you "
-            "forget your passphrase, it is the only way back into your history. Kith shows "
-            "it only this once.", "recoveryIntro"))
+            self.tr("Write this code down and keep it somewhere safe. If the keyring is lost or "
+                    "you forget your passphrase, it is the only way back into your history. Kith "
+                    "shows it only this once."), "recoveryIntro"))
         self.code = QLineEdit(code)
         self.code.setObjectName("recoveryCode")
         self.code.setReadOnly(True)
         layout.addWidget(self.code)
-        self.written = QCheckBox("I have written it down")
+        self.written = QCheckBox(self.tr("I have written it down"))
         self.written.setObjectName("recoveryWritten")
         layout.addWidget(self.written)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
@@ -203,24 +208,25 @@ class SecretDialog(QDialog):
         self.key: bytes | None = None
         self.wrong = 0
         self.setObjectName("recoveryDialog" if recovery else "passphraseDialog")
-        self.setWindowTitle("Unlock Kith")
+        self.setWindowTitle(self.tr("Unlock Kith"))
         layout = QVBoxLayout(self)
         if explanation:
             layout.addWidget(_label(explanation, "unlockExplanation"))
         layout.addWidget(_label(
-            "Enter your recovery code (the 32 characters shown when Kith was set up)."
-            if recovery else "Enter your passphrase to open your history.", "unlockIntro"))
-        self.field = (QLineEdit() if recovery else _password("unlockPassphrase", "Passphrase"))
+            self.tr("Enter your recovery code (the 32 characters shown when Kith was set up).")
+            if recovery else self.tr("Enter your passphrase to open your history."), "unlockIntro"))
+        self.field = (QLineEdit() if recovery
+                      else _password("unlockPassphrase", self.tr("Passphrase")))
         if recovery:
             self.field.setObjectName("unlockRecoveryCode")
-            self.field.setPlaceholderText("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX")
+            self.field.setPlaceholderText(self.tr("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"))
         layout.addWidget(self.field)
         self.message = _label("", "unlockMessage")
         layout.addWidget(self.message)
-        buttons = _ok_cancel(self, "Unlock")
+        buttons = _ok_cancel(self, self.tr("Unlock"))
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
         if not recovery:
-            self.use_code = QPushButton("Forgot it? Use the recovery code…")
+            self.use_code = QPushButton(self.tr("Forgot it? Use the recovery code…"))
             self.use_code.setObjectName("useRecoveryCode")
             self.use_code.clicked.connect(lambda: self.done(self.RECOVERY))
             layout.addWidget(self.use_code)
@@ -239,8 +245,12 @@ class SecretDialog(QDialog):
             self.wrong += 1
             self.field.selectAll()
             delay = retry_delay(self.wrong)
-            self.message.setText(f"{str(e).capitalize()} ({self.wrong} wrong)."
-                                 + (f" Wait {delay:g} s before the next try." if delay else ""))
+            text = self.tr("{reason} ({count} wrong).").format(
+                reason=str(e).capitalize(), count=self.wrong)
+            if delay:
+                text = self.tr("{text} Wait {seconds} s before the next try.").format(
+                    text=text, seconds=f"{delay:g}")
+            self.message.setText(text)
             if delay:
                 self.ok.setEnabled(False)
                 self.field.setEnabled(False)
@@ -289,8 +299,8 @@ async def recover(profile: Path, parent: QWidget | None, explanation: str,
     assert dialog.key is not None
     status = unlock.inspect(profile, backend).keyring
     while True:
-        choice = ProtectionDialog(status, parent, intro="Your history is open again. How "
-                                  "should its key be kept from now on?")
+        choice = ProtectionDialog(status, parent, intro=QCoreApplication.translate(
+            "unlock", "Your history is open again. How should its key be kept from now on?"))
         await _ask(choice)
         try:
             unlock.change(profile, dialog.key, choice.protection(), passphrase=choice.secret(),
@@ -311,9 +321,9 @@ async def unlock_profile(
     if not state.has_identity:
         return None
     if state.needs_choice:
-        intro = "" if first else (
-            "This version of Kith keeps your history encrypted on this computer. How should "
-            "its key be kept?")
+        intro = "" if first else QCoreApplication.translate(
+            "unlock", "This version of Kith keeps your history encrypted on this computer. How "
+            "should its key be kept?")
         key = await choose_and_create(profile, parent, intro=intro, backend=backend)
     elif state.needs_passphrase:
         dialog = SecretDialog(
@@ -340,7 +350,8 @@ _STAGES = {"copy": (0, 60), "check": (60, 95), "swap": (95, 100)}
 
 async def migrate_with_progress(profile: Path, key: bytes, parent: QWidget | None) -> None:
     """Encrypt a plain history in a worker thread, the progress on a bar."""
-    bar = QProgressDialog("Encrypting your history…", "", 0, 100, parent)
+    bar = QProgressDialog(QCoreApplication.translate("unlock", "Encrypting your history…"), "",
+                          0, 100, parent)
     bar.setObjectName("migrationProgress")
     bar.setWindowTitle("Kith")
     bar.setCancelButton(None)  # (no button: the migration cannot be cancelled halfway)
@@ -377,13 +388,14 @@ def change_protection(profile: Path, key: bytes | None, parent: QWidget | None,
         state = unlock.inspect(profile, backend)
         if key is None or not state.has_key:
             await choose_and_create(profile, parent, backend=backend)
-            QMessageBox.information(parent, "Kith", "Your history is encrypted the next "
-                                    "time Kith starts.")
+            QMessageBox.information(parent, "Kith", QCoreApplication.translate(
+                "unlock", "Your history is encrypted the next time Kith starts."))
             return
         current = state.info.protection if state.info else None
         while True:
             dialog = ProtectionDialog(state.keyring, parent, current=current,
-                                      intro="How should the key of your history be kept?")
+                                      intro=QCoreApplication.translate(
+                                          "unlock", "How should the key of your history be kept?"))
             if not await run_dialog(dialog):
                 return
             try:
@@ -399,10 +411,10 @@ def change_protection(profile: Path, key: bytes | None, parent: QWidget | None,
 
 def protection_button(node: Any, parent: QWidget) -> QPushButton:
     """The Settings row's button (``node``: the running Node)."""
-    button = QPushButton("Change protection…")
+    button = QPushButton(QCoreApplication.translate("unlock", "Change protection…"))
     button.setObjectName("protectionButton")
-    button.setToolTip("How the key of your encrypted history is kept: keyring, passphrase "
-                      "or none")
+    button.setToolTip(QCoreApplication.translate(
+        "unlock", "How the key of your encrypted history is kept: keyring, passphrase or none"))
     button.clicked.connect(
         lambda: change_protection(node.profile, node.options.data_key, parent))
     return button
