@@ -18,7 +18,16 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, Qt, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRect,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -39,6 +48,7 @@ from PySide6.QtWidgets import (
 from app.gui import theme
 from app.gui.emoji import EmojiPicker
 from app.gui.models import MsgRole
+from app.gui.timefmt import date_time
 from app.gui.trustlog import SYSTEM_AUTHOR, is_system
 from p2p.actions.disappearing import CHOICES, describe, parse_duration
 from p2p.actions.reactions import TAPBACKS
@@ -59,9 +69,19 @@ def timer_lines(node: Node, conv: bytes) -> list[MessageRow]:
     names = node.names()
     out = []
     for t in node.db.timer_changes(conv):
-        who = "You" if t.by_user == node.user_id else names.get(t.by_user, "Someone")
-        text = (f"{who} turned off disappearing messages" if not t.timer else
-                f"{who} set disappearing messages to {describe(t.timer)}")
+        if t.by_user == node.user_id:
+            text = (QCoreApplication.translate("timer_lines",
+                                               "You turned off disappearing messages")
+                    if not t.timer else QCoreApplication.translate(
+                        "timer_lines", "You set disappearing messages to {time}").format(
+                        time=describe(t.timer)))
+        else:
+            who = names.get(t.by_user, QCoreApplication.translate("timer_lines", "Someone"))
+            text = (QCoreApplication.translate(
+                "timer_lines", "{name} turned off disappearing messages").format(name=who)
+                if not t.timer else QCoreApplication.translate(
+                    "timer_lines", "{name} set disappearing messages to {time}").format(
+                    name=who, time=describe(t.timer)))
         out.append(MessageRow(b"timer-line:" + t.event_id, conv, SYSTEM_AUTHOR, SYSTEM_AUTHOR,
                               0, t.lamport, t.time, "\u23f1 " + text, False, STATUS_READ))
     return out
@@ -79,7 +99,9 @@ class Decorations:
         self.node = node
 
     def _name(self, user: bytes) -> str:
-        return "You" if user == self.node.user_id else self.node.names().get(user, "Someone")
+        if user == self.node.user_id:
+            return QCoreApplication.translate("Decorations", "You")
+        return self.node.names().get(user, QCoreApplication.translate("Decorations", "Someone"))
 
     def html(self, event_id: bytes, body: str, outgoing: bool, point: float,
              palette: QPalette) -> str:
@@ -91,8 +113,11 @@ class Decorations:
         small = f"font-size:{point * 0.85:.1f}pt;" if point > 0 else ""
         muted = ("#e8e8e8" if outgoing else theme.muted_text(palette).name())
         if row.unsent:
-            who = "You" if row.outgoing else self._name(row.sender)
-            return f'<i style="{size}color:{muted}">{html.escape(who)} unsent a message</i>'
+            what = (QCoreApplication.translate("Decorations", "You unsent a message")
+                    if row.outgoing else QCoreApplication.translate(
+                        "Decorations", "{name} unsent a message").format(
+                        name=self._name(row.sender)))
+            return f'<i style="{size}color:{muted}">{html.escape(what)}</i>'
         card = db.cards([event_id]).get(event_id)
         if card is not None:
             body = self._card(event_id, card.user_id, card.name, size, small, muted)
@@ -112,7 +137,7 @@ class Decorations:
         footer = []
         if row.edits:
             footer.append(f'<a href="kith-edits:{event_id.hex()}" style="color:{muted}">'
-                          "Edited</a>")
+                          + QCoreApplication.translate("Decorations", "Edited") + "</a>")
         if row.timer:  # a disappearing message
             footer.append("\u23f1")
         if footer:
@@ -123,13 +148,16 @@ class Decorations:
     def _quote(self, row: MessageRow, size: str, muted: str) -> str:
         target = self.node.actions.quote(row)
         if target is None:
-            what = "The original message is not available"
+            what = QCoreApplication.translate("Decorations",
+                                              "The original message is not available")
             who = ""
         elif target.unsent:
-            what, who = "This message was unsent", self._name(target.sender)
+            what = QCoreApplication.translate("Decorations", "This message was unsent")
+            who = self._name(target.sender)
         else:
             card = self.node.db.cards([target.event_id]).get(target.event_id)
-            what = f"Contact: {card.name}" if card else _short(target.text)
+            what = (QCoreApplication.translate("Decorations", "Contact: {name}").format(
+                name=card.name) if card else _short(target.text))
             who = self._name(target.sender)
         label = f"<b>{html.escape(who)}</b> " if who else ""
         assert row.reply_to is not None
@@ -141,17 +169,22 @@ class Decorations:
               muted: str) -> str:
         info = self.node.actions.card_json(user, name)
         lines = [f'<div style="{size}">\U0001f464 <b>{html.escape(name)}</b></div>',
-                 f'<div style="{small}color:{muted}">Contact card</div>']
+                 f'<div style="{small}color:{muted}">'
+                 + QCoreApplication.translate("Decorations", "Contact card") + "</div>"]
         if info["key_changed"]:
-            lines.append(f'<div style="{small}">\u26a0 A contact called {html.escape(name)} '
-                         "has another key: this may be someone else</div>")
+            lines.append(f'<div style="{small}">\u26a0 ' + QCoreApplication.translate(
+                "Decorations", "A contact called {name} has another key: this may be someone "
+                "else").format(name=html.escape(name)) + "</div>")
         if info["me"]:
             pass
         elif info["contact"] in (None, "declined", "pending_in"):
             lines.append(f'<div style="{small}"><a href="kith-card:{event_id.hex()}">'
-                         "Send contact request</a></div>")
+                         + QCoreApplication.translate("Decorations", "Send contact request")
+                         + "</a></div>")
         else:
-            state = "a contact" if info["contact"] == "accepted" else "request sent"
+            state = (QCoreApplication.translate("Decorations", "a contact")
+                     if info["contact"] == "accepted"
+                     else QCoreApplication.translate("Decorations", "request sent"))
             lines.append(f'<div style="{small}color:{muted}">{state}</div>')
         return "".join(lines)
 
@@ -171,7 +204,7 @@ class ComposerBar(QFrame):
         self.close_button = QToolButton()
         self.close_button.setObjectName("composerQuoteClose")
         self.close_button.setText("\u2715")
-        self.close_button.setAccessibleName("Cancel")
+        self.close_button.setAccessibleName(self.tr("Cancel"))
         self.close_button.setAutoRaise(True)
         row.addWidget(self.close_button)
         self.hide()
@@ -190,10 +223,11 @@ class HoverBar(QFrame):
         row.setSpacing(0)
         self.buttons: dict[str, QToolButton] = {}
         for name, text, tip in (
-            *((f"react:{e}", e, f"React {e}") for e in TAPBACKS[:3]),
-            ("more-emoji", "\u263a", "More reactions"),
-            ("reply", "\u21a9", "Reply"),
-            ("menu", "\u22ef", "More"),
+            *((f"react:{e}", e, self.tr("React {emoji}").format(emoji=e))
+              for e in TAPBACKS[:3]),
+            ("more-emoji", "\u263a", self.tr("More reactions")),
+            ("reply", "\u21a9", self.tr("Reply")),
+            ("menu", "\u22ef", self.tr("More")),
         ):
             b = QToolButton()
             b.setObjectName(f"hover-{name}")
@@ -243,14 +277,14 @@ class MessageActions(QObject):
             act = self.timer_menu.addAction(describe(seconds).capitalize())
             act.setData(seconds)
             act.triggered.connect(lambda _=False, s=seconds: self.set_timer(s))
-        self.timer_menu.addAction("Custom\u2026", self.custom_timer)
+        self.timer_menu.addAction(self.tr("Custom\u2026"), self.custom_timer)
         self.timer_button.setMenu(self.timer_menu)
         row.insertWidget(0, self.timer_button)
         self.emoji_button = QToolButton()
         self.emoji_button.setObjectName("emojiButton")
         self.emoji_button.setText("\u263a")
-        self.emoji_button.setToolTip("Emoji")
-        self.emoji_button.setAccessibleName("Emoji")
+        self.emoji_button.setToolTip(self.tr("Emoji"))
+        self.emoji_button.setAccessibleName(self.tr("Emoji"))
         self.emoji_button.setAutoRaise(True)
         self.emoji_button.clicked.connect(self.pick_for_composer)
         row.insertWidget(1, self.emoji_button)
@@ -321,7 +355,8 @@ class MessageActions(QObject):
         t = self.node.actions.timer(conv) if conv else None
         seconds = t.timer if t else 0
         self.timer_button.setText("\u23f1" + (f" {describe(seconds)}" if seconds else ""))
-        self.timer_button.setToolTip(f"Disappearing messages: {describe(seconds)}")
+        self.timer_button.setToolTip(
+            self.tr("Disappearing messages: {time}").format(time=describe(seconds)))
         self.timer_button.setAccessibleName(self.timer_button.toolTip())
         self.timer_button.setEnabled(conv is not None)
 
@@ -334,8 +369,9 @@ class MessageActions(QObject):
             self.bridge.run(self.node.actions.set_timer(conv, seconds))
 
     def custom_timer(self) -> None:
-        text, ok = QInputDialog.getText(self.window, "Disappearing messages",
-                                        "Messages disappear after (like 30s, 2h, 3d, 2w):")
+        text, ok = QInputDialog.getText(self.window, self.tr("Disappearing messages"),
+                                        self.tr("Messages disappear after "
+                                                "(like 30s, 2h, 3d, 2w):"))
         if not ok or not text.strip():
             return
         try:
@@ -360,10 +396,15 @@ class MessageActions(QObject):
         self.mode = (mode, row)
         composer = self.window.chat.composer
         if mode == "reply":
-            who = "yourself" if row.outgoing else self.decorations._name(row.sender)
-            self.bar.label.setText(f"\u21a9 Replying to {who}: {_short(row.text)}")
+            if row.outgoing:
+                text = self.tr("\u21a9 Replying to yourself: {text}")
+            else:
+                text = self.tr("\u21a9 Replying to {name}: {text}")
+            self.bar.label.setText(text.format(
+                name=self.decorations._name(row.sender), text=_short(row.text)))
         else:
-            self.bar.label.setText(f"\u270e Editing: {_short(row.text)}")
+            self.bar.label.setText(self.tr("\u270e Editing: {text}").format(
+                text=_short(row.text)))
             composer.setPlainText(row.text)
             composer.moveCursor(composer.textCursor().MoveOperation.End)
         self.bar.show()
@@ -433,10 +474,10 @@ class MessageActions(QObject):
         trust = False
         if self.node.actions.card_json(card.user_id, card.name)["key_changed"]:
             answer = QMessageBox.warning(
-                self.window, "A different key",
-                f"You already have a contact called {card.name} with another key. This "
-                "card may be someone else. Compare safety numbers in person before you "
-                "trust it. Send the request anyway?",
+                self.window, self.tr("A different key"),
+                self.tr("You already have a contact called {name} with another key. This "
+                        "card may be someone else. Compare safety numbers in person before "
+                        "you trust it. Send the request anyway?").format(name=card.name),
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
                 QMessageBox.StandardButton.Cancel)
             if answer != QMessageBox.StandardButton.Yes:
@@ -451,13 +492,13 @@ class MessageActions(QObject):
     def show_versions(self, row: MessageRow) -> QDialog:
         dialog = QDialog(self.window)
         dialog.setObjectName("editHistory")
-        dialog.setWindowTitle("Edit history")
+        dialog.setWindowTitle(self.tr("Edit history"))
         column = QVBoxLayout(dialog)
         versions = QListWidget()
         versions.setObjectName("editVersions")
         for i, (text, when) in enumerate(self.node.db.versions(row.event_id)):
-            stamp = datetime.datetime.fromtimestamp(when / 1000).strftime("%Y-%m-%d %H:%M")
-            label = "Original" if i == 0 else f"Edit {i}"
+            stamp = date_time(datetime.datetime.fromtimestamp(when / 1000))
+            label = self.tr("Original") if i == 0 else self.tr("Edit {n}").format(n=i)
             versions.addItem(f"{label} \u00b7 {stamp}\n{text}")
         column.addWidget(versions)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -490,7 +531,7 @@ class MessageActions(QObject):
         if row < 0:
             hit = self.node.db.message_by_id(event_id, self.model.conv)
             if hit is None:
-                self.bridge.error.emit("The original message is not here any more")
+                self.bridge.error.emit(self.tr("The original message is not here any more"))
                 return False
             row = self.model.open_at(hit)
         self.view.scroll_to_row(row)
@@ -522,23 +563,23 @@ class MessageActions(QObject):
             act.triggered.connect(lambda _=False: slot())
 
         if ok["reply"]:
-            add(menu, "Reply", "replyAction", lambda: self.start("reply", row))
+            add(menu, self.tr("Reply"), "replyAction", lambda: self.start("reply", row))
         if ok["react"]:
-            react = menu.addMenu("React")
+            react = menu.addMenu(self.tr("React"))
             react.setObjectName("reactMenu")
             for emoji in TAPBACKS:
                 add(react, emoji, f"react:{emoji}", functools.partial(self.react, row, emoji))
-            add(react, "More\u2026", "moreReactions", lambda: self.pick_reaction(row))
+            add(react, self.tr("More\u2026"), "moreReactions", lambda: self.pick_reaction(row))
         if ok["edit"]:
-            add(menu, "Edit", "editAction", lambda: self.start("edit", row))
+            add(menu, self.tr("Edit"), "editAction", lambda: self.start("edit", row))
         if ok["versions"]:
-            add(menu, "Edit history", "versionsAction", lambda: self.show_versions(row))
+            add(menu, self.tr("Edit history"), "versionsAction", lambda: self.show_versions(row))
         if ok["card"]:
-            add(menu, "Send contact request", "cardRequestAction",
+            add(menu, self.tr("Send contact request"), "cardRequestAction",
                 lambda: self.request_from_card(row))
         if ok["unsend"]:
-            add(menu, "Unsend", "unsendAction", lambda: self.unsend(row))
-        add(menu, "Delete for me", "deleteForMeAction", lambda: self.delete_for_me(row))
+            add(menu, self.tr("Unsend"), "unsendAction", lambda: self.unsend(row))
+        add(menu, self.tr("Delete for me"), "deleteForMeAction", lambda: self.delete_for_me(row))
 
     def _extend_menu(self, menu: QMenu, index: QModelIndex) -> None:
         if not index.isValid():

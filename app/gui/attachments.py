@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QRect, QRectF, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QMimeData,
+    QObject,
+    QPoint,
+    QRect,
+    QRectF,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QDesktopServices,
@@ -274,22 +285,32 @@ class FilesLayout:
             return f"{size_text(size)} · {item.att.mime}"
         if state == "downloading":
             if not self.files.holders(item.file):
-                return f"Waiting for a device that has it · {size_text(have)} of " \
-                       f"{size_text(size)}"
+                return QCoreApplication.translate(
+                    "FilesLayout", "Waiting for a device that has it · {have} of {size}").format(
+                    have=size_text(have), size=size_text(size))
             rate = self.files.rates.get(item.file, 0.0)
             pct = int(100 * have / size) if size else 100
-            text = f"{pct}% of {size_text(size)}"
+            text = QCoreApplication.translate("FilesLayout", "{percent}% of {size}").format(
+                percent=pct, size=size_text(size))
             if rate > 0:
                 left = (size - have) / rate
-                text += f" · {size_text(int(rate))}/s · {int(left) + 1} s left"
+                text = QCoreApplication.translate(
+                    "FilesLayout", "{progress} · {rate}/s · {seconds} s left").format(
+                    progress=text, rate=size_text(int(rate)), seconds=int(left) + 1)
             return text
         if state == "paused":
             problem = item.info.get("problem")
-            return f"Paused at {size_text(have)} of {size_text(size)}" + (
-                f": {problem}" if problem else "")
+            if problem:
+                return QCoreApplication.translate(
+                    "FilesLayout", "Paused at {have} of {size}: {problem}").format(
+                    have=size_text(have), size=size_text(size), problem=problem)
+            return QCoreApplication.translate("FilesLayout", "Paused at {have} of {size}").format(
+                have=size_text(have), size=size_text(size))
         if state == "failed":
-            return f"Failed: {item.info.get('problem', '')}"
-        return f"Download · {size_text(size)}"
+            return QCoreApplication.translate("FilesLayout", "Failed: {problem}").format(
+                problem=item.info.get("problem", ""))
+        return QCoreApplication.translate("FilesLayout", "Download · {size}").format(
+            size=size_text(size))
 
     def _paint_card(self, p: QPainter, item: Item, r: QRect, pal: QPalette,
                     outgoing: bool) -> None:
@@ -377,7 +398,7 @@ class PendingFiles(QFrame):
             chip.setObjectName("pendingFile")
             with contextlib.suppress(OSError):
                 chip.setText(f"{p.name} ({size_text(p.stat().st_size)})  ✕")
-            chip.setToolTip(f"Remove {p.name}")
+            chip.setToolTip(self.tr("Remove {name}").format(name=p.name))
             chip.clicked.connect(lambda _=False, p=p: self.remove(p))
             self._row.insertWidget(i, chip)
         self.setVisible(bool(self.paths))
@@ -410,15 +431,15 @@ class Attachments(QObject):
         assert isinstance(row, QHBoxLayout)
         self.attach_button = QPushButton("📎")
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setToolTip("Attach files")
-        self.attach_button.setAccessibleName("Attach files")
+        self.attach_button.setToolTip(self.tr("Attach files"))
+        self.attach_button.setAccessibleName(self.tr("Attach files"))
         self.attach_button.setFlat(True)
         self.attach_button.clicked.connect(self.pick)
         row.insertWidget(0, self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.transfers_button = QPushButton("⇅")
         self.transfers_button.setObjectName("transfersButton")
-        self.transfers_button.setToolTip("Transfers")
-        self.transfers_button.setAccessibleName("Transfers")
+        self.transfers_button.setToolTip(self.tr("Transfers"))
+        self.transfers_button.setAccessibleName(self.tr("Transfers"))
         self.transfers_button.setFlat(True)
         self.transfers_button.clicked.connect(self.show_transfers)
         row.insertWidget(1, self.transfers_button, 0, Qt.AlignmentFlag.AlignBottom)
@@ -438,7 +459,7 @@ class Attachments(QObject):
     # -- the composer ----------------------------------------------------------------------
 
     def pick(self) -> None:
-        names, _ = QFileDialog.getOpenFileNames(self.window, "Attach files")
+        names, _ = QFileDialog.getOpenFileNames(self.window, self.tr("Attach files"))
         self.pending.add([Path(n) for n in names])
 
     def paste(self, mime: QMimeData) -> bool:
@@ -554,31 +575,33 @@ class Attachments(QObject):
         state = item.info.get("state")
         if state == "complete" and item.path is not None:
             path = item.path
-            m.addAction("Open", lambda: self.activate(item))
-            m.addAction("Save as…", lambda: self.save_as(item))
-            m.addAction("Show in folder", lambda: QDesktopServices.openUrl(
+            m.addAction(self.tr("Open"), lambda: self.activate(item))
+            m.addAction(self.tr("Save as…"), lambda: self.save_as(item))
+            m.addAction(self.tr("Show in folder"), lambda: QDesktopServices.openUrl(
                 QUrl.fromLocalFile(str(path.parent))))
-            m.addAction("Copy", lambda: self.copy(item))
+            m.addAction(self.tr("Copy"), lambda: self.copy(item))
         elif state == "downloading":
-            m.addAction("Pause", lambda: self.files.act(item, "pause"))
-            m.addAction("Cancel", lambda: self.files.act(item, "cancel"))
+            m.addAction(self.tr("Pause"), lambda: self.files.act(item, "pause"))
+            m.addAction(self.tr("Cancel"), lambda: self.files.act(item, "cancel"))
         else:
-            m.addAction("Download", lambda: self.files.act(item, "fetch"))
+            m.addAction(self.tr("Download"), lambda: self.files.act(item, "fetch"))
             if state == "paused":
-                m.addAction("Cancel", lambda: self.files.act(item, "cancel"))
+                m.addAction(self.tr("Cancel"), lambda: self.files.act(item, "cancel"))
         return m
 
     def save_as(self, item: Item, target: str | None = None) -> Path | None:
         if item.path is None:
             return None
         if target is None:
-            target, _ = QFileDialog.getSaveFileName(self.window, "Save as", item.att.name)
+            target, _ = QFileDialog.getSaveFileName(self.window, self.tr("Save as"),
+                                                    item.att.name)
         if not target:
             return None
         try:
             shutil.copyfile(item.path, target)
         except OSError as e:
-            self.window.bridge.error.emit(f"cannot save {item.att.name}: {e.strerror or e}")
+            self.window.bridge.error.emit(self.tr("Cannot save {name}: {reason}").format(
+                name=item.att.name, reason=e.strerror or e))
             return None
         return Path(target)
 

@@ -220,7 +220,8 @@ class Bridge(QObject):
                 raise
             except Exception as e:
                 log.exception("unexpected failure")
-                (on_error or self.error.emit)(f"Something went wrong: {e}")
+                (on_error or self.error.emit)(self.tr("Something went wrong: {error}").format(
+                    error=e))
                 return None
             if on_done is not None:
                 on_done(result)
@@ -306,7 +307,7 @@ class Bridge(QObject):
         if name.casefold() in self.shared_names():
             name = f"{name} ({key_label(user)})"
         if c is not None and c.key_changed:
-            name = f"⚠ {name}, different key"
+            name = self.tr("⚠ {name}, different key").format(name=name)
         elif c is not None and c.verified:
             name = f"{name} ✔"
         return name
@@ -402,7 +403,7 @@ class Bridge(QObject):
         """The names of my other devices that talk to ``user`` now (when this one
         does not, what they write still reaches me through those)."""
         names = {d.device_id: d.name for d in self.node.devices()}
-        return [names.get(d, "another device") for d in self.node.reachable_via(user)]
+        return [names.get(d, self.tr("another device")) for d in self.node.reachable_via(user)]
 
     def sas(self, user: bytes) -> list[tuple[str, str]]:
         return self.node.sas(user.hex())

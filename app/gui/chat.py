@@ -83,6 +83,7 @@ class ChatView(QListView):
         self._trim_pending = False
         self._was_at_bottom = True
         self.setObjectName("messageList")
+        self.setAccessibleName(self.tr("Messages"))
         self.open_links = True
         self.menu_hooks: list[Callable[[QMenu, QModelIndex], None]] = []
         self.setModel(model)
@@ -108,8 +109,8 @@ class ChatView(QListView):
         # "↓ 3 new": while scrolled up, back to the newest message
         self.jump_button = QToolButton(self)
         self.jump_button.setObjectName("jumpToNewButton")
-        self.jump_button.setToolTip("Go to the newest message")
-        self.jump_button.setAccessibleName("Go to the newest message")
+        self.jump_button.setToolTip(self.tr("Go to the newest message"))
+        self.jump_button.setAccessibleName(self.tr("Go to the newest message"))
         self.jump_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.jump_button.clicked.connect(self.jumpRequested.emit)
         self.jump_button.hide()
@@ -173,7 +174,8 @@ class ChatView(QListView):
 
     def _place_jump_button(self) -> None:
         b = self.jump_button
-        b.setText(f"↓ {self._new_count} new" if self._new_count else "↓")
+        b.setText(self.tr("↓ {count} new").format(count=self._new_count)
+                  if self._new_count else "↓")
         b.adjustSize()
         vp = self.viewport().geometry()
         b.move(vp.right() - b.width() - 16, vp.bottom() - b.height() - 12)
@@ -403,17 +405,17 @@ class ChatView(QListView):
             self.setCurrentIndex(index)
         menu = QMenu(self)
         menu.setObjectName("messageMenu")
-        copy = menu.addAction("Copy")
+        copy = menu.addAction(self.tr("Copy"))
         copy.setObjectName("copyAction")
         copy.setEnabled(bool(self.selectionModel().selectedIndexes()))
         copy.triggered.connect(self.copy_selection)
         link = self._anchor_at(pos)
         if link:
-            act = menu.addAction("Copy link")
+            act = menu.addAction(self.tr("Copy link"))
             act.triggered.connect(lambda: QGuiApplication.clipboard().setText(link))
-            act = menu.addAction("Open link")
+            act = menu.addAction(self.tr("Open link"))
             act.triggered.connect(lambda: self.activate_link(link))
-        menu.addAction("Select all", self.selectAll)
+        menu.addAction(self.tr("Select all"), self.selectAll)
         for hook in self.menu_hooks:  # (reply, react, edit, unsend...: app/gui/actions.py)
             hook(menu, index)
         menu.popup(self.viewport().mapToGlobal(pos))
@@ -474,7 +476,7 @@ class TypingBubble(QWidget):
         super().__init__(parent)
         self.setObjectName("typingIndicator")
         self.setFixedHeight(40)
-        self.setAccessibleName("typing")
+        self.setAccessibleName(self.tr("typing"))
         self.source: Callable[[], bool] = lambda: False
         self.timer = QTimer(self)
         self.timer.setInterval(TYPING_POLL_MS)

@@ -91,9 +91,9 @@ class ChatHeader(QFrame):
         layout.addLayout(texts, 1)
         self.info = theme.IconButton("info", "")
         self.info.setObjectName("contactInfoButton")
-        self.info.setText("Contact info")
+        self.info.setText(self.tr("Contact info"))
         self.info.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.info.setToolTip("Safety number, QR code and verification")
+        self.info.setToolTip(self.tr("Safety number, QR code and verification"))
         layout.addWidget(self.info)
 
 
@@ -110,18 +110,20 @@ class ChatPane(QWidget):
         self.header = ChatHeader()
         layout.addWidget(self.header)
         self.key_banner = Banner("keyChangeBanner")
-        self.compare_button = self.key_banner.add_button("Compare safety numbers", "compareButton")
-        self.trust_button = self.key_banner.add_button("Trust new key", "trustKeyButton")
+        self.compare_button = self.key_banner.add_button(self.tr("Compare safety numbers"),
+                                                         "compareButton")
+        self.trust_button = self.key_banner.add_button(self.tr("Trust new key"), "trustKeyButton")
         layout.addWidget(self.key_banner)
         self.request_banner = Banner("requestBanner")
-        self.accept_button = self.request_banner.add_button("Accept", "bannerAcceptButton")
-        self.decline_button = self.request_banner.add_button("Decline", "bannerDeclineButton")
+        self.accept_button = self.request_banner.add_button(self.tr("Accept"), "bannerAcceptButton")
+        self.decline_button = self.request_banner.add_button(self.tr("Decline"),
+                                                             "bannerDeclineButton")
         layout.addWidget(self.request_banner)
         self.replaced_banner = Banner("replacedBanner")
         self.open_new_button = self.replaced_banner.add_button(
-            "Open the new conversation", "openNewKeyButton")
+            self.tr("Open the new conversation"), "openNewKeyButton")
         self.restore_key_button = self.replaced_banner.add_button(
-            "Go back to this key…", "restoreKeyButton")
+            self.tr("Go back to this key…"), "restoreKeyButton")
         layout.addWidget(self.replaced_banner)
         self.view = ChatView(model)
         layout.addWidget(self.view, 1)
@@ -144,81 +146,90 @@ class ChatPane(QWidget):
         other devices that talk to them when this one does not)."""
         self.header.name.setText(name)
         if online:
-            bits = ["online"]
+            bits = [self.tr("online")]
         elif via:
-            bits = [f"online through your {via[0]}"]
+            bits = [self.tr("online through your {device}").format(device=via[0])]
         else:
-            bits = ["offline"]
+            bits = [self.tr("offline")]
         if c and c.key_changed:
-            bits.append(f"⚠ not the {name} you know")
+            bits.append(self.tr("⚠ not the {name} you know").format(name=name))
         elif c and c.verified:
-            bits.append("✔ verified")
+            bits.append(self.tr("✔ verified"))
         else:
-            bits.append("not verified")
+            bits.append(self.tr("not verified"))
         if shared_name:
-            bits.append(f"key {key_label(user)}")
+            bits.append(self.tr("key {key}").format(key=key_label(user)))
         if c and c.own_name:  # what they call themselves, kept apart from my name
-            bits.append(f"calls themselves “{c.own_name}”")
+            bits.append(self.tr("calls themselves “{name}”").format(name=c.own_name))
         if c and c.state == PENDING_OUT:
-            bits.append("request sent")
+            bits.append(self.tr("request sent"))
         self.header.subtitle.setText(" · ".join(bits))
         key_changed = bool(c and c.key_changed)
         who = html.escape(name)
         self.key_banner.present(
-            f"<b>⚠ This is not the {who} you know.</b> Their identity key is different: it "
-            "may be someone else, or they reinstalled Kith. Sending is paused until you "
-            "compare safety numbers or choose to trust the new key."
+            self.tr("<b>⚠ This is not the {name} you know.</b> Their identity key is "
+                    "different: it may be someone else, or they reinstalled Kith. Sending is "
+                    "paused until you compare safety numbers or choose to trust the new "
+                    "key.").format(name=who)
             if key_changed else None, warning=True)
         self.request_banner.present(
-            f"<b>{who}</b> wants to chat with you."
+            self.tr("<b>{name}</b> wants to chat with you.").format(name=who)
             if c and c.state == PENDING_IN and not key_changed else None)
         replaced = bool(c and c.replaced_by)
         replaced_text = None
         online = online or bool(via)
         if replaced and online:  # the old key still talks to us: say so, plainly
-            replaced_text = (
-                f"<b>⚠ Both keys are active.</b> You took a new key as {who}'s, but this "
+            replaced_text = self.tr(
+                "<b>⚠ Both keys are active.</b> You took a new key as {name}'s, but this "
                 "old key is online too and its messages arrive here. If this is the real "
-                f"{who}, the new key may be someone else: compare safety numbers.")
+                "{name}, the new key may be someone else: compare safety numbers.").format(
+                name=who)
         elif replaced:
-            replaced_text = (f"<b>{who} uses a new key now.</b> You confirmed it; this "
-                             "conversation with the old key stays for its history.")
+            replaced_text = self.tr("<b>{name} uses a new key now.</b> You confirmed it; this "
+                                    "conversation with the old key stays for its "
+                                    "history.").format(name=who)
         self.replaced_banner.present(replaced_text, warning=replaced and online)
         can_send = bool(
             c and c.state == ACCEPTED and not key_changed and not removed and not replaced)
         self.composer.setEnabled(can_send)
         self.send_button.setEnabled(can_send)
         if can_send:
-            self.composer.setPlaceholderText(f"Message {name}")
+            self.composer.setPlaceholderText(self.tr("Message {name}").format(name=name))
         elif removed:
-            self.composer.setPlaceholderText("This computer was removed from your devices")
+            self.composer.setPlaceholderText(
+                self.tr("This computer was removed from your devices"))
         elif key_changed:
-            self.composer.setPlaceholderText("Sending is paused: confirm the new key first")
+            self.composer.setPlaceholderText(
+                self.tr("Sending is paused: confirm the new key first"))
         elif replaced:
-            self.composer.setPlaceholderText(f"Write to {name} in the new conversation")
+            self.composer.setPlaceholderText(
+                self.tr("Write to {name} in the new conversation").format(name=name))
         elif c and c.state == PENDING_OUT:
-            self.composer.setPlaceholderText(f"You can write once {name} accepts")
+            self.composer.setPlaceholderText(
+                self.tr("You can write once {name} accepts").format(name=name))
         else:
-            self.composer.setPlaceholderText("Accept the request to chat")
+            self.composer.setPlaceholderText(self.tr("Accept the request to chat"))
         self._present_empty_chat(user, name, c)
 
     def _present_empty_chat(self, user: bytes, name: str, c: ContactInfo | None) -> None:
         """What an empty chat shows: the person, their verification, a hint."""
         if c is not None and c.key_changed:
-            trust = f"⚠ Not the {name} you know: a different key"
+            trust = self.tr("⚠ Not the {name} you know: a different key").format(name=name)
         elif c is not None and c.verified:
-            trust = "✔ Verified: you compared safety numbers"
+            trust = self.tr("✔ Verified: you compared safety numbers")
         else:
-            trust = "Not verified yet"
+            trust = self.tr("Not verified yet")
         if c is not None and c.state == PENDING_OUT:
-            hint = f"Request sent. You can write once {name} accepts."
+            hint = self.tr("Request sent. You can write once {name} accepts.").format(name=name)
         elif c is not None and c.state == PENDING_IN:
-            hint = f"{name} wants to chat with you."
+            hint = self.tr("{name} wants to chat with you.").format(name=name)
+        elif c and c.verified:
+            hint = self.tr("No messages yet: say hello! Messages go straight to {name}'s "
+                           "devices, end-to-end encrypted.").format(name=name)
         else:
-            hint = (f"No messages yet: say hello! Messages go straight to {name}'s devices, "
-                    "end-to-end encrypted.")
-            if not (c and c.verified):
-                hint += f" To be sure it is {name}, compare safety numbers (Contact info)."
+            hint = self.tr("No messages yet: say hello! Messages go straight to {name}'s "
+                           "devices, end-to-end encrypted. To be sure it is {name}, compare "
+                           "safety numbers (Contact info).").format(name=name)
         self.view.empty_state.present(name, user, initials(name), trust, hint)
         self.view._place_empty_state()
 
@@ -248,7 +259,8 @@ class WelcomePage(QWidget):
         first = not self.bridge.setting("hello_shown", False)
         if first:
             self.bridge.node.db.set_setting("hello_shown", True)
-        title = QLabel(f"Hello, {html.escape(self.bridge.my_name)}!" if first else "Kith")
+        title = QLabel(self.tr("Hello, {name}!").format(name=html.escape(self.bridge.my_name))
+                       if first else "Kith")
         title.setObjectName("emptyTitle")
         f = title.font()
         f.setBold(True)
@@ -257,17 +269,18 @@ class WelcomePage(QWidget):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
         text = QLabel(
-            "Choose a conversation on the left, or start one with <b>✎</b> (Ctrl+N). "
-            "People running Kith on this network are listed under <b>Nearby</b>."
+            self.tr("Choose a conversation on the left, or start one with <b>✎</b> (Ctrl+N). "
+                    "People running Kith on this network are listed under <b>Nearby</b>.")
         ) if not first else QLabel(
-            "Kith talks directly to people on your network: no server, no account.<br><br>"
+            self.tr("Kith talks directly to people on your network: no server, no account."
+            "<br><br>"
             "<b>1.</b> People running Kith nearby appear under <b>Nearby</b> on the left.<br>"
             "<b>2.</b> Click <b>Add</b> (or <b>✎</b>, Ctrl+N) to send a contact request; they "
             "accept on their side.<br>"
             "<b>3.</b> Open the conversation and say hello. Compare safety numbers under "
             "<b>Contact info</b> to be sure who you talk to.<br><br>"
             "Someone not showing up? Use <b>Connect by address…</b>: it shows this "
-            "computer's address, and theirs shows in their Kith."
+            "computer's address, and theirs shows in their Kith.")
         )
         text.setObjectName("emptyText")
         text.setWordWrap(True)
@@ -276,8 +289,8 @@ class WelcomePage(QWidget):
         self._fit_text(480)
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
         port = self.bridge.node.port
-        me = QLabel(f"You are {html.escape(self.bridge.my_name)} "
-                    f"({self.bridge.my_user.hex()[:12]}), listening on port {port}.")
+        me = QLabel(self.tr("You are {name} ({id}), listening on port {port}.").format(
+            name=html.escape(self.bridge.my_name), id=self.bridge.my_user.hex()[:12], port=port))
         me.setObjectName("emptyIdentity")
         me.setAlignment(Qt.AlignmentFlag.AlignCenter)
         me.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

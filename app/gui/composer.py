@@ -24,7 +24,8 @@ class Composer(QPlainTextEdit):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("composer")
-        self.setPlaceholderText("Message")
+        self.setAccessibleName(self.tr("Message"))
+        self.setPlaceholderText(self.tr("Message"))
         self.setTabChangesFocus(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.document().contentsChanged.connect(self._fit)
@@ -67,8 +68,8 @@ class ComposerField(QFrame):
         row.addWidget(composer, 1)
         self.send_button = theme.IconButton("send", "➤")
         self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.setAccessibleName("Send")
+        self.send_button.setToolTip(self.tr("Send (Enter)"))
+        self.send_button.setAccessibleName(self.tr("Send"))
         row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         # the text edit is transparent: the field is its ground
         composer.viewport().setAutoFillBackground(False)

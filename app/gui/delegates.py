@@ -94,13 +94,19 @@ class BubbleDelegate(QStyledItemDelegate):
     MAX_FRACTION = 0.72
     HEADER_H = 34
     DIVIDER_H = 28
-    NEW_MESSAGES = "New messages"
     STATUS_H = 18
-    RETRY = "Retry"
     GAP, GROUP_GAP = 8, 2
 
     DOCS = 1000  # text documents kept for painting (the model holds a few hundred rows)
     TEXT_SIZES = 50_000  # cached text sizes, (message, width) -> (w, h)
+
+    @property
+    def NEW_MESSAGES(self) -> str:  # noqa: N802 (was a constant; now in the user's language)
+        return self.tr("New messages")
+
+    @property
+    def RETRY(self) -> str:  # noqa: N802
+        return self.tr("Retry")
 
     def __init__(self, view: QAbstractItemView) -> None:
         super().__init__(view)

@@ -38,6 +38,7 @@ class MentionCompleter(QObject):
         self.names: list[str] = []
         self.popup = QListWidget(composer.window())
         self.popup.setObjectName("mentionPopup")
+        self.popup.setAccessibleName(self.tr("Mention someone"))
         self.popup.setWindowFlags(Qt.WindowType.ToolTip)
         self.popup.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.popup.itemClicked.connect(lambda item: self.take(item.text()))

@@ -110,9 +110,10 @@ class ConversationModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, ConvRole.Name):
             return c.name
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            unread = f", {c.unread} unread" if c.unread else ""
-            key = f", key {c.key_hint}" if c.key_hint else ""
-            mark = ", different key" if c.key_changed else (", verified" if c.verified else "")
+            unread = self.tr(", %n unread", None, c.unread) if c.unread else ""
+            key = (self.tr(", key {key}").format(key=c.key_hint) if c.key_hint else "")
+            mark = (self.tr(", different key") if c.key_changed
+                    else (self.tr(", verified") if c.verified else ""))
             return f"{c.name}{key}{mark}{unread}"
         if role == Qt.ItemDataRole.ToolTipRole:  # (a collapsed sidebar shows no names)
             return c.name + (f" ({c.key_hint})" if c.key_hint else "")
@@ -128,15 +129,16 @@ class ConversationModel(QAbstractListModel):
             return initials(c.name)
         if role == ConvRole.Preview:
             if c.replaced:
-                return "Old key: they use a new one now"
+                return self.tr("Old key: they use a new one now")
             if c.state == "pending_out":
-                return "Request sent. Waiting for them to accept…"
+                return self.tr("Request sent. Waiting for them to accept…")
             if c.last is None:
-                return "No messages yet. Say hello!"
+                return self.tr("No messages yet. Say hello!")
             if c.last.unsent:  # (message actions: the text is gone)
-                return "You unsent a message" if c.last.outgoing else "A message was unsent"
-            text = " ".join(c.last.text.split()) or "📎 File"  # (files without a caption)
-            return ("You: " + text) if c.last.outgoing else text
+                return (self.tr("You unsent a message") if c.last.outgoing
+                        else self.tr("A message was unsent"))
+            text = " ".join(c.last.text.split()) or self.tr("📎 File")  # (files without a caption)
+            return self.tr("You: {text}").format(text=text) if c.last.outgoing else text
         if role == ConvRole.Time:
             return short_time(c.last.time) if c.last else ""
         if role == ConvRole.Unread:
@@ -554,10 +556,11 @@ class MessageModel(QAbstractListModel):
             return ""
         if role == Qt.ItemDataRole.ToolTipRole:
             when = datetime.datetime.fromtimestamp(r.time / 1000)
-            return f"{date_text(when, QLocale.FormatType.LongFormat)}, {clock(when)}"
+            return self.tr("{date}, {time}").format(
+                date=date_text(when, QLocale.FormatType.LongFormat), time=clock(when))
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            who = "You" if r.outgoing else "Them"
-            return f"{who}: {r.text}"
+            who = self.tr("You") if r.outgoing else self.tr("Them")
+            return self.tr("{who}: {text}").format(who=who, text=r.text)
         return None
 
     def _status_text(self, i: int) -> str:
@@ -567,13 +570,16 @@ class MessageModel(QAbstractListModel):
         if r.status >= STATUS_READ:
             when = self.bridge.read_times.get((r.conv, r.author))
             if when is None:
-                return "Read"
-            return "Read " + clock(datetime.datetime.fromtimestamp(when))
+                return self.tr("Read")
+            return self.tr("Read {time}").format(
+                time=clock(datetime.datetime.fromtimestamp(when)))
         if r.status >= STATUS_DELIVERED:
-            return "Delivered"
+            return self.tr("Delivered")
         if self.offline_peer:  # queued: it goes out when they come online
-            return f"Waiting for {self.peer_name or 'them'}"
-        return "Sending…"
+            if self.peer_name:
+                return self.tr("Waiting for {name}").format(name=self.peer_name)
+            return self.tr("Waiting for them")
+        return self.tr("Sending…")
 
 
 def _key(r: MessageRow) -> tuple[int, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -23,15 +23,22 @@ if TYPE_CHECKING:
 
 def transfer_text(t: dict[str, Any]) -> str:
     arrow = "↓" if t["direction"] == "in" else "↑"
-    text = f"{arrow} {t['name']}  {size_text(t['have'])} of {size_text(t['size'])}"
+    text = QCoreApplication.translate("transfers", "{arrow} {name}  {have} of {size}").format(
+        arrow=arrow, name=t["name"], have=size_text(t["have"]), size=size_text(t["size"]))
     if t.get("rate"):
         text += f" · {size_text(int(t['rate']))}/s"
     if t.get("eta"):
-        text += f" · {int(t['eta']) + 1} s left"
+        text += " · " + QCoreApplication.translate("transfers", "{seconds} s left").format(
+            seconds=int(t["eta"]) + 1)
     if t["state"] == "paused":
-        text += " · paused" + (f": {t['problem']}" if t.get("problem") else "")
+        text += " · " + (QCoreApplication.translate("transfers", "paused: {problem}").format(
+            problem=t["problem"]) if t.get("problem")
+            else QCoreApplication.translate("transfers", "paused"))
     if t.get("peer"):
-        text += f" · {'from' if t['direction'] == 'in' else 'to'} {t['peer']}"
+        text += " · " + (QCoreApplication.translate("transfers", "from {name}")
+                         if t["direction"] == "in"
+                         else QCoreApplication.translate("transfers", "to {name}")).format(
+            name=t["peer"])
     return text
 
 
@@ -40,7 +47,7 @@ class TransfersDialog(QDialog):
         super().__init__(parent)
         self.files = files
         self.setObjectName("transfersDialog")
-        self.setWindowTitle("Transfers")
+        self.setWindowTitle(self.tr("Transfers"))
         self.resize(520, 320)
         layout = QVBoxLayout(self)
         self.list = QListWidget()
@@ -48,8 +55,10 @@ class TransfersDialog(QDialog):
         layout.addWidget(self.list, 1)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
-        for action, label in (("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel")):
-            b = QPushButton(label)
+        for action, label, text in (("pause", "Pause", self.tr("Pause")),
+                                    ("resume", "Resume", self.tr("Resume")),
+                                    ("cancel", "Cancel", self.tr("Cancel"))):
+            b = QPushButton(text)
             b.setObjectName(f"transfer{label}")
             b.clicked.connect(lambda _=False, a=action: self.act(a))
             row.addWidget(b)

@@ -30,13 +30,13 @@ class PhotoViewer(QDialog):
         row = QHBoxLayout()
         self.prev_button = QPushButton("‹")
         self.prev_button.setObjectName("viewerPrev")
-        self.prev_button.setAccessibleName("Previous picture")
+        self.prev_button.setAccessibleName(self.tr("Previous picture"))
         self.caption = QLabel()
         self.caption.setObjectName("viewerCaption")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.next_button = QPushButton("›")
         self.next_button.setObjectName("viewerNext")
-        self.next_button.setAccessibleName("Next picture")
+        self.next_button.setAccessibleName(self.tr("Next picture"))
         row.addWidget(self.prev_button)
         row.addWidget(self.caption, 1)
         row.addWidget(self.next_button)
@@ -62,14 +62,15 @@ class PhotoViewer(QDialog):
         reader.setAutoTransform(True)
         self._pixmap = QPixmap.fromImage(reader.read())
         self.setWindowTitle(item.att.name)
-        self.caption.setText(f"{item.att.name}  ({self.at + 1} of {len(self.images)})")
+        self.caption.setText(self.tr("{name}  ({n} of {count})").format(
+            name=item.att.name, n=self.at + 1, count=len(self.images)))
         self.prev_button.setEnabled(self.at > 0)
         self.next_button.setEnabled(self.at < len(self.images) - 1)
         self._fit()
 
     def _fit(self) -> None:
         if self._pixmap.isNull():
-            self.picture.setText("This picture cannot be shown")
+            self.picture.setText(self.tr("This picture cannot be shown"))
             return
         self.picture.setPixmap(self._pixmap.scaled(
             self.picture.size(), Qt.AspectRatioMode.KeepAspectRatio,
