@@ -7,7 +7,7 @@ panel shows what the node says and refreshes on the bridge's ``groupChanged``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -27,13 +27,25 @@ from p2p.groups import GroupInfo, Groups, MemberInfo
 ROLE_NAMES = {"owner": "Owner", "admin": "Admin", "member": ""}
 
 
+def role_name(role: str) -> str:
+    """A role of :data:`ROLE_NAMES` in the user's language ("" for a plain member)."""
+    if role == "owner":
+        return QCoreApplication.translate("groupinfo", "Owner")
+    if role == "admin":
+        return QCoreApplication.translate("groupinfo", "Admin")
+    return ROLE_NAMES.get(role, "")
+
+
 def member_label(m: MemberInfo, verified: bool, me: bool) -> str:
-    parts = [m.name + (" (you)" if me else "")]
-    if ROLE_NAMES.get(m.role):
-        parts.append(ROLE_NAMES[m.role])
+    parts = [QCoreApplication.translate("groupinfo", "{name} (you)").format(name=m.name)
+             if me else m.name]
+    if role_name(m.role):
+        parts.append(role_name(m.role))
     if not me:
-        parts.append("verified ✔" if verified else "not a contact" if not m.contact
-                     else "not verified")
+        parts.append(QCoreApplication.translate("groupinfo", "verified ✔") if verified
+                     else QCoreApplication.translate("groupinfo", "not a contact")
+                     if not m.contact
+                     else QCoreApplication.translate("groupinfo", "not verified"))
     return "  ·  ".join(parts)
 
 
@@ -52,35 +64,37 @@ class GroupInfoPanel(QWidget):
         rename = QHBoxLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("groupRenameEdit")
+        self.name_edit.setAccessibleName(self.tr("Group name"))
         rename.addWidget(self.name_edit, 1)
-        self.rename_button = QPushButton("Rename")
+        self.rename_button = QPushButton(self.tr("Rename"))
         self.rename_button.setObjectName("groupRenameButton")
         rename.addWidget(self.rename_button)
         layout.addLayout(rename)
         self.members = QListWidget()
         self.members.setObjectName("groupMemberList")
+        self.members.setAccessibleName(self.tr("Members"))
         layout.addWidget(self.members, 1)
         row = QHBoxLayout()
-        self.add_button = QPushButton("Add people…")
+        self.add_button = QPushButton(self.tr("Add people…"))
         self.add_button.setObjectName("groupAddButton")
-        self.remove_button = QPushButton("Remove")
+        self.remove_button = QPushButton(self.tr("Remove"))
         self.remove_button.setObjectName("groupRemoveButton")
-        self.admin_button = QPushButton("Make admin")
+        self.admin_button = QPushButton(self.tr("Make admin"))
         self.admin_button.setObjectName("groupAdminButton")
         for b in (self.add_button, self.remove_button, self.admin_button):
             row.addWidget(b)
         layout.addLayout(row)
-        self.request_button = QPushButton("Send contact request")
+        self.request_button = QPushButton(self.tr("Send contact request"))
         self.request_button.setObjectName("groupRequestButton")
-        self.request_button.setToolTip("This member is not your contact yet")
+        self.request_button.setToolTip(self.tr("This member is not your contact yet"))
         layout.addWidget(self.request_button)
-        self.mute = QCheckBox("Mute notifications")
+        self.mute = QCheckBox(self.tr("Mute notifications"))
         self.mute.setObjectName("groupMuteCheck")
         layout.addWidget(self.mute)
-        self.history = QCheckBox("New members see the history")
+        self.history = QCheckBox(self.tr("New members see the history"))
         self.history.setObjectName("groupHistoryCheck")
         layout.addWidget(self.history)
-        self.leave_button = QPushButton("Leave group")
+        self.leave_button = QPushButton(self.tr("Leave group"))
         self.leave_button.setObjectName("groupLeaveButton")
         layout.addWidget(self.leave_button)
         self.status = QLabel()
@@ -138,7 +152,7 @@ class GroupInfoPanel(QWidget):
         for line in reversed(node.db.group_lines(self.conv)):
             if line.kind in ("member_removed", "member_left") and node.user_id in line.targets:
                 return node.core.groups.line_text(line).replace("the group", name)
-        return "You are no longer in this group."
+        return self.tr("You are no longer in this group.")
 
     def selected(self) -> MemberInfo | None:
         item = self.members.currentItem()
@@ -158,9 +172,9 @@ class GroupInfoPanel(QWidget):
             and (mine == "owner" or m.role == "member"))
         self.admin_button.setEnabled(mine == "owner" and m is not None and m.role != "owner")
         if m is not None and m.role == "admin":
-            self.admin_button.setText("Revoke admin")
+            self.admin_button.setText(self.tr("Revoke admin"))
         else:
-            self.admin_button.setText("Make admin")
+            self.admin_button.setText(self.tr("Make admin"))
         self.history.setEnabled(mine == "owner")
         self.request_button.setEnabled(m is not None and m.user_id != me and not m.contact
                                        and self.bridge.contact(m.user_id) is None)

@@ -7,7 +7,7 @@ name and the members, and says why the node refused (a name too long, too many p
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -38,6 +38,7 @@ class ContactPicker(QListWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("groupContactPicker")
+        self.setAccessibleName(self.tr("Contacts"))
         contacts = [c for c in bridge.contacts()
                     if c.state == ACCEPTED and c.replaced_by is None and c.user_id not in exclude]
         for c in sorted(contacts, key=lambda c: c.name.casefold()):
@@ -75,15 +76,17 @@ class NewGroupDialog(QDialog):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("newGroupDialog")
-        self.setWindowTitle("New group")
+        self.setWindowTitle(self.tr("New group"))
         self.resize(380, 460)
         layout = QVBoxLayout(self)
         self.name = QLineEdit()
         self.name.setObjectName("groupNameEdit")
-        self.name.setPlaceholderText("Group name")
+        self.name.setAccessibleName(self.tr("Group name"))
+        self.name.setPlaceholderText(self.tr("Group name"))
         self.name.setMaxLength(MAX_NAME)
         layout.addWidget(self.name)
-        layout.addWidget(QLabel(f"People (your contacts; at most {MAX_MEMBERS - 1}):"))
+        layout.addWidget(QLabel(self.tr("People (your contacts; at most {count}):").format(
+            count=MAX_MEMBERS - 1)))
         self.picker = ContactPicker(bridge)
         layout.addWidget(self.picker, 1)
         self.problem = QLabel()
@@ -93,10 +96,10 @@ class NewGroupDialog(QDialog):
         layout.addWidget(self.problem)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        cancel = QPushButton("Cancel")
+        cancel = QPushButton(self.tr("Cancel"))
         cancel.setObjectName("newGroupCancelButton")
         buttons.addWidget(cancel)
-        self.create_button = QPushButton("Create")
+        self.create_button = QPushButton(self.tr("Create"))
         self.create_button.setObjectName("createGroupButton")
         self.create_button.setDefault(True)
         buttons.addWidget(self.create_button)
@@ -135,15 +138,15 @@ class AddPeopleDialog(QDialog):
     def __init__(self, bridge: Bridge, exclude: set[bytes], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("addPeopleDialog")
-        self.setWindowTitle("Add people")
+        self.setWindowTitle(self.tr("Add people"))
         layout = QVBoxLayout(self)
         self.picker = ContactPicker(bridge, exclude)
         layout.addWidget(self.picker, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        cancel = QPushButton("Cancel")
+        cancel = QPushButton(self.tr("Cancel"))
         buttons.addWidget(cancel)
-        self.add_button = QPushButton("Add")
+        self.add_button = QPushButton(self.tr("Add"))
         self.add_button.setObjectName("addPeopleButton")
         buttons.addWidget(self.add_button)
         layout.addLayout(buttons)
@@ -193,10 +196,17 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     node = bridge.node
     info = node.core.groups.info(conv)
     pane.header.name.setText(info.name)
-    names = ", ".join("You" if m.user_id == node.user_id else m.name for m in info.members)
-    pane.header.subtitle.setText(f"{len(info.members)} members: {names}")
-    pane.header.info.setText("Group info")
-    pane.header.info.setToolTip("Members, roles, add or remove people, rename, leave")
+    you = QCoreApplication.translate("groups", "You")
+    names = ", ".join(you if m.user_id == node.user_id else m.name for m in info.members)
+    count = len(info.members)
+    # (two forms, not %n: lupdate sees no plural in a function outside a class)
+    pane.header.subtitle.setText((
+        QCoreApplication.translate("groups", "1 member: {names}") if count == 1 else
+        QCoreApplication.translate("groups", "{count} members: {names}")).format(
+        count=count, names=names))
+    pane.header.info.setText(QCoreApplication.translate("groups", "Group info"))
+    pane.header.info.setToolTip(QCoreApplication.translate(
+        "groups", "Members, roles, add or remove people, rename, leave"))
     for banner in (pane.key_banner, pane.request_banner, pane.replaced_banner):
         banner.present(None)
     mentions.attach(pane.composer).set_names(
@@ -205,9 +215,11 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     pane.composer.setEnabled(can_send)
     pane.send_button.setEnabled(can_send)
     if can_send:
-        pane.composer.setPlaceholderText(f"Message {info.name}")
+        pane.composer.setPlaceholderText(
+            QCoreApplication.translate("groups", "Message {name}").format(name=info.name))
     else:
-        pane.composer.setPlaceholderText("You are no longer in this group")
+        pane.composer.setPlaceholderText(
+            QCoreApplication.translate("groups", "You are no longer in this group"))
 
 
 class GroupInfoDialog(QDialog):
@@ -218,7 +230,7 @@ class GroupInfoDialog(QDialog):
 
         super().__init__(parent)
         self.setObjectName("groupInfoDialog")
-        self.setWindowTitle("Group info")
+        self.setWindowTitle(self.tr("Group info"))
         self.resize(380, 520)
         layout = QVBoxLayout(self)
         self.panel = GroupInfoPanel(bridge, conv, self)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtNetwork import QAbstractSocket, QNetworkInterface
 
 LOOPBACK_FALLBACK = ["127.0.0.1"]
@@ -57,7 +58,8 @@ def interfaces() -> list[Interface]:
         name = i.name()
         human = i.humanReadableName()
         shown = name if human in ("", name) else f"{human} [{name}]"
-        label = f"{shown} ({', '.join(addrs)})" + (" (this computer only)" if loopback else "")
+        label = f"{shown} ({', '.join(addrs)})" + (
+            QCoreApplication.translate("netifs", " (this computer only)") if loopback else "")
         out.append(Interface(name, label, tuple(addrs), loopback))
     out.sort(key=lambda x: (x.loopback, x.name))
     return out
@@ -99,12 +101,13 @@ def startup_interfaces(chosen: list[str]) -> tuple[list[str] | None, str]:
         return addresses, ""
     gone = ", ".join(missing)
     if addresses:
-        return addresses, (f"The network interface chosen in Settings is not connected: {gone}. "
-                           "Kith uses the others you chose.")
-    return list(LOOPBACK_FALLBACK), (
-        f"None of the network interfaces chosen in Settings is connected ({gone}), so "
-        "nobody on a network can reach you. Choose another one under Settings → Network "
-        "interfaces, or allow all networks.")
+        return addresses, QCoreApplication.translate(
+            "netifs", "The network interface chosen in Settings is not connected: {names}. "
+            "Kith uses the others you chose.").format(names=gone)
+    return list(LOOPBACK_FALLBACK), QCoreApplication.translate(
+        "netifs", "None of the network interfaces chosen in Settings is connected ({names}), "
+        "so nobody on a network can reach you. Choose another one under Settings → Network "
+        "interfaces, or allow all networks.").format(names=gone)
 
 
 def listening_addresses(chosen: list[str] | None, port: int,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,10 +38,12 @@ class Candidate:
 
     def label(self) -> str:
         mark = " ✔" if self.verified else ""
-        key = f"  ·  key {self.key_hint}" if self.key_hint else ""
+        key = ("  ·  " + QCoreApplication.translate("Candidate", "key {key}").format(
+            key=self.key_hint) if self.key_hint else "")
         note = self.note
         if self.key_changed:
-            note = f"⚠ not the {self.name} you know" + (f" · {note}" if note else "")
+            note = QCoreApplication.translate("Candidate", "⚠ not the {name} you know").format(
+                name=self.name) + (f" · {note}" if note else "")
         return f"{self.name}{mark}{key}" + (f"  ·  {note}" if note else "")
 
     def matches(self, text: str) -> bool:
@@ -64,23 +66,24 @@ class NewChatDialog(QDialog):
         super().__init__(parent)
         self.bridge = bridge
         self.setObjectName("newChatDialog")
-        self.setWindowTitle("New message")
+        self.setWindowTitle(self.tr("New message"))
         self.resize(380, 440)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 12)
         layout.setSpacing(8)
         to = QHBoxLayout()
-        label = QLabel("To:")
+        label = QLabel(self.tr("To:"))
         to.addWidget(label)
         self.filter = QLineEdit()
         self.filter.setObjectName("newChatFilter")
-        self.filter.setPlaceholderText("Name or user id")
+        self.filter.setPlaceholderText(self.tr("Name or user id"))
         self.filter.setClearButtonEnabled(True)
         label.setBuddy(self.filter)
         to.addWidget(self.filter, 1)
         layout.addLayout(to)
         self.list = QListWidget()
         self.list.setObjectName("newChatList")
+        self.list.setAccessibleName(self.tr("People"))
         self.list.setUniformItemSizes(True)
         layout.addWidget(self.list, 1)
         self.empty = QLabel()
@@ -89,17 +92,17 @@ class NewChatDialog(QDialog):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.empty)
         buttons = QHBoxLayout()
-        self.address_button = QPushButton("Connect by address…")
+        self.address_button = QPushButton(self.tr("Connect by address…"))
         self.address_button.setObjectName("newChatAddressButton")
         self.address_button.setAutoDefault(False)
         buttons.addWidget(self.address_button)
-        self.group_button = QPushButton("New group…")
+        self.group_button = QPushButton(self.tr("New group…"))
         self.group_button.setObjectName("newChatGroupButton")
         self.group_button.setAutoDefault(False)
         self.group_button.clicked.connect(self._on_group)
         buttons.addWidget(self.group_button)
         buttons.addStretch(1)
-        cancel = QPushButton("Cancel")
+        cancel = QPushButton(self.tr("Cancel"))
         cancel.setObjectName("newChatCancelButton")
         cancel.setAutoDefault(False)
         buttons.addWidget(cancel)
@@ -116,7 +119,8 @@ class NewChatDialog(QDialog):
         self.filter.setFocus()
 
     def _candidates(self) -> list[Candidate]:
-        notes = {ACCEPTED: "", PENDING_OUT: "request sent", PENDING_IN: "wants to chat with you"}
+        notes = {ACCEPTED: "", PENDING_OUT: self.tr("request sent"),
+                 PENDING_IN: self.tr("wants to chat with you")}
         all_contacts = self.bridge.contacts()
         shared = self.bridge.shared_names(all_contacts)
 
@@ -132,7 +136,8 @@ class NewChatDialog(QDialog):
         contacts.sort(key=lambda c: (c.name.casefold(), c.key_changed, not c.verified,
                                      c.note != ""))
         nearby = [
-            Candidate(p.user_id, p.name or "Unknown", "nearby · send a contact request", False,
+            Candidate(p.user_id, p.name or self.tr("Unknown"),
+                      self.tr("nearby · send a contact request"), False,
                       False, p.key_changed, hint(p.name or "", p.user_id))
             for p in self.bridge.nearby() if p.user_id is not None
         ]
@@ -155,11 +160,11 @@ class NewChatDialog(QDialog):
         self.empty.setVisible(self.list.count() == 0)
         if not self.candidates:
             self.empty.setText(
-                "No contacts yet, and nobody running Kith has shown up on this network. "
-                "If you know their address, connect by address."
+                self.tr("No contacts yet, and nobody running Kith has shown up on this network. "
+                "If you know their address, connect by address.")
             )
         else:
-            self.empty.setText(f"Nobody called “{text.strip()}”.")
+            self.empty.setText(self.tr("Nobody called “{name}”.").format(name=text.strip()))
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         # Up/Down in the "To:" field move through the list, as in a completer

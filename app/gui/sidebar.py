@@ -96,7 +96,8 @@ class PersonRow(QFrame):
         self.name.setFont(f)
         texts.addWidget(self.name)
         if key_hint:
-            note = f"key {key_hint}" + (f" · {note}" if note else "")
+            note = (self.tr("key {key} · {note}") if note else self.tr("key {key}")).format(
+                key=key_hint, note=note)
         self.note: ElidedLabel | None = None
         if note:
             self.note = ElidedLabel(note)
@@ -146,7 +147,8 @@ class HandoffCard(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 8, 6)
         layout.setSpacing(2)
-        self.title = ElidedLabel(f"↪ {who} · open on {offer.device_name}")
+        self.title = ElidedLabel(self.tr("↪ {name} · open on {device}").format(
+            name=who, device=offer.device_name))
         self.title.setObjectName("handoffTitle")
         f = self.title.font()
         f.setBold(True)
@@ -157,21 +159,23 @@ class HandoffCard(QFrame):
             start = " ".join(offer.draft.split())
             if len(start) > DRAFT_PREVIEW:
                 start = start[:DRAFT_PREVIEW - 1] + "…"
-            self.draft = ElidedLabel(f"Draft: “{start}”")
+            self.draft = ElidedLabel(self.tr("Draft: “{text}”").format(text=start))
             self.draft.setObjectName("handoffDraft")
             layout.addWidget(self.draft)
         row = QHBoxLayout()
         row.setSpacing(6)
         row.addStretch(1)
-        self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button = QPushButton(self.tr("Dismiss"))
         self.dismiss_button.setObjectName("handoffDismissButton")
         self.dismiss_button.setFlat(True)
-        self.continue_button = QPushButton("Continue here")
+        self.continue_button = QPushButton(self.tr("Continue here"))
         self.continue_button.setObjectName("handoffButton")
         self.continue_button.setAccessibleName(
-            f"Continue the chat with {who} (from {offer.device_name})")
-        self.continue_button.setToolTip("Open it here" + (
-            " with the draft you started there" if offer.draft else ""))
+            self.tr("Continue the chat with {name} (from {device})").format(
+                name=who, device=offer.device_name))
+        self.continue_button.setToolTip(
+            self.tr("Open it here with the draft you started there") if offer.draft
+            else self.tr("Open it here"))
         row.addWidget(self.dismiss_button)
         row.addWidget(self.continue_button)
         layout.addLayout(row)
@@ -230,19 +234,20 @@ class Sidebar(QWidget):
         top.setContentsMargins(10, 10, 10, 6)
         self.search = QLineEdit()
         self.search.setObjectName("searchField")
-        self.search.setPlaceholderText("Search (Ctrl+F)")
-        self.search.setToolTip("Search messages and people")
+        self.search.setAccessibleName(self.tr("Search"))
+        self.search.setPlaceholderText(self.tr("Search (Ctrl+F)"))
+        self.search.setToolTip(self.tr("Search messages and people"))
         self.search.setClearButtonEnabled(True)
         top.addWidget(self.search, 1)
         self.new_chat_button = theme.IconButton("compose", "✎")
         self.new_chat_button.setObjectName("newChatButton")
-        self.new_chat_button.setToolTip("New message (Ctrl+N)")
-        self.new_chat_button.setAccessibleName("New message")
+        self.new_chat_button.setToolTip(self.tr("New message (Ctrl+N)"))
+        self.new_chat_button.setAccessibleName(self.tr("New message"))
         top.addWidget(self.new_chat_button)
         self.settings_button = theme.IconButton("settings", "⚙")
         self.settings_button.setObjectName("settingsButton")
-        self.settings_button.setToolTip("Settings (Ctrl+,)")
-        self.settings_button.setAccessibleName("Settings")
+        self.settings_button.setToolTip(self.tr("Settings (Ctrl+,)"))
+        self.settings_button.setAccessibleName(self.tr("Settings"))
         top.addWidget(self.settings_button)
         layout.addLayout(top)
         # chats open on my other devices
@@ -273,34 +278,34 @@ class Sidebar(QWidget):
         self.list.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.list.clicked.connect(self._on_clicked)
         self.list.activated.connect(self._on_clicked)
-        self.list.setAccessibleName("Conversations")
+        self.list.setAccessibleName(self.tr("Conversations"))
         self.list.setAutoFillBackground(False)
         self.list.viewport().setAutoFillBackground(False)
         column.addWidget(self.list)
-        self.no_chats = QLabel("No conversations yet.")
+        self.no_chats = QLabel(self.tr("No conversations yet."))
         self.no_chats.setObjectName("noConversations")
         self.no_chats.setContentsMargins(16, 12, 16, 12)
         self.no_chats.setWordWrap(True)
         column.addWidget(self.no_chats)
         self._list_rows = -1
 
-        self.requests_title = _section_title("Requests", "requestsTitle")
+        self.requests_title = _section_title(self.tr("Requests"), "requestsTitle")
         self.requests_box = QVBoxLayout()
         self.requests_box.setSpacing(0)
         column.addWidget(self.requests_title)
         column.addLayout(self.requests_box)
-        self.nearby_title = _section_title("Nearby", "nearbyTitle")
+        self.nearby_title = _section_title(self.tr("Nearby"), "nearbyTitle")
         column.addWidget(self.nearby_title)
         self.nearby_box = QVBoxLayout()
         self.nearby_box.setSpacing(0)
         column.addLayout(self.nearby_box)
-        self.nearby_empty = QLabel("Looking for people on this network…")
+        self.nearby_empty = QLabel(self.tr("Looking for people on this network…"))
         self.nearby_empty.setObjectName("nearbyEmpty")
         self.nearby_empty.setWordWrap(True)
         self.nearby_empty.setContentsMargins(16, 4, 16, 4)
         self.nearby_empty.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         column.addWidget(self.nearby_empty)
-        self.add_address = QPushButton("Connect by address…")
+        self.add_address = QPushButton(self.tr("Connect by address…"))
         self.add_address.setObjectName("addByAddressButton")
         self.add_address.setFlat(True)
         row = QHBoxLayout()
@@ -328,6 +333,7 @@ class Sidebar(QWidget):
         # page 1: search results
         self.results = QListWidget()
         self.results.setObjectName("searchResults")
+        self.results.setAccessibleName(self.tr("Search results"))
         self.results.setFrameShape(QFrame.Shape.NoFrame)
         self.results.setWordWrap(True)
         self.results.itemActivated.connect(self._on_result)
@@ -427,31 +433,32 @@ class Sidebar(QWidget):
         requests = self.bridge.requests()
         self.requests_title.setVisible(bool(requests))
         for c in requests:
-            note = (f"⚠ Not the {c.name} you know: different key" if c.key_changed
-                    else "wants to chat with you")
+            note = (self.tr("⚠ Not the {name} you know: different key").format(name=c.name)
+                    if c.key_changed else self.tr("wants to chat with you"))
             row = PersonRow(c.name, note, c.user_id, hint(c.name, c.user_id))
             row.setObjectName("requestRow")
             row.activated.connect(partial(self._open_request, c.user_id))
             if c.key_changed:  # no one-click accept: the chat explains and asks first
-                open_ = row.add_button("View", "requestViewButton")
+                open_ = row.add_button(self.tr("View"), "requestViewButton")
                 open_.clicked.connect(partial(self._open_request, c.user_id))
             else:
-                accept = row.add_button("Accept", "acceptButton")
+                accept = row.add_button(self.tr("Accept"), "acceptButton")
                 accept.clicked.connect(partial(self._accept, c.user_id))
-            decline = row.add_button("Decline", "declineButton")
+            decline = row.add_button(self.tr("Decline"), "declineButton")
             decline.clicked.connect(partial(self._decline, c.user_id))
             self.requests_box.addWidget(row)
             self.request_rows.append(row)
         nearby = self.bridge.nearby()
         self.nearby_empty.setText(
-            "Looking for people on this network…" if self.bridge.setting("discoverable", True)
-            else "You are hidden from people nearby, and they from you; your contacts still "
-            "reach you. Turn on Discoverable in Settings to meet someone new."
+            self.tr("Looking for people on this network…")
+            if self.bridge.setting("discoverable", True)
+            else self.tr("You are hidden from people nearby, and they from you; your contacts "
+                         "still reach you. Turn on Discoverable in Settings to meet someone new.")
         )
         self.nearby_empty.setVisible(not nearby)
         for p in nearby:
             if p.problem:  # another version of Kith: nothing can be said to them
-                name = p.name or "Unknown"
+                name = p.name or self.tr("Unknown")
                 row = PersonRow(name, f"⚠ {p.problem}", p.device_id or b"", "")
                 row.setObjectName("nearbyProblemRow")
                 row.setToolTip(p.problem)
@@ -459,13 +466,13 @@ class Sidebar(QWidget):
                 self.nearby_rows.append(row)
                 continue
             assert p.user_id is not None
-            note = "⚠ Same name as a contact, different key" if p.key_changed else \
-                ("on this network" if not p.connected else "connected")
-            name = p.name or "Unknown"
+            note = self.tr("⚠ Same name as a contact, different key") if p.key_changed else \
+                (self.tr("on this network") if not p.connected else self.tr("connected"))
+            name = p.name or self.tr("Unknown")
             row = PersonRow(name, note, p.user_id, hint(name, p.user_id))
             row.setObjectName("nearbyRow")
-            add = row.add_button("Add", "nearbyAddButton")
-            add.setToolTip(f"Send {name} a contact request")
+            add = row.add_button(self.tr("Add"), "nearbyAddButton")
+            add.setToolTip(self.tr("Send {name} a contact request").format(name=name))
             add.clicked.connect(partial(self._add, p.user_id, add))
             self.nearby_box.addWidget(row)
             self.nearby_rows.append(row)
@@ -481,7 +488,7 @@ class Sidebar(QWidget):
 
     def _add(self, user: bytes, button: QPushButton) -> None:
         button.setEnabled(False)
-        button.setText("Sent")
+        button.setText(self.tr("Sent"))
         self.bridge.add_contact(user)
 
     # -- handoff ---------------------------------------------------------------------------
@@ -532,12 +539,14 @@ class Sidebar(QWidget):
         people = [c for c in self.bridge.contacts()
                   if folded in c.name.casefold() and c.state in (ACCEPTED, PENDING_OUT)]
         for c in people:
-            self._add_result(f"<b>{mark(c.name, words, colour)}</b><br>"
-                             "<small>Open the conversation</small>",
-                             f"{c.name} · open the conversation", (c.user_id, None))
+            self._add_result(f"<b>{mark(c.name, words, colour)}</b><br><small>"
+                             + self.tr("Open the conversation") + "</small>",
+                             self.tr("{name} · open the conversation").format(name=c.name),
+                             (c.user_id, None))
         hits = self.bridge.search(text)
         if not hits and not people:
-            item = QListWidgetItem(f"No messages or people match “{text}”.")
+            item = QListWidgetItem(
+                self.tr("No messages or people match “{text}”.").format(text=text))
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.results.addItem(item)
             return
@@ -545,7 +554,7 @@ class Sidebar(QWidget):
             peer = self.bridge.conversation_peer(m.conv)
             if peer is None:
                 continue
-            who = "You" if m.outgoing else names.get(m.sender, "?")
+            who = self.tr("You") if m.outgoing else names.get(m.sender, "?")
             chat, when, context = names.get(peer, "?"), short_time(m.time), snippet(m.text, words)
             self._add_result(
                 f"<b>{html.escape(chat)}</b> · <small>{html.escape(when)}</small><br>"

@@ -12,7 +12,7 @@ import html
 import io
 
 import segno
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,13 +27,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui import i18n
 from app.gui.bridge import HOW_EMOJI, HOW_NUMBER, Bridge, key_label
 
-HOW_TEXT = {
-    HOW_NUMBER: "✔ Verified: you compared the safety number.",
-    HOW_EMOJI: "✔ Verified: you compared the 7 emoji.",
-}
-VERIFIED_ELSEWHERE = "✔ Verified (on another of your devices or with the command line)."
+
+def how_text(how: str) -> str:
+    """How a contact was verified, as Contact info says it."""
+    if how == HOW_NUMBER:
+        return QCoreApplication.translate("trust", "✔ Verified: you compared the safety number.")
+    if how == HOW_EMOJI:
+        return QCoreApplication.translate("trust", "✔ Verified: you compared the 7 emoji.")
+    return QCoreApplication.translate(
+        "trust", "✔ Verified (on another of your devices or with the command line).")
 
 
 def qr_pixmap(payload: bytes, scale: int = 5) -> QPixmap:
@@ -68,7 +73,7 @@ class ContactInfoDialog(QDialog):
         contact = bridge.contact(user)
         name = contact.name if contact else key_label(user)
         self.name = name
-        self.setWindowTitle(f"{name}: contact info")
+        self.setWindowTitle(self.tr("{name}: contact info").format(name=name))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(10)
@@ -80,7 +85,8 @@ class ContactInfoDialog(QDialog):
         title.setFont(f)
         title.setWordWrap(True)
         layout.addWidget(title)
-        uid = QLabel("User id: " + " ".join(user.hex()[i:i + 8] for i in range(0, 64, 8)))
+        uid = QLabel(self.tr("User id: {id}").format(
+            id=" ".join(user.hex()[i:i + 8] for i in range(0, 64, 8))))
         uid.setObjectName("contactUserId")
         uid.setWordWrap(True)
         uid.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -91,8 +97,8 @@ class ContactInfoDialog(QDialog):
         layout.addWidget(self.state)
 
         explain = QLabel(
-            f"Compare this safety number with {name}'s screen, in person or on a call you "
-            "trust. If all 60 digits match, nobody is in between."
+            self.tr("Compare this safety number with {name}'s screen, in person or on a call "
+                    "you trust. If all 60 digits match, nobody is in between.").format(name=name)
         )
         explain.setWordWrap(True)
         layout.addWidget(explain)
@@ -118,16 +124,16 @@ class ContactInfoDialog(QDialog):
         self.qr = QLabel()
         self.qr.setObjectName("safetyQr")
         self.qr.setPixmap(qr_pixmap(bridge.qr_payload(user)))
-        self.qr.setToolTip("The same safety number as a QR code")
+        self.qr.setToolTip(self.tr("The same safety number as a QR code"))
         body.addWidget(self.qr, 0, Qt.AlignmentFlag.AlignCenter)
         layout.addLayout(body)
 
         buttons = QHBoxLayout()
-        self.verify_button = _plain_button("The numbers match…", "markVerifiedButton")
+        self.verify_button = _plain_button(self.tr("The numbers match…"), "markVerifiedButton")
         self.verify_button.clicked.connect(self.on_mark_verified)
-        self.sas_button = _plain_button("Verify with emoji", "verifyEmojiButton")
+        self.sas_button = _plain_button(self.tr("Verify with emoji"), "verifyEmojiButton")
         self.sas_button.clicked.connect(self.on_verify_emoji)
-        self.close_button = QPushButton("Close")
+        self.close_button = QPushButton(self.tr("Close"))
         self.close_button.setObjectName("closeButton")
         self.close_button.setDefault(True)
         self.close_button.clicked.connect(self.accept)
@@ -152,14 +158,14 @@ class ContactInfoDialog(QDialog):
         verified = bool(c and c.verified)
         online = self.bridge.online(self.user)
         if c and c.key_changed:
-            self.state.setText("⚠ This is not the person you know by this name: "
-                               "their identity key is different. Compare before trusting.")
+            self.state.setText(self.tr("⚠ This is not the person you know by this name: "
+                               "their identity key is different. Compare before trusting."))
         elif verified:
-            self.state.setText(HOW_TEXT.get(self.bridge.verified_how(self.user) or "",
-                                            VERIFIED_ELSEWHERE))
+            self.state.setText(how_text(self.bridge.verified_how(self.user) or ""))
         else:
-            self.state.setText("Not verified yet.")
-        self.verify_button.setText("Mark as unverified" if verified else "The numbers match…")
+            self.state.setText(self.tr("Not verified yet."))
+        self.verify_button.setText(self.tr("Mark as unverified") if verified
+                                   else self.tr("The numbers match…"))
         self.verify_button.setEnabled(c is not None)
         self.sas_button.setEnabled(online and c is not None)
         if online:
@@ -167,9 +173,10 @@ class ContactInfoDialog(QDialog):
         else:
             via = self.bridge.reachable_through(self.user)
             self.sas_button.setToolTip(
-                f"Your {via[0]} is the device connected to them now: compare emoji there, "
-                "or bring this device onto their network" if via
-                else "Needs a live connection to them: compare when they are online")
+                self.tr("Your {device} is the device connected to them now: compare emoji "
+                        "there, or bring this device onto their network").format(device=via[0])
+                if via
+                else self.tr("Needs a live connection to them: compare when they are online"))
 
     def on_mark_verified(self) -> None:
         c = self.bridge.contact(self.user)
@@ -178,11 +185,12 @@ class ContactInfoDialog(QDialog):
         if c.verified:  # taking a mark away is always safe
             self.bridge.set_verified(self.user, False)
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Mark as verified",
-                          f"Do all 60 digits on {self.name}'s screen match the ones here, "
-                          "group by group?", QMessageBox.StandardButton.NoButton, self)
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Mark as verified"),
+                          self.tr("Do all 60 digits on {name}'s screen match the ones here, "
+                                  "group by group?").format(name=self.name),
+                          QMessageBox.StandardButton.NoButton, self)
         box.setObjectName("confirmVerifiedBox")
-        yes = box.addButton("They all match", QMessageBox.ButtonRole.AcceptRole)
+        yes = box.addButton(self.tr("They all match"), QMessageBox.ButtonRole.AcceptRole)
         yes.setObjectName("confirmVerifiedButton")
         yes.setAutoDefault(False)
         no = box.addButton(QMessageBox.StandardButton.Cancel)
@@ -203,7 +211,7 @@ class ContactInfoDialog(QDialog):
         try:
             emoji = self.bridge.sas(self.user)
         except Exception as e:  # the connection dropped in between
-            QMessageBox.information(self, "Verify with emoji", str(e))
+            QMessageBox.information(self, self.tr("Verify with emoji"), str(e))
             return
         self.sas_dialog = SasDialog(emoji, self)
         self.sas_dialog.decided.connect(self.on_sas_decided)
@@ -215,9 +223,9 @@ class ContactInfoDialog(QDialog):
         else:
             self.bridge.set_verified(self.user, False)
             QMessageBox.warning(
-                self, "Emoji do not match",
-                "The emoji differ: someone may be in between. Do not mark this contact "
-                "verified, and talk to them in person.",
+                self, self.tr("Emoji do not match"),
+                self.tr("The emoji differ: someone may be in between. Do not mark this contact "
+                "verified, and talk to them in person."),
             )
 
 
@@ -234,10 +242,11 @@ class SasDialog(QDialog):
     def __init__(self, emoji: list[tuple[str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sasDialog")
-        self.setWindowTitle("Verify with emoji")
+        self.setWindowTitle(self.tr("Verify with emoji"))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
-        intro = QLabel("Check that the other screen shows the same emoji, in the same order.")
+        intro = QLabel(
+            self.tr("Check that the other screen shows the same emoji, in the same order."))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         row = QHBoxLayout()
@@ -250,15 +259,16 @@ class SasDialog(QDialog):
             e.setObjectName(f"sasEmoji{i}")
             e.setFont(big)
             e.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            n = QLabel(name)
+            n = QLabel(i18n.sas_name(name))
+            n.setObjectName(f"sasName{i}")
             n.setAlignment(Qt.AlignmentFlag.AlignCenter)
             cell.addWidget(e)
             cell.addWidget(n)
             row.addLayout(cell)
         layout.addLayout(row)
         buttons = QHBoxLayout()
-        no = _plain_button("They don't match", "sasMismatchButton")
-        yes = _plain_button("They match", "sasMatchButton")
+        no = _plain_button(self.tr("They don't match"), "sasMismatchButton")
+        yes = _plain_button(self.tr("They match"), "sasMatchButton")
         buttons.addWidget(no)
         buttons.addStretch(1)
         buttons.addWidget(yes)
@@ -287,7 +297,7 @@ class TrustKeyDialog(QDialog):
     def __init__(self, bridge: Bridge, user: bytes, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trustKeyDialog")
-        self.setWindowTitle("A new key for a known name")
+        self.setWindowTitle(self.tr("A new key for a known name"))
         self.setMinimumWidth(460)
         c = bridge.contact(user)
         name = c.name if c else key_label(user)
@@ -297,34 +307,35 @@ class TrustKeyDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
-        title = QLabel(f"<b>Is this really {who}?</b>")
+        title = QLabel(self.tr("<b>Is this really {name}?</b>").format(name=who))
         title.setObjectName("trustKeyTitle")
         title.setWordWrap(True)
         layout.addWidget(title)
-        olds = ", ".join(key_label(o.user_id) for o in old) or "unknown"
-        text = QLabel(
-            f"Someone with the key <b>{key_label(user)}</b> uses the name {who}; the {who} "
-            f"you know has the key <b>{olds}</b>. It may be {who} on a new installation, or "
+        olds = ", ".join(key_label(o.user_id) for o in old) or self.tr("unknown")
+        text = QLabel(self.tr(
+            "Someone with the key <b>{key}</b> uses the name {name}; the {name} "
+            "you know has the key <b>{old}</b>. It may be {name} on a new installation, or "
             "someone else using the name.<br><br>"
-            f"Compare safety numbers with {who} first, in person or on a call you trust. "
-            f"If you take this key as {who}'s:<ul>"
-            f"<li>you write to the new key from then on;</li>"
-            f"<li>the old conversation stays for its history;</li>"
-            f"<li>{who} is no longer verified until you compare again.</li></ul>"
-        )
+            "Compare safety numbers with {name} first, in person or on a call you trust. "
+            "If you take this key as {name}'s:<ul>"
+            "<li>you write to the new key from then on;</li>"
+            "<li>the old conversation stays for its history;</li>"
+            "<li>{name} is no longer verified until you compare again.</li></ul>"
+        ).format(key=key_label(user), name=who, old=olds))
         text.setObjectName("trustKeyText")
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(text)
         self.sure = QCheckBox(
-            f"I know that the {name} I verified has the old key, and I still want the new one")
+            self.tr("I know that the {name} I verified has the old key, and I still want the "
+                    "new one").format(name=name))
         self.sure.setObjectName("trustKeySure")
         self.sure.setVisible(bool(self.verified_old))
         layout.addWidget(self.sure)
         buttons = QHBoxLayout()
-        self.trust_button = _plain_button("Use the new key", "confirmTrustKeyButton")
-        self.cancel_button = _plain_button("Cancel", "cancelTrustKeyButton")
-        self.compare_button = QPushButton("Compare safety numbers")
+        self.trust_button = _plain_button(self.tr("Use the new key"), "confirmTrustKeyButton")
+        self.cancel_button = _plain_button(self.tr("Cancel"), "cancelTrustKeyButton")
+        self.compare_button = QPushButton(self.tr("Compare safety numbers"))
         self.compare_button.setObjectName("trustKeyCompareButton")
         self.compare_button.setDefault(True)
         buttons.addWidget(self.trust_button)
@@ -350,7 +361,7 @@ class RestoreKeyDialog(QDialog):
     def __init__(self, bridge: Bridge, old: bytes, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("restoreKeyDialog")
-        self.setWindowTitle("Go back to the old key")
+        self.setWindowTitle(self.tr("Go back to the old key"))
         self.setMinimumWidth(460)
         c = bridge.contact(old)
         name = c.name if c else key_label(old)
@@ -359,25 +370,27 @@ class RestoreKeyDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 16)
         layout.setSpacing(12)
-        title = QLabel(f"<b>Write to {who}'s old key again?</b>")
+        title = QLabel(self.tr("<b>Write to {name}'s old key again?</b>").format(name=who))
         title.setObjectName("restoreKeyTitle")
         title.setWordWrap(True)
         layout.addWidget(title)
-        text = QLabel(
-            f"You took the key <b>{key_label(new) if new else 'unknown'}</b> as {who}'s. "
-            f"If it was someone else, go back to the key <b>{key_label(old)}</b>:<ul>"
-            f"<li>this conversation takes your messages again, on all your devices;</li>"
-            f"<li>the new key is shown as “not the {who} you know” and nothing is sent "
+        text = QLabel(self.tr(
+            "You took the key <b>{new}</b> as {name}'s. "
+            "If it was someone else, go back to the key <b>{old}</b>:<ul>"
+            "<li>this conversation takes your messages again, on all your devices;</li>"
+            "<li>the new key is shown as “not the {name} you know” and nothing is sent "
             "to it until you compare safety numbers or trust it again;</li>"
-            f"<li>{who} stays unverified: compare safety numbers to verify again.</li></ul>"
-        )
+            "<li>{name} stays unverified: compare safety numbers to verify again.</li></ul>"
+        ).format(new=key_label(new) if new else self.tr("unknown"), name=who,
+                 old=key_label(old)))
         text.setObjectName("restoreKeyText")
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(text)
         buttons = QHBoxLayout()
-        self.restore_button = _plain_button("Go back to the old key", "confirmRestoreKeyButton")
-        self.cancel_button = QPushButton("Cancel")
+        self.restore_button = _plain_button(self.tr("Go back to the old key"),
+                                            "confirmRestoreKeyButton")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setObjectName("cancelRestoreKeyButton")
         self.cancel_button.setDefault(True)
         buttons.addWidget(self.restore_button)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from PySide6.QtCore import QCoreApplication
+
 from p2p.node import ContactInfo
 from storage import STATUS_READ, MessageRow, Store
 
@@ -34,19 +36,34 @@ def changes(before: TrustState | None, after: ContactInfo, how: str | None) -> l
     """What the user should read in the chat about this change of ``after``."""
     name = after.name
     if before is None:
-        return [f"⚠ A different key than the {name} you know"] if after.key_changed else []
+        return [QCoreApplication.translate(
+            "trustlog", "⚠ A different key than the {name} you know").format(name=name)
+            ] if after.key_changed else []
     out = []
     if after.key_changed and not before.key_changed:
-        out.append(f"⚠ {name}'s key is not the one you know: it may be someone else")
+        out.append(QCoreApplication.translate(
+            "trustlog", "⚠ {name}'s key is not the one you know: it may be someone else").format(
+            name=name))
     if before.key_changed and not after.key_changed and not after.verified:
-        out.append(f"You accepted this key as {name}'s")
+        out.append(QCoreApplication.translate(
+            "trustlog", "You accepted this key as {name}'s").format(name=name))
     if after.replaced_by is not None and before.replaced_by is None:
-        out.append(f"You took a new key as {name}'s: this old one takes no new messages")
+        out.append(QCoreApplication.translate(
+            "trustlog", "You took a new key as {name}'s: this old one takes no new "
+            "messages").format(name=name))
     if after.verified and not before.verified:
-        way = {"number": " (safety number compared)", "emoji": " (emoji compared)"}
-        out.append(f"✔ You marked {name} as verified{way.get(how or '', '')}")
+        if how == "number":
+            text = QCoreApplication.translate(
+                "trustlog", "✔ You marked {name} as verified (safety number compared)")
+        elif how == "emoji":
+            text = QCoreApplication.translate(
+                "trustlog", "✔ You marked {name} as verified (emoji compared)")
+        else:
+            text = QCoreApplication.translate("trustlog", "✔ You marked {name} as verified")
+        out.append(text.format(name=name))
     if before.verified and not after.verified:
-        out.append(f"{name} is no longer verified")
+        out.append(QCoreApplication.translate(
+            "trustlog", "{name} is no longer verified").format(name=name))
     return out
 
 

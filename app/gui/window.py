@@ -199,12 +199,12 @@ class MainWindow(QMainWindow):
         self.removed_banner.setVisible(removed)
         if removed:
             self.removed_banner.set_warning(True)
-            self.removed_banner.label.setText(
-                f"<b>This computer was removed from {html.escape(self.bridge.my_name)}'s "
+            self.removed_banner.label.setText(self.tr(
+                "<b>This computer was removed from {name}'s "
                 "devices</b> by another of them. It no longer sends or receives messages; "
                 "what it already has stays readable here. To use Kith on this computer "
                 "again, link it anew from one of your other devices (a new profile, then "
-                "<b>Link to my other device</b>).")
+                "<b>Link to my other device</b>).").format(name=html.escape(self.bridge.my_name)))
             self.sidebar.new_chat_button.setEnabled(False)
             self._update_chat_chrome()
 
@@ -371,8 +371,8 @@ class MainWindow(QMainWindow):
         if self.current is None:
             return
         self.bridge.retry_delivery(self.current)
-        name = self.bridge.names().get(self.current, "them")
-        self.statusBar().showMessage(f"Trying to reach {name}…", 5000)
+        name = self.bridge.names().get(self.current, self.tr("them"))
+        self.statusBar().showMessage(self.tr("Trying to reach {name}…").format(name=name), 5000)
 
     def _someone_typing(self) -> bool:
         return self.current is not None and \
@@ -394,9 +394,10 @@ class MainWindow(QMainWindow):
             peer = self.bridge.conversation_peer(conv)
             if peer is not None and (not self.bridge.muted(peer) or mentions.mentions_me(
                     incoming, self.bridge.my_name)):  # (a mention of me notifies anyway)
-                preview = incoming[-1].text or "📎 File"  # (a file without a caption)
+                preview = incoming[-1].text or self.tr("📎 File")  # (a file without a caption)
                 text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
-                    else ("New message" if len(incoming) == 1 else f"{len(incoming)} new messages")
+                    else (self.tr("New message") if len(incoming) == 1 else
+                          self.tr("%n new messages", None, len(incoming)))
                 self.notify.emit(self.bridge.person_title(peer), text, peer)
 
     def notify_new_requests(self) -> None:
@@ -407,7 +408,8 @@ class MainWindow(QMainWindow):
         if self.isActiveWindow():
             return  # the Requests section shows them
         for user in new:
-            self.notify.emit(self.bridge.person_title(user), "wants to chat with you", user)
+            self.notify.emit(self.bridge.person_title(user), self.tr("wants to chat with you"),
+                             user)
 
     def on_group_changed(self, conv: bytes) -> None:
         if conv == self.current:  # (its name, members, or that I am out)
@@ -482,10 +484,10 @@ class MainWindow(QMainWindow):
             return None
         dialog = QInputDialog(self)
         dialog.setObjectName("renameContactDialog")
-        dialog.setWindowTitle("Rename contact")
+        dialog.setWindowTitle(self.tr("Rename contact"))
         theirs = c.own_name or c.name
-        dialog.setLabelText(f"Your name for them (they call themselves “{theirs}”; "
-                            "leave empty to use theirs):")
+        dialog.setLabelText(self.tr("Your name for them (they call themselves “{name}”; "
+                                    "leave empty to use theirs):").format(name=theirs))
         dialog.setTextValue(c.name)
         self.dialogs.append(dialog)
 
@@ -518,22 +520,23 @@ class MainWindow(QMainWindow):
         leaves the selection, which is always the open chat, alone."""
         menu = QMenu(self)
         menu.setObjectName("conversationMenu")
-        act = menu.addAction("Open")
+        act = menu.addAction(self.tr("Open"))
         act.setObjectName("openChatAction")
         act.triggered.connect(partial(self.open_chat, user))
-        act = menu.addAction("Contact info")
+        act = menu.addAction(self.tr("Contact info"))
         act.setObjectName("contactInfoAction")
         act.triggered.connect(partial(self.show_contact_info, user))
         muted = self.bridge.muted(user)
-        act = menu.addAction("Unmute notifications" if muted else "Mute notifications")
+        act = menu.addAction(self.tr("Unmute notifications") if muted
+                             else self.tr("Mute notifications"))
         act.setObjectName("muteAction")
         act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
         conv = self.bridge.conv_for(user)
         unread = bool(self.bridge.unread_count(conv)) or self.bridge.marked_unread(conv)
-        act = menu.addAction("Rename…")
+        act = menu.addAction(self.tr("Rename…"))
         act.setObjectName("renameContactAction")
         act.triggered.connect(partial(self.rename_contact, user))
-        act = menu.addAction("Mark as read" if unread else "Mark as unread")
+        act = menu.addAction(self.tr("Mark as read") if unread else self.tr("Mark as unread"))
         act.setObjectName("markUnreadAction")
         act.triggered.connect(partial(self._mark_unread, user, not unread))
         menu.popup(pos)
