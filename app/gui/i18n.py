@@ -144,10 +144,11 @@ def sources() -> list[Path]:
     return sorted(Path(__file__).parent.glob("*.py"))
 
 
-def build() -> None:
-    """lupdate over ``app/gui`` into each ``kith_<lang>.ts`` (kept translations stay,
-    vanished ones are dropped), then lrelease into ``.qm``."""
-    out = i18n_dir()
+def build(out: Path | None = None) -> None:
+    """lupdate over ``app/gui`` into each ``kith_<lang>.ts`` of ``out`` (the data package's
+    by default; kept translations stay, vanished ones are dropped), then lrelease into
+    ``.qm``."""
+    out = out or i18n_dir()
     out.mkdir(exist_ok=True)
     for code in TRANSLATED:
         ts = out / f"kith_{code}.ts"
