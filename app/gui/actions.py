@@ -48,9 +48,9 @@ from PySide6.QtWidgets import (
 from app.gui import theme
 from app.gui.emoji import EmojiPicker
 from app.gui.models import MsgRole
-from app.gui.timefmt import date_time
+from app.gui.timefmt import date_time, duration
 from app.gui.trustlog import SYSTEM_AUTHOR, is_system
-from p2p.actions.disappearing import CHOICES, describe, parse_duration
+from p2p.actions.disappearing import CHOICES, parse_duration
 from p2p.actions.reactions import TAPBACKS
 from p2p.api import MessagesChanged, NodeEvent, TimerChanged
 from p2p.errors import KithError
@@ -74,14 +74,14 @@ def timer_lines(node: Node, conv: bytes) -> list[MessageRow]:
                                                "You turned off disappearing messages")
                     if not t.timer else QCoreApplication.translate(
                         "timer_lines", "You set disappearing messages to {time}").format(
-                        time=describe(t.timer)))
+                        time=duration(t.timer)))
         else:
             who = names.get(t.by_user, QCoreApplication.translate("timer_lines", "Someone"))
             text = (QCoreApplication.translate(
                 "timer_lines", "{name} turned off disappearing messages").format(name=who)
                 if not t.timer else QCoreApplication.translate(
                     "timer_lines", "{name} set disappearing messages to {time}").format(
-                    name=who, time=describe(t.timer)))
+                    name=who, time=duration(t.timer)))
         out.append(MessageRow(b"timer-line:" + t.event_id, conv, SYSTEM_AUTHOR, SYSTEM_AUTHOR,
                               0, t.lamport, t.time, "\u23f1 " + text, False, STATUS_READ))
     return out
@@ -274,7 +274,7 @@ class MessageActions(QObject):
         self.timer_menu = QMenu(self.timer_button)
         self.timer_menu.setObjectName("timerMenu")
         for seconds in CHOICES:
-            act = self.timer_menu.addAction(describe(seconds).capitalize())
+            act = self.timer_menu.addAction(duration(seconds).capitalize())
             act.setData(seconds)
             act.triggered.connect(lambda _=False, s=seconds: self.set_timer(s))
         self.timer_menu.addAction(self.tr("Custom\u2026"), self.custom_timer)
@@ -354,9 +354,9 @@ class MessageActions(QObject):
         conv = self.model.conv
         t = self.node.actions.timer(conv) if conv else None
         seconds = t.timer if t else 0
-        self.timer_button.setText("\u23f1" + (f" {describe(seconds)}" if seconds else ""))
+        self.timer_button.setText("\u23f1" + (f" {duration(seconds)}" if seconds else ""))
         self.timer_button.setToolTip(
-            self.tr("Disappearing messages: {time}").format(time=describe(seconds)))
+            self.tr("Disappearing messages: {time}").format(time=duration(seconds)))
         self.timer_button.setAccessibleName(self.timer_button.toolTip())
         self.timer_button.setEnabled(conv is not None)
 

@@ -50,3 +50,30 @@ def day_label(ms: int, now: datetime.datetime | None = None) -> str:
     else:
         day = date_text(when, QLocale.FormatType.LongFormat)
     return QCoreApplication.translate("timefmt", "{day} {time}").format(day=day, time=clock(when))
+
+
+def duration(seconds: int) -> str:
+    """5 minutes, 1 hour, 1 day 2 hours, off: a disappearing-message timer in the user's
+    language (the largest two units, as ``p2p.actions.disappearing.describe`` says it)."""
+    if seconds <= 0:
+        return QCoreApplication.translate("timefmt", "off")
+    # one form for 1 and one for more (English and German need no others; a plural
+    # through %n is not seen by lupdate outside a class)
+    units = (
+        (7 * 86400, QCoreApplication.translate("timefmt", "1 week"),
+         QCoreApplication.translate("timefmt", "{n} weeks")),
+        (86400, QCoreApplication.translate("timefmt", "1 day"),
+         QCoreApplication.translate("timefmt", "{n} days")),
+        (3600, QCoreApplication.translate("timefmt", "1 hour"),
+         QCoreApplication.translate("timefmt", "{n} hours")),
+        (60, QCoreApplication.translate("timefmt", "1 minute"),
+         QCoreApplication.translate("timefmt", "{n} minutes")),
+        (1, QCoreApplication.translate("timefmt", "1 second"),
+         QCoreApplication.translate("timefmt", "{n} seconds")),
+    )
+    parts = []
+    for size, one, many in units:
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(one if n == 1 else many.format(n=n))
+    return " ".join(parts[:2])

@@ -207,6 +207,8 @@ def test_dates_follow_the_language(qapp):
         assert timefmt.day_label(yesterday, now) == "Gestern 14:05"
         assert timefmt.short_time(monday, now) == "Montag"
         assert timefmt.date_time(datetime.datetime(2026, 3, 1, 8, 7)) == "01.03.26, 08:07"
+        assert timefmt.duration(86400 + 2 * 3600) == "1 Tag 2 Stunden"
+        assert timefmt.duration(0) == "aus"
     finally:
         i18n.uninstall(qapp)
 
