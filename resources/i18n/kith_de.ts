@@ -66,7 +66,7 @@
     </message>
     <message>
         <source>Save as…</source>
-        <translation>Speichern unter …</translation>
+        <translation>Speichern unter&#xa0;…</translation>
     </message>
     <message>
         <source>Show in folder</source>
@@ -169,7 +169,7 @@
     </message>
     <message>
         <source>Go back to this key…</source>
-        <translation>Zu diesem Schlüssel zurückkehren …</translation>
+        <translation>Zu diesem Schlüssel zurückkehren&#xa0;…</translation>
     </message>
     <message>
         <source>online</source>
@@ -352,7 +352,7 @@
     </message>
     <message>
         <source>The numbers match…</source>
-        <translation>Die Nummern stimmen überein …</translation>
+        <translation>Die Nummern stimmen überein&#xa0;…</translation>
     </message>
     <message>
         <source>Verify with emoji</source>
@@ -437,7 +437,7 @@
     </message>
     <message>
         <source>Request sent. Waiting for them to accept…</source>
-        <translation>Anfrage gesendet. Warten auf Annahme …</translation>
+        <translation>Anfrage gesendet. Warten auf Annahme&#xa0;…</translation>
     </message>
     <message>
         <source>No messages yet. Say hello!</source>
@@ -527,7 +527,7 @@
     </message>
     <message>
         <source>Add a device…</source>
-        <translation>Gerät hinzufügen …</translation>
+        <translation>Gerät hinzufügen&#xa0;…</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -571,7 +571,7 @@
     </message>
     <message>
         <source>Looking for the new device on this network and linking it…</source>
-        <translation>Das neue Gerät wird in diesem Netzwerk gesucht und verknüpft …</translation>
+        <translation>Das neue Gerät wird in diesem Netzwerk gesucht und verknüpft&#xa0;…</translation>
     </message>
     <message>
         <source>✔ Linked “{name}”. It is receiving your conversations now.</source>
@@ -641,7 +641,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Link to my other device…</source>
-        <translation>Mit meinem anderen Gerät verknüpfen …</translation>
+        <translation>Mit meinem anderen Gerät verknüpfen&#xa0;…</translation>
     </message>
     <message>
         <source>Use the same account here: your conversations and contacts come over from your other device</source>
@@ -671,7 +671,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Add people…</source>
-        <translation>Personen hinzufügen …</translation>
+        <translation>Personen hinzufügen&#xa0;…</translation>
     </message>
     <message>
         <source>Remove</source>
@@ -807,7 +807,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Waiting for your other device…</source>
-        <translation>Warten auf dein anderes Gerät …</translation>
+        <translation>Warten auf dein anderes Gerät&#xa0;…</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -830,7 +830,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>✔ Linked. Fetching your history: {have} of {total}…</source>
-        <translation>✔ Verknüpft. Dein Verlauf wird geladen: {have} von {total} …</translation>
+        <translation>✔ Verknüpft. Dein Verlauf wird geladen: {have} von {total}&#xa0;…</translation>
     </message>
 </context>
 <context>
@@ -845,7 +845,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Trying to reach {name}…</source>
-        <translation>Versuche, {name} zu erreichen …</translation>
+        <translation>Versuche, {name} zu erreichen&#xa0;…</translation>
     </message>
     <message>
         <source>📎 File</source>
@@ -892,7 +892,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Rename…</source>
-        <translation>Umbenennen …</translation>
+        <translation>Umbenennen&#xa0;…</translation>
     </message>
     <message>
         <source>Mark as read</source>
@@ -914,7 +914,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <name>MessageActions</name>
     <message>
         <source>Custom…</source>
-        <translation>Benutzerdefiniert …</translation>
+        <translation>Benutzerdefiniert&#xa0;…</translation>
     </message>
     <message>
         <source>Emoji</source>
@@ -978,7 +978,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>More…</source>
-        <translation>Mehr …</translation>
+        <translation>Mehr&#xa0;…</translation>
     </message>
     <message>
         <source>Edit</source>
@@ -1037,7 +1037,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Sending…</source>
-        <translation>Wird gesendet …</translation>
+        <translation>Wird gesendet&#xa0;…</translation>
     </message>
 </context>
 <context>
@@ -1060,11 +1060,11 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Connect by address…</source>
-        <translation>Über Adresse verbinden …</translation>
+        <translation>Über Adresse verbinden&#xa0;…</translation>
     </message>
     <message>
         <source>New group…</source>
-        <translation>Neue Gruppe …</translation>
+        <translation>Neue Gruppe&#xa0;…</translation>
     </message>
     <message>
         <source>Cancel</source>
@@ -1314,7 +1314,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Forgot it? Use the recovery code…</source>
-        <translation>Vergessen? Wiederherstellungscode verwenden …</translation>
+        <translation>Vergessen? Wiederherstellungscode verwenden&#xa0;…</translation>
     </message>
     <message>
         <source>{reason} ({count} wrong).</source>
@@ -1449,7 +1449,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>My devices…</source>
-        <translation>Meine Geräte …</translation>
+        <translation>Meine Geräte&#xa0;…</translation>
     </message>
     <message>
         <source>Link another computer to this account, or remove one</source>
@@ -1520,11 +1520,11 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Looking for people on this network…</source>
-        <translation>Suche nach Menschen in diesem Netzwerk …</translation>
+        <translation>Suche nach Menschen in diesem Netzwerk&#xa0;…</translation>
     </message>
     <message>
         <source>Connect by address…</source>
-        <translation>Über Adresse verbinden …</translation>
+        <translation>Über Adresse verbinden&#xa0;…</translation>
     </message>
     <message>
         <source>Search results</source>
@@ -1672,7 +1672,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Kith talks directly to people on your network: no server, no account.&lt;br&gt;&lt;br&gt;&lt;b&gt;1.&lt;/b&gt; People running Kith nearby appear under &lt;b&gt;Nearby&lt;/b&gt; on the left.&lt;br&gt;&lt;b&gt;2.&lt;/b&gt; Click &lt;b&gt;Add&lt;/b&gt; (or &lt;b&gt;✎&lt;/b&gt;, Ctrl+N) to send a contact request; they accept on their side.&lt;br&gt;&lt;b&gt;3.&lt;/b&gt; Open the conversation and say hello. Compare safety numbers under &lt;b&gt;Contact info&lt;/b&gt; to be sure who you talk to.&lt;br&gt;&lt;br&gt;Someone not showing up? Use &lt;b&gt;Connect by address…&lt;/b&gt;: it shows this computer&apos;s address, and theirs shows in their Kith.</source>
-        <translation>Kith spricht direkt mit Menschen in deinem Netzwerk: kein Server, kein Konto.&lt;br&gt;&lt;br&gt;&lt;b&gt;1.&lt;/b&gt; Menschen mit Kith in der Nähe erscheinen links unter &lt;b&gt;In der Nähe&lt;/b&gt;.&lt;br&gt;&lt;b&gt;2.&lt;/b&gt; Klicke auf &lt;b&gt;Hinzufügen&lt;/b&gt; (oder &lt;b&gt;✎&lt;/b&gt;, Strg+N), um eine Kontaktanfrage zu senden; die andere Person nimmt sie auf ihrer Seite an.&lt;br&gt;&lt;b&gt;3.&lt;/b&gt; Öffne den Chat und sag hallo. Vergleicht eure Sicherheitsnummern unter &lt;b&gt;Kontaktinfo&lt;/b&gt;, um sicher zu sein, mit wem du sprichst.&lt;br&gt;&lt;br&gt;Jemand taucht nicht auf? Nutze &lt;b&gt;Über Adresse verbinden …&lt;/b&gt;: Dort steht die Adresse dieses Computers, und die der anderen Person steht in ihrem Kith.</translation>
+        <translation>Kith spricht direkt mit Menschen in deinem Netzwerk: kein Server, kein Konto.&lt;br&gt;&lt;br&gt;&lt;b&gt;1.&lt;/b&gt; Menschen mit Kith in der Nähe erscheinen links unter &lt;b&gt;In der Nähe&lt;/b&gt;.&lt;br&gt;&lt;b&gt;2.&lt;/b&gt; Klicke auf &lt;b&gt;Hinzufügen&lt;/b&gt; (oder &lt;b&gt;✎&lt;/b&gt;, Strg+N), um eine Kontaktanfrage zu senden; die andere Person nimmt sie auf ihrer Seite an.&lt;br&gt;&lt;b&gt;3.&lt;/b&gt; Öffne den Chat und sag hallo. Vergleicht eure Sicherheitsnummern unter &lt;b&gt;Kontaktinfo&lt;/b&gt;, um sicher zu sein, mit wem du sprichst.&lt;br&gt;&lt;br&gt;Jemand taucht nicht auf? Nutze &lt;b&gt;Über Adresse verbinden&#xa0;…&lt;/b&gt;: Dort steht die Adresse dieses Computers, und die der anderen Person steht in ihrem Kith.</translation>
     </message>
     <message>
         <source>You are {name} ({id}), listening on port {port}.</source>
@@ -1969,7 +1969,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Encrypting your history…</source>
-        <translation>Dein Verlauf wird verschlüsselt …</translation>
+        <translation>Dein Verlauf wird verschlüsselt&#xa0;…</translation>
     </message>
     <message>
         <source>Your history is encrypted the next time Kith starts.</source>
@@ -1981,7 +1981,7 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
     <message>
         <source>Change protection…</source>
-        <translation>Schutz ändern …</translation>
+        <translation>Schutz ändern&#xa0;…</translation>
     </message>
     <message>
         <source>How the key of your encrypted history is kept: keyring, passphrase or none</source>
