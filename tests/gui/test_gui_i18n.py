@@ -316,6 +316,10 @@ def test_every_interactive_widget_has_an_accessible_name(kith_apps, qtbot, aw):
     group_info = w.findChild(GroupInfoDialog)
     problems["group info"] = nameless(group_info)
     group_info.reject()
+    from app.gui.groups import AddPeopleDialog
+    add_people = AddPeopleDialog(alice.bridge, set(), w)
+    problems["add people"] = nameless(add_people)
+    add_people.reject()
     problems = {k: v for k, v in problems.items() if v}
     assert problems == {}, "\n".join(f"{k}: {v}" for k, v in problems.items())
 

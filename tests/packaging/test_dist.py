@@ -126,7 +126,8 @@ def test_wheel_installs_only_kiths_packages_and_all_of_them(dists: dict[str, Pat
     assert not any(".data/" in n for n in names), "nothing outside site-packages (data-files)"
     assert _code_files(IN_WHEEL) <= names, sorted(_code_files(IN_WHEEL) - names)
     data = {"kith.svg", "kith-symbolic.svg", "kith.desktop", "kith.metainfo.xml",
-            "icons/compose.svg", "icons/info.svg", "icons/settings.svg"}
+            "icons/compose.svg", "icons/info.svg", "icons/settings.svg",
+            "i18n/kith_de.qm", "i18n/sas-emoji.json"}  # (the translation, built)
     assert {DATA_IN_WHEEL + n for n in data} <= names
     assert not any(n.endswith(".png") for n in names)  # the README screenshots stay out
     (info,) = dist_info
