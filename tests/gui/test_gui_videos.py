@@ -1,7 +1,7 @@
 """Videos in the app: the preview frame at its aspect ratio with a ▶ and the duration
 (before and after the file arrives), a click plays it (in the viewer with Qt Multimedia,
-else with the system's player), the viewer's arrows among photos and videos; and the
-auto-download part of Settings."""
+else with the system's player), the viewer's arrows among photos and videos; the
+auto-download part of Settings; pausing a send in the transfers list."""
 
 from __future__ import annotations
 
@@ -138,3 +138,49 @@ def test_settings_turn_auto_download_off_and_set_its_limit(kith_apps, qtbot, aw,
     aw(alice.node.files.send(bob.node.user_id, "", [small]))
     qtbot.waitUntil(lambda: bob.window.messages.rowCount() == 2, timeout=10000)
     assert _state(bob.window, 1) == "remote" and not bob.node.files.transfers
+
+
+def test_the_sender_pauses_and_resumes_a_send_in_the_transfers_list(
+    kith_apps, qtbot, aw, tmp_path
+):
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    bob.node.set_setting("auto_download", 0)
+    big = tmp_path / "talk.bin"
+    big.write_bytes(bytes(range(256)) * 8000)  # 2 MB: 16 blocks
+    aw(alice.node.files.send(bob.node.user_id, "", [big]))
+    _open(qtbot, bob.window, "alice")
+    qtbot.waitUntil(lambda: bob.window.messages.rowCount() == 1, timeout=10000)
+    fid = _items(bob.window, 0)[0].file
+    # alice serves four blocks, then sits on bob's requests while she pauses
+    answered, held = [], []
+    real = alice.node.files.on_request
+
+    def on_request(peer, r: BlockRequest) -> None:
+        if len(answered) < 4:
+            answered.append(r.index)
+            real(peer, r)
+        else:
+            held.append((peer, r))
+
+    alice.node.net.handlers[BlockRequest] = on_request
+    bob.node.files.start(fid)
+    qtbot.waitUntil(lambda: len(answered) == 4 and bool(held), timeout=10000)
+    alice.window.attachments.show_transfers()
+    dialog = alice.window.attachments.transfers
+    qtbot.waitUntil(lambda: dialog.list.count() == 1)
+    assert dialog.list.item(0).text().startswith("↑ talk.bin")
+    dialog.list.setCurrentRow(0)
+    qtbot.mouseClick(dialog.buttons["pause"], Qt.MouseButton.LeftButton)
+    assert fid in alice.node.files.held_back
+    assert "paused (not sending)" in dialog.list.item(0).text()
+    alice.node.net.handlers[BlockRequest] = real
+    for peer, r in held:  # (refused now: paused by the sender)
+        real(peer, r)
+    qtbot.waitUntil(lambda: (t := bob.node.files.transfers.get(fid)) is not None
+                    and t.dl is not None and not t.dl.flight, timeout=10000)
+    assert _state(bob.window, 0) == "downloading"
+    dialog.list.setCurrentRow(0)
+    qtbot.mouseClick(dialog.buttons["resume"], Qt.MouseButton.LeftButton)
+    assert fid not in alice.node.files.held_back
+    qtbot.waitUntil(lambda: _state(bob.window, 0) == "complete", timeout=10000)
