@@ -114,6 +114,7 @@ def test_settings_turn_auto_download_off_and_set_its_limit(kith_apps, qtbot, aw,
     qtbot.waitUntil(dialog.isVisible)
     auto = dialog.auto_download
     assert auto.enabled.isChecked() and auto.limit.value() == 25.0  # the default
+    assert "auto_download" in dialog.synced_keys  # (under "You, on all your devices")
     auto.limit.setValue(1.0)
     dialog.accept()
     qtbot.waitUntil(lambda: bob.node.files.auto_limit == 1_000_000)
