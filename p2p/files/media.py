@@ -21,6 +21,7 @@ SCAN_SECONDS = 3.0  # frames looked at for a preview that is not black
 AT_SECONDS = 1.0  # the preview when every frame scanned is black
 MAX_FRAMES = 120  # frames decoded at most
 DARK = 16  # the brightest pixel of a black frame is at most this (0..255)
+FRAME_SIDE = 192  # frames are scaled to at most this (the preview is smaller still)
 
 
 class VideoFacts:
@@ -41,6 +42,15 @@ def is_video_mime(mime: str) -> bool:
 def _dark(img: Image.Image) -> bool:
     lo_hi = img.convert("L").getextrema()
     return int(lo_hi[1]) <= DARK  # type: ignore[arg-type]
+
+
+def _scaled(width: int, height: int) -> dict[str, int]:
+    """The reformat size of a frame: its longer side at most FRAME_SIDE, same shape."""
+    longer = max(width, height, 1)
+    if longer <= FRAME_SIDE:
+        return {}
+    return {"width": max(1, round(width * FRAME_SIDE / longer)),
+            "height": max(1, round(height * FRAME_SIDE / longer))}
 
 
 def video_facts(path: Path) -> VideoFacts | None:
@@ -68,7 +78,7 @@ def video_facts(path: Path) -> VideoFacts | None:
             fallback: Image.Image | None = None
             for n, frame in enumerate(container.decode(stream)):
                 t = float(frame.time) if frame.time is not None else 0.0
-                img = frame.to_image()
+                img = frame.to_image(**_scaled(frame.width, frame.height))
                 if fallback is None or t <= AT_SECONDS:
                     fallback = img
                 if not _dark(img):
