@@ -10,13 +10,16 @@ from PIL import Image
 
 def make_video(path: Path, *, width: int = 64, height: int = 48, seconds: float = 2.0,
                fps: int = 10, black: int = 3, container: str = "mp4",
-               codec: str = "mpeg4") -> Path:
+               codec: str = "mpeg4", rotation: int = 0) -> Path:
     """A video of ``seconds`` at ``fps``: ``black`` black frames, then frames of a red
-    square on blue (what a preview must show)."""
+    square on blue (what a preview must show); ``rotation``: the degrees counterclockwise
+    a player turns it (as phones record portrait videos)."""
     with av.open(str(path), "w", format=container) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
+        if rotation:
+            stream.set_display_rotation(rotation)
         for n in range(round(seconds * fps)):
             img = Image.new("RGB", (width, height), (0, 0, 0) if n < black else (20, 40, 200))
             if n >= black:

@@ -44,6 +44,15 @@ def _dark(img: Image.Image) -> bool:
     return int(lo_hi[1]) <= DARK  # type: ignore[arg-type]
 
 
+def _turn(frame: object) -> int:
+    """The frame's display rotation, 0, 90, 180 or 270 (degrees counterclockwise)."""
+    try:
+        degrees = int(getattr(frame, "rotation", 0) or 0)
+    except (TypeError, ValueError):
+        return 0
+    return (round(degrees / 90) * 90) % 360
+
+
 def _scaled(width: int, height: int) -> dict[str, int]:
     """The reformat size of a frame: its longer side at most FRAME_SIDE, same shape."""
     longer = max(width, height, 1)
@@ -76,9 +85,13 @@ def video_facts(path: Path) -> VideoFacts | None:
                 duration = int(container.duration * 1000 // av.time_base)
             picture: Image.Image | None = None
             fallback: Image.Image | None = None
+            turn = 0  # degrees counterclockwise the player turns the frames (phones)
             for n, frame in enumerate(container.decode(stream)):
                 t = float(frame.time) if frame.time is not None else 0.0
                 img = frame.to_image(**_scaled(frame.width, frame.height))
+                turn = _turn(frame)
+                if turn:
+                    img = img.rotate(turn, expand=True)
                 if fallback is None or t <= AT_SECONDS:
                     fallback = img
                 if not _dark(img):
@@ -87,6 +100,8 @@ def video_facts(path: Path) -> VideoFacts | None:
                 if t >= SCAN_SECONDS or n >= MAX_FRAMES:
                     break
             picture = picture or fallback
+            if turn in (90, 270):
+                width, height = height, width  # (shown upright, as players show it)
             if picture is not None and not (width and height):
                 width, height = picture.size
     except (av.FFmpegError, OSError, ValueError, RuntimeError, MemoryError) as e:

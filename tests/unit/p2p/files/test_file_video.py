@@ -40,6 +40,21 @@ def test_an_all_black_video_still_gets_a_preview_near_one_second(tmp_path: Path)
     assert a.mime == "video/x-matroska" and a.is_video and abs(a.duration - 4000) <= 100
 
 
+def test_a_portrait_video_from_a_phone_is_described_upright(tmp_path: Path) -> None:
+    # recorded 96x54 with a display rotation of 90 degrees: players show it 54x96
+    path = make_video(tmp_path / "phone.mp4", width=96, height=54, black=0, rotation=90)
+    a = desc.describe(path, mf.scan(path))
+    assert (a.width, a.height) == (54, 96)
+    thumb = Image.open(io.BytesIO(a.preview)).convert("RGB")
+    assert thumb.size == (54, 96)  # upright, like the frame a player shows
+    # turned a quarter counterclockwise: the red square (x 24..48, y 13..27 as recorded)
+    # is now at x 13..27, y 48..72
+    r, g, b = thumb.getpixel((20, 60))  # type: ignore[misc]
+    assert r > 150 and b < 100, (r, g, b)
+    r, g, b = thumb.getpixel((40, 30))  # type: ignore[misc]
+    assert b > 150 and r < 80, (r, g, b)
+
+
 def test_a_video_that_cannot_be_decoded_is_a_file_card(tmp_path: Path) -> None:
     good = make_video(tmp_path / "good.mp4").read_bytes()
     cut = tmp_path / "cut.mp4"
