@@ -176,6 +176,12 @@ class Attachments(QObject):
             m.addAction("Show in folder", lambda: QDesktopServices.openUrl(
                 QUrl.fromLocalFile(str(path.parent))))
             m.addAction("Copy", lambda: self.copy(item))
+            if item.outgoing and item.info.get("sending") == "paused":
+                m.addAction(self.tr("Resume sending"),
+                            lambda: self.files.act(item, "resume_sending"))
+            elif item.outgoing:
+                m.addAction(self.tr("Pause sending"),
+                            lambda: self.files.act(item, "pause_sending"))
         elif state == "downloading":
             m.addAction("Pause", lambda: self.files.act(item, "pause"))
             m.addAction("Cancel", lambda: self.files.act(item, "cancel"))

@@ -59,6 +59,7 @@ class Item:
 
     att: Attachment
     info: dict[str, Any]
+    outgoing: bool = False  # sent by me (from this device or another of mine)
 
     @property
     def file(self) -> bytes:
@@ -116,7 +117,7 @@ class FilesBridge(QObject):
             if self.node.store is None:
                 return []
             atts = self.node.db.message_attachments(row.conv, row.author, row.seq)
-            found = [Item(files.attachment(a), files.file_json(a)) for a in atts]
+            found = [Item(files.attachment(a), files.file_json(a), a.outgoing) for a in atts]
             self._items[row.event_id] = found
             for item in found:
                 self._by_file.setdefault(item.file, set()).add(row.event_id)
@@ -128,7 +129,7 @@ class FilesBridge(QObject):
         files = self.node.files
         out = []
         for a in self.node.db.attachments(conv):
-            item = Item(files.attachment(a), files.file_json(a))
+            item = Item(files.attachment(a), files.file_json(a), a.outgoing)
             if item.visual and item.path is not None:
                 out.append(item)
         return out
@@ -145,6 +146,10 @@ class FilesBridge(QObject):
                 files.pause(item.file)
             elif action == "cancel":
                 files.cancel(item.file)
+            elif action == "pause_sending":
+                files.pause_sending(item.file)
+            elif action == "resume_sending":
+                files.resume_sending(item.file)
         except Exception as e:  # (a UserError: say it)
             self.bridge.error.emit(str(e))
 
@@ -293,6 +298,8 @@ class FilesLayout:
     def status_text(self, item: Item) -> str:
         state = str(item.info.get("state"))
         have, size = int(item.info.get("have", 0)), item.att.size
+        if state == "complete" and item.info.get("sending") == "paused":
+            return f"Sending paused · {size_text(size)}"
         if state == "complete":
             if item.att.duration:
                 return f"{duration_text(item.att.duration)} · {size_text(size)} · " \

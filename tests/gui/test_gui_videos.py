@@ -185,3 +185,19 @@ def test_the_sender_pauses_and_resumes_a_send_in_the_transfers_list(
     qtbot.mouseClick(dialog.buttons["resume"], Qt.MouseButton.LeftButton)
     assert fid not in alice.node.files.held_back
     qtbot.waitUntil(lambda: _state(bob.window, 0) == "complete", timeout=10000)
+    # The bubble's menu pauses it too; the bubble says so.
+    _open(qtbot, alice.window, "bob")
+    qtbot.waitUntil(lambda: alice.window.messages.rowCount() == 1)
+    mine = _items(alice.window, 0)[0]
+    assert mine.outgoing and not _items(bob.window, 0)[0].outgoing
+    menu = alice.window.attachments.menu(mine)
+    [pause] = [a for a in menu.actions() if a.text() == "Pause sending"]
+    pause.trigger()
+    assert fid in alice.node.files.held_back
+    alice.window.attachments.files._items.clear()
+    mine = _items(alice.window, 0)[0]
+    assert alice.window.attachments.layout.status_text(mine).startswith("Sending paused")
+    [resume] = [a for a in alice.window.attachments.menu(mine).actions()
+                if a.text() == "Resume sending"]
+    resume.trigger()
+    assert fid not in alice.node.files.held_back
