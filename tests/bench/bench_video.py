@@ -10,8 +10,8 @@ so the preview scan decodes the most frames it may (up to 3 s, 120 frames).
 Measured: the time of ``descriptor.describe`` on it (best of three: sniffing, probing,
 decoding up to the first non-black frame, the preview JPEG), and the peak RSS of the
 process (making the video included: an upper bound). Target: under 1 s for a 1080p
-video, and under 150 MB of RSS (the budget of a
-node), so sending a video stays as quick as sending a photo.
+video, and under 150 MB of RSS (the budget of a node), so sending a video stays as quick
+as sending a photo.
 """
 
 from __future__ import annotations
