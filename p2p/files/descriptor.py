@@ -128,7 +128,12 @@ def _preview(thumb: Image.Image) -> bytes:
 def video_facts(path: Path) -> tuple[int, int, int, bytes]:
     """(width, height, duration ms, preview JPEG) of a video; zeros and b"" if it cannot
     be decoded (it is then sent as a file card)."""
-    facts = media.video_facts(path)
+    try:
+        facts = media.video_facts(path)
+    except Exception as e:  # (FFmpeg on any file a user picks: never an error to send)
+        log.warning("cannot describe %s as a video (%s: %s): sent as a file card",
+                    path.name, type(e).__name__, e)
+        facts = None
     if facts is None or facts.picture is None:
         return 0, 0, 0, b""
     thumb = facts.picture.convert("RGB")

@@ -65,6 +65,19 @@ def test_a_video_that_cannot_be_decoded_is_a_file_card(tmp_path: Path) -> None:
     assert not a.is_video and desc.problem(a) is None
 
 
+def test_a_decoder_that_breaks_unexpectedly_still_sends_a_card(tmp_path: Path, monkeypatch,
+                                                               caplog) -> None:
+    path = make_video(tmp_path / "v.mp4")
+
+    def broken(p: Path) -> None:
+        raise KeyError("something inside the decoder")
+
+    monkeypatch.setattr(media, "video_facts", broken)
+    a = desc.describe(path, mf.scan(path))
+    assert a.mime == "video/mp4" and not a.is_video and a.preview == b""
+    assert "sent as a file card" in caplog.text
+
+
 def test_without_pyav_videos_are_cards(tmp_path: Path, monkeypatch) -> None:
     import sys
 
