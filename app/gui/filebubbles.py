@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QPoint, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QPoint, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -299,7 +299,8 @@ class FilesLayout:
         state = str(item.info.get("state"))
         have, size = int(item.info.get("have", 0)), item.att.size
         if state == "complete" and item.info.get("sending") == "paused":
-            return f"Sending paused · {size_text(size)}"
+            return QCoreApplication.translate("FilesLayout", "Sending paused · {size}").format(
+                size=size_text(size))
         if state == "complete":
             if item.att.duration:
                 return f"{duration_text(item.att.duration)} · {size_text(size)} · " \

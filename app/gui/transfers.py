@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -32,7 +32,7 @@ def transfer_text(t: dict[str, Any]) -> str:
     if t["state"] == "paused":
         text += " · paused" + (f": {t['problem']}" if t.get("problem") else "")
         if t["direction"] != "in":
-            text += " (not sending)"
+            text += QCoreApplication.translate("TransfersDialog", " (not sending)")
     if t.get("peer"):
         text += f" · {'from' if t['direction'] == 'in' else 'to'} {t['peer']}"
     return text
