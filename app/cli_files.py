@@ -11,6 +11,7 @@ from typing import Any
 
 from app import cli_output as out
 from p2p.files.base import describe_size
+from p2p.files.media import duration_text
 
 COMMANDS = ("files", "fetch", "transfers", "pause", "resume", "cancel")
 OFFLINE = {"files", "transfers", "pause", "resume", "cancel"}
@@ -32,7 +33,8 @@ def add_parsers(
                    help="wait until it is complete; exit 5 if it is not in time")
     command("transfers", "running transfers", json=True)
     for name, text in (
-        ("pause", "pause a download"), ("resume", "resume a download"),
+        ("pause", "pause a download, or stop serving a file I sent"),
+        ("resume", "resume a download, or serving a file I sent"),
         ("cancel", "cancel a download (what came is thrown away)"),
     ):
         _file_id(command(name, text, json=True))
@@ -62,8 +64,10 @@ def file_line(f: dict[str, Any]) -> str:
         progress = f" {size_text(f['have'])}/"
     where = f"  {f['path']}" if f.get("path") else ""
     problem = f" -- {out.clean(f['problem'], newlines=' ')}" if f.get("problem") else ""
+    length = f" {duration_text(int(f['duration'] * 1000))}," if f.get("duration") else ""
+    sending = ", sending paused" if f.get("sending") == "paused" else ""
     return (f"{f['id'][:12]}  {out.clean(f['name'], newlines=' ')}  ({out.clean(f['mime'])},"
-            f"{progress} {size_text(f['size'])})  {f['state']}{where}{problem}")
+            f"{length}{progress} {size_text(f['size'])})  {f['state']}{sending}{where}{problem}")
 
 
 def transfer_line(t: dict[str, Any]) -> str:

@@ -11,7 +11,6 @@ from p2p.commands import FLAG, NUMBER, TEXT, NotFound, TimedOut, command
 from p2p.errors import UserError
 from p2p.node import Node, message_json
 from storage import STATUS_DELIVERED, MessageRow
-from storage.files import FILE_COMPLETE
 
 del FLAG
 
@@ -103,6 +102,7 @@ async def _transfers(node: Node, args: dict[str, Any]) -> Any:
 
 @command("pause", file=(TEXT, True))
 async def _pause(node: Node, args: dict[str, Any]) -> Any:
+    """Pause a download; or stop serving a file I sent (other holders still may)."""
     file = _file(node, args["file"])
     node.files.pause(file)
     return _one(node, file)
@@ -111,10 +111,7 @@ async def _pause(node: Node, args: dict[str, Any]) -> Any:
 @command("resume", file=(TEXT, True))
 async def _resume(node: Node, args: dict[str, Any]) -> Any:
     file = _file(node, args["file"])
-    row = node.db.file(file)
-    if row is not None and row.state == FILE_COMPLETE and node.files.disk.complete(file):
-        raise UserError("that file is complete: nothing to resume")
-    node.files.start(file)
+    node.files.resume(file)  # (a download, or the sending of a file I sent)
     return _one(node, file)
 
 

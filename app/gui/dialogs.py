@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app.gui import autostart, i18n, netifs
 from app.gui import unlock as unlock_ui
 from app.gui.bridge import Bridge
+from app.gui.settings_files import AutoDownload, limit_of
 from app.gui.theme import THEMES
 
 if TYPE_CHECKING:
@@ -221,6 +222,8 @@ class SettingsDialog(QDialog):
         self.sound.setObjectName("settingsNotifySound")
         self.sound.setChecked(bool(bridge.setting(NOTIFY_SOUND, True)))
         rows[NOTIFY_SOUND] = ("", self.sound)
+        self.auto_download = AutoDownload(bridge.setting("auto_download", None))
+        rows["auto_download"] = (self.tr("Downloads"), self.auto_download)
         synced = bridge.synced_settings()
         form.addRow(_section(self.tr("You, on all your devices"),
                              self.tr("These follow to every device linked to you."),
@@ -295,6 +298,8 @@ class SettingsDialog(QDialog):
         b.set_setting("typing_indicators", self.typing.isChecked())
         b.set_setting(NOTIFY_PREVIEW, self.preview.isChecked())
         b.set_setting(NOTIFY_SOUND, self.sound.isChecked())
+        if self.auto_download.value() != limit_of(b.setting("auto_download", None)):
+            b.set_setting("auto_download", self.auto_download.value())
         b.set_setting("interfaces", self.networks.chosen())
         b.set_setting("theme", self.theme.currentData())
         try:

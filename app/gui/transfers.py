@@ -1,4 +1,5 @@
-"""The transfers list: what is coming in and going out, with pause, resume and cancel."""
+"""The transfers list: what is coming in and going out, with pause, resume and cancel
+(a file I am sending: pause and resume its serving from this device)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.attachments import size_text
+from app.gui.filebubbles import size_text
 
 if TYPE_CHECKING:
-    from app.gui.attachments import FilesBridge
+    from app.gui.filebubbles import FilesBridge
 
 
 def transfer_text(t: dict[str, Any]) -> str:
@@ -34,6 +35,8 @@ def transfer_text(t: dict[str, Any]) -> str:
         text += " · " + (QCoreApplication.translate("transfers", "paused: {problem}").format(
             problem=t["problem"]) if t.get("problem")
             else QCoreApplication.translate("transfers", "paused"))
+        if t["direction"] != "in":
+            text += QCoreApplication.translate("TransfersDialog", " (not sending)")
     if t.get("peer"):
         text += " · " + (QCoreApplication.translate("transfers", "from {name}")
                          if t["direction"] == "in"
@@ -90,12 +93,15 @@ class TransfersDialog(QDialog):
         if item is None:
             return
         t = item.data(Qt.ItemDataRole.UserRole)
-        if t["direction"] != "in":
-            return
         file = bytes.fromhex(t["id"])
         node_files = self.files.node.files
         try:
-            if action == "pause":
+            if t["direction"] != "in":  # a file I send: pause or resume serving it
+                if action == "pause":
+                    node_files.pause_sending(file)
+                elif action == "resume":
+                    node_files.resume_sending(file)
+            elif action == "pause":
                 node_files.pause(file)
             elif action == "resume":
                 node_files.start(file)

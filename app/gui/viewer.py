@@ -1,19 +1,54 @@
-"""The photo viewer: a chat's pictures inside the app, one at a time, with arrows."""
+"""The viewer: a chat's photos and videos inside the app, one at a time, with arrows.
+
+A video plays with Qt Multimedia (``QMediaPlayer`` and ``QVideoWidget``) where this Qt
+has it (PySide6's Addons); elsewhere the viewer shows its preview frame and a button that
+opens it with the system's player (and a click on a video in the chat does that at once).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+import importlib
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImageReader, QKeyEvent, QPixmap, QResizeEvent
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from p2p.files.media import duration_text
 
 if TYPE_CHECKING:
-    from app.gui.attachments import Item
+    from app.gui.filebubbles import Item
+
+
+@functools.cache
+def multimedia() -> tuple[ModuleType, ModuleType] | None:
+    """(QtMultimedia, QtMultimediaWidgets), or None if this Qt has no Qt Multimedia."""
+    try:
+        return (importlib.import_module("PySide6.QtMultimedia"),
+                importlib.import_module("PySide6.QtMultimediaWidgets"))
+    except ImportError:
+        return None
+
+
+def open_outside(item: Item) -> bool:
+    """Open the file with the system's program."""
+    return item.path is not None and QDesktopServices.openUrl(
+        QUrl.fromLocalFile(str(item.path)))
 
 
 class PhotoViewer(QDialog):
-    """Shows ``images[at]``; ‹ › (or the arrow keys) go to the chat's other pictures."""
+    """Shows ``images[at]`` (a photo or a video); ‹ › (or the arrow keys) go to the chat's
+    other photos and videos."""
 
     def __init__(self, images: list[Item], at: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -22,23 +57,41 @@ class PhotoViewer(QDialog):
         self.at = at
         self.resize(820, 640)
         layout = QVBoxLayout(self)
+        self.stack = QStackedWidget()
         self.picture = QLabel()
         self.picture.setObjectName("viewerPicture")
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setMinimumSize(120, 120)
-        layout.addWidget(self.picture, 1)
+        self.stack.addWidget(self.picture)
+        self.player: Any = None  # QMediaPlayer, with Qt Multimedia
+        self.video: QWidget | None = None
+        mm = multimedia()
+        if mm is not None:
+            qtmm, qtmmw = mm
+            self.video = qtmmw.QVideoWidget()
+            self.video.setObjectName("viewerVideo")
+            self.player = qtmm.QMediaPlayer(self)
+            self.audio = qtmm.QAudioOutput(self)
+            self.player.setAudioOutput(self.audio)
+            self.player.setVideoOutput(self.video)
+            self.stack.addWidget(self.video)
+        layout.addWidget(self.stack, 1)
         row = QHBoxLayout()
         self.prev_button = QPushButton("‹")
         self.prev_button.setObjectName("viewerPrev")
-        self.prev_button.setAccessibleName(self.tr("Previous picture"))
+        self.prev_button.setAccessibleName(self.tr("Previous"))
         self.caption = QLabel()
         self.caption.setObjectName("viewerCaption")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.play_button = QPushButton()
+        self.play_button.setObjectName("viewerPlay")
+        self.play_button.clicked.connect(self.play)
         self.next_button = QPushButton("›")
         self.next_button.setObjectName("viewerNext")
-        self.next_button.setAccessibleName(self.tr("Next picture"))
+        self.next_button.setAccessibleName(self.tr("Next"))
         row.addWidget(self.prev_button)
         row.addWidget(self.caption, 1)
+        row.addWidget(self.play_button)
         row.addWidget(self.next_button)
         layout.addLayout(row)
         self.prev_button.clicked.connect(lambda: self.go(-1))
@@ -58,15 +111,44 @@ class PhotoViewer(QDialog):
 
     def show_current(self) -> None:
         item = self.current
-        reader = QImageReader(str(item.path))
-        reader.setAutoTransform(True)
-        self._pixmap = QPixmap.fromImage(reader.read())
+        if self.player is not None:
+            self.player.stop()
+        if item.video:
+            self._pixmap = QPixmap.fromImage(QImage.fromData(item.att.preview))
+            length = duration_text(item.att.duration)
+            self.caption.setText(self.tr("{name}  ({at} of {n}) · {length}").format(
+                name=item.att.name, at=self.at + 1, n=len(self.images), length=length))
+            self.play_button.setText(self.tr("▶ Play") if self.player is not None
+                                     else self.tr("▶ Open in the system's player"))
+            self.play_button.show()
+            if self.player is not None and self.video is not None and item.path is not None:
+                self.player.setSource(QUrl.fromLocalFile(str(item.path)))
+                self.stack.setCurrentWidget(self.video)
+                self.player.play()
+            else:
+                self.stack.setCurrentWidget(self.picture)
+        else:
+            reader = QImageReader(str(item.path))
+            reader.setAutoTransform(True)
+            self._pixmap = QPixmap.fromImage(reader.read())
+            self.caption.setText(self.tr("{name}  ({at} of {n})").format(
+                name=item.att.name, at=self.at + 1, n=len(self.images)))
+            self.play_button.hide()
+            self.stack.setCurrentWidget(self.picture)
         self.setWindowTitle(item.att.name)
-        self.caption.setText(self.tr("{name}  ({n} of {count})").format(
-            name=item.att.name, n=self.at + 1, count=len(self.images)))
         self.prev_button.setEnabled(self.at > 0)
         self.next_button.setEnabled(self.at < len(self.images) - 1)
         self._fit()
+
+    def play(self) -> None:
+        """Play the current video (in the viewer, or with the system's player)."""
+        item = self.current
+        if not item.video:
+            return
+        if self.player is not None:
+            self.player.play()
+        elif not open_outside(item):
+            self.caption.setText(self.tr("No program here plays this video"))
 
     def _fit(self) -> None:
         if self._pixmap.isNull():
@@ -87,3 +169,8 @@ class PhotoViewer(QDialog):
             self.go(1)
         else:
             super().keyPressEvent(e)
+
+    def done(self, r: int) -> None:
+        if self.player is not None:
+            self.player.stop()
+        super().done(r)

@@ -6,6 +6,7 @@ Modules::
     bitmap      which blocks of a file are verified on disk
     names       the rules for a file's name (no path, no NUL, no control characters)
     descriptor  the attachment a message carries: name, size, MIME, preview, content id
+    media       a video's picture size, duration and preview frame (PyAV)
     disk        content-addressed files under the profile folder, partial files
     protocol    the wire messages of the transfer protocol (``f*`` tags)
     transfer    one download: which block to ask of whom, verifying what arrives
@@ -13,7 +14,8 @@ Modules::
     base        what the parts of the feature share (state, entitlement, events)
     serving     answering ``fq`` and ``fget``: blocks to entitled devices
     fetching    downloads: start, pause, cancel, pull, write, check, finish
-    feature     the feature (``Files``): descriptors in messages, sending, the API
+    feature     the feature (``Files``): descriptors in messages, sending (and pausing
+                a send), the API
 
 ``manifest``, ``bitmap``, ``names``, ``descriptor``, ``protocol`` and ``transfer`` are
 sans-IO.

@@ -71,6 +71,7 @@ class FilesBase:
         # (device, file) -> bytes sent to that device (for tests and benchmarks)
         self.served_to: collections.Counter[tuple[bytes, bytes]] = collections.Counter()
         self.complete_at: dict[bytes, set[bytes]] = {}  # file -> users holding all of it
+        self.held_back: set[bytes] = set()  # files whose sending I paused (not served)
         self._manifests: dict[bytes, mf.Manifest] = {}
         self._flush_due = False
         self.hashing = HashWorker()

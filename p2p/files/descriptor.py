@@ -2,8 +2,9 @@
 
 It says what the file is before any of it arrives: its name, size, MIME type (sniffed
 from the content with puremagic, never taken from the name), the picture's width and
-height, a small preview (a JPEG thumbnail of a few KB, made with Pillow), and the
-content id with the block size, which name the manifest to fetch.
+height (and a video's duration), a small preview (a JPEG thumbnail of a few KB, made
+with Pillow; for a video, of a frame PyAV decodes: ``media``), and the content id with
+the block size, which name the manifest to fetch.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import io
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
-from p2p.files import manifest, names
+if TYPE_CHECKING:
+    from PIL import Image
+
+from p2p.files import manifest, media, names
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,11 @@ class Attachment(msgspec.Struct, array_like=True, frozen=True, gc=False):
     @property
     def is_image(self) -> bool:
         return self.mime.startswith("image/")
+
+    @property
+    def is_video(self) -> bool:
+        """A video we could decode when it was sent (shown as its preview, with a ▶)."""
+        return media.is_video_mime(self.mime) and self.duration > 0 and bool(self.preview)
 
 
 def problem(a: Attachment) -> str | None:
@@ -99,26 +109,53 @@ def picture_facts(path: Path) -> tuple[int, int, bytes]:
     except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as e:
         log.info("no preview of %s: %s", path.name, e)
         return 0, 0, b""
-    preview = b""
-    for quality in (70, 50, 30, 15):
-        buf = io.BytesIO()
-        thumb.save(buf, "JPEG", quality=quality, optimize=True)
-        if buf.tell() <= MAX_PREVIEW:
-            preview = buf.getvalue()
-            break
+    preview = _preview(thumb)
     if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
         return 0, 0, preview
     return width, height, preview
 
 
+def _preview(thumb: Image.Image) -> bytes:
+    """``thumb`` as a JPEG of at most MAX_PREVIEW bytes (b"" if it cannot be that small)."""
+    for quality in (70, 50, 30, 15):
+        buf = io.BytesIO()
+        thumb.save(buf, "JPEG", quality=quality, optimize=True)
+        if buf.tell() <= MAX_PREVIEW:
+            return buf.getvalue()
+    return b""
+
+
+def video_facts(path: Path) -> tuple[int, int, int, bytes]:
+    """(width, height, duration ms, preview JPEG) of a video; zeros and b"" if it cannot
+    be decoded (it is then sent as a file card)."""
+    try:
+        facts = media.video_facts(path)
+    except Exception as e:  # (FFmpeg on any file a user picks: never an error to send)
+        log.warning("cannot describe %s as a video (%s: %s): sent as a file card",
+                    path.name, type(e).__name__, e)
+        facts = None
+    if facts is None or facts.picture is None:
+        return 0, 0, 0, b""
+    thumb = facts.picture.convert("RGB")
+    thumb.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    preview = _preview(thumb)
+    width, height = facts.width, facts.height
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE):
+        width = height = 0
+    duration = facts.duration if 0 < facts.duration <= MAX_DURATION else 0
+    return width, height, duration, preview
+
+
 def describe(path: Path, m: manifest.Manifest, name: str | None = None) -> Attachment:
     """The descriptor of the local file at ``path`` with manifest ``m``."""
     mime = sniff_mime(path)
-    width = height = 0
+    width = height = duration = 0
     preview = b""
     if mime.startswith("image/"):
         width, height, preview = picture_facts(path)
+    elif media.is_video_mime(mime):
+        width, height, duration, preview = video_facts(path)
     return Attachment(
         m.content_id, names.clean(name or path.name), m.size, m.block_size, mime,
-        width, height, 0, preview,
+        width, height, duration, preview,
     )

@@ -13,6 +13,10 @@
 - **Serving**: a device of a member of a conversation that names the file
   (``Conversations.may_send``) gets the blocks it asks for, one block after the other
   per connection, with the socket's backpressure.
+- **Pausing a send** (:meth:`Files.pause` of a file I sent): this device stops serving
+  the file's blocks (queued requests are refused, so receivers ask other holders) until
+  :meth:`Files.resume`; which files are held back is this device's own setting
+  ``paused_sends`` (it does not follow me: each device decides what it serves).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from p2p.api import ACCEPTED, FileChanged
 from p2p.errors import UserError
 from p2p.files import descriptor as desc
 from p2p.files import manifest as mf
-from p2p.files.base import describe_size
+from p2p.files.base import describe_size, log
 from p2p.files.bitmap import Bitmap
 from p2p.files.fetching import Fetching
 from p2p.files.protocol import (
@@ -40,7 +44,7 @@ from p2p.files.protocol import (
     FileQuery,
     FileStop,
 )
-from p2p.files.serving import MAX_QUEUED, Serving
+from p2p.files.serving import HELD_BACK, MAX_QUEUED, Serving
 from p2p.kinds import GROUP, Applying, Part
 from storage import Store
 from storage.files import (
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from p2p.messages import MessageBody
 
 AUTO_DOWNLOAD = 25 * 1000 * 1000  # bytes: the default of the setting auto_download
+PAUSED_SENDS = "paused_sends"  # the device's setting: hex ids of files it does not serve
 MAX_FILES = 10  # attachments of one message
 __all__ = ["AUTO_DOWNLOAD", "MAX_FILES", "MAX_QUEUED", "Files", "describe_size"]
 
@@ -109,6 +114,10 @@ class Files(Fetching, Serving):
         """At start: carry on with the downloads that were running; notice complete files
         that were removed from disk behind our back."""
         db = self.core.db
+        held = db.get_setting(PAUSED_SENDS, [])
+        self.held_back = {bytes.fromhex(h) for h in held if isinstance(h, str)
+                          and len(h) == 2 * mf.HASH_SIZE and _is_hex(h)} if isinstance(
+            held, list) else set()
         for row in db.files_in_state(FILE_COMPLETE):
             if not self.disk.complete(row.id):
                 self._missing(row.id)
@@ -204,6 +213,66 @@ class Files(Fetching, Serving):
         atts = _fit(atts, text)
         return core.messages.queue_in(conv, text, files=tuple(atts))
 
+    # -- pausing what I send ----------------------------------------------------------------
+
+    def sending(self, file: bytes) -> bool:
+        """Is ``file`` one I sent (from this device or another of mine) and hold whole?"""
+        row = self.core.db.file(file)
+        return (row is not None and row.state == FILE_COMPLETE
+                and any(a.outgoing for a in self.core.db.attachments_of(file)))
+
+    def pause(self, file: bytes) -> None:
+        """Pause a download; or, for a file I sent, stop serving its blocks."""
+        if self.sending(file):
+            self.pause_sending(file)
+            return
+        super().pause(file)
+
+    def resume(self, file: bytes) -> None:
+        """Resume serving a file whose sending I paused, else resume its download."""
+        if file in self.held_back:
+            self.resume_sending(file)
+            return
+        row = self.core.db.file(file)
+        if row is not None and row.state == FILE_COMPLETE and self.disk.complete(file):
+            raise UserError("that file is complete: nothing to resume")
+        self.start(file)
+
+    def pause_sending(self, file: bytes) -> None:
+        if file in self.held_back:
+            return
+        self.held_back.add(file)
+        self._save_held_back()
+        for device, q in self.queues.items():
+            refused = [i for f, i in q if f == file]
+            if not refused:
+                continue
+            kept = [x for x in q if x[0] != file]
+            q.clear()
+            q.extend(kept)
+            peer = self.core.net.peers.get(device)
+            if peer is not None and peer.live and peer.conn is not None:
+                for i in refused:
+                    peer.conn.send(BlockRefused(file, i, HELD_BACK))
+        log.info("sending of file %s paused", file.hex()[:12])
+        self._emit(file)
+
+    def resume_sending(self, file: bytes) -> None:
+        if file not in self.held_back:
+            return
+        self.held_back.discard(file)
+        self._save_held_back()
+        have = self._have(file)  # (receivers waiting for it ask again)
+        for peer in self.core.net.live():
+            if self._entitled(peer, file):
+                assert peer.conn is not None
+                peer.conn.send(have)
+        log.info("sending of file %s resumed", file.hex()[:12])
+        self._emit(file)
+
+    def _save_held_back(self) -> None:
+        self.core.db.set_setting(PAUSED_SENDS, sorted(f.hex() for f in self.held_back))
+
     # -- what the API shows -----------------------------------------------------------------
 
     def attachment(self, row: AttachmentRow) -> desc.Attachment:
@@ -228,6 +297,12 @@ class Files(Fetching, Serving):
             out["path"] = str(self.disk.path(a.id))
         if a.width and a.height:
             out["width"], out["height"] = a.width, a.height
+        if a.duration:
+            out["duration"] = a.duration / 1000  # seconds
+        if a.is_video:
+            out["video"] = True
+        if a.id in self.held_back:
+            out["sending"] = FILE_PAUSED
         if problem:
             out["problem"] = problem
         return out
@@ -271,10 +346,18 @@ class Files(Fetching, Serving):
                 "have": self.have(row), "size": row.size, "rate": 0, "eta": None, "peer": "",
                 "state": FILE_PAUSED, "problem": row.problem,
             })
+        for file in sorted(self.held_back):
+            out.append({
+                "id": file.hex(), "name": names.get(file, ""), "direction": "out",
+                "have": 0, "size": self._size(file), "rate": 0, "eta": None, "peer": "",
+                "state": FILE_PAUSED,
+            })
         now = time.monotonic()
         for (device, file), u in list(self.uploads.items()):
             if now - u.last > 5.0:
                 del self.uploads[(device, file)]
+                continue
+            if file in self.held_back:
                 continue
             out.append({
                 "id": file.hex(), "name": names.get(file, ""), "direction": "out",
@@ -287,7 +370,7 @@ class Files(Fetching, Serving):
         out: dict[bytes, str] = {}
         for file in list(self.transfers) + [f for _, f in self.uploads] + [
             r.id for r in self.core.db.files_in_state(FILE_PAUSED)
-        ]:
+        ] + list(self.held_back):
             rows = self.core.db.attachments_of(file)
             if rows:
                 out[file] = self.attachment(rows[0]).name
@@ -305,6 +388,9 @@ class Files(Fetching, Serving):
         """Forget the attachments of ``conv``; remove the files nothing else names."""
         gone = self.core.db.delete_attachments(conv)
         for file in gone:
+            if file in self.held_back:
+                self.held_back.discard(file)
+                self._save_held_back()
             self._stop_transfer(file)
             self._manifests.pop(file, None)
             self.disk.remove(file)
@@ -332,6 +418,10 @@ class Files(Fetching, Serving):
         if done():
             return True
         return await self.core.wait_event(lambda e: isinstance(e, FileChanged) and done(), timeout)
+
+def _is_hex(s: str) -> bool:
+    return all(c in "0123456789abcdef" for c in s)
+
 
 def _fit(atts: list[desc.Attachment], text: str) -> list[desc.Attachment]:
     """The descriptors, without previews if that is what it takes to fit one event."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from p2p.network import Peer
 
 MAX_QUEUED = 1024  # block requests of one device waiting to be served (more: refused)
+HELD_BACK = "paused by the sender"  # why a block of a file whose sending is paused is refused
 
 
 class Serving(FilesBase):
@@ -39,6 +40,8 @@ class Serving(FilesBase):
         m = self._manifest(file)
         if row is None or m is None:
             return FileHave(file, b"", b"", False)
+        if file in self.held_back:  # (its sending is paused: I hold nothing to serve)
+            return FileHave(file, m.encode(), b"", False)
         if row.state == FILE_COMPLETE:
             if self.disk.complete(file):
                 return FileHave(file, m.encode(), b"", True)
@@ -55,6 +58,9 @@ class Serving(FilesBase):
         assert peer.conn is not None
         if not self._entitled(peer, r.file):
             peer.conn.send(BlockRefused(r.file, r.index, "not entitled"))
+            return
+        if r.file in self.held_back:
+            peer.conn.send(BlockRefused(r.file, r.index, HELD_BACK))
             return
         q = self.queues.setdefault(peer.device_id, collections.deque())
         if len(q) >= MAX_QUEUED:
@@ -122,6 +128,8 @@ class Serving(FilesBase):
         m = self._manifest(file)
         if m is None or not 0 <= index < m.count:
             return "not here"
+        if file in self.held_back:
+            return HELD_BACK
         if self.disk.complete(file):
             return ""
         t = self.transfers.get(file)

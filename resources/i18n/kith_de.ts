@@ -77,6 +77,14 @@
         <translation>Kopieren</translation>
     </message>
     <message>
+        <source>Resume sending</source>
+        <translation>Senden fortsetzen</translation>
+    </message>
+    <message>
+        <source>Pause sending</source>
+        <translation>Senden pausieren</translation>
+    </message>
+    <message>
         <source>Pause</source>
         <translation>Pausieren</translation>
     </message>
@@ -95,6 +103,25 @@
     <message>
         <source>Cannot save {name}: {reason}</source>
         <translation>{name} kann nicht gespeichert werden: {reason}</translation>
+    </message>
+</context>
+<context>
+    <name>AutoDownload</name>
+    <message>
+        <source>Download files by themselves up to</source>
+        <translation>Dateien automatisch herunterladen bis</translation>
+    </message>
+    <message>
+        <source>Files from your contacts and your own devices; files from anyone else always wait for a click</source>
+        <translation>Dateien von deinen Kontakten und deinen eigenen Geräten; Dateien von allen anderen warten immer auf einen Klick</translation>
+    </message>
+    <message>
+        <source> MB</source>
+        <translation> MB</translation>
+    </message>
+    <message>
+        <source>Largest file that downloads by itself</source>
+        <translation>Größte Datei, die automatisch heruntergeladen wird</translation>
     </message>
 </context>
 <context>
@@ -330,6 +357,13 @@
     <message>
         <source>Send</source>
         <translation>Senden</translation>
+    </message>
+</context>
+<context>
+    <name>ComposerFiles</name>
+    <message>
+        <source>Attach files</source>
+        <translation>Dateien anhängen</translation>
     </message>
 </context>
 <context>
@@ -584,6 +618,10 @@
 </context>
 <context>
     <name>FilesLayout</name>
+    <message>
+        <source>Sending paused · {size}</source>
+        <translation>Senden pausiert · {size}</translation>
+    </message>
     <message>
         <source>Waiting for a device that has it · {have} of {size}</source>
         <translation>Warten auf ein Gerät, das sie hat · {have} von {size}</translation>
@@ -1162,16 +1200,32 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
 <context>
     <name>PhotoViewer</name>
     <message>
-        <source>Previous picture</source>
-        <translation>Vorheriges Bild</translation>
+        <source>Previous</source>
+        <translation>Zurück</translation>
     </message>
     <message>
-        <source>Next picture</source>
-        <translation>Nächstes Bild</translation>
+        <source>Next</source>
+        <translation>Weiter</translation>
     </message>
     <message>
-        <source>{name}  ({n} of {count})</source>
-        <translation>{name}  ({n} von {count})</translation>
+        <source>{name}  ({at} of {n}) · {length}</source>
+        <translation>{name}  ({at} von {n}) · {length}</translation>
+    </message>
+    <message>
+        <source>▶ Play</source>
+        <translation>▶ Abspielen</translation>
+    </message>
+    <message>
+        <source>▶ Open in the system&apos;s player</source>
+        <translation>▶ Im Player des Systems öffnen</translation>
+    </message>
+    <message>
+        <source>{name}  ({at} of {n})</source>
+        <translation>{name}  ({at} von {n})</translation>
+    </message>
+    <message>
+        <source>No program here plays this video</source>
+        <translation>Kein Programm hier kann dieses Video abspielen</translation>
     </message>
     <message>
         <source>This picture cannot be shown</source>
@@ -1396,6 +1450,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>Ton abspielen</translation>
     </message>
     <message>
+        <source>Downloads</source>
+        <translation>Downloads</translation>
+    </message>
+    <message>
         <source>You, on all your devices</source>
         <translation>Du, auf all deinen Geräten</translation>
     </message>
@@ -1601,6 +1659,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
 </context>
 <context>
     <name>TransfersDialog</name>
+    <message>
+        <source> (not sending)</source>
+        <translation> (wird nicht gesendet)</translation>
+    </message>
     <message>
         <source>Transfers</source>
         <translation>Übertragungen</translation>

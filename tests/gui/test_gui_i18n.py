@@ -15,6 +15,7 @@ from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QAbstractSpinBox,
     QApplication,
     QComboBox,
     QLabel,
@@ -257,7 +258,7 @@ def test_sas_names_cover_the_whole_table(german):
 # -- accessible names -------------------------------------------------------------------------
 
 INTERACTIVE = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QTextEdit,
-               QPlainTextEdit)
+               QPlainTextEdit, QAbstractSpinBox)
 
 
 def _inside(w: QWidget, kinds: type | object) -> bool:
@@ -274,7 +275,8 @@ def nameless(root: QWidget) -> list[str]:
     could only call by their kind: no accessible name, and no text that serves as one."""
     out = []
     for w in [root, *root.findChildren(QWidget)]:
-        if not isinstance(w, INTERACTIVE) or _inside(w, QComboBox | QAbstractItemView | QLineEdit):
+        if not isinstance(w, INTERACTIVE) or \
+                _inside(w, QComboBox | QAbstractItemView | QLineEdit | QAbstractSpinBox):
             continue  # (a combo box's popup, a list's editor, a line edit's clear button)
         if w.objectName().startswith("qt_"):
             continue  # Qt's private parts (a scroll area's viewport, a spin box's edit)

@@ -161,3 +161,38 @@ async def test_the_auto_download_limit_is_a_setting(pair, capsys):
     code, out, err = await kith_in_process(capsys, "--profile", b, "config", "set",
                                            "auto-download", "lots")
     assert code == 2 and "not a size" in err
+
+
+async def test_a_video_lists_its_duration_and_its_sending_pauses(pair, tmp_path, capsys):
+    from mediakit import make_video
+
+    alice, bob = pair
+    a, b = str(alice.profile), str(bob.profile)
+    clip = make_video(tmp_path / "clip.mp4", width=80, height=60, seconds=2)
+    code, out, err = await kith_in_process(capsys, "--profile", a, "send", "bob", "--file",
+                                           str(clip), "--wait", "20", "--json")
+    assert code == 0, err
+    code, out, err = await kith_in_process(capsys, "--profile", b, "files", "alice", "--json")
+    [f] = json.loads(out)
+    assert f["mime"] == "video/mp4" and f["video"] is True
+    assert (f["width"], f["height"]) == (80, 60) and abs(f["duration"] - 2.0) <= 0.1
+    code, out, err = await kith_in_process(capsys, "--profile", b, "history", "alice", "--json")
+    [m] = json.loads(out)
+    assert abs(m["files"][0]["duration"] - 2.0) <= 0.1
+    code, out, err = await kith_in_process(capsys, "--profile", b, "files", "alice")
+    assert "(video/mp4, 0:02," in out
+
+    # The sender pauses the file it sent: listed as a paused outgoing transfer.
+    code, out, err = await kith_in_process(capsys, "--profile", a, "pause", f["id"][:10],
+                                           "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert got["state"] == "complete" and got["sending"] == "paused"
+    code, out, err = await kith_in_process(capsys, "--profile", a, "transfers", "--json")
+    assert [(t["direction"], t["state"]) for t in json.loads(out)
+            if t["id"] == f["id"]] == [("out", "paused")]
+    code, out, err = await kith_in_process(capsys, "--profile", a, "files", "bob")
+    assert "sending paused" in out
+    code, out, err = await kith_in_process(capsys, "--profile", a, "resume", f["id"][:10],
+                                           "--json")
+    assert code == 0 and "sending" not in json.loads(out), err
