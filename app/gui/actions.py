@@ -265,11 +265,13 @@ class MessageActions(QObject):
         bottom = pane.composer_field.parentWidget()
         assert isinstance(layout, QVBoxLayout) and bottom is not None
         layout.insertWidget(layout.indexOf(bottom), self.bar)
-        row = bottom.layout()
-        assert isinstance(row, QHBoxLayout)
-        self.timer_button = QToolButton()
-        self.timer_button.setObjectName("timerButton")
-        self.timer_button.setAutoRaise(True)
+        field = pane.composer_field  # its tools: emoji, then the timer, before Send
+        self.emoji_button = field.add_tool("emoji", "\u263a", "emojiButton", self.tr("Emoji"))
+        self.emoji_button.clicked.connect(self.pick_for_composer)
+        self.timer_button = field.add_tool("timer", "\u23f1", "timerButton",
+                                           self.tr("Disappearing messages"))
+        self.timer_button.setCheckable(True)  # checked (drawn pressed) while a timer is on
+        self.timer_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.timer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.timer_menu = QMenu(self.timer_button)
         self.timer_menu.setObjectName("timerMenu")
@@ -279,15 +281,6 @@ class MessageActions(QObject):
             act.triggered.connect(lambda _=False, s=seconds: self.set_timer(s))
         self.timer_menu.addAction(self.tr("Custom\u2026"), self.custom_timer)
         self.timer_button.setMenu(self.timer_menu)
-        row.insertWidget(0, self.timer_button)
-        self.emoji_button = QToolButton()
-        self.emoji_button.setObjectName("emojiButton")
-        self.emoji_button.setText("\u263a")
-        self.emoji_button.setToolTip(self.tr("Emoji"))
-        self.emoji_button.setAccessibleName(self.tr("Emoji"))
-        self.emoji_button.setAutoRaise(True)
-        self.emoji_button.clicked.connect(self.pick_for_composer)
-        row.insertWidget(1, self.emoji_button)
         self.picker: EmojiPicker | None = None
 
         self.hover = HoverBar(self.view.viewport())
@@ -355,6 +348,7 @@ class MessageActions(QObject):
         t = self.node.actions.timer(conv) if conv else None
         seconds = t.timer if t else 0
         self.timer_button.setText("\u23f1" + (f" {duration(seconds)}" if seconds else ""))
+        self.timer_button.setChecked(bool(seconds))
         self.timer_button.setToolTip(
             self.tr("Disappearing messages: {time}").format(time=duration(seconds)))
         self.timer_button.setAccessibleName(self.timer_button.toolTip())

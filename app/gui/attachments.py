@@ -18,16 +18,14 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication, QImage, QMouseEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
-    QHBoxLayout,
     QMenu,
-    QPushButton,
     QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.gui.composerfiles import ComposerFiles, PendingFiles
-from app.gui.filebubbles import GAP, FilesBridge, FilesLayout, Item, size_text
+from app.gui.filebubbles import FilesBridge, FilesLayout, Item, size_text
 from app.gui.viewer import multimedia, open_outside
 from storage import MessageRow
 
@@ -62,22 +60,12 @@ class Attachments(QObject):
         layout = chat.layout()
         assert isinstance(layout, QVBoxLayout)
         layout.insertWidget(layout.indexOf(bar), self.pending)
-        row = bar.layout()
-        assert isinstance(row, QHBoxLayout)
-        self.attach_button = QPushButton("📎")
-        self.attach_button.setObjectName("attachButton")
-        self.attach_button.setToolTip(self.tr("Attach files"))
-        self.attach_button.setAccessibleName(self.tr("Attach files"))
-        self.attach_button.setFlat(True)
+        self.attach_button = chat.composer_field.add_tool(
+            "attach", "📎", "attachButton", self.tr("Attach files"), leading=True)
         self.attach_button.clicked.connect(self.pick)
-        row.insertWidget(0, self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
-        self.transfers_button = QPushButton("⇅")
-        self.transfers_button.setObjectName("transfersButton")
-        self.transfers_button.setToolTip(self.tr("Transfers"))
-        self.transfers_button.setAccessibleName(self.tr("Transfers"))
-        self.transfers_button.setFlat(True)
+        self.transfers_button = window.sidebar.add_top_button(
+            "transfers", "⇅", "transfersButton", self.tr("Transfers"))
         self.transfers_button.clicked.connect(self.show_transfers)
-        row.insertWidget(1, self.transfers_button, 0, Qt.AlignmentFlag.AlignBottom)
         self._viewport = self.view.viewport()
         self._alive = True
         self.view.destroyed.connect(self._gone)
@@ -147,8 +135,8 @@ class Attachments(QObject):
         if "bubble" not in g:
             return []
         max_w = d._max_text_width()
-        top = d._text_size(index, max_w)[1] + GAP if row.text else 0
-        origin = g["bubble"].topLeft() + QPoint(d.PAD_H, d.PAD_V + top)
+        # the files come first in the bubble, the text under them (BubbleDelegate.text_top)
+        origin = g["bubble"].topLeft() + QPoint(d.PAD_H, d.PAD_V)
         return self.layout.rects(row, max_w, origin)
 
     def activate(self, item: Item) -> None:

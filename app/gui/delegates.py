@@ -277,14 +277,34 @@ class BubbleDelegate(QStyledItemDelegate):
             height += self.STATUS_H
         return QSize(width, height + 4 if last else height)
 
+    FILES_GAP = 6  # between a message's files and its caption
+
+    def _text_shown(self, row: MessageRow, max_w: int) -> bool:
+        """Whether the bubble shows a text part: the caption, or what the actions add to
+        it (reactions under a photo sent without a caption)."""
+        if row.text or self.files is None:
+            return True
+        view = self.view
+        doc = self._row_doc(row.event_id, row.text, row.outgoing, max_w, view.font(),
+                            view.palette())
+        return bool(doc.toPlainText().strip())
+
+    def text_top(self, row: MessageRow, max_w: int) -> int:
+        """Where the text part starts in the bubble: under the message's files, which come
+        first (pictures on top, the caption and the reactions below, as Signal and
+        WhatsApp show them)."""
+        fh = self.files.size(row, max_w)[1] if self.files is not None else 0
+        return fh + self.FILES_GAP if fh else 0
+
     def _content_size(self, index: AnyIndex, max_w: int) -> tuple[int, int]:
-        """The text's size, with the message's files (app.gui.attachments) below it."""
+        """The message's files (app.gui.filebubbles) with the text under them."""
         w, h = self._text_size(index, max_w)
         if self.files is not None:
             row = self.model.row(index.row())
             fw, fh = self.files.size(row, max_w)
             if fh:
-                w, h = (max(w, fw), h + 6 + fh) if row.text else (fw, fh)
+                shown = self._text_shown(row, max_w)
+                w, h = (max(w, fw), fh + self.FILES_GAP + h) if shown else (fw, fh)
         return w, h
 
     def _sender(self, index: AnyIndex) -> str:
@@ -307,7 +327,8 @@ class BubbleDelegate(QStyledItemDelegate):
         if not bubble.contains(pos):
             return ""
         doc = self._doc(index, opt.font, opt.palette)
-        local = QPointF(pos - bubble.topLeft() - QPoint(self.PAD_H, self.PAD_V))
+        top = self.text_top(self.model.row(index.row()), self._max_text_width())
+        local = QPointF(pos - bubble.topLeft() - QPoint(self.PAD_H, self.PAD_V + top))
         return doc.documentLayout().anchorAt(local)
 
     def _small_font(self, font: QFont) -> QFont:
@@ -388,12 +409,12 @@ class BubbleDelegate(QStyledItemDelegate):
         ctx = QAbstractTextDocumentLayout.PaintContext()
         ctx.palette.setColor(QPalette.ColorRole.Text, text_colour)
         row = self.model.row(index.row())
-        if row.text or self.files is None:
-            doc.documentLayout().draw(painter, ctx)
+        max_w = self._max_text_width()
         if self.files is not None:
-            top = int(doc.size().height()) + 6 if row.text else 0
-            self.files.paint(painter, row, self._max_text_width(), QPoint(0, top), pal,
-                             outgoing)
+            self.files.paint(painter, row, max_w, QPoint(0, 0), pal, outgoing)
+        if self._text_shown(row, max_w):
+            painter.translate(0, self.text_top(row, max_w))
+            doc.documentLayout().draw(painter, ctx)
         painter.restore()
         status = str(index.data(MsgRole.StatusText) or "")
         if status and "status" in g:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -249,6 +250,8 @@ class Sidebar(QWidget):
         self.settings_button.setToolTip(self.tr("Settings (Ctrl+,)"))
         self.settings_button.setAccessibleName(self.tr("Settings"))
         top.addWidget(self.settings_button)
+        self._top = top
+        self._top_tools: list[QWidget] = []  # features' buttons (add_top_button)
         layout.addLayout(top)
         # chats open on my other devices
         self.handoff_box = QVBoxLayout()
@@ -350,6 +353,18 @@ class Sidebar(QWidget):
         self.request_rows: list[PersonRow] = []
         self.nearby_rows: list[PersonRow] = []
 
+    def add_top_button(self, icon: str, fallback: str, name: str, tip: str) -> QToolButton:
+        """A feature's button in the row at the top, before Settings (the transfers list):
+        same size as the others; hidden with them when the sidebar is a column of avatars."""
+        b = theme.IconButton(icon, fallback)
+        b.setObjectName(name)
+        b.setToolTip(tip)
+        b.setAccessibleName(tip)
+        self._top.insertWidget(self._top.indexOf(self.settings_button), b)
+        self._top_tools.append(b)
+        b.setVisible(not self.compact)
+        return b
+
     def set_compact(self, compact: bool) -> None:
         """A narrow window: the sidebar is a column of avatars (as in Messages); what
         needs words (search, requests, Nearby, offers) comes back when it widens."""
@@ -358,7 +373,8 @@ class Sidebar(QWidget):
         self.compact = compact
         self.setMinimumWidth(COMPACT_WIDTH if compact else FULL_MIN_WIDTH)
         self.setMaximumWidth(COMPACT_WIDTH if compact else 16777215)
-        for w in (self.search, self.settings_button, self.requests_title, self.nearby_title,
+        for w in (self.search, self.settings_button, *self._top_tools, self.requests_title,
+                  self.nearby_title,
                   self.nearby_empty, self.add_address, *self.request_rows, *self.nearby_rows,
                   *self.handoff_cards):
             w.setVisible(not compact)

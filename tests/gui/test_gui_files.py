@@ -8,7 +8,6 @@ from pathlib import Path
 from nodekit import befriend
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QPushButton
 
 from app.gui.attachments import Item
 from app.gui.models import ConvRole, MsgRole
@@ -100,6 +99,23 @@ def test_dropped_files_go_with_the_caption_and_pictures_show_at_their_aspect_rat
     hint = view.bubbles.sizeHint(view.viewOptions() if hasattr(view, "viewOptions") else
                                  _option(view), index)
     assert hint.height() >= h1 + h2
+    # Pictures first, the caption under them (Signal, WhatsApp): the files start at the
+    # bubble's top and the text part below their heights.
+    bubbles = view.bubbles
+    row = received.row(0)
+    max_w = bubbles._max_text_width()
+    assert bubbles.text_top(row, max_w) >= h1 + h2
+    rects = bob.window.attachments.item_rects(0, row)
+    assert rects and min(r.top() for _, r in rects) < max(r.bottom() for _, r in rects)
+    first_top = min(r.top() for _, r in rects)
+    bubble = bubbles._geometry(_option_at(view, index), index)["bubble"]
+    assert first_top == bubble.top() + bubbles.PAD_V
+
+
+def _option_at(view, index):
+    opt = _option(view)
+    opt.rect = view.visualRect(index)
+    return opt
 
 
 def _option(view):
@@ -202,8 +218,7 @@ def test_a_large_file_card_shows_progress_and_the_transfers_list_pauses_it(
     text = window.attachments.layout.status_text(item)
     assert "% of 2.0 MB" in text, text
     window.chat.view.viewport().repaint()  # the card with its progress bar paints
-    transfers = [b for b in window.findChildren(QPushButton, "transfersButton")]
-    qtbot.mouseClick(transfers[0], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.attachments.transfers_button, Qt.MouseButton.LeftButton)
     dialog = window.attachments.transfers
     assert dialog is not None and dialog.isVisible()
     assert dialog.list.count() == 1 and "report.pdf" in dialog.list.item(0).text()

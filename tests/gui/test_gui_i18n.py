@@ -98,6 +98,7 @@ TEXT_CALLS = {
     "QGroupBox", "QMenu", "QMessageBox", "QProgressDialog",
     "information", "warning", "question", "critical", "getText", "getOpenFileName",
     "getOpenFileNames", "getSaveFileName", "getExistingDirectory", "getItem",
+    "add_tool", "add_top_button", "add_button",  # (the app's own: composer tools, banners)
 }
 # words that are not English: the app's name; object names are camelCase identifiers
 ALLOWED = {"Kith"}

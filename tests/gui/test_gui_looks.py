@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QStyle,
     QStyleOptionButton,
+    QToolButton,
 )
 
 from app.gui import theme
@@ -73,3 +74,32 @@ def test_system_without_a_colour_scheme_is_kiths_light_palette(monkeypatch):
         assert window == theme.light_palette().color(theme.light_palette().ColorRole.Window)
     finally:
         theme.apply_theme("light")
+
+
+@pytest.mark.parametrize("width", [640, 1400])
+def test_the_composer_tools_sit_in_the_field_and_leave_the_text_its_room(
+    kith_apps, qtbot, width
+):
+    """Attach before the text, emoji and the timer before Send, one size; the text field
+    keeps the composer's width (two features once put wide buttons beside the field and
+    halved it); the transfers list is a button at the top of the sidebar."""
+    app = kith_apps("alice")
+    w = app.window
+    w.resize(width, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    w.stack.setCurrentWidget(w.chat)  # (the chat pane, as when a chat is open)
+    field = w.chat.composer_field
+    qtbot.waitUntil(lambda: field.isVisible() and w.chat.composer.x() > 0)
+    tools = {b.objectName(): b for b in field.findChildren(QToolButton)}
+    assert {"attachButton", "emojiButton", "timerButton", "sendButton"} <= set(tools)
+    sizes = {tools[n].size().toTuple() for n in ("attachButton", "emojiButton", "timerButton")}
+    assert len(sizes) == 1, sizes
+    x = {n: tools[n].mapTo(field, QPoint(0, 0)).x() for n in tools}
+    text_x = w.chat.composer.mapTo(field, QPoint(0, 0)).x()
+    assert x["attachButton"] < text_x < x["emojiButton"] < x["timerButton"] < x["sendButton"]
+    bar = field.parentWidget()
+    assert field.width() >= bar.width() - 40, (field.width(), bar.width())
+    assert w.chat.composer.width() >= field.width() - 5 * 34
+    transfers = w.attachments.transfers_button
+    assert transfers.parentWidget() is w.sidebar or w.sidebar.isAncestorOf(transfers)
