@@ -38,6 +38,7 @@ ENV = "KITH_LANG"
 LANGUAGE_FILE = "language"
 
 _installed: list[QTranslator] = []
+_speaking = ["en"]  # the language of the texts now (install() sets it)
 
 
 def i18n_dir() -> Path:
@@ -91,8 +92,8 @@ def install(app: QCoreApplication, locale: QLocale) -> str:
     Returns the language code in use (``en`` when there is no translation)."""
     uninstall(app)
     QLocale.setDefault(locale)
-    code = QLocale.languageToCode(locale.language())
-    if code not in TRANSLATED:
+    code = _translation_for(locale)
+    if code is None:
         return "en"
     kith = QTranslator(app)
     if not kith.load(str(i18n_dir() / f"kith_{code}.qm")):
@@ -103,13 +104,32 @@ def install(app: QCoreApplication, locale: QLocale) -> str:
         _installed.append(qt)
     app.installTranslator(kith)
     _installed.append(kith)
+    _speaking[0] = code
     return code
+
+
+def _translation_for(locale: QLocale) -> str | None:
+    """The first of ``locale``'s UI languages that Kith speaks (the system locale's follow
+    ``LANGUAGE``, e.g. ``de:en``); None for English or one without a translation."""
+    for tag in [*locale.uiLanguages(), QLocale.languageToCode(locale.language())]:
+        code = tag.replace("_", "-").split("-")[0].lower()
+        if code == "en":
+            return None
+        if code in TRANSLATED:
+            return code
+    return None
+
+
+def speaking() -> str:
+    """The language code of the app's texts now (``en`` without a translation)."""
+    return _speaking[0]
 
 
 def uninstall(app: QCoreApplication) -> None:
     """Back to the source language (English) and the system's locale."""
     while _installed:
         app.removeTranslator(_installed.pop())
+    _speaking[0] = "en"
     QLocale.setDefault(QLocale.system())
 
 
@@ -127,7 +147,7 @@ def _sas_table(code: str) -> dict[str, str]:
 def sas_name(english: str) -> str:
     """A SAS emoji's name (``p2p.fingerprint.SAS_EMOJI`` keeps the English ones) in the
     language the app speaks."""
-    code = QLocale.languageToCode(QLocale().language())
+    code = speaking()
     return _sas_table(code).get(english, english) if code in TRANSLATED else english
 
 

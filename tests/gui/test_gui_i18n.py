@@ -196,6 +196,34 @@ def test_the_language_choice(tmp_path, monkeypatch):
         i18n.save_language(tmp_path, "xx")
 
 
+SPEAK = """
+from PySide6.QtCore import QCoreApplication
+from app.gui import i18n
+app = QCoreApplication([])
+print(i18n.install(app, i18n.chosen_locale(None)),
+      QCoreApplication.translate("SettingsDialog", "Settings"))
+"""
+
+
+@pytest.mark.parametrize(("env", "spoken"), [
+    ({"LANG": "de_DE.UTF-8"}, "de Einstellungen"),
+    ({"LANGUAGE": "de", "LANG": "en_US.UTF-8"}, "de Einstellungen"),
+    ({"LC_ALL": "de_AT.UTF-8", "KITH_LANG": "en"}, "en Settings"),  # KITH_LANG wins
+    ({"LANG": "C.UTF-8", "KITH_LANG": "de"}, "de Einstellungen"),
+    ({"LANG": "fr_FR.UTF-8"}, "en Settings"),  # no French: the source language
+])
+def test_the_system_language_or_kith_lang_chooses_at_start(env, spoken):
+    import os
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("LANG", "LANGUAGE", "LC_ALL", "LC_MESSAGES", i18n.ENV)}
+    out = subprocess.run([sys.executable, "-c", SPEAK], env={**clean, **env},
+                         capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == spoken
+
+
 def test_dates_follow_the_language(qapp):
     now = datetime.datetime(2026, 3, 12, 15, 30)  # a Thursday
     yesterday = int(datetime.datetime(2026, 3, 11, 14, 5).timestamp() * 1000)
