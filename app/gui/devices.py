@@ -141,6 +141,7 @@ class DevicesDialog(QDialog):
         col.addWidget(how)
         self.code = QLineEdit()
         self.code.setObjectName("linkCodeField")
+        self.code.setAccessibleName(self.tr("Code"))
         self.code.setPlaceholderText(self.tr("the code on its screen, like 123-456-789"))
         col.addWidget(self.code)
         self.progress = QProgressBar()

@@ -65,6 +65,7 @@ class FirstStartDialog(QDialog):
         layout.addWidget(intro)
         self.name = QLineEdit()
         self.name.setObjectName("displayNameField")
+        self.name.setAccessibleName(self.tr("Your name"))
         self.name.setPlaceholderText(self.tr("Your name"))
         self.name.setMaxLength(MAX_NAME)
         layout.addWidget(self.name)

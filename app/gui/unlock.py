@@ -75,6 +75,7 @@ def _password(name: str, placeholder: str) -> QLineEdit:
     field.setObjectName(name)
     field.setEchoMode(QLineEdit.EchoMode.Password)
     field.setPlaceholderText(placeholder)
+    field.setAccessibleName(placeholder)
     return field
 
 
@@ -178,6 +179,7 @@ class RecoveryCodeDialog(QDialog):
                     "shows it only this once."), "recoveryIntro"))
         self.code = QLineEdit(code)
         self.code.setObjectName("recoveryCode")
+        self.code.setAccessibleName(self.tr("Recovery code"))
         self.code.setReadOnly(True)
         layout.addWidget(self.code)
         self.written = QCheckBox(self.tr("I have written it down"))
@@ -219,6 +221,7 @@ class SecretDialog(QDialog):
                       else _password("unlockPassphrase", self.tr("Passphrase")))
         if recovery:
             self.field.setObjectName("unlockRecoveryCode")
+            self.field.setAccessibleName(self.tr("Recovery code"))
             self.field.setPlaceholderText(self.tr("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"))
         layout.addWidget(self.field)
         self.message = _label("", "unlockMessage")

@@ -580,6 +580,10 @@
         <translation>Starte Kith auf dem neuen Computer und wähle &lt;b&gt;Mit meinem anderen Gerät verknüpfen&lt;/b&gt;. Gib den Code ein, den sein Bildschirm zeigt:</translation>
     </message>
     <message>
+        <source>Code</source>
+        <translation>Code</translation>
+    </message>
+    <message>
         <source>the code on its screen, like 123-456-789</source>
         <translation>der Code auf seinem Bildschirm, z. B. 123-456-789</translation>
     </message>
@@ -1294,6 +1298,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>Schreib diesen Code auf und bewahre ihn sicher auf. Geht der Schlüsselbund verloren oder vergisst du deine Passphrase, ist er der einzige Weg zurück zu deinem Verlauf. Kith zeigt ihn nur dieses eine Mal.</translation>
     </message>
     <message>
+        <source>Recovery code</source>
+        <translation>Wiederherstellungscode</translation>
+    </message>
+    <message>
         <source>I have written it down</source>
         <translation>Ich habe ihn aufgeschrieben</translation>
     </message>
@@ -1357,6 +1365,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>Passphrase</source>
         <translation>Passphrase</translation>
+    </message>
+    <message>
+        <source>Recovery code</source>
+        <translation>Wiederherstellungscode</translation>
     </message>
     <message>
         <source>XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX-XXXX</source>

@@ -373,3 +373,26 @@ def test_nameless_finds_a_button_without_a_name(qtbot):
     row.addWidget(field)
     assert nameless(box) == ["QToolButton iconOnly ''", "QLineEdit field ''"]
     assert QApplication.instance() is not None
+
+
+def test_the_start_and_unlock_dialogs_name_their_controls(qtbot):
+    from app.gui.devices import LinkDialog
+    from app.gui.dialogs import FirstStartDialog
+    from app.gui.unlock import ProtectionDialog, RecoveryCodeDialog, SecretDialog
+    from p2p.oskeyring import KeyringStatus
+
+    def never(_text: str) -> bytes:
+        raise AssertionError("not unlocked in this test")
+
+    dialogs = {
+        "first start": FirstStartDialog(),
+        "protection": ProtectionDialog(KeyringStatus(False, "fail", "no Secret Service")),
+        "recovery code": RecoveryCodeDialog("ABCD-EFGH"),
+        "passphrase": SecretDialog(never),
+        "recovery": SecretDialog(never, recovery=True),
+        "link": LinkDialog("123-456-789", "laptop"),
+    }
+    for d in dialogs.values():
+        qtbot.addWidget(d)
+    problems = {k: nameless(d) for k, d in dialogs.items()}
+    assert {k: v for k, v in problems.items() if v} == {}
