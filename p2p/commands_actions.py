@@ -118,7 +118,7 @@ async def _card_request(node: Node, args: dict[str, Any]) -> Any:
         trust_new_key=bool(args.get("trust_new_key")),
     )
     out = info.to_json()
-    by = node.db.introduced_by(info.user_id)
+    by = node.actions.introduced_by(info.user_id)
     out["introduced_by"] = None if by is None else node.names().get(by, by.hex()[:12])
     return out
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from p2p.core import Core
 
 KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER, HIDE_CHAT)
+INTRODUCED = "introduced:"  # + a contact's user id (hex): who introduced them (a setting)
 
 __all__ = [
     "KINDS", "Actions", "CardBody", "EditBody", "HideBody", "HideChatBody", "ReactionBody",
@@ -67,6 +68,22 @@ class Actions:
         if not row.reply_to:
             return None
         return self.core.db.message_by_id(row.reply_to, row.conv)
+
+    def introduced_by(self, user: bytes) -> bytes | None:
+        """Who introduced ``user`` (the sender of the card I sent them a request from)."""
+        by = self.core.db.get_setting(f"{INTRODUCED}{user.hex()}", None)
+        if isinstance(by, str) and len(by) == 64:
+            return bytes.fromhex(by)
+        return self.core.db.introduced_by(user)  # (a request from a card before it was kept)
+
+    def introduction(self, user: bytes) -> dict[str, Any] | None:
+        """``introduced_by`` of ``kith contacts --json``: ``{user_id, name}`` or None."""
+        by = self.introduced_by(user)
+        if by is None:
+            return None
+        name = "me" if by == self.core.user_id else self.core.contacts.names().get(
+            by, by.hex()[:12])
+        return {"user_id": by.hex(), "name": name}
 
     def timer(self, conv: bytes) -> TimerRow | None:
         return self.core.db.conversation_timer(conv)
@@ -226,6 +243,8 @@ class Actions:
             raise UserError(contacts.key_change_warning(name, user, clash, "add"))
         contacts.save(user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash,
                       verified=False)
+        # who introduced them, kept (and on my devices) also when the card goes
+        core.settings.set(f"{INTRODUCED}{user.hex()}", card.by_user.hex())
         conv_with = core.convs.ensure_direct(user)
         core.log.append(conv_with, ContactBody("request", core.name))
         contacts.publish_roster(user)

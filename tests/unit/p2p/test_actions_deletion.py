@@ -9,13 +9,14 @@ import time
 
 import msgspec
 import pytest
-from corekit import Me, apply, me_fixture, other_device
+from corekit import Me, apply, me_fixture, other_device, person
 from test_actions import body_erased, contact, send
 from test_file_messages import _att
 
 from p2p.actions import CardBody, EditBody, HideChatBody, ReactionBody, UnsendBody
 from p2p.actions.deletion import HIDE_CHAT
 from p2p.api import FileChanged, MessagesChanged
+from p2p.commands import run
 from p2p.errors import RemoteProtocolError, UserError
 from p2p.messages import MessageBody as Msg
 
@@ -136,3 +137,18 @@ async def test_unsend_and_expiry_erase_the_messages_files_unless_another_names_t
     apply(me, [phone.event(conv, Msg("gone in 60", files=(e,), timer=60), time_ms=old)])
     assert me.db.file(e.id) is None and me.db.attachments(conv) == [
         x for x in me.db.attachments(conv) if x.file == b.id]
+
+
+async def test_introduced_by_stays_with_the_contact_when_the_card_goes(me: Me) -> None:
+    bob, conv = contact(me)
+    carol = person("carol")
+    card = bob.event(conv, CardBody(carol.user, "carol"))
+    apply(me, [card])
+    await me.core.actions.request_from_card(conv, card.id.hex())
+    await me.core.actions.delete_chat(conv)  # (the card goes with the chat)
+    assert me.db.cards([card.id]) == {}
+    assert me.core.actions.introduced_by(carol.user) == bob.user
+    listed = {c["name"]: c["introduced_by"] for c in await run(me.node, "contacts", {})}
+    assert listed == {"bob": None, "carol": {"user_id": bob.user.hex(), "name": "bob"}}
+    keys = [b.key for _, k, b in me.mine(me.core.convs.self_conv) if k == "setting"]
+    assert f"introduced:{carol.user.hex()}" in keys  # (it follows my devices)
