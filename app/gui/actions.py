@@ -309,6 +309,9 @@ class MessageActions(QObject):
         self.bridge.conversationsChanged.emit()
         if conv != self.model.conv:
             return
+        if self.node.db.chat_cut(conv) != self._cut:  # deleted (on another of my devices)
+            self.window.close_chat()
+            return
         changed = set(ids)
         # replies quoting a changed message show it anew too
         replies = {self.model.row(i).event_id for i in range(self.model.rowCount())
@@ -331,6 +334,8 @@ class MessageActions(QObject):
             self.refresh_timer()
 
     def on_chat_opened(self) -> None:
+        conv = self.model.conv
+        self._cut = self.node.db.chat_cut(conv) if conv else 0  # (delete chat)
         if self.mode is not None and self.mode[1].conv != self.model.conv:
             self.cancel()
         self.hover.hide()

@@ -7,6 +7,7 @@ card."""
 from __future__ import annotations
 
 import pytest
+from nodekit import add_device
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 from test_gui_chat import _friends, _open
@@ -113,4 +114,23 @@ def test_contact_info_says_who_introduced_a_contact_made_from_a_card(kith_apps, 
     assert label is not None and label.text().startswith("Introduced by alice")
     assert "not verified" in label.text()
     d.close()
+    QApplication.processEvents()
+
+
+@pytest.mark.qt_log_ignore(IGNORE)
+def test_a_chat_deleted_on_my_other_device_closes_here(kith_apps, qtbot, aw, tmp_path):
+    desktop, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, desktop, bob)
+    laptop = kith_apps("alice", profile=add_device(tmp_path, "alice", "laptop"))
+    aw(laptop.node.connect("127.0.0.1", desktop.node.port))
+    row = aw(bob.node.send_message("alice", "see you both"))
+    qtbot.waitUntil(lambda: laptop.node.db.message_by_id(row.event_id) is not None)
+    w = laptop.window
+    w.show()
+    _open(qtbot, w, "bob")
+    qtbot.waitUntil(lambda: w.messages.rowCount() >= 1)
+    aw(desktop.node.actions.delete_chat(row.conv))
+    qtbot.waitUntil(lambda: w.current is None)
+    assert w.stack.currentWidget() is w.empty
+    assert laptop.node.db.messages(row.conv) == []
     QApplication.processEvents()

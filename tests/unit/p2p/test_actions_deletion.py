@@ -9,7 +9,7 @@ import time
 
 import msgspec
 import pytest
-from corekit import Me, apply, me_fixture, other_device, person
+from corekit import Me, apply, me_fixture, other_device, peer, person, receive
 from test_actions import body_erased, contact, send
 from test_file_messages import _att
 
@@ -152,3 +152,20 @@ async def test_introduced_by_stays_with_the_contact_when_the_card_goes(me: Me) -
     assert listed == {"bob": None, "carol": {"user_id": bob.user.hex(), "name": "bob"}}
     keys = [b.key for _, k, b in me.mine(me.core.convs.self_conv) if k == "setting"]
     assert f"introduced:{carol.user.hex()}" in keys  # (it follows my devices)
+
+
+async def test_a_format_1_message_is_hidden_but_its_signed_head_keeps_the_text(me: Me) -> None:
+    from test_receive import _v1
+
+    from p2p import events as ev
+
+    bob, conv = contact(me)
+    old = _v1(bob, conv, 1, ev.GENESIS, Msg("first release words"))
+    receive(me, peer(bob), [old])
+    assert [m.text for m in me.db.messages(conv)] == ["first release words"]
+    await me.core.actions.delete_chat(conv)
+    assert me.db.messages(conv) == [] and me.db.search("release") == []
+    receive(me, peer(bob), [old])  # (again, as a re-sync would bring it)
+    assert me.db.messages(conv) == []
+    [(head, body)] = me.db.events_after(conv, bob.device, 0)
+    assert b"first release words" in head and body is None  # (signed: it cannot go)
