@@ -48,13 +48,16 @@ class DeleteChatDialog(QMessageBox):
             name, member = (c.name if c else self.tr("this person")), False
         self.setText(self.tr("Delete this chat with {name}?").format(name=name) if not group
                      else self.tr("Delete the chat “{name}”?").format(name=name))
-        others = (self.tr("the other members' devices") if group
-                  else self.tr("{name}'s devices").format(name=name))
-        text = self.tr(
-            "Its messages and files are removed from all of your devices. They are not "
-            "removed from {others}: {who} keep their copy. A new message brings the chat "
-            "back."
-        ).format(others=others, who=self.tr("they") if group else name)
+        if group:
+            text = self.tr(
+                "Its messages and files are removed from all of your devices. The other "
+                "members keep their copy: nothing is removed from their devices. A new "
+                "message brings the chat back.")
+        else:
+            text = self.tr(
+                "Its messages and files are removed from all of your devices. {name} keeps "
+                "their copy: nothing is removed from their devices. A new message brings "
+                "the chat back.").format(name=name)
         if member:
             text += " " + self.tr("You stay in the group unless you also leave it.")
         self.setInformativeText(text)

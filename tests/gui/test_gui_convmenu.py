@@ -47,7 +47,8 @@ def test_delete_chat_asks_first_then_closes_the_chat_and_a_new_message_brings_it
     menu.close()
     d = _dialog(qtbot, w)
     text = d.text() + " " + d.informativeText()
-    assert "all of your devices" in text and "not removed from bob's devices" in text
+    assert "removed from all of your devices" in text
+    assert "bob keeps their copy: nothing is removed from their devices" in text
     assert d.defaultButton() is d.cancel_button and d.leave_button is None
     qtbot.keyClick(d, Qt.Key.Key_Return)  # Enter is Cancel: nothing happens
     qtbot.waitUntil(lambda: not d.isVisible())
@@ -87,7 +88,7 @@ def test_in_a_group_i_am_in_the_dialog_offers_leave_and_delete(kith_apps, qtbot,
     act.trigger()
     menu.close()
     d = _dialog(qtbot, w)
-    assert "other members' devices" in d.informativeText()
+    assert "The other members keep their copy" in d.informativeText()
     assert "You stay in the group" in d.informativeText()
     assert d.defaultButton() is d.cancel_button and d.leave_button is not None
     qtbot.mouseClick(d.leave_button, Qt.MouseButton.LeftButton)
