@@ -179,6 +179,7 @@ class ConversationMenu:
 
         if self.window.current == user:
             self.window.close_chat()
+        self.bridge.set_draft(conv, "")  # (its draft goes with it, as in Signal)
         self.bridge.run(run(), on_done=lambda _n: self.bridge.conversationsChanged.emit())
 
     def restore_old_key(self) -> RestoreKeyDialog | None:

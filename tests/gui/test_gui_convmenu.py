@@ -54,6 +54,7 @@ def test_delete_chat_asks_first_then_closes_the_chat_and_a_new_message_brings_it
     qtbot.waitUntil(lambda: not d.isVisible())
     assert len(alice.node.db.messages(conv)) == 2 and w.current == bob.node.user_id
 
+    w.chat.composer.setPlainText("half a thought")
     menu, act = _menu_action(qtbot, w, _row_of(w, "bob"), "deleteChatAction")
     act.trigger()
     menu.close()
@@ -61,7 +62,7 @@ def test_delete_chat_asks_first_then_closes_the_chat_and_a_new_message_brings_it
     qtbot.mouseClick(d.delete_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: alice.node.db.messages(conv) == [])
     assert w.current is None and w.stack.currentWidget() is w.empty
-    assert w.messages.rowCount() == 0
+    assert w.messages.rowCount() == 0 and w.bridge.draft(conv) == ""
     qtbot.waitUntil(lambda: w.conversations.rowCount() == 0)  # it leaves the list
     assert alice.node.db.search("secret") == []
     assert len(bob.node.db.messages(conv)) == 2  # (bob's copy is his)
