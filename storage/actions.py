@@ -32,6 +32,13 @@ _ROW = (
 )
 
 
+# an attachment ``a`` of a message up to its conversation's cut (delete chat)
+_CUT_SHOWN = (
+    "EXISTS (SELECT 1 FROM messages m WHERE m.conv = a.conv AND m.author = a.author AND "
+    "m.seq = a.seq AND m.lamport <= (SELECT lamport FROM chat_cuts WHERE conv = ?))"
+)
+
+
 class _Row(NamedTuple):
     rowid: int
     conv: bytes
@@ -158,15 +165,57 @@ class ActionsPart(StoreBase):
         ).fetchone()
         return int(found or 0)
 
-    def ids_up_to_cut(self, conv: bytes) -> list[bytes]:
-        """The messages of ``conv`` that its cut removes (to settle)."""
-        return [
-            r[0] for r in self._conn.execute(
-                "SELECT event_id FROM messages WHERE conv = ? AND lamport <= "
-                "(SELECT lamport FROM chat_cuts WHERE conv = ?)",
+    def remove_up_to_cut(self, conv: bytes, out: Settled) -> None:
+        """Remove every message of ``conv`` up to its cut at once, as settling removes
+        one (text, index, edits, reactions, cards, bodies, attachments), into ``out``."""
+        cut = "(SELECT lamport FROM chat_cuts WHERE conv = ?)"
+        with self.transaction():
+            rows = self._conn.execute(
+                f"SELECT event_id, author, seq FROM messages WHERE conv = ? AND lamport <= {cut}",  # noqa: S608
                 (conv, conv),
+            ).fetchall()
+            if not rows:
+                return
+            ids = [r[0] for r in rows]
+            keys = [(conv, r[1], r[2]) for r in rows]
+            for i in range(0, len(ids), 400):
+                chunk = ids[i : i + 400]
+                marks = ",".join("?" * len(chunk))
+                keys.extend(
+                    (r[0], r[1], r[2]) for r in self._conn.execute(
+                        f"SELECT conv, author, seq FROM edits WHERE target IN ({marks}) "  # noqa: S608
+                        "AND edit_id != target",
+                        chunk,
+                    )
+                )
+                for table, column in (("edits", "target"), ("reactions", "target"),
+                                      ("cards", "event_id")):
+                    self._conn.execute(
+                        f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk  # noqa: S608
+                    )
+            self.erase_bodies(keys)
+            shown = _CUT_SHOWN
+            files = [r[0] for r in self._conn.execute(
+                f"SELECT DISTINCT file FROM attachments a WHERE a.conv = ? AND {shown}",  # noqa: S608
+                (conv, conv),
+            )]
+            if files:
+                self._conn.execute(
+                    f"DELETE FROM attachments AS a WHERE a.conv = ? AND {shown}",  # noqa: S608
+                    (conv, conv),
+                )
+                for f in files:
+                    if not self._conn.execute(
+                        "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)
+                    ).fetchone():
+                        self._conn.execute("DELETE FROM files WHERE id = ?", (f,))
+                        out.files.append(f)
+            self._conn.execute(
+                f"DELETE FROM messages WHERE conv = ? AND lamport <= {cut}", (conv, conv)  # noqa: S608
             )
-        ]
+            for event_id in ids:
+                out.changed.pop(event_id, None)
+                out.removed[event_id] = conv
 
     def drop_unshown_attachments(self, keys: Iterable[tuple[bytes, bytes, int]]) -> list[bytes]:
         """Forget the attachments of these messages that are not shown (gone or unsent

@@ -55,11 +55,10 @@ class ActionPart(Part):
     def write(self, store: Store) -> None:
         for write in self.records:
             write(store)
-        targets = dict(self.targets)
+        self._settled = store.settle(self.targets, now_ms())
         for conv, cut in self.cuts.items():
             if cut(store):
-                targets.update(dict.fromkeys(store.ids_up_to_cut(conv), conv))
-        self._settled = store.settle(targets, now_ms())
+                store.remove_up_to_cut(conv, self._settled)
 
     def committed(self) -> None:
         s = self._settled
