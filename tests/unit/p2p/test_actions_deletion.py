@@ -13,6 +13,7 @@ from corekit import Me, apply, me_fixture, other_device, peer, person, receive
 from test_actions import body_erased, contact, send
 from test_file_messages import _att
 
+from p2p import events as ev
 from p2p.actions import CardBody, EditBody, HideChatBody, ReactionBody, UnsendBody
 from p2p.actions.deletion import HIDE_CHAT
 from p2p.api import FileChanged, MessagesChanged
@@ -155,12 +156,10 @@ async def test_introduced_by_stays_with_the_contact_when_the_card_goes(me: Me) -
 
 
 async def test_a_format_1_message_is_hidden_but_its_signed_head_keeps_the_text(me: Me) -> None:
-    from test_receive import _v1
-
-    from p2p import events as ev
-
     bob, conv = contact(me)
-    old = _v1(bob, conv, 1, ev.GENESIS, Msg("first release words"))
+    enc = msgspec.msgpack.encode  # (as the first release wrote it: the body in the head)
+    inner = enc([conv, bob.device, 1, ev.GENESIS, 1, 5, "message", enc(Msg("first release words"))])
+    old = ev.decode(enc([inner, ev.sign(bob.identity.device_secret, inner)]))
     receive(me, peer(bob), [old])
     assert [m.text for m in me.db.messages(conv)] == ["first release words"]
     await me.core.actions.delete_chat(conv)
@@ -169,3 +168,14 @@ async def test_a_format_1_message_is_hidden_but_its_signed_head_keeps_the_text(m
     assert me.db.messages(conv) == []
     [(head, body)] = me.db.events_after(conv, bob.device, 0)
     assert b"first release words" in head and body is None  # (signed: it cannot go)
+
+
+async def test_an_unsent_files_download_in_progress_stops(me: Me) -> None:
+    bob, conv = contact(me)
+    a = _att(1000, "coming.txt", 7)
+    msg = bob.event(conv, Msg("here it comes", files=(a,)))
+    apply(me, [msg])
+    assert a.id in me.node.files.transfers  # (small, from a contact: it comes by itself)
+    apply(me, [bob.event(conv, UnsendBody(msg.id))])
+    assert a.id not in me.node.files.transfers and me.db.file(a.id) is None
+    assert not me.node.files.disk.path(a.id).exists()
