@@ -21,12 +21,12 @@ _ID = "the message's id from `kith history --json` (or a unique prefix of it)"
 
 
 def add_parsers(sub: Any) -> None:
-    def command(name: str, text: str) -> argparse.ArgumentParser:
+    def command(name: str, text: str, chat: str = _CHAT) -> argparse.ArgumentParser:
         s: argparse.ArgumentParser = sub.add_parser(
             name, help=text, description=text[:1].upper() + text[1:] + "."
         )
         s.add_argument("--json", action="store_true", help="print JSON")
-        s.add_argument("chat", metavar="CHAT", help=_CHAT)
+        s.add_argument("chat", metavar="CHAT", help=chat)
         return s
 
     s = command("reply", "reply to a message (the reply shows a quote of it)")
@@ -52,7 +52,8 @@ def add_parsers(sub: Any) -> None:
     s = command("disappear", "make new messages disappear after a time (off: never)")
     s.add_argument("duration", metavar="off|DURATION", help="off, or like 30s, 5m, 1h, 1d, 1w")
     s = command("delete-chat", "delete a whole chat on all of your devices (not for the "
-                "others in it; a new message brings it back)")
+                "others in it; a new message brings it back)",
+                chat="a contact or a group: a name, an id, or a unique prefix of either")
     s.add_argument("--leave", action="store_true",
                    help="a group: leave it as well (else you stay a member)")
 
