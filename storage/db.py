@@ -25,7 +25,7 @@ from storage.events import EventsPart
 from storage.files import FilesPart
 from storage.groups import GroupsPart
 from storage.messages import MessagesPart
-from storage.migrations import LATEST, MIGRATIONS
+from storage.migrations import LATEST, MIGRATIONS, missing_from
 from storage.people import PeoplePart
 from storage.rows import DatabaseCorrupt, DatabaseTooNew, StorageError
 
@@ -141,6 +141,9 @@ class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, Actions
         except cipher.DATABASE_ERRORS as e:
             conn.close()
             raise DatabaseCorrupt(f"{self.path} is damaged: {e}") from e
+        except StorageError:
+            conn.close()
+            raise
 
     def _migrate(self) -> None:
         version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
@@ -149,6 +152,13 @@ class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, Actions
                 MIGRATIONS[version](self.db)
                 version += 1
                 self._conn.execute(f"PRAGMA user_version = {version}")
+        missing = missing_from(self.db, tuple(MIGRATIONS[:version]))
+        if missing:
+            raise DatabaseCorrupt(
+                f"{self.path} says it is a Kith database of schema {version} but lacks "
+                f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}: it was left "
+                "untouched; restore it from a backup or move it away to start fresh."
+            )
 
     def checkpoint(self) -> None:
         """Copy the write-ahead log into the database now (PASSIVE: never waits for

@@ -8,6 +8,7 @@ refused before anything is written. Add migrations at the end; never edit a rele
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 
 import sqlite_utils
 
@@ -417,3 +418,49 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9,
 ]
 LATEST = len(MIGRATIONS)
+
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def expected_schema(
+    migrations: tuple[Migration, ...] | None = None,
+) -> dict[str, frozenset[str]]:
+    """Every table of the schema the migrations build (all of them by default) with its
+    columns, as they build it on an empty in-memory database (once per process)."""
+    return _built(tuple(MIGRATIONS) if migrations is None else migrations)
+
+
+@cache
+def _built(migrations: tuple[Migration, ...]) -> dict[str, frozenset[str]]:
+    db = sqlite_utils.Database(memory=True)
+    for migrate in migrations:
+        migrate(db)
+    return _schema_of(db)
+
+
+def _schema_of(db: sqlite_utils.Database) -> dict[str, frozenset[str]]:
+    # sqlite-utils' introspection; the FTS5 index's own shadow tables are its business
+    shadow = {f"{t}_{s}" for t in db.table_names(fts5=True)
+              for s in ("config", "content", "data", "docsize", "idx")}
+    return {
+        name: frozenset(db[name].columns_dict)
+        for name in db.table_names() if name not in shadow
+    }
+
+
+def missing_from(
+    db: sqlite_utils.Database, migrations: tuple[Migration, ...] | None = None
+) -> list[str]:
+    """What a database lacks of the schema the migrations build: tables and ``table.column``
+    names, sorted (empty when it has all). A database whose version says it is current but
+    that lacks a table (another program's file, a bad restore) is refused with this list
+    rather than failing later in the middle of a write."""
+    have = _schema_of(db)
+    gaps = []
+    for table, columns in expected_schema(migrations).items():
+        if table not in have:
+            gaps.append(table)
+        else:
+            gaps += [f"{table}.{c}" for c in sorted(columns - have[table])]
+    return sorted(gaps)

@@ -1,11 +1,20 @@
 """The composer: a rounded field that grows with its text up to about six lines, and
-the Send button (an icon) beside it."""
+the Send button (an icon) beside it. Features put their buttons into the field with
+:meth:`ComposerField.add_tool` (attach at the start; emoji and the timer before Send), so
+every button has the same size and none squeezes the text."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPlainTextEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
 
 from app.gui import theme
 
@@ -63,8 +72,10 @@ class ComposerField(QFrame):
         self.composer = composer
         row = QHBoxLayout(self)
         row.setContentsMargins(14, 5, 5, 5)
-        row.setSpacing(4)
+        row.setSpacing(2)
         row.addWidget(composer, 1)
+        self._row = row
+        self._leading = 0  # tools before the text
         self.send_button = theme.IconButton("send", "➤")
         self.send_button.setObjectName("sendButton")
         self.send_button.setToolTip("Send (Enter)")
@@ -73,6 +84,28 @@ class ComposerField(QFrame):
         # the text edit is transparent: the field is its ground
         composer.viewport().setAutoFillBackground(False)
         composer.setAutoFillBackground(False)
+
+    def add_tool(self, icon: str, fallback: str, name: str, tip: str, *,
+                  leading: bool = False) -> QToolButton:
+        """A button of a feature in the field: ``leading`` ones before the text (attach),
+        the others after it, before Send, in the order added; icon from
+        ``resources/icons`` (``fallback`` text without it)."""
+        b = theme.IconButton(icon, fallback)
+        b.setObjectName(name)
+        b.setToolTip(tip)
+        b.setAccessibleName(tip)
+        b.setFixedSize(self.TOOL, self.TOOL)
+        b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        if leading:
+            self._row.insertWidget(self._leading, b, 0, Qt.AlignmentFlag.AlignBottom)
+            self._leading += 1
+            self._row.setContentsMargins(5, 5, 5, 5)
+        else:
+            self._row.insertWidget(self._row.indexOf(self.send_button), b, 0,
+                                   Qt.AlignmentFlag.AlignBottom)
+        return b
+
+    TOOL = 30  # px, every tool button of the field
 
     def paintEvent(self, e: QPaintEvent) -> None:
         p = QPainter(self)

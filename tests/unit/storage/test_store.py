@@ -843,3 +843,29 @@ def test_messages_after_pages_forward_without_gaps(tmp_path):
         seen.extend(page)
         cursor = (page[-1].lamport, page[-1].author)
     assert [m.text for m in seen] == [m.text for m in everything]
+
+
+def test_the_schema_check_knows_every_table_of_the_latest_schema(tmp_path: Path) -> None:
+    from storage.migrations import expected_schema, missing_from
+
+    schema = expected_schema()
+    assert {"events", "messages", "contacts", "files", "members"} <= set(schema)
+    assert "own_name" in schema["contacts"]  # a column added by a later migration
+    assert not any(t.startswith("messages_fts_") for t in schema)  # FTS5's own tables
+    store = Store(tmp_path / "kith.db")
+    assert missing_from(store.db) == []
+    store.close()
+
+
+def test_a_database_of_the_latest_version_lacking_a_table_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "kith.db"
+    Store(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TABLE cards")
+    raw.execute("ALTER TABLE contacts DROP COLUMN named")
+    raw.commit()
+    raw.close()
+    before = path.read_bytes()
+    with pytest.raises(DatabaseCorrupt, match=r"lacks cards, contacts\.named"):
+        Store(path)
+    assert path.read_bytes() == before  # left untouched
