@@ -114,6 +114,8 @@ class ConversationMenu:
         menu.addSeparator()
         act = menu.addAction(QCoreApplication.translate("ConversationMenu", "Delete chat…"))
         act.setObjectName("deleteChatAction")
+        db = self.bridge.node.db
+        act.setEnabled(db.chat_lamport(conv) > db.chat_cut(conv))  # (something to delete)
         act.triggered.connect(partial(self.delete_chat, user))
         menu.popup(pos)
         self.window.sidebar.select_user(self.window.current)

@@ -33,11 +33,14 @@ def test_delete_chat_asks_first_then_closes_the_chat_and_a_new_message_brings_it
         kith_apps, qtbot, aw):
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
-    for text in ("a first secret", "a second secret"):
-        aw(bob.node.send_message("alice", text))
     w = alice.window
     w.show()
     _open(qtbot, w, "bob")
+    menu, act = _menu_action(qtbot, w, _row_of(w, "bob"), "deleteChatAction")
+    assert not act.isEnabled()  # (an empty chat: nothing to delete)
+    menu.close()
+    for text in ("a first secret", "a second secret"):
+        aw(bob.node.send_message("alice", text))
     qtbot.waitUntil(lambda: w.messages.rowCount() >= 2)
     conv = w.bridge.conv_for(bob.node.user_id)
 
