@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 
-from nodekit import until
+from nodekit import befriend, until
 from test_cli_actions import chat, history, kith
 
-from storage import STATUS_DELIVERED
+from p2p.keystore import KeyStore
+from p2p.profile import DB_FILE
+from storage import STATUS_DELIVERED, Store
 
 __all__ = ["chat"]
 
@@ -66,3 +68,22 @@ async def test_delete_and_leave_a_group(chat, capsys) -> None:
     code, out, err = await kith(capsys, "--profile", profile, "history", "Climbing", "--json")
     assert code == 0, err
     assert [line.get("text") for line in json.loads(out)] == []  # (its lines too)
+
+
+async def test_a_one_shot_delete_chat_without_a_running_node(tmp_path, nodes, capsys) -> None:
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    row = await bob.send_message("alice", "delete me later")
+    assert await bob.wait_status(row, STATUS_DELIVERED, 10)
+    conv = alice.conv_with(bob.user_id)
+    await nodes.stop(alice)
+    profile = str(tmp_path / "alice")
+    code, out, err = await kith(capsys, "--profile", profile, "delete-chat", "bob", "--json")
+    assert code == 0, err
+    assert json.loads(out)["deleted"] == 1
+    store = Store(tmp_path / "alice" / DB_FILE, key=KeyStore(tmp_path / "alice").unlock())
+    try:  # (stored, with the one event for my other devices)
+        assert store.messages(conv) == [] and store.chat_cut(conv) == row.lamport
+        assert store.execute("SELECT count(*) FROM events WHERE kind = 'hide_chat'") == [(1,)]
+    finally:
+        store.close()
