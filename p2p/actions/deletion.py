@@ -31,8 +31,12 @@ class HideChatBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
     lamport: int
 
 
+MAX_LAMPORT = 2**62  # (what SQLite stores; no clock gets near it)
+
+
 def _check(b: HideChatBody) -> str | None:
-    return None if len(b.conv) == 32 and b.lamport >= 1 else "bad conversation or lamport"
+    ok = len(b.conv) == 32 and 1 <= b.lamport < MAX_LAMPORT
+    return None if ok else "bad conversation or lamport"
 
 
 def _apply(ctx: Applying, e: ev.SignedEvent, body: HideChatBody) -> None:

@@ -86,7 +86,8 @@ async def test_a_delete_from_my_other_device_applies_here_and_before_the_chat(me
 
 
 def test_a_hide_chat_with_a_bad_conversation_or_lamport_is_malformed() -> None:
-    for body in (HideChatBody(b"short", 3), HideChatBody(b"c" * 32, 0)):
+    for body in (HideChatBody(b"short", 3), HideChatBody(b"c" * 32, 0),
+                 HideChatBody(b"c" * 32, 2**63)):
         with pytest.raises(RemoteProtocolError):
             HIDE_CHAT.decode(msgspec.msgpack.encode(body))
 
@@ -179,3 +180,20 @@ async def test_an_unsent_files_download_in_progress_stops(me: Me) -> None:
     apply(me, [bob.event(conv, UnsendBody(msg.id))])
     assert a.id not in me.node.files.transfers and me.db.file(a.id) is None
     assert not me.node.files.disk.path(a.id).exists()
+
+
+async def test_through_the_receive_pipeline_only_my_devices_may_delete_a_chat(
+    me: Me, caplog: pytest.LogCaptureFixture,
+) -> None:
+    bob, conv = contact(me)
+    laptop = other_device(me.node.identity, "my-laptop")
+    me.knows(laptop)
+    apply(me, [bob.event(conv, Msg("keep me"))])
+    mine = me.core.convs.self_conv
+    with pytest.raises(RemoteProtocolError):  # (not his to say)
+        receive(me, peer(bob), [bob.event(mine, HideChatBody(conv, 5))])
+    receive(me, peer(bob), [bob.event(conv, HideChatBody(conv, 5))])  # (nor in our chat)
+    assert "hide_chat events do not belong in a direct conversation" in caplog.text
+    assert [m.text for m in me.db.messages(conv)] == ["keep me"] and me.db.chat_cut(conv) == 0
+    receive(me, peer(laptop), [laptop.event(mine, HideChatBody(conv, 5))])
+    assert me.db.messages(conv) == [] and me.db.chat_cut(conv) == 5
