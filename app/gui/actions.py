@@ -18,7 +18,16 @@ import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, QRect, Qt, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRect,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -65,6 +74,19 @@ def timer_lines(node: Node, conv: bytes) -> list[MessageRow]:
         out.append(MessageRow(b"timer-line:" + t.event_id, conv, SYSTEM_AUTHOR, SYSTEM_AUTHOR,
                               0, t.lamport, t.time, "\u23f1 " + text, False, STATUS_READ))
     return out
+
+
+def introduced_label(node: Node, user: bytes) -> QLabel | None:
+    """Contact info's "Introduced by Alice" line, for a contact made from a card."""
+    intro = node.actions.introduction(user)
+    if intro is None:
+        return None
+    label = QLabel(QCoreApplication.translate(
+        "ContactInfo", "Introduced by {name} (a contact card; not verified by that)"
+    ).format(name=intro["name"]))
+    label.setObjectName("introducedBy")
+    label.setWordWrap(True)
+    return label
 
 
 def _short(text: str) -> str:
@@ -280,6 +302,9 @@ class MessageActions(QObject):
         self.bridge.conversationsChanged.emit()
         if conv != self.model.conv:
             return
+        if self.node.db.chat_cut(conv) != self._cut:  # deleted (on another of my devices)
+            self.window.close_chat()
+            return
         changed = set(ids)
         # replies quoting a changed message show it anew too
         replies = {self.model.row(i).event_id for i in range(self.model.rowCount())
@@ -302,6 +327,8 @@ class MessageActions(QObject):
             self.refresh_timer()
 
     def on_chat_opened(self) -> None:
+        conv = self.model.conv
+        self._cut = self.node.db.chat_cut(conv) if conv else 0  # (delete chat)
         if self.mode is not None and self.mode[1].conv != self.model.conv:
             self.cancel()
         self.hover.hide()
