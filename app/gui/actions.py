@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.composer import ComposerField
 from app.gui.emoji import EmojiPicker
 from app.gui.models import MsgRole
 from app.gui.trustlog import SYSTEM_AUTHOR, is_system
@@ -340,8 +341,13 @@ class MessageActions(QObject):
         conv = self.model.conv
         t = self.node.actions.timer(conv) if conv else None
         seconds = t.timer if t else 0
-        self.timer_button.setText("\u23f1" + (f" {describe(seconds)}" if seconds else ""))
-        self.timer_button.setChecked(bool(seconds))
+        b = self.timer_button
+        b.setText(describe(seconds) if seconds else "")  # the composer shows the timer
+        b.setChecked(bool(seconds))
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if seconds
+                             else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        tool = ComposerField.TOOL
+        b.setFixedWidth(max(tool, b.sizeHint().width()) if seconds else tool)
         self.timer_button.setToolTip(f"Disappearing messages: {describe(seconds)}")
         self.timer_button.setAccessibleName(self.timer_button.toolTip())
         self.timer_button.setEnabled(conv is not None)
