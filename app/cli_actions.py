@@ -1,6 +1,6 @@
 """The command line of the message actions: parsers and text output for ``kith reply``,
 ``react``, ``edit``, ``unsend``, ``delete-for-me``, ``share-contact``, ``card-request``
-and ``disappear`` (the commands themselves: p2p/commands_actions.py)."""
+``disappear`` and ``delete-chat`` (the commands themselves: p2p/commands_actions.py)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,23 @@ from typing import Any
 from app import cli_output as out
 
 NAMES = ("reply", "react", "edit", "unsend", "delete-for-me", "share-contact",
-         "card-request", "disappear")
+         "card-request", "disappear", "delete-chat")
 #: The ones a one-shot node lingers after, to deliver what they wrote (as for ``send``).
 SENDING = ("reply", "react", "edit", "unsend", "share-contact", "disappear")
 #: What request_args takes from the parsed arguments.
-ARGS = ("chat", "message_id", "emoji", "remove", "contact", "duration")
+ARGS = ("chat", "message_id", "emoji", "remove", "contact", "duration", "leave")
 
 _CHAT = "the conversation: a contact's name, user id, or a unique prefix of either"
 _ID = "the message's id from `kith history --json` (or a unique prefix of it)"
 
 
 def add_parsers(sub: Any) -> None:
-    def command(name: str, text: str) -> argparse.ArgumentParser:
+    def command(name: str, text: str, chat: str = _CHAT) -> argparse.ArgumentParser:
         s: argparse.ArgumentParser = sub.add_parser(
             name, help=text, description=text[:1].upper() + text[1:] + "."
         )
         s.add_argument("--json", action="store_true", help="print JSON")
-        s.add_argument("chat", metavar="CHAT", help=_CHAT)
+        s.add_argument("chat", metavar="CHAT", help=chat)
         return s
 
     s = command("reply", "reply to a message (the reply shows a quote of it)")
@@ -51,10 +51,20 @@ def add_parsers(sub: Any) -> None:
                    help="go ahead although the card has a known contact's name with another key")
     s = command("disappear", "make new messages disappear after a time (off: never)")
     s.add_argument("duration", metavar="off|DURATION", help="off, or like 30s, 5m, 1h, 1d, 1w")
+    s = command("delete-chat", "delete a whole chat on all of your devices (not for the "
+                "others in it; a new message brings it back)",
+                chat="a contact or a group: a name, an id, or a unique prefix of either")
+    s.add_argument("--leave", action="store_true",
+                   help="a group: leave it as well (else you stay a member)")
 
 
 def say_result(name: str, result: dict[str, Any]) -> None:
-    if name == "delete-for-me":
+    if name == "delete-chat":
+        n = result["deleted"]
+        left = " (you left the group)" if result.get("left") else ""
+        out.say(f"deleted the chat with {out.clean(result['name'])} on all your devices: "
+                f"{n} message{'' if n == 1 else 's'}{left}")
+    elif name == "delete-for-me":
         out.say(f"deleted for you: {result['id'][:12]}")
     elif name == "card-request":
         by = out.clean(result.get("introduced_by") or "a card")

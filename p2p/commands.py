@@ -289,7 +289,8 @@ async def _rename_contact(node: Node, args: dict[str, Any]) -> Any:
 
 @command("contacts")
 async def _contacts(node: Node, args: dict[str, Any]) -> Any:
-    return [c.to_json() for c in node.contacts()]
+    intro = node.actions.introduction  # (who introduced a contact made from a card)
+    return [{**c.to_json(), "introduced_by": intro(c.user_id)} for c in node.contacts()]
 
 
 @command("send", peer=(TEXT, True), text=TEXT, wait=NUMBER, linger=NUMBER, files=(list,))

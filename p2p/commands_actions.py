@@ -12,6 +12,8 @@ from typing import Any
 
 from p2p.actions.disappearing import describe, parse_duration
 from p2p.commands import FLAG, NUMBER, TEXT, command
+from p2p.errors import UserError
+from p2p.kinds import GROUP
 from p2p.node import Node, message_json
 from storage import STATUS_DELIVERED, MessageRow
 
@@ -85,6 +87,22 @@ async def _delete_for_me(node: Node, args: dict[str, Any]) -> Any:
     return {"id": row.event_id.hex(), "deleted": True}
 
 
+@command("delete-chat", chat=(TEXT, True), leave=FLAG)
+async def _delete_chat(node: Node, args: dict[str, Any]) -> Any:
+    chat = node.resolve_chat(args["chat"])
+    left = False
+    if args.get("leave"):
+        if chat.type != GROUP:
+            raise UserError("--leave is for a group: this chat is with a contact")
+        g = node.core.groups.get(chat.conv)
+        if g is not None and node.user_id in g.state.members:
+            await node.core.groups.leave(chat.conv.hex())
+            left = True
+    deleted = await node.actions.delete_chat(chat.conv)
+    return {"chat": chat.conv.hex(), "name": chat.name, "type": chat.type,
+            "deleted": deleted, "left": left}
+
+
 @command("share-contact", chat=(TEXT, True), contact=(TEXT, True), linger=NUMBER)
 async def _share_contact(node: Node, args: dict[str, Any]) -> Any:
     contact, _ = node.resolve(args["contact"])
@@ -100,7 +118,7 @@ async def _card_request(node: Node, args: dict[str, Any]) -> Any:
         trust_new_key=bool(args.get("trust_new_key")),
     )
     out = info.to_json()
-    by = node.db.introduced_by(info.user_id)
+    by = node.actions.introduced_by(info.user_id)
     out["introduced_by"] = None if by is None else node.names().get(by, by.hex()[:12])
     return out
 

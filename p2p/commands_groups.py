@@ -130,6 +130,7 @@ def history(node: Node, query: str, limit: int) -> list[dict[str, Any]]:
     ]
     if chat.type == GROUP:
         start = (rows[0].lamport, rows[0].author) if len(rows) >= limit else (-1, b"")
+        start = max(start, (node.db.chat_cut(chat.conv) + 1, b""))  # (delete chat)
         items += [
             ((x.lamport, x.author), line_out(node, x)) for x in node.db.group_lines(chat.conv)
             if (x.lamport, x.author) >= start

@@ -95,6 +95,7 @@ class _Messages(Part):
         self.receipts_due: dict[tuple[bytes, bytes], int] = {}
         self._moved: list[tuple[bytes, bytes, int, int]] = []
         self.read_at: list[tuple[bytes, bytes, int, int]] = []  # my reads: clocks start
+        self._files: list[bytes] = []
 
     def answer(self) -> None:
         # One delivery receipt per log, stored in the same transaction as what it
@@ -114,6 +115,7 @@ class _Messages(Part):
             store.start_expiry(conv, author, seq, when)
         # Actions that came first (a tombstone, edits), timers (storage/actions.py).
         settled = store.settle_arrivals(self.rows, int(time.time() * 1000))
+        self._files = settled.files  # (unsent or deleted before they came: p2p.actions)
         if settled.changed or settled.removed:
             self.rows = [
                 store.message_by_id(m.event_id) or m if m.event_id in settled.changed else m
@@ -121,6 +123,8 @@ class _Messages(Part):
             ]
 
     def committed(self) -> None:
+        if self._files:
+            self.core.files.forget(self._files)
         for conv, author, seq, status in self._moved:
             self.core.emit(StatusChanged(conv, author, seq, status))
         by_conv: dict[bytes, list[MessageRow]] = {}

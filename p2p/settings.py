@@ -39,7 +39,7 @@ SYNCED_SETTINGS = frozenset({
 })
 # Per-conversation choices that follow me too: the key is the prefix and a 64-hex id
 # (muted:<user>, unread:<conversation>: "mark as unread").
-SYNCED_PREFIXES = ("muted:", "unread:")
+SYNCED_PREFIXES = ("muted:", "unread:", "introduced:")  # (introduced: p2p.actions.cards)
 # Synced settings whose change does more than store a value: (value) -> effect.
 _EFFECTS = ("discoverable", "display_name")
 

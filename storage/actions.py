@@ -32,6 +32,13 @@ _ROW = (
 )
 
 
+# an attachment ``a`` of a message up to its conversation's cut (delete chat)
+_CUT_SHOWN = (
+    "EXISTS (SELECT 1 FROM messages m WHERE m.conv = a.conv AND m.author = a.author AND "
+    "m.seq = a.seq AND m.lamport <= (SELECT lamport FROM chat_cuts WHERE conv = ?))"
+)
+
+
 class _Row(NamedTuple):
     rowid: int
     conv: bytes
@@ -71,6 +78,7 @@ class Settled:
     changed: dict[bytes, bytes] = field(default_factory=dict)  # event id -> conv
     removed: dict[bytes, bytes] = field(default_factory=dict)  # event id -> conv
     refused: list[str] = field(default_factory=list)
+    files: list[bytes] = field(default_factory=list)  # no message names them any more
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.removed or self.refused)
@@ -124,6 +132,124 @@ class ActionsPart(StoreBase):
             (target, reason, conv, by_user, time),
         )
 
+    def cut_chat(self, conv: bytes, lamport: int, by_user: bytes, time: int) -> bool:
+        """Delete chat: everything of ``conv`` up to ``lamport`` is gone (the highest
+        cut wins). True if this cut is the one in force now."""
+        with self.transaction():
+            before = self._conn.total_changes
+            self._conn.execute(
+                "INSERT INTO chat_cuts (conv, lamport, by_user, time) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (conv) DO UPDATE SET lamport = excluded.lamport, "
+                "by_user = excluded.by_user, time = excluded.time "
+                "WHERE excluded.lamport > chat_cuts.lamport",
+                (conv, lamport, by_user, time),
+            )
+            return self._conn.total_changes > before
+
+    def chat_cut(self, conv: bytes) -> int:
+        """The lamport up to which ``conv`` was deleted (0: never)."""
+        row = self._conn.execute(
+            "SELECT lamport FROM chat_cuts WHERE conv = ?", (conv,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def chat_lamport(self, conv: bytes) -> int:
+        """The newest lamport of what ``conv`` shows (messages, timer and group lines):
+        where deleting it now cuts. (Not the log's clock: my receipts move that, and a
+        message sent before its author saw them would fall under the cut.)"""
+        (found,) = self._conn.execute(
+            "SELECT max(l) FROM (SELECT max(lamport) AS l FROM messages WHERE conv = ? "
+            "UNION ALL SELECT max(lamport) FROM timers WHERE conv = ? "
+            "UNION ALL SELECT max(lamport) FROM group_lines WHERE conv = ?)",
+            (conv, conv, conv),
+        ).fetchone()
+        return int(found or 0)
+
+    def remove_up_to_cut(self, conv: bytes, out: Settled) -> None:
+        """Remove every message of ``conv`` up to its cut at once, as settling removes
+        one (text, index, edits, reactions, cards, bodies, attachments), into ``out``."""
+        cut = "(SELECT lamport FROM chat_cuts WHERE conv = ?)"
+        with self.transaction():
+            rows = self._conn.execute(
+                f"SELECT event_id, author, seq FROM messages WHERE conv = ? AND lamport <= {cut}",  # noqa: S608
+                (conv, conv),
+            ).fetchall()
+            if not rows:
+                return
+            ids = [r[0] for r in rows]
+            keys = [(conv, r[1], r[2]) for r in rows]
+            for i in range(0, len(ids), 400):
+                chunk = ids[i : i + 400]
+                marks = ",".join("?" * len(chunk))
+                keys.extend(
+                    (r[0], r[1], r[2]) for r in self._conn.execute(
+                        f"SELECT conv, author, seq FROM edits WHERE target IN ({marks}) "  # noqa: S608
+                        "AND edit_id != target",
+                        chunk,
+                    )
+                )
+                for table, column in (("edits", "target"), ("reactions", "target"),
+                                      ("cards", "event_id")):
+                    self._conn.execute(
+                        f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk  # noqa: S608
+                    )
+            self.erase_bodies(keys)
+            shown = _CUT_SHOWN
+            files = [r[0] for r in self._conn.execute(
+                f"SELECT DISTINCT file FROM attachments a WHERE a.conv = ? AND {shown}",  # noqa: S608
+                (conv, conv),
+            )]
+            if files:
+                self._conn.execute(
+                    f"DELETE FROM attachments AS a WHERE a.conv = ? AND {shown}",  # noqa: S608
+                    (conv, conv),
+                )
+                for f in files:
+                    if not self._conn.execute(
+                        "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)
+                    ).fetchone():
+                        self._conn.execute("DELETE FROM files WHERE id = ?", (f,))
+                        out.files.append(f)
+            self._conn.execute(
+                f"DELETE FROM messages WHERE conv = ? AND lamport <= {cut}", (conv, conv)  # noqa: S608
+            )
+            for event_id in ids:
+                out.changed.pop(event_id, None)
+                out.removed[event_id] = conv
+
+    def drop_unshown_attachments(self, keys: Iterable[tuple[bytes, bytes, int]]) -> list[bytes]:
+        """Forget the attachments of these messages that are not shown (gone or unsent
+        before they came); the files no message names any more (their rows go too)."""
+        out = Settled()
+        with self.transaction():
+            for conv, author, seq in dict.fromkeys(keys):
+                shown = self._conn.execute(
+                    "SELECT 1 FROM messages WHERE conv = ? AND author = ? AND seq = ? "
+                    "AND unsent = 0",
+                    (conv, author, seq),
+                ).fetchone()
+                if not shown:
+                    self._drop_attachments(conv, author, seq, out)
+        return out.files
+
+    def _drop_attachments(self, conv: bytes, author: bytes, seq: int, out: Settled) -> None:
+        files = [r[0] for r in self._conn.execute(
+            "SELECT DISTINCT file FROM attachments WHERE conv = ? AND author = ? AND seq = ?",
+            (conv, author, seq),
+        )]
+        if not files:
+            return
+        self._conn.execute(
+            "DELETE FROM attachments WHERE conv = ? AND author = ? AND seq = ?",
+            (conv, author, seq),
+        )
+        for f in files:
+            if not self._conn.execute(
+                "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)
+            ).fetchone():
+                self._conn.execute("DELETE FROM files WHERE id = ?", (f,))
+                out.files.append(f)
+
     def add_card(
         self, event_id: bytes, conv: bytes, user: bytes, name: str, by_user: bytes
     ) -> None:
@@ -170,6 +296,8 @@ class ActionsPart(StoreBase):
         """Settle messages just inserted: those with a timer, and those that actions (a
         tombstone, edits) reached before them. Cheap when there are none."""
         targets = [r.event_id for r in rows if r.timer]
+        cuts = dict(self._conn.execute("SELECT conv, lamport FROM chat_cuts").fetchall())
+        targets.extend(r.event_id for r in rows if r.lamport <= cuts.get(r.conv, 0))
         pending = self._conn.execute(
             "SELECT EXISTS (SELECT 1 FROM gone) OR EXISTS (SELECT 1 FROM edits)"
         ).fetchone()[0]
@@ -212,6 +340,11 @@ class ActionsPart(StoreBase):
         if found is None:
             return  # not here (yet): what names it waits for it
         row = _Row(*found)
+        if row.lamport <= self.chat_cut(row.conv):  # the chat was deleted after it
+            self._remove(target, row, out)
+            out.changed.pop(target, None)
+            out.removed[target] = row.conv
+            return
         gone = {
             r[0]: (r[1], r[2]) for r in self._conn.execute(
                 "SELECT reason, by_user, time FROM gone WHERE target = ? AND conv = ?",
@@ -219,14 +352,14 @@ class ActionsPart(StoreBase):
             )
         }
         if EXPIRED in gone or HIDDEN in gone:
-            self._remove(target, row)
+            self._remove(target, row, out)
             out.removed[target] = row.conv
             return
         if UNSENT in gone:
             by_user, when = gone[UNSENT]
             if by_user == row.sender and when - row.time <= WINDOW_MS:
                 if not row.unsent:
-                    self._blank(target, row)
+                    self._blank(target, row, out)
                     out.changed[target] = row.conv
                 self._conn.execute("DELETE FROM reactions WHERE target = ?", (target,))
                 return
@@ -305,7 +438,7 @@ class ActionsPart(StoreBase):
                 out.changed[target] = row.conv
         if expires is not None and expires <= now:
             self.add_gone(target, EXPIRED, row.conv, row.sender, now)
-            self._remove(target, row)
+            self._remove(target, row, out)
             out.changed.pop(target, None)
             out.removed[target] = row.conv
 
@@ -319,15 +452,17 @@ class ActionsPart(StoreBase):
         )
         return keys
 
-    def _forget(self, target: bytes, row: _Row) -> None:
-        """Erase the bodies of the message and its edits, and what hangs on it."""
+    def _forget(self, target: bytes, row: _Row, out: Settled) -> None:
+        """Erase the bodies of the message and its edits, and what hangs on it (its
+        attachments; the files no other message names go into ``out.files``)."""
         self.erase_bodies(self._event_keys(target, row))
+        self._drop_attachments(row.conv, row.author, row.seq, out)
         for table, column in (("edits", "target"), ("reactions", "target"),
                               ("cards", "event_id")):
             self._conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (target,))  # noqa: S608
 
-    def _blank(self, target: bytes, row: _Row) -> None:
-        self._forget(target, row)
+    def _blank(self, target: bytes, row: _Row, out: Settled) -> None:
+        self._forget(target, row, out)
         self._reindex(row.rowid, row.text, "")
         self._conn.execute(
             "UPDATE messages SET text = '', unsent = 1, edits = 0, reply_to = NULL "
@@ -335,8 +470,8 @@ class ActionsPart(StoreBase):
             (row.rowid,),
         )
 
-    def _remove(self, target: bytes, row: _Row) -> None:
-        self._forget(target, row)
+    def _remove(self, target: bytes, row: _Row, out: Settled) -> None:
+        self._forget(target, row, out)
         self._conn.execute("DELETE FROM messages WHERE rowid = ?", (row.rowid,))  # (+ FTS)
 
     def _reindex(self, rowid: int, old: str, new: str) -> None:
@@ -463,7 +598,8 @@ class ActionsPart(StoreBase):
         return [
             TimerRow(*r) for r in self._conn.execute(
                 "SELECT event_id, conv, timer, by_user, time, lamport FROM timers "
-                "WHERE conv = ? ORDER BY lamport, author",
-                (conv,),
+                "WHERE conv = ? AND lamport > coalesce((SELECT lamport FROM chat_cuts "
+                "WHERE conv = ?), 0) ORDER BY lamport, author",
+                (conv, conv),
             )
         ]

@@ -400,8 +400,22 @@ def _v8(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX timers_conv ON timers (conv, lamport, author)")
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    # Delete chat (p2p.actions.deletion): per conversation, everything up to this lamport
+    # is gone from my devices; the highest cut wins, and it outlives the messages, so
+    # that what arrives later (a device that was away, a relay) never shows.
+    db.execute(
+        """
+        CREATE TABLE chat_cuts (
+            conv BLOB PRIMARY KEY, lamport INTEGER NOT NULL, by_user BLOB NOT NULL,
+            time INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.composer import ComposerField
 from app.gui.emoji import EmojiPicker
 from app.gui.models import MsgRole
 from app.gui.timefmt import date_time, duration
@@ -85,6 +86,19 @@ def timer_lines(node: Node, conv: bytes) -> list[MessageRow]:
         out.append(MessageRow(b"timer-line:" + t.event_id, conv, SYSTEM_AUTHOR, SYSTEM_AUTHOR,
                               0, t.lamport, t.time, "\u23f1 " + text, False, STATUS_READ))
     return out
+
+
+def introduced_label(node: Node, user: bytes) -> QLabel | None:
+    """Contact info's "Introduced by Alice" line, for a contact made from a card."""
+    intro = node.actions.introduction(user)
+    if intro is None:
+        return None
+    label = QLabel(QCoreApplication.translate(
+        "ContactInfo", "Introduced by {name} (a contact card; not verified by that)"
+    ).format(name=intro["name"]))
+    label.setObjectName("introducedBy")
+    label.setWordWrap(True)
+    return label
 
 
 def _short(text: str) -> str:
@@ -314,6 +328,9 @@ class MessageActions(QObject):
         self.bridge.conversationsChanged.emit()
         if conv != self.model.conv:
             return
+        if self.node.db.chat_cut(conv) != self._cut:  # deleted (on another of my devices)
+            self.window.close_chat()
+            return
         changed = set(ids)
         # replies quoting a changed message show it anew too
         replies = {self.model.row(i).event_id for i in range(self.model.rowCount())
@@ -336,6 +353,8 @@ class MessageActions(QObject):
             self.refresh_timer()
 
     def on_chat_opened(self) -> None:
+        conv = self.model.conv
+        self._cut = self.node.db.chat_cut(conv) if conv else 0  # (delete chat)
         if self.mode is not None and self.mode[1].conv != self.model.conv:
             self.cancel()
         self.hover.hide()
@@ -347,8 +366,13 @@ class MessageActions(QObject):
         conv = self.model.conv
         t = self.node.actions.timer(conv) if conv else None
         seconds = t.timer if t else 0
-        self.timer_button.setText("\u23f1" + (f" {duration(seconds)}" if seconds else ""))
-        self.timer_button.setChecked(bool(seconds))
+        b = self.timer_button
+        b.setText(duration(seconds) if seconds else "")  # the composer shows the timer
+        b.setChecked(bool(seconds))
+        b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if seconds
+                             else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        tool = ComposerField.TOOL
+        b.setFixedWidth(max(tool, b.sizeHint().width()) if seconds else tool)
         self.timer_button.setToolTip(
             self.tr("Disappearing messages: {time}").format(time=duration(seconds)))
         self.timer_button.setAccessibleName(self.timer_button.toolTip())

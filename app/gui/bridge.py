@@ -282,6 +282,8 @@ class Bridge(QObject):
                 self.muted(c.user_id), self.marked_unread(conv),
             ))
         out.extend(groups_gui.group_rows(self))
+        # a deleted chat leaves the list until a new message (p2p.actions.deletion)
+        out = [x for x in out if x.last is not None or not db.chat_cut(x.conv)]
         out.sort(key=lambda x: x.sort_key)
         return out
 

@@ -183,11 +183,13 @@ def line_rows(bridge: Bridge, conv: bytes) -> list[MessageRow]:
     """A group's membership changes as the chat's system lines."""
     node = bridge.node
     groups = node.core.groups
+    cut = node.db.chat_cut(conv)
     return [
         MessageRow(b"group-line:" + x.author[:8] + x.seq.to_bytes(8, "big"), conv,
                    SYSTEM_AUTHOR, SYSTEM_AUTHOR, 0, x.lamport, x.time,
                    groups.line_text(x), False, STATUS_READ)
         for x in node.db.group_lines(conv)
+        if x.lamport > cut  # (delete chat: p2p.actions.deletion)
     ]
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import i18n
+from app.gui.actions import introduced_label
 from app.gui.bridge import HOW_EMOJI, HOW_NUMBER, Bridge, key_label
 
 
@@ -95,6 +96,9 @@ class ContactInfoDialog(QDialog):
         self.state.setObjectName("verificationState")
         self.state.setWordWrap(True)
         layout.addWidget(self.state)
+        intro = introduced_label(bridge.node, user)  # (made from a card: app/gui/actions.py)
+        if intro is not None:
+            layout.addWidget(intro)
 
         explain = QLabel(
             self.tr("Compare this safety number with {name}'s screen, in person or on a call "

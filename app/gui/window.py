@@ -7,13 +7,11 @@ import html
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QEvent, QPoint, QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QInputDialog,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -27,13 +25,14 @@ from app.gui.actions import MessageActions
 from app.gui.bridge import Bridge
 from app.gui.chat import TYPING_RESEND_MS
 from app.gui.chatpane import Banner, ChatPane, WelcomePage
+from app.gui.convmenu import ConversationMenu
 from app.gui.devices import DevicesDialog
 from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
 from app.gui.models import ConversationModel, MessageModel, clock
 from app.gui.newchat import NewChatDialog
 from app.gui.search import query_words
 from app.gui.sidebar import COMPACT_WIDTH, Sidebar
-from app.gui.trust import ContactInfoDialog, RestoreKeyDialog, TrustKeyDialog
+from app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from storage import MessageRow
 
@@ -68,6 +67,8 @@ class MainWindow(QMainWindow):
         self.messages = MessageModel(bridge)
         self.current: bytes | None = None
         self.dialogs: list[QDialog] = []
+        # the list's menu and its dialogs: rename, mark unread, delete... (app/gui/convmenu.py)
+        self.conv_menu = ConversationMenu(self)
         self._quitting = False
         self._known_requests = {c.user_id for c in bridge.requests()}  # (told at start)
         # whether closing the window only hides it (the tray icon is there to come back)
@@ -139,7 +140,7 @@ class MainWindow(QMainWindow):
         bridge.devicesChanged.connect(self.on_devices_changed)
         bridge.error.connect(self.show_error)
         self.sidebar.conversationActivated.connect(self.open_chat)
-        self.sidebar.list.menuRequested.connect(self.conversation_menu)
+        self.sidebar.list.menuRequested.connect(self.conv_menu.show)
         self.sidebar.searchResultActivated.connect(self.jump_to)
         self.sidebar.add_address.clicked.connect(self.add_by_address)
         self.sidebar.settings_button.clicked.connect(self.open_settings)
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
         self.chat.trust_button.clicked.connect(self.trust_new_key)
         self.chat.accept_button.clicked.connect(self.accept_current)
         self.chat.open_new_button.clicked.connect(self.open_replacement)
-        self.chat.restore_key_button.clicked.connect(self.restore_old_key)
+        self.chat.restore_key_button.clicked.connect(self.conv_menu.restore_old_key)
         self.chat.decline_button.clicked.connect(self.decline_current)
         self._shortcuts()
         self.refresh()
@@ -245,6 +246,15 @@ class MainWindow(QMainWindow):
             self.maybe_mark_read()
         self._announce_open_chat()
         self.refresh_handoffs()
+
+    def close_chat(self) -> None:
+        """Back to the empty state (the open chat was deleted)."""
+        self._save_draft()
+        self._stop_typing()
+        self.current = None
+        self.messages.open(None, None)
+        self.stack.setCurrentWidget(self.empty)
+        self.sidebar.select_user(None)
 
     def _show_first_unread(self, user: bytes) -> None:
         row = self.messages.unread_row()
@@ -476,72 +486,10 @@ class MainWindow(QMainWindow):
         self.dialogs.append(box)
         box.finished.connect(lambda _r, b=box: self._forget(b))
 
-    def rename_contact(self, user: bytes) -> QInputDialog | None:
-        """The name I know a contact by (empty: the one they chose); it follows my
-        devices, and their renames no longer change it."""
-        c = self.bridge.contact(user)
-        if c is None:
-            return None
-        dialog = QInputDialog(self)
-        dialog.setObjectName("renameContactDialog")
-        dialog.setWindowTitle(self.tr("Rename contact"))
-        theirs = c.own_name or c.name
-        dialog.setLabelText(self.tr("Your name for them (they call themselves “{name}”; "
-                                    "leave empty to use theirs):").format(name=theirs))
-        dialog.setTextValue(c.name)
-        self.dialogs.append(dialog)
-
-        def done(result: int) -> None:
-            self._forget(dialog)
-            if result:
-                name = dialog.textValue().strip()
-                self.bridge.set_contact_name(user, name or None)
-
-        dialog.finished.connect(done)
-        dialog.open()
-        return dialog
-
-    def _mark_unread(self, user: bytes, unread: bool) -> None:
-        """The menu's "Mark as unread" (a dot until the chat is opened, on all my
-        devices) or "Mark as read"."""
-        if unread:
-            self.bridge.set_marked_unread(user, True)
-        else:
-            self.bridge.set_marked_unread(user, False)
-            self.bridge.mark_read(user)
-
     def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
         dialog.deleteLater()
-
-    def conversation_menu(self, user: bytes, pos: QPoint) -> QMenu:
-        """A conversation's menu (a right click in the list): it acts on that row and
-        leaves the selection, which is always the open chat, alone."""
-        menu = QMenu(self)
-        menu.setObjectName("conversationMenu")
-        act = menu.addAction(self.tr("Open"))
-        act.setObjectName("openChatAction")
-        act.triggered.connect(partial(self.open_chat, user))
-        act = menu.addAction(self.tr("Contact info"))
-        act.setObjectName("contactInfoAction")
-        act.triggered.connect(partial(self.show_contact_info, user))
-        muted = self.bridge.muted(user)
-        act = menu.addAction(self.tr("Unmute notifications") if muted
-                             else self.tr("Mute notifications"))
-        act.setObjectName("muteAction")
-        act.triggered.connect(partial(self.bridge.set_muted, user, not muted))
-        conv = self.bridge.conv_for(user)
-        unread = bool(self.bridge.unread_count(conv)) or self.bridge.marked_unread(conv)
-        act = menu.addAction(self.tr("Rename…"))
-        act.setObjectName("renameContactAction")
-        act.triggered.connect(partial(self.rename_contact, user))
-        act = menu.addAction(self.tr("Mark as read") if unread else self.tr("Mark as unread"))
-        act.setObjectName("markUnreadAction")
-        act.triggered.connect(partial(self._mark_unread, user, not unread))
-        menu.popup(pos)
-        self.sidebar.select_user(self.current)
-        return menu
 
     def show_contact_info(self, user: bytes | None = None) -> ContactInfoDialog | None:
         user = user or self.current
@@ -600,24 +548,6 @@ class MainWindow(QMainWindow):
         c = self.bridge.contact(self.current) if self.current else None
         if c is not None and c.replaced_by:
             self.open_chat(c.replaced_by)
-
-    def restore_old_key(self) -> RestoreKeyDialog | None:
-        """From an old key's conversation: go back to it, asked first."""
-        old = self.current
-        c = self.bridge.contact(old) if old else None
-        if old is None or c is None or not c.replaced_by:
-            return None
-        dialog = RestoreKeyDialog(self.bridge, old, self)
-        self.dialogs.append(dialog)
-
-        def done(result: int) -> None:
-            self._forget(dialog)
-            if result:
-                self.bridge.restore_old_key(old)
-
-        dialog.finished.connect(done)
-        dialog.open()
-        return dialog
 
     def focus_search(self) -> None:
         self.sidebar.search.setFocus()

@@ -6,6 +6,7 @@ disappearing messages. One module per feature, each declaring its kinds:
     unsend.py        unsend, hide   for everyone (the author, 24 h); for me (my devices)
     cards.py         card           a contact to send a request to
     disappearing.py  timer          the conversation's timer, and the expiry task
+    deletion.py      hide_chat      delete chat: a whole conversation, for me (my devices)
 
 A reply is a message with ``reply_to`` (p2p.messages); the quote is drawn from the target
 when shown, never copied. The state every action leads to is worked out in the store
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from p2p.actions import base
 from p2p.actions.base import find_message, now_ms, writable
 from p2p.actions.cards import CARD, CardBody
+from p2p.actions.deletion import HIDE_CHAT, HideChatBody
 from p2p.actions.disappearing import TIMER, Expiry, TimerBody, describe
 from p2p.actions.edits import EDIT, EditBody
 from p2p.actions.reactions import REACTION, ReactionBody, emoji_problem
@@ -33,11 +35,12 @@ from storage.actions import MAX_EDITS, WINDOW_MS, TimerRow
 if TYPE_CHECKING:
     from p2p.core import Core
 
-KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER)
+KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER, HIDE_CHAT)
+INTRODUCED = "introduced:"  # + a contact's user id (hex): who introduced them (a setting)
 
 __all__ = [
-    "KINDS", "Actions", "CardBody", "EditBody", "HideBody", "ReactionBody", "TimerBody",
-    "UnsendBody", "base", "describe",
+    "KINDS", "Actions", "CardBody", "EditBody", "HideBody", "HideChatBody", "ReactionBody",
+    "TimerBody", "UnsendBody", "base", "describe",
 ]
 
 
@@ -65,6 +68,22 @@ class Actions:
         if not row.reply_to:
             return None
         return self.core.db.message_by_id(row.reply_to, row.conv)
+
+    def introduced_by(self, user: bytes) -> bytes | None:
+        """Who introduced ``user`` (the sender of the card I sent them a request from)."""
+        by = self.core.db.get_setting(f"{INTRODUCED}{user.hex()}", None)
+        if isinstance(by, str) and len(by) == 64:
+            return bytes.fromhex(by)
+        return self.core.db.introduced_by(user)  # (a request from a card before it was kept)
+
+    def introduction(self, user: bytes) -> dict[str, Any] | None:
+        """``introduced_by`` of ``kith contacts --json``: ``{user_id, name}`` or None."""
+        by = self.introduced_by(user)
+        if by is None:
+            return None
+        name = "me" if by == self.core.user_id else self.core.contacts.names().get(
+            by, by.hex()[:12])
+        return {"user_id": by.hex(), "name": name}
 
     def timer(self, conv: bytes) -> TimerRow | None:
         return self.core.db.conversation_timer(conv)
@@ -175,6 +194,20 @@ class Actions:
         await self._write(self.core.convs.self_conv, HideBody(conv, target.event_id))
         return target
 
+    async def delete_chat(self, conv: bytes) -> int:
+        """Delete the chat ``conv`` for me, on every one of my devices: everything in it
+        up to the newest thing it shows. How many messages went here."""
+        core = self.core
+        core.devices.refuse_if_removed()
+        if core.convs.type_of(conv) is None or conv == core.convs.self_conv:
+            raise UserError("there is no such chat")
+        lamport = core.db.chat_lamport(conv)
+        before = core.db.count_messages(conv)
+        if lamport <= core.db.chat_cut(conv):
+            raise UserError("that chat is empty: there is nothing to delete")
+        await self._write(core.convs.self_conv, HideChatBody(conv, lamport))
+        return before - core.db.count_messages(conv)
+
     async def share_contact(self, conv: bytes, contact: bytes) -> MessageRow:
         writable(self.core, conv)
         c = self.core.contacts.row(contact)
@@ -210,6 +243,8 @@ class Actions:
             raise UserError(contacts.key_change_warning(name, user, clash, "add"))
         contacts.save(user, name=name, state=PENDING_OUT, key_changed=False, replaces=clash,
                       verified=False)
+        # who introduced them, kept (and on my devices) also when the card goes
+        core.settings.set(f"{INTRODUCED}{user.hex()}", card.by_user.hex())
         conv_with = core.convs.ensure_direct(user)
         core.log.append(conv_with, ContactBody("request", core.name))
         contacts.publish_roster(user)

@@ -33,12 +33,20 @@ class ActionPart(Part):
         self.records: list[Callable[[Store], bool]] = []  # True: the target changed
         self.targets: dict[bytes, bytes] = {}  # event id -> conversation
         self.timers: set[bytes] = set()
+        self.cuts: dict[bytes, Callable[[Store], bool]] = {}  # conv -> its cut (delete chat)
         self._touched: dict[bytes, bytes] = {}
         self._settled = Settled()
 
     def record(self, target: bytes, conv: bytes, write: Callable[[Store], bool]) -> None:
         self.records.append(lambda store: write(store) and self._touch(target, conv))
         self.targets[target] = conv
+
+    def cut(self, conv: bytes, write: Callable[[Store], bool]) -> None:
+        """Delete chat: record the cut, then settle every message it reaches."""
+        earlier = self.cuts.get(conv)
+        self.cuts[conv] = write if earlier is None else (
+            lambda store: earlier(store) | write(store)
+        )
 
     def _touch(self, target: bytes, conv: bytes) -> bool:
         self._touched[target] = conv
@@ -48,6 +56,9 @@ class ActionPart(Part):
         for write in self.records:
             write(store)
         self._settled = store.settle(self.targets, now_ms())
+        for conv, cut in self.cuts.items():
+            if cut(store):
+                store.remove_up_to_cut(conv, self._settled)
 
     def committed(self) -> None:
         s = self._settled
@@ -60,6 +71,11 @@ class ActionPart(Part):
             self.core.emit(MessagesChanged(conv, ids))
         for conv in self.timers:
             self.core.emit(TimerChanged(conv))
+        for conv in self.cuts:
+            if conv not in by_conv:  # (nothing here to remove: still, the chat changed)
+                self.core.emit(MessagesChanged(conv, []))
+        if s.files:
+            self.core.files.forget(s.files)
 
     def failed(self) -> None:
         self._touched.clear()

@@ -136,6 +136,8 @@ class Expiry:
             by_conv.setdefault(conv, []).append(target)
         for conv, ids in by_conv.items():
             self.core.emit(MessagesChanged(conv, ids))
+        if settled.files:
+            self.core.files.forget(settled.files)
         return settled
 
     async def _run(self) -> None:

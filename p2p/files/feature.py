@@ -79,15 +79,23 @@ class _Attached(Part):
         self.block_sizes: dict[bytes, int] = {}
         self.auto: dict[bytes, int] = {}  # file -> size, from someone we fetch by ourselves
         self.new: list[bytes] = []
+        self.gone: list[bytes] = []
 
     def write(self, store: Store) -> None:
         self.new = store.insert_attachments(self.rows, self.sizes, self.block_sizes)
+        # (a message unsent or deleted before it came names no file: p2p.actions)
+        self.gone = store.drop_unshown_attachments((a.conv, a.author, a.seq) for a in self.rows)
+        if self.gone:
+            self.rows = [a for a in self.rows if store.file(a.file) is not None]
 
     def committed(self) -> None:
+        if self.gone:
+            self.files.forget(self.gone)
         self.files.attached(self.rows, self.auto)
 
     def failed(self) -> None:
         self.new = []
+        self.gone = []
 
 
 class Files(Fetching, Serving):
@@ -387,14 +395,20 @@ class Files(Fetching, Serving):
     def delete_chat(self, conv: bytes) -> list[bytes]:
         """Forget the attachments of ``conv``; remove the files nothing else names."""
         gone = self.core.db.delete_attachments(conv)
-        for file in gone:
+        self.forget(gone)
+        return gone
+
+    def forget(self, files: list[bytes]) -> None:
+        """Files no message names any more (their rows are gone): stop their downloads
+        and sending pauses, and remove them from disk."""
+        for file in files:
             if file in self.held_back:
                 self.held_back.discard(file)
                 self._save_held_back()
             self._stop_transfer(file)
             self._manifests.pop(file, None)
             self.disk.remove(file)
-        return gone
+            self.core.emit(FileChanged(file, FILE_REMOTE, 0, 0, problem="deleted"))
 
     # -- waiting ----------------------------------------------------------------------------
 

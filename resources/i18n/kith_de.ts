@@ -367,6 +367,13 @@
     </message>
 </context>
 <context>
+    <name>ContactInfo</name>
+    <message>
+        <source>Introduced by {name} (a contact card; not verified by that)</source>
+        <translation>Vorgestellt von {name} (eine Kontaktkarte; dadurch nicht verifiziert)</translation>
+    </message>
+</context>
+<context>
     <name>ContactInfoDialog</name>
     <message>
         <source>{name}: contact info</source>
@@ -442,6 +449,49 @@
     <message>
         <source>Contacts</source>
         <translation>Kontakte</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationMenu</name>
+    <message>
+        <source>Open</source>
+        <translation>Öffnen</translation>
+    </message>
+    <message>
+        <source>Contact info</source>
+        <translation>Kontaktinfo</translation>
+    </message>
+    <message>
+        <source>Unmute notifications</source>
+        <translation>Stummschaltung aufheben</translation>
+    </message>
+    <message>
+        <source>Mute notifications</source>
+        <translation>Benachrichtigungen stummschalten</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>Umbenennen&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Mark as read</source>
+        <translation>Als gelesen markieren</translation>
+    </message>
+    <message>
+        <source>Mark as unread</source>
+        <translation>Als ungelesen markieren</translation>
+    </message>
+    <message>
+        <source>Delete chat…</source>
+        <translation>Chat löschen&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Rename contact</source>
+        <translation>Kontakt umbenennen</translation>
+    </message>
+    <message>
+        <source>Your name for them (they call themselves “{name}”; leave empty to use theirs):</source>
+        <translation>Dein Name für diese Person (sie nennt sich „{name}“; leer lassen, um ihren Namen zu verwenden):</translation>
     </message>
 </context>
 <context>
@@ -547,6 +597,45 @@
     <message>
         <source>request sent</source>
         <translation>Anfrage gesendet</translation>
+    </message>
+</context>
+<context>
+    <name>DeleteChatDialog</name>
+    <message>
+        <source>Delete chat</source>
+        <translation>Chat löschen</translation>
+    </message>
+    <message>
+        <source>this person</source>
+        <translation>diese Person</translation>
+    </message>
+    <message>
+        <source>Delete this chat with {name}?</source>
+        <translation>Diesen Chat mit {name} löschen?</translation>
+    </message>
+    <message>
+        <source>Delete the chat “{name}”?</source>
+        <translation>Den Chat „{name}“ löschen?</translation>
+    </message>
+    <message>
+        <source>Its messages and files are removed from all of your devices. The other members keep their copy: nothing is removed from their devices. A new message brings the chat back.</source>
+        <translation>Seine Nachrichten und Dateien werden von all deinen Geräten entfernt. Die anderen Mitglieder behalten ihre Kopie: Von ihren Geräten wird nichts entfernt. Eine neue Nachricht bringt den Chat zurück.</translation>
+    </message>
+    <message>
+        <source>Its messages and files are removed from all of your devices. {name} keeps their copy: nothing is removed from their devices. A new message brings the chat back.</source>
+        <translation>Seine Nachrichten und Dateien werden von all deinen Geräten entfernt. {name} behält die eigene Kopie: Von den Geräten dieser Person wird nichts entfernt. Eine neue Nachricht bringt den Chat zurück.</translation>
+    </message>
+    <message>
+        <source>You stay in the group unless you also leave it.</source>
+        <translation>Du bleibst in der Gruppe, außer du verlässt sie auch.</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Löschen</translation>
+    </message>
+    <message>
+        <source>Leave and delete</source>
+        <translation>Verlassen und löschen</translation>
     </message>
 </context>
 <context>
@@ -907,42 +996,6 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>wants to chat with you</source>
         <translation>möchte mit dir chatten</translation>
-    </message>
-    <message>
-        <source>Rename contact</source>
-        <translation>Kontakt umbenennen</translation>
-    </message>
-    <message>
-        <source>Your name for them (they call themselves “{name}”; leave empty to use theirs):</source>
-        <translation>Dein Name für diese Person (sie nennt sich „{name}“; leer lassen, um ihren Namen zu verwenden):</translation>
-    </message>
-    <message>
-        <source>Open</source>
-        <translation>Öffnen</translation>
-    </message>
-    <message>
-        <source>Contact info</source>
-        <translation>Kontaktinfo</translation>
-    </message>
-    <message>
-        <source>Unmute notifications</source>
-        <translation>Stummschaltung aufheben</translation>
-    </message>
-    <message>
-        <source>Mute notifications</source>
-        <translation>Benachrichtigungen stummschalten</translation>
-    </message>
-    <message>
-        <source>Rename…</source>
-        <translation>Umbenennen&#xa0;…</translation>
-    </message>
-    <message>
-        <source>Mark as read</source>
-        <translation>Als gelesen markieren</translation>
-    </message>
-    <message>
-        <source>Mark as unread</source>
-        <translation>Als ungelesen markieren</translation>
     </message>
 </context>
 <context>

@@ -234,16 +234,18 @@ def test_the_disappearing_timer_in_the_composer_and_its_system_line(kith_apps, q
     _open(qtbot, alice.window, "bob")
     _open(qtbot, bob.window, "alice")
     actions = alice.window.message_actions
-    assert actions.timer_button.text() == "\u23f1"
+    assert actions.timer_button.text() == "" and not actions.timer_button.isChecked()
     [hour] = [a for a in actions.timer_menu.actions() if a.data() == 3600]
     hour.trigger()
-    qtbot.waitUntil(lambda: actions.timer_button.text() == "\u23f1 1 hour")
+    qtbot.waitUntil(lambda: actions.timer_button.text() == "1 hour")
+    assert actions.timer_button.isChecked()
+    assert actions.timer_button.width() > actions.timer_button.height()  # the words show
     qtbot.waitUntil(lambda: _row_of(alice.window,
                                     "\u23f1 You set disappearing messages to 1 hour") >= 0)
     qtbot.waitUntil(lambda: _row_of(bob.window,
                                     "\u23f1 alice set disappearing messages to 1 hour") >= 0,
                     timeout=10_000)
-    assert bob.window.message_actions.timer_button.text() == "\u23f1 1 hour"
+    assert bob.window.message_actions.timer_button.text() == "1 hour"
     qtbot.keyClicks(alice.window.chat.composer, "fleeting")
     qtbot.keyClick(alice.window.chat.composer, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: _row_of(alice.window, "fleeting") >= 0)

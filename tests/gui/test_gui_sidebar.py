@@ -109,8 +109,9 @@ def test_right_click_opens_a_menu_and_keeps_the_open_chat_selected(kith_apps, qt
     assert sidebar_list.currentIndex().row() in (-1, 0)
     menu = next(m for m in w.findChildren(QMenu) if m.objectName() == "conversationMenu"
                 and m.isVisible())
-    names = [a.text() for a in menu.actions()]
-    assert names == ["Open", "Contact info", "Mute notifications", "Rename…", "Mark as unread"]
+    names = [a.text() for a in menu.actions() if not a.isSeparator()]
+    assert names == ["Open", "Contact info", "Mute notifications", "Rename…", "Mark as unread",
+                     "Delete chat…"]
     mute = next(a for a in menu.actions() if a.objectName() == "muteAction")
     mute.trigger()
     menu.close()

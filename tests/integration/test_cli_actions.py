@@ -173,3 +173,11 @@ async def test_card_request_from_a_card_bob_sent(chat, nodes, capsys) -> None:
     await alice.connect("127.0.0.1", dave.port)  # they meet: the request goes out
     await until(lambda: any(c.user_id == alice.user_id and c.state == "pending_in"
                             for c in dave.contacts()), dave, timeout=15)
+    # "introduced by bob" is part of the contact, also once bob's chat is deleted
+    code, out, err = await kith(capsys, "--profile", profile, "delete-chat", "bob")
+    assert code == 0, err
+    code, out, err = await kith(capsys, "--profile", profile, "contacts", "--json")
+    assert code == 0, err
+    by = {c["name"]: c["introduced_by"] for c in json.loads(out)}
+    assert by["dave"] == {"user_id": bob.user_id.hex(), "name": "bob"}
+    assert by["bob"] is None and by["carol"] is None
