@@ -7,7 +7,7 @@ name and the members, and says why the node refused (a name too long, too many p
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -223,6 +223,38 @@ class GroupInfoDialog(QDialog):
         layout = QVBoxLayout(self)
         self.panel = GroupInfoPanel(bridge, conv, self)
         layout.addWidget(self.panel)
+
+
+def typing_text(names: list[str]) -> str:
+    """Who is typing in a group, as a line under the messages: "Bob is typing…", "Bob and
+    Carol are typing…", "Several people are typing…" ("" when nobody is)."""
+    tr = QCoreApplication.translate
+    if not names:
+        return ""
+    if len(names) == 1:
+        return tr("groups", "{0} is typing…").format(names[0])
+    if len(names) == 2:
+        return tr("groups", "{0} and {1} are typing…").format(*names)
+    return tr("groups", "Several people are typing…")
+
+
+def notify_title(bridge: Bridge, conv: bytes, rows: list[MessageRow]) -> str:
+    """A group notification's title names the sender of the newest message and the
+    group: "Bob in Board games"."""
+    groups = bridge.node.core.groups
+    g = groups.groups.get(conv)
+    group = g.state.name if g is not None else bridge.person_title(conv)
+    if not rows:
+        return group
+    return QCoreApplication.translate("groups", "{0} in {1}").format(
+        groups.name_of(rows[-1].sender, g), group)
+
+
+def typing_names(bridge: Bridge, conv: bytes) -> list[str]:
+    """The names of the members typing in the group ``conv`` now (the core says who)."""
+    groups = bridge.node.core.groups
+    g = groups.groups.get(conv)
+    return [groups.name_of(u, g) for u in bridge.typing(conv)]
 
 
 def sender_name(model: MessageModel, i: int, cache: dict[tuple[bytes, bytes], str]) -> str:

@@ -207,8 +207,38 @@ def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot
     assert told == []
     qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(told) == 1, timeout=10_000)
-    assert told[0][0] == "Board games" and "@carol bring the dice" in told[0][1]
+    # It names the sender and the group.
+    assert told[0][0] == "alice in Board games" and "@carol bring the dice" in told[0][1]
     # In a chat with a contact the list offers nobody.
     w.open_chat(bob.node.user_id)
     qtbot.keyClicks(w.chat.composer, "@b")
     assert not completer.popup.isVisible()
+
+
+def test_typing_in_a_group_names_who_types(kith_apps, qtbot, aw):
+    from app.gui.groups import typing_text
+
+    assert typing_text([]) == ""
+    assert typing_text(["bob", "carol", "dave"]) == "Several people are typing…"
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None
+                    and carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    bubble = w.chat.typing
+    assert not bubble.isVisible()
+    # Bob types in his window: Alice's shows it, with his name.
+    bw = bob.window
+    bw.open_chat(conv)
+    qtbot.keyClicks(bw.chat.composer, "I'll bring")
+    qtbot.waitUntil(lambda: bubble.isVisible() and bubble.text == "bob is typing…")
+    carol.node.set_typing(conv, True)
+    qtbot.waitUntil(lambda: bubble.text == "bob and carol are typing…")
+    # Bob sends: his typing ends; Carol's goes on.
+    qtbot.keyClick(bw.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bubble.text == "carol is typing…")
+    carol.node.set_typing(conv, False)
+    qtbot.waitUntil(lambda: not bubble.isVisible())

@@ -225,3 +225,58 @@ async def test_files_in_a_group(nodes, tmp_path):
     assert await carol.files.wait_complete(fid2, 20)
     with pytest.raises(UserError, match="no such conversation"):
         await carol.files.send_in(b"\x00" * 32, "", [other])
+
+
+async def test_typing_in_a_group(nodes):
+    """Typing reaches the members' connected devices; only a current member's counts;
+    the "send typing indicators" setting applies; nothing of it is stored."""
+    from p2p import wire
+
+    alice, bob, carol = await trio(nodes)
+    dave = await nodes("dave")
+    await friends(alice, dave)  # Alice's contact, not in the group
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    await carol.connect("127.0.0.1", bob.port)  # (they meet in the group)
+    await until(lambda: bob.online(carol.user_id), bob, carol)
+    events_before = alice.db.count_events()
+
+    bob.set_typing(conv, True)
+    await until(lambda: alice.typing(conv) == [bob.user_id], alice, bob)
+    carol.set_typing(conv, True)
+    await until(lambda: alice.typing(conv) == sorted([bob.user_id, carol.user_id])
+                and bob.typing(conv) == [carol.user_id], alice, bob, carol)
+    bob.set_typing(conv, False)
+    await until(lambda: alice.typing(conv) == [carol.user_id], alice, bob)
+    assert alice.db.count_events() == events_before  # never stored
+
+    # Someone who is not a member says they type in the group: not listed. (Dave's next
+    # signal on the same connection shows the first one was handled.)
+    dave.core.net.send_to_user(alice.user_id, wire.Typing(conv, True))
+    dave.set_typing(alice.user_id, True)
+    direct = alice.core.convs.direct(dave.user_id)
+    await until(lambda: alice.typing(direct) == [dave.user_id], alice, dave)
+    assert dave.user_id not in alice.typing(conv)
+
+    # Typing indicators off: Bob's typing is not sent (his next signal, on the same
+    # connection, arrives alone).
+    bob.set_setting("typing_indicators", False)
+    bob.set_typing(conv, True)
+    bob.set_setting("typing_indicators", True)
+    bob.set_typing(alice.user_id, True)
+    await until(lambda: alice.typing(alice.core.convs.direct(bob.user_id)) == [bob.user_id],
+                alice, bob)
+    assert bob.user_id not in alice.typing(conv)
+
+    # Removed, Carol's typing no longer counts.
+    carol.set_typing(conv, True)
+    await until(lambda: carol.user_id in alice.typing(conv), alice, carol)
+    await alice.core.groups.remove("Board games", ["carol"])
+    assert carol.user_id not in alice.typing(conv)
+    await until(lambda: carol.group(conv.hex()).left, alice, carol)
+    carol.core.net.send_to_user(alice.user_id, wire.Typing(conv, True))
+    carol.set_typing(alice.user_id, True)  # (her next signal: the first was handled)
+    await until(lambda: carol.user_id in alice.typing(alice.core.convs.direct(carol.user_id)),
+                alice, carol)
+    assert alice.typing(conv) == []
