@@ -379,6 +379,26 @@ def counts(state: GroupState, user: bytes, device: bytes, seq: int, lamport: int
     return False
 
 
+def counted_again(
+    before: GroupState, after: GroupState, events: Iterable[tuple[bytes, bytes, int, int]]
+) -> list[tuple[bytes, bytes, int, int]]:
+    """Of ``events`` (user, device, seq, lamport), those that count in ``after`` but did
+    not in ``before``: what a change of the fold shows again (a removal that turned out
+    to have no effect hid them). What is hidden follows the fold, both ways."""
+    return [x for x in events if counts(after, *x) and not counts(before, *x)]
+
+
+def loosened(before: GroupState, after: GroupState) -> bool:
+    """May events that did not count in ``before`` count in ``after``? (Someone is no
+    longer a former member, or a cut-off went or moved on.)"""
+    if any(u not in after.former for u in before.former):
+        return True
+    return any(
+        d not in after.cutoffs or after.cutoffs[d][0] > seq
+        for d, (seq, _) in before.cutoffs.items()
+    )
+
+
 def heads(controls: Iterable[Control]) -> list[bytes]:
     """The control events no other one names as seen: what a new one links to."""
     cs = list(controls)

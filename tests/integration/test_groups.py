@@ -280,3 +280,42 @@ async def test_typing_in_a_group(nodes):
     await until(lambda: carol.user_id in alice.typing(alice.core.convs.direct(carol.user_id)),
                 alice, carol)
     assert alice.typing(conv) == []
+
+
+async def test_history_body_comes_from_a_holder_that_has_it(nodes):
+    """Erin syncs the group from Dave, who was added without the history and holds what
+    came before him as heads only; Alice shares the history: the text comes from her,
+    who has it, when they meet (a want for the bodies of heads Erin may read), and Dave
+    gets it too."""
+    alice, bob, carol = await trio(nodes)
+    dave, erin = await nodes("dave"), await nodes("erin")
+    await friends(alice, dave)
+    await befriend(dave, erin)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await alice.send_to("Board games", "before dave")
+    await until(lambda: texts(bob, conv) == ["before dave"], alice, bob)
+    await alice.core.groups.add("Board games", ["dave"])
+    await alice.core.groups.set_role("Board games", "dave", True)
+    await until(lambda: dave.core.groups.get(conv) is not None
+                and dave.group(conv.hex()).role == "admin" and dave.db.execute(
+                    "SELECT count(*) FROM events WHERE conv = ? AND kind = 'message' "
+                    "AND body IS NULL", (conv,))[0][0] == 1, alice, dave)
+    dave_port, alice_port = dave.port, alice.port
+    await nodes.stop(dave)
+    await alice.core.groups.set_history("Board games", True)
+    await nodes.stop(alice)
+    dave = await nodes("dave", port=dave_port)
+    await dave.connect("127.0.0.1", erin.port)
+    await until(lambda: dave.online(erin.user_id), dave, erin)
+    await dave.core.groups.add("Board games", ["erin"])  # Erin syncs from Dave only
+    await until(lambda: erin.core.groups.get(conv) is not None and erin.db.execute(
+        "SELECT count(*) FROM events WHERE conv = ? AND kind = 'message'", (conv,)
+    )[0][0] == 1, dave, erin)
+    assert texts(erin, conv) == []
+    alice = await nodes("alice", port=alice_port)
+    await erin.connect("127.0.0.1", alice.port)  # (they meet in the group)
+    await until(lambda: texts(erin, conv) == ["before dave"], alice, erin)
+    [m] = erin.db.messages(conv)
+    assert m.sender == alice.user_id and not erin.core.groups.bodies.missing.get(conv)
+    await alice.connect("127.0.0.1", dave.port)
+    await until(lambda: texts(dave, conv) == ["before dave"], alice, dave)

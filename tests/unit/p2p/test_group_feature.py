@@ -99,10 +99,15 @@ async def test_a_removal_cuts_off_later_events_in_either_order(me: Me, group, ca
         receive(me, peer(bob), [c3])  # relayed by Bob
     assert texts(me, conv) == ["one"]
     assert "past its cut-off" in caplog.text
-    # What is past the cut-off is kept as heads only (her log stays continuous, should
-    # she be added again); no text of it is stored or passed on.
+    # What arrives past the cut-off is kept as a head only (her log stays continuous,
+    # should she be added again); what came before the removal keeps its body here (what
+    # is hidden follows the fold), and no text past the cut-off is passed on.
     assert [(seq, body) for seq, _, body in me.stored(conv, carol.device)] == [
-        (1, MessageBody("one")), (2, None), (3, None)]
+        (1, MessageBody("one")), (2, MessageBody("two (arrives before the removal)")),
+        (3, None)]
+    items = me.db.events_after(conv, carol.device, 0, 10)
+    sent = me.core.convs.outgoing(bob.user, conv, items)
+    assert [b is not None for _, b in sent] == [True, False, False]
     assert [x.kind for x in me.db.group_lines(conv)][-1] == "member_removed"
 
 
