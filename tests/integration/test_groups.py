@@ -319,3 +319,46 @@ async def test_history_body_comes_from_a_holder_that_has_it(nodes):
     assert m.sender == alice.user_id and not erin.core.groups.bodies.missing.get(conv)
     await alice.connect("127.0.0.1", dave.port)
     await until(lambda: texts(dave, conv) == ["before dave"], alice, dave)
+
+
+async def test_a_removal_without_effect_shows_again_what_it_hid(nodes):
+    """Dave (admin) removes Carol while Alice, concurrently, makes him a plain member
+    again. Bob gets the removal first (Carol's later message goes from his chat), then
+    Alice's demotion, which sorts first: the removal has no effect, and what it hid is
+    shown again."""
+    alice, bob, carol = await trio(nodes)
+    dave = await nodes("dave")
+    await friends(alice, dave)
+    conv = (await alice.create_group("Board games", ["bob", "carol", "dave"])).id
+    await alice.core.groups.set_role("Board games", "dave", True)
+    await until(lambda: all(n.core.groups.get(conv) is not None for n in (bob, carol, dave))
+                and dave.group(conv.hex()).role == "admin", alice, bob, carol, dave)
+    await carol.send_to("Board games", "one")
+    await until(lambda: texts(bob, conv) == ["one"] and texts(dave, conv) == ["one"],
+                alice, bob, carol, dave)
+    ports = {n.name: n.port for n in (alice, bob, dave)}
+    await nodes.stop(dave)
+    await carol.send_to("Board games", "two")  # (Dave does not see it: his cut-off is "one")
+    await until(lambda: texts(bob, conv) == ["one", "two"], alice, bob, carol)
+    await nodes.stop(bob)
+    await alice.core.groups.set_role("Board games", "dave", False)
+    [demotion] = [c for c in alice.core.groups.groups[conv].controls.values()
+                  if getattr(c.body, "role", "") == "member"]
+    await nodes.stop(alice)
+
+    dave = await nodes("dave", port=ports["dave"])
+    for text in ("d1", "d2", "d3"):  # (his clock runs ahead of Alice's)
+        await dave.send_to("Board games", text)
+    await dave.core.groups.remove("Board games", ["carol"])
+    [removal] = [c for c in dave.core.groups.groups[conv].controls.values()
+                 if type(c.body).__name__ == "RemoveBody"]
+    assert removal.key > demotion.key  # concurrent, and the demotion sorts first
+    bob = await nodes("bob", port=ports["bob"])
+    await bob.connect("127.0.0.1", dave.port)
+    await until(lambda: texts(bob, conv) == ["one", "d1", "d2", "d3"], bob, dave)
+    assert "carol" not in [m.name for m in bob.group(conv.hex()).members]  # as Bob sees it
+
+    alice = await nodes("alice", port=ports["alice"])
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: texts(bob, conv) == ["one", "two", "d1", "d2", "d3"], alice, bob)
+    assert "carol" in [m.name for m in bob.group(conv.hex()).members]
