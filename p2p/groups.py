@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from p2p import events as ev
@@ -42,6 +43,15 @@ if TYPE_CHECKING:
     from p2p.core import Core
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One member's receipt for one message."""
+
+    user_id: bytes
+    status: str  # sent | delivered | read
+    former: bool  # no longer a member (removed or left since)
 
 __all__ = ["KINDS", "Group", "GroupInfo", "Groups", "InviteBody", "MemberInfo"]
 
@@ -439,13 +449,13 @@ class Groups(GroupApi):
     def write_receipts(
         self, store: Store, receipts: Iterable[tuple[bytes, bytes, bytes, int, bool]]
     ) -> list[tuple[bytes, bytes, int, int]]:
-        from storage import STATUS_DELIVERED, STATUS_READ
+        from storage import STATUS_DELIVERED, STATUS_READ, STATUS_SENDING
 
         touched: set[tuple[bytes, bytes]] = set()
         for conv, author, user, seq, read in receipts:
             if store.raise_member_mark(conv, author, user, seq, read):
                 touched.add((conv, author))
-        moved = []
+        moved: list[tuple[bytes, bytes, int, int]] = []
         for conv, author in touched:
             g = self.groups.get(conv)
             writer = self._user_of(author)
@@ -457,26 +467,40 @@ class Groups(GroupApi):
             marks = store.member_marks(conv, author)
             delivered = min(marks.get(u, (0, 0))[0] for u in others)
             read_all = min(marks.get(u, (0, 0))[1] for u in others)
+            before = len(moved)
             if delivered and store.raise_mark(conv, author, delivered, STATUS_DELIVERED):
                 moved.append((conv, author, delivered, STATUS_DELIVERED))
             if read_all and store.raise_mark(conv, author, read_all, STATUS_READ):
                 moved.append((conv, author, read_all, STATUS_READ))
+            if len(moved) == before:  # one member's receipt: "Read by 2 of 3" moves
+                moved.append((conv, author, max(s for s, _ in marks.values()), STATUS_SENDING))
         return moved
 
-    def receipts_of(self, conv: bytes, author: bytes, seq: int) -> list[tuple[bytes, str]]:
-        """Per member other than the writer: "sent", "delivered" or "read"."""
+    def receipts(self, conv: bytes, author: bytes, seq: int) -> list[Receipt]:
+        """Per member the message was written to, other than its writer: "sent",
+        "delivered" or "read"; a former member stays listed, marked as such."""
         g = self.groups.get(conv)
         if g is None:
             return []
         writer = self._user_of(author)
+        row = self.core.db.message_at(conv, author, seq)
+        if row is not None:
+            members = mb.members_at(g.state, row.lamport)
+        else:
+            members = dict.fromkeys(g.state.members, False)
         marks = self.core.db.member_marks(conv, author)
         out = []
-        for u in sorted(g.state.members):
+        for u in sorted(members):
             if u == writer:
                 continue
             if u == self.me:
-                out.append((u, "read"))
+                out.append(Receipt(u, "read", members[u]))
                 continue
             d, r = marks.get(u, (0, 0))
-            out.append((u, "read" if r >= seq else "delivered" if d >= seq else "sent"))
+            status = "read" if r >= seq else "delivered" if d >= seq else "sent"
+            out.append(Receipt(u, status, members[u]))
         return out
+
+    def receipts_of(self, conv: bytes, author: bytes, seq: int) -> list[tuple[bytes, str]]:
+        """(user, status) of :meth:`receipts`."""
+        return [(r.user_id, r.status) for r in self.receipts(conv, author, seq)]

@@ -194,6 +194,15 @@ class Former:
     how: str  # "removed" | "left"
     by: bytes
     lamport: int
+    since: int = 0  # the lamport of the event that had made them a member
+
+
+def members_at(state: GroupState, lamport: int) -> dict[bytes, bool]:
+    """Who was a member when an event at ``lamport`` was written: user -> a former
+    member now (a message's receipts list everyone it was written to)."""
+    out = {u: False for u, m in state.members.items() if m.since < lamport}
+    out.update((u, True) for u, f in state.former.items() if f.since < lamport < f.lamport)
+    return out
 
 
 @dataclass(slots=True)
@@ -311,7 +320,7 @@ def step(state: GroupState, c: Control) -> str | None:
 
 def _go(state: GroupState, user: bytes, how: str, c: Control, cutoffs: list[Cutoff]) -> None:
     was = state.members.pop(user)
-    state.former[user] = Former(how, c.user, c.lamport)
+    state.former[user] = Former(how, c.user, c.lamport, was.since)
     named = {x.device: x.seq for x in cutoffs}
     if how == "left":  # (the leave itself counts, whatever it names)
         named[c.device] = max(named.get(c.device, 0), c.seq)

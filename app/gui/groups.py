@@ -7,7 +7,9 @@ name and the members, and says why the node refused (a name too long, too many p
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -15,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -225,6 +228,71 @@ class GroupInfoDialog(QDialog):
         layout.addWidget(self.panel)
 
 
+def status_text(bridge: Bridge, row: MessageRow) -> str | None:
+    """The status line under my newest message in a group: "Read by 2 of 3" while read
+    receipts come in (everyone it was written to counts, former members too), "Read"
+    once all have read it; None: as in a chat with one person (sending, delivered)."""
+    receipts = bridge.node.core.groups.receipts(row.conv, row.author, row.seq)
+    read = sum(r.status == "read" for r in receipts)
+    if not receipts or not read:
+        return None
+    tr = QCoreApplication.translate
+    if read == len(receipts):
+        return tr("groups", "Read")
+    return tr("groups", "Read by {0} of {1}").format(read, len(receipts))
+
+
+class ReceiptsDialog(QDialog):
+    """Who got and who read one of my messages in a group (the message menu's
+    "Receipts…"); a member who left or was removed since is still listed, marked."""
+
+    def __init__(self, bridge: Bridge, row: MessageRow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("receiptsDialog")
+        self.setWindowTitle(self.tr("Receipts"))
+        self.resize(320, 300)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("receiptsList")
+        layout.addWidget(self.list)
+        groups = bridge.node.core.groups
+        g = groups.groups.get(row.conv)
+        words = {"read": self.tr("Read"), "delivered": self.tr("Delivered"),
+                 "sent": self.tr("Not delivered yet")}
+        rank = {"read": 0, "delivered": 1, "sent": 2}
+        for r in sorted(groups.receipts(row.conv, row.author, row.seq),
+                        key=lambda r: (rank[r.status], r.former,
+                                       groups.name_of(r.user_id, g).casefold())):
+            name = groups.name_of(r.user_id, g)
+            if r.former:
+                name = self.tr("{0} (former member)").format(name)
+            self.list.addItem(f"{name}  ·  {words[r.status]}")
+        close = QPushButton(self.tr("Close"))
+        close.clicked.connect(self.accept)
+        layout.addWidget(close)
+
+
+def receipts_menu(window: QWidget, bridge: Bridge) -> Callable[[QMenu, QModelIndex], None]:
+    """A message menu hook (ChatView.menu_hooks): "Receipts…" on my messages in a group."""
+    from app.gui.models import MsgRole
+
+    def hook(menu: QMenu, index: QModelIndex) -> None:
+        row = index.data(MsgRole.Row) if index.isValid() else None
+        if not isinstance(row, MessageRow) or not row.outgoing or not is_group_id(row.conv):
+            return
+        act = menu.addAction(QCoreApplication.translate("groups", "Receipts…"))
+        act.setObjectName("receiptsAction")
+
+        def show() -> None:
+            dialog = ReceiptsDialog(bridge, row, window)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+
+        act.triggered.connect(show)
+
+    return hook
+
+
 def typing_text(names: list[str]) -> str:
     """Who is typing in a group, as a line under the messages: "Bob is typing…", "Bob and
     Carol are typing…", "Several people are typing…" ("" when nobody is)."""
@@ -251,10 +319,11 @@ def notify_title(bridge: Bridge, conv: bytes, rows: list[MessageRow]) -> str:
 
 
 def typing_names(bridge: Bridge, conv: bytes) -> list[str]:
-    """The names of the members typing in the group ``conv`` now (the core says who)."""
+    """The names of the members typing in the group ``conv`` now (the core says who),
+    in alphabetical order."""
     groups = bridge.node.core.groups
     g = groups.groups.get(conv)
-    return [groups.name_of(u, g) for u in bridge.typing(conv)]
+    return sorted((groups.name_of(u, g) for u in bridge.typing(conv)), key=str.casefold)
 
 
 def sender_name(model: MessageModel, i: int, cache: dict[tuple[bytes, bytes], str]) -> str:

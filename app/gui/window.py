@@ -121,6 +121,7 @@ class MainWindow(QMainWindow):
         self._handoff_timer.timeout.connect(self._announce_open_chat)
         self._dismissed: dict[bytes, HandoffOffer] = {}  # device -> offer taken or dismissed
         self.chat.typing.source = self._someone_typing
+        self.chat.view.menu_hooks.append(groups_gui.receipts_menu(self, bridge))  # "Receipts…"
 
         bridge.conversationsChanged.connect(self._refresh_timer.start)
         bridge.handoffChanged.connect(self.refresh_handoffs)

@@ -242,3 +242,40 @@ def test_typing_in_a_group_names_who_types(kith_apps, qtbot, aw):
     qtbot.waitUntil(lambda: bubble.text == "carol is typing…")
     carol.node.set_typing(conv, False)
     qtbot.waitUntil(lambda: not bubble.isVisible())
+
+
+def test_read_by_n_of_m_and_the_receipts_list_former_members(kith_apps, qtbot, aw):
+    from PySide6.QtWidgets import QMenu
+
+    from app.gui.groups import ReceiptsDialog
+    from app.gui.models import MsgRole
+
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    row = aw(alice.node.send_to("Board games", "who brings Catan?"))
+    msgs = w.messages
+
+    def status() -> str:
+        i = next((i for i in range(msgs.rowCount()) if msgs.row(i).text == row.text), -1)
+        return msgs.index(i).data(MsgRole.StatusText) if i >= 0 else ""
+
+    qtbot.waitUntil(lambda: status() == "Delivered", timeout=10_000)
+    aw(bob.node.mark_read_in(conv))
+    qtbot.waitUntil(lambda: status() == "Read by 1 of 2", timeout=10_000)
+    aw(alice.node.core.groups.remove("Board games", ["carol"]))
+    # The menu of my message offers its receipts; Carol, removed since, stays listed.
+    i = next(i for i in range(msgs.rowCount()) if msgs.row(i).text == row.text)
+    menu = QMenu()
+    for hook in w.chat.view.menu_hooks:
+        hook(menu, msgs.index(i))
+    assert "receiptsAction" in [a.objectName() for a in menu.actions()]
+    dialog = ReceiptsDialog(w.bridge, msgs.row(i))
+    qtbot.addWidget(dialog)
+    assert [dialog.list.item(j).text() for j in range(dialog.list.count())] == [
+        "bob  ·  Read", "carol (former member)  ·  Delivered"]
+    assert status() == "Read by 1 of 2"

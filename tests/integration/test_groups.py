@@ -362,3 +362,28 @@ async def test_a_removal_without_effect_shows_again_what_it_hid(nodes):
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: texts(bob, conv) == ["one", "two", "d1", "d2", "d3"], alice, bob)
     assert "carol" in [m.name for m in bob.group(conv.hex()).members]
+
+
+async def test_receipts_of_former_members_stay_listed(nodes):
+    from p2p.commands_groups import message_out
+
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    row = await alice.send_to("Board games", "who brings Catan?")
+    await until(lambda: texts(carol, conv) == ["who brings Catan?"], alice, carol)
+    await carol.mark_read_in(conv)
+    groups = alice.core.groups
+    await until(lambda: [r.status for r in groups.receipts(conv, row.author, row.seq)]
+                .count("read") == 1, alice, carol)
+    await alice.core.groups.remove("Board games", ["carol"])
+    after = await alice.send_to("Board games", "carol is out")
+    # Carol read it, then left the group: she is still listed, marked as a former member;
+    # what came after her removal was not written to her.
+    assert [(r.user_id, r.former) for r in groups.receipts(conv, row.author, row.seq)] == \
+        sorted([(bob.user_id, False), (carol.user_id, True)])
+    assert [r.user_id for r in groups.receipts(conv, after.author, after.seq)] == [bob.user_id]
+    [c] = [x for x in message_out(alice, alice.db.message_at(conv, row.author, row.seq),
+                                  {})["receipts"] if x["name"] == "carol"]
+    assert c["former"] is True and c["status"] == "read"
