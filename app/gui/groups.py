@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import mentions
+from app.gui import avatars, mentions
 from app.gui.bridge import Bridge, Conversation
 from app.gui.chatpane import ChatPane
 from app.gui.models import MessageModel
@@ -191,10 +191,30 @@ def line_rows(bridge: Bridge, conv: bytes) -> list[MessageRow]:
     ]
 
 
+def header_avatar(pane: ChatPane) -> avatars.GroupAvatar:
+    """The group's avatar at the start of the chat header (made on first use; hidden in
+    a chat with one person: :func:`hide_avatar`)."""
+    found = pane.header.findChild(avatars.GroupAvatar)
+    if found is None:
+        found = avatars.GroupAvatar(36, pane.header)
+        layout = pane.header.layout()
+        assert isinstance(layout, QHBoxLayout)
+        layout.insertWidget(0, found)
+    return found
+
+
+def hide_avatar(pane: ChatPane) -> None:
+    found = pane.header.findChild(avatars.GroupAvatar)
+    if found is not None:
+        found.hide()
+
+
 def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     """The chat pane's header, banners and composer for a group."""
     node = bridge.node
     info = node.core.groups.info(conv)
+    header_avatar(pane).set_members(avatars.group_members(bridge, conv))
+    header_avatar(pane).show()
     pane.header.name.setText(info.name)
     names = ", ".join("You" if m.user_id == node.user_id else m.name for m in info.members)
     pane.header.subtitle.setText(f"{len(info.members)} members: {names}")

@@ -126,6 +126,10 @@ class ConversationModel(QAbstractListModel):
         if role == ConvRole.Conv:
             return c.conv
         if role == ConvRole.Initials:
+            if is_group_id(c.conv):  # drawn from its members (app.gui.avatars)
+                from app.gui.avatars import group_key, group_members
+
+                return group_key(group_members(self.bridge, c.conv))
             return initials(c.name)
         if role == ConvRole.Preview:
             if c.replaced:

@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
             groups_gui.present(self.chat, self.bridge, user)
             self.messages.refresh_status_line()
             return
+        groups_gui.hide_avatar(self.chat)
         c = self.bridge.contact(user)
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)

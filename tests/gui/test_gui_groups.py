@@ -279,3 +279,52 @@ def test_read_by_n_of_m_and_the_receipts_list_former_members(kith_apps, qtbot, a
     assert [dialog.list.item(j).text() for j in range(dialog.list.count())] == [
         "bob  ·  Read", "carol (former member)  ·  Delivered"]
     assert status() == "Read by 1 of 2"
+
+
+def test_a_group_avatar_is_drawn_from_its_members(kith_apps, qtbot, aw):
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from app.gui import theme
+    from app.gui.avatars import GroupAvatar, circles, group_key, paint_group
+    from app.gui.models import ConvRole
+
+    for n in (1, 2, 3):  # every members' circle lies inside the round avatar
+        rect = QRectF(0, 0, 42, 42)
+        for spot in circles(rect, n):
+            far = spot.center() - rect.center()
+            reach = (far.x() ** 2 + far.y() ** 2) ** 0.5 + spot.width() / 2
+            assert reach <= rect.width() / 2 + 0.01, n
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    w = alice.window
+    model = w.conversations
+    qtbot.waitUntil(lambda: any(model.item(i).conv == conv for i in range(model.rowCount())),
+                    timeout=10_000)
+    row = next(i for i in range(model.rowCount()) if model.item(i).conv == conv)
+    key = model.index(row).data(ConvRole.Initials)
+    members = sorted([(bob.node.user_id, "bob"), (carol.node.user_id, "carol")],
+                     key=lambda m: m[1])
+    assert key == group_key(members)  # the members other than me, by name
+    # Drawn: a circle in each member's colour, with their initial.
+    img = QImage(84, 84, QImage.Format.Format_ARGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    paint_group(p, QRectF(0, 0, 84, 84), key, w.font())
+    p.end()
+    for (user, _), spot in zip(members, circles(QRectF(0, 0, 84, 84), 2), strict=True):
+        edge = spot.center() + QPointF(spot.width() * 0.4, 0)  # (beside the letter)
+        assert img.pixelColor(edge.toPoint()).name() == theme.avatar_colour(user).name()
+    # The header and Group info show it; a chat with one person does not.
+    w.open_chat(conv)
+    avatar = w.chat.header.findChild(GroupAvatar)
+    assert avatar is not None and avatar.isVisible() and avatar.key == key
+    w.open_chat(bob.node.user_id)
+    assert not avatar.isVisible()
+    from app.gui.groupinfo import GroupInfoPanel
+
+    panel = GroupInfoPanel(w.bridge, conv)
+    qtbot.addWidget(panel)
+    assert panel.avatar.key == key
