@@ -229,6 +229,15 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     pane.send_button.setEnabled(can_send)
     if can_send:
         pane.composer.setPlaceholderText(f"Message {info.name}")
+    elif info.left:  # "You were removed from Board games by Alice", "You left Board games"
+        from p2p.errors import UserError
+
+        try:
+            node.core.groups.require_member(conv)
+            why = "You are no longer in this group"
+        except UserError as e:
+            why = str(e)[:1].upper() + str(e)[1:]
+        pane.composer.setPlaceholderText(why)
     else:
         pane.composer.setPlaceholderText("You are no longer in this group")
 

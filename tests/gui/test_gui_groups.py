@@ -101,6 +101,10 @@ def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
     qtbot.addWidget(carol_panel)
     assert carol_panel.status.text() == "You were removed from Game night by alice"
     assert not carol_panel.leave_button.isEnabled()
+    carol.window.open_chat(conv)  # her chat says so where she would write
+    composer = carol.window.chat.composer
+    assert not composer.isEnabled()
+    assert composer.placeholderText() == "You were removed from Game night by alice"
 
     _click(qtbot, panel.add_button)
     [dialog] = panel.dialogs

@@ -182,6 +182,13 @@ async def test_two_devices_of_one_member(nodes, tmp_path):
     await bob2.send_to("Board games", "from the laptop")
     await until(lambda: texts(alice, conv)[-1:] == ["from the laptop"], alice, bob, bob2)
     await until(lambda: texts(bob, conv)[-1:] == ["from the laptop"], bob, bob2)
+    # ... and the read state: read on one device, read on the other.
+    await alice.send_to("Board games", "read me")
+    await until(lambda: texts(bob2, conv)[-1:] == texts(bob, conv)[-1:] == ["read me"],
+                alice, bob, bob2)
+    assert bob2.db.unread_count(conv) > 0
+    await bob.mark_read_in(conv)
+    await until(lambda: bob2.db.unread_count(conv) == 0, bob, bob2)
 
 
 async def test_group_survives_restart(nodes):
