@@ -215,6 +215,11 @@ class GroupBodies:
                 missing.pop((x.author, x.seq), None)  # (not what I hold, or filled already)
                 continue
             fills.append(e)
+        gone = db.gone_of([e.id for e in fills]) if fills else set()
+        for e in fills:
+            if e.id in gone:  # (its text went for good here: it does not come back)
+                missing.pop((e.event.author, e.event.seq), None)
+        fills = [e for e in fills if e.id not in gone]
         if fills:
             self.apply_stored(m.conv, fills, fill=True, peer_name=peer.name)
         if not missing:

@@ -192,6 +192,16 @@ class GroupsPart(StoreBase):
             return heads
         return [h for h in heads if hashlib.blake2b(h, digest_size=32).digest() not in gone]
 
+    def gone_of(self, ids: Sequence[bytes]) -> set[bytes]:
+        """Of these event ids, those a tombstone took (unsent, hidden, expired)."""
+        out: set[bytes] = set()
+        for i in range(0, len(ids), 400):
+            chunk = list(ids[i : i + 400])
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self._conn.execute(
+                f"SELECT target FROM gone WHERE target IN ({marks})", chunk))  # noqa: S608
+        return out
+
     def hide_messages_after(self, conv: bytes, author: bytes, seq: int) -> int:
         """Un-show the messages of one device past its cut-off; how many went."""
         with self.transaction():
