@@ -170,7 +170,8 @@ class GroupBodies:
             have, self.core.convs.outgoing(peer.user_id, conv, items), strict=True
         ):
             if body is None:
-                held.add(ref)  # not for them as my fold stands: maybe once it changes
+                if len(held) < MAX_MISSING:
+                    held.add(ref)  # not for them as my fold stands: maybe once it changes
             else:
                 held.discard(ref)
                 out.append((head, body))
