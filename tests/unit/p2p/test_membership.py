@@ -247,3 +247,16 @@ def test_what_a_removal_hid_is_shown_again_when_it_turns_out_to_have_no_effect()
     renamed = removed.clone()
     renamed.name = "Game night"
     assert not mb.loosened(removed, renamed)
+
+
+def test_who_a_message_was_written_to() -> None:
+    """members_at: a message's receipts list who was a member when it was written,
+    a former member marked, someone added later not at all."""
+    log = Log()
+    c = create(log, BOB, CAROL)
+    add = log.write(ALICE, mb.AddBody([c.id], [DAVE], ["dave"]), lamport=5)
+    log.write(ALICE, mb.RemoveBody([add.id], CAROL, [mb.Cutoff(DEV[CAROL], 0)]), lamport=8)
+    s = mb.fold(log.events.values())
+    assert mb.members_at(s, 3) == {ALICE: False, BOB: False, CAROL: True}
+    assert mb.members_at(s, 6) == {ALICE: False, BOB: False, CAROL: True, DAVE: False}
+    assert mb.members_at(s, 9) == {ALICE: False, BOB: False, DAVE: False}
