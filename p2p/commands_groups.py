@@ -93,9 +93,10 @@ def message_out(node: Node, m: MessageRow, names: dict[bytes, str]) -> dict[str,
         if m.sender != node.user_id:
             out["from"] = groups.name_of(m.sender, g)
         if m.outgoing:
-            out["receipts"] = [
-                {"user_id": u.hex(), "name": groups.name_of(u, g), "status": s}
-                for u, s in groups.receipts_of(m.conv, m.author, m.seq)
+            out["receipts"] = [  # (former: removed or left since; still listed)
+                {"user_id": r.user_id.hex(), "name": groups.name_of(r.user_id, g),
+                 "status": r.status, "former": r.former}
+                for r in groups.receipts(m.conv, m.author, m.seq)
             ]
     return out
 

@@ -82,6 +82,16 @@ class GroupApi:
                         out.setdefault(u, g.state.names.get(u, u.hex()[:12]))
         return out
 
+    def is_member(self, user: bytes, conv: bytes) -> bool:
+        """Is ``user`` a current member of the group ``conv``?"""
+        g = self.get(conv)
+        return g is not None and user in g.state.members
+
+    def members_of(self, conv: bytes) -> list[bytes]:
+        """The group's current members (none if I do not know it)."""
+        g = self.get(conv)
+        return sorted(g.state.members) if g is not None else []
+
     def get(self, conv: bytes) -> Group | None:
         g = self.groups.get(conv)
         return g if g is not None and g.state.created else None

@@ -22,8 +22,10 @@ group is asked for again when its membership changes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from p2p import events as ev
@@ -31,6 +33,7 @@ from p2p import membership as mb
 from p2p.api import GroupChanged
 from p2p.conversations import HeadOnly
 from p2p.group_api import GroupApi, GroupInfo, MemberInfo, control_of
+from p2p.group_bodies import GroupBodies
 from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind, Part
 from p2p.membership import Group, InviteBody
 from storage import Store
@@ -40,6 +43,15 @@ if TYPE_CHECKING:
     from p2p.core import Core
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """One member's receipt for one message."""
+
+    user_id: bytes
+    status: str  # sent | delivered | read
+    former: bool  # no longer a member (removed or left since)
 
 __all__ = ["KINDS", "Group", "GroupInfo", "Groups", "InviteBody", "MemberInfo"]
 
@@ -54,6 +66,7 @@ class _Changes(Part):
         self.lines: list[GroupLineRow] = []
         self.invites: list[tuple[bytes, bytes, str]] = []  # (conv, inviter, name)
         self.receipts: list[tuple[bytes, bytes, bytes, int, bool]] = []
+        self.loosened: dict[bytes, mb.GroupState] = {}  # conv -> the fold before the batch
         self._moved: list[tuple[bytes, bytes, int, int]] = []
 
     def write(self, store: Store) -> None:
@@ -74,6 +87,10 @@ class _Changes(Part):
 
         for conv, author, seq, status in self._moved:
             groups.core.emit(StatusChanged(conv, author, seq, status))
+        if self.loosened:  # (after this write: it is a write of its own)
+            loop = asyncio.get_running_loop()
+            for conv, before in self.loosened.items():
+                loop.call_soon(groups.show_again, conv, before)
 
     def failed(self) -> None:
         for conv, cid in self.added:
@@ -100,9 +117,12 @@ def _apply_control(ctx: Applying, e: ev.SignedEvent, body: mb.ControlBody) -> No
     part = _changes(ctx)
     c = control_of(e, ctx.author_user, body)
     if c.id not in g.controls:
+        before = g.state
         g.controls[c.id] = c
         g.refold()
         part.added.append((conv, c.id))
+        if mb.loosened(before, g.state):
+            part.loosened.setdefault(conv, before)
     part.changed.add(conv)
     for ch in g.state.changes:
         if ch.event.id == c.id:
@@ -158,6 +178,7 @@ class Groups(GroupApi):
         core.convs.checker(GROUP, self.run_checker)
         core.convs.offer_rule(GROUP, self._offer)
         core.convs.outgoing_rule(GROUP, self._outgoing)
+        self.bodies = GroupBodies(core, self)
 
     # -- state -------------------------------------------------------------------------
 
@@ -179,6 +200,7 @@ class Groups(GroupApi):
             g = Group(conv, controls, mb.fold(controls.values()), inviters.get(conv))
             self.groups[conv] = g
             self._publish(g)
+            self.bodies.load(conv, store)
 
     def _publish(self, g: Group) -> None:
         """Tell the conversations and the event log what the fold says."""
@@ -204,19 +226,16 @@ class Groups(GroupApi):
             sorted((u, m.role) for u, m in s.members.items()),
         )
         # What former members' devices wrote past their cut-off (and devices the removal
-        # did not name) is un-shown, and its bodies go: they are never passed on.
-        controls = sorted(CONTROL_NAMES)
+        # did not name) is un-shown, and never passed on (_outgoing). Its bodies stay:
+        # what is hidden follows the fold, and a removal that turns out to have no
+        # effect (a concurrent demotion of the remover sorts first) shows it again.
         for device, (seq, _) in s.cutoffs.items():
             if self._user_of(device) in s.members:
                 continue  # (added again: what came between is a head already)
             store.hide_messages_after(g.conv, device, seq)
-            store.erase_bodies_after(g.conv, device, seq, controls)
         for user in s.former:
             keep = [d for d in s.cutoffs if self._user_of(d) == user]
             store.hide_messages_of(g.conv, user, keep)
-            for device in self.core.log.durable.get(g.conv, {}):
-                if device not in keep and self._user_of(device) == user:
-                    store.erase_bodies_after(g.conv, device, 0, controls)
 
     def announce(self, conv: bytes, lines: tuple[GroupLineRow, ...] = ()) -> None:
         g = self.groups.get(conv)
@@ -225,6 +244,42 @@ class Groups(GroupApi):
         self._publish(g)
         self.core.emit(GroupChanged(conv, lines))
         self.fetch(conv)
+        self.bodies.fold_changed(conv)
+
+    def show_again(self, conv: bytes, before: mb.GroupState) -> None:
+        """The fold changed so that events which did not count may count now: show
+        again what they hid (re-applied from their stored bodies; a body that went at
+        arrival is asked for from the members' devices, p2p.group_bodies)."""
+        g = self.groups.get(conv)
+        if g is None:
+            return
+        after = g.state
+        users = set(before.former)
+        logs = self.core.log.durable.get(conv, {})
+        devices = set(before.cutoffs) | {d for d in logs if self._user_of(d) in users}
+        db = self.core.db
+        skip = sorted(CONTROL_NAMES)
+        again: list[ev.SignedEvent] = []
+        lack: list[tuple[bytes, int]] = []
+        for device in sorted(devices):
+            user = self._user_of(device)
+            if user is None:
+                continue
+            for head, body in db.events_of(conv, device, 0, skip):
+                e = ev.decode(head, body)
+                x = e.event
+                event = (user, device, x.seq, x.lamport)
+                if not mb.counted_again(before, after, [event]):
+                    continue
+                if body is None:
+                    if e.erasable:
+                        lack.append((device, x.seq))
+                elif x.kind != "message" or db.message_at(conv, device, x.seq) is None:
+                    again.append(e)
+        if again:
+            self.bodies.apply_stored(conv, again, fill=False)
+        if lack:
+            self.bodies.note(conv, lack)
 
     def fetch(self, conv: bytes) -> None:
         """Ask every live peer entitled to ``conv`` for what it holds of it (membership
@@ -267,15 +322,31 @@ class Groups(GroupApi):
         heads of what came before the add (the chains stay whole) but not the bodies;
         control events keep theirs (the member folds the membership from them)."""
         g = self.groups.get(conv)
-        m = g.state.members.get(user) if g is not None else None
-        if g is None or m is None or not m.since or g.state.history:
+        if g is None:
+            return items
+        s = g.state
+        m = s.members.get(user)
+        before_add = m is not None and bool(m.since) and not s.history
+        # What does not count as the fold stands (a former member's past the cut-off) is
+        # never passed on, whoever asks.
+        suspects = set(s.cutoffs)
+        if s.former:
+            suspects |= {d for d in self.core.log.durable.get(conv, {})
+                         if self._user_of(d) in s.former}
+        if not before_add and not suspects:
             return items
         out: list[tuple[bytes, bytes | None]] = []
         for head, body in items:
             if body is not None:
                 x = ev.decode(head).event
-                if x.lamport <= m.since and x.kind not in CONTROL_NAMES:
+                if x.kind in CONTROL_NAMES:
+                    pass
+                elif before_add and m is not None and x.lamport <= m.since:
                     body = None
+                elif x.author in suspects:
+                    author = self._user_of(x.author)
+                    if author is None or not mb.counts(s, author, x.author, x.seq, x.lamport):
+                        body = None
             out.append((head, body))
         return out
 
@@ -303,6 +374,7 @@ class Groups(GroupApi):
         g = self.groups.get(conv)
         controls = dict(g.controls) if g is not None else {}
         state = [g.state if g is not None else mb.GroupState()]
+        lacking: list[tuple[bytes, int, int, bool]] = []
 
         def check(e: ev.SignedEvent, kind: Kind[Any]) -> str | None:
             x = e.event
@@ -324,6 +396,10 @@ class Groups(GroupApi):
                     return HeadOnly("event of a former member past its cut-off (kept as a "
                                     "head only)")
                 return "event from someone who is not a member of the group (yet)"
+            if e.body is None and e.erasable:  # a head: may I read it? (p2p.group_bodies)
+                if not lacking:
+                    self.bodies.note_later(conv, lacking)
+                lacking.append((x.author, x.seq, x.lamport, author_user == self.me))
             return None
 
         return check
@@ -343,6 +419,13 @@ class Groups(GroupApi):
         # Not added yet as far as this batch has gone: my add may come later in it, and
         # hide_before_join decides once the batch is written.
         return True
+
+    def may_read(self, conv: bytes, lamport: int, mine: bool) -> bool:
+        """May I read an event of ``conv`` at ``lamport`` (one that counts)? I am a
+        member, and it is mine, or from after my add, or the group shares its history."""
+        g = self.groups.get(conv)
+        return g is not None and self.me in g.state.members and (
+            mine or self.shows(conv, lamport))
 
     def hide_before_join(self, store: Store, convs: Iterable[bytes]) -> set[bytes]:
         """Un-show what came before I was added to these groups (unless they share their
@@ -366,13 +449,13 @@ class Groups(GroupApi):
     def write_receipts(
         self, store: Store, receipts: Iterable[tuple[bytes, bytes, bytes, int, bool]]
     ) -> list[tuple[bytes, bytes, int, int]]:
-        from storage import STATUS_DELIVERED, STATUS_READ
+        from storage import STATUS_DELIVERED, STATUS_READ, STATUS_SENDING
 
         touched: set[tuple[bytes, bytes]] = set()
         for conv, author, user, seq, read in receipts:
             if store.raise_member_mark(conv, author, user, seq, read):
                 touched.add((conv, author))
-        moved = []
+        moved: list[tuple[bytes, bytes, int, int]] = []
         for conv, author in touched:
             g = self.groups.get(conv)
             writer = self._user_of(author)
@@ -384,26 +467,40 @@ class Groups(GroupApi):
             marks = store.member_marks(conv, author)
             delivered = min(marks.get(u, (0, 0))[0] for u in others)
             read_all = min(marks.get(u, (0, 0))[1] for u in others)
+            before = len(moved)
             if delivered and store.raise_mark(conv, author, delivered, STATUS_DELIVERED):
                 moved.append((conv, author, delivered, STATUS_DELIVERED))
             if read_all and store.raise_mark(conv, author, read_all, STATUS_READ):
                 moved.append((conv, author, read_all, STATUS_READ))
+            if len(moved) == before:  # one member's receipt: "Read by 2 of 3" moves
+                moved.append((conv, author, max(s for s, _ in marks.values()), STATUS_SENDING))
         return moved
 
-    def receipts_of(self, conv: bytes, author: bytes, seq: int) -> list[tuple[bytes, str]]:
-        """Per member other than the writer: "sent", "delivered" or "read"."""
+    def receipts(self, conv: bytes, author: bytes, seq: int) -> list[Receipt]:
+        """Per member the message was written to, other than its writer: "sent",
+        "delivered" or "read"; a former member stays listed, marked as such."""
         g = self.groups.get(conv)
         if g is None:
             return []
         writer = self._user_of(author)
+        row = self.core.db.message_at(conv, author, seq)
+        if row is not None:
+            members = mb.members_at(g.state, row.lamport)
+        else:
+            members = dict.fromkeys(g.state.members, False)
         marks = self.core.db.member_marks(conv, author)
         out = []
-        for u in sorted(g.state.members):
+        for u in sorted(members):
             if u == writer:
                 continue
             if u == self.me:
-                out.append((u, "read"))
+                out.append(Receipt(u, "read", members[u]))
                 continue
             d, r = marks.get(u, (0, 0))
-            out.append((u, "read" if r >= seq else "delivered" if d >= seq else "sent"))
+            status = "read" if r >= seq else "delivered" if d >= seq else "sent"
+            out.append(Receipt(u, status, members[u]))
         return out
+
+    def receipts_of(self, conv: bytes, author: bytes, seq: int) -> list[tuple[bytes, str]]:
+        """(user, status) of :meth:`receipts`."""
+        return [(r.user_id, r.status) for r in self.receipts(conv, author, seq)]

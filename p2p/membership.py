@@ -194,6 +194,15 @@ class Former:
     how: str  # "removed" | "left"
     by: bytes
     lamport: int
+    since: int = 0  # the lamport of the event that had made them a member
+
+
+def members_at(state: GroupState, lamport: int) -> dict[bytes, bool]:
+    """Who was a member when an event at ``lamport`` was written: user -> a former
+    member now (a message's receipts list everyone it was written to)."""
+    out = {u: False for u, m in state.members.items() if m.since < lamport}
+    out.update((u, True) for u, f in state.former.items() if f.since < lamport < f.lamport)
+    return out
 
 
 @dataclass(slots=True)
@@ -311,7 +320,7 @@ def step(state: GroupState, c: Control) -> str | None:
 
 def _go(state: GroupState, user: bytes, how: str, c: Control, cutoffs: list[Cutoff]) -> None:
     was = state.members.pop(user)
-    state.former[user] = Former(how, c.user, c.lamport)
+    state.former[user] = Former(how, c.user, c.lamport, was.since)
     named = {x.device: x.seq for x in cutoffs}
     if how == "left":  # (the leave itself counts, whatever it names)
         named[c.device] = max(named.get(c.device, 0), c.seq)
@@ -377,6 +386,26 @@ def counts(state: GroupState, user: bytes, device: bytes, seq: int, lamport: int
     if user in state.former:
         return cut is not None and seq <= cut[0]
     return False
+
+
+def counted_again(
+    before: GroupState, after: GroupState, events: Iterable[tuple[bytes, bytes, int, int]]
+) -> list[tuple[bytes, bytes, int, int]]:
+    """Of ``events`` (user, device, seq, lamport), those that count in ``after`` but did
+    not in ``before``: what a change of the fold shows again (a removal that turned out
+    to have no effect hid them). What is hidden follows the fold, both ways."""
+    return [x for x in events if counts(after, *x) and not counts(before, *x)]
+
+
+def loosened(before: GroupState, after: GroupState) -> bool:
+    """May events that did not count in ``before`` count in ``after``? (Someone is no
+    longer a former member, or a cut-off went or moved on.)"""
+    if any(u not in after.former for u in before.former):
+        return True
+    return any(
+        d not in after.cutoffs or after.cutoffs[d][0] > seq
+        for d, (seq, _) in before.cutoffs.items()
+    )
 
 
 def heads(controls: Iterable[Control]) -> list[bytes]:

@@ -1,7 +1,9 @@
 """Ephemeral signals: typing, handoff and display-name changes. Not events: nothing of
 them is stored, and a peer that goes away takes its signals with it.
 
-    typ  [conv, active]   typing in a conversation (lasts TYPING_TTL unless renewed)
+    typ  [conv, active]   typing in a conversation (lasts TYPING_TTL unless renewed); in a
+                          group, sent to the members' connected devices and accepted
+                          only from a current member
     hand [conv, draft]    my own devices only: the chat open there and its draft
                           (conv empty: none); resent to a device of mine that connects
     prof [name]           the sender's user changed their display name
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 from p2p import wire
 from p2p.api import HandoffOffer, PeersChanged, TypingChanged
 from p2p.identity import valid_name
+from p2p.membership import is_group_id
 from p2p.messages import MAX_TEXT
 
 if TYPE_CHECKING:
@@ -56,7 +59,10 @@ class Signals:
         user = peer.user_id
         if user is None or user == self.core.user_id:
             return
-        if not self.core.convs.may_receive(user, m.conv):
+        if is_group_id(m.conv):
+            if not self.core.groups.is_member(user, m.conv):
+                return  # (a former member, or someone not in it: not "typing" here)
+        elif not self.core.convs.may_receive(user, m.conv):
             return
         if m.active:
             peer.typing[m.conv] = time.monotonic()
@@ -65,18 +71,36 @@ class Signals:
         self.core.emit(TypingChanged(m.conv, user, m.active))
 
     def set_typing(self, user: bytes, active: bool) -> None:
+        """Tell ``user`` (a contact, or a group's id: its members) that I type or stopped."""
         if not self.core.db.get_setting("typing_indicators", True):
+            return
+        if is_group_id(user):
+            self._set_typing_in_group(user, active)
             return
         self.core.net.send_to_user(user, wire.Typing(self.core.convs.direct(user), active))
 
+    def _set_typing_in_group(self, conv: bytes, active: bool) -> None:
+        groups = self.core.groups
+        me = self.core.user_id
+        if not groups.is_member(me, conv):
+            return  # (removed or left: nobody hears me type)
+        msg = wire.Typing(conv, active)
+        for u in groups.members_of(conv):
+            if u != me:
+                self.core.net.send_to_user(u, msg)
+
     def typing(self, conv: bytes) -> list[bytes]:
         """Users typing in ``conv`` right now (a typing signal lasts TYPING_TTL seconds
-        unless renewed, so a peer that vanishes mid-sentence stops "typing")."""
+        unless renewed, so a peer that vanishes mid-sentence stops "typing"), each once
+        (a person typing on two devices); in a group, its current members only."""
         now = time.monotonic()
-        return [
+        users = sorted({
             p.user_id for p in self.core.net.peers.values()
             if p.user_id is not None and now - p.typing.get(conv, -TYPING_TTL) < TYPING_TTL
-        ]
+        })
+        if is_group_id(conv):
+            users = [u for u in users if self.core.groups.is_member(u, conv)]
+        return users
 
     # -- handoff -----------------------------------------------------------------------
 

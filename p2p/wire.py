@@ -24,6 +24,7 @@ from p2p.files.protocol import (
     FileQuery,
     FileStop,
 )
+from p2p.group_protocol import Bodies, BodyWant
 from p2p.identity import DeviceCertificate, DeviceRevocation
 
 # The protocol version, carried in Hello; peers of another version are told so with a
@@ -111,6 +112,7 @@ Message = (
     Ping | Pong | Digest | Want | Events | Certs | Revoke | Link | Typing | Handoff | Profile
     | Presence | Close
     | FileQuery | FileHave | BlockRequest | BlockPiece | BlockRefused | FileStop  # p2p.files
+    | BodyWant | Bodies  # p2p.group_bodies
 )
 
 _encoder = msgspec.msgpack.Encoder()

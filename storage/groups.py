@@ -4,6 +4,7 @@ view the app and the CLI read."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,6 +151,56 @@ class GroupsPart(StoreBase):
             (conv, author, seq, *keep_kinds),
         ).fetchall()
         return self.erase_bodies([(conv, author, int(r[0])) for r in rows]) if rows else 0
+
+    def fill_bodies(self, bodies: Sequence[tuple[bytes, bytes, bytes, int]]) -> None:
+        """Store the bodies of events held as heads only: (body, conv, author, seq)."""
+        if not bodies:
+            return
+        with self.transaction():
+            self._conn.executemany(
+                "UPDATE events SET body = ? WHERE conv = ? AND author = ? AND seq = ? "
+                "AND body IS NULL",
+                bodies,
+            )
+
+    def events_of(
+        self, conv: bytes, author: bytes, after: int, skip_kinds: Sequence[str]
+    ) -> list[tuple[bytes, bytes | None]]:
+        """(head, body) of one log's events past ``after`` but those of ``skip_kinds``."""
+        marks = ",".join("?" * len(skip_kinds))
+        return [
+            (r[0], r[1])
+            for r in self._conn.execute(
+                f"SELECT head, body FROM events WHERE conv = ? AND author = ? AND seq > ? "  # noqa: S608
+                f"AND kind NOT IN ({marks}) ORDER BY seq",
+                (conv, author, after, *skip_kinds),
+            )
+        ]
+
+    def heads_without_bodies(self, conv: bytes, skip_kinds: Sequence[str]) -> list[bytes]:
+        """Heads of ``conv``'s events stored without their bodies (but ``skip_kinds``'),
+        other than those a tombstone took (unsent, hidden, expired: never again)."""
+        marks = ",".join("?" * len(skip_kinds))
+        gone = {r[0] for r in self._conn.execute(
+            "SELECT target FROM gone WHERE conv = ?", (conv,))}
+        heads = [r[0] for r in self._conn.execute(
+            f"SELECT head FROM events WHERE conv = ? AND body IS NULL "  # noqa: S608
+            f"AND kind NOT IN ({marks}) ORDER BY lamport LIMIT 20000",
+            (conv, *skip_kinds),
+        )]
+        if not gone:
+            return heads
+        return [h for h in heads if hashlib.blake2b(h, digest_size=32).digest() not in gone]
+
+    def gone_of(self, ids: Sequence[bytes]) -> set[bytes]:
+        """Of these event ids, those a tombstone took (unsent, hidden, expired)."""
+        out: set[bytes] = set()
+        for i in range(0, len(ids), 400):
+            chunk = list(ids[i : i + 400])
+            marks = ",".join("?" * len(chunk))
+            out.update(r[0] for r in self._conn.execute(
+                f"SELECT target FROM gone WHERE target IN ({marks})", chunk))  # noqa: S608
+        return out
 
     def hide_messages_after(self, conv: bytes, author: bytes, seq: int) -> int:
         """Un-show the messages of one device past its cut-off; how many went."""

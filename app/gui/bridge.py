@@ -479,9 +479,7 @@ class Bridge(QObject):
             self.run(read, on_done=forget)
 
     def set_typing(self, user: bytes, active: bool) -> None:
-        if is_group_id(user):
-            return  # (typing goes to contacts only, for now)
-        try:
+        try:  # (a group's id: to its members, p2p.signals)
             self.node.set_typing(user, active)
         except KithError as e:
             log.info("typing not sent: %s", e)

@@ -478,6 +478,7 @@ class TypingBubble(QWidget):
         self.setFixedHeight(40)
         self.setAccessibleName(self.tr("typing"))
         self.source: Callable[[], bool] = lambda: False
+        self.text = ""  # beside the dots in a group: "Bob is typing…" (app.gui.groups)
         self.timer = QTimer(self)
         self.timer.setInterval(TYPING_POLL_MS)
         self.timer.timeout.connect(self.update_state)
@@ -524,6 +525,10 @@ class TypingBubble(QWidget):
             p.setBrush(dot)
             p.drawEllipse(QRectF(bubble.left() + 14 + i * 11,
                                  bubble.center().y() - 4 - 3 * lift, 8, 8))
+        if self.text:
+            p.setPen(theme.muted_text(pal))
+            p.drawText(QRectF(bubble.right() + 8, 0, self.width() - bubble.right() - 8,
+                              self.height()), Qt.AlignmentFlag.AlignVCenter, self.text)
         p.end()
 
     def sizeHint(self) -> QSize:

@@ -494,7 +494,12 @@ class ConversationDelegate(QStyledItemDelegate):
         user = index.data(ConvRole.UserId) or b""
         a = self.AVATAR
         avatar = QRectF(r.left() + 14, r.top() + (r.height() - a) / 2, a, a)
-        paint_avatar(painter, avatar, str(index.data(ConvRole.Initials) or "?"), user, option.font)
+        text = str(index.data(ConvRole.Initials) or "?")
+        if groups_gui.is_group(user):  # its members' initials (app.gui.avatars)
+            groups_gui.avatars.paint_group(painter, avatar, text, option.font,
+                                           pal.color(QPalette.ColorRole.Mid))
+        else:
+            paint_avatar(painter, avatar, text, user, option.font)
         if index.data(ConvRole.Online):
             dot = QRectF(avatar.right() - 11, avatar.bottom() - 11, 12, 12)
             painter.setPen(pal.color(QPalette.ColorRole.Base))

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.avatars import GroupAvatar, group_members
 from app.gui.bridge import Bridge
 from app.gui.groups import AddPeopleDialog
 from p2p.groups import GroupInfo, Groups, MemberInfo
@@ -58,9 +59,14 @@ class GroupInfoPanel(QWidget):
         self.conv = conv
         self.setObjectName("groupInfoPanel")
         layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.avatar = GroupAvatar(56)  # drawn from its members (app.gui.avatars)
+        self.avatar.show()
+        top.addWidget(self.avatar)
         self.title = QLabel()
         self.title.setObjectName("groupInfoTitle")
-        layout.addWidget(self.title)
+        top.addWidget(self.title, 1)
+        layout.addLayout(top)
         rename = QHBoxLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setObjectName("groupRenameEdit")
@@ -127,6 +133,7 @@ class GroupInfoPanel(QWidget):
         node = self.bridge.node
         info = self.info = node.core.groups.info(self.conv)
         self.title.setText(info.name)
+        self.avatar.set_members(group_members(self.bridge, self.conv))
         if not self.name_edit.hasFocus():
             self.name_edit.setText(info.name)
         selected = self.selected()

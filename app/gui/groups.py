@@ -7,7 +7,9 @@ name and the members, and says why the node refused (a name too long, too many p
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -15,12 +17,13 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.gui import mentions
+from app.gui import avatars, mentions
 from app.gui.bridge import Bridge, Conversation
 from app.gui.chatpane import ChatPane
 from app.gui.models import MessageModel
@@ -193,10 +196,30 @@ def line_rows(bridge: Bridge, conv: bytes) -> list[MessageRow]:
     ]
 
 
+def header_avatar(pane: ChatPane) -> avatars.GroupAvatar:
+    """The group's avatar at the start of the chat header (made on first use; hidden in
+    a chat with one person: :func:`hide_avatar`)."""
+    found = pane.header.findChild(avatars.GroupAvatar)
+    if found is None:
+        found = avatars.GroupAvatar(36, pane.header)
+        layout = pane.header.layout()
+        assert isinstance(layout, QHBoxLayout)
+        layout.insertWidget(0, found)
+    return found
+
+
+def hide_avatar(pane: ChatPane) -> None:
+    found = pane.header.findChild(avatars.GroupAvatar)
+    if found is not None:
+        found.hide()
+
+
 def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     """The chat pane's header, banners and composer for a group."""
     node = bridge.node
     info = node.core.groups.info(conv)
+    header_avatar(pane).set_members(avatars.group_members(bridge, conv))
+    header_avatar(pane).show()
     pane.header.name.setText(info.name)
     you = QCoreApplication.translate("groups", "You")
     names = ", ".join(you if m.user_id == node.user_id else m.name for m in info.members)
@@ -219,6 +242,15 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
     if can_send:
         pane.composer.setPlaceholderText(
             QCoreApplication.translate("groups", "Message {name}").format(name=info.name))
+    elif info.left:  # "You were removed from Board games by Alice", "You left Board games"
+        from p2p.errors import UserError
+
+        try:
+            node.core.groups.require_member(conv)
+            why = QCoreApplication.translate("groups", "You are no longer in this group")
+        except UserError as e:
+            why = str(e)[:1].upper() + str(e)[1:]
+        pane.composer.setPlaceholderText(why)
     else:
         pane.composer.setPlaceholderText(
             QCoreApplication.translate("groups", "You are no longer in this group"))
@@ -237,6 +269,102 @@ class GroupInfoDialog(QDialog):
         layout = QVBoxLayout(self)
         self.panel = GroupInfoPanel(bridge, conv, self)
         layout.addWidget(self.panel)
+
+
+def status_text(bridge: Bridge, row: MessageRow) -> str | None:
+    """The status line under my newest message in a group: "Read by 2 of 3" while read
+    receipts come in (everyone it was written to counts, former members too), "Read"
+    once all have read it; None: as in a chat with one person (sending, delivered)."""
+    receipts = bridge.node.core.groups.receipts(row.conv, row.author, row.seq)
+    read = sum(r.status == "read" for r in receipts)
+    if not receipts or not read:
+        return None
+    if read == len(receipts):
+        return QCoreApplication.translate("groups", "Read")
+    return QCoreApplication.translate("groups", "Read by {0} of {1}").format(read, len(receipts))
+
+
+class ReceiptsDialog(QDialog):
+    """Who got and who read one of my messages in a group (the message menu's
+    "Receipts…"); a member who left or was removed since is still listed, marked."""
+
+    def __init__(self, bridge: Bridge, row: MessageRow, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("receiptsDialog")
+        self.setWindowTitle(self.tr("Receipts"))
+        self.resize(320, 300)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("receiptsList")
+        layout.addWidget(self.list)
+        groups = bridge.node.core.groups
+        g = groups.groups.get(row.conv)
+        words = {"read": self.tr("Read"), "delivered": self.tr("Delivered"),
+                 "sent": self.tr("Not delivered yet")}
+        rank = {"read": 0, "delivered": 1, "sent": 2}
+        for r in sorted(groups.receipts(row.conv, row.author, row.seq),
+                        key=lambda r: (rank[r.status], r.former,
+                                       groups.name_of(r.user_id, g).casefold())):
+            name = groups.name_of(r.user_id, g)
+            if r.former:
+                name = self.tr("{0} (former member)").format(name)
+            self.list.addItem(f"{name}  ·  {words[r.status]}")
+        close = QPushButton(self.tr("Close"))
+        close.clicked.connect(self.accept)
+        layout.addWidget(close)
+
+
+def receipts_menu(window: QWidget, bridge: Bridge) -> Callable[[QMenu, QModelIndex], None]:
+    """A message menu hook (ChatView.menu_hooks): "Receipts…" on my messages in a group."""
+    from app.gui.models import MsgRole
+
+    def hook(menu: QMenu, index: QModelIndex) -> None:
+        row = index.data(MsgRole.Row) if index.isValid() else None
+        if not isinstance(row, MessageRow) or not row.outgoing or not is_group_id(row.conv):
+            return
+        act = menu.addAction(QCoreApplication.translate("groups", "Receipts…"))
+        act.setObjectName("receiptsAction")
+
+        def show() -> None:
+            dialog = ReceiptsDialog(bridge, row, window)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.show()
+
+        act.triggered.connect(show)
+
+    return hook
+
+
+def typing_text(names: list[str]) -> str:
+    """Who is typing in a group, as a line under the messages: "Bob is typing…", "Bob and
+    Carol are typing…", "Several people are typing…" ("" when nobody is)."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return QCoreApplication.translate("groups", "{0} is typing…").format(names[0])
+    if len(names) == 2:
+        return QCoreApplication.translate("groups", "{0} and {1} are typing…").format(*names)
+    return QCoreApplication.translate("groups", "Several people are typing…")
+
+
+def notify_title(bridge: Bridge, conv: bytes, rows: list[MessageRow]) -> str:
+    """A group notification's title names the sender of the newest message and the
+    group: "Bob in Board games"."""
+    groups = bridge.node.core.groups
+    g = groups.groups.get(conv)
+    group = g.state.name if g is not None else bridge.person_title(conv)
+    if not rows:
+        return group
+    return QCoreApplication.translate("groups", "{0} in {1}").format(
+        groups.name_of(rows[-1].sender, g), group)
+
+
+def typing_names(bridge: Bridge, conv: bytes) -> list[str]:
+    """The names of the members typing in the group ``conv`` now (the core says who),
+    in alphabetical order."""
+    groups = bridge.node.core.groups
+    g = groups.groups.get(conv)
+    return sorted((groups.name_of(u, g) for u in bridge.typing(conv)), key=str.casefold)
 
 
 def sender_name(model: MessageModel, i: int, cache: dict[tuple[bytes, bytes], str]) -> str:

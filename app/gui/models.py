@@ -33,6 +33,7 @@ from PySide6.QtCore import (
 from app.gui.bridge import Bridge, Conversation
 from app.gui.timefmt import clock, date_text, day_label, short_time
 from app.gui.trustlog import is_system
+from p2p.membership import is_group_id
 from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
 PAGE = 25  # messages per page: what one page costs to lay out must fit in a frame
@@ -126,6 +127,10 @@ class ConversationModel(QAbstractListModel):
         if role == ConvRole.Conv:
             return c.conv
         if role == ConvRole.Initials:
+            if is_group_id(c.conv):  # drawn from its members (app.gui.avatars)
+                from app.gui.avatars import group_key, group_members
+
+                return group_key(group_members(self.bridge, c.conv))
             return initials(c.name)
         if role == ConvRole.Preview:
             if c.replaced:
@@ -479,6 +484,9 @@ class MessageModel(QAbstractListModel):
             changed.append(i)
         if changed:
             self.dataChanged.emit(self.index(min(changed)), self.index(max(changed)))
+        elif self.conv is not None and is_group_id(self.conv) and 0 <= self._last_out:
+            last = self.index(self._last_out)  # (one member's receipt: "Read by 2 of 3")
+            self.dataChanged.emit(last, last)
 
     def refresh_status_line(self) -> None:
         if self._last_out >= 0:
@@ -567,6 +575,12 @@ class MessageModel(QAbstractListModel):
         if i != self._last_out or self._has_newer:
             return ""
         r = self._rows[i]
+        if r.conv is not None and is_group_id(r.conv):  # "Read by 2 of 3" (app.gui.groups)
+            from app.gui.groups import status_text
+
+            text = status_text(self.bridge, r)
+            if text is not None:
+                return text
         if r.status >= STATUS_READ:
             when = self.bridge.read_times.get((r.conv, r.author))
             if when is None:

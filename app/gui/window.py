@@ -122,6 +122,7 @@ class MainWindow(QMainWindow):
         self._handoff_timer.timeout.connect(self._announce_open_chat)
         self._dismissed: dict[bytes, HandoffOffer] = {}  # device -> offer taken or dismissed
         self.chat.typing.source = self._someone_typing
+        self.chat.view.menu_hooks.append(groups_gui.receipts_menu(self, bridge))  # "Receipts…"
 
         bridge.conversationsChanged.connect(self._refresh_timer.start)
         bridge.handoffChanged.connect(self.refresh_handoffs)
@@ -274,6 +275,7 @@ class MainWindow(QMainWindow):
             groups_gui.present(self.chat, self.bridge, user)
             self.messages.refresh_status_line()
             return
+        groups_gui.hide_avatar(self.chat)
         c = self.bridge.contact(user)
         name = c.name if c else user.hex()[:12]
         online = self.bridge.online(user)
@@ -385,6 +387,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Trying to reach {name}…").format(name=name), 5000)
 
     def _someone_typing(self) -> bool:
+        if groups_gui.is_group(self.current):  # "Bob is typing…" (app.gui.groups)
+            assert self.current is not None
+            self.chat.typing.text = groups_gui.typing_text(
+                groups_gui.typing_names(self.bridge, self.current))
+            return bool(self.chat.typing.text)
+        self.chat.typing.text = ""
         return self.current is not None and \
             self.current in self.bridge.typing(self.bridge.conv_for(self.current))
 
@@ -408,7 +416,9 @@ class MainWindow(QMainWindow):
                 text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
                     else (self.tr("New message") if len(incoming) == 1 else
                           self.tr("%n new messages", None, len(incoming)))
-                self.notify.emit(self.bridge.person_title(peer), text, peer)
+                title = groups_gui.notify_title(self.bridge, conv, incoming) if \
+                    groups_gui.is_group(peer) else self.bridge.person_title(peer)
+                self.notify.emit(title, text, peer)
 
     def notify_new_requests(self) -> None:
         """A notification for each contact request that came since the last look."""
@@ -434,8 +444,8 @@ class MainWindow(QMainWindow):
             self.messages.set_status(author, up_to_seq, status)
 
     def on_typing_changed(self, conv: bytes, user: bytes, active: bool) -> None:
-        if self.current is not None and user == self.current and \
-                conv == self.bridge.conv_for(self.current):
+        if self.current is not None and (user == self.current or groups_gui.is_group(
+                self.current)) and conv == self.bridge.conv_for(self.current):
             self.chat.typing.update_state()
 
     def maybe_mark_read(self) -> None:

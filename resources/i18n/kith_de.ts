@@ -1341,6 +1341,33 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
 </context>
 <context>
+    <name>ReceiptsDialog</name>
+    <message>
+        <source>Receipts</source>
+        <translation>Bestätigungen</translation>
+    </message>
+    <message>
+        <source>Read</source>
+        <translation>Gelesen</translation>
+    </message>
+    <message>
+        <source>Delivered</source>
+        <translation>Zugestellt</translation>
+    </message>
+    <message>
+        <source>Not delivered yet</source>
+        <translation>Noch nicht zugestellt</translation>
+    </message>
+    <message>
+        <source>{0} (former member)</source>
+        <translation>{0} (ehemaliges Mitglied)</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>Schließen</translation>
+    </message>
+</context>
+<context>
     <name>RecoveryCodeDialog</name>
     <message>
         <source>Your recovery code</source>
@@ -1904,6 +1931,34 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>You are no longer in this group</source>
         <translation>Du bist nicht mehr in dieser Gruppe</translation>
+    </message>
+    <message>
+        <source>Read</source>
+        <translation>Gelesen</translation>
+    </message>
+    <message>
+        <source>Read by {0} of {1}</source>
+        <translation>Gelesen: {0} von {1}</translation>
+    </message>
+    <message>
+        <source>Receipts…</source>
+        <translation>Bestätigungen&#xa0;…</translation>
+    </message>
+    <message>
+        <source>{0} is typing…</source>
+        <translation>{0} tippt&#xa0;…</translation>
+    </message>
+    <message>
+        <source>{0} and {1} are typing…</source>
+        <translation>{0} und {1} tippen&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Several people are typing…</source>
+        <translation>Mehrere Personen tippen&#xa0;…</translation>
+    </message>
+    <message>
+        <source>{0} in {1}</source>
+        <translation>{0} in {1}</translation>
     </message>
 </context>
 <context>

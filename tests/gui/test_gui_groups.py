@@ -101,6 +101,10 @@ def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
     qtbot.addWidget(carol_panel)
     assert carol_panel.status.text() == "You were removed from Game night by alice"
     assert not carol_panel.leave_button.isEnabled()
+    carol.window.open_chat(conv)  # her chat says so where she would write
+    composer = carol.window.chat.composer
+    assert not composer.isEnabled()
+    assert composer.placeholderText() == "You were removed from Game night by alice"
 
     _click(qtbot, panel.add_button)
     [dialog] = panel.dialogs
@@ -207,8 +211,124 @@ def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot
     assert told == []
     qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(told) == 1, timeout=10_000)
-    assert told[0][0] == "Board games" and "@carol bring the dice" in told[0][1]
+    # It names the sender and the group.
+    assert told[0][0] == "alice in Board games" and "@carol bring the dice" in told[0][1]
     # In a chat with a contact the list offers nobody.
     w.open_chat(bob.node.user_id)
     qtbot.keyClicks(w.chat.composer, "@b")
     assert not completer.popup.isVisible()
+
+
+def test_typing_in_a_group_names_who_types(kith_apps, qtbot, aw):
+    from app.gui.groups import typing_text
+
+    assert typing_text([]) == ""
+    assert typing_text(["bob", "carol", "dave"]) == "Several people are typing…"
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: bob.node.core.groups.get(conv) is not None
+                    and carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    bubble = w.chat.typing
+    assert not bubble.isVisible()
+    # Bob types in his window: Alice's shows it, with his name.
+    bw = bob.window
+    bw.open_chat(conv)
+    qtbot.keyClicks(bw.chat.composer, "I'll bring")
+    qtbot.waitUntil(lambda: bubble.isVisible() and bubble.text == "bob is typing…")
+    carol.node.set_typing(conv, True)
+    qtbot.waitUntil(lambda: bubble.text == "bob and carol are typing…")
+    # Bob sends: his typing ends; Carol's goes on.
+    qtbot.keyClick(bw.chat.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bubble.text == "carol is typing…")
+    carol.node.set_typing(conv, False)
+    qtbot.waitUntil(lambda: not bubble.isVisible())
+
+
+def test_read_by_n_of_m_and_the_receipts_list_former_members(kith_apps, qtbot, aw):
+    from PySide6.QtWidgets import QMenu
+
+    from app.gui.groups import ReceiptsDialog
+    from app.gui.models import MsgRole
+
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    qtbot.waitUntil(lambda: carol.node.core.groups.get(conv) is not None, timeout=10_000)
+    w = alice.window
+    w.open_chat(conv)
+    row = aw(alice.node.send_to("Board games", "who brings Catan?"))
+    msgs = w.messages
+
+    def status() -> str:
+        i = next((i for i in range(msgs.rowCount()) if msgs.row(i).text == row.text), -1)
+        return msgs.index(i).data(MsgRole.StatusText) if i >= 0 else ""
+
+    qtbot.waitUntil(lambda: status() == "Delivered", timeout=10_000)
+    aw(bob.node.mark_read_in(conv))
+    qtbot.waitUntil(lambda: status() == "Read by 1 of 2", timeout=10_000)
+    aw(alice.node.core.groups.remove("Board games", ["carol"]))
+    # The menu of my message offers its receipts; Carol, removed since, stays listed.
+    i = next(i for i in range(msgs.rowCount()) if msgs.row(i).text == row.text)
+    menu = QMenu()
+    for hook in w.chat.view.menu_hooks:
+        hook(menu, msgs.index(i))
+    assert "receiptsAction" in [a.objectName() for a in menu.actions()]
+    dialog = ReceiptsDialog(w.bridge, msgs.row(i))
+    qtbot.addWidget(dialog)
+    assert [dialog.list.item(j).text() for j in range(dialog.list.count())] == [
+        "bob  ·  Read", "carol (former member)  ·  Delivered"]
+    assert status() == "Read by 1 of 2"
+
+
+def test_a_group_avatar_is_drawn_from_its_members(kith_apps, qtbot, aw):
+    from PySide6.QtCore import QPointF, QRectF
+    from PySide6.QtGui import QColor, QImage, QPainter
+
+    from app.gui import theme
+    from app.gui.avatars import GroupAvatar, circles, group_key, paint_group
+    from app.gui.models import ConvRole
+
+    for n in (1, 2, 3):  # every members' circle lies inside the round avatar
+        rect = QRectF(0, 0, 42, 42)
+        for spot in circles(rect, n):
+            far = spot.center() - rect.center()
+            reach = (far.x() ** 2 + far.y() ** 2) ** 0.5 + spot.width() / 2
+            assert reach <= rect.width() / 2 + 0.01, n
+    alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
+    _friends(aw, qtbot, alice, bob)
+    _friends(aw, qtbot, alice, carol)
+    conv = aw(alice.node.create_group("Board games", ["bob", "carol"])).id
+    w = alice.window
+    model = w.conversations
+    qtbot.waitUntil(lambda: any(model.item(i).conv == conv for i in range(model.rowCount())),
+                    timeout=10_000)
+    row = next(i for i in range(model.rowCount()) if model.item(i).conv == conv)
+    key = model.index(row).data(ConvRole.Initials)
+    members = sorted([(bob.node.user_id, "bob"), (carol.node.user_id, "carol")],
+                     key=lambda m: m[1])
+    assert key == group_key(members)  # the members other than me, by name
+    # Drawn: a circle in each member's colour, with their initial.
+    img = QImage(84, 84, QImage.Format.Format_ARGB32)
+    img.fill(QColor("white"))
+    p = QPainter(img)
+    paint_group(p, QRectF(0, 0, 84, 84), key, w.font())
+    p.end()
+    for (user, _), spot in zip(members, circles(QRectF(0, 0, 84, 84), 2), strict=True):
+        edge = spot.center() + QPointF(spot.width() * 0.4, 0)  # (beside the letter)
+        assert img.pixelColor(edge.toPoint()).name() == theme.avatar_colour(user).name()
+    # The header and Group info show it; a chat with one person does not.
+    w.open_chat(conv)
+    avatar = w.chat.header.findChild(GroupAvatar)
+    assert avatar is not None and avatar.isVisible() and avatar.key == key
+    w.open_chat(bob.node.user_id)
+    assert not avatar.isVisible()
+    from app.gui.groupinfo import GroupInfoPanel
+
+    panel = GroupInfoPanel(w.bridge, conv)
+    qtbot.addWidget(panel)
+    assert panel.avatar.key == key

@@ -154,6 +154,18 @@ def test_no_untranslated_string_reaches_a_qt_text_setter():
         "\n".join(found)
 
 
+def test_translate_is_never_aliased():
+    """``tr = QCoreApplication.translate`` then ``tr("ctx", "text")`` works at run time,
+    but lupdate reads it as ``self.tr("ctx")``: the text would never be translated."""
+    aliased = []
+    for path in sorted(GUI.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Attribute) and \
+                    node.value.attr in ("translate", "tr"):
+                aliased.append(f"{path.name}:{node.lineno}")
+    assert aliased == []
+
+
 def test_the_scanner_finds_untranslated_literals():
     bad = '''
 button = QPushButton("Send")

@@ -74,8 +74,9 @@ async def test_create_list_send_history_and_manage(board, capsys):
     msgs = [r for r in rows if "kind" not in r]
     [m] = msgs
     assert m["from_user"] == alice.user_id.hex() and m["conv"] == created["id"]
-    # (per current member: carol is gone)
-    assert {r["user_id"]: r["status"] for r in m["receipts"]} == {bob.user_id.hex(): "read"}
+    # (per member it was written to: carol, removed since, stays listed as former)
+    assert {r["user_id"]: (r["status"], r["former"]) for r in m["receipts"]} == {
+        bob.user_id.hex(): ("read", False), carol.user_id.hex(): ("delivered", True)}
     assert [(r["kind"], r["text"]) for r in rows if "kind" in r] == [
         ("created", "You created the group 'Board games'"),
         ("renamed", "You renamed the group to 'Game night'"),

@@ -182,6 +182,13 @@ async def test_two_devices_of_one_member(nodes, tmp_path):
     await bob2.send_to("Board games", "from the laptop")
     await until(lambda: texts(alice, conv)[-1:] == ["from the laptop"], alice, bob, bob2)
     await until(lambda: texts(bob, conv)[-1:] == ["from the laptop"], bob, bob2)
+    # ... and the read state: read on one device, read on the other.
+    await alice.send_to("Board games", "read me")
+    await until(lambda: texts(bob2, conv)[-1:] == texts(bob, conv)[-1:] == ["read me"],
+                alice, bob, bob2)
+    assert bob2.db.unread_count(conv) > 0
+    await bob.mark_read_in(conv)
+    await until(lambda: bob2.db.unread_count(conv) == 0, bob, bob2)
 
 
 async def test_group_survives_restart(nodes):
@@ -225,3 +232,165 @@ async def test_files_in_a_group(nodes, tmp_path):
     assert await carol.files.wait_complete(fid2, 20)
     with pytest.raises(UserError, match="no such conversation"):
         await carol.files.send_in(b"\x00" * 32, "", [other])
+
+
+async def test_typing_in_a_group(nodes):
+    """Typing reaches the members' connected devices; only a current member's counts;
+    the "send typing indicators" setting applies; nothing of it is stored."""
+    from p2p import wire
+
+    alice, bob, carol = await trio(nodes)
+    dave = await nodes("dave")
+    await friends(alice, dave)  # Alice's contact, not in the group
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    await carol.connect("127.0.0.1", bob.port)  # (they meet in the group)
+    await until(lambda: bob.online(carol.user_id), bob, carol)
+    events_before = alice.db.count_events()
+
+    bob.set_typing(conv, True)
+    await until(lambda: alice.typing(conv) == [bob.user_id], alice, bob)
+    carol.set_typing(conv, True)
+    await until(lambda: alice.typing(conv) == sorted([bob.user_id, carol.user_id])
+                and bob.typing(conv) == [carol.user_id], alice, bob, carol)
+    bob.set_typing(conv, False)
+    await until(lambda: alice.typing(conv) == [carol.user_id], alice, bob)
+    assert alice.db.count_events() == events_before  # never stored
+
+    # Someone who is not a member says they type in the group: not listed. (Dave's next
+    # signal on the same connection shows the first one was handled.)
+    dave.core.net.send_to_user(alice.user_id, wire.Typing(conv, True))
+    dave.set_typing(alice.user_id, True)
+    direct = alice.core.convs.direct(dave.user_id)
+    await until(lambda: alice.typing(direct) == [dave.user_id], alice, dave)
+    assert dave.user_id not in alice.typing(conv)
+
+    # Typing indicators off: Bob's typing is not sent (his next signal, on the same
+    # connection, arrives alone).
+    bob.set_setting("typing_indicators", False)
+    bob.set_typing(conv, True)
+    bob.set_setting("typing_indicators", True)
+    bob.set_typing(alice.user_id, True)
+    await until(lambda: alice.typing(alice.core.convs.direct(bob.user_id)) == [bob.user_id],
+                alice, bob)
+    assert bob.user_id not in alice.typing(conv)
+
+    # Removed, Carol's typing no longer counts.
+    carol.set_typing(conv, True)
+    await until(lambda: carol.user_id in alice.typing(conv), alice, carol)
+    await alice.core.groups.remove("Board games", ["carol"])
+    assert carol.user_id not in alice.typing(conv)
+    await until(lambda: carol.group(conv.hex()).left, alice, carol)
+    carol.core.net.send_to_user(alice.user_id, wire.Typing(conv, True))
+    carol.set_typing(alice.user_id, True)  # (her next signal: the first was handled)
+    await until(lambda: carol.user_id in alice.typing(alice.core.convs.direct(carol.user_id)),
+                alice, carol)
+    assert alice.typing(conv) == []
+
+
+async def test_history_body_comes_from_a_holder_that_has_it(nodes):
+    """Erin syncs the group from Dave, who was added without the history and holds what
+    came before him as heads only; Alice shares the history: the text comes from her,
+    who has it, when they meet (a want for the bodies of heads Erin may read), and Dave
+    gets it too."""
+    alice, bob, carol = await trio(nodes)
+    dave, erin = await nodes("dave"), await nodes("erin")
+    await friends(alice, dave)
+    await befriend(dave, erin)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await alice.send_to("Board games", "before dave")
+    await until(lambda: texts(bob, conv) == ["before dave"], alice, bob)
+    await alice.core.groups.add("Board games", ["dave"])
+    await alice.core.groups.set_role("Board games", "dave", True)
+    await until(lambda: dave.core.groups.get(conv) is not None
+                and dave.group(conv.hex()).role == "admin" and dave.db.execute(
+                    "SELECT count(*) FROM events WHERE conv = ? AND kind = 'message' "
+                    "AND body IS NULL", (conv,))[0][0] == 1, alice, dave)
+    dave_port, alice_port = dave.port, alice.port
+    await nodes.stop(dave)
+    await alice.core.groups.set_history("Board games", True)
+    await nodes.stop(alice)
+    dave = await nodes("dave", port=dave_port)
+    await dave.connect("127.0.0.1", erin.port)
+    await until(lambda: dave.online(erin.user_id), dave, erin)
+    await dave.core.groups.add("Board games", ["erin"])  # Erin syncs from Dave only
+    await until(lambda: erin.core.groups.get(conv) is not None and erin.db.execute(
+        "SELECT count(*) FROM events WHERE conv = ? AND kind = 'message'", (conv,)
+    )[0][0] == 1, dave, erin)
+    assert texts(erin, conv) == []
+    alice = await nodes("alice", port=alice_port)
+    await erin.connect("127.0.0.1", alice.port)  # (they meet in the group)
+    await until(lambda: texts(erin, conv) == ["before dave"], alice, erin)
+    [m] = erin.db.messages(conv)
+    assert m.sender == alice.user_id and not erin.core.groups.bodies.missing.get(conv)
+    await alice.connect("127.0.0.1", dave.port)
+    await until(lambda: texts(dave, conv) == ["before dave"], alice, dave)
+
+
+async def test_a_removal_without_effect_shows_again_what_it_hid(nodes):
+    """Dave (admin) removes Carol while Alice, concurrently, makes him a plain member
+    again. Bob gets the removal first (Carol's later message goes from his chat), then
+    Alice's demotion, which sorts first: the removal has no effect, and what it hid is
+    shown again."""
+    alice, bob, carol = await trio(nodes)
+    dave = await nodes("dave")
+    await friends(alice, dave)
+    conv = (await alice.create_group("Board games", ["bob", "carol", "dave"])).id
+    await alice.core.groups.set_role("Board games", "dave", True)
+    await until(lambda: all(n.core.groups.get(conv) is not None for n in (bob, carol, dave))
+                and dave.group(conv.hex()).role == "admin", alice, bob, carol, dave)
+    await carol.send_to("Board games", "one")
+    await until(lambda: texts(bob, conv) == ["one"] and texts(dave, conv) == ["one"],
+                alice, bob, carol, dave)
+    ports = {n.name: n.port for n in (alice, bob, dave)}
+    await nodes.stop(dave)
+    await carol.send_to("Board games", "two")  # (Dave does not see it: his cut-off is "one")
+    await until(lambda: texts(bob, conv) == ["one", "two"], alice, bob, carol)
+    await nodes.stop(bob)
+    await alice.core.groups.set_role("Board games", "dave", False)
+    [demotion] = [c for c in alice.core.groups.groups[conv].controls.values()
+                  if getattr(c.body, "role", "") == "member"]
+    await nodes.stop(alice)
+
+    dave = await nodes("dave", port=ports["dave"])
+    for text in ("d1", "d2", "d3"):  # (his clock runs ahead of Alice's)
+        await dave.send_to("Board games", text)
+    await dave.core.groups.remove("Board games", ["carol"])
+    [removal] = [c for c in dave.core.groups.groups[conv].controls.values()
+                 if type(c.body).__name__ == "RemoveBody"]
+    assert removal.key > demotion.key  # concurrent, and the demotion sorts first
+    bob = await nodes("bob", port=ports["bob"])
+    await bob.connect("127.0.0.1", dave.port)
+    await until(lambda: texts(bob, conv) == ["one", "d1", "d2", "d3"], bob, dave)
+    assert "carol" not in [m.name for m in bob.group(conv.hex()).members]  # as Bob sees it
+
+    alice = await nodes("alice", port=ports["alice"])
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: texts(bob, conv) == ["one", "two", "d1", "d2", "d3"], alice, bob)
+    assert "carol" in [m.name for m in bob.group(conv.hex()).members]
+
+
+async def test_receipts_of_former_members_stay_listed(nodes):
+    from p2p.commands_groups import message_out
+
+    alice, bob, carol = await trio(nodes)
+    conv = (await alice.create_group("Board games", ["bob", "carol"])).id
+    await until(lambda: bob.core.groups.get(conv) and carol.core.groups.get(conv),
+                alice, bob, carol)
+    row = await alice.send_to("Board games", "who brings Catan?")
+    await until(lambda: texts(carol, conv) == ["who brings Catan?"], alice, carol)
+    await carol.mark_read_in(conv)
+    groups = alice.core.groups
+    await until(lambda: [r.status for r in groups.receipts(conv, row.author, row.seq)]
+                .count("read") == 1, alice, carol)
+    await alice.core.groups.remove("Board games", ["carol"])
+    after = await alice.send_to("Board games", "carol is out")
+    # Carol read it, then left the group: she is still listed, marked as a former member;
+    # what came after her removal was not written to her.
+    assert [(r.user_id, r.former) for r in groups.receipts(conv, row.author, row.seq)] == \
+        sorted([(bob.user_id, False), (carol.user_id, True)])
+    assert [r.user_id for r in groups.receipts(conv, after.author, after.seq)] == [bob.user_id]
+    [c] = [x for x in message_out(alice, alice.db.message_at(conv, row.author, row.seq),
+                                  {})["receipts"] if x["name"] == "carol"]
+    assert c["former"] is True and c["status"] == "read"

@@ -99,10 +99,15 @@ async def test_a_removal_cuts_off_later_events_in_either_order(me: Me, group, ca
         receive(me, peer(bob), [c3])  # relayed by Bob
     assert texts(me, conv) == ["one"]
     assert "past its cut-off" in caplog.text
-    # What is past the cut-off is kept as heads only (her log stays continuous, should
-    # she be added again); no text of it is stored or passed on.
+    # What arrives past the cut-off is kept as a head only (her log stays continuous,
+    # should she be added again); what came before the removal keeps its body here (what
+    # is hidden follows the fold), and no text past the cut-off is passed on.
     assert [(seq, body) for seq, _, body in me.stored(conv, carol.device)] == [
-        (1, MessageBody("one")), (2, None), (3, None)]
+        (1, MessageBody("one")), (2, MessageBody("two (arrives before the removal)")),
+        (3, None)]
+    items = me.db.events_after(conv, carol.device, 0, 10)
+    sent = me.core.convs.outgoing(bob.user, conv, items)
+    assert [b is not None for _, b in sent] == [True, False, False]
     assert [x.kind for x in me.db.group_lines(conv)][-1] == "member_removed"
 
 
@@ -155,3 +160,37 @@ async def test_removed_from_a_group_i_cannot_write_and_see_why(me: Me) -> None:
         me.node.queue_in(conv, "hello?")
     lines = [me.core.groups.line_text(x) for x in me.db.group_lines(conv)]
     assert lines[-1] == "You were removed from the group by bob"
+
+
+async def test_a_head_without_its_body_is_asked_for_and_a_forged_body_refused(
+        me: Me, group, caplog) -> None:
+    import asyncio
+
+    from p2p import events as ev
+    from p2p.group_protocol import Bodies, BodyWant
+
+    conv, bob, carol = group
+    e = bob.event(conv, MessageBody("the text"), lamport=5)
+    receive(me, peer(carol), [ev.without_body(e)])  # (Carol relays its head only)
+    await asyncio.sleep(0)  # (noted once the batch is written: next loop turn)
+    await asyncio.sleep(0)
+    assert texts(me, conv) == []
+    bodies = me.core.groups.bodies
+    assert list(bodies.missing[conv]) == [(bob.device, 1)]
+    holder = peer(bob)
+    bodies._on_connected(holder)
+    assert holder.conn.sent == [BodyWant(conv, [(bob.device, 1)])]
+    with caplog.at_level(logging.WARNING):
+        bodies._on_bodies(holder, Bodies(conv, [(e.head, e.body[:-1] + b"!")]))
+    assert "does not match its signed hash" in caplog.text and texts(me, conv) == []
+    stranger = bob.event(conv, MessageBody("never noted"), lamport=6)
+    bodies._on_bodies(holder, Bodies(conv, [(stranger.head, stranger.body)]))
+    assert me.stored(conv, bob.device)[1:] == []  # (not asked for: nothing of it kept)
+    bodies._on_bodies(holder, Bodies(conv, [(e.head, e.body)]))
+    await me.core.log.commit()
+    assert texts(me, conv) == ["the text"] and conv not in bodies.missing
+    assert me.stored(conv, bob.device)[0][2] == MessageBody("the text")
+    # I answer a member's want from what I hold, the same rule as a stream.
+    asker = peer(carol)
+    bodies._on_want(asker, BodyWant(conv, [(bob.device, 1), (bob.device, 9)]))
+    assert asker.conn.sent == [Bodies(conv, [(e.head, e.body)])]

@@ -217,3 +217,46 @@ def test_a_member_added_again_counts_from_the_new_add_only() -> None:
     assert mb.counts(s, CAROL, DEV[CAROL], 3, 4)  # before the cut-off
     assert not mb.counts(s, CAROL, DEV[CAROL], 4, 6)  # past it, from while she was out
     assert mb.counts(s, CAROL, DEV[CAROL], 6, 10)  # after she was added again
+
+
+def test_what_a_removal_hid_is_shown_again_when_it_turns_out_to_have_no_effect() -> None:
+    """Bob (admin) removes Carol while Alice, concurrently, makes Bob a plain member again;
+    her demotion sorts first, so the removal has no effect: what it hid counts again."""
+    log = Log()
+    c = create(log, BOB, CAROL)
+    role = log.write(ALICE, mb.RoleBody([c.id], BOB, mb.ADMIN), lamport=2)
+    carol_before = (CAROL, DEV[CAROL], 1, 3)  # her first message, before the cut-off
+    carol_after = (CAROL, DEV[CAROL], 2, 4)  # written before she heard of the removal
+    log.write(BOB, mb.RemoveBody([role.id], CAROL, [mb.Cutoff(DEV[CAROL], 1)]), lamport=6)
+    removed = mb.fold(log.events.values())
+    assert CAROL in removed.former and not mb.counts(removed, *carol_after)
+    assert mb.counts(removed, *carol_before)
+    # Alice's demotion of Bob (she had not seen the removal) arrives: it sorts first.
+    log.write(ALICE, mb.RoleBody([role.id], BOB, mb.MEMBER), lamport=3)
+    after = mb.fold(log.events.values())
+    assert CAROL in after.members and not after.cutoffs and after.role(BOB) == mb.MEMBER
+    assert mb.loosened(removed, after)
+    assert mb.counted_again(removed, after, [carol_before, carol_after]) == [carol_after]
+    # ... and the other way: nothing is shown again by a change that hides more.
+    assert not mb.loosened(after, removed)
+    assert mb.counted_again(after, removed, [carol_before, carol_after]) == []
+    # A cut-off that moves on (an added-again member) loosens too; an unrelated change not.
+    moved = removed.clone()
+    moved.cutoffs[DEV[CAROL]] = (2, 6)
+    assert mb.loosened(removed, moved)
+    renamed = removed.clone()
+    renamed.name = "Game night"
+    assert not mb.loosened(removed, renamed)
+
+
+def test_who_a_message_was_written_to() -> None:
+    """members_at: a message's receipts list who was a member when it was written,
+    a former member marked, someone added later not at all."""
+    log = Log()
+    c = create(log, BOB, CAROL)
+    add = log.write(ALICE, mb.AddBody([c.id], [DAVE], ["dave"]), lamport=5)
+    log.write(ALICE, mb.RemoveBody([add.id], CAROL, [mb.Cutoff(DEV[CAROL], 0)]), lamport=8)
+    s = mb.fold(log.events.values())
+    assert mb.members_at(s, 3) == {ALICE: False, BOB: False, CAROL: True}
+    assert mb.members_at(s, 6) == {ALICE: False, BOB: False, CAROL: True, DAVE: False}
+    assert mb.members_at(s, 9) == {ALICE: False, BOB: False, DAVE: False}
