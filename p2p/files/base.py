@@ -62,7 +62,7 @@ class FilesBase:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-        self.disk = Disk(core.profile)
+        self.disk = Disk(core.profile, core.options.data_key)
         self.transfers: dict[bytes, Transfer] = {}
         self.queues: dict[bytes, collections.deque[tuple[bytes, int]]] = {}
         self.serving: set[bytes] = set()  # devices a serve task runs for

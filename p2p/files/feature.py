@@ -29,7 +29,7 @@ from p2p.api import ACCEPTED, FileChanged
 from p2p.errors import UserError
 from p2p.files import descriptor as desc
 from p2p.files import manifest as mf
-from p2p.files.base import describe_size
+from p2p.files.base import describe_size, log
 from p2p.files.bitmap import Bitmap
 from p2p.files.fetching import Fetching
 from p2p.files.protocol import (
@@ -109,6 +109,10 @@ class Files(Fetching, Serving):
         """At start: carry on with the downloads that were running; notice complete files
         that were removed from disk behind our back."""
         db = self.core.db
+        try:
+            self.disk.seal_existing()
+        except OSError as e:  # (each file left plain still reads; sealed next start)
+            log.warning("could not seal the previous release's files: %s", e)
         for row in db.files_in_state(FILE_COMPLETE):
             if not self.disk.complete(row.id):
                 self._missing(row.id)
@@ -194,7 +198,8 @@ class Files(Fetching, Serving):
                 raise UserError(f"cannot read {p}: {e.strerror or e}") from e
             except mf.ManifestError as e:
                 raise UserError(f"cannot send {p.name}: {e}") from e
-            a = await asyncio.to_thread(desc.describe, self.disk.path(m.content_id), m, p.name)
+            # (described from the source: the stored copy may be sealed)
+            a = await asyncio.to_thread(desc.describe, p, m, p.name)
             self.core.db.put_file(
                 a.id, a.size, a.block_size, m.encode(), Bitmap.full(m.count).to_bytes(),
                 FILE_COMPLETE,
@@ -225,7 +230,11 @@ class Files(Fetching, Serving):
             "mime": a.mime, "state": state, "have": have,
         }
         if state == FILE_COMPLETE:
-            out["path"] = str(self.disk.path(a.id))
+            try:
+                out["path"] = str(self.disk.plain_path(a.id))
+            except OSError as e:
+                log.warning("file %s cannot be opened: %s", a.id.hex()[:12], e)
+                problem = problem or f"the stored file does not open: {e.strerror or e}"
         if a.width and a.height:
             out["width"], out["height"] = a.width, a.height
         if problem:

@@ -74,7 +74,7 @@ class Fetching(FilesBase):
                         f"free space are needed (free some, then `kith resume {file.hex()[:12]}`)")
             return
         try:
-            self.disk.open_partial(file)
+            self.disk.open_partial(file, row.size)
         except OSError as e:
             self._fail(file, f"cannot write the file: {e.strerror or e}")
             return
