@@ -279,6 +279,14 @@ async def choose_and_create(profile: Path, parent: QWidget | None, *, intro: str
         return created.key
 
 
+async def new_profile_key(profile: Path, parent: QWidget | None = None, *,
+                          backend: Any = None) -> bytes:
+    """First start: the protection's choice and a new data key, before the identity is
+    written (so the key file is sealed from the start, never plain on disk). A key left
+    by a first start that stopped before the identity is replaced (nothing used it)."""
+    return await choose_and_create(profile, parent, backend=backend)
+
+
 async def recover(profile: Path, parent: QWidget | None, explanation: str,
                   backend: Any = None) -> bytes:
     """The recovery code, then a new protection for the key."""

@@ -194,3 +194,36 @@ def test_the_settings_button_opens_the_choice_for_the_running_profile(
                     timeout=10_000)
     assert KeyStore(tmp_path / "alice").unlock(passphrase="from settings") == key
     settings.reject()
+
+
+def test_first_start_never_writes_the_identity_key_in_clear(tmp_path, qtbot, qloop, monkeypatch):
+    from app.gui.app import ensure_identity
+    from app.gui.dialogs import FirstStartDialog
+    from p2p import safefs
+
+    profile = tmp_path / "fresh"
+    written: list[bytes] = []
+    real = safefs.write_private_atomic
+
+    def spy(path, data):
+        if path.name == KEY_FILE:
+            written.append(bytes(data))
+        real(path, data)
+
+    monkeypatch.setattr(safefs, "write_private_atomic", spy)
+    first = FirstStartDialog()
+    qtbot.addWidget(first)
+    task = qloop.create_task(ensure_identity(
+        profile, first, new_key=lambda: unlock_ui.new_profile_key(profile, first)))
+    qtbot.waitUntil(first.isVisible)
+    qtbot.keyClicks(first.name, "Ada Lovelace")
+    click(qtbot, first, "getStartedButton")
+    choice = shown(qtbot, "protectionDialog")  # the protection first: no key file yet
+    assert not (profile / KEY_FILE).exists() and not written
+    click(qtbot, choice, "okButton")
+    write_down_code(qtbot)
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.result() is True
+    assert len(written) == 1 and written[0].startswith(SEALED_MAGIC)
+    assert (profile / KEY_FILE).read_bytes() == written[0]
+    assert load_identity(profile, KeyStore(profile).unlock()).name == "Ada Lovelace"
