@@ -59,8 +59,11 @@ class Disk:
         return self.sealer is not None
 
     def ensure(self) -> None:
+        new = not self.root.exists()
         safefs.ensure_folder(self.root)
         safefs.ensure_folder(self.partial_root)
+        if new and self.sealer is not None:  # (nothing of the previous release here)
+            (self.root / ALL_SEALED).touch(0o600)
 
     def path(self, file: bytes) -> Path:
         """Where Kith keeps ``file`` (sealed if the profile has a key: see
@@ -354,7 +357,8 @@ class Disk:
         temporary copies are removed. Once all are sealed, a marker says so: from then on
         a file that does not open with the key is an error, never read as plain. The
         number of files sealed."""
-        if self.sealer is None or (self.root / ALL_SEALED).exists():
+        if (self.sealer is None or not self.root.is_dir()
+                or (self.root / ALL_SEALED).exists()):
             return 0
         self.ensure()
         for left in self.partial_root.glob("seal-*"):

@@ -63,7 +63,7 @@ def test_pieces_written_out_of_record_alignment_seal_whole_records(tmp_path: Pat
 
 def test_a_changed_or_moved_record_does_not_open(tmp_path: Path) -> None:
     disk = Disk(tmp_path / "profile", KEY)
-    disk.seal_existing()  # (as at a node's start: nothing of the previous release here)
+    disk.ensure()  # (a new folder: nothing of the previous release here)
     src = tmp_path / "a.bin"
     src.write_bytes(data_of(3 * sl.UNIT))
     fid = disk.import_file(src).content_id
