@@ -73,6 +73,8 @@ class FilesBase:
         self.complete_at: dict[bytes, set[bytes]] = {}  # file -> users holding all of it
         self._manifests: dict[bytes, mf.Manifest] = {}
         self._flush_due = False
+        self._syncing = False  # a round of fsyncs before the bitmaps are recorded runs
+        self._rechecking: set[bytes] = set()  # files whose recorded blocks are re-hashed
         self.hashing = HashWorker()
 
     # -- what the parts call of each other -----------------------------------------------

@@ -46,6 +46,7 @@ class Disk:
         self.root = profile / FOLDER
         self.partial_root = self.root / "partial"
         self.sealer = sl.Sealer(key) if key is not None else None
+        self._key = key
         self._profile = profile
         self._fds: dict[Path, int] = {}
         self._writing: dict[bytes, int] = {}  # file -> the fd of its partial file
@@ -224,9 +225,44 @@ class Disk:
         self._forget_pending(file)
         with contextlib.suppress(FileNotFoundError):
             part.unlink()
+        self.rechecked(file)
 
     def has_partial(self, file: bytes) -> bool:
         return self.partial(file).is_file()
+
+    # -- re-checking blocks recorded before their data was durable ---------------------------
+
+    def _recheck_mark(self, file_hex: str) -> Path:
+        return self.partial_root / f"{file_hex}.recheck"
+
+    def needs_recheck(self, file: bytes) -> bool:
+        """Were ``file``'s verified blocks recorded by the previous release, which did not
+        make a block's data durable before recording it (so a power cut may have lost
+        some)? Then they are hashed again before the download goes on."""
+        return self._recheck_mark(file.hex()).exists()
+
+    def rechecked(self, file: bytes) -> None:
+        self._recheck_mark(file.hex()).unlink(missing_ok=True)
+
+    def bad_blocks(self, file: bytes, hashes: list[bytes], block_size: int, size: int,
+                   blocks: list[int]) -> list[int]:
+        """Which of ``blocks`` of the partial file do not match their hash (on a thread:
+        it reads through a Disk of its own)."""
+        own = Disk(self._profile, self._key)
+        bad = []
+        try:
+            for index in blocks:
+                start, length = mf.block_span(size, block_size, index)
+                try:
+                    data = own.read(file, start, length, partial=True)
+                except OSError:
+                    bad.append(index)
+                    continue
+                if mf.block_hash(data) != hashes[index]:
+                    bad.append(index)
+        finally:
+            own.close_handles()
+        return bad
 
     def _forget_pending(self, file: bytes) -> None:
         self._sizes.pop(file, None)
@@ -337,9 +373,12 @@ class Disk:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def close(self) -> None:
+    def close_handles(self) -> None:
         for path in list(self._fds):
             self._close(path)
+
+    def close(self) -> None:
+        self.close_handles()
         self._pending.clear()
         self._sizes.clear()
         if self.sealer is not None:
@@ -372,6 +411,10 @@ class Disk:
         for path in sorted(paths):
             if path.is_file() and self.sealer.open_header(_read_header(path)) is None:
                 self._close(path)
+                if path.parent == self.partial_root:  # (its bitmap was recorded unsynced)
+                    mark = self._recheck_mark(path.name[:-5])
+                    mark.touch(0o600)
+                    _sync_folder(self.partial_root)
                 self.seal_in_place(path)
                 done += 1
         if done:

@@ -121,7 +121,9 @@ class Files(Fetching, Serving):
 
     def stop(self) -> None:
         self.hashing.stop()
-        self._flush()
+        for t in self.transfers.values():
+            if t.dirty:
+                self._save_bitmap(t)
         self.disk.close()
 
     # -- settings -------------------------------------------------------------------------

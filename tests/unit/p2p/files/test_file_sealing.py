@@ -118,7 +118,10 @@ def test_plain_files_of_the_previous_release_are_sealed_in_place(tmp_path: Path)
     for fid, data in files.items():
         assert disk.read(fid, 0, len(data), partial=fid == partial) == data
     assert Disk(profile, KEY).seal_existing() == 0
-    assert [p.name for p in disk.partial_root.iterdir()] == [f"{partial.hex()}.part"]
+    # (and its recorded blocks are to be hashed again: the old release did not sync them)
+    assert sorted(p.name for p in disk.partial_root.iterdir()) == [
+        f"{partial.hex()}.part", f"{partial.hex()}.recheck"]
+    assert disk.needs_recheck(partial)
     assert (disk.root / ".sealed").exists()
 
 
