@@ -63,6 +63,9 @@ class FilesBase:
     def __init__(self, core: Core) -> None:
         self.core = core
         self.disk = Disk(core.profile, core.options.data_key)
+        # what arrives is sealed and written on the hashing thread, through a Disk of its
+        # own (only that thread touches it; p2p.files.hashing)
+        self.writer = Disk(core.profile, core.options.data_key)
         self.transfers: dict[bytes, Transfer] = {}
         self.queues: dict[bytes, collections.deque[tuple[bytes, int]]] = {}
         self.serving: set[bytes] = set()  # devices a serve task runs for

@@ -264,6 +264,12 @@ class Disk:
             own.close_handles()
         return bad
 
+    def forget(self, file: bytes) -> None:
+        """Close ``file``'s partial file and drop what was buffered for it (a writer's
+        handle, once the loop's Disk renamed or removed the file)."""
+        self._close(self.partial(file))
+        self._forget_pending(file)
+
     def _forget_pending(self, file: bytes) -> None:
         self._sizes.pop(file, None)
         for slot in [s for s in self._pending if s[0] == file]:

@@ -120,7 +120,8 @@ class Files(Fetching, Serving):
             self._begin(row)
 
     def stop(self) -> None:
-        self.hashing.stop()
+        self.hashing.stop()  # (after the writes given before)
+        self.writer.close_handles()
         for t in self.transfers.values():
             if t.dirty:
                 self._save_bitmap(t)
@@ -319,6 +320,7 @@ class Files(Fetching, Serving):
             self._stop_transfer(file)
             self._manifests.pop(file, None)
             self.disk.remove(file)
+            self._writer_forget(file)
         return gone
 
     # -- waiting ----------------------------------------------------------------------------

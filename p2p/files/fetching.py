@@ -83,6 +83,8 @@ class Fetching(FilesBase):
         except OSError as e:
             self._fail(file, f"cannot write the file: {e.strerror or e}")
             return
+        writer, size = self.writer, row.size
+        self.hashing.call(lambda: writer.open_partial(file, size))
         self.transfers[file] = t
         t.rate.add(have)
         if t.dl is not None and t.dl.complete:
@@ -141,6 +143,7 @@ class Fetching(FilesBase):
             raise UserError("that file is complete: nothing to cancel")
         self._stop_transfer(file)
         self.disk.drop_partial(file)
+        self._writer_forget(file)
         self.core.db.update_file(file, state=FILE_REMOTE, bitmap=None, problem="cancelled")
         self._emit(file)
 
@@ -262,25 +265,34 @@ class Fetching(FilesBase):
         dl = t.dl
         outcome, at = dl.piece(peer.device_id, p.index, p.offset, p.data)
         if outcome in (Outcome.WRITE, Outcome.CHECK):
-            try:
-                self.disk.write(p.file, at, p.data)
-            except OSError as e:
-                dl.bitmap.discard(p.index)
-                if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                    left = t.size - dl.have
-                    self._pause(p.file, f"the disk is full: {describe_size(left)} more are "
-                                f"needed (free some, then `kith resume {p.file.hex()[:12]}`)")
-                else:
-                    self._fail(p.file, f"cannot write the file: {e.strerror or e}")
-                return
+            # hashed, sealed and written on the hashing thread, in order
             hasher = dl.hasher(p.index)
-            self.hashing.update(hasher, p.data)
+            writer, file, data, piece_index = self.writer, p.file, p.data, p.index
+            self.hashing.update(
+                hasher, data, lambda: writer.write(file, at, data),
+                lambda e: self._write_failed(t, piece_index, e))
             if outcome is Outcome.CHECK:
                 device, index = peer.device_id, p.index
                 self.hashing.check(hasher, dl.manifest.hashes[index],
                                    lambda ok: self._checked(t, device, index, ok))
             return
         self._after_block(t, peer, p.index, outcome)
+
+    def _write_failed(self, t: Transfer, index: int, e: OSError) -> None:
+        """A piece of block ``index`` could not be written (on the hashing thread)."""
+        if self.transfers.get(t.file) is not t or t.dl is None or self.core.store is None:
+            return
+        t.dl.bitmap.discard(index)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            left = t.size - t.dl.have
+            self._pause(t.file, f"the disk is full: {describe_size(left)} more are "
+                        f"needed (free some, then `kith resume {t.file.hex()[:12]}`)")
+        else:
+            self._fail(t.file, f"cannot write the file: {e.strerror or e}")
+
+    def _writer_forget(self, file: bytes) -> None:
+        writer = self.writer
+        self.hashing.call(lambda: writer.forget(file))
 
     def _checked(self, t: Transfer, device: bytes, index: int, ok: bool) -> None:
         """The hash of a whole block was checked (on the hashing thread)."""
@@ -390,6 +402,7 @@ class Fetching(FilesBase):
         self.transfers.pop(t.file, None)
         try:
             self.disk.finish(t.file)
+            self._writer_forget(t.file)
         except OSError as e:
             self._save_bitmap(t)
             self.transfers[t.file] = t

@@ -25,23 +25,23 @@ FAST = KdfParams(opslimit=1, memlimit=8192)
 
 
 class CachingOs:
-    """``os`` for the disk layer, but pwrite only reaches the file at an fsync of its
-    descriptor (reads see the cached writes, as a page cache's do); a power cut loses
-    what is cached."""
+    """``os`` for the disk layer, but pwrite only reaches a file at an fsync of it
+    (through any of its descriptors: the cache is the file's, as a page cache is); reads
+    see the cached writes. A power cut loses what is cached."""
 
     def __init__(self) -> None:
-        self.cached: dict[int, list[tuple[int, bytes]]] = defaultdict(list)
+        self.cached: dict[int, list[tuple[int, bytes]]] = defaultdict(list)  # inode ->
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)
 
     def pwrite(self, fd: int, data: Any, offset: int) -> int:
-        self.cached[fd].append((offset, bytes(data)))
+        self.cached[os.fstat(fd).st_ino].append((offset, bytes(data)))
         return len(data)
 
     def pread(self, fd: int, n: int, offset: int) -> bytes:
         buf = bytearray(os.pread(fd, n, offset))
-        for at, data in self.cached.get(fd, []):
+        for at, data in self.cached.get(os.fstat(fd).st_ino, []):
             lo, hi = max(at, offset), min(at + len(data), offset + n)
             if lo < hi:
                 if len(buf) < hi - offset:
@@ -50,13 +50,9 @@ class CachingOs:
         return bytes(buf)
 
     def fsync(self, fd: int) -> None:
-        for at, data in self.cached.pop(fd, []):
+        for at, data in self.cached.pop(os.fstat(fd).st_ino, []):
             os.pwrite(fd, data, at)
         os.fsync(fd)
-
-    def close(self, fd: int) -> None:
-        self.cached.pop(fd, None)  # (closed unsynced: lost at the power cut)
-        os.close(fd)
 
 
 def _read(path: str | Path) -> bytes:
