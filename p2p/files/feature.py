@@ -122,6 +122,10 @@ class Files(Fetching, Serving):
     def stop(self) -> None:
         self.hashing.stop()  # (after the writes given before)
         self.writer.close_handles()
+        if self._read_pool is not None:
+            self._read_pool.shutdown(wait=True, cancel_futures=True)
+            self._read_pool = None
+        self.reader.close_handles()
         for t in self.transfers.values():
             if t.dirty:
                 self._save_bitmap(t)
@@ -321,6 +325,7 @@ class Files(Fetching, Serving):
             self._manifests.pop(file, None)
             self.disk.remove(file)
             self._writer_forget(file)
+            self._reader_forget(file)
         return gone
 
     # -- waiting ----------------------------------------------------------------------------

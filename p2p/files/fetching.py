@@ -144,6 +144,7 @@ class Fetching(FilesBase):
         self._stop_transfer(file)
         self.disk.drop_partial(file)
         self._writer_forget(file)
+        self._reader_forget(file)
         self.core.db.update_file(file, state=FILE_REMOTE, bitmap=None, problem="cancelled")
         self._emit(file)
 
@@ -403,6 +404,7 @@ class Fetching(FilesBase):
         try:
             self.disk.finish(t.file)
             self._writer_forget(t.file)
+            self._reader_forget(t.file)
         except OSError as e:
             self._save_bitmap(t)
             self.transfers[t.file] = t

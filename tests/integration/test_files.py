@@ -204,7 +204,7 @@ async def test_bad_blocks_are_asked_again_and_a_liar_is_disconnected(
     conv, fid = await send(alice, bob, make_file(tmp_path / "f.bin", 1 * MB))
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, alice, bob)
     # alice's node corrupts the first piece of every block it sends.
-    real_read = alice.files.disk.read
+    real_read = alice.files.reader.read  # (the Disk serving reads through)
     corrupt = {"on": True}
 
     def bad_read(file: bytes, offset: int, length: int, *, partial: bool = False) -> bytes:
@@ -213,7 +213,7 @@ async def test_bad_blocks_are_asked_again_and_a_liar_is_disconnected(
             return bytes([data[0] ^ 1]) + data[1:]
         return data
 
-    alice.files.disk.read = bad_read  # type: ignore[method-assign]
+    alice.files.reader.read = bad_read  # type: ignore[method-assign]
     caplog.set_level(logging.WARNING)
     bob.files.start(fid)
     await until(lambda: not bob.online(alice.user_id), alice, bob)
