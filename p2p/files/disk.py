@@ -348,12 +348,15 @@ class Disk:
     def view_root(self) -> Path:
         """The private folder of plain copies: in the user's runtime folder (a tmpfs on
         most systems) when there is one."""
-        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-        tag = hashlib.blake2b(str(self._profile.resolve()).encode(), digest_size=8).hexdigest()
-        folder = base / f"kith-{os.getuid()}" / tag
+        folder = self._view_folder()
         safefs.ensure_folder(folder.parent)
         safefs.ensure_folder(folder)
         return folder
+
+    def _view_folder(self) -> Path:
+        base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
+        tag = hashlib.blake2b(str(self._profile.resolve()).encode(), digest_size=8).hexdigest()
+        return base / f"kith-{os.getuid()}" / tag
 
     def forget_handle(self, file: bytes) -> None:
         self._close(self.path(file))
@@ -364,11 +367,8 @@ class Disk:
         with contextlib.suppress(FileNotFoundError):
             self.path(file).unlink()
         if self.sealer is not None:
-            base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
             with contextlib.suppress(OSError):
-                for copy in (base / f"kith-{os.getuid()}").glob(f"*/{file.hex()}"):
-                    if copy.parent == self.view_root():
-                        copy.unlink()
+                (self._view_folder() / file.hex()).unlink(missing_ok=True)
 
     def _close(self, path: Path) -> None:
         self._writing = {f: fd for f, fd in self._writing.items() if fd != self._fds.get(path)}
@@ -388,10 +388,7 @@ class Disk:
         self._pending.clear()
         self._sizes.clear()
         if self.sealer is not None:
-            base = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir())
-            tag = hashlib.blake2b(str(self._profile.resolve()).encode(),
-                                  digest_size=8).hexdigest()
-            shutil.rmtree(base / f"kith-{os.getuid()}" / tag, ignore_errors=True)
+            shutil.rmtree(self._view_folder(), ignore_errors=True)
 
     # -- sealing the previous release's plain files -----------------------------------------
 

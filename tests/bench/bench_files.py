@@ -125,6 +125,10 @@ async def sender(root: Path) -> None:
     await node.start()
     try:
         [row] = node.db.files_in_state("complete")
+        # the plain copy's source (decrypted now and written out, so that its writing
+        # does not slow the copy down)
+        plain = node.files.disk.plain_path(row.id)
+        os.sync()
         emit({"ready": node.port, "file": row.id.hex(), "size": row.size})
         while True:
             cmd = await read_command()
@@ -132,8 +136,7 @@ async def sender(root: Path) -> None:
                 loop = asyncio.get_running_loop()
                 with socket.create_connection(("127.0.0.1", cmd["copy_port"])) as s:
                     s.setblocking(False)
-                    # (a plain copy: decrypted before the copy starts, not timed)
-                    with node.files.disk.plain_path(row.id).open("rb") as f:
+                    with plain.open("rb") as f:
                         await loop.sock_sendfile(s, f)
                 emit({"copied": row.size})
             elif cmd.get("served_to"):
