@@ -52,7 +52,7 @@ class Disk:
         self._writing: dict[bytes, int] = {}  # file -> the fd of its partial file
         self._keys: dict[Path, sl.FileKey | None] = {}  # an open path's key (None: plain)
         self._sizes: dict[bytes, int] = {}  # a partial file's size once whole (sealed)
-        self._pending: dict[tuple[bytes, int], bytearray] = {}  # (file, record) -> bytes
+        self._pending: dict[tuple[bytes, int], _Parts] = {}  # (file, record) -> bytes
         self._last: dict[Path, tuple[int, bytes]] = {}  # the record opened last, per path
 
     @property
@@ -153,13 +153,17 @@ class Disk:
             raise OSError(errno.EIO, f"{path.name} does not open with this profile's key")
         return _PLAIN  # (a previous release's plain complete file: read it as it is)
 
-    def open_partial(self, file: bytes, size: int | None = None) -> None:
-        """Open (create) the partial file of a ``size``-byte file."""
+    def open_partial(self, file: bytes, size: int | None = None, *,
+                     seal_old: bool = True) -> None:
+        """Open (create) the partial file of a ``size``-byte file; a previous release's
+        plain one is sealed first (``seal_old``: the writer's Disk leaves that to the
+        loop's, which opened it before)."""
         self.ensure()
         if size is not None:
             self._sizes[file] = size
         part = self.partial(file)
-        if (self.sealer is not None and part not in self._fds and part.is_file()
+        if (seal_old and self.sealer is not None and part not in self._fds
+                and part.is_file() and part.stat().st_size > 0
                 and self.sealer.open_header(_read_header(part)) is None):
             self.seal_in_place(part)  # a previous release's plain partial file
         self._fd(part, create=True)
@@ -188,18 +192,22 @@ class Disk:
                 raise OSError(errno.EINVAL, f"a piece past the end of the file at {offset}")
             slot = (file, index)
             if at == 0:
-                buf = self._pending[slot] = bytearray()
+                parts = self._pending[slot] = _Parts()
             else:
                 got = self._pending.get(slot)
-                if got is None or len(got) != at:
+                if got is None or got.size != at:
                     raise OSError(errno.EIO, f"a piece out of order at {offset}")
-                buf = got
-            buf += view[:n]
+                parts = got
+            parts.add(view[:n])
             view = view[n:]
             offset += n
-            if len(buf) == end:
+            if parts.size == end:
                 del self._pending[slot]
-                _pwrite_all(fd, memoryview(key.seal(index, buf)), sl.record_offset(index))
+                nonce, sealed = key.seal_parts(index, parts.join())  # (one copy, no more)
+                where = sl.record_offset(index)
+                done = os.pwritev(fd, [nonce, sealed], where)
+                if done < len(nonce) + len(sealed):  # (rare: a short write)
+                    _pwrite_all(fd, memoryview(nonce + sealed)[done:], where + done)
 
     def sync(self, file: bytes) -> None:
         """Make what was written to ``file``'s partial file durable (fsync)."""
@@ -450,6 +458,23 @@ class Disk:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+
+class _Parts:
+    """The pieces of one record that came so far."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self) -> None:
+        self.parts: list[memoryview] = []
+        self.size = 0
+
+    def add(self, piece: memoryview) -> None:
+        self.parts.append(piece)
+        self.size += len(piece)
+
+    def join(self) -> bytes:
+        return b"".join(self.parts)
 
 
 class _SealedWriter:

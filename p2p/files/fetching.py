@@ -84,7 +84,7 @@ class Fetching(FilesBase):
             self._fail(file, f"cannot write the file: {e.strerror or e}")
             return
         writer, size = self.writer, row.size
-        self.hashing.call(lambda: writer.open_partial(file, size))
+        self.hashing.call(lambda: writer.open_partial(file, size, seal_old=False))
         self.transfers[file] = t
         t.rate.add(have)
         if t.dl is not None and t.dl.complete:

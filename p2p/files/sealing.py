@@ -74,9 +74,14 @@ class FileKey:
         self.key = key
 
     def seal(self, index: int, data: bytes | bytearray | memoryview) -> bytes:
+        nonce, sealed = self.seal_parts(index, bytes(data))
+        return nonce + sealed
+
+    def seal_parts(self, index: int, data: bytes) -> tuple[bytes, bytes]:
+        """:meth:`seal` as (nonce, ciphertext and tag), to be written without a copy."""
         nonce = secrets.token_bytes(NONCE)
-        return nonce + nb.crypto_aead_xchacha20poly1305_ietf_encrypt(
-            bytes(data), _ad(index), nonce, self.key)
+        return nonce, nb.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            data, _ad(index), nonce, self.key)
 
     def open(self, index: int, record: bytes | memoryview) -> bytes:
         rec = bytes(record)

@@ -11,10 +11,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from nodekit import befriend, until
 
 from p2p.files import disk as disk_module
 from p2p.files import manifest as mf
+from p2p.files import sealing as sl
 from p2p.files.bitmap import Bitmap
 from p2p.files.protocol import BlockRequest
 from p2p.keystore import KdfParams, KeyStore
@@ -49,6 +51,9 @@ class CachingOs:
                 buf[lo - offset:hi - offset] = data[lo - at:hi - at]
         return bytes(buf)
 
+    def pwritev(self, fd: int, buffers: list[bytes], offset: int) -> int:
+        return self.pwrite(fd, b"".join(buffers), offset)
+
     def fsync(self, fd: int) -> None:
         for at, data in self.cached.pop(os.fstat(fd).st_ino, []):
             os.pwrite(fd, data, at)
@@ -66,10 +71,29 @@ def _random_file(path: Path, size: int) -> Path:
     return path
 
 
+def _durable_blocks(raw: bytes, m: mf.Manifest, key: bytes | None) -> list[bytes]:
+    """The blocks as a power cut leaves them in the partial file's bytes ``raw``."""
+    if key is not None:  # (sealed: open each record; one that does not open is lost)
+        file_key = sl.Sealer(key).open_header(raw[:sl.HEADER])
+        assert file_key is not None
+        plain = bytearray()
+        for i in range((m.size + sl.UNIT - 1) // sl.UNIT):
+            record = raw[sl.record_offset(i):sl.record_offset(i) + sl.RECORD]
+            try:
+                plain += file_key.open(i, record)
+            except sl.SealError:
+                plain += bytes(min(sl.UNIT, m.size - i * sl.UNIT))
+        raw = bytes(plain)
+    return [raw[s:s + n] for s, n in (mf.block_span(m.size, m.block_size, i)
+                                      for i in range(m.count))]
+
+
+@pytest.mark.parametrize("sealed", [False, True], ids=["plain", "sealed"])
 async def test_a_block_is_recorded_only_once_its_data_is_durable(
-    nodes, tmp_path: Path, monkeypatch
+    nodes, tmp_path: Path, monkeypatch, sealed: bool
 ) -> None:
-    alice, bob = await nodes("alice"), await nodes("bob")
+    key = KeyStore(tmp_path / "bob").create("none", kdf=FAST).key if sealed else None
+    alice, bob = await nodes("alice"), await nodes("bob", data_key=key)
     await befriend(alice, bob)
     src = _random_file(tmp_path / "film.bin", SIZE)
     m = mf.scan(src)
@@ -84,16 +108,27 @@ async def test_a_block_is_recorded_only_once_its_data_is_durable(
         if file == m.content_id and bits and kw.get("state") != FILE_COMPLETE:
             recorded.append(bits)
             # a power cut now: what is on the disk is the partial file without the cache
-            durable = bob.files.disk.partial(file).read_bytes()
+            durable = _durable_blocks(bob.files.disk.partial(file).read_bytes(), m, key)
             b = Bitmap(m.count, bits)
-            for i in range(m.count):
-                start, length = mf.block_span(m.size, m.block_size, i)
-                if i in b and mf.block_hash(durable[start:start + length]) != m.hashes[i]:
-                    lost.append(i)
+            lost.extend(i for i in range(m.count)
+                        if i in b and mf.block_hash(durable[i]) != m.hashes[i])
         real_update(file, **kw)
 
     monkeypatch.setattr(bob.db, "update_file", update_file)
+    held: list[tuple[Any, BlockRequest]] = []
+    real_request = alice.files.on_request
+
+    def on_request(peer: Any, r: BlockRequest) -> None:  # half the blocks, then wait
+        if r.index < m.count // 2 or recorded:
+            real_request(peer, r)
+        else:
+            held.append((peer, r))
+
+    alice.net.handlers[BlockRequest] = on_request
     conv = (await alice.files.send(bob.user_id, "", [src])).event.conv
+    await until(lambda: bool(recorded), alice, bob)  # a bitmap recorded mid-way
+    for peer, r in held:
+        real_request(peer, r)
     await until(lambda: [f["state"] for f in bob.files.list_files(conv)] == [FILE_COMPLETE],
                 alice, bob)
     assert recorded, "no bitmap was recorded on the way"
