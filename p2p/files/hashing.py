@@ -1,5 +1,5 @@
 """Block hashes, and the writes of what arrives, on a thread of their own, so that
-hashing (BLAKE2b releases the GIL), sealing (XChaCha20-Poly1305, likewise) and writing
+hashing (BLAKE2b releases the GIL), sealing (AEGIS-256 in libsodium, likewise) and writing
 overlap with decrypting the next frames on the event loop's thread: both cores work.
 
 Jobs run in the order they were given: a block's pieces (each hashed, then written by

@@ -1,15 +1,19 @@
 """Files at rest, sealed with the profile's data key (format: PROTOCOL.md "Files at rest").
 
 A sealed file is a header and then the file's bytes in records of :data:`UNIT` bytes
-(the last one shorter), each sealed on its own with XChaCha20-Poly1305 under the file's
-own random key, a random nonce, and the record's index as associated data: any record
-can be read or (re)written alone, so serving and resuming stay random-access, and a
-record moved to another place or another file does not open.
+(the last one shorter), each sealed on its own with AEGIS-256 (libsodium's, through
+PyNaCl's bindings) under the file's own random key, a random 256-bit nonce, and the
+record's index as associated data: any record can be read or (re)written alone, so
+serving and resuming stay random-access, and a record moved to another place or another
+file does not open. AEGIS-256 rather than XChaCha20-Poly1305: with the CPU's AES
+instructions it seals about three times as fast (measured here: 2.5 GB/s against
+0.6-0.9 GB/s), and the transfer's rate is CPU-bound; its 32-byte random nonces never
+repeat in practice.
 
 ::
 
     header   MAGIC (8) | secretbox(files key, file key) (24 nonce + 32 + 16 tag)
-    record i at HEADER + i * RECORD:  nonce (24) | ciphertext | tag (16)
+    record i at HEADER + i * RECORD:  nonce (32) | ciphertext | tag (32)
 
 The files key is derived from the data key (keyed BLAKE2b), so it seals nothing else.
 Sealing is pure: no I/O here (``disk`` reads and writes).
@@ -26,8 +30,8 @@ import nacl.secret
 
 MAGIC = b"KITHFIL1"
 UNIT = 64 * 1024  # plaintext bytes of one record
-NONCE = nb.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
-TAG = nb.crypto_aead_xchacha20poly1305_ietf_ABYTES  # 16
+NONCE = nb.crypto_aead_aegis256_NPUBBYTES  # 32
+TAG = nb.crypto_aead_aegis256_ABYTES  # 32
 OVERHEAD = NONCE + TAG
 RECORD = UNIT + OVERHEAD
 HEADER = len(MAGIC) + nacl.secret.SecretBox.NONCE_SIZE + 32 + nacl.secret.SecretBox.MACBYTES
@@ -80,16 +84,15 @@ class FileKey:
     def seal_parts(self, index: int, data: bytes) -> tuple[bytes, bytes]:
         """:meth:`seal` as (nonce, ciphertext and tag), to be written without a copy."""
         nonce = secrets.token_bytes(NONCE)
-        return nonce, nb.crypto_aead_xchacha20poly1305_ietf_encrypt(
-            data, _ad(index), nonce, self.key)
+        return nonce, nb.crypto_aead_aegis256_encrypt(data, _ad(index), nonce, self.key)
 
     def open(self, index: int, record: bytes | memoryview) -> bytes:
         rec = bytes(record)
         if len(rec) <= OVERHEAD:
             raise SealError(f"record {index} is truncated")
         try:
-            return nb.crypto_aead_xchacha20poly1305_ietf_decrypt(
-                rec[NONCE:], _ad(index), rec[:NONCE], self.key)
+            return nb.crypto_aead_aegis256_decrypt(rec[NONCE:], _ad(index), rec[:NONCE],
+                                                   self.key)
         except (nacl.exceptions.CryptoError, ValueError, TypeError) as e:
             raise SealError(f"record {index} does not open: changed or damaged") from e
 
