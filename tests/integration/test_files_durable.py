@@ -7,6 +7,7 @@ power cut."""
 from __future__ import annotations
 
 import os
+import threading
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -33,17 +34,21 @@ class CachingOs:
 
     def __init__(self) -> None:
         self.cached: dict[int, list[tuple[int, bytes]]] = defaultdict(list)  # inode ->
+        self.lock = threading.Lock()  # (the writer's thread and the fsync's thread)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(os, name)
 
     def pwrite(self, fd: int, data: Any, offset: int) -> int:
-        self.cached[os.fstat(fd).st_ino].append((offset, bytes(data)))
+        with self.lock:
+            self.cached[os.fstat(fd).st_ino].append((offset, bytes(data)))
         return len(data)
 
     def pread(self, fd: int, n: int, offset: int) -> bytes:
-        buf = bytearray(os.pread(fd, n, offset))
-        for at, data in self.cached.get(os.fstat(fd).st_ino, []):
+        with self.lock:
+            buf = bytearray(os.pread(fd, n, offset))
+            cached = list(self.cached.get(os.fstat(fd).st_ino, []))
+        for at, data in cached:
             lo, hi = max(at, offset), min(at + len(data), offset + n)
             if lo < hi:
                 if len(buf) < hi - offset:
@@ -55,8 +60,9 @@ class CachingOs:
         return self.pwrite(fd, b"".join(buffers), offset)
 
     def fsync(self, fd: int) -> None:
-        for at, data in self.cached.pop(os.fstat(fd).st_ino, []):
-            os.pwrite(fd, data, at)
+        with self.lock:
+            for at, data in self.cached.pop(os.fstat(fd).st_ino, []):
+                os.pwrite(fd, data, at)
         os.fsync(fd)
 
 
