@@ -395,8 +395,7 @@ class Disk:
         self.close_handles()
         self._pending.clear()
         self._sizes.clear()
-        if self.sealer is not None:
-            shutil.rmtree(self._view_folder(), ignore_errors=True)
+        shutil.rmtree(self._view_folder(), ignore_errors=True)  # (plain copies, pastes)
 
     # -- sealing the previous release's plain files -----------------------------------------
 
