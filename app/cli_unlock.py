@@ -29,6 +29,7 @@ from p2p.keystore import (
     PassphraseRequired,
     Protection,
     WrongPassphrase,
+    WrongRecoveryCode,
     read_passphrase,
 )
 from p2p.profile import require_identity
@@ -164,8 +165,10 @@ def open_profile(profile: Path, args: argparse.Namespace, *, upgrade: bool = Tru
         try:
             return unlock.unlock(profile)
         except KeyringProblem as e:
-            raise type(e)(f"{e} Run `kith recover` to open it with the recovery code.") \
-                from None
+            if not (_tty() and _from_prompt(args)):  # (a script or a service: exit 7)
+                raise type(e)(f"{e} Run `kith recover` to open it with the recovery code.") \
+                    from None
+            return _recover_inline(profile, args, str(e))
     tries = PROMPT_TRIES if _tty() and _from_prompt(args) else 1
     for left in range(tries - 1, -1, -1):
         try:
@@ -178,6 +181,33 @@ def open_profile(profile: Path, args: argparse.Namespace, *, upgrade: bool = Tru
                 ) from None
             out.warn(f"wrong passphrase; try again ({left} left)")
     raise AssertionError("unreachable")
+
+
+def _recover_inline(profile: Path, args: argparse.Namespace, problem: str) -> bytes:
+    """The keyring is gone or changed and a person is at the terminal: as the app does,
+    say what happened, ask for the recovery code (a passphrase-protected profile is asked
+    its passphrase already), then how to keep the key from now on."""
+    out.warn(f"{problem} It opens with the recovery code you wrote down when the profile "
+             "was made.")
+    key: bytes | None = None
+    for left in range(PROMPT_TRIES - 1, -1, -1):
+        try:
+            key = unlock.unlock(profile, recovery_code=getpass.getpass("Recovery code: "))
+            break
+        except WrongRecoveryCode:
+            if not left:
+                raise WrongRecoveryCode(
+                    "the recovery code does not open this profile; it stays locked "
+                    "(`kith recover` tries again)") from None
+            out.warn(f"the recovery code does not open this profile; try again ({left} left)")
+    assert key is not None
+    out.warn("the profile is open again: how should its key be kept from now on?")
+    protection, secret = choose(args, profile)
+    unlock.change(profile, key, protection, passphrase=secret)
+    if protection == "none":
+        out.warn(NONE_WARNING)
+    out.warn(f"protected by {protection} from now on")
+    return key
 
 
 def _from_prompt(args: argparse.Namespace) -> bool:

@@ -9,7 +9,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,32 +72,42 @@ class LinkSetup:
 
 
 async def ensure_identity(
-    profile: Path, dialog: FirstStartDialog | None = None, link: LinkSetup | None = None
+    profile: Path, dialog: FirstStartDialog | None = None, link: LinkSetup | None = None,
+    new_key: Callable[[], Awaitable[bytes]] | None = None,
 ) -> bool | Linked:
     """First start: ask for a display name and create the identity, or link this device
     to my other one (the ``Linked`` result; ``dialog.link_dialog`` then shows the history
-    download). False if cancelled."""
+    download). False if cancelled. ``new_key``: the profile's data key, asked for (the
+    protection's choice) before the identity is written, so that it is sealed from its
+    first byte on disk."""
     if identity_exists(profile):
         return True
     dialog = dialog or FirstStartDialog()
     while True:
         result = await wait_dialog(dialog)
+        key = None
+        if new_key is not None and result:
+            try:
+                key = await new_key()
+            except unlock_ui.Cancelled:  # (back to the first dialog)
+                continue
         if result == FirstStartDialog.LINK:
-            linked = await _wait_linked(profile, dialog, link or LinkSetup())
+            linked = await _wait_linked(profile, dialog, link or LinkSetup(), key)
             if linked is None:
                 continue
             return linked
         if not result:
             return False
         try:
-            create_identity(profile, dialog.display_name())
+            create_identity(profile, dialog.display_name(), key=key)
         except KithError as e:
             QMessageBox.warning(dialog, "Kith", str(e))
             continue
         return True
 
 
-async def _wait_linked(profile: Path, first: FirstStartDialog, setup: LinkSetup) -> Linked | None:
+async def _wait_linked(profile: Path, first: FirstStartDialog, setup: LinkSetup,
+                       key: bytes | None = None) -> Linked | None:
     from p2p import linking
 
     link = LinkDialog(linking.new_code(), setup.device_name)
@@ -105,7 +115,7 @@ async def _wait_linked(profile: Path, first: FirstStartDialog, setup: LinkSetup)
     link.open()
     try:
         return await link.wait(profile, interfaces=setup.interfaces, discovery=setup.discovery,
-                               timing=setup.timing, timeout=setup.timeout)
+                               timing=setup.timing, timeout=setup.timeout, data_key=key)
     except KithError as e:
         QMessageBox.warning(link, "Kith", str(e))
         link.close()
@@ -389,8 +399,15 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
             loop.add_signal_handler(sig, stop.set)
     # the first-start dialog only for a profile without an identity
     first = FirstStartDialog() if not identity_exists(profile) else None
+    new_keys: list[bytes] = []  # the key chosen at first start, before the identity
+
+    async def new_key() -> bytes:
+        if not new_keys:
+            new_keys.append(await unlock_ui.new_profile_key(profile, first))
+        return new_keys[0]
+
     identity = asyncio.ensure_future(
-        ensure_identity(profile, first, LinkSetup(interfaces=interfaces)))
+        ensure_identity(profile, first, LinkSetup(interfaces=interfaces), new_key))
     stopping = asyncio.ensure_future(stop.wait())
     await asyncio.wait({identity, stopping}, return_when=asyncio.FIRST_COMPLETED)
     if not identity.done():
@@ -406,7 +423,8 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
         return 0
     linked = None if found is True else found  # this device was just linked
     try:
-        key = await unlock_ui.unlock_profile(profile, first=first is not None)
+        key = new_keys[0] if new_keys else await unlock_ui.unlock_profile(
+            profile, first=first is not None)
     except unlock_ui.Cancelled:
         stopping.cancel()
         return 0

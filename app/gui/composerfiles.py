@@ -99,8 +99,8 @@ class ComposerFiles(QObject):
             image = QImage(mime.imageData())
             if image.isNull():
                 return False
-            folder = self.files.node.files.disk.partial_root
-            self.files.node.files.disk.ensure()
+            # (a private folder outside the profile: the profile keeps files sealed only)
+            folder = self.files.node.files.disk.view_root()
             path = folder / f"pasted-{time.strftime('%Y%m%d-%H%M%S')}.png"
             if not image.save(str(path)):
                 return False

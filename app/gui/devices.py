@@ -381,7 +381,8 @@ class LinkDialog(QDialog):
         return str(self.device_name.property("deviceName"))
 
     async def wait(self, profile: Path, *, interfaces: list[str] | None, discovery: bool = True,
-                   timing: Any = None, timeout: float | None = None) -> Any:
+                   timing: Any = None, timeout: float | None = None,
+                   data_key: bytes | None = None) -> Any:
         """Wait until my other device links this one; the ``Linked`` result, or None if
         the user cancelled. Raises KithError (wrong codes, time out)."""
         from p2p import link_driver
@@ -392,6 +393,8 @@ class LinkDialog(QDialog):
         if timeout is not None:
             kw["timeout"] = timeout
         kw["on_wrong_code"] = self.show_wrong_code
+        if data_key is not None:  # (the identity is sealed as it is written)
+            kw["data_key"] = data_key
         task = asyncio.ensure_future(
             link_driver.wait_for_link(profile, self.code, self.name(), **kw))
         cancelled = []

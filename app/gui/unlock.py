@@ -196,7 +196,9 @@ class RecoveryCodeDialog(QDialog):
 
 class SecretDialog(QDialog):
     """Asks for a passphrase (or the recovery code) until ``try_unlock`` takes it. After
-    five wrong tries each try waits longer (``retry_delay``: 1 s, 2 s, ... a minute)."""
+    five wrong tries each try waits longer (``retry_delay``: 1 s, 2 s, ... a minute).
+    ``try_unlock`` (Argon2id: about half a second) runs on a worker thread: the dialog
+    stays responsive and says that it is checking."""
 
     RECOVERY = 2  # the result when the user asks to use the recovery code instead
 
@@ -237,31 +239,49 @@ class SecretDialog(QDialog):
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self._ready)
+        self.checking: asyncio.Future[bytes] | None = None  # the check on its thread
 
     def accept(self) -> None:
-        if not self.ok.isEnabled():
+        if not self.ok.isEnabled() or self.checking is not None:
             return
-        self.setCursor(Qt.CursorShape.WaitCursor)
-        try:
-            self.key = self.try_unlock(self.field.text())
-        except (WrongPassphrase, WrongRecoveryCode) as e:
-            self.wrong += 1
-            self.field.selectAll()
-            delay = retry_delay(self.wrong)
-            text = self.tr("{reason} ({count} wrong).").format(
-                reason=str(e).capitalize(), count=self.wrong)
-            if delay:
-                text = self.tr("{text} Wait {seconds} s before the next try.").format(
-                    text=text, seconds=f"{delay:g}")
-            self.message.setText(text)
-            if delay:
-                self.ok.setEnabled(False)
-                self.field.setEnabled(False)
-                self.timer.start(int(delay * 1000))
+        self.ok.setEnabled(False)
+        self.field.setEnabled(False)
+        self.message.setText(self.tr("Checking the recovery code…") if self.recovery
+                             else self.tr("Checking your passphrase…"))
+        self.setCursor(Qt.CursorShape.BusyCursor)
+        self.checking = asyncio.ensure_future(
+            asyncio.to_thread(self.try_unlock, self.field.text()))
+        self.checking.add_done_callback(self._checked)
+
+    def _checked(self, done: asyncio.Future[bytes]) -> None:
+        self.checking = None
+        self.unsetCursor()
+        if done.cancelled() or not self.isVisible():  # (closed meanwhile)
             return
-        finally:
-            self.unsetCursor()
-        super().accept()
+        e = done.exception()
+        if e is None:
+            self.key = done.result()
+            super().accept()
+            return
+        self.ok.setEnabled(True)
+        self.field.setEnabled(True)
+        if not isinstance(e, WrongPassphrase | WrongRecoveryCode):
+            self.message.setText(str(e))
+            return
+        self.wrong += 1
+        self.field.setFocus()
+        self.field.selectAll()
+        delay = retry_delay(self.wrong)
+        text = self.tr("{reason} ({count} wrong).").format(
+            reason=str(e).capitalize(), count=self.wrong)
+        if delay:
+            text = self.tr("{text} Wait {seconds} s before the next try.").format(
+                text=text, seconds=f"{delay:g}")
+        self.message.setText(text)
+        if delay:
+            self.ok.setEnabled(False)
+            self.field.setEnabled(False)
+            self.timer.start(int(delay * 1000))
 
     def _ready(self) -> None:
         self.ok.setEnabled(True)
@@ -290,6 +310,14 @@ async def choose_and_create(profile: Path, parent: QWidget | None, *, intro: str
             continue
         await run_dialog(RecoveryCodeDialog(created.recovery_code, parent))
         return created.key
+
+
+async def new_profile_key(profile: Path, parent: QWidget | None = None, *,
+                          backend: Any = None) -> bytes:
+    """First start: the protection's choice and a new data key, before the identity is
+    written (so the key file is sealed from the start, never plain on disk). A key left
+    by a first start that stopped before the identity is replaced (nothing used it)."""
+    return await choose_and_create(profile, parent, backend=backend)
 
 
 async def recover(profile: Path, parent: QWidget | None, explanation: str,

@@ -5,6 +5,7 @@ progress events (the feature is :class:`p2p.files.feature.Files`, made of the mi
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -62,7 +63,13 @@ class FilesBase:
 
     def __init__(self, core: Core) -> None:
         self.core = core
-        self.disk = Disk(core.profile)
+        self.disk = Disk(core.profile, core.options.data_key)
+        # what arrives is sealed and written on the hashing thread, through a Disk of its
+        # own (only that thread touches it; p2p.files.hashing)
+        self.writer = Disk(core.profile, core.options.data_key)
+        # blocks served are read (and unsealed) on a thread of their own, likewise
+        self.reader = Disk(core.profile, core.options.data_key)
+        self._read_pool: concurrent.futures.ThreadPoolExecutor | None = None
         self.transfers: dict[bytes, Transfer] = {}
         self.queues: dict[bytes, collections.deque[tuple[bytes, int]]] = {}
         self.serving: set[bytes] = set()  # devices a serve task runs for
@@ -74,6 +81,8 @@ class FilesBase:
         self.held_back: set[bytes] = set()  # files whose sending I paused (not served)
         self._manifests: dict[bytes, mf.Manifest] = {}
         self._flush_due = False
+        self._syncing = False  # a round of fsyncs before the bitmaps are recorded runs
+        self._rechecking: set[bytes] = set()  # files whose recorded blocks are re-hashed
         self.hashing = HashWorker()
 
     # -- what the parts call of each other -----------------------------------------------
@@ -82,6 +91,9 @@ class FilesBase:
         raise NotImplementedError
 
     def _missing(self, file: bytes) -> None:
+        raise NotImplementedError
+
+    def _reader_forget(self, file: bytes) -> None:
         raise NotImplementedError
 
     def _have(self, file: bytes) -> FileHave:

@@ -126,6 +126,10 @@ class Files(Fetching, Serving):
         self.held_back = {bytes.fromhex(h) for h in held if isinstance(h, str)
                           and len(h) == 2 * mf.HASH_SIZE and _is_hex(h)} if isinstance(
             held, list) else set()
+        try:
+            self.disk.seal_existing()
+        except OSError as e:  # (each file left plain still reads; sealed next start)
+            log.warning("could not seal the previous release's files: %s", e)
         for row in db.files_in_state(FILE_COMPLETE):
             if not self.disk.complete(row.id):
                 self._missing(row.id)
@@ -133,8 +137,15 @@ class Files(Fetching, Serving):
             self._begin(row)
 
     def stop(self) -> None:
-        self.hashing.stop()
-        self._flush()
+        self.hashing.stop()  # (after the writes given before)
+        self.writer.close_handles()
+        if self._read_pool is not None:
+            self._read_pool.shutdown(wait=True, cancel_futures=True)
+            self._read_pool = None
+        self.reader.close_handles()
+        for t in self.transfers.values():
+            if t.dirty:
+                self._save_bitmap(t)
         self.disk.close()
 
     # -- settings -------------------------------------------------------------------------
@@ -211,7 +222,8 @@ class Files(Fetching, Serving):
                 raise UserError(f"cannot read {p}: {e.strerror or e}") from e
             except mf.ManifestError as e:
                 raise UserError(f"cannot send {p.name}: {e}") from e
-            a = await asyncio.to_thread(desc.describe, self.disk.path(m.content_id), m, p.name)
+            # (described from the source: the stored copy may be sealed)
+            a = await asyncio.to_thread(desc.describe, p, m, p.name)
             self.core.db.put_file(
                 a.id, a.size, a.block_size, m.encode(), Bitmap.full(m.count).to_bytes(),
                 FILE_COMPLETE,
@@ -302,7 +314,11 @@ class Files(Fetching, Serving):
             "mime": a.mime, "state": state, "have": have,
         }
         if state == FILE_COMPLETE:
-            out["path"] = str(self.disk.path(a.id))
+            try:
+                out["path"] = str(self.disk.plain_path(a.id))
+            except OSError as e:
+                log.warning("file %s cannot be opened: %s", a.id.hex()[:12], e)
+                problem = problem or f"the stored file does not open: {e.strerror or e}"
         if a.width and a.height:
             out["width"], out["height"] = a.width, a.height
         if a.duration:
@@ -408,6 +424,8 @@ class Files(Fetching, Serving):
             self._stop_transfer(file)
             self._manifests.pop(file, None)
             self.disk.remove(file)
+            self._writer_forget(file)
+            self._reader_forget(file)
             self.core.emit(FileChanged(file, FILE_REMOTE, 0, 0, problem="deleted"))
 
     # -- waiting ----------------------------------------------------------------------------

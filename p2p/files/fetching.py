@@ -54,6 +54,11 @@ class Fetching(FilesBase):
 
     def _begin(self, row: FileRow) -> None:
         file = row.id
+        if row.bitmap and row.manifest and self.disk.needs_recheck(file) \
+                and file not in self._rechecking:
+            self._rechecking.add(file)
+            self.core.spawn(self._recheck_then_begin(row), f"kith-recheck-{file.hex()[:8]}")
+            return
         t = Transfer(file, row.size, row.block_size)
         count = mf.block_count(row.size, row.block_size)
         bitmap_bytes = row.bitmap if self.disk.has_partial(file) else None
@@ -74,10 +79,12 @@ class Fetching(FilesBase):
                         f"free space are needed (free some, then `kith resume {file.hex()[:12]}`)")
             return
         try:
-            self.disk.open_partial(file)
+            self.disk.open_partial(file, row.size)
         except OSError as e:
             self._fail(file, f"cannot write the file: {e.strerror or e}")
             return
+        writer, size = self.writer, row.size
+        self.hashing.call(lambda: writer.open_partial(file, size, seal_old=False))
         self.transfers[file] = t
         t.rate.add(have)
         if t.dl is not None and t.dl.complete:
@@ -88,6 +95,35 @@ class Fetching(FilesBase):
                 assert peer.conn is not None
                 peer.conn.send(FileQuery(file))
         self._emit(file)
+
+    async def _recheck_then_begin(self, row: FileRow) -> None:
+        """Hash again, on a thread, the blocks a previous release recorded as verified,
+        drop those lost, then go on with the download."""
+        file = row.id
+        try:
+            m = mf.decode(row.manifest or b"", file)
+            bitmap = Bitmap(m.count, row.bitmap)
+            blocks = [i for i in range(m.count) if i in bitmap]
+            bad = await asyncio.to_thread(self.disk.bad_blocks, file, m.hashes, m.block_size,
+                                          m.size, blocks)
+        except (mf.ManifestError, ValueError) as e:
+            log.warning("file %s: stored manifest or bitmap unusable (%s)", file.hex()[:12], e)
+            bad, bitmap = [], Bitmap(0)
+            self.core.db.update_file(file, manifest=None, bitmap=None)
+        finally:
+            self._rechecking.discard(file)
+        if self.core.store is None:
+            return
+        if bad:
+            log.warning("file %s: %d block(s) recorded as verified were lost (a power cut?); "
+                        "fetching them again", file.hex()[:12], len(bad))
+            for index in bad:
+                bitmap.discard(index)
+            self.core.db.update_file(file, bitmap=bitmap.to_bytes())
+        self.disk.rechecked(file)
+        again = self.core.db.file(file)
+        if again is not None and again.state == FILE_DOWNLOADING and file not in self.transfers:
+            self._begin(again)
 
     def pause(self, file: bytes) -> None:
         row = self.core.db.file(file)
@@ -107,6 +143,8 @@ class Fetching(FilesBase):
             raise UserError("that file is complete: nothing to cancel")
         self._stop_transfer(file)
         self.disk.drop_partial(file)
+        self._writer_forget(file)
+        self._reader_forget(file)
         self.core.db.update_file(file, state=FILE_REMOTE, bitmap=None, problem="cancelled")
         self._emit(file)
 
@@ -228,25 +266,34 @@ class Fetching(FilesBase):
         dl = t.dl
         outcome, at = dl.piece(peer.device_id, p.index, p.offset, p.data)
         if outcome in (Outcome.WRITE, Outcome.CHECK):
-            try:
-                self.disk.write(p.file, at, p.data)
-            except OSError as e:
-                dl.bitmap.discard(p.index)
-                if e.errno in (errno.ENOSPC, errno.EDQUOT):
-                    left = t.size - dl.have
-                    self._pause(p.file, f"the disk is full: {describe_size(left)} more are "
-                                f"needed (free some, then `kith resume {p.file.hex()[:12]}`)")
-                else:
-                    self._fail(p.file, f"cannot write the file: {e.strerror or e}")
-                return
+            # hashed, sealed and written on the hashing thread, in order
             hasher = dl.hasher(p.index)
-            self.hashing.update(hasher, p.data)
+            writer, file, data, piece_index = self.writer, p.file, p.data, p.index
+            self.hashing.update(
+                hasher, data, lambda: writer.write(file, at, data),
+                lambda e: self._write_failed(t, piece_index, e))
             if outcome is Outcome.CHECK:
                 device, index = peer.device_id, p.index
                 self.hashing.check(hasher, dl.manifest.hashes[index],
                                    lambda ok: self._checked(t, device, index, ok))
             return
         self._after_block(t, peer, p.index, outcome)
+
+    def _write_failed(self, t: Transfer, index: int, e: OSError) -> None:
+        """A piece of block ``index`` could not be written (on the hashing thread)."""
+        if self.transfers.get(t.file) is not t or t.dl is None or self.core.store is None:
+            return
+        t.dl.bitmap.discard(index)
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            left = t.size - t.dl.have
+            self._pause(t.file, f"the disk is full: {describe_size(left)} more are "
+                        f"needed (free some, then `kith resume {t.file.hex()[:12]}`)")
+        else:
+            self._fail(t.file, f"cannot write the file: {e.strerror or e}")
+
+    def _writer_forget(self, file: bytes) -> None:
+        writer = self.writer
+        self.hashing.call(lambda: writer.forget(file))
 
     def _checked(self, t: Transfer, device: bytes, index: int, ok: bool) -> None:
         """The hash of a whole block was checked (on the hashing thread)."""
@@ -306,16 +353,49 @@ class Fetching(FilesBase):
             asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
+        """Record the blocks verified since the last time, once their data is durable:
+        the partial files are fsynced on a thread (the loop goes on receiving), then the
+        bitmaps as they were before the fsync are saved; one round at a time, so a
+        round batches what came during the one before (a power cut may lose blocks
+        not recorded yet, never a block recorded as verified)."""
         self._flush_due = False
-        if self.core.store is None:
+        if self.core.store is None or self._syncing:
             return
-        for t in self.transfers.values():
-            if t.dirty:
-                self._save_bitmap(t)
+        due = [(t, t.dl.bitmap.to_bytes()) for t in self.transfers.values()
+               if t.dirty and t.dl is not None]
+        if not due:
+            return
+        for t, _ in due:
+            t.dirty = False
+        self._syncing = True
+        self.core.spawn(self._sync_then_record(due), "kith-files-sync")
+
+    async def _sync_then_record(self, due: list[tuple[Transfer, bytes]]) -> None:
+        try:
+            for t, bits in due:
+                try:
+                    await asyncio.to_thread(self.disk.sync, t.file)
+                except OSError as e:  # (closed meanwhile, or the disk failed)
+                    if self.transfers.get(t.file) is t:
+                        log.warning("cannot sync file %s: %s", t.file.hex()[:12], e)
+                        t.dirty = True
+                    continue
+                if self.transfers.get(t.file) is t and self.core.store is not None:
+                    self.core.db.update_file(t.file, bitmap=bits)
+        finally:
+            self._syncing = False
+        if any(t.dirty for t in self.transfers.values()):
+            self._flush_soon()
 
     def _save_bitmap(self, t: Transfer) -> None:
+        """Record ``t``'s verified blocks now (data synced first)."""
         if t.dl is not None and self.core.store is not None:
             t.dirty = False
+            try:
+                self.disk.sync(t.file)
+            except OSError as e:
+                log.warning("cannot sync file %s: %s", t.file.hex()[:12], e)
+                return
             self.core.db.update_file(t.file, bitmap=t.dl.bitmap.to_bytes())
 
     def _finish(self, t: Transfer) -> None:
@@ -323,6 +403,8 @@ class Fetching(FilesBase):
         self.transfers.pop(t.file, None)
         try:
             self.disk.finish(t.file)
+            self._writer_forget(t.file)
+            self._reader_forget(t.file)
         except OSError as e:
             self._save_bitmap(t)
             self.transfers[t.file] = t

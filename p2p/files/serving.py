@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import time
 from typing import TYPE_CHECKING
 
@@ -98,9 +99,14 @@ class Serving(FilesBase):
                 if up is None:
                     up = self.uploads[(device, file)] = Upload(peer.name)
                 try:
+                    # read and opened (unsealed) on the reader's thread, while the loop
+                    # encrypts and sends what came before
+                    block = await self._read_block(file, start, length, partial)
+                    if not peer.live or peer.conn is not conn:
+                        return
                     for off in range(0, length, PIECE):
                         n = min(PIECE, length - off)
-                        data = self.disk.read(file, start + off, n, partial=partial)
+                        data = block[off:off + n]
                         conn.send(BlockPiece(file, index, off, data))
                         self.served[file] += n
                         self.served_to[(device, file)] += n
@@ -123,6 +129,21 @@ class Serving(FilesBase):
             self.serving.discard(device)
             if not peer.live:
                 self.queues.pop(device, None)
+
+    async def _read_block(self, file: bytes, start: int, length: int, partial: bool) -> bytes:
+        if self._read_pool is None:
+            self._read_pool = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="kith-files-read")
+        reader = self.reader
+        return await asyncio.get_running_loop().run_in_executor(
+            self._read_pool, lambda: reader.read(file, start, length, partial=partial))
+
+    def _reader_forget(self, file: bytes) -> None:
+        """The reader's handles of ``file`` go (in order with its reads)."""
+        if self._read_pool is not None:
+            reader = self.reader
+            self._read_pool.submit(reader.forget, file)
+            self._read_pool.submit(reader.forget_handle, file)
 
     def _block_problem(self, file: bytes, index: int) -> str:
         m = self._manifest(file)

@@ -1463,6 +1463,14 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>Vergessen? Wiederherstellungscode verwenden&#xa0;…</translation>
     </message>
     <message>
+        <source>Checking the recovery code…</source>
+        <translation>Wiederherstellungscode wird geprüft&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Checking your passphrase…</source>
+        <translation>Deine Passphrase wird geprüft&#xa0;…</translation>
+    </message>
+    <message>
         <source>{reason} ({count} wrong).</source>
         <translation>{reason} ({count} falsch).</translation>
     </message>

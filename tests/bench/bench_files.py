@@ -20,7 +20,9 @@ Measured:
 4. the peak RSS (VmHWM) of each process.
 
 Targets (issue 11): rate >= 1/3 of the plain copy's; peak RSS < 150 MB on either side;
-bytes sent to carol < 101 % of the file's size. ``KITH_PROFILE=DIR`` profiles each
+bytes sent to carol < 101 % of the file's size. The profiles have data keys, as the app
+makes them (the database through SQLCipher, the files sealed at rest); ``--plain-profiles``
+runs without (files stored in clear), to compare. ``KITH_PROFILE=DIR`` profiles each
 process (cProfile) and writes where its time went into DIR.
 """
 
@@ -51,9 +53,15 @@ from p2p.node import Node, NodeOptions  # noqa: E402
 from p2p.profile import create_identity  # noqa: E402
 
 
-def options(port: int = 0) -> NodeOptions:
+def options(port: int = 0, profile: Path | None = None) -> NodeOptions:
+    key = None
+    if profile is not None and (profile / KEY_NAME).exists():
+        key = bytes.fromhex((profile / KEY_NAME).read_text())
     return NodeOptions(interfaces=["127.0.0.1"], port=port, discovery=False, timing=Timing(),
-                       reconnect_min=0.05, reconnect_max=0.5)
+                       reconnect_min=0.05, reconnect_max=0.5, data_key=key)
+
+
+KEY_NAME = "bench-data-key"  # (a benchmark's profiles keep their key beside them)
 
 
 def peak_rss_mb() -> float:
@@ -76,11 +84,14 @@ async def read_command() -> dict[str, Any]:
 # -- setup (not measured) ----------------------------------------------------------------
 
 
-async def setup(root: Path, size: int) -> None:
+async def setup(root: Path, size: int, keys: bool) -> None:
     nodes = {}
     for name in ("alice", "bob", "carol"):
-        create_identity(root / name, name, device_name=name)
-        nodes[name] = Node(root / name, options())
+        key = os.urandom(32) if keys else None
+        create_identity(root / name, name, device_name=name, key=key)
+        if key is not None:
+            (root / name / KEY_NAME).write_text(key.hex())
+        nodes[name] = Node(root / name, options(profile=root / name))
         await nodes[name].start()
     alice, bob, carol = nodes["alice"], nodes["bob"], nodes["carol"]
     try:
@@ -110,10 +121,14 @@ async def setup(root: Path, size: int) -> None:
 
 
 async def sender(root: Path) -> None:
-    node = Node(root / "alice", options())
+    node = Node(root / "alice", options(profile=root / "alice"))
     await node.start()
     try:
         [row] = node.db.files_in_state("complete")
+        # the plain copy's source (decrypted now and written out, so that its writing
+        # does not slow the copy down)
+        plain = node.files.disk.plain_path(row.id)
+        os.sync()
         emit({"ready": node.port, "file": row.id.hex(), "size": row.size})
         while True:
             cmd = await read_command()
@@ -121,7 +136,7 @@ async def sender(root: Path) -> None:
                 loop = asyncio.get_running_loop()
                 with socket.create_connection(("127.0.0.1", cmd["copy_port"])) as s:
                     s.setblocking(False)
-                    with node.files.disk.path(row.id).open("rb") as f:
+                    with plain.open("rb") as f:
                         await loop.sock_sendfile(s, f)
                 emit({"copied": row.size})
             elif cmd.get("served_to"):
@@ -135,7 +150,7 @@ async def sender(root: Path) -> None:
 
 
 async def receiver(root: Path, name: str, port: int, copy: bool) -> None:
-    node = Node(root / name, options())
+    node = Node(root / name, options(profile=root / name))
     await node.start()
     done = asyncio.Event()
 
@@ -202,12 +217,12 @@ class Child:
         self.p.stdin.flush()
 
 
-def run(size: int) -> dict[str, Any]:
+def run(size: int, keys: bool = True) -> dict[str, Any]:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kith-bench-files-", dir=os.environ.get("TMPDIR"))\
             as tmp:
         root = Path(tmp)
-        asyncio.run(setup(root, size))
+        asyncio.run(setup(root, size, keys))
         alice = Child(root, "--role", "sender")
         port = alice.read("ready")["ready"]
 
@@ -240,6 +255,7 @@ def run(size: int) -> dict[str, Any]:
     copy_rate = size / copy["copy_seconds"]
     return {
         "size_mb": size / 1e6,
+        "files_sealed_at_rest": keys,
         "load_before": [round(x, 2) for x in load],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "kith_seconds": round(took["seconds"], 2),
@@ -269,6 +285,8 @@ def main() -> None:
     ap.add_argument("--name")
     ap.add_argument("--port", type=int)
     ap.add_argument("--copy", action="store_true")
+    ap.add_argument("--plain-profiles", action="store_true",
+                    help="profiles without a data key (files stored in clear)")
     args = ap.parse_args()
     if args.role:
         prof = None
@@ -289,7 +307,7 @@ def main() -> None:
             with out.open("a") as f:
                 pstats.Stats(prof, stream=f).sort_stats("tottime").print_stats(18)
     else:
-        print(json.dumps(run(int(args.mb * 1e6)), indent=2))
+        print(json.dumps(run(int(args.mb * 1e6), not args.plain_profiles), indent=2))
 
 
 if __name__ == "__main__":

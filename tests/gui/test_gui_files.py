@@ -173,6 +173,7 @@ def test_paste_a_picture_into_the_composer(kith_apps, qtbot, aw, tmp_path):
     qtbot.keyClick(composer, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     pending = alice.window.attachments.pending
     assert len(pending.paths) == 1 and pending.paths[0].suffix == ".png"
+    assert not pending.paths[0].is_relative_to(alice.node.profile)  # (never plain in there)
     assert composer.toPlainText() == ""
     qtbot.keyClick(composer, Qt.Key.Key_Return)  # a picture without a caption
     qtbot.waitUntil(lambda: bob.window.messages.rowCount() == 0 and

@@ -95,7 +95,7 @@ def test_five_wrong_passphrases_slow_down_then_the_right_one_opens(tmp_path, qtb
     for n in range(1, 6):
         dialog.field.setText("wrong")
         click(qtbot, dialog, "okButton")
-        assert f"({n} wrong)" in dialog.message.text()
+        qtbot.waitUntil(lambda n=n: f"({n} wrong)" in dialog.message.text())
         assert ok.isEnabled() == (n < 5)
     assert "Wait 1 s" in dialog.message.text() and not dialog.field.isEnabled()
     qtbot.waitUntil(ok.isEnabled, timeout=10_000)
@@ -118,7 +118,7 @@ def test_keyring_gone_explains_then_the_recovery_code_and_a_passphrase(
     assert "no entry for this Kith profile" in explanation
     dialog.field.setText("0000-0000-0000-0000-0000-0000-0000-0000")
     click(qtbot, dialog, "okButton")
-    assert "does not open" in dialog.message.text()
+    qtbot.waitUntil(lambda: "does not open" in dialog.message.text())
     dialog.field.setText(created.recovery_code.lower())
     click(qtbot, dialog, "okButton")
     choice = shown(qtbot, "protectionDialog")
@@ -194,3 +194,69 @@ def test_the_settings_button_opens_the_choice_for_the_running_profile(
                     timeout=10_000)
     assert KeyStore(tmp_path / "alice").unlock(passphrase="from settings") == key
     settings.reject()
+
+
+def test_first_start_never_writes_the_identity_key_in_clear(tmp_path, qtbot, qloop, monkeypatch):
+    from app.gui.app import ensure_identity
+    from app.gui.dialogs import FirstStartDialog
+    from p2p import safefs
+
+    profile = tmp_path / "fresh"
+    written: list[bytes] = []
+    real = safefs.write_private_atomic
+
+    def spy(path, data):
+        if path.name == KEY_FILE:
+            written.append(bytes(data))
+        real(path, data)
+
+    monkeypatch.setattr(safefs, "write_private_atomic", spy)
+    first = FirstStartDialog()
+    qtbot.addWidget(first)
+    task = qloop.create_task(ensure_identity(
+        profile, first, new_key=lambda: unlock_ui.new_profile_key(profile, first)))
+    qtbot.waitUntil(first.isVisible)
+    qtbot.keyClicks(first.name, "Ada Lovelace")
+    click(qtbot, first, "getStartedButton")
+    choice = shown(qtbot, "protectionDialog")  # the protection first: no key file yet
+    assert not (profile / KEY_FILE).exists() and not written
+    click(qtbot, choice, "okButton")
+    write_down_code(qtbot)
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.result() is True
+    assert len(written) == 1 and written[0].startswith(SEALED_MAGIC)
+    assert (profile / KEY_FILE).read_bytes() == written[0]
+    assert load_identity(profile, KeyStore(profile).unlock()).name == "Ada Lovelace"
+
+
+def test_the_passphrase_is_checked_off_the_ui_thread_and_says_so(qtbot, qloop):
+    import threading
+
+    from PySide6.QtCore import QTimer
+
+    release = threading.Event()
+    on_ui_thread: list[bool] = []
+
+    def slow_check(text: str) -> bytes:  # (Argon2id, as slow as we like)
+        on_ui_thread.append(threading.current_thread() is threading.main_thread())
+        release.wait(5)
+        return b"k" * 32
+
+    dialog = unlock_ui.SecretDialog(slow_check)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.field.setText("words")
+    ticks: list[int] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(10)
+    click(qtbot, dialog, "okButton")
+    qtbot.waitUntil(lambda: len(ticks) >= 5)  # the UI thread keeps running meanwhile
+    assert on_ui_thread == [False]
+    assert "Checking your passphrase" in dialog.message.text()
+    assert not dialog.ok.isEnabled() and not dialog.field.isEnabled()
+    assert dialog.isVisible() and dialog.key is None
+    release.set()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    timer.stop()
+    assert dialog.key == b"k" * 32 and dialog.result() == dialog.DialogCode.Accepted

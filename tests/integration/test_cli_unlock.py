@@ -232,3 +232,56 @@ def test_the_daemon_unlocks_from_a_passphrase_file(tmp_path: Path):
     )
     assert r.returncode == EXIT_LOCKED and "wrong passphrase" in r.stderr
     no_traceback(r)
+
+
+def kith_on_a_terminal(profile: Path, *args: str, answers: list[tuple[str, str]],
+                       ) -> tuple[int, str]:
+    """``kith`` with a terminal as its stdin and controlling terminal (a pty): each
+    ``(prompt, answer)`` is typed once the prompt shows; the exit code and what it wrote."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: exec kith on the pty
+        os.chdir(ROOT)
+        os.environ["PYTHONPATH"] = PYTHONPATH
+        os.execv(sys.executable, [sys.executable, "-m", "app", "--profile", str(profile),
+                                  "--interface", "127.0.0.1", *args])
+    seen = b""
+    pending = list(answers)
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 60)
+            if not ready:
+                raise AssertionError(f"kith said nothing for 60 s: {seen.decode()!r}")
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # (EIO: the child closed the terminal)
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if pending and pending[0][0].encode() in seen.split(b"\n")[-1]:
+                os.write(fd, pending.pop(0)[1].encode() + b"\n")
+    finally:
+        _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
+
+
+def test_keyring_gone_on_a_terminal_asks_for_the_code_inline(tmp_path: Path):
+    profile = tmp_path / "p"
+    r = kith(profile, "init", "--name", "alice")
+    (code,) = CODE.findall(r.stderr)
+    keyringkit.clear()
+    rc, said = kith_on_a_terminal(profile, "whoami", answers=[
+        ("Recovery code: ", "WRONG-CODE"), ("Recovery code: ", code.lower()),
+    ])
+    assert rc == 0, said
+    assert "no entry for this Kith profile" in said and "try again (2 left)" in said
+    assert "protected by keyring from now on" in said  # (the keyring works again here)
+    assert "alice" in said and "Traceback" not in said
+    assert kith(profile, "whoami").returncode == 0  # the keyring opens it again
+    keyringkit.clear()
+    r = kith(profile, "whoami")  # not a terminal (a script, a service): exit 7, as before
+    assert r.returncode == EXIT_LOCKED and "kith recover" in r.stderr
+    no_traceback(r)

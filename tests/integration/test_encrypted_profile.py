@@ -6,19 +6,28 @@ so the grep can fail."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
-from nodekit import befriend
+from nodekit import befriend, until
 
 from p2p.errors import EnvironmentProblem
 from p2p.identity import KEY_FILE, PLAIN_OLD, SEALED_MAGIC, ProfileLocked, load_identity
 from p2p.keystore import KdfParams, KeyStore, WrongPassphrase
+from p2p.node import Node
 from storage import STATUS_DELIVERED
+from storage.files import FILE_COMPLETE
 
 FAST = KdfParams(opslimit=1, memlimit=8192)
 ALICE = "alice-marchbanks"
 BOB = "bartholomew-quince"  # long enough never to show up by chance in ciphertext
 TEXT = "the spare key is taped under the second drawer"
+SENT = b"the vault code is 4-8-15-16 " * 20_000  # ~560 kB: several blocks and records
+BACK = b"and the boat leaves at dawn " * 3_000  # ~84 kB: two records, one short
+
+
+def read(path: str) -> bytes:
+    return Path(path).read_bytes()
 
 
 def raw(folder: Path) -> bytes:
@@ -40,6 +49,18 @@ async def test_nothing_readable_in_the_profile_folder(
     row = await alice.send_message(BOB, TEXT)
     assert await alice.wait_status(row, STATUS_DELIVERED, 10)
     assert [m.text for m in bob.history(ALICE)] == [TEXT]
+    for src, dst, name, data in ((alice, bob, "sent.txt", SENT), (bob, alice, "back.txt", BACK)):
+        (tmp_path / name).write_bytes(data)
+        conv = (await src.files.send(dst.user_id, "", [tmp_path / name])).event.conv
+        def arrived(d: Node = dst, c: bytes = conv, n: str = name) -> dict[str, Any] | None:
+            got = [f for f in d.files.list_files(c) if f["name"] == n]
+            return got[0] if got and got[0]["state"] == FILE_COMPLETE else None
+
+        await until(arrived, alice, bob)
+        got = arrived()
+        assert got is not None
+        assert read(got["path"]) == data  # (a plain copy, outside the profile)
+        assert Path(got["path"]).is_relative_to(tmp_path) != encrypted
     identities = {"alice": alice.identity, "bob": bob.identity}
     await nodes.stop(alice)
     await nodes.stop(bob)
@@ -58,6 +79,8 @@ async def test_nothing_readable_in_the_profile_folder(
             "contact's name": other.encode(),
             "identity private key": ident.user_secret[:32],
             "device private key": ident.device_secret[:32],
+            "a sent file's content": (SENT if name == "alice" else BACK)[:64],
+            "a received file's content": (BACK if name == "alice" else SENT)[:64],
         }
         found = {what for what, needle in needles.items() if needle in data}
         assert found == (set() if encrypted else set(needles)), found
@@ -71,11 +94,16 @@ async def test_plain_profile_migrated_on_first_start_keeps_its_history(
     await befriend(alice, bob)
     rows = [await alice.send_message("bob", f"{TEXT} {i}") for i in range(20)]
     assert await alice.wait_status(rows[-1], STATUS_DELIVERED, 10)
+    (tmp_path / "sent.txt").write_bytes(SENT)
+    conv = (await alice.files.send(bob.user_id, "", [tmp_path / "sent.txt"])).event.conv
+    await alice.flush()
+    await until(lambda: alice.history("bob", limit=100)[-1].status_name == "delivered",
+                alice, bob)
     before = [(m.text, m.status_name) for m in alice.history("bob", limit=100)]
     ident = alice.identity
     await nodes.stop(alice)
     profile = tmp_path / "alice"
-    assert ident.user_secret[:32] in raw(profile)
+    assert ident.user_secret[:32] in raw(profile) and SENT[:64] in raw(profile)
 
     # The upgrade's first start: a data key, then the node migrates the database and
     # seals the first release's plain key file.
@@ -86,9 +114,11 @@ async def test_plain_profile_migrated_on_first_start_keeps_its_history(
     row = await alice.send_message("bob", "after the upgrade")
     assert await alice.wait_status(row, STATUS_DELIVERED, 10)
     assert bob.history("alice", limit=100)[-1].text == "after the upgrade"
+    [f] = alice.files.list_files(conv)  # (sealed in place at the start, still opens)
+    assert f["state"] == FILE_COMPLETE and read(f["path"]) == SENT
     await nodes.stop(alice)
     data = raw(profile)
-    assert TEXT.encode() not in data
+    assert TEXT.encode() not in data and SENT[:64] not in data
     assert ident.user_secret[:32] not in data and ident.device_secret[:32] not in data
     assert not (profile / PLAIN_OLD).exists()
     assert load_identity(profile, key) == ident

@@ -204,7 +204,7 @@ async def test_bad_blocks_are_asked_again_and_a_liar_is_disconnected(
     conv, fid = await send(alice, bob, make_file(tmp_path / "f.bin", 1 * MB))
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, alice, bob)
     # alice's node corrupts the first piece of every block it sends.
-    real_read = alice.files.disk.read
+    real_read = alice.files.reader.read  # (the Disk serving reads through)
     corrupt = {"on": True}
 
     def bad_read(file: bytes, offset: int, length: int, *, partial: bool = False) -> bytes:
@@ -213,7 +213,7 @@ async def test_bad_blocks_are_asked_again_and_a_liar_is_disconnected(
             return bytes([data[0] ^ 1]) + data[1:]
         return data
 
-    alice.files.disk.read = bad_read  # type: ignore[method-assign]
+    alice.files.reader.read = bad_read  # type: ignore[method-assign]
     caplog.set_level(logging.WARNING)
     bob.files.start(fid)
     await until(lambda: not bob.online(alice.user_id), alice, bob)
@@ -234,7 +234,7 @@ async def test_disk_full_pauses_with_the_space_needed_and_resume_finishes(
     bob.set_setting("auto_download", 0)
     conv, fid = await send(alice, bob, make_file(tmp_path / "f.bin", 2 * MB))
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, alice, bob)
-    real_write = bob.files.disk.write
+    real_write = bob.files.writer.write
     writes = {"n": 0}
 
     def full_write(file: bytes, offset: int, data: bytes) -> None:
@@ -243,14 +243,14 @@ async def test_disk_full_pauses_with_the_space_needed_and_resume_finishes(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(file, offset, data)
 
-    bob.files.disk.write = full_write  # type: ignore[method-assign]
+    bob.files.writer.write = full_write  # type: ignore[method-assign]
     bob.files.start(fid)
     await until(lambda: state_of(bob, conv) == FILE_PAUSED, alice, bob)
     f = only(bob, conv)
     assert "disk is full" in f["problem"] and "MB more are needed" in f["problem"]
     assert 0 < f["have"] < 2 * MB or f["have"] == 0
     assert [m.text for m in bob.history("alice")] == [""]  # nothing else harmed
-    bob.files.disk.write = real_write  # type: ignore[method-assign]
+    bob.files.writer.write = real_write  # type: ignore[method-assign]
     before = alice.files.served[fid]
     bob.files.start(fid)  # (kith resume)
     assert await bob.files.wait_complete(fid, 20)
