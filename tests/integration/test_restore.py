@@ -44,3 +44,63 @@ async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
     assert await alice.wait_status(four, STATUS_DELIVERED, 10)
     assert [m.text for m in bob.history("alice")] == ["one", "two", "three", "four"]
     assert alice.online(bob.user_id)
+
+
+def _texts(node, who):
+    return [m.text for m in node.history(who)]
+
+
+async def test_a_message_written_at_once_after_a_restore_waits_for_the_true_head(
+        nodes, tmp_path, caplog):
+    """The restore window: written before any peer answered, the message waits (shown as
+    waiting, not delivered), then goes after the log's true head; nobody sees a fork."""
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    one = await alice.send_message("bob", "one")
+    assert await alice.wait_status(one, STATUS_DELIVERED, 10)
+    await nodes.stop(alice)
+    shutil.copytree(tmp_path / "alice", tmp_path / "alice-backup")
+    alice = await nodes("alice")
+    await alice.connect("127.0.0.1", bob.port)
+    for text in ("two", "three"):
+        row = await alice.send_message("bob", text)
+        assert await alice.wait_status(row, STATUS_DELIVERED, 10)
+    three = max(m.seq for m in bob.history("alice"))
+    await nodes.stop(alice)
+    shutil.rmtree(tmp_path / "alice")
+    shutil.copytree(tmp_path / "alice-backup", tmp_path / "alice")
+
+    caplog.set_level(logging.INFO)
+    alice = await nodes("alice")
+    four = await alice.send_message("bob", "four")  # at once: before any peer answered
+    assert four.seq == 0 and four.status < STATUS_DELIVERED and four.text == "four"
+    assert _texts(alice, "bob") == ["one"]  # (not written yet: it would reuse seq 2)
+    await alice.connect("127.0.0.1", bob.port)
+    assert await alice.wait_status(four, STATUS_DELIVERED, 20)
+    want = ["one", "two", "three", "four"]
+    await until(lambda: _texts(alice, "bob") == want and _texts(bob, "alice") == want,
+                alice, bob)
+    written = alice.core.messages.current(four)
+    assert written.seq == three + 1
+    assert bob.history("alice")[-1].seq == three + 1
+    assert not any("equivocated" in r.getMessage() for r in caplog.records)
+    five = await alice.send_message("bob", "five")  # the log is open now: written at once
+    assert five.seq == three + 2
+
+
+async def test_with_no_peer_that_holds_the_log_writes_go_ahead(nodes):
+    """A single-device user's own log in the self conversation: nobody else holds it, so
+    nothing waits after a start."""
+    alice = await nodes("alice")
+    alice.set_setting("read_receipts", False)
+    await alice.core.log.commit()
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    core = alice.core
+    assert core.convs.self_conv in core.log.gate.unsure  # (known at start: unsure)
+    alice.set_setting("read_receipts", True)
+    await core.log.commit()
+    assert core.convs.self_conv not in core.log.gate.unsure
+    me = (core.convs.self_conv, core.device_id)
+    assert core.log.durable[core.convs.self_conv][core.device_id] == core.log.heads[me][0]
+    assert not core.log._held
