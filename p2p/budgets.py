@@ -41,10 +41,12 @@ class StrangerBudget:
         return not any(conv != direct for conv in core.convs.of_user(user))
 
     def budget(self, conn: Connection, user: bytes) -> None:
-        """How large a message ``user``'s connection may make us reassemble."""
-        conn.session.max_assembled = (
-            limits.STRANGER_ASSEMBLED if self.stranger(user) else MAX_ASSEMBLED
-        )
+        """How large a message ``user``'s connection may make us reassemble, and how
+        much we hold unsent for it (a stranger's: small; the people I know: unbounded
+        here, reading pauses past the high-water mark)."""
+        stranger = self.stranger(user)
+        conn.session.max_assembled = limits.STRANGER_ASSEMBLED if stranger else MAX_ASSEMBLED
+        conn.max_unsent = limits.STRANGER_UNSENT if stranger else None
 
     def admit(self, conn: Connection, hello: PeerHello) -> bool:
         """Right after a handshake: a stranger's budget is small, and so is their number.

@@ -27,7 +27,7 @@ from p2p.advert_driver import AdvertDriver
 from p2p.adverts import Addresses
 from p2p.api import PeersChanged
 from p2p.budgets import StrangerBudget
-from p2p.connection import Connection
+from p2p.connection import READER_LIMIT, Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
 from p2p.logs import Throttle
@@ -149,7 +149,8 @@ class Network:
                 for host in hosts:
                     try:
                         server = await asyncio.start_server(
-                            self._on_inbound, host=host, port=port, reuse_address=True
+                            self._on_inbound, host=host, port=port, reuse_address=True,
+                            limit=READER_LIMIT,
                         )
                     except OSError:
                         if host in optional:
@@ -328,7 +329,8 @@ class Network:
                             await asyncio.sleep(wait)
                     try:
                         reader, writer = await asyncio.wait_for(
-                            asyncio.open_connection(host, port), options.timing.handshake
+                            asyncio.open_connection(host, port, limit=READER_LIMIT),
+                            options.timing.handshake,
                         )
                     except (OSError, TimeoutError) as e:
                         log.debug("dial %s:%s failed: %s", host, port, e)
