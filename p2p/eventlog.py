@@ -18,6 +18,7 @@ one of them has told its head (:mod:`p2p.restore`), and are then written after i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ import msgspec
 from p2p import events as ev
 from p2p.errors import EnvironmentProblem
 from p2p.kinds import Applying, Batch
-from p2p.restore import HeadGate
+from p2p.restore import SILENT_HOLDER, HeadGate
 from storage import EventRowTuple, StorageError, Store
 from storage.cipher import DB_ERRORS
 
@@ -85,6 +86,7 @@ class EventLog:
         self._held: dict[bytes, list[tuple[ev.SignedEvent, msgspec.Struct]]] = {}
         self.final: dict[bytes, ev.SignedEvent] = {}
         self._claim_timer: asyncio.TimerHandle | None = None
+        self._holder_seen: dict[bytes, float] = {}  # held conv -> a holder live since
 
     def load(self, store: Store) -> None:
         for h in store.heads():
@@ -164,7 +166,20 @@ class EventLog:
             kind=kind.name, body=data, signed=False,
         )
         held.append((e, body))
+        self._watch()
         return e
+
+    def _watch(self) -> None:
+        if self._claim_timer is None and self.core.running:
+            with contextlib.suppress(RuntimeError):  # (no loop: nothing to watch yet)
+                loop = asyncio.get_running_loop()
+                self._claim_timer = loop.call_later(1.0, self._check_claims)
+
+    def _holder_live(self, conv: bytes) -> bool:
+        core = self.core
+        return any(p.user_id == core.user_id or (
+            p.user_id is not None and core.convs.is_member(conv, p.user_id))
+            for p in core.net.live())
 
     def held(self, event_id: bytes) -> bool:
         """Is this provisional event of ours still waiting (not written yet)?"""
@@ -184,18 +199,27 @@ class EventLog:
         elif conv in self.gate.claims:
             log.info("a peer holds our log in conversation %s up to %d, we up to %d: "
                      "taking it back before writing", conv.hex()[:12], theirs, ours)
-            if self._claim_timer is None:
-                loop = asyncio.get_running_loop()
-                self._claim_timer = loop.call_later(1.0, self._check_claims)
+            self._watch()
 
     def _check_claims(self) -> None:
         self._claim_timer = None
-        for conv in self.gate.expired(time.monotonic()):
+        now = time.monotonic()
+        for conv in self.gate.expired(now):
             log.warning("a peer said it held more of our log in conversation %s than it "
                         "sent: writing after what we hold", conv.hex()[:12])
             self._open(conv)
-        if self.gate.claims and self.core.running:
-            self._claim_timer = asyncio.get_running_loop().call_later(1.0, self._check_claims)
+        for conv in list(self._held):
+            if conv not in self.gate.unsure or conv in self.gate.claims:
+                continue
+            if not self._holder_live(conv):
+                self._holder_seen.pop(conv, None)
+            elif now - self._holder_seen.setdefault(conv, now) >= SILENT_HOLDER:
+                log.info("no word on our log in conversation %s from a connected peer "
+                         "that holds it: writing after what we hold", conv.hex()[:12])
+                self.gate.open(conv)
+                self._open(conv)
+        if (self.gate.claims or self._held) and self.core.running:
+            self._watch()
 
     def _open(self, conv: bytes) -> None:
         """``conv``'s log is known to be current: what waited goes in, after the head

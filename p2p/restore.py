@@ -12,7 +12,8 @@ other devices, or another member of the conversation) has told its head:
   (the receive path takes those events back), or after :data:`CLAIM_WAIT` seconds
   without them (a holder that claims what it never sends must not silence us for good);
 - a conversation nobody else holds (a single-device user's own notes), or one that was
-  made during this run, is open at once.
+  made during this run, is open at once; one whose holder has been connected for
+  :data:`SILENT_HOLDER` seconds without a word on it opens then.
 
 While a log is unsure our new events for it wait, in order; when it opens they are
 written after its true head.
@@ -24,6 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 CLAIM_WAIT = 60.0  # seconds a told head beyond ours may keep our writes waiting
+# seconds a holder may be connected without a word on a log before it stops waiting (a
+# holder whose rules keep it from offering that conversation must not hold it for good)
+SILENT_HOLDER = 15.0
 
 
 @dataclass

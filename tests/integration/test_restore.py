@@ -104,3 +104,24 @@ async def test_with_no_peer_that_holds_the_log_writes_go_ahead(nodes):
     me = (core.convs.self_conv, core.device_id)
     assert core.log.durable[core.convs.self_conv][core.device_id] == core.log.heads[me][0]
     assert not core.log._held
+
+
+async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_good(
+        nodes, monkeypatch):
+    from p2p import eventlog, wire
+
+    monkeypatch.setattr(eventlog, "SILENT_HOLDER", 0.5)
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    one = await alice.send_message("bob", "one")
+    assert await alice.wait_status(one, STATUS_DELIVERED, 10)
+    await nodes.stop(alice)
+    # bob says nothing about any conversation (as a peer whose rules keep it quiet)
+    bob.net.connected[:] = [h for h in bob.net.connected if h != bob.core.repl.send_digest]
+    bob.net.handlers[wire.Digest] = lambda peer, m: None
+    alice = await nodes("alice")
+    two = await alice.send_message("bob", "two")
+    assert two.seq == 0
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: alice.core.messages.current(two).seq > 0, alice, bob)
+    assert _texts(alice, "bob") == ["one", "two"]
