@@ -79,7 +79,6 @@ class Connection:
         self._last_rx = time.monotonic()
         self._ping = 0
         self._last_unsent = 0
-        self._drain_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.settled = asyncio.Event()  # set once the handshake completed or failed
         # What we may hold unsent for this peer (set after the handshake: a stranger's
@@ -154,13 +153,9 @@ class Connection:
         return self.unsent > HIGH_WATER
 
     async def drain(self) -> None:
-        """Wait until the socket has taken most of what we wrote. (Several tasks may
-        wait at once, one after the other: asyncio 3.11 allows one drainer only.)"""
         if not self.closed:
             try:
-                async with self._drain_lock:
-                    if not self.closed:
-                        await self.writer.drain()
+                await self.writer.drain()
             except (OSError, RuntimeError) as e:
                 self.close(f"connection lost: {e}")
 
