@@ -19,7 +19,7 @@ EXIT_DAMAGED = 8  # (p2p.commands.ERROR_CODES["damaged"])
 def add_parser(command: Any) -> None:
     s: argparse.ArgumentParser = command(
         "check", "check the profile's database for damage (SQLite's integrity check); "
-        "--repair rebuilds a damaged one from what can still be read")
+        "--repair rebuilds a damaged one from what can still be read", json=True)
     s.add_argument("--repair", action="store_true",
                    help="rebuild the database from every row that still reads (the damaged "
                         "file is kept as kith.db.damaged)")
@@ -38,8 +38,12 @@ def run(profile: Path, args: argparse.Namespace) -> int:
         if args.repair:
             done = integrity.repair(path, key)
             kept = sum(done.rows.values())
-            out.say(f"repaired {path}: {kept} rows kept; the damaged file is kept at "
-                    f"{done.copy}")
+            if args.json:
+                out.say_json({"repaired": True, "rows": done.rows, "unread": done.unread,
+                                "copy": str(done.copy)})
+            else:
+                out.say(f"repaired {path}: {kept} rows kept; the damaged file is kept at "
+                        f"{done.copy}")
             for table, why in sorted(done.unread.items()):
                 out.warn(f"some rows of {table} could not be read ({why}); your other "
                          "devices and your contacts send back what they hold")
@@ -51,9 +55,13 @@ def run(profile: Path, args: argparse.Namespace) -> int:
             conn.close()
     finally:
         lock.release()
-    if problems:
-        copy = integrity.keep_copy(path)
+    copy = integrity.keep_copy(path) if problems else None
+    if args.json:
+        out.say_json({"damaged": bool(problems), "problems": problems,
+                        "copy": str(copy) if copy else None})
+    if copy is not None:
         out.warn(integrity.damaged_message(path, problems, copy))
         return EXIT_DAMAGED
-    out.say(f"{path}: no damage found")
+    if not args.json:
+        out.say(f"{path}: no damage found")
     return 0

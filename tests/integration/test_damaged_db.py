@@ -4,6 +4,7 @@ not opened, exit 8 with what happened and what to do, a copy kept; `kith check` 
 
 from __future__ import annotations
 
+import json
 import os
 
 from clikit import kith, new_profile
@@ -43,6 +44,8 @@ async def test_a_damaged_database_is_refused_found_and_repaired(tmp_path) -> Non
 
     code, out, err = await kith(profile, "check")
     assert code == 0 and "no damage" in out, err
+    code, out, err = await kith(profile, "check", "--json")
+    assert code == 0 and json.loads(out) == {"damaged": False, "problems": [], "copy": None}
     code, _, err = await kith(profile, "contacts")
     assert code == 0, err
     store = Store(profile / "kith.db", key=key)
