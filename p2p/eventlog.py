@@ -159,11 +159,19 @@ class EventLog:
         if not held:
             log.info("our log in conversation %s waits for a peer that holds it to say "
                      "where it ends", conv.hex()[:12])
-        seq, prev = self.heads.get((conv, self.core.device_id), (0, ev.GENESIS))
+        # (numbered after what is held already: if the head turns out to be ours, the
+        # events go in as they are, with the time and clock of when they were written)
+        if held:
+            last = held[-1][0]
+            seq, prev, lamport = last.event.seq, last.id, last.event.lamport
+        else:
+            seq, prev = self.heads.get((conv, self.core.device_id), (0, ev.GENESIS))
+            lamport = self.lamport.get(conv, 0)
         e = ev.create(
-            self.core.identity.device_secret, conv=conv, seq=seq + 1 + len(held), prev=prev,
-            lamport=self.lamport.get(conv, 0) + 1, time_ms=int(time.time() * 1000),
-            kind=kind.name, body=data, signed=False,
+            self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
+            lamport=max(lamport, self.lamport.get(conv, 0)) + 1,
+            time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+            signed=(seq + 1) % ev.SIGN_EVERY == 0,
         )
         held.append((e, body))
         self._watch()
@@ -229,8 +237,18 @@ class EventLog:
 
     def _release(self, conv: bytes) -> None:
         held = self._held.pop(conv, [])
+        me = self.core.device_id
         for provisional, body in held:
-            self.final[provisional.id] = self.append(conv, body)
+            seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
+            x = provisional.event
+            if x.seq == seq + 1 and x.prev == prev:  # our head was the true one: as it is
+                self.heads[(conv, me)] = (x.seq, provisional.id)
+                self.see_lamport(conv, x.lamport)
+                self._pending.append((provisional, body))
+                self._schedule()
+                self.final[provisional.id] = provisional
+            else:  # after the true head, numbered anew
+                self.final[provisional.id] = self.append(conv, body)
 
     async def commit(self) -> None:
         """Wait until every event of ours queued so far is on disk (EnvironmentProblem

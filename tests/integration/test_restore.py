@@ -125,3 +125,21 @@ async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_goo
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: alice.core.messages.current(two).seq > 0, alice, bob)
     assert _texts(alice, "bob") == ["one", "two"]
+
+
+async def test_many_messages_written_while_the_log_waits_all_arrive(nodes):
+    """Held events are signed as any (at least every SIGN_EVERY-th), so a long run of them
+    is never refused as too many unsigned events in a row."""
+    from p2p import events as ev
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    count = ev.MAX_UNSIGNED + 50
+    for i in range(count):
+        alice.queue_message(bob.user_id, f"w{i}")
+    assert alice.core.log._held  # (they wait: bob has not said where our log ends)
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: len(bob.history("alice", limit=1000)) == count, alice, bob,
+                timeout=30)
