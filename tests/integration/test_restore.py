@@ -143,3 +143,21 @@ async def test_many_messages_written_while_the_log_waits_all_arrive(nodes):
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: len(bob.history("alice", limit=1000)) == count, alice, bob,
                 timeout=30)
+
+
+async def test_what_still_waits_at_stop_is_written_not_lost(nodes):
+    """No peer that holds the log answered during the run (a one-shot `kith send` to a
+    contact who is away): the message is written as it is when the node stops."""
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    alice = await nodes("alice")
+    row = await alice.send_message("bob", "while bob is away")
+    assert row.seq == 0 and _texts(alice, "bob") == []
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    assert _texts(alice, "bob") == ["while bob is away"]
+    bob = await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: _texts(bob, "alice") == ["while bob is away"], alice, bob)
