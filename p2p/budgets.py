@@ -46,7 +46,7 @@ class StrangerBudget:
         here, reading pauses past the high-water mark)."""
         stranger = self.stranger(user)
         conn.session.max_assembled = limits.STRANGER_ASSEMBLED if stranger else MAX_ASSEMBLED
-        conn.max_unsent = limits.STRANGER_UNSENT if stranger else None
+        conn.max_unsent = limits.unsent_budget(stranger)
 
     def admit(self, conn: Connection, hello: PeerHello) -> bool:
         """Right after a handshake: a stranger's budget is small, and so is their number.

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from p2p import wire
+from p2p import limits, wire
 from p2p.errors import KithError, RemoteProtocolError
 from p2p.logs import Throttle
 from p2p.session import HandshakeComplete, PeerHello, Session
@@ -121,7 +121,7 @@ class Connection:
         return transport.get_write_buffer_size() if transport is not None else 0
 
     def _check_unsent(self) -> None:
-        if self.max_unsent is not None and self.unsent > self.max_unsent:
+        if limits.over_budget(self.unsent, self.max_unsent):
             self._throttle.warn("unsent", "closing connection to %s: it does not read what "
                                 "we send (%d bytes unsent, %d allowed)", self.address,
                                 self.unsent, self.max_unsent)

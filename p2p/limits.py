@@ -62,3 +62,13 @@ def refuse_inbound(address: str, open_addresses: Iterable[str]) -> str | None:
         if same >= MAX_PER_ADDRESS:
             return f"{same} connections from {host} already"
     return None
+
+
+def unsent_budget(stranger: bool) -> int | None:
+    """How much we hold unsent for a peer before letting it go (None: no cap; reading
+    from it pauses past the high-water mark instead)."""
+    return STRANGER_UNSENT if stranger else None
+
+
+def over_budget(unsent: int, budget: int | None) -> bool:
+    return budget is not None and unsent > budget
