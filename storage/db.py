@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import cipher
+from storage import cipher, integrity
 from storage.actions import ActionsPart
 from storage.events import EventsPart
 from storage.files import FilesPart
@@ -127,6 +127,8 @@ class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, Actions
         self._depth = 0
         self._checkpointer: _Checkpointer | None = None
         try:
+            if not new:  # (SQLite's quick check first: a damaged file is kept, not used)
+                integrity.refuse_if_damaged(conn, self.path)
             if new and key is None:  # (only before the first write: journal_mode=WAL is)
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")
