@@ -9,36 +9,19 @@ own event loop) against nodes started with discovery off; the daemon tests run
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import re
 import signal
 
 import pytest
-from clikit import kith, new_profile, spawn
+from clikit import kith, kith_in_process, new_profile, spawn
 from nodekit import befriend, make_node, until
 
-from app.cli import main
 from p2p.control import ControlServer
 from p2p.profile import ProfileLock, claim, control_socket_path, create_identity
 from storage import STATUS_DELIVERED
 
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
-
-
-async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
-    """``kith ARGS`` through ``app.cli.main`` (argparse errors give their exit code)."""
-
-    def call() -> int:
-        try:
-            return main(list(args))
-        except SystemExit as e:
-            return e.code if isinstance(e.code, int) else 1
-
-    gc.collect()  # whatever earlier tests left in cycles dies here, not in the worker
-    code = await asyncio.to_thread(call)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(params=["one-shot", "control socket"])

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 
+from clikit import chat_fixture  # noqa: F401 (the fixture `chat`)
+from clikit import kith_in_process as kith
 from nodekit import befriend, until
-from test_cli_actions import chat, history, kith
+from test_cli_actions import history
 
 from p2p.keystore import KeyStore
 from p2p.profile import DB_FILE
 from storage import STATUS_DELIVERED, Store
-
-__all__ = ["chat"]
 
 
 async def test_delete_chat_from_the_command_line(chat, capsys) -> None:
