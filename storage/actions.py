@@ -154,6 +154,10 @@ class ActionsPart(StoreBase):
             "DELETE FROM attachments WHERE conv = ? AND author = ? AND seq = ?",
             (conv, author, seq),
         )
+        self._forget_unnamed_files(files, out)
+
+    def _forget_unnamed_files(self, files: Iterable[bytes], out: Settled) -> None:
+        """The files no attachment names any more go (their rows), into ``out.files``."""
         for f in files:
             if not self._conn.execute(
                 "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)

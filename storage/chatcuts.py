@@ -6,7 +6,7 @@ What arrives later up to the cut is removed as it settles (:mod:`storage.actions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from storage.actions import Settled
@@ -22,9 +22,12 @@ _CUT_SHOWN = (
 class ChatCutsPart(StoreBase):
     """Delete chat: where a conversation is cut, and removing what is up to the cut."""
 
-    if TYPE_CHECKING:  # (storage.events.EventsPart, beside it in the Store)
+    if TYPE_CHECKING:  # (storage.events.EventsPart, storage.actions.ActionsPart, beside it
+        # in the Store)
 
         def erase_bodies(self, keys: Sequence[tuple[bytes, bytes, int]]) -> int: ...
+
+        def _forget_unnamed_files(self, files: Iterable[bytes], out: Settled) -> None: ...
 
     def cut_chat(self, conv: bytes, lamport: int, by_user: bytes, time: int) -> bool:
         """Delete chat: everything of ``conv`` up to ``lamport`` is gone (the highest
@@ -97,12 +100,7 @@ class ChatCutsPart(StoreBase):
                     f"DELETE FROM attachments AS a WHERE a.conv = ? AND {_CUT_SHOWN}",  # noqa: S608
                     (conv, conv),
                 )
-                for f in files:
-                    if not self._conn.execute(
-                        "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)
-                    ).fetchone():
-                        self._conn.execute("DELETE FROM files WHERE id = ?", (f,))
-                        out.files.append(f)
+                self._forget_unnamed_files(files, out)
             self._conn.execute(
                 f"DELETE FROM messages WHERE conv = ? AND lamport <= {cut}", (conv, conv)  # noqa: S608
             )
