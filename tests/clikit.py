@@ -118,3 +118,13 @@ async def pair_fixture(nodes):
     finally:
         for s in servers:
             await s.stop()
+
+
+def short_one_shot_waits(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.2) -> None:
+    """An in-process one-shot command looks for peers and lingers to deliver ``seconds``
+    instead of 3 s each by the clock: for tests that check what it stores, not whom it
+    reaches (nodes of a test have discovery off: it would wait the whole time)."""
+    from app import cli_run
+
+    monkeypatch.setattr(cli_run, "DISCOVER_SECONDS", seconds)
+    monkeypatch.setattr(cli_run, "LINGER_SECONDS", seconds)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from clikit import chat_fixture  # noqa: F401 (the fixture `chat`)
+from clikit import (
+    chat_fixture,  # noqa: F401 (the fixture `chat`)
+    short_one_shot_waits,
+)
 from clikit import kith_in_process as kith
 from nodekit import befriend, until
 
@@ -107,7 +110,10 @@ async def test_what_is_not_allowed_exits_1_with_a_clear_message(chat, capsys) ->
         assert out == ""
 
 
-async def test_a_one_shot_command_without_a_running_node(tmp_path, nodes, capsys) -> None:
+async def test_a_one_shot_command_without_a_running_node(
+    tmp_path, nodes, capsys, monkeypatch
+) -> None:
+    short_one_shot_waits(monkeypatch)  # (bob is not to be found: discovery is off)
     alice = await nodes("alice")
     bob = await nodes("bob")
     await befriend(alice, bob)
