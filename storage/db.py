@@ -21,6 +21,7 @@ import sqlite_utils
 
 from storage import cipher, integrity
 from storage.actions import ActionsPart
+from storage.chatcuts import ChatCutsPart
 from storage.events import EventsPart
 from storage.files import FilesPart
 from storage.groups import GroupsPart
@@ -88,12 +89,14 @@ def _check_too_new(path: Path, version: int) -> None:
         )
 
 
-class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart):
+class Store(
+    EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart, ChatCutsPart
+):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 
     Its parts live in :mod:`storage.events`, :mod:`storage.messages` and
-    :mod:`storage.people` (and :mod:`storage.actions`); this class opens, migrates and
-    checkpoints the database and keeps the settings and drafts.
+    :mod:`storage.people` (and :mod:`storage.actions`, :mod:`storage.chatcuts`); this
+    class opens, migrates and checkpoints the database and keeps the settings and drafts.
 
     With a ``key`` (32 bytes, from ``p2p.keystore``) the database is encrypted with
     SQLCipher (:mod:`storage.cipher`); a plain one must be migrated first
