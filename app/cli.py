@@ -19,6 +19,7 @@ from pathlib import Path
 
 from app import (
     cli_actions,
+    cli_check,
     cli_files,
     cli_groups,
     cli_run,
@@ -195,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     command("man", "print the man page (roff): kith man > kith.1")
     cli_groups.add_parsers(command)
     cli_actions.add_parsers(sub)  # reply, react, edit, unsend, ... (app/cli_actions.py)
+    cli_check.add_parser(command)  # check [--repair] (app/cli_check.py)
     return p
 
 
@@ -277,6 +279,8 @@ def _main(argv: list[str] | None) -> int:
             return cli_unlock.config_protection(profile, args)
         if args.command == "recover":
             return cli_unlock.recover(profile, args)
+        if args.command == "check":
+            return cli_check.run(profile, args)
         if args.command == "daemon":
             return cli_run.daemon(profile, args)
         if args.command == "link":

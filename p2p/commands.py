@@ -70,6 +70,7 @@ ERROR_CODES = {
     "timed_out": 5,
     "busy": 6,  # another Kith already runs for the profile
     "locked": 7,  # the profile's data key did not open (passphrase, keyring: issue 16)
+    "damaged": 8,  # the database failed its integrity check (storage.integrity)
 }
 
 # The node raises UserError for every refusal; these say which kind it is.
@@ -118,6 +119,10 @@ def error_code(e: BaseException) -> str:
     if isinstance(e, keyerrors.WrongPassphrase | keyerrors.WrongRecoveryCode
                   | keyerrors.PassphraseRequired | keyerrors.KeyringProblem | ProfileLocked):
         return "locked"
+    from storage.integrity import DatabaseDamaged
+
+    if isinstance(e, DatabaseDamaged) or isinstance(e.__cause__, DatabaseDamaged):
+        return "damaged"
     text = str(e)
     for marker, code in _KINDS:
         if marker in text:
@@ -305,7 +310,7 @@ async def _send(node: Node, args: dict[str, Any]) -> Any:
         wait = args.get("linger")  # a one-shot node gives delivery a moment
     if wait:
         await node.wait_status(row, STATUS_DELIVERED, float(wait))
-    row = node.db.message_at(row.conv, row.author, row.seq) or row
+    row = node.core.messages.current(row)  # (a message waiting for its log's head too)
     out = commands_groups.message_out(node, row, node.names())
     out["delivered"] = row.status >= STATUS_DELIVERED
     return out

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from p2p import wire
+from p2p import limits, wire
 from p2p.errors import KithError, RemoteProtocolError
 from p2p.logs import Throttle
 from p2p.session import HandshakeComplete, PeerHello, Session
@@ -23,7 +23,11 @@ log = logging.getLogger(__name__)
 _throttle = Throttle(log)
 
 READ_SIZE = 256 * 1024
-HIGH_WATER = 1024 * 1024
+HIGH_WATER = 1024 * 1024  # unsent bytes past which we stop reading from the peer
+# The StreamReader's limit (asyncio's default, said here): its buffer pauses the socket
+# past twice this, so what one connection holds unread is at most 2 x 64 KiB plus one
+# socket read.
+READER_LIMIT = 64 * 1024
 
 
 class ConnectionOwner(Protocol):
@@ -74,8 +78,12 @@ class Connection:
         self.close_reason = ""
         self._last_rx = time.monotonic()
         self._ping = 0
+        self._last_unsent = 0
         self._task: asyncio.Task[None] | None = None
         self.settled = asyncio.Event()  # set once the handshake completed or failed
+        # What we may hold unsent for this peer (set after the handshake: a stranger's
+        # is small, p2p.budgets); past it the peer is not reading and is let go.
+        self.max_unsent: int | None = None
 
     def start(self) -> asyncio.Task[None]:
         self._task = asyncio.create_task(self._run(), name=f"kith-conn-{self.address}")
@@ -103,6 +111,21 @@ class Connection:
             self.writer.write(self.session.send(message))
         except (KithError, OSError, RuntimeError) as e:
             self.close(f"send failed: {e}")
+            return
+        self._check_unsent()
+
+    @property
+    def unsent(self) -> int:
+        """Bytes written but not yet taken by the socket."""
+        transport = self.writer.transport
+        return transport.get_write_buffer_size() if transport is not None else 0
+
+    def _check_unsent(self) -> None:
+        if limits.over_budget(self.unsent, self.max_unsent):
+            self._throttle.warn("unsent", "closing connection to %s: it does not read what "
+                                "we send (%d bytes unsent, %d allowed)", self.address,
+                                self.unsent, self.max_unsent)
+            self.close("not reading what we send")
 
     def send_many(self, messages: Sequence[wire.Message]) -> None:
         """Several messages in one write (one system call, not one each)."""
@@ -112,6 +135,8 @@ class Connection:
             self.writer.write(b"".join(self.session.send(m) for m in messages))
         except (KithError, OSError, RuntimeError) as e:
             self.close(f"send failed: {e}")
+            return
+        self._check_unsent()
 
     def send_encoded(self, payload: bytes) -> None:
         if self.closed or self._lost():
@@ -120,11 +145,12 @@ class Connection:
             self.writer.write(self.session.send_encoded(payload))
         except (KithError, OSError, RuntimeError) as e:
             self.close(f"send failed: {e}")
+            return
+        self._check_unsent()
 
     @property
     def congested(self) -> bool:
-        transport = self.writer.transport
-        return transport is not None and transport.get_write_buffer_size() > HIGH_WATER
+        return self.unsent > HIGH_WATER
 
     async def drain(self) -> None:
         if not self.closed:
@@ -208,6 +234,13 @@ class Connection:
 
     async def _read_loop(self) -> None:
         while not self.closed:
+            if self.congested:
+                # It does not take what we send: read no more of what it asks for until
+                # it has (what it sends waits in the kernel, not here).
+                await self.drain()
+                if self.congested:  # (below the transport's own mark drain does not wait)
+                    await asyncio.sleep(0.05)
+                continue
             data = await self.reader.read(READ_SIZE)
             if not data:
                 self.close("peer closed the connection")
@@ -241,6 +274,10 @@ class Connection:
     async def _keepalive(self) -> None:
         while not self.closed:
             await asyncio.sleep(self.timing.keepalive / 2)
+            unsent = self.unsent
+            if unsent and unsent < self._last_unsent:
+                self._last_rx = time.monotonic()  # (not read from, but taking what we send)
+            self._last_unsent = unsent
             idle = time.monotonic() - self._last_rx
             if idle > self.timing.dead_after:
                 self.close(f"no answer for {idle:.0f} s")

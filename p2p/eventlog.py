@@ -10,12 +10,15 @@ Our own events take the same road (group commit): :meth:`append` signs at once a
 queues; the queue is applied through the kind table and committed in one transaction on
 the next loop turn, then pushed to live peers. Our events are written only in order, so
 our logs on disk never have a gap; a write that fails (a full disk) keeps them queued, in
-order, and is tried again until it succeeds.
+order, and is tried again until it succeeds. After a start, our events in a log that
+may be behind what its other holders have (a profile restored from a backup) wait until
+one of them has told its head (:mod:`p2p.restore`), and are then written after it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -26,6 +29,7 @@ import msgspec
 from p2p import events as ev
 from p2p.errors import EnvironmentProblem
 from p2p.kinds import Applying, Batch
+from p2p.restore import SILENT_HOLDER, START_WAIT, HeadGate
 from storage import EventRowTuple, StorageError, Store
 from storage.cipher import DB_ERRORS
 
@@ -74,6 +78,16 @@ class EventLog:
         self._waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.problem: str | None = None  # why the last write failed, until one succeeds
+        # The restore window (p2p.restore): our events of unsure logs wait here, in
+        # order (a provisional event each, never stored or sent), until the log opens;
+        # then they are signed again after its true head (``final``: provisional id ->
+        # the event written).
+        self.gate = HeadGate()
+        self._held: dict[bytes, list[tuple[ev.SignedEvent, msgspec.Struct]]] = {}
+        self.final: dict[bytes, ev.SignedEvent] = {}
+        self._claim_timer: asyncio.TimerHandle | None = None
+        self._holder_seen: dict[bytes, float] = {}  # held conv -> a holder live since
+        self._started = time.monotonic()  # (load: the start the restore window counts from)
 
     def load(self, store: Store) -> None:
         for h in store.heads():
@@ -81,6 +95,9 @@ class EventLog:
             self.durable.setdefault(h.conv, {})[h.author] = h.seq
             if h.lamport > self.lamport.get(h.conv, 0):
                 self.lamport[h.conv] = h.lamport
+        if self.core.options.network:  # (a database-only node learns nothing: it writes)
+            self.gate = HeadGate.after_start(self.durable)
+        self._started = time.monotonic()
 
     # -- where the logs stand ----------------------------------------------------------
 
@@ -104,7 +121,13 @@ class EventLog:
     # -- our own events ----------------------------------------------------------------
 
     def append(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
-        """Sign a new event of ours; it is committed with the next write."""
+        """Sign a new event of ours; it is committed with the next write. In a log not
+        known to be current yet (p2p.restore) it waits: the event returned is
+        provisional (see :meth:`held`)."""
+        if conv in self._held or (
+            self.gate.unsure and self.gate.holds(conv, self._may_tell(conv))
+        ):
+            return self._hold(conv, body)
         kind, data = self.core.kinds.encode(body)
         me = self.core.device_id
         seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
@@ -119,6 +142,131 @@ class EventLog:
         self._pending.append((e, body))
         self._schedule()
         return e
+
+    # -- the restore window (p2p.restore) ---------------------------------------------
+
+    def _holders(self, conv: bytes) -> bool:
+        """May anyone but this device hold our log in ``conv``: another device of mine,
+        or another member?"""
+        core = self.core
+        if any(d.device_id != core.device_id and not d.revoked
+               for d in core.db.devices(core.user_id)):
+            return True
+        c = core.convs.get(conv)
+        return c is not None and any(u != core.user_id for u in c.members)
+
+    def _may_tell(self, conv: bytes) -> bool:
+        """May a holder of our log in ``conv`` tell its head within a moment: one is
+        connected, or the node started less than START_WAIT seconds ago (its peers are
+        still being found)? Only then do our writes wait. Otherwise they are written at
+        once: a message must not wait, unshown and held only in memory, for a contact who
+        is away (a crash would lose it); a device restored while every holder is away
+        cannot learn its head anyway."""
+        return self._holders(conv) and (
+            self._holder_live(conv) or time.monotonic() - self._started < START_WAIT)
+
+    def _hold(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
+        kind, data = self.core.kinds.encode(body)
+        held = self._held.setdefault(conv, [])
+        if not held:
+            log.info("our log in conversation %s waits for a peer that holds it to say "
+                     "where it ends", conv.hex()[:12])
+        # (numbered after what is held already: if the head turns out to be ours, the
+        # events go in as they are, with the time and clock of when they were written)
+        if held:
+            last = held[-1][0]
+            seq, prev, lamport = last.event.seq, last.id, last.event.lamport
+        else:
+            seq, prev = self.heads.get((conv, self.core.device_id), (0, ev.GENESIS))
+            lamport = self.lamport.get(conv, 0)
+        e = ev.create(
+            self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
+            lamport=max(lamport, self.lamport.get(conv, 0)) + 1,
+            time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+            signed=(seq + 1) % ev.SIGN_EVERY == 0,
+        )
+        held.append((e, body))
+        self._watch()
+        return e
+
+    def _watch(self) -> None:
+        if self._claim_timer is None and self.core.running:
+            with contextlib.suppress(RuntimeError):  # (no loop: nothing to watch yet)
+                loop = asyncio.get_running_loop()
+                self._claim_timer = loop.call_later(1.0, self._check_claims)
+
+    def _holder_live(self, conv: bytes) -> bool:
+        core = self.core
+        return any(p.user_id == core.user_id or (
+            p.user_id is not None and core.convs.is_member(conv, p.user_id))
+            for p in core.net.live())
+
+    def held(self, event_id: bytes) -> bool:
+        """Is this provisional event of ours still waiting (not written yet)?"""
+        return any(e.id == event_id for run in self._held.values() for e, _ in run)
+
+    def told(self, user: bytes, conv: bytes, theirs: int) -> None:
+        """A peer of ``user`` holds our log in ``conv`` up to ``theirs`` (its want, or a
+        digest equal to ours)."""
+        if conv not in self.gate.unsure:
+            return
+        core = self.core
+        if user != core.user_id and not core.convs.is_member(conv, user):
+            return  # (only a holder's word counts)
+        ours = self.durable.get(conv, {}).get(core.device_id, 0)
+        if self.gate.told(conv, theirs, ours, time.monotonic()):
+            self._open(conv)
+        elif conv in self.gate.claims:
+            log.info("a peer holds our log in conversation %s up to %d, we up to %d: "
+                     "taking it back before writing", conv.hex()[:12], theirs, ours)
+            self._watch()
+
+    def _check_claims(self) -> None:
+        self._claim_timer = None
+        now = time.monotonic()
+        for conv in self.gate.expired(now):
+            log.warning("a peer said it held more of our log in conversation %s than it "
+                        "sent: writing after what we hold", conv.hex()[:12])
+            self._open(conv)
+        for conv in list(self._held):
+            if conv not in self.gate.unsure or conv in self.gate.claims:
+                continue
+            if not self._holder_live(conv):
+                self._holder_seen.pop(conv, None)
+                if now - self._started >= START_WAIT:
+                    log.info("no peer that holds our log in conversation %s came within "
+                             "%.0f s of the start: writing after what we hold",
+                             conv.hex()[:12], START_WAIT)
+                    self.gate.open(conv)
+                    self._open(conv)
+            elif now - self._holder_seen.setdefault(conv, now) >= SILENT_HOLDER:
+                log.info("no word on our log in conversation %s from a connected peer "
+                         "that holds it: writing after what we hold", conv.hex()[:12])
+                self.gate.open(conv)
+                self._open(conv)
+        if (self.gate.claims or self._held) and self.core.running:
+            self._watch()
+
+    def _open(self, conv: bytes) -> None:
+        """``conv``'s log is known to be current: what waited goes in, after the head
+        (on the next loop turn: the receive path sets the heads it took back first)."""
+        if conv in self._held:
+            asyncio.get_running_loop().call_soon(self._release, conv)
+
+    def _release(self, conv: bytes) -> None:
+        held = self._held.pop(conv, [])
+        me = self.core.device_id
+        for provisional, body in held:
+            seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
+            x = provisional.event
+            if x.seq == seq + 1 and x.prev == prev:  # our head was the true one: as it is
+                self.heads[(conv, me)] = (x.seq, provisional.id)
+                self.see_lamport(conv, x.lamport)
+                self._pending.append((provisional, body))
+                self._schedule()
+                self.final[provisional.id] = provisional
+            else:  # after the true head, numbered anew
+                self.final[provisional.id] = self.append(conv, body)
 
     async def commit(self) -> None:
         """Wait until every event of ours queued so far is on disk (EnvironmentProblem
@@ -164,7 +312,15 @@ class EventLog:
                     f.set_result(None)
 
     async def stop(self) -> None:
-        """Let the last group commit land (stop() of the node)."""
+        """Let the last group commit land (stop() of the node). Our events that still
+        wait for a log's head go in as they are (nothing is lost; no peer that holds the
+        log answered during this run)."""
+        if self._claim_timer is not None:
+            self._claim_timer.cancel()
+            self._claim_timer = None
+        self.gate.open_all()
+        for conv in list(self._held):
+            self._release(conv)
         if self._flusher is not None:
             self._flusher.cancel()
             try:
@@ -265,6 +421,8 @@ class EventLog:
             vec = durable.setdefault(conv, {})
             if seq > vec.get(author, 0):
                 vec[author] = seq
+            if author == self.core.device_id and self.gate.reached(conv, vec[author]):
+                self._open(conv)  # our log's true head is back: what waited goes on
         for part in batch.parts:
             part.committed()
         mine = [e for e, _ in own]

@@ -20,6 +20,7 @@ two watermarks per log instead of a status per message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -33,7 +34,14 @@ from p2p.errors import UserError
 from p2p.files.descriptor import Attachment
 from p2p.files.descriptor import problem as attachment_problem
 from p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
-from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, MessageRow, Store
+from storage import (
+    STATUS_DELIVERED,
+    STATUS_READ,
+    STATUS_RECEIVED,
+    STATUS_SENDING,
+    MessageRow,
+    Store,
+)
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -308,8 +316,43 @@ class Messages:
         body = MessageBody(text, reply_to, timer.timer if timer else 0, files)
         return self.core.log.append(conv, body)
 
+    def row_of(self, e: ev.SignedEvent) -> MessageRow | None:
+        """The stored row of our message ``e``; while it waits for its log's true head
+        (p2p.restore) a row that says so: seq 0, sending, not stored yet."""
+        log_ = self.core.log
+        e = log_.final.get(e.id, e)
+        row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        if row is not None or not log_.held(e.id):
+            return row
+        kind = self.core.kinds.get(e.event.kind)
+        body = kind.decode(e.body) if kind is not None and e.body else None
+        if not isinstance(body, MessageBody):
+            return None
+        return MessageRow(e.id, e.event.conv, e.event.author, self.core.user_id, 0,
+                          e.event.lamport, e.event.time, body.text, True, STATUS_SENDING,
+                          reply_to=body.reply_to or None, timer=body.timer)
+
+    def current(self, row: MessageRow) -> MessageRow:
+        """``row`` as stored now (a waiting row: its event's, once written)."""
+        if row.seq:
+            return self.core.db.message_at(row.conv, row.author, row.seq) or row
+        e = self.core.log.final.get(row.event_id)
+        stored = self.core.db.message_at(row.conv, row.author, e.event.seq) if e else None
+        return stored or row
+
     async def wait_status(self, row: MessageRow, status: int, timeout: float) -> bool:
         """Wait until our message reaches ``status`` (e.g. delivered); False on timeout."""
+        if not row.seq:  # it waits for its log's true head: first its real number
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            waiting = row
+            if not self.current(waiting).seq and not await self.core.wait_event(
+                lambda e: isinstance(e, MessagesAdded) and self.current(waiting).seq > 0,
+                timeout,
+            ):
+                return False
+            row = self.current(row)
+            timeout = deadline - loop.time()
         key = (row.conv, row.author)
         db = self.core.db
 

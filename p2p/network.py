@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from p2p import adverts, limits, sync, wire
+from p2p.advert_driver import AdvertDriver
 from p2p.adverts import Addresses
-from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, GroupChanged, PeersChanged
-from p2p.connection import Connection
+from p2p.api import PeersChanged
+from p2p.budgets import StrangerBudget
+from p2p.connection import READER_LIMIT, Connection
 from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
 from p2p.eventlog import WRITE_ERRORS
 from p2p.logs import Throttle
-from p2p.session import MAX_ASSEMBLED, PeerHello, Session
+from p2p.session import PeerHello, Session
 
 if TYPE_CHECKING:
     from p2p.core import Core
@@ -98,13 +100,12 @@ class Network:
         self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
         self._throttle = Throttle(log)
         self._conn_throttle = Throttle(logging.getLogger("p2p.connection"))
-        self._networks: list[adverts.Network] | None = None  # this host's (refreshed)
-        self._networks_at = 0.0
         self.admit: list[Admit] = []
         self.connected: list[Hook] = []
         self.disconnected: list[Hook] = []
         self.handlers: dict[type, Handler] = {}
-        core.subscribe(self._on_node_event)
+        self.adverts = AdvertDriver(self)
+        self.budgets = StrangerBudget(self)
         self.receive_events: Callable[[Peer, list[tuple[bytes, bytes | None]]], None] = (
             lambda peer, items: None
         )
@@ -148,7 +149,8 @@ class Network:
                 for host in hosts:
                     try:
                         server = await asyncio.start_server(
-                            self._on_inbound, host=host, port=port, reuse_address=True
+                            self._on_inbound, host=host, port=port, reuse_address=True,
+                            limit=READER_LIMIT,
                         )
                     except OSError:
                         if host in optional:
@@ -236,88 +238,16 @@ class Network:
                 await s.wait_closed()
         self.servers = []
 
-    # -- adverts -----------------------------------------------------------------------
+    # -- adverts (p2p.advert_driver) ------------------------------------------------
 
     def on_advert(self, advert: Any) -> None:
-        if getattr(advert, "link", None):
-            # A device waiting to be linked: not a peer; `kith devices add` looks here.
-            self.link_adverts[advert.instance] = advert
-            self.core.emit(PeersChanged())
-            return
-        try:
-            device_id = bytes.fromhex(advert.device_hint)
-        except ValueError:
-            return
-        if (
-            device_id == self.core.device_id or len(device_id) != 32
-            or self.core.devices.is_revoked(device_id)
-        ):
-            return  # (a removed device id never comes back: no point dialling it)
-        addresses = [(a, advert.port) for a in advert.addresses if self._on_local_network(a)]
-        if not addresses:
-            log.debug("ignoring advert %s: no address on this host's networks", advert.instance)
-            return
-        peer = self.peers.get(device_id)
-        if peer is None:
-            if not self._room_for_stranger(device_id):
-                log.debug("ignoring advert %s: too many strangers around", advert.instance)
-                return
-            peer = self.peers[device_id] = Peer(device_id)
-        before = self.by_instance.get(advert.instance)
-        if before is not None and before != device_id:  # the advert names another id now
-            old = self.peers.get(before)
-            if old is not None:
-                old.where.lost(advert.instance)
-        self.by_instance[advert.instance] = device_id
-        # An advert adds where the device may be; it never replaces a proven address.
-        peer.where.advertised(advert.instance, addresses, time.monotonic())
-        peer.hidden = not advert.name
-        if advert.name and not peer.user_id:
-            peer.name = advert.name
-        self.core.emit(PeersChanged())
-        if peer.conn is None and not peer.dialing and self.may_dial(peer):
-            # The lower device id dials first; the other waits a moment, so two nodes
-            # that discover each other at once rarely race into a tie-break.
-            delay = 0.0 if self.core.device_id < device_id else 1.0
-            self.dial_soon(peer, delay)
+        self.adverts.on_advert(advert)
 
     def on_advert_lost(self, instance: str) -> None:
-        self.link_adverts.pop(instance, None)
-        device_id = self.by_instance.pop(instance, None)
-        peer = self.peers.get(device_id) if device_id else None
-        if peer is not None:
-            peer.where.lost(instance)
-            if peer.conn is None and not peer.manual and peer.instance is None:
-                del self.peers[peer.device_id]
-            self.core.emit(PeersChanged())
-
-    def _known(self, device_id: bytes) -> bool:
-        """A device of mine or of a contact (not a stranger)."""
-        return self.core.contacts.known_device(device_id)
-
-    def _room_for_stranger(self, device_id: bytes) -> bool:
-        if self._known(device_id):
-            return True
-        strangers = sum(
-            1 for k, p in self.peers.items()
-            if len(k) == 32 and not p.manual and not self._known(k)
-        )
-        return strangers < adverts.MAX_STRANGER_PEERS
-
-    def _on_local_network(self, address: str) -> bool:
-        """Is an advertised address on one of this host's networks (else never dialled)?"""
-        now = time.monotonic()
-        if self._networks is None or now - self._networks_at > 30.0:
-            self._networks = adverts.local_networks(_interface_addresses())
-            self._networks_at = now
-        return adverts.on_local_network(address, self._networks)
+        self.adverts.on_advert_lost(instance)
 
     def may_dial(self, peer: Peer) -> bool:
-        """Dial a discovered device unless that would reveal someone who hides: it hides
-        (its advert has no name) or I do, and it is not one of my contacts' or my own."""
-        if peer.manual or self.core.contacts.known_device(peer.device_id):
-            return True
-        return self.core.settings.discoverable and not peer.hidden
+        return self.adverts.may_dial(peer)
 
     # -- dialling ----------------------------------------------------------------------
 
@@ -392,14 +322,15 @@ class Network:
                 for host, port in list(peer.addresses):
                     if peer.conn is not None or not self.core.running:
                         return
-                    if not peer.manual and not self._known(peer.device_id):
+                    if not peer.manual and not self.adverts.known(peer.device_id):
                         # strangers' adverts are dialled at a bounded rate
                         wait = self.dial_budget.delay(time.monotonic())
                         if wait:
                             await asyncio.sleep(wait)
                     try:
                         reader, writer = await asyncio.wait_for(
-                            asyncio.open_connection(host, port), options.timing.handshake
+                            asyncio.open_connection(host, port, limit=READER_LIMIT),
+                            options.timing.handshake,
                         )
                     except (OSError, TimeoutError) as e:
                         log.debug("dial %s:%s failed: %s", host, port, e)
@@ -441,7 +372,7 @@ class Network:
         address = f"{addr[0]}:{addr[1]}" if addr else "?"
         refused = limits.refuse_inbound(address, (c.address for c in self.conns))
         if refused is not None:
-            self._note_refusal(f"refusing a connection from {address}: {refused}")
+            self.note_refusal(f"refusing a connection from {address}: {refused}")
             writer.close()
             return
         conn = self.attach(reader, writer, initiator=False, address=address)
@@ -476,26 +407,8 @@ class Network:
         for admit in self.admit:
             if not admit(conn, hello):
                 return False
-        if self.stranger(hello.user_id):
-            # A stranger's memory budget is small, and so is their number.
-            self._budget(conn, hello.user_id)
-            strangers = [
-                p for p in self.peers.values()
-                if p.live and p.conn is not conn and p.user_id is not None
-                and p.device_id != hello.device_id and self.stranger(p.user_id)
-            ]
-            if len(strangers) >= limits.MAX_STRANGER_CONNECTIONS:
-                # Full: the stranger idle the longest makes room (one who only holds a
-                # connection open must not keep newcomers out for good), if idle long.
-                idlest = min(strangers, key=lambda p: p.active)
-                if time.monotonic() - idlest.active < limits.STRANGER_IDLE:
-                    self._note_refusal(f"refusing {hello.device_id.hex()[:12]}: "
-                                       f"{len(strangers)} strangers connected already")
-                    conn.send(wire.Close("busy: try again later"))
-                    return False
-                assert idlest.conn is not None
-                idlest.conn.send(wire.Close("idle: making room"))
-                idlest.conn.close("idle stranger, making room for another")
+        if not self.budgets.admit(conn, hello):
+            return False
         peer = self._adopt(conn, hello)
         existing = peer.conn
         if existing is not None and existing is not conn and not existing.closed:
@@ -520,34 +433,10 @@ class Network:
         return True
 
     def stranger(self, user: bytes) -> bool:
-        """Neither me, nor a contact (accepted, or asked by me), nor in a group with me.
-        (Someone whose request waits is still a stranger: requests cost nothing to make.)"""
-        core = self.core
-        if user == core.user_id:
-            return False
-        c = core.contacts.row(user)
-        if c is not None and c.state in (ACCEPTED, PENDING_OUT):
-            return False
-        direct = core.convs.direct(user)
-        return not any(conv != direct for conv in core.convs.of_user(user))
+        """Neither me, nor a contact, nor in a group with me (p2p.budgets)."""
+        return self.budgets.stranger(user)
 
-    def _budget(self, conn: Connection, user: bytes) -> None:
-        """How large a message ``user``'s connection may make us reassemble."""
-        conn.session.max_assembled = (
-            limits.STRANGER_ASSEMBLED if self.stranger(user) else MAX_ASSEMBLED
-        )
-
-    def _on_node_event(self, e: object) -> None:
-        if isinstance(e, ContactChanged):  # a stranger became a contact (or back)
-            for p in self.live_of(e.user_id):
-                assert p.conn is not None
-                self._budget(p.conn, e.user_id)
-        elif isinstance(e, GroupChanged):  # members come and go: budgets follow
-            for p in self.live():
-                if p.user_id is not None and p.conn is not None:
-                    self._budget(p.conn, p.user_id)
-
-    def _note_refusal(self, line: str) -> None:
+    def note_refusal(self, line: str) -> None:
         """Log a refused connection, at most once a minute (a flood logs one line)."""
         self._throttle.warn("refusal", "%s", line)
 
@@ -672,14 +561,3 @@ def parse_address(text: str) -> tuple[str, int]:
         raise UserError(f"{text!r} is not HOST:PORT")
     return host, int(port)
 
-
-def _interface_addresses() -> list[tuple[str, int]]:
-    """(address, prefix length) of every address of this host's interfaces."""
-    import ifaddr
-
-    out: list[tuple[str, int]] = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            address = ip.ip[0] if isinstance(ip.ip, tuple) else ip.ip
-            out.append((str(address), int(ip.network_prefix)))
-    return out

@@ -364,7 +364,7 @@ class Node:
         user, _ = self.resolve(query)
         e = self.queue_message(user, text)
         await self.core.log.commit()
-        row = self.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
         if row is None:
             raise UserError("the message could not be stored")
         return row
@@ -392,7 +392,7 @@ class Node:
         """Send ``text`` to a CHAT (a contact or a group)."""
         e = self.core.messages.queue_in(self.resolve_chat(query).conv, text)
         await self.core.log.commit()
-        row = self.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
         if row is None:
             raise UserError("the message could not be stored")
         return row

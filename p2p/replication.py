@@ -80,10 +80,14 @@ class Replication:
                 continue
             mine = self.core.log.vector(conv)
             if sync.digest(mine) == their:
+                # (same vector: it holds our log as far as we do, p2p.restore)
+                self.core.log.told(peer.user_id, conv, mine.get(self.core.device_id, 0))
                 if convs.may_send(peer.user_id, conv):
                     peer.sync.on_want(conv, mine)  # same vector: nothing to catch up
             else:
                 peer.conn.send(wire.Want(conv, mine))
+                if conv in self.core.log.gate.unsure and conv not in peer.sync.digest_sent:
+                    self.send_digest(peer, [conv])  # (its want tells where our log ends)
 
     def on_want(self, peer: Peer, m: wire.Want) -> None:
         assert peer.user_id is not None
@@ -92,6 +96,7 @@ class Replication:
         vector = {
             a: s for a, s in list(m.vector.items())[:MAX_VECTOR] if len(a) == 32 and s >= 0
         }
+        self.core.log.told(peer.user_id, m.conv, vector.get(self.core.device_id, 0))
         peer.sync.on_want(m.conv, vector)
         if m.conv not in peer.streaming and sync.missing(self.offered(peer, m.conv), vector):
             self._start_stream(peer, m.conv)

@@ -32,13 +32,6 @@ _ROW = (
 )
 
 
-# an attachment ``a`` of a message up to its conversation's cut (delete chat)
-_CUT_SHOWN = (
-    "EXISTS (SELECT 1 FROM messages m WHERE m.conv = a.conv AND m.author = a.author AND "
-    "m.seq = a.seq AND m.lamport <= (SELECT lamport FROM chat_cuts WHERE conv = ?))"
-)
-
-
 class _Row(NamedTuple):
     rowid: int
     conv: bytes
@@ -87,9 +80,12 @@ class Settled:
 class ActionsPart(StoreBase):
     """Reactions, edits, tombstones, cards and timers, and how a message settles."""
 
-    if TYPE_CHECKING:  # (storage.events.EventsPart, beside it in the Store)
+    if TYPE_CHECKING:  # (storage.events.EventsPart, storage.chatcuts.ChatCutsPart, beside
+        # it in the Store)
 
         def erase_bodies(self, keys: Sequence[tuple[bytes, bytes, int]]) -> int: ...
+
+        def chat_cut(self, conv: bytes) -> int: ...
 
     # -- recording ---------------------------------------------------------------------
 
@@ -132,91 +128,6 @@ class ActionsPart(StoreBase):
             (target, reason, conv, by_user, time),
         )
 
-    def cut_chat(self, conv: bytes, lamport: int, by_user: bytes, time: int) -> bool:
-        """Delete chat: everything of ``conv`` up to ``lamport`` is gone (the highest
-        cut wins). True if this cut is the one in force now."""
-        with self.transaction():
-            before = self._conn.total_changes
-            self._conn.execute(
-                "INSERT INTO chat_cuts (conv, lamport, by_user, time) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (conv) DO UPDATE SET lamport = excluded.lamport, "
-                "by_user = excluded.by_user, time = excluded.time "
-                "WHERE excluded.lamport > chat_cuts.lamport",
-                (conv, lamport, by_user, time),
-            )
-            return self._conn.total_changes > before
-
-    def chat_cut(self, conv: bytes) -> int:
-        """The lamport up to which ``conv`` was deleted (0: never)."""
-        row = self._conn.execute(
-            "SELECT lamport FROM chat_cuts WHERE conv = ?", (conv,)
-        ).fetchone()
-        return 0 if row is None else int(row[0])
-
-    def chat_lamport(self, conv: bytes) -> int:
-        """The newest lamport of what ``conv`` shows (messages, timer and group lines):
-        where deleting it now cuts. (Not the log's clock: my receipts move that, and a
-        message sent before its author saw them would fall under the cut.)"""
-        (found,) = self._conn.execute(
-            "SELECT max(l) FROM (SELECT max(lamport) AS l FROM messages WHERE conv = ? "
-            "UNION ALL SELECT max(lamport) FROM timers WHERE conv = ? "
-            "UNION ALL SELECT max(lamport) FROM group_lines WHERE conv = ?)",
-            (conv, conv, conv),
-        ).fetchone()
-        return int(found or 0)
-
-    def remove_up_to_cut(self, conv: bytes, out: Settled) -> None:
-        """Remove every message of ``conv`` up to its cut at once, as settling removes
-        one (text, index, edits, reactions, cards, bodies, attachments), into ``out``."""
-        cut = "(SELECT lamport FROM chat_cuts WHERE conv = ?)"
-        with self.transaction():
-            rows = self._conn.execute(
-                f"SELECT event_id, author, seq FROM messages WHERE conv = ? AND lamport <= {cut}",  # noqa: S608
-                (conv, conv),
-            ).fetchall()
-            if not rows:
-                return
-            ids = [r[0] for r in rows]
-            keys = [(conv, r[1], r[2]) for r in rows]
-            for i in range(0, len(ids), 400):
-                chunk = ids[i : i + 400]
-                marks = ",".join("?" * len(chunk))
-                keys.extend(
-                    (r[0], r[1], r[2]) for r in self._conn.execute(
-                        f"SELECT conv, author, seq FROM edits WHERE target IN ({marks}) "  # noqa: S608
-                        "AND edit_id != target",
-                        chunk,
-                    )
-                )
-                for table, column in (("edits", "target"), ("reactions", "target"),
-                                      ("cards", "event_id")):
-                    self._conn.execute(
-                        f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk  # noqa: S608
-                    )
-            self.erase_bodies(keys)
-            shown = _CUT_SHOWN
-            files = [r[0] for r in self._conn.execute(
-                f"SELECT DISTINCT file FROM attachments a WHERE a.conv = ? AND {shown}",  # noqa: S608
-                (conv, conv),
-            )]
-            if files:
-                self._conn.execute(
-                    f"DELETE FROM attachments AS a WHERE a.conv = ? AND {shown}",  # noqa: S608
-                    (conv, conv),
-                )
-                for f in files:
-                    if not self._conn.execute(
-                        "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)
-                    ).fetchone():
-                        self._conn.execute("DELETE FROM files WHERE id = ?", (f,))
-                        out.files.append(f)
-            self._conn.execute(
-                f"DELETE FROM messages WHERE conv = ? AND lamport <= {cut}", (conv, conv)  # noqa: S608
-            )
-            for event_id in ids:
-                out.changed.pop(event_id, None)
-                out.removed[event_id] = conv
-
     def drop_unshown_attachments(self, keys: Iterable[tuple[bytes, bytes, int]]) -> list[bytes]:
         """Forget the attachments of these messages that are not shown (gone or unsent
         before they came); the files no message names any more (their rows go too)."""
@@ -243,6 +154,10 @@ class ActionsPart(StoreBase):
             "DELETE FROM attachments WHERE conv = ? AND author = ? AND seq = ?",
             (conv, author, seq),
         )
+        self._forget_unnamed_files(files, out)
+
+    def _forget_unnamed_files(self, files: Iterable[bytes], out: Settled) -> None:
+        """The files no attachment names any more go (their rows), into ``out.files``."""
         for f in files:
             if not self._conn.execute(
                 "SELECT 1 FROM attachments WHERE file = ? LIMIT 1", (f,)

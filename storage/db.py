@@ -19,8 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import cipher
+from storage import cipher, integrity
 from storage.actions import ActionsPart
+from storage.chatcuts import ChatCutsPart
 from storage.events import EventsPart
 from storage.files import FilesPart
 from storage.groups import GroupsPart
@@ -88,12 +89,14 @@ def _check_too_new(path: Path, version: int) -> None:
         )
 
 
-class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart):
+class Store(
+    EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart, ChatCutsPart
+):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 
     Its parts live in :mod:`storage.events`, :mod:`storage.messages` and
-    :mod:`storage.people` (and :mod:`storage.actions`); this class opens, migrates and
-    checkpoints the database and keeps the settings and drafts.
+    :mod:`storage.people` (and :mod:`storage.actions`, :mod:`storage.chatcuts`); this
+    class opens, migrates and checkpoints the database and keeps the settings and drafts.
 
     With a ``key`` (32 bytes, from ``p2p.keystore``) the database is encrypted with
     SQLCipher (:mod:`storage.cipher`); a plain one must be migrated first
@@ -127,6 +130,8 @@ class Store(EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, Actions
         self._depth = 0
         self._checkpointer: _Checkpointer | None = None
         try:
+            if not new:  # (SQLite's quick check first: a damaged file is kept, not used)
+                integrity.refuse_if_damaged(conn, self.path)
             if new and key is None:  # (only before the first write: journal_mode=WAL is)
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
             conn.execute("PRAGMA journal_mode=WAL")

@@ -1,15 +1,24 @@
 """A profile with one long chat written straight to storage (no network, no signing):
-what the GUI tests and the GUI benchmark open and scroll through."""
+what the GUI tests and the GUI benchmark open and scroll through; and the set-ups the
+GUI tests share: two apps befriended, a chat opened by a click in the sidebar, and an
+impostor (another key with a known person's name) asking to be a contact.
+
+(Qt is imported inside the helpers that drive widgets: the unit tests import this too.)"""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+from nodekit import befriend, make_node
 
 from p2p.events import direct_conversation
+from p2p.node import Node
 from p2p.profile import DB_FILE, create_identity
 from storage import STATUS_READ, MessageRow, Store
 
@@ -82,3 +91,46 @@ def _direct_conversation(store: Store, conv: bytes, me: bytes, peer: bytes) -> N
                                   peer_user=peer)  # type: ignore[call-arg]
     else:
         store.ensure_conversation(conv, "direct", peer)
+
+
+def friends(aw: Any, qtbot: Any, a: Any, b: Any) -> None:
+    """Befriend two apps (``kith_apps``) and wait until each has the other accepted:
+    befriend() returns once ``a`` has *any* accepted contact."""
+    aw(befriend(a.node, b.node))
+    for x, y in ((a, b), (b, a)):
+        qtbot.waitUntil(lambda x=x, y=y: any(
+            c.user_id == y.node.user_id and c.state == "accepted" for c in x.node.contacts()))
+
+
+def open_chat(qtbot: Any, window: Any, name: str) -> None:
+    """Open the conversation called ``name`` by a click on its sidebar row."""
+    from PySide6.QtCore import Qt
+
+    model = window.conversations
+    qtbot.waitUntil(lambda: any(model.item(i).name == name for i in range(model.rowCount())))
+    row = next(i for i in range(model.rowCount()) if model.item(i).name == name)
+    user = model.item(row).user_id
+    rect = window.sidebar.list.visualRect(model.index(row))
+    qtbot.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=rect.center())
+    qtbot.waitUntil(lambda: window.current == user)
+
+
+@contextlib.contextmanager
+def impostor_asking(aw: Any, qtbot: Any, root: Path, app: Any, name: str = "bob") -> Iterator[Node]:
+    """A node called ``name`` with a key of its own (profile ``impostor`` under ``root``)
+    that asks ``app`` to be a contact; yields it once ``app`` shows its request row, and
+    stops it after."""
+    from PySide6.QtWidgets import QPushButton
+
+    node = make_node(root, name, profile="impostor")
+    aw(node.start())
+    try:
+        aw(node.connect("127.0.0.1", app.node.port))
+        aw(node.add_contact(app.node.name))
+        qtbot.waitUntil(lambda: len([
+            b for b in app.window.findChildren(QPushButton, "requestViewButton")
+            if b.isVisible()]) == 1)
+        yield node
+    finally:
+        aw(node.stop())

@@ -1,11 +1,16 @@
-"""The `kith` command line as a real process on loopback (``--interface 127.0.0.1``)."""
+"""The `kith` command line as a real process on loopback (``--interface 127.0.0.1``), and
+in-process: ``app.cli.main`` against nodes of the test's own (the ``chat`` and ``pair``
+fixtures: import ``chat_fixture`` or ``pair_fixture`` into the test module)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # The repository, and tests/ for the test keyring (keyringkit.FileKeyring).
@@ -59,3 +64,67 @@ async def eventually(pred, timeout: float = 30, every: float = 0.02) -> None:
     while not pred():
         assert loop.time() < deadline, f"condition not met within {timeout} s"
         await asyncio.sleep(every)
+
+
+async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
+    """``kith ARGS`` through ``app.cli.main`` (argparse errors give their exit code)."""
+    from app.cli import main
+
+    def call() -> int:
+        try:
+            return main(list(args))
+        except SystemExit as e:
+            return e.code if isinstance(e.code, int) else 1
+
+    gc.collect()  # whatever earlier tests left in cycles dies here, not in the worker
+    code = await asyncio.to_thread(call)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(name="chat")
+async def chat_fixture(tmp_path, nodes):
+    """alice befriended with bob and carol (nodes in this process), commands through
+    alice's control socket: (alice, bob, alice's profile)."""
+    from nodekit import befriend
+
+    from p2p.control import ControlServer
+
+    alice, bob, carol = [await nodes(name) for name in ("alice", "bob", "carol")]
+    await befriend(alice, bob)
+    await befriend(alice, carol)
+    control = ControlServer(alice)
+    await control.start()
+    try:
+        yield alice, bob, str(tmp_path / "alice")
+    finally:
+        await control.stop()
+
+
+@pytest.fixture(name="pair")
+async def pair_fixture(nodes):
+    """alice and bob befriended (nodes in this process), both with a control socket."""
+    from nodekit import befriend
+
+    from p2p.control import ControlServer
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    servers = [ControlServer(alice), ControlServer(bob)]
+    for s in servers:
+        await s.start()
+    try:
+        yield alice, bob
+    finally:
+        for s in servers:
+            await s.stop()
+
+
+def short_one_shot_waits(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.2) -> None:
+    """An in-process one-shot command looks for peers and lingers to deliver ``seconds``
+    instead of 3 s each by the clock: for tests that check what it stores, not whom it
+    reaches (nodes of a test have discovery off: it would wait the whole time)."""
+    from app import cli_run
+
+    monkeypatch.setattr(cli_run, "DISCOVER_SECONDS", seconds)
+    monkeypatch.setattr(cli_run, "LINGER_SECONDS", seconds)

@@ -7,7 +7,8 @@ emoji picker."""
 from __future__ import annotations
 
 import pytest
-from nodekit import befriend
+from chatkit import friends as _friends
+from chatkit import open_chat as _open
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListWidget, QMenu, QStyleOptionViewItem, QToolButton
@@ -18,24 +19,6 @@ from app.gui.models import ConvRole, MsgRole
 # (menus and the picker are popups: the offscreen platform cannot grab the keyboard)
 pytestmark = pytest.mark.qt_log_ignore(
     r"This plugin does not support (propagateSizeHints\(\)|raise\(\)|grabbing the keyboard)")
-
-
-def _friends(aw, qtbot, a, b):
-    aw(befriend(a.node, b.node))
-    for x, y in ((a, b), (b, a)):
-        qtbot.waitUntil(lambda x=x, y=y: any(
-            c.user_id == y.node.user_id and c.state == "accepted" for c in x.node.contacts()))
-
-
-def _open(qtbot, window, name):
-    model = window.conversations
-    qtbot.waitUntil(lambda: any(model.item(i).name == name for i in range(model.rowCount())))
-    row = next(i for i in range(model.rowCount()) if model.item(i).name == name)
-    user = model.item(row).user_id
-    rect = window.sidebar.list.visualRect(model.index(row))
-    qtbot.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=rect.center())
-    qtbot.waitUntil(lambda: window.current == user)
 
 
 def _row_of(window, text):

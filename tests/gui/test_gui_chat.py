@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nodekit import befriend
+from chatkit import friends as _friends
+from chatkit import open_chat as _open
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
@@ -16,25 +17,6 @@ def _buttons(window, name):
 def _activate(qtbot, window):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-
-
-def _friends(aw, qtbot, a, b):
-    """befriend() returns once ``a`` has *any* accepted contact; wait for this pair."""
-    aw(befriend(a.node, b.node))
-    for x, y in ((a, b), (b, a)):
-        qtbot.waitUntil(lambda x=x, y=y: any(
-            c.user_id == y.node.user_id and c.state == "accepted" for c in x.node.contacts()))
-
-
-def _open(qtbot, window, name):
-    model = window.conversations
-    qtbot.waitUntil(lambda: any(model.item(i).name == name for i in range(model.rowCount())))
-    row = next(i for i in range(model.rowCount()) if model.item(i).name == name)
-    user = model.item(row).user_id
-    rect = window.sidebar.list.visualRect(model.index(row))
-    qtbot.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=rect.center())
-    qtbot.waitUntil(lambda: window.current == user)
 
 
 def test_contact_request_and_accept_through_nearby(kith_apps, qtbot, aw):

@@ -5,31 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nodekit import befriend
+from chatkit import friends as _friends
+from chatkit import open_chat as _open
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 
 from app.gui.attachments import Item
 from app.gui.models import ConvRole, MsgRole
 from p2p.files.protocol import BlockRequest
-
-
-def _friends(aw, qtbot, a, b):
-    aw(befriend(a.node, b.node))
-    for x, y in ((a, b), (b, a)):
-        qtbot.waitUntil(lambda x=x, y=y: any(
-            c.user_id == y.node.user_id and c.state == "accepted" for c in x.node.contacts()))
-
-
-def _open(qtbot, window, name):
-    model = window.conversations
-    qtbot.waitUntil(lambda: any(model.item(i).name == name for i in range(model.rowCount())))
-    row = next(i for i in range(model.rowCount()) if model.item(i).name == name)
-    user = model.item(row).user_id
-    rect = window.sidebar.list.visualRect(model.index(row))
-    qtbot.mouseClick(window.sidebar.list.viewport(), Qt.MouseButton.LeftButton,
-                     pos=rect.center())
-    qtbot.waitUntil(lambda: window.current == user)
 
 
 def _picture(path: Path, w: int, h: int) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from chatkit import write_long_chat
 from PySide6.QtCore import Qt
@@ -16,15 +18,25 @@ NEEDLE = N - 5_000  # an old message, 25 pages up
 ANCIENT = 10  # the very beginning: too far to page to, shown in a window around it
 
 
-@pytest.fixture
-def long_chat(tmp_path):
-    """A profile whose chat with "bob" holds 100k messages, written straight to storage."""
-    profile = tmp_path / "alice"
+@pytest.fixture(scope="module")
+def written_long_chat(tmp_path_factory):
+    """A profile whose chat with "bob" holds 100k messages, written straight to storage
+    once for the module (about 2 s)."""
+    profile = tmp_path_factory.mktemp("long") / "alice"
     bob_user = write_long_chat(
         profile, N,
         lambda i: f"message {i}" + (" needle" if i == NEEDLE else "")
         + (" ancient" if i == ANCIENT else ""),
     )
+    return profile, bob_user
+
+
+@pytest.fixture
+def long_chat(written_long_chat, tmp_path):
+    """A copy of that profile of the test's own (the app writes to it: reads, drafts)."""
+    written, bob_user = written_long_chat
+    profile = tmp_path / "alice"
+    shutil.copytree(written, profile)
     return profile, bob_user
 
 

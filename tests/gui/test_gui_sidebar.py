@@ -4,7 +4,7 @@ click that never moves the selection; two keys with one name never look alike.""
 from __future__ import annotations
 
 import pytest
-from chatkit import write_contacts
+from chatkit import impostor_asking, write_contacts
 from nodekit import add_device, make_node
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QSplitter
@@ -202,13 +202,8 @@ def test_two_keys_with_one_name_never_look_alike(kith_apps, qtbot, aw, tmp_path)
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
     assert alice.node.verify("bob", alice.node.safety_number("bob"))
-    impostor = make_node(tmp_path, "bob", profile="impostor")
-    aw(impostor.start())
-    try:
-        aw(impostor.connect("127.0.0.1", alice.node.port))
-        aw(impostor.add_contact("alice"))
-        w = alice.window
-        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+    w = alice.window
+    with impostor_asking(aw, qtbot, tmp_path, alice) as impostor:
         real, fake = key_label(bob.node.user_id), key_label(impostor.user_id)
         # the list: bob's row carries his key, the request row the other key
         qtbot.waitUntil(lambda: w.conversations.index(0).data(ConvRole.KeyHint) == real)
@@ -233,8 +228,6 @@ def test_two_keys_with_one_name_never_look_alike(kith_apps, qtbot, aw, tmp_path)
         # a notification title
         assert w.bridge.person_title(bob.node.user_id) == f"bob ({real}) ✔"
         assert w.bridge.person_title(impostor.user_id) == f"⚠ bob ({fake}), different key"
-    finally:
-        aw(impostor.stop())
 
 
 def test_no_push_button_in_the_sidebar_is_wider_than_it(kith_apps, qtbot):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from nodekit import make_node
+from chatkit import impostor_asking
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
 from test_gui_chat import _activate, _buttons, _friends, _open
@@ -136,13 +136,8 @@ def test_new_key_asks_first_and_compare_is_the_default(kith_apps, qtbot, aw, tmp
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
     assert alice.node.verify("bob", alice.node.safety_number("bob"))
-    impostor = make_node(tmp_path, "bob", profile="impostor")
-    aw(impostor.start())
-    try:
-        aw(impostor.connect("127.0.0.1", alice.node.port))
-        aw(impostor.add_contact("alice"))
-        w = alice.window
-        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+    w = alice.window
+    with impostor_asking(aw, qtbot, tmp_path, alice) as impostor:
         qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.current == impostor.user_id)
         dialog = _trust_dialog(qtbot, w)
@@ -172,21 +167,14 @@ def test_new_key_asks_first_and_compare_is_the_default(kith_apps, qtbot, aw, tmp
         qtbot.waitUntil(lambda: not dialog.isVisible())
         assert w.bridge.contact(impostor.user_id).key_changed
         assert w.chat.key_banner.isVisible()
-    finally:
-        aw(impostor.stop())
 
 
 def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
     assert alice.node.verify("bob", alice.node.safety_number("bob"))
-    impostor = make_node(tmp_path, "bob", profile="impostor")  # same name, another key
-    aw(impostor.start())
-    try:
-        aw(impostor.connect("127.0.0.1", alice.node.port))
-        aw(impostor.add_contact("alice"))
-        w = alice.window
-        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+    w = alice.window
+    with impostor_asking(aw, qtbot, tmp_path, alice) as impostor:  # same name, another key
         assert not _buttons(w, "acceptButton")  # no one-click accept for a changed key
         qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.current == impostor.user_id)
@@ -229,8 +217,6 @@ def test_key_change_banner_blocks_sending(kith_apps, qtbot, aw, tmp_path):
         qtbot.keyClicks(w.chat.composer, "are you really bob")
         qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: _message_count(w) == 1)
-    finally:
-        aw(impostor.stop())
 
 
 def test_going_back_to_the_old_key_asks_first(kith_apps, qtbot, aw, tmp_path):
@@ -238,13 +224,8 @@ def test_going_back_to_the_old_key_asks_first(kith_apps, qtbot, aw, tmp_path):
     Cancel is the default, and only an explicit click goes back."""
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
-    impostor = make_node(tmp_path, "bob", profile="impostor")
-    aw(impostor.start())
-    try:
-        aw(impostor.connect("127.0.0.1", alice.node.port))
-        aw(impostor.add_contact("alice"))
-        w = alice.window
-        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+    w = alice.window
+    with impostor_asking(aw, qtbot, tmp_path, alice) as impostor:
         qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.current == impostor.user_id)
         _trust_through_dialog(qtbot, w, impostor.user_id)
@@ -274,8 +255,6 @@ def test_going_back_to_the_old_key_asks_first(kith_apps, qtbot, aw, tmp_path):
         assert w.bridge.contact(impostor.user_id).key_changed
         qtbot.waitUntil(w.chat.composer.isEnabled)  # the old chat takes messages again
         assert not w.chat.replaced_banner.isVisible()
-    finally:
-        aw(impostor.stop())
 
 
 def _message_count(w):
@@ -319,12 +298,7 @@ def test_trust_events_are_lines_in_the_chat(kith_apps, qtbot, aw, tmp_path):
     texts = [w.messages.index(i).data(MsgRole.Text) for i in range(w.messages.rowCount())]
     assert texts[0] == "hi" and len(_system_lines(w)) == 2
     # a new key for bob: lines in both chats
-    impostor = make_node(tmp_path, "bob", profile="impostor")
-    aw(impostor.start())
-    try:
-        aw(impostor.connect("127.0.0.1", alice.node.port))
-        aw(impostor.add_contact("alice"))
-        qtbot.waitUntil(lambda: len(_buttons(w, "requestViewButton")) == 1)
+    with impostor_asking(aw, qtbot, tmp_path, alice) as impostor:
         qtbot.mouseClick(_buttons(w, "requestViewButton")[0], Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: w.current == impostor.user_id)
         qtbot.waitUntil(lambda: any("different key" in t for t in _system_lines(w)))
@@ -334,5 +308,3 @@ def test_trust_events_are_lines_in_the_chat(kith_apps, qtbot, aw, tmp_path):
         _open_user(qtbot, w, bob.node.user_id)
         qtbot.waitUntil(lambda: any("You took a new key as bob's" in t
                                     for t in _system_lines(w)))
-    finally:
-        aw(impostor.stop())

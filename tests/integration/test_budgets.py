@@ -8,6 +8,7 @@ import logging
 from nodekit import befriend, until
 
 from p2p import limits, wire
+from storage import STATUS_DELIVERED
 
 BIG = "x" * (limits.STRANGER_ASSEMBLED + 1024)  # one message past a stranger's budget
 
@@ -93,3 +94,74 @@ async def test_requests_waiting_and_strangers_remembered_are_bounded(
     await until(lambda: all(alice.online(lk.user_id) for lk in lookers), alice)
     remembered = [lk for lk in lookers if alice.db.device_claims(lk.device_id)]
     assert len(remembered) == 1
+
+
+async def test_a_stranger_that_does_not_read_what_it_asks_for_is_let_go(
+        nodes, monkeypatch, caplog):
+    """The asyncio write buffer counts (hardening #6): a stranger that asks (pings) and
+    never reads the answers cannot make the node hold more than its budget unsent."""
+    import socket
+
+    monkeypatch.setattr(limits, "STRANGER_UNSENT", 8 * 1024)
+    caplog.set_level(logging.WARNING, logger="p2p.connection")
+    alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
+    await befriend(alice, bob)
+    await mallory.connect("127.0.0.1", alice.port)
+    await until(lambda: alice.online(mallory.user_id), alice, mallory)
+    (to_alice,) = mallory.net.live_of(alice.user_id)
+    (to_mallory,) = alice.net.live_of(mallory.user_id)
+    # (small kernel buffers both ways, so the answers pile up in asyncio at once)
+    to_alice.conn.writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    to_mallory.conn.writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    to_alice.conn.writer.transport.pause_reading()  # mallory never reads again
+    held = to_mallory.conn
+    most = 0
+    for i in range(20_000):
+        to_alice.conn.send(wire.Ping(i))
+        if i % 200 == 0:
+            await to_alice.conn.drain()
+            most = max(most, held.unsent)
+            if held.closed:
+                break
+    await until(lambda: not alice.online(mallory.user_id), alice, mallory)
+    assert held.close_reason == "not reading what we send"
+    assert most <= limits.STRANGER_UNSENT + 1024  # (one answer past it, at most)
+    assert any("does not read what we send" in r.getMessage() for r in caplog.records)
+    row = await bob.send_message("alice", "still here")  # the node keeps serving
+    assert await bob.wait_status(row, STATUS_DELIVERED, 10)
+
+
+async def test_a_contact_that_reads_slowly_is_paused_not_dropped(nodes, monkeypatch):
+    """For the people I know there is no unsent cap: past the high-water mark the node
+    stops reading from them until they have taken what it sent."""
+    import socket
+
+    from p2p import connection
+
+    monkeypatch.setattr(connection, "HIGH_WATER", 8 * 1024)
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    (to_alice,) = bob.net.live_of(alice.user_id)
+    (to_bob,) = alice.net.live_of(bob.user_id)
+    to_alice.conn.writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    to_bob.conn.writer.get_extra_info("socket").setsockopt(
+        socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    for c in (to_alice.conn, to_bob.conn):  # (the pause lasts as long as the test needs)
+        c.timing = connection.Timing(handshake=2, keepalive=1, dead_after=600)
+    to_alice.conn.writer.transport.pause_reading()
+    mine = to_bob.conn
+    for i in range(6_000):  # (no drain: alice stops reading these once congested)
+        to_alice.conn.send(wire.Ping(i))
+    await until(lambda: mine.congested or mine.closed, alice, bob)
+    assert not mine.closed, mine.close_reason
+    # alice stopped reading: what she holds unsent is the answers to one read at most
+    assert to_bob.conn.unsent < connection.HIGH_WATER + connection.READ_SIZE // 2
+    to_alice.conn.writer.transport.resume_reading()
+    await until(lambda: mine.closed or not mine.congested, alice, bob)
+    assert not mine.closed, mine.close_reason
+    row = await bob.send_message("alice", "after the pause")
+    assert await bob.wait_status(row, STATUS_DELIVERED, 10)
+    assert alice.online(bob.user_id)

@@ -18,6 +18,7 @@ import re
 import signal
 
 import msgspec
+from clikit import new_profile
 from nodekit import befriend, until
 from test_crash import _kith, _run
 from test_hostile import RawPeer, assert_still_serves
@@ -132,7 +133,7 @@ async def test_mutated_frames_after_a_valid_handshake_crash_nothing(nodes, caplo
 async def test_kill_9_again_and_again_loses_nothing_acknowledged(nodes, tmp_path):
     alice = await nodes("alice")
     bob_dir = tmp_path / "bob"
-    await _run("--profile", str(bob_dir), "init", "--name", "bob")
+    new_profile(bob_dir, "bob")  # (as `kith init` makes it, without a process)
     port = 0
     daemon = None
 

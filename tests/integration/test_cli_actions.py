@@ -4,44 +4,17 @@ what `history --json` says of them, through the control socket of alice's runnin
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import json
 
 import pytest
+from clikit import (
+    chat_fixture,  # noqa: F401 (the fixture `chat`)
+    short_one_shot_waits,
+)
+from clikit import kith_in_process as kith
 from nodekit import befriend, until
 
-from app.cli import main
-from p2p.control import ControlServer
 from storage import STATUS_DELIVERED
-
-
-async def kith(capsys, *args: str) -> tuple[int, str, str]:
-    def call() -> int:
-        try:
-            return main(list(args))
-        except SystemExit as e:
-            return e.code if isinstance(e.code, int) else 1
-
-    gc.collect()
-    code = await asyncio.to_thread(call)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-async def chat(tmp_path, nodes):
-    alice = await nodes("alice")
-    bob = await nodes("bob")
-    carol = await nodes("carol")
-    await befriend(alice, bob)
-    await befriend(alice, carol)
-    control = ControlServer(alice)
-    await control.start()
-    try:
-        yield alice, bob, str(tmp_path / "alice")
-    finally:
-        await control.stop()
 
 
 async def history(capsys, profile: str) -> list[dict]:
@@ -137,7 +110,10 @@ async def test_what_is_not_allowed_exits_1_with_a_clear_message(chat, capsys) ->
         assert out == ""
 
 
-async def test_a_one_shot_command_without_a_running_node(tmp_path, nodes, capsys) -> None:
+async def test_a_one_shot_command_without_a_running_node(
+    tmp_path, nodes, capsys, monkeypatch
+) -> None:
+    short_one_shot_waits(monkeypatch)  # (bob is not to be found: discovery is off)
     alice = await nodes("alice")
     bob = await nodes("bob")
     await befriend(alice, bob)

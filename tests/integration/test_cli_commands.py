@@ -9,36 +9,19 @@ own event loop) against nodes started with discovery off; the daemon tests run
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import re
 import signal
 
 import pytest
-from clikit import kith, new_profile, spawn
+from clikit import kith_in_process, new_profile, spawn
 from nodekit import befriend, make_node, until
 
-from app.cli import main
 from p2p.control import ControlServer
 from p2p.profile import ProfileLock, claim, control_socket_path, create_identity
 from storage import STATUS_DELIVERED
 
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
-
-
-async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
-    """``kith ARGS`` through ``app.cli.main`` (argparse errors give their exit code)."""
-
-    def call() -> int:
-        try:
-            return main(list(args))
-        except SystemExit as e:
-            return e.code if isinstance(e.code, int) else 1
-
-    gc.collect()  # whatever earlier tests left in cycles dies here, not in the worker
-    code = await asyncio.to_thread(call)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(params=["one-shot", "control socket"])
@@ -178,7 +161,7 @@ async def stop(proc: asyncio.subprocess.Process | None) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
-    tmp_path, mdns_isolated, sig
+    tmp_path, mdns_isolated, sig, capsys
 ):
     # (mdns_isolated: the daemon announces itself over mDNS on 127.0.0.1)
     profile = tmp_path / "alice"
@@ -208,8 +191,9 @@ async def test_the_daemon_stops_cleanly_on_a_signal_and_frees_the_profile(
     assert not control_socket_path(profile).exists()
     assert not ProfileLock.held(profile)
 
-    # The profile is usable right away: a command, and a second daemon (the lock).
-    rc, out, err = await kith(profile, "whoami", "--json")
+    # The profile is usable right away: a command (in this process: one start fewer),
+    # and a second daemon (the lock).
+    rc, out, err = await kith_in_process(capsys, "--profile", str(profile), "whoami", "--json")
     assert rc == 0 and json.loads(out)["name"] == "alice", err
     second = None
     try:

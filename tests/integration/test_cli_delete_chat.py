@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 
+from clikit import (
+    chat_fixture,  # noqa: F401 (the fixture `chat`)
+    short_one_shot_waits,
+)
+from clikit import kith_in_process as kith
 from nodekit import befriend, until
-from test_cli_actions import chat, history, kith
+from test_cli_actions import history
 
 from p2p.keystore import KeyStore
 from p2p.profile import DB_FILE
 from storage import STATUS_DELIVERED, Store
-
-__all__ = ["chat"]
 
 
 async def test_delete_chat_from_the_command_line(chat, capsys) -> None:
@@ -70,7 +73,10 @@ async def test_delete_and_leave_a_group(chat, capsys) -> None:
     assert [line.get("text") for line in json.loads(out)] == []  # (its lines too)
 
 
-async def test_a_one_shot_delete_chat_without_a_running_node(tmp_path, nodes, capsys) -> None:
+async def test_a_one_shot_delete_chat_without_a_running_node(
+    tmp_path, nodes, capsys, monkeypatch
+) -> None:
+    short_one_shot_waits(monkeypatch)  # (bob is not to be found: discovery is off)
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     row = await bob.send_message("alice", "delete me later")

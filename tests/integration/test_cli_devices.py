@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from clikit import kith, spawn
+from clikit import kith, new_profile, spawn
 
 CODE = re.compile(r"\d{3}-\d{3}-\d{3}")
 
@@ -40,7 +40,7 @@ def wrong_code_for(code: str, n: int) -> str:
 async def linking(tmp_path, mdns_isolated):
     """alice's profile and a running `kith link` on a fresh one; yields (alice, link, code)."""
     alice = tmp_path / "alice"
-    assert (await kith(alice, "init", "--name", "alice"))[0] == 0
+    new_profile(alice, "alice")  # (as `kith init` makes it, without a process)
     link = await spawn(tmp_path / "laptop", "link", "--name", "laptop", "--timeout", "60")
     try:
         assert link.stdout is not None
@@ -89,7 +89,7 @@ async def test_the_daemon_of_a_removed_device_says_so_and_stays_off_the_network(
     from p2p.profile import DB_FILE
     from storage import Store
 
-    assert (await kith(tmp_path / "alice", "init", "--name", "alice"))[0] == 0
+    new_profile(tmp_path / "alice", "alice")  # (as `kith init` makes it)
     key = KeyStore(tmp_path / "alice").unlock()
     add_device(tmp_path, "alice", "laptop", key)
     alice = load_identity(tmp_path / "alice", key)

@@ -4,46 +4,14 @@ running nodes on loopback."""
 
 from __future__ import annotations
 
-import asyncio
-import gc
 import json
 from pathlib import Path
 
-import pytest
-from nodekit import befriend
+from clikit import kith_in_process, pair_fixture  # noqa: F401 (the fixture `pair`)
 
-from app.cli import main
-from p2p.control import ControlServer
 from p2p.files.protocol import BlockRequest
 
 KEYS = {"id", "message", "name", "size", "mime", "state", "have"}
-
-
-async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
-    def call() -> int:
-        try:
-            return main(list(args))
-        except SystemExit as e:
-            return e.code if isinstance(e.code, int) else 1
-
-    gc.collect()
-    code = await asyncio.to_thread(call)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-async def pair(nodes, tmp_path):
-    alice, bob = await nodes("alice"), await nodes("bob")
-    await befriend(alice, bob)
-    servers = [ControlServer(alice), ControlServer(bob)]
-    for s in servers:
-        await s.start()
-    try:
-        yield alice, bob
-    finally:
-        for s in servers:
-            await s.stop()
 
 
 def _read(path: str | Path) -> bytes:

@@ -15,6 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
+from clikit import new_profile
 from nodekit import until
 
 from p2p import events as ev
@@ -46,7 +47,7 @@ async def _run(*args: str) -> str:
 async def test_acknowledged_messages_survive_sigkill(nodes, tmp_path):
     alice = await nodes("alice")
     bob_dir = tmp_path / "bob"
-    await _run("--profile", str(bob_dir), "init", "--name", "bob")
+    new_profile(bob_dir, "bob")  # (as `kith init` makes it, without a process)
     daemon = await _kith("--profile", str(bob_dir), "--interface", "127.0.0.1", "daemon")
     try:
         assert daemon.stdout is not None

@@ -29,3 +29,12 @@ def test_loopback_is_not_bounded_per_address_but_in_all(monkeypatch: pytest.Monk
 )
 def test_remote_host(address: str, host: str) -> None:
     assert limits.remote_host(address) == host
+
+
+def test_a_stranger_may_leave_only_so_much_unsent_the_people_i_know_no_cap() -> None:
+    budget = limits.unsent_budget(stranger=True)
+    assert budget == limits.STRANGER_UNSENT
+    assert not limits.over_budget(budget, budget)
+    assert limits.over_budget(budget + 1, budget)
+    assert limits.unsent_budget(stranger=False) is None
+    assert not limits.over_budget(1 << 40, None)  # (reading pauses instead)
