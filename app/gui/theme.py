@@ -5,13 +5,23 @@ from __future__ import annotations
 import hashlib
 
 from PySide6.QtCore import QByteArray, QEvent, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QApplication,
     QProxyStyle,
     QStyle,
     QStyleOption,
+    QStyleOptionToolButton,
+    QStylePainter,
     QToolButton,
     QWidget,
 )
@@ -220,3 +230,12 @@ class IconButton(QToolButton):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange:
             self._tint()
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        # no menu arrow: an icon button with a menu (the timer) is just its icon; a style
+        # sheet that hid the arrow pinned the palette, so the icon missed a theme change
+        p = QStylePainter(self)
+        opt = QStyleOptionToolButton()
+        self.initStyleOption(opt)
+        opt.features &= ~QStyleOptionToolButton.ToolButtonFeature.HasMenu
+        p.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, opt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -103,3 +103,33 @@ def test_the_composer_tools_sit_in_the_field_and_leave_the_text_its_room(
     assert w.chat.composer.width() >= field.width() - 5 * 34
     transfers = w.attachments.transfers_button
     assert transfers.parentWidget() is w.sidebar or w.sidebar.isAncestorOf(transfers)
+
+
+def _icon_contrast(field, button: QToolButton) -> int:
+    """How far the button's icon, as drawn in the field, stands out from the field."""
+    image = field.grab().toImage()
+    ground = field.palette().color(field.palette().ColorRole.Base)
+    return _contrast(image, button.geometry(), ground)
+
+
+def test_the_composer_tools_follow_a_switch_to_dark(kith_apps, qtbot):
+    """Every tool of the field is redrawn in the dark palette's colour: the timer (its
+    text is set on each chat change) kept the light theme's dark icon on the dark field."""
+    app = kith_apps("alice")
+    w = app.window
+    w.resize(900, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    w.stack.setCurrentWidget(w.chat)
+    field = w.chat.composer_field
+    qtbot.waitUntil(field.isVisible)
+    theme.apply_theme("dark")
+    try:
+        dark_base = theme.dark_palette().color(QPalette.ColorRole.Base)
+        qtbot.waitUntil(lambda: field.palette().color(QPalette.ColorRole.Base) == dark_base)
+        tools = {b.objectName(): b for b in field.findChildren(QToolButton)}
+        tools["timerButton"].setEnabled(True)  # (as in an open chat)
+        for name in ("attachButton", "emojiButton", "timerButton", "sendButton"):
+            assert _icon_contrast(field, tools[name]) >= 80, name
+    finally:
+        theme.apply_theme("light")
