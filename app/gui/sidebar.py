@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -333,6 +334,9 @@ class Sidebar(QWidget):
         self.results.setObjectName("searchResults")
         self.results.setFrameShape(QFrame.Shape.NoFrame)
         self.results.setWordWrap(True)
+        # a result is as wide as the list and wraps (it made the list scroll sideways)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.viewport().installEventFilter(self)
         self.results.itemActivated.connect(self._on_result)
         self.results.itemClicked.connect(self._on_result)
         self.stack.addWidget(self.results)
@@ -576,14 +580,25 @@ class Sidebar(QWidget):
         label.setObjectName("searchResult")
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setContentsMargins(12, 6, 12, 6)
+        label.setWordWrap(True)
         label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        item.setSizeHint(label.sizeHint())
+        self._fit_result(item, label)
         item.setText(plain)  # (what accessibility and tests read)
         item.setForeground(Qt.GlobalColor.transparent)
         self.results.addItem(item)
         self.results.setItemWidget(item, label)
 
+    def _fit_result(self, item: QListWidgetItem, label: QWidget) -> None:
+        width = self.results.viewport().width()
+        item.setSizeHint(QSize(width, label.heightForWidth(width)))
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.results.viewport() and event.type() == QEvent.Type.Resize:
+            for i in range(self.results.count()):
+                item = self.results.item(i)
+                label = self.results.itemWidget(item)
+                if label is not None:
+                    self._fit_result(item, label)
         # Escape in the search field clears it (and so closes the results)
         if watched is self.search and event.type() == QEvent.Type.KeyPress \
                 and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape \

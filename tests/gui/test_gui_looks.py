@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from chatkit import write_long_chat
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -17,6 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui import theme
+from app.gui.app import KithApp
+from p2p.node import Node, NodeOptions
 
 
 @pytest.fixture
@@ -133,3 +136,30 @@ def test_the_composer_tools_follow_a_switch_to_dark(kith_apps, qtbot):
             assert _icon_contrast(field, tools[name]) >= 80, name
     finally:
         theme.apply_theme("light")
+
+
+@pytest.mark.parametrize("width", [900, 1600])  # (narrower, the sidebar is avatars only)
+def test_search_results_wrap_in_the_sidebar_and_never_scroll_sideways(tmp_path, qtbot, aw,
+                                                                     width):
+    """A hit's line is as wide as the sidebar and wraps, all of it shown: a result was
+    as wide as its text, cut at the sidebar's edge with a sideways scroll bar."""
+    profile = tmp_path / "alice"
+    write_long_chat(profile, 6, lambda i: f"message {i} about the board games night, the "
+                    "snacks, the new expansion and who brings the pizza this time")
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    w = aw(kith.start())
+    try:
+        w.resize(width, 640)
+        qtbot.waitExposed(w)
+        qtbot.keyClicks(w.sidebar.search, "pizza")
+        results = w.sidebar.results
+        qtbot.waitUntil(lambda: results.isVisible() and results.count() == 6)
+        viewport = results.viewport()
+        for i in range(results.count()):
+            label = results.itemWidget(results.item(i))
+            qtbot.waitUntil(lambda lb=label: lb.width() <= viewport.width())
+            assert label.height() >= label.heightForWidth(label.width())
+            assert "pizza" in results.item(i).text()
+        assert results.horizontalScrollBar().maximum() == 0
+    finally:
+        aw(kith.stop())
