@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from chatkit import write_long_chat
+from chatkit import write_contacts, write_long_chat
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -163,3 +163,32 @@ def test_search_results_wrap_in_the_sidebar_and_never_scroll_sideways(tmp_path, 
         assert results.horizontalScrollBar().maximum() == 0
     finally:
         aw(kith.stop())
+
+
+LONG_NAME = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III"
+
+
+@pytest.mark.parametrize("width", [600, 1600])
+def test_the_composer_hint_with_a_long_name_stays_on_one_line(kith_apps, tmp_path, qtbot,
+                                                              width):
+    """"Message <a 64-character name>" is elided to the field: in a narrow window it
+    wrapped to a second line that the one-line field cut in half."""
+    (user,) = write_contacts(tmp_path / "alice", [LONG_NAME])
+    w = kith_apps("alice").window
+    w.resize(width, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_chat(user)
+    composer = w.chat.composer
+    qtbot.waitUntil(lambda: composer.isVisible() and LONG_NAME in composer.full_placeholder)
+    room = composer.viewport().width() - 2 * composer.document().documentMargin()
+    qtbot.waitUntil(lambda: composer.fontMetrics().horizontalAdvance(
+        composer.placeholderText()) <= room)
+    if width == 600:
+        assert composer.placeholderText().endswith("\u2026")
+    else:
+        assert composer.placeholderText() == f"Message {LONG_NAME}"
+    other = 1600 if width == 600 else 600
+    w.resize(other, 640)  # and it follows the window
+    qtbot.waitUntil(lambda: w.width() == other and composer.placeholderText().endswith(
+        "\u2026") == (width != 600))
