@@ -73,7 +73,7 @@ class PersonRow(QFrame):
     activated = Signal()
 
     def __init__(self, name: str, note: str, user: bytes, key_hint: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, warning: bool = False) -> None:
         super().__init__(parent)
         self.user = user
         self.setObjectName("personRow")
@@ -99,8 +99,15 @@ class PersonRow(QFrame):
         texts.addWidget(self.name)
         if key_hint:
             note = f"key {key_hint}" + (f" · {note}" if note else "")
-        self.note: ElidedLabel | None = None
-        if note:
+        self.note: QLabel | None = None
+        if note and warning:  # a warning is read whole: it wraps instead of eliding
+            self.note = QLabel(note)
+            self.note.setTextFormat(Qt.TextFormat.PlainText)
+            self.note.setWordWrap(True)
+            self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.note.setObjectName("personNote")
+            texts.addWidget(self.note)
+        elif note:
             self.note = ElidedLabel(note)
             self.note.setObjectName("personNote")
             texts.addWidget(self.note)
@@ -449,7 +456,8 @@ class Sidebar(QWidget):
         for c in requests:
             note = (f"⚠ Not the {c.name} you know: different key" if c.key_changed
                     else "wants to chat with you")
-            row = PersonRow(c.name, note, c.user_id, hint(c.name, c.user_id))
+            row = PersonRow(c.name, note, c.user_id, hint(c.name, c.user_id),
+                            warning=c.key_changed)
             row.setObjectName("requestRow")
             row.activated.connect(partial(self._open_request, c.user_id))
             if c.key_changed:  # no one-click accept: the chat explains and asks first

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from chatkit import write_contacts, write_long_chat
+from nodekit import make_node
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
@@ -12,10 +13,12 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QMenu,
     QRadioButton,
+    QSplitter,
     QStyle,
     QStyleOptionButton,
     QToolButton,
 )
+from test_gui_chat import _friends
 
 from app.gui import theme
 from app.gui.app import KithApp
@@ -192,3 +195,39 @@ def test_the_composer_hint_with_a_long_name_stays_on_one_line(kith_apps, tmp_pat
     w.resize(other, 640)  # and it follows the window
     qtbot.waitUntil(lambda: w.width() == other and composer.placeholderText().endswith(
         "\u2026") == (width != 600))
+
+
+def test_an_impostors_warning_in_requests_is_shown_whole(kith_apps, qtbot, aw, tmp_path):
+    """"⚠ Not the bob you know: different key" wraps under the name at any sidebar
+    width: elided, the warning was the part cut off."""
+    alice, bob = kith_apps("alice"), kith_apps("bob")
+    _friends(aw, qtbot, alice, bob)
+    impostor = make_node(tmp_path, "bob", profile="impostor")
+    aw(impostor.start())
+    try:
+        w = alice.window
+        w.resize(1200, 640)
+        w.show()
+        aw(impostor.connect("127.0.0.1", alice.node.port))
+        aw(impostor.add_contact("alice"))
+        sidebar = w.sidebar
+        qtbot.waitUntil(lambda: len(sidebar.request_rows) == 1)
+        row = sidebar.request_rows[0]
+        note = row.note
+        assert note is not None and "Not the bob you know" in note.text()
+        for width in (sidebar.minimumWidth(), 300):
+            w.findChild(QSplitter, "mainSplitter").setSizes([width, 1200 - width])
+            qtbot.waitUntil(lambda x=width: abs(sidebar.width() - x) <= 2)
+
+            def whole(n=note):
+                r = n.contentsRect()
+                need = n.fontMetrics().boundingRect(
+                    QRect(0, 0, r.width(), 10_000), Qt.TextFlag.TextWordWrap, n.text())
+                return need.width() <= r.width() and need.height() <= r.height()
+
+            qtbot.waitUntil(whole)
+            view = row.buttons[0]
+            assert view.objectName() == "requestViewButton"
+            assert view.mapTo(row, QPoint(0, 0)).y() >= note.geometry().bottom()
+    finally:
+        aw(impostor.stop())
