@@ -231,3 +231,32 @@ def test_an_impostors_warning_in_requests_is_shown_whole(kith_apps, qtbot, aw, t
             assert view.mapTo(row, QPoint(0, 0)).y() >= note.geometry().bottom()
     finally:
         aw(impostor.stop())
+
+
+def test_group_info_with_a_long_member_name_fits_its_dialog(kith_apps, qtbot, aw):
+    """Members are cut in the middle (the role stays at the end) instead of scrolling
+    sideways; the name field shows the name's start; a long title wraps."""
+    from app.gui.groups import GroupInfoDialog
+
+    alice, carol = kith_apps("alice"), kith_apps(LONG_NAME)
+    _friends(aw, qtbot, alice, carol)
+    group = "A group with a rather long name for testing elision in the dialog"
+    conv = aw(alice.node.create_group(group, [LONG_NAME])).id
+    dialog = GroupInfoDialog(alice.window.bridge, conv)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    panel = dialog.panel
+    members = panel.members
+    qtbot.waitUntil(lambda: members.count() == 2)
+    viewport = members.viewport()
+    qtbot.waitUntil(lambda: all(
+        members.visualItemRect(members.item(i)).width() <= viewport.width()
+        for i in range(members.count())))
+    assert members.horizontalScrollBar().maximum() == 0
+    assert dialog.width() <= 420  # the title wrapped instead of widening it
+    assert panel.name_edit.cursorPosition() == 0
+    assert panel.name_edit.cursorRect().left() < panel.name_edit.width() // 2
+    long_item = next(members.item(i) for i in range(2)
+                     if LONG_NAME in members.item(i).text())
+    assert long_item.toolTip() == long_item.text()
