@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
+    QLabel,
     QMenu,
     QRadioButton,
     QSplitter,
@@ -260,3 +261,26 @@ def test_group_info_with_a_long_member_name_fits_its_dialog(kith_apps, qtbot, aw
     long_item = next(members.item(i) for i in range(2)
                      if LONG_NAME in members.item(i).text())
     assert long_item.toolTip() == long_item.text()
+
+
+def test_the_transfers_list_empty_says_so_and_its_buttons_wait_for_a_choice(kith_apps,
+                                                                            qtbot):
+    """With nothing moving, a line says so and Pause, Resume and Cancel are off (a blank
+    box over three live buttons that did nothing)."""
+    w = kith_apps("alice").window
+    w.show()
+    w.attachments.show_transfers()
+    dialog = w.attachments.transfers
+    qtbot.waitExposed(dialog)
+    assert dialog.list.count() == 0
+    empty = dialog.findChild(QLabel, "transfersEmpty")
+    assert empty is not None and empty.isVisible() and empty.text()
+    assert not dialog.list.isVisible()
+    assert not any(b.isEnabled() for b in dialog.buttons.values())
+    for theme_name in ("light", "dark"):  # readable on both
+        theme.apply_theme(theme_name)
+        qtbot.waitUntil(lambda t=theme_name: theme.is_dark(empty.palette()) == (t == "dark"))
+        image = empty.grab().toImage()
+        ground = empty.palette().color(empty.backgroundRole())
+        assert _contrast(image, empty.rect(), ground) >= 80
+    theme.apply_theme("light")
