@@ -220,16 +220,18 @@ def test_an_impostors_warning_in_requests_is_shown_whole(kith_apps, qtbot, aw, t
             w.findChild(QSplitter, "mainSplitter").setSizes([width, 1200 - width])
             qtbot.waitUntil(lambda x=width: abs(sidebar.width() - x) <= 2)
 
-            def whole(n=note):
+            view = row.buttons[0]
+            assert view.objectName() == "requestViewButton"
+
+            def whole(n=note, b=view):
                 r = n.contentsRect()
                 need = n.fontMetrics().boundingRect(
                     QRect(0, 0, r.width(), 10_000), Qt.TextFlag.TextWordWrap, n.text())
-                return need.width() <= r.width() and need.height() <= r.height()
+                return (n.isVisible() and n.width() < sidebar.width()  # (laid out)
+                        and need.width() <= r.width() and need.height() <= r.height()
+                        and b.mapTo(row, QPoint(0, 0)).y() >= n.geometry().bottom())
 
             qtbot.waitUntil(whole)
-            view = row.buttons[0]
-            assert view.objectName() == "requestViewButton"
-            assert view.mapTo(row, QPoint(0, 0)).y() >= note.geometry().bottom()
     finally:
         aw(impostor.stop())
 
@@ -284,3 +286,43 @@ def test_the_transfers_list_empty_says_so_and_its_buttons_wait_for_a_choice(kith
         ground = empty.palette().color(empty.backgroundRole())
         assert _contrast(image, empty.rect(), ground) >= 80
     theme.apply_theme("light")
+
+
+def test_dialog_buttons_are_words_without_icons(qtbot):
+    """Kith's style says no to icons on dialog buttons even where the platform's says
+    yes (X11 desktops put a red cross on Cancel and a green arrow on Continue only)."""
+    from PySide6.QtWidgets import QDialogButtonBox, QProxyStyle, QStyle
+
+    class IconsPlease(QProxyStyle):  # a platform that wants icons on them
+        def styleHint(self, hint, option=None, widget=None, returnData=None):  # noqa: N802,N803
+            if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+                return 1
+            return super().styleHint(hint, option, widget, returnData)
+
+    style = theme.KithStyle(IconsPlease("fusion"))
+    assert style.styleHint(QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons) == 0
+    box = QDialogButtonBox()
+    qtbot.addWidget(box)
+    box.setStyle(style)
+    box.addButton(QDialogButtonBox.StandardButton.Cancel)  # (the icon is chosen here)
+    assert box.button(QDialogButtonBox.StandardButton.Cancel).icon().isNull()
+
+
+@pytest.mark.parametrize("variant", ["light", "dark"])
+def test_a_disabled_radio_button_looks_disabled(qtbot, variant):
+    """Its label is greyed (first start: "In the system keyring" without a keyring read
+    as a choice one could make)."""
+    theme.apply_theme(variant)
+    try:
+        boxes = []
+        for enabled in (True, False):
+            b = QRadioButton("In the system keyring (recommended)")
+            qtbot.addWidget(b)
+            b.setEnabled(enabled)
+            b.resize(b.sizeHint())
+            boxes.append(b)
+        ground = boxes[0].palette().color(boxes[0].backgroundRole())
+        on, off = (_contrast(b.grab().toImage(), b.rect(), ground) for b in boxes)
+        assert off < on * 0.75, (on, off)
+    finally:
+        theme.apply_theme("light")
