@@ -326,3 +326,34 @@ def test_a_disabled_radio_button_looks_disabled(qtbot, variant):
         assert off < on * 0.75, (on, off)
     finally:
         theme.apply_theme("light")
+
+
+def test_the_protection_dialog_grows_with_its_error_line(qtbot):
+    """"The two passphrases differ." appears under the fields and the dialog grows:
+    under a window manager it stayed the same height and squeezed the wrapped lines
+    above, cut in half."""
+    from PySide6.QtWidgets import QLabel as Label
+
+    from app.gui.unlock import ProtectionDialog
+    from p2p.oskeyring import KeyringStatus
+
+    reason = ("no keyring service on this machine (a desktop session's keyring such as "
+              "GNOME Keyring or KWallet is needed): use a passphrase instead")
+    dialog = ProtectionDialog(KeyringStatus(False, "", reason))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.height()
+    dialog.first.setText("correct horse")
+    dialog.second.setText("battery staple")
+    dialog.accept()
+    assert dialog.error.isVisible() and dialog.isVisible()
+
+    def laid_out() -> bool:
+        return all(lb.height() >= lb.heightForWidth(lb.width())
+                   for lb in dialog.findChildren(Label) if lb.isVisible() and lb.wordWrap())
+
+    qtbot.waitUntil(laid_out)
+    assert dialog.height() > before
+    dialog.none.setChecked(True)  # the warning under "No protection" gets its room too
+    qtbot.waitUntil(lambda: dialog.warning.isVisible() and laid_out())
