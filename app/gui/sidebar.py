@@ -600,6 +600,13 @@ class Sidebar(QWidget):
         width = self.results.viewport().width()
         item.setSizeHint(QSize(width, label.heightForWidth(width)))
 
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        # a theme switch while results show: their marks take the new theme's colour
+        # (the light yellow stayed under white text on dark)
+        if e.type() == QEvent.Type.PaletteChange and self.stack.currentIndex() == 1:
+            self.run_search()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.results.viewport() and event.type() == QEvent.Type.Resize:
             for i in range(self.results.count()):

@@ -357,3 +357,27 @@ def test_the_protection_dialog_grows_with_its_error_line(qtbot):
     assert dialog.height() > before
     dialog.none.setChecked(True)  # the warning under "No protection" gets its room too
     qtbot.waitUntil(lambda: dialog.warning.isVisible() and laid_out())
+
+
+def test_search_marks_follow_a_switch_to_dark(tmp_path, qtbot, aw):
+    """The marks of results on screen take the dark theme's colour: the light yellow
+    stayed, under text turned white."""
+    profile = tmp_path / "alice"
+    write_long_chat(profile, 3, lambda i: f"message {i} about pizza")
+    kith = KithApp(Node(profile, NodeOptions(network=False)))
+    w = aw(kith.start())
+    try:
+        w.resize(1000, 640)
+        qtbot.waitExposed(w)
+        qtbot.keyClicks(w.sidebar.search, "pizza")
+        results = w.sidebar.results
+        qtbot.waitUntil(lambda: results.isVisible() and results.count() == 3)
+        light = theme.search_mark(theme.light_palette()).name()
+        dark = theme.search_mark(theme.dark_palette()).name()
+        assert light in results.itemWidget(results.item(0)).text()
+        theme.apply_theme("dark")
+        qtbot.waitUntil(lambda: results.count() == 3 and all(
+            dark in results.itemWidget(results.item(i)).text() for i in range(3)))
+    finally:
+        theme.apply_theme("light")
+        aw(kith.stop())
