@@ -487,6 +487,8 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     app.setDesktopFileName("kith")
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
+    # Kith's look from the first dialog on (the saved theme applies once a profile opens)
+    theme.apply_theme("system")
     if identity_exists(Path(profile)) and raise_running(Path(profile)):
         collector.timer.stop()
         gc.enable()
