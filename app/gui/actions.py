@@ -285,7 +285,6 @@ class MessageActions(QObject):
         self.timer_button = field.add_tool("timer", "\u23f1", "timerButton",
                                            self.tr("Disappearing messages"))
         self.timer_button.setCheckable(True)  # checked (drawn pressed) while a timer is on
-        self.timer_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
         self.timer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.timer_menu = QMenu(self.timer_button)
         self.timer_menu.setObjectName("timerMenu")

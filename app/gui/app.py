@@ -494,6 +494,8 @@ def run_app(profile: Path, interfaces: list[str] | None) -> int:
     i18n.install(app, i18n.chosen_locale(Path(profile)))  # before the first dialog
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
+    # Kith's look from the first dialog on (the saved theme applies once a profile opens)
+    theme.apply_theme("system")
     if identity_exists(Path(profile)) and raise_running(Path(profile)):
         collector.timer.stop()
         gc.enable()

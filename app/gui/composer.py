@@ -6,7 +6,7 @@ every button has the same size and none squeezes the text."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -34,12 +34,29 @@ class Composer(QPlainTextEdit):
         super().__init__(parent)
         self.setObjectName("composer")
         self.setAccessibleName(self.tr("Message"))
+        self.full_placeholder = ""
         self.setPlaceholderText(self.tr("Message"))
         self.setTabChangesFocus(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.document().contentsChanged.connect(self._fit)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._fit()
+
+    def setPlaceholderText(self, text: str) -> None:  # noqa: N802
+        """The hint, on one line: elided to the field's width (a long name wrapped it
+        to a second line that the one-line field cut in half)."""
+        self.full_placeholder = text
+        self._elide_placeholder()
+
+    def _elide_placeholder(self) -> None:
+        margin = int(self.document().documentMargin() * 2) + 4
+        width = max(0, self.viewport().width() - margin)
+        super().setPlaceholderText(self.fontMetrics().elidedText(
+            self.full_placeholder, Qt.TextElideMode.ElideRight, width))
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._elide_placeholder()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not (

@@ -7,7 +7,7 @@ panel shows what the node says and refreshes on the bridge's ``groupChanged``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -65,6 +65,7 @@ class GroupInfoPanel(QWidget):
         top.addWidget(self.avatar)
         self.title = QLabel()
         self.title.setObjectName("groupInfoTitle")
+        self.title.setWordWrap(True)  # a long name wraps instead of widening the dialog
         top.addWidget(self.title, 1)
         layout.addLayout(top)
         rename = QHBoxLayout()
@@ -79,6 +80,9 @@ class GroupInfoPanel(QWidget):
         self.members = QListWidget()
         self.members.setObjectName("groupMemberList")
         self.members.setAccessibleName(self.tr("Members"))
+        # a long name is cut in its middle, so the role at the end stays; never sideways
+        self.members.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.members.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         layout.addWidget(self.members, 1)
         row = QHBoxLayout()
         self.add_button = QPushButton(self.tr("Add people…"))
@@ -136,6 +140,7 @@ class GroupInfoPanel(QWidget):
         self.avatar.set_members(group_members(self.bridge, self.conv))
         if not self.name_edit.hasFocus():
             self.name_edit.setText(info.name)
+            self.name_edit.setCursorPosition(0)  # shows the name's start, not its end
         selected = self.selected()
         self.members.clear()
         contacts = {c.user_id: c for c in self.bridge.contacts()}
@@ -143,8 +148,11 @@ class GroupInfoPanel(QWidget):
             c = contacts.get(m.user_id)
             me = m.user_id == node.user_id
             item = QListWidgetItem(member_label(m, bool(c and c.verified), me))
+            item.setToolTip(item.text())
             item.setData(Qt.ItemDataRole.UserRole, m)
             self.members.addItem(item)
+            # no wider than the list: a row as wide as its text is clipped, not elided
+            item.setSizeHint(QSize(1, self.members.sizeHintForRow(self.members.count() - 1)))
             if selected is not None and selected.user_id == m.user_id:
                 self.members.setCurrentItem(item)
         self.mute.setChecked(info.muted)

@@ -12,6 +12,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPoint,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -72,7 +73,7 @@ class PersonRow(QFrame):
     activated = Signal()
 
     def __init__(self, name: str, note: str, user: bytes, key_hint: str = "",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, warning: bool = False) -> None:
         super().__init__(parent)
         self.user = user
         self.setObjectName("personRow")
@@ -99,8 +100,15 @@ class PersonRow(QFrame):
         if key_hint:
             note = (self.tr("key {key} · {note}") if note else self.tr("key {key}")).format(
                 key=key_hint, note=note)
-        self.note: ElidedLabel | None = None
-        if note:
+        self.note: QLabel | None = None
+        if note and warning:  # a warning is read whole: it wraps instead of eliding
+            self.note = QLabel(note)
+            self.note.setTextFormat(Qt.TextFormat.PlainText)
+            self.note.setWordWrap(True)
+            self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            self.note.setObjectName("personNote")
+            texts.addWidget(self.note)
+        elif note:
             self.note = ElidedLabel(note)
             self.note.setObjectName("personNote")
             texts.addWidget(self.note)
@@ -339,6 +347,9 @@ class Sidebar(QWidget):
         self.results.setAccessibleName(self.tr("Search results"))
         self.results.setFrameShape(QFrame.Shape.NoFrame)
         self.results.setWordWrap(True)
+        # a result is as wide as the list and wraps (it made the list scroll sideways)
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.viewport().installEventFilter(self)
         self.results.itemActivated.connect(self._on_result)
         self.results.itemClicked.connect(self._on_result)
         self.stack.addWidget(self.results)
@@ -451,7 +462,8 @@ class Sidebar(QWidget):
         for c in requests:
             note = (self.tr("⚠ Not the {name} you know: different key").format(name=c.name)
                     if c.key_changed else self.tr("wants to chat with you"))
-            row = PersonRow(c.name, note, c.user_id, hint(c.name, c.user_id))
+            row = PersonRow(c.name, note, c.user_id, hint(c.name, c.user_id),
+                            warning=c.key_changed)
             row.setObjectName("requestRow")
             row.activated.connect(partial(self._open_request, c.user_id))
             if c.key_changed:  # no one-click accept: the chat explains and asks first
@@ -585,14 +597,32 @@ class Sidebar(QWidget):
         label.setObjectName("searchResult")
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setContentsMargins(12, 6, 12, 6)
+        label.setWordWrap(True)
         label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        item.setSizeHint(label.sizeHint())
+        self._fit_result(item, label)
         item.setText(plain)  # (what accessibility and tests read)
         item.setForeground(Qt.GlobalColor.transparent)
         self.results.addItem(item)
         self.results.setItemWidget(item, label)
 
+    def _fit_result(self, item: QListWidgetItem, label: QWidget) -> None:
+        width = self.results.viewport().width()
+        item.setSizeHint(QSize(width, label.heightForWidth(width)))
+
+    def changeEvent(self, e: QEvent) -> None:
+        super().changeEvent(e)
+        # a theme switch while results show: their marks take the new theme's colour
+        # (the light yellow stayed under white text on dark)
+        if e.type() == QEvent.Type.PaletteChange and self.stack.currentIndex() == 1:
+            self.run_search()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.results.viewport() and event.type() == QEvent.Type.Resize:
+            for i in range(self.results.count()):
+                item = self.results.item(i)
+                label = self.results.itemWidget(item)
+                if label is not None:
+                    self._fit_result(item, label)
         # Escape in the search field clears it (and so closes the results)
         if watched is self.search and event.type() == QEvent.Type.KeyPress \
                 and isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape \

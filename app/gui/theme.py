@@ -5,13 +5,24 @@ from __future__ import annotations
 import hashlib
 
 from PySide6.QtCore import QByteArray, QEvent, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QApplication,
     QProxyStyle,
     QStyle,
+    QStyleHintReturn,
     QStyleOption,
+    QStyleOptionToolButton,
+    QStylePainter,
     QToolButton,
     QWidget,
 )
@@ -47,6 +58,8 @@ def light_palette() -> QPalette:
         p.setColor(role, QColor(colour))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#a0a0a4"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#a0a0a4"))
+    # (labels of check boxes and radio buttons: a disabled one looked enabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#a0a0a4"))
     return p
 
 
@@ -76,6 +89,8 @@ def dark_palette() -> QPalette:
         p.setColor(role, QColor(colour))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6a6a70"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6a6a70"))
+    # (labels of check boxes and radio buttons: a disabled one looked enabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText, QColor("#6a6a70"))
     return p
 
 
@@ -104,6 +119,15 @@ class KithStyle(QProxyStyle):
     """The platform's style, with the edges a dark palette loses drawn back in: the
     boxes of check boxes and radio buttons, and the border of menus (Fusion draws them
     a shade darker than the window, which on a dark window is invisible)."""
+
+    def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,  # noqa: N802
+                  widget: QWidget | None = None,
+                  returnData: QStyleHintReturn | None = None) -> int:  # noqa: N803
+        # dialog buttons are words, as in Messages or Signal: some X11 desktops gave
+        # Cancel a red cross and Continue a green arrow, but not "Get started"
+        if hint == QStyle.StyleHint.SH_DialogButtonBox_ButtonsHaveIcons:
+            return 0
+        return super().styleHint(hint, option, widget, returnData)
 
     def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption,  # noqa: N802
                       painter: QPainter, widget: QWidget | None = None) -> None:
@@ -220,3 +244,12 @@ class IconButton(QToolButton):
         super().changeEvent(e)
         if e.type() == QEvent.Type.PaletteChange:
             self._tint()
+
+    def paintEvent(self, e: QPaintEvent) -> None:
+        # no menu arrow: an icon button with a menu (the timer) is just its icon; a style
+        # sheet that hid the arrow pinned the palette, so the icon missed a theme change
+        p = QStylePainter(self)
+        opt = QStyleOptionToolButton()
+        self.initStyleOption(opt)
+        opt.features &= ~QStyleOptionToolButton.ToolButtonFeature.HasMenu
+        p.drawComplexControl(QStyle.ComplexControl.CC_ToolButton, opt)

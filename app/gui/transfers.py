@@ -9,6 +9,7 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -56,6 +57,12 @@ class TransfersDialog(QDialog):
         self.list = QListWidget()
         self.list.setObjectName("transfersList")
         layout.addWidget(self.list, 1)
+        # an empty list says so (instead of a blank box over buttons that do nothing)
+        self.empty = QLabel(self.tr("Nothing is being sent or received."))
+        self.empty.setObjectName("transfersEmpty")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        layout.addWidget(self.empty, 1)
         row = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for action, label, text in (("pause", "Pause", self.tr("Pause")),
@@ -68,6 +75,8 @@ class TransfersDialog(QDialog):
             self.buttons[action] = b
         row.addStretch(1)
         layout.addLayout(row)
+        self.list.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self._update_buttons()
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self.refresh)
@@ -83,6 +92,16 @@ class TransfersDialog(QDialog):
             if t["id"] == selected:
                 item.setSelected(True)
                 self.list.setCurrentItem(item)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        """Pause, resume and cancel act on the selected transfer: without one they are
+        off; with no transfer at all the list gives way to a line saying so."""
+        has_any = self.list.count() > 0
+        self.list.setVisible(has_any)
+        self.empty.setVisible(not has_any)
+        for b in self.buttons.values():
+            b.setEnabled(self.list.currentItem() is not None)
 
     def selected_id(self) -> str | None:
         item = self.list.currentItem()

@@ -144,6 +144,15 @@ class ProtectionDialog(QDialog):
             field.setVisible(self.passphrase.isChecked())
         self.warning.setVisible(self.none.isChecked())
         self.error.hide()
+        self._fit()
+
+    def _fit(self) -> None:
+        # a line shown or hidden: the dialog takes the wrapped lines' height (left to
+        # the window manager, it kept its height and cut them in half)
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self.adjustSize()
 
     def protection(self) -> Protection:
         if self.keyring.isChecked():
@@ -161,6 +170,7 @@ class ProtectionDialog(QDialog):
             if problem:
                 self.error.setText(problem)
                 self.error.show()
+                self._fit()
                 return
         super().accept()
 

@@ -1768,6 +1768,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>Übertragungen</translation>
     </message>
     <message>
+        <source>Nothing is being sent or received.</source>
+        <translation>Gerade wird nichts gesendet oder empfangen.</translation>
+    </message>
+    <message>
         <source>Pause</source>
         <translation>Pausieren</translation>
     </message>
