@@ -130,7 +130,9 @@ class Store(
         self._depth = 0
         self._checkpointer: _Checkpointer | None = None
         try:
-            if not new:  # (SQLite's quick check first: a damaged file is kept, not used)
+            # (SQLite's quick check first, after a session that did not close the file:
+            # a damaged file is kept, not used)
+            if not new and integrity.check_due(self.path):
                 integrity.refuse_if_damaged(conn, self.path)
             if new and key is None:  # (only before the first write: journal_mode=WAL is)
                 conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
@@ -143,6 +145,7 @@ class Store(
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_BYTES // int(page)}")
             conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            integrity.mark_open(self.path)
         except cipher.DATABASE_ERRORS as e:
             conn.close()
             raise DatabaseCorrupt(f"{self.path} is damaged: {e}") from e
@@ -195,6 +198,7 @@ class Store(
             self._checkpointer.stop()
             self._checkpointer = None
         self._conn.close()
+        integrity.mark_closed(self.path)  # (closed cleanly: no quick check next time)
 
     # -- settings and drafts ---------------------------------------------------------------
 

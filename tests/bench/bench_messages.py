@@ -141,8 +141,8 @@ async def sender(root: Path, bob_port: int, n: int, lat_n: int) -> None:
 
 
 async def row(node: Node, e: object):  # the stored message of a queued event
-    await node.flush()
-    return node.db.message_at(e.event.conv, e.event.author, e.event.seq)
+    await node.flush()  # (or, while its log waits for its head after the start, its
+    return node.core.messages.row_of(e)  # waiting row: wait_status follows it)
 
 
 async def raw_loopback(n: int) -> float:

@@ -4,6 +4,7 @@ word; a copy is kept; `repair` keeps every row that still reads."""
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,12 @@ def _damage(path: Path, key: bytes | None = None) -> None:
     for back in range(3, 40):
         page = len(original) // size - back
         damaged = bytearray(original)
-        damaged[page * size + 100: page * size + size - 100] = os.urandom(size - 200)
+        damaged[page * size + 100: page * size + size - 100] = random.Random(back).randbytes(
+            size - 200)  # (the same garbage every run)
         path.write_bytes(bytes(damaged))
         if len(_readable(path, key)) >= 300:
+            # (damage comes with a session that did not end: a power cut, a crash)
+            path.with_name(path.name + ".open").touch()
             return
     raise AssertionError("no leaf page of the settings found to damage")
 
@@ -105,3 +109,21 @@ def test_a_sound_database_passes_both_checks(tmp_path) -> None:
     finally:
         store.close()
     assert not integrity.copy_path(path).exists()
+
+
+def test_the_quick_check_runs_after_an_unclean_end_not_on_every_open(
+        tmp_path, monkeypatch) -> None:
+    """It reads every page (seconds for a large history): not for every command."""
+    path = tmp_path / "kith.db"
+    Store(path).close()
+    runs = []
+    real = integrity.quick_check
+    monkeypatch.setattr(integrity, "quick_check", lambda conn: runs.append(1) or real(conn))
+    Store(path).close()  # the last session closed it: no check
+    assert runs == []
+    crashed = Store(path)  # left open, as by kill -9 or a power cut
+    crashed._conn.close()
+    assert integrity.check_due(path)
+    Store(path).close()
+    assert runs == [1]
+    assert not integrity.check_due(path)
