@@ -63,8 +63,8 @@ def use_key_from_env() -> None:
     hexkey = os.environ.get(KEY_ENV)
     if not hexkey:
         return
-    import storage.db
-    from storage import cipher
+    import kith.storage.db
+    from kith.storage import cipher
 
     if hexkey == BINDING_ONLY:
         import sqlcipher3.dbapi2 as sqlcipher
@@ -75,7 +75,13 @@ def use_key_from_env() -> None:
 
         cipher.connect = unkeyed  # type: ignore[assignment]
         return
-    storage.db.Store.__init__.__defaults__ = (bytes.fromhex(hexkey),)
+    key = bytes.fromhex(hexkey)
+    real_init = kith.storage.db.Store.__init__
+
+    def keyed(self, path: Path | str, key_: bytes | None = None) -> None:  # noqa: ANN001
+        real_init(self, path, key_ if key_ is not None else key)  # (a node passes None)
+
+    kith.storage.db.Store.__init__ = keyed  # type: ignore[method-assign]
     pragmas = [p for p in os.environ.get(PRAGMAS_ENV, "").split(";") if p]
     if pragmas:  # SQLCipher settings to try (each connection, right after the key)
         apply_key = cipher._apply_key
@@ -143,7 +149,7 @@ def compare(module: str, args: list[str], rounds: int) -> float:
 def open_chat(n: int, rounds: int) -> None:
     """Open a profile whose chat has ``n`` messages and read the newest 50 (cold open of
     the store included, as at the app's start)."""
-    from storage import MessageRow, Store
+    from kith.storage import MessageRow, Store
 
     conv = hashlib.blake2b(b"conv", digest_size=32).digest()
     me, peer = b"\xaa" * 32, b"\xbb" * 32
@@ -184,7 +190,7 @@ def store_writes(n: int, rounds: int, pragmas: list[str]) -> None:
     through them: plain, encrypted, and encrypted with ``pragmas`` (SQLCipher settings
     to try). CPU time, unlike throughput, hardly moves with the other load of a shared
     machine."""
-    from storage import MessageRow, Store, cipher
+    from kith.storage import MessageRow, Store, cipher
 
     conv = hashlib.blake2b(b"conv", digest_size=32).digest()
     me, peer = b"\xaa" * 32, b"\xbb" * 32
