@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from app import (
+from kith.app import (
     cli_actions,
     cli_check,
     cli_files,
@@ -27,12 +27,12 @@ from app import (
     cli_unlock,
     desktop_install,
 )
-from app import cli_output as out
-from p2p import commands
-from p2p.errors import KithError
-from p2p.identity import identity_exists
-from p2p.keystore import PROTECTIONS
-from p2p.profile import AlreadyRunning, create_identity, default_profile
+from kith.app import cli_output as out
+from kith.p2p import commands
+from kith.p2p.errors import KithError
+from kith.p2p.identity import identity_exists
+from kith.p2p.keystore import PROTECTIONS
+from kith.p2p.profile import AlreadyRunning, create_identity, default_profile
 
 log = logging.getLogger("kith")
 
@@ -229,7 +229,7 @@ def setup_logging(verbose: int, stream: object = None) -> logging.Handler:
         root.addHandler(handler)
         root.setLevel(logging.INFO if verbose else logging.WARNING)
     if verbose > 1:
-        logging.getLogger("p2p").setLevel(logging.DEBUG)
+        logging.getLogger("kith.p2p").setLevel(logging.DEBUG)
     return handler
 
 
@@ -324,7 +324,7 @@ def _open_app(profile: Path, interfaces: list[str] | None) -> int:
         return out.EXIT_BUSY
     try:
         try:
-            from app.gui import run_app
+            from kith.app.gui import run_app
         except ImportError as e:  # a Qt library missing (the probe imports less)
             out.warn(cli_system.gui_message(f"Qt cannot be loaded ({e})"))
             return out.EXIT_USAGE

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app import cli_output as out
+from kith.app import cli_output as out
 
 NAMES = ("reply", "react", "edit", "unsend", "delete-for-me", "share-contact",
          "card-request", "disappear", "delete-chat")

@@ -7,11 +7,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app import cli_output as out
-from app import cli_unlock
-from p2p.errors import EnvironmentProblem
-from p2p.profile import DB_FILE, claim_nowait
-from storage import cipher, integrity
+from kith.app import cli_output as out
+from kith.app import cli_unlock
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.profile import DB_FILE, claim_nowait
+from kith.storage import cipher, integrity
 
 EXIT_DAMAGED = 8  # (p2p.commands.ERROR_CODES["damaged"])
 

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from app import cli_output as out
-from p2p.files.base import describe_size
-from p2p.files.media import duration_text
+from kith.app import cli_output as out
+from kith.p2p.files.base import describe_size
+from kith.p2p.files.media import duration_text
 
 COMMANDS = ("files", "fetch", "transfers", "pause", "resume", "cancel")
 OFFLINE = {"files", "transfers", "pause", "resume", "cancel"}

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from app import cli_output as out
+from kith.app import cli_output as out
 
 ACTIONS = ("create", "add", "remove", "leave", "rename", "admin", "history-for-new-members",
            "mute")

@@ -186,20 +186,20 @@ def print_message(m: dict[str, Any], as_json: bool) -> None:
 
 
 def _actions() -> Any:
-    from app import cli_actions  # (it uses this module)
+    from kith.app import cli_actions  # (it uses this module)
 
     return cli_actions
 
 
 def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> int:
     """Print a command's result; the exit status."""
-    from app import cli_files
+    from kith.app import cli_files
 
     if name in cli_files.COMMANDS:
         cli_files.output(name, result, as_json)
         return EXIT_OK
     if name == "groups" or name.startswith("group-"):
-        from app import cli_groups
+        from kith.app import cli_groups
 
         return cli_groups.output(name, result, as_json)
     if name == "whoami":

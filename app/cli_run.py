@@ -15,13 +15,13 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from app import cli_actions, cli_files, cli_unlock
-from app import cli_output as out
-from p2p import commands
-from p2p.control import ControlClient, ControlServer
-from p2p.errors import KithError, UserError
-from p2p.node import Node, NodeOptions
-from p2p.profile import (
+from kith.app import cli_actions, cli_files, cli_unlock
+from kith.app import cli_output as out
+from kith.p2p import commands
+from kith.p2p.control import ControlClient, ControlServer
+from kith.p2p.errors import KithError, UserError
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import (
     Holder,
     ProfileLock,
     claim,
@@ -282,7 +282,7 @@ async def serve(profile: Path, args: argparse.Namespace, key: bytes | None = Non
 
 async def link(profile: Path, args: argparse.Namespace) -> int:
     """``kith link``: show a code, wait to be linked, then fetch the history."""
-    from p2p.identity import identity_exists
+    from kith.p2p.identity import identity_exists
 
     if identity_exists(profile):
         raise UserError(f"{profile} already has an identity; link a fresh profile")
@@ -297,7 +297,7 @@ async def link(profile: Path, args: argparse.Namespace) -> int:
 
 
 async def _link(profile: Path, args: argparse.Namespace) -> int:
-    from p2p import link_driver, linking
+    from kith.p2p import link_driver, linking
 
     device_name = args.name or default_device_name()
     key = cli_unlock.create_key(args, profile).key

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from p2p.errors import EnvironmentProblem
+from kith.p2p.errors import EnvironmentProblem
 
 # -- can the desktop app start? ---------------------------------------------------------
 
@@ -114,7 +114,7 @@ def kith_command() -> list[str]:
     found = shutil.which("kith")
     if found and Path(found).resolve().parent == Path(sys.executable).resolve().parent:
         return [str(Path(found).resolve())]
-    return [sys.executable, "-m", "app"]
+    return [sys.executable, "-m", "kith"]
 
 
 def _quote(arg: str) -> str:

@@ -17,10 +17,10 @@ import os
 import sys
 from pathlib import Path
 
-from app import cli_output as out
-from p2p import unlock
-from p2p.errors import UserError
-from p2p.keystore import (
+from kith.app import cli_output as out
+from kith.p2p import unlock
+from kith.p2p.errors import UserError
+from kith.p2p.keystore import (
     PASSPHRASE_FILE_ENV,
     PROTECTIONS,
     Created,
@@ -32,7 +32,7 @@ from p2p.keystore import (
     WrongRecoveryCode,
     read_passphrase,
 )
-from p2p.profile import require_identity
+from kith.p2p.profile import require_identity
 
 PROMPT_TRIES = 3  # on a terminal, wrong passphrases before the command gives up
 NONE_WARNING = (
@@ -216,7 +216,7 @@ def _from_prompt(args: argparse.Namespace) -> bool:
 
 
 def require_identity_exists(profile: Path) -> None:
-    from p2p.identity import identity_exists
+    from kith.p2p.identity import identity_exists
 
     if not identity_exists(profile):
         require_identity(profile)  # raises its "create one first" error
@@ -298,7 +298,7 @@ def recover(profile: Path, args: argparse.Namespace) -> int:
 
 def _migrate_now(profile: Path, key: bytes) -> None:
     """Migrate at once if nobody runs for the profile; else at the next start."""
-    from p2p.profile import claim_nowait
+    from kith.p2p.profile import claim_nowait
 
     lock = claim_nowait(profile, "command", "config protection")
     if lock is None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.gui.resources import DESKTOP_ID, data_files
+from kith.app.gui.resources import DESKTOP_ID, data_files
 
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 # Characters that make an Exec argument need quotes (Desktop Entry spec, "The Exec key").

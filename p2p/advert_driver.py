@@ -11,13 +11,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from p2p import adverts
-from p2p.api import PeersChanged
+from kith.p2p import adverts
+from kith.p2p.api import PeersChanged
 
 if TYPE_CHECKING:
-    from p2p.network import Network, Peer
+    from kith.p2p.network import Network, Peer
 
-log = logging.getLogger("p2p.network")
+log = logging.getLogger("kith.p2p.network")
 
 
 class AdvertDriver:
@@ -49,7 +49,7 @@ class AdvertDriver:
         if not addresses:
             log.debug("ignoring advert %s: no address on this host's networks", advert.instance)
             return
-        from p2p.network import Peer
+        from kith.p2p.network import Peer
 
         peer = net.peers.get(device_id)
         if peer is None:

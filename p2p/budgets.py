@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from p2p import limits, wire
-from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, GroupChanged
-from p2p.session import MAX_ASSEMBLED
+from kith.p2p import limits, wire
+from kith.p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, GroupChanged
+from kith.p2p.session import MAX_ASSEMBLED
 
 if TYPE_CHECKING:
-    from p2p.connection import Connection
-    from p2p.network import Network
-    from p2p.session import PeerHello
+    from kith.p2p.connection import Connection
+    from kith.p2p.network import Network
+    from kith.p2p.session import PeerHello
 
 
 class StrangerBudget:

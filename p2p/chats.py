@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from p2p.api import ACCEPTED
-from p2p.errors import UserError
-from p2p.kinds import DIRECT, GROUP
+from kith.p2p.api import ACCEPTED
+from kith.p2p.errors import UserError
+from kith.p2p.kinds import DIRECT, GROUP
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 
 @dataclass(frozen=True, slots=True)

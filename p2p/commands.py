@@ -13,11 +13,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from p2p.errors import KithError, UserError
-from p2p.events import direct_conversation
-from p2p.fingerprint import fingerprint_bytes, format_safety_number, numeric_fingerprint
-from p2p.identity import NAME_RULE, name_problem
-from p2p.node import (
+from kith.p2p.errors import KithError, UserError
+from kith.p2p.events import direct_conversation
+from kith.p2p.fingerprint import fingerprint_bytes, format_safety_number, numeric_fingerprint
+from kith.p2p.identity import NAME_RULE, name_problem
+from kith.p2p.node import (
     ContactChanged,
     GroupChanged,
     MessagesAdded,
@@ -26,7 +26,7 @@ from p2p.node import (
     PeersChanged,
     parse_address,
 )
-from storage import STATUS_DELIVERED
+from kith.storage import STATUS_DELIVERED
 
 Handler = Callable[[Node, dict[str, Any]], Awaitable[Any]]
 COMMANDS: dict[str, Handler] = {}
@@ -100,8 +100,8 @@ _KINDS = (
 
 def error_code(e: BaseException) -> str:
     """The kind of a failure, one of :data:`ERROR_CODES`."""
-    from p2p.profile import AlreadyRunning
-    from p2p.safefs import UntrustedProfile
+    from kith.p2p.profile import AlreadyRunning
+    from kith.p2p.safefs import UntrustedProfile
 
     if isinstance(e, BadArguments):
         return "usage"
@@ -113,13 +113,13 @@ def error_code(e: BaseException) -> str:
         return "timed_out"
     if isinstance(e, AlreadyRunning):
         return "busy"
-    from p2p import keyerrors
-    from p2p.identity import ProfileLocked
+    from kith.p2p import keyerrors
+    from kith.p2p.identity import ProfileLocked
 
     if isinstance(e, keyerrors.WrongPassphrase | keyerrors.WrongRecoveryCode
                   | keyerrors.PassphraseRequired | keyerrors.KeyringProblem | ProfileLocked):
         return "locked"
-    from storage.integrity import DatabaseDamaged
+    from kith.storage.integrity import DatabaseDamaged
 
     if isinstance(e, DatabaseDamaged) or isinstance(e.__cause__, DatabaseDamaged):
         return "damaged"
@@ -568,4 +568,4 @@ def conv_for(node: Node, user: bytes) -> bytes:
 _ = time
 
 # (these register their commands, and import this module)
-from p2p import commands_actions, commands_files, commands_groups  # noqa: E402, F401
+from kith.p2p import commands_actions, commands_files, commands_groups  # noqa: E402, F401

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from p2p.actions.disappearing import describe, parse_duration
-from p2p.commands import FLAG, NUMBER, TEXT, command
-from p2p.errors import UserError
-from p2p.kinds import GROUP
-from p2p.node import Node, message_json
-from storage import STATUS_DELIVERED, MessageRow
+from kith.p2p.actions.disappearing import describe, parse_duration
+from kith.p2p.commands import FLAG, NUMBER, TEXT, command
+from kith.p2p.errors import UserError
+from kith.p2p.kinds import GROUP
+from kith.p2p.node import Node, message_json
+from kith.storage import STATUS_DELIVERED, MessageRow
 
 
 def _conv(node: Node, chat: str) -> bytes:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from p2p.commands import FLAG, NUMBER, TEXT, NotFound, TimedOut, command
-from p2p.errors import UserError
-from p2p.node import Node, message_json
-from storage import STATUS_DELIVERED, MessageRow
+from kith.p2p.commands import FLAG, NUMBER, TEXT, NotFound, TimedOut, command
+from kith.p2p.errors import UserError
+from kith.p2p.node import Node, message_json
+from kith.storage import STATUS_DELIVERED, MessageRow
 
 del FLAG
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from p2p.commands import FLAG, TEXT, BadArguments, command
-from p2p.kinds import GROUP
-from p2p.membership import is_group_id
-from p2p.node import Node, message_json
-from storage import MessageRow
-from storage.groups import GroupLineRow
+from kith.p2p.commands import FLAG, TEXT, BadArguments, command
+from kith.p2p.kinds import GROUP
+from kith.p2p.membership import is_group_id
+from kith.p2p.node import Node, message_json
+from kith.storage import MessageRow
+from kith.storage.groups import GroupLineRow
 
 LIST = (list,)
 

@@ -14,10 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from p2p import limits, wire
-from p2p.errors import KithError, RemoteProtocolError
-from p2p.logs import Throttle
-from p2p.session import HandshakeComplete, PeerHello, Session
+from kith.p2p import limits, wire
+from kith.p2p.errors import KithError, RemoteProtocolError
+from kith.p2p.logs import Throttle
+from kith.p2p.session import HandshakeComplete, PeerHello, Session
 
 log = logging.getLogger(__name__)
 _throttle = Throttle(log)

@@ -21,18 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from p2p import events as ev
-from p2p import lww
-from p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged, ContactInfo
-from p2p.errors import UserError
-from p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
-from p2p.identity import name_problem
-from p2p.kinds import DIRECT, SELF, Applying, Author, Batch, Kind, Part
-from storage import ContactRow, Store
+from kith.p2p import events as ev
+from kith.p2p import lww
+from kith.p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged, ContactInfo
+from kith.p2p.errors import UserError
+from kith.p2p.fingerprint import normalize_safety_number, safety_number, sas_emoji
+from kith.p2p.identity import name_problem
+from kith.p2p.kinds import DIRECT, SELF, Applying, Author, Batch, Kind, Part
+from kith.storage import ContactRow, Store
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
 CONTACT_STATES = (PENDING_IN, PENDING_OUT, ACCEPTED, DECLINED)
 CONTACT_ACTIONS = ("request", "accept", "decline")

@@ -29,11 +29,11 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from p2p import commands
-from p2p.errors import EnvironmentProblem, KithError
-from p2p.node import Node
-from p2p.profile import control_socket_path
-from p2p.safefs import UntrustedProfile
+from kith.p2p import commands
+from kith.p2p.errors import EnvironmentProblem, KithError
+from kith.p2p.node import Node
+from kith.p2p.profile import control_socket_path
+from kith.p2p.safefs import UntrustedProfile
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024

@@ -16,13 +16,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from p2p import events as ev
-from p2p.kinds import DIRECT, GROUP, SELF, Batch, Part
-from p2p.membership import is_group_id
+from kith.p2p import events as ev
+from kith.p2p.kinds import DIRECT, GROUP, SELF, Batch, Part
+from kith.p2p.membership import is_group_id
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from storage import Store
+    from kith.p2p.core import Core
+    from kith.storage import Store
 
 MEMBER = "member"
 Gate = Callable[[bytes, bytes], bool]  # (user, conv) -> allowed

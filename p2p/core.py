@@ -14,27 +14,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from p2p.api import NodeEvent
-from p2p.connection import Timing
-from p2p.errors import UserError
-from p2p.identity import Identity
-from p2p.kinds import KindTable
-from storage import Store
+from kith.p2p.api import NodeEvent
+from kith.p2p.connection import Timing
+from kith.p2p.errors import UserError
+from kith.p2p.identity import Identity
+from kith.p2p.kinds import KindTable
+from kith.storage import Store
 
 if TYPE_CHECKING:
-    from p2p.actions import Actions
-    from p2p.contacts import Contacts
-    from p2p.conversations import Conversations
-    from p2p.devices import Devices
-    from p2p.eventlog import EventLog
-    from p2p.files.feature import Files
-    from p2p.groups import Groups
-    from p2p.messages import Messages
-    from p2p.network import Network
-    from p2p.presence import Presence
-    from p2p.replication import Replication
-    from p2p.settings import Settings
-    from p2p.signals import Signals
+    from kith.p2p.actions import Actions
+    from kith.p2p.contacts import Contacts
+    from kith.p2p.conversations import Conversations
+    from kith.p2p.devices import Devices
+    from kith.p2p.eventlog import EventLog
+    from kith.p2p.files.feature import Files
+    from kith.p2p.groups import Groups
+    from kith.p2p.messages import Messages
+    from kith.p2p.network import Network
+    from kith.p2p.presence import Presence
+    from kith.p2p.replication import Replication
+    from kith.p2p.settings import Settings
+    from kith.p2p.signals import Signals
 
 log = logging.getLogger(__name__)
 

@@ -17,16 +17,16 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from p2p import wire
-from p2p.api import DeviceInfo, DevicesChanged, PeersChanged
-from p2p.connection import Connection
-from p2p.errors import UserError
-from p2p.identity import DeviceRevocation, revoke_device
-from p2p.session import PeerHello
+from kith.p2p import wire
+from kith.p2p.api import DeviceInfo, DevicesChanged, PeersChanged
+from kith.p2p.connection import Connection
+from kith.p2p.errors import UserError
+from kith.p2p.identity import DeviceRevocation, revoke_device
+from kith.p2p.session import PeerHello
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ class Devices:
     ) -> DeviceInfo:
         """Link the new device that shows ``code`` (found over mDNS by the code's hint,
         or at ``address``): hand it the identity and certify its key."""
-        from p2p import link_driver, linking
+        from kith.p2p import link_driver, linking
 
         core = self.core
         try:

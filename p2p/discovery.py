@@ -34,9 +34,9 @@ from zeroconf import (
 )
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from p2p.errors import EnvironmentProblem
-from p2p.identity import valid_name
-from p2p.wire import PROTOCOL_VERSION
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.identity import valid_name
+from kith.p2p.wire import PROTOCOL_VERSION
 
 SERVICE_TYPE = "_kith._tcp.local."
 DEVICE_ID_HEX_LEN = 64  # an Ed25519 public key

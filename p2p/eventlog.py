@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from p2p import events as ev
-from p2p.errors import EnvironmentProblem
-from p2p.kinds import Applying, Batch
-from p2p.restore import SILENT_HOLDER, START_WAIT, HeadGate
-from storage import EventRowTuple, StorageError, Store
-from storage.cipher import DB_ERRORS
+from kith.p2p import events as ev
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.kinds import Applying, Batch
+from kith.p2p.restore import SILENT_HOLDER, START_WAIT, HeadGate
+from kith.storage import EventRowTuple, StorageError, Store
+from kith.storage.cipher import DB_ERRORS
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from p2p.errors import RemoteProtocolError
-from p2p.identity import sign, verify_signature
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.identity import sign, verify_signature
 
 GENESIS = b""  # prev of an author's first event in a conversation
 FORMAT = 2  # the format new events are written in

@@ -11,15 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from p2p import events as ev
-from p2p import membership as mb
-from p2p.api import GroupChanged
-from p2p.errors import UserError
-from p2p.membership import Group, InviteBody
-from storage.groups import GroupLineRow, GroupRow
+from kith.p2p import events as ev
+from kith.p2p import membership as mb
+from kith.p2p.api import GroupChanged
+from kith.p2p.errors import UserError
+from kith.p2p.membership import Group, InviteBody
+from kith.storage.groups import GroupLineRow, GroupRow
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 
 def control_of(e: ev.SignedEvent, user: bytes, body: mb.ControlBody) -> mb.Control:

@@ -22,17 +22,17 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from p2p import events as ev
-from p2p import membership as mb
-from p2p.errors import RemoteProtocolError
-from p2p.group_protocol import MAX_REFS, Bodies, BodyWant
-from p2p.kinds import GROUP, Applying, Batch, Part
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p import membership as mb
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.group_protocol import MAX_REFS, Bodies, BodyWant
+from kith.p2p.kinds import GROUP, Applying, Batch, Part
+from kith.storage import Store
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.groups import Groups
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.groups import Groups
+    from kith.p2p.network import Peer
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ class GroupBodies:
     ) -> None:
         """Apply events whose heads are stored as if they came now (``fill``: their bodies
         came now, and are written too) - if they count and show here as the fold stands."""
-        from p2p.eventlog import WRITE_ERRORS
+        from kith.p2p.eventlog import WRITE_ERRORS
 
         core = self.core
         groups = self.groups
@@ -275,6 +275,6 @@ class GroupBodies:
 
 
 def _control_names() -> frozenset[str]:
-    from p2p.groups import CONTROL_NAMES
+    from kith.p2p.groups import CONTROL_NAMES
 
     return CONTROL_NAMES

@@ -28,19 +28,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from p2p import events as ev
-from p2p import membership as mb
-from p2p.api import GroupChanged
-from p2p.conversations import HeadOnly
-from p2p.group_api import GroupApi, GroupInfo, MemberInfo, control_of
-from p2p.group_bodies import GroupBodies
-from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind, Part
-from p2p.membership import Group, InviteBody
-from storage import Store
-from storage.groups import GroupLineRow
+from kith.p2p import events as ev
+from kith.p2p import membership as mb
+from kith.p2p.api import GroupChanged
+from kith.p2p.conversations import HeadOnly
+from kith.p2p.group_api import GroupApi, GroupInfo, MemberInfo, control_of
+from kith.p2p.group_bodies import GroupBodies
+from kith.p2p.kinds import DIRECT, GROUP, Applying, Author, Kind, Part
+from kith.p2p.membership import Group, InviteBody
+from kith.storage import Store
+from kith.storage.groups import GroupLineRow
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class _Changes(Part):
         groups = self.groups
         for conv in {c for c, _, _ in self.invites} | self.changed:
             groups.announce(conv, tuple(x for x in self.lines if x.conv == conv))
-        from p2p.api import StatusChanged
+        from kith.p2p.api import StatusChanged
 
         for conv, author, seq, status in self._moved:
             groups.core.emit(StatusChanged(conv, author, seq, status))
@@ -449,7 +449,7 @@ class Groups(GroupApi):
     def write_receipts(
         self, store: Store, receipts: Iterable[tuple[bytes, bytes, bytes, int, bool]]
     ) -> list[tuple[bytes, bytes, int, int]]:
-        from storage import STATUS_DELIVERED, STATUS_READ, STATUS_SENDING
+        from kith.storage import STATUS_DELIVERED, STATUS_READ, STATUS_SENDING
 
         touched: set[tuple[bytes, bytes]] = set()
         for conv, author, user, seq, read in receipts:

@@ -25,7 +25,7 @@ import msgspec
 import nacl.bindings as sodium
 import nacl.exceptions
 
-from p2p.errors import EnvironmentProblem, RemoteProtocolError
+from kith.p2p.errors import EnvironmentProblem, RemoteProtocolError
 
 KEY_FILE = "identity.kith"
 SEALED_MAGIC = b"KITH-SEALED-1\n"  # a key file sealed with the data key starts so
@@ -254,13 +254,13 @@ class ProfileLocked(EnvironmentProblem):
 
 def identity_exists(profile: Path) -> bool:
     """The profile has a key file (sealed or not), without reading it."""
-    from p2p import safefs
+    from kith.p2p import safefs
 
     return safefs.check_folder(profile) and os.path.lexists(profile / KEY_FILE)
 
 
 def is_sealed(profile: Path) -> bool:
-    from p2p import safefs
+    from kith.p2p import safefs
 
     try:
         return safefs.read_private(profile / KEY_FILE).startswith(SEALED_MAGIC)
@@ -273,8 +273,8 @@ def load_identity(profile: Path, key: bytes | None = None) -> Identity | None:
     user's own, closed to others and not a symlink (see :mod:`p2p.safefs`). A sealed key
     file needs the profile's data key ``key`` (:class:`ProfileLocked` otherwise); a
     plain one opens with or without it."""
-    from p2p import safefs
-    from p2p.keysecrets import open_sealed
+    from kith.p2p import safefs
+    from kith.p2p.keysecrets import open_sealed
 
     path = profile / KEY_FILE
     if not safefs.check_folder(profile):
@@ -311,8 +311,8 @@ def save_identity(
 ) -> None:
     """Write the key file with mode 0600, atomically, never through a symlink; refuse to
     overwrite unless asked. With the profile's data key ``key``, sealed with it."""
-    from p2p import safefs
-    from p2p.keysecrets import seal
+    from kith.p2p import safefs
+    from kith.p2p.keysecrets import seal
 
     safefs.ensure_folder(profile)
     path = profile / KEY_FILE
@@ -329,7 +329,7 @@ def seal_key_file(profile: Path, key: bytes) -> bool:
     profile); True if it did. The plain file is kept under a second name while the sealed
     one replaces it, then overwritten and removed, so that a crash at any point leaves a
     whole key file (a leftover plain copy is wiped on the next call)."""
-    from storage.cipher import wipe_file
+    from kith.storage.cipher import wipe_file
 
     old = profile / PLAIN_OLD
     if not identity_exists(profile):

@@ -3,7 +3,7 @@ what opens the profile."""
 
 from __future__ import annotations
 
-from p2p.errors import EnvironmentProblem, UserError
+from kith.p2p.errors import EnvironmentProblem, UserError
 
 
 class KeystoreError(EnvironmentProblem):

@@ -14,7 +14,7 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.secret
 
-from p2p.keyerrors import KeystoreError
+from kith.p2p.keyerrors import KeystoreError
 
 KEY_BYTES = 32
 KDF_TARGET_SECONDS = 0.5

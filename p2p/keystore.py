@@ -47,9 +47,9 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
-from p2p import safefs
-from p2p.errors import UserError
-from p2p.keyerrors import (  # noqa: F401 (the errors are part of this module's interface)
+from kith.p2p import safefs
+from kith.p2p.errors import UserError
+from kith.p2p.keyerrors import (  # noqa: F401 (the errors are part of this module's interface)
     KeyFileDamaged,
     KeyMissing,
     KeyringEntryChanged,
@@ -61,7 +61,7 @@ from p2p.keyerrors import (  # noqa: F401 (the errors are part of this module's 
     WrongPassphrase,
     WrongRecoveryCode,
 )
-from p2p.keysecrets import (  # noqa: F401 (re-exported: keystore.seal / keystore.open)
+from kith.p2p.keysecrets import (  # noqa: F401 (re-exported: keystore.seal / keystore.open)
     KDF_TARGET_SECONDS,
     PASSPHRASE_FILE_ENV,
     WRONG_TRIES_FREE,
@@ -76,7 +76,7 @@ from p2p.keysecrets import (  # noqa: F401 (re-exported: keystore.seal / keystor
     retry_delay,
     seal,
 )
-from p2p.oskeyring import (  # noqa: F401
+from kith.p2p.oskeyring import (  # noqa: F401
     KEYRING_SERVICE,
     RECOVERY_HINT,
     KeyringStatus,

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import msgspec
 
-from p2p.errors import RemoteProtocolError
+from kith.p2p.errors import RemoteProtocolError
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.events import SignedEvent
-    from storage import Store
+    from kith.p2p.core import Core
+    from kith.p2p.events import SignedEvent
+    from kith.storage import Store
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import nacl.bindings as sodium
 
-from p2p import linking, wire
-from p2p.connection import Connection, Timing
-from p2p.errors import RemoteProtocolError, UserError
-from p2p.identity import Identity, save_identity
-from p2p.session import PeerHello, Session
+from kith.p2p import linking, wire
+from kith.p2p.connection import Connection, Timing
+from kith.p2p.errors import RemoteProtocolError, UserError
+from kith.p2p.identity import Identity, save_identity
+from kith.p2p.session import PeerHello, Session
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ async def wait_for_link(
         if on_listening is not None:
             on_listening(port)
         if discovery:
-            from p2p.discovery import Discovery
+            from kith.p2p.discovery import Discovery
 
             disc = Discovery(
                 device_id_hex=temp.device_id.hex(), port=port, name=None,

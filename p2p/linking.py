@@ -33,8 +33,8 @@ import nacl.secret
 from spake2 import SPAKE2_A, SPAKE2_B  # type: ignore[import-untyped]
 from spake2.spake2 import SPAKEError  # type: ignore[import-untyped]
 
-from p2p.errors import LocalProtocolError, RemoteProtocolError
-from p2p.identity import DeviceCertificate
+from kith.p2p.errors import LocalProtocolError, RemoteProtocolError
+from kith.p2p.identity import DeviceCertificate
 
 MAX_TRIES = 3  # wrong codes before a waiting device gives up
 # LinkResult reasons the new device answers a refused code with (never shown as such:

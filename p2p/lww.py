@@ -8,8 +8,8 @@ clocks are written with the batch (so a batch that fails to commit decides nothi
 
 from __future__ import annotations
 
-from p2p.kinds import Batch, Part
-from storage import Store
+from kith.p2p.kinds import Batch, Part
+from kith.storage import Store
 
 
 class LastWriterWins(Part):

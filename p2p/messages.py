@@ -28,13 +28,13 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from p2p import events as ev
-from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
-from p2p.errors import UserError
-from p2p.files.descriptor import Attachment
-from p2p.files.descriptor import problem as attachment_problem
-from p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
-from storage import (
+from kith.p2p import events as ev
+from kith.p2p.api import ACCEPTED, MessagesAdded, StatusChanged
+from kith.p2p.errors import UserError
+from kith.p2p.files.descriptor import Attachment
+from kith.p2p.files.descriptor import problem as attachment_problem
+from kith.p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
+from kith.storage import (
     STATUS_DELIVERED,
     STATUS_READ,
     STATUS_RECEIVED,
@@ -44,7 +44,7 @@ from storage import (
 )
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 log = logging.getLogger(__name__)
 

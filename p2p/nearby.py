@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from p2p.api import ACCEPTED, PeerInfo
-from p2p.network import Peer, format_address
+from kith.p2p.api import ACCEPTED, PeerInfo
+from kith.p2p.network import Peer, format_address
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 
 def peer_infos(core: Core) -> list[PeerInfo]:

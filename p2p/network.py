@@ -22,19 +22,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from p2p import adverts, limits, sync, wire
-from p2p.advert_driver import AdvertDriver
-from p2p.adverts import Addresses
-from p2p.api import PeersChanged
-from p2p.budgets import StrangerBudget
-from p2p.connection import READER_LIMIT, Connection
-from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
-from p2p.eventlog import WRITE_ERRORS
-from p2p.logs import Throttle
-from p2p.session import PeerHello, Session
+from kith.p2p import adverts, limits, sync, wire
+from kith.p2p.advert_driver import AdvertDriver
+from kith.p2p.adverts import Addresses
+from kith.p2p.api import PeersChanged
+from kith.p2p.budgets import StrangerBudget
+from kith.p2p.connection import READER_LIMIT, Connection
+from kith.p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
+from kith.p2p.eventlog import WRITE_ERRORS
+from kith.p2p.logs import Throttle
+from kith.p2p.session import PeerHello, Session
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Network:
         self.link_adverts: dict[str, Any] = {}  # mDNS instance -> advert with link=hint
         self.dial_budget = adverts.DialBudget()  # dials of strangers' adverts
         self._throttle = Throttle(log)
-        self._conn_throttle = Throttle(logging.getLogger("p2p.connection"))
+        self._conn_throttle = Throttle(logging.getLogger("kith.p2p.connection"))
         self.admit: list[Admit] = []
         self.connected: list[Hook] = []
         self.disconnected: list[Hook] = []
@@ -173,7 +173,7 @@ class Network:
         """Announce this device (with ``name`` while discoverable) and browse for peers."""
         if self.discovery is not None:
             return
-        from p2p.discovery import Discovery, PeerAdvert
+        from kith.p2p.discovery import Discovery, PeerAdvert
 
         def found(advert: PeerAdvert) -> None:
             self.on_advert(advert)

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from p2p import api, nearby
-from p2p import events as ev
-from p2p.actions import Actions
-from p2p.api import (
+from kith.p2p import api, nearby
+from kith.p2p import events as ev
+from kith.p2p.actions import Actions
+from kith.p2p.api import (
     ACCEPTED,
     DECLINED,
     PENDING_IN,
@@ -46,25 +46,25 @@ from p2p.api import (
     TypingChanged,
     message_json,
 )
-from p2p.chats import Chat, resolve_chat
-from p2p.contacts import Contacts
-from p2p.conversations import Conversations
-from p2p.core import Core, NodeOptions
-from p2p.devices import Devices
-from p2p.errors import EnvironmentProblem, UserError
-from p2p.eventlog import EventLog
-from p2p.files.feature import Files
-from p2p.groups import GroupInfo, Groups
-from p2p.identity import Identity, seal_key_file
-from p2p.messages import Messages
-from p2p.network import Network, parse_address
-from p2p.presence import Presence
-from p2p.profile import DB_FILE, ProfileLock, require_identity
-from p2p.receive import Receiver
-from p2p.replication import Replication
-from p2p.settings import SYNCED_SETTINGS, Settings
-from p2p.signals import TYPING_TTL, Signals
-from storage import MessageRow, StorageError, Store, cipher
+from kith.p2p.chats import Chat, resolve_chat
+from kith.p2p.contacts import Contacts
+from kith.p2p.conversations import Conversations
+from kith.p2p.core import Core, NodeOptions
+from kith.p2p.devices import Devices
+from kith.p2p.errors import EnvironmentProblem, UserError
+from kith.p2p.eventlog import EventLog
+from kith.p2p.files.feature import Files
+from kith.p2p.groups import GroupInfo, Groups
+from kith.p2p.identity import Identity, seal_key_file
+from kith.p2p.messages import Messages
+from kith.p2p.network import Network, parse_address
+from kith.p2p.presence import Presence
+from kith.p2p.profile import DB_FILE, ProfileLock, require_identity
+from kith.p2p.receive import Receiver
+from kith.p2p.replication import Replication
+from kith.p2p.settings import SYNCED_SETTINGS, Settings
+from kith.p2p.signals import TYPING_TTL, Signals
+from kith.storage import MessageRow, StorageError, Store, cipher
 
 log = logging.getLogger(__name__)
 

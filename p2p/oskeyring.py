@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from p2p.keyerrors import (
+from kith.p2p.keyerrors import (
     KeyringEntryChanged,
     KeyringEntryMissing,
     KeyringProblem,

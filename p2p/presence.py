@@ -17,12 +17,12 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from p2p import wire
-from p2p.api import PeersChanged
+from kith.p2p import wire
+from kith.p2p.api import PeersChanged
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
 
 class Presence:

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import platformdirs
 
-from p2p import safefs
-from p2p.errors import EnvironmentProblem, UserError
-from p2p.identity import (
+from kith.p2p import safefs
+from kith.p2p.errors import EnvironmentProblem, UserError
+from kith.p2p.identity import (
     KEY_FILE,
     Identity,
     identity_exists,

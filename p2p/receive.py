@@ -20,17 +20,17 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from p2p import events as ev
-from p2p import sync, wire
-from p2p.conversations import HeadOnly
-from p2p.errors import RemoteProtocolError
-from p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
-from p2p.membership import is_group_id
+from kith.p2p import events as ev
+from kith.p2p import sync, wire
+from kith.p2p.conversations import HeadOnly
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.kinds import CONV_TYPES, Applying, Author, Batch, Kind
+from kith.p2p.membership import is_group_id
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
-    from storage import DeviceRow
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
+    from kith.storage import DeviceRow
 
 log = logging.getLogger(__name__)
 

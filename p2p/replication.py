@@ -18,13 +18,13 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from p2p import events as ev
-from p2p import sync, wire
-from p2p.identity import DeviceCertificate
+from kith.p2p import events as ev
+from kith.p2p import sync, wire
+from kith.p2p.identity import DeviceCertificate
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
 log = logging.getLogger(__name__)
 

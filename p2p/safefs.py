@@ -18,7 +18,7 @@ import os
 import stat
 from pathlib import Path
 
-from p2p.errors import EnvironmentProblem
+from kith.p2p.errors import EnvironmentProblem
 
 log = logging.getLogger(__name__)
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

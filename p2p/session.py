@@ -30,10 +30,10 @@ from dataclasses import dataclass
 
 import msgspec
 
-from p2p import wire
-from p2p.errors import LocalProtocolError, RemoteProtocolError
-from p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public, name_problem
-from p2p.noise import MAX_MESSAGE, CipherState, HandshakeState, NoiseError
+from kith.p2p import wire
+from kith.p2p.errors import LocalProtocolError, RemoteProtocolError
+from kith.p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public, name_problem
+from kith.p2p.noise import MAX_MESSAGE, CipherState, HandshakeState, NoiseError
 
 TAG = 16  # ChaCha20-Poly1305 tag
 MAX_CHUNK = MAX_MESSAGE - TAG - 1

@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from p2p import events as ev
-from p2p import lww, wire
-from p2p.api import PeersChanged, SettingChanged
-from p2p.connection import Connection
-from p2p.errors import UserError
-from p2p.identity import name_problem, save_identity
-from p2p.kinds import SELF, Applying, Author, Kind, Part
-from p2p.session import PeerHello
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p import lww, wire
+from kith.p2p.api import PeersChanged, SettingChanged
+from kith.p2p.connection import Connection
+from kith.p2p.errors import UserError
+from kith.p2p.identity import name_problem, save_identity
+from kith.p2p.kinds import SELF, Applying, Author, Kind, Part
+from kith.p2p.session import PeerHello
+from kith.storage import Store
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from p2p import wire
-from p2p.api import HandoffOffer, PeersChanged, TypingChanged
-from p2p.identity import valid_name
-from p2p.membership import is_group_id
-from p2p.messages import MAX_TEXT
+from kith.p2p import wire
+from kith.p2p.api import HandoffOffer, PeersChanged, TypingChanged
+from kith.p2p.identity import valid_name
+from kith.p2p.membership import is_group_id
+from kith.p2p.messages import MAX_TEXT
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
 TYPING_TTL = 6.0  # seconds a typing signal lasts unless renewed
 

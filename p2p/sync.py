@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from p2p.events import Head, SignedEvent
+from kith.p2p.events import Head, SignedEvent
 
 Vector = dict[bytes, int]
 

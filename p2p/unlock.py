@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from p2p.identity import identity_exists, seal_key_file
-from p2p.keystore import (
+from kith.p2p.identity import identity_exists, seal_key_file
+from kith.p2p.keystore import (
     KEY_FILES,
     Created,
     KdfParams,
@@ -32,8 +32,8 @@ from p2p.keystore import (
     Protection,
     keyring_status,
 )
-from p2p.profile import DB_FILE
-from storage import cipher
+from kith.p2p.profile import DB_FILE
+from kith.storage import cipher
 
 Progress = cipher.Progress
 
@@ -105,7 +105,7 @@ def new_recovery_code(profile: Path, key: bytes, *, kdf: KdfParams | None = None
 
 def needs_migration(profile: Path) -> bool:
     """The database or the key file is still plain (or a migration was interrupted)."""
-    from p2p.identity import PLAIN_OLD, is_sealed
+    from kith.p2p.identity import PLAIN_OLD, is_sealed
 
     path = profile / DB_FILE
     plain_db = path.exists() and path.stat().st_size > 0 and not cipher.is_encrypted(path)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p.files.protocol import (
+from kith.p2p.files.protocol import (
     BlockPiece,
     BlockRefused,
     BlockRequest,
@@ -24,8 +24,8 @@ from p2p.files.protocol import (
     FileQuery,
     FileStop,
 )
-from p2p.group_protocol import Bodies, BodyWant
-from p2p.identity import DeviceCertificate, DeviceRevocation
+from kith.p2p.group_protocol import Bodies, BodyWant
+from kith.p2p.identity import DeviceCertificate, DeviceRevocation
 
 # The protocol version, carried in Hello; peers of another version are told so with a
 # ``bye`` and nothing else is exchanged. 2: events sign their body's hash (p2p/events.py).

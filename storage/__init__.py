@@ -1,7 +1,7 @@
 """Kith's persistent state: one SQLite database per profile (no networking, no Qt)."""
 
-from storage.db import Store
-from storage.rows import (
+from kith.storage.db import Store
+from kith.storage.rows import (
     STATUS_DELIVERED,
     STATUS_NAMES,
     STATUS_READ,

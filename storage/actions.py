@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from storage.base import StoreBase
-from storage.messages import _MESSAGE_SELECT, _message
-from storage.rows import MessageRow, event_key
+from kith.storage.base import StoreBase
+from kith.storage.messages import _MESSAGE_SELECT, _message
+from kith.storage.rows import MessageRow, event_key
 
 WINDOW_MS = 24 * 3600 * 1000  # edit and unsend: within 24 h of sending, by the author's clock
 MAX_EDITS = 10

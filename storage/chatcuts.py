@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from storage.actions import Settled
-from storage.base import StoreBase
+from kith.storage.actions import Settled
+from kith.storage.base import StoreBase
 
 # an attachment ``a`` of a message up to its conversation's cut (delete chat)
 _CUT_SHOWN = (

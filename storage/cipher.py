@@ -33,7 +33,7 @@ from typing import Any, cast
 
 import sqlcipher3.dbapi2 as sqlcipher  # type: ignore[import-untyped]
 
-from storage.rows import DatabaseCorrupt, StorageError
+from kith.storage.rows import DatabaseCorrupt, StorageError
 
 # sqlcipher3's binding (a copy of an older Python's sqlite3 module) binds only int, float,
 # str and bytearray directly; bytes and None, most of Kith's parameters (ids, keys,

@@ -19,16 +19,16 @@ from typing import Any
 
 import sqlite_utils
 
-from storage import cipher, integrity
-from storage.actions import ActionsPart
-from storage.chatcuts import ChatCutsPart
-from storage.events import EventsPart
-from storage.files import FilesPart
-from storage.groups import GroupsPart
-from storage.messages import MessagesPart
-from storage.migrations import LATEST, MIGRATIONS, missing_from
-from storage.people import PeoplePart
-from storage.rows import DatabaseCorrupt, DatabaseTooNew, StorageError
+from kith.storage import cipher, integrity
+from kith.storage.actions import ActionsPart
+from kith.storage.chatcuts import ChatCutsPart
+from kith.storage.events import EventsPart
+from kith.storage.files import FilesPart
+from kith.storage.groups import GroupsPart
+from kith.storage.messages import MessagesPart
+from kith.storage.migrations import LATEST, MIGRATIONS, missing_from
+from kith.storage.people import PeoplePart
+from kith.storage.rows import DatabaseCorrupt, DatabaseTooNew, StorageError
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from storage.base import StoreBase
-from storage.rows import EventRowTuple, HeadRow
+from kith.storage.base import StoreBase
+from kith.storage.rows import EventRowTuple, HeadRow
 
 
 class EventsPart(StoreBase):

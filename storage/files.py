@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.base import StoreBase
+from kith.storage.base import StoreBase
 
 # The states of a file, as `kith files` shows them.
 FILE_REMOTE = "remote"  # not here (not asked for yet, or removed from disk)

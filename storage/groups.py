@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from storage.base import StoreBase
+from kith.storage.base import StoreBase
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage import cipher
-from storage.rows import DatabaseCorrupt
+from kith.storage import cipher
+from kith.storage.rows import DatabaseCorrupt
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +198,7 @@ def repair(path: Path, key: bytes | None) -> Repaired:
     from both ends (a damaged page stops a scan; the other direction reads past it), the
     rows go into a fresh database of the current schema, the search index is rebuilt,
     and the fresh one replaces the damaged one, which is kept (:func:`keep_copy`)."""
-    from storage.db import Store
+    from kith.storage.db import Store
 
     copy = keep_copy(path)
     fresh = path.with_name(path.name + ".repair")

@@ -7,8 +7,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from storage.base import StoreBase
-from storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow, event_key
+from kith.storage.base import StoreBase
+from kith.storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow, event_key
 
 _MESSAGE_SELECT = """
 SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,

@@ -12,7 +12,7 @@ from functools import cache
 
 import sqlite_utils
 
-from storage.rows import event_key
+from kith.storage.rows import event_key
 
 
 def _v1(db: sqlite_utils.Database) -> None:

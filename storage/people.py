@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from storage.base import StoreBase
-from storage.rows import ContactRow, DeviceRow, PeerRow, contact_from_row, device_from_row
+from kith.storage.base import StoreBase
+from kith.storage.rows import ContactRow, DeviceRow, PeerRow, contact_from_row, device_from_row
 
 _DEVICE_SELECT = (
     "SELECT device_id, user_id, name, created, cert, revoked, last_seen, proven FROM devices "

@@ -17,10 +17,10 @@ from typing import Any
 
 from nodekit import befriend, make_node
 
-from p2p.events import direct_conversation
-from p2p.node import Node
-from p2p.profile import DB_FILE, create_identity
-from storage import STATUS_READ, MessageRow, Store
+from kith.p2p.events import direct_conversation
+from kith.p2p.node import Node
+from kith.p2p.profile import DB_FILE, create_identity
+from kith.storage import STATUS_READ, MessageRow, Store
 
 
 def write_long_chat(

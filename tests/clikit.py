@@ -22,8 +22,8 @@ def new_profile(profile: Path, name: str, device_name: str | None = None) -> byt
     sealed), without a process; returns the data key. (A profile made by
     ``create_identity`` alone is a first-release plain one: the first `kith` start
     encrypts it and says so on stderr; the app asks how to protect it.)"""
-    from p2p.keystore import KeyStore
-    from p2p.profile import create_identity
+    from kith.p2p.keystore import KeyStore
+    from kith.p2p.profile import create_identity
 
     key = KeyStore(profile).create("keyring").key
     create_identity(profile, name, device_name, key=key)
@@ -36,7 +36,7 @@ async def spawn(
     """Start ``kith --profile PROFILE --interface 127.0.0.1 ARGS`` with pipes (``env``:
     more environment variables; ``stdout``: a file descriptor instead of a pipe)."""
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
+        sys.executable, "-m", "kith", "--profile", str(profile), "--interface", "127.0.0.1",
         *args, cwd=ROOT, env={**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})},
         stdout=asyncio.subprocess.PIPE if stdout is None else stdout,
         stderr=asyncio.subprocess.PIPE,
@@ -68,7 +68,7 @@ async def eventually(pred, timeout: float = 30, every: float = 0.02) -> None:
 
 async def kith_in_process(capsys, *args: str) -> tuple[int, str, str]:
     """``kith ARGS`` through ``app.cli.main`` (argparse errors give their exit code)."""
-    from app.cli import main
+    from kith.app.cli import main
 
     def call() -> int:
         try:
@@ -88,7 +88,7 @@ async def chat_fixture(tmp_path, nodes):
     alice's control socket: (alice, bob, alice's profile)."""
     from nodekit import befriend
 
-    from p2p.control import ControlServer
+    from kith.p2p.control import ControlServer
 
     alice, bob, carol = [await nodes(name) for name in ("alice", "bob", "carol")]
     await befriend(alice, bob)
@@ -106,7 +106,7 @@ async def pair_fixture(nodes):
     """alice and bob befriended (nodes in this process), both with a control socket."""
     from nodekit import befriend
 
-    from p2p.control import ControlServer
+    from kith.p2p.control import ControlServer
 
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
@@ -124,7 +124,7 @@ def short_one_shot_waits(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.2) 
     """An in-process one-shot command looks for peers and lingers to deliver ``seconds``
     instead of 3 s each by the clock: for tests that check what it stores, not whom it
     reaches (nodes of a test have discovery off: it would wait the whole time)."""
-    from app import cli_run
+    from kith.app import cli_run
 
     monkeypatch.setattr(cli_run, "DISCOVER_SECONDS", seconds)
     monkeypatch.setattr(cli_run, "LINGER_SECONDS", seconds)

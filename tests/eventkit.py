@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p import events as ev
-from p2p.actions import KINDS as ACTION_KINDS
-from p2p.contacts import KINDS as CONTACT_KINDS
-from p2p.groups import KINDS as GROUP_KINDS
-from p2p.kinds import KindTable
-from p2p.messages import KINDS as MESSAGE_KINDS
-from p2p.settings import SETTING
+from kith.p2p import events as ev
+from kith.p2p.actions import KINDS as ACTION_KINDS
+from kith.p2p.contacts import KINDS as CONTACT_KINDS
+from kith.p2p.groups import KINDS as GROUP_KINDS
+from kith.p2p.kinds import KindTable
+from kith.p2p.messages import KINDS as MESSAGE_KINDS
+from kith.p2p.settings import SETTING
 
 TABLE = KindTable([*MESSAGE_KINDS, *CONTACT_KINDS, SETTING, *GROUP_KINDS, *ACTION_KINDS])
 

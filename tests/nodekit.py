@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from p2p.connection import Timing
-from p2p.node import Node, NodeOptions
-from p2p.profile import create_identity
+from kith.p2p.connection import Timing
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import create_identity
 
 
 def make_node(
@@ -66,7 +66,7 @@ async def befriend(a: Node, b: Node) -> None:
 def add_device(root: Path, owner: str, device_name: str, key: bytes | None = None) -> str:
     """Give ``owner``'s identity a second device profile (what linking produces) and
     return its profile name under ``root`` (``key``: the owner's data key, if any)."""
-    from p2p.identity import Identity, _new_secret, load_identity, save_identity
+    from kith.p2p.identity import Identity, _new_secret, load_identity, save_identity
 
     ident = load_identity(root / owner, key)
     assert ident is not None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from p2p import wire
-from p2p.identity import Identity
-from p2p.session import HandshakeComplete, MessageReceived, Session
+from kith.p2p import wire
+from kith.p2p.identity import Identity
+from kith.p2p.session import HandshakeComplete, MessageReceived, Session
 
 
 def session_of_version(identity: Identity, *, initiator: bool, version: int) -> Session:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 def run_app(profile: Path, interfaces: list[str] | None) -> int:
     """Open the app on ``profile`` (``kith`` with no subcommand)."""
-    from app.gui.app import run_app as _run
+    from kith.app.gui.app import run_app as _run
 
     return _run(profile, interfaces)
 

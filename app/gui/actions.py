@@ -45,22 +45,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
-from app.gui.composer import ComposerField
-from app.gui.emoji import EmojiPicker
-from app.gui.models import MsgRole
-from app.gui.timefmt import date_time, duration
-from app.gui.trustlog import SYSTEM_AUTHOR, is_system
-from p2p.actions.disappearing import CHOICES, parse_duration
-from p2p.actions.reactions import TAPBACKS
-from p2p.api import MessagesChanged, NodeEvent, TimerChanged
-from p2p.errors import KithError
-from p2p.node import Node
-from storage import STATUS_READ, MessageRow
-from storage.actions import MAX_EDITS, WINDOW_MS
+from kith.app.gui import theme
+from kith.app.gui.composer import ComposerField
+from kith.app.gui.emoji import EmojiPicker
+from kith.app.gui.models import MsgRole
+from kith.app.gui.timefmt import date_time, duration
+from kith.app.gui.trustlog import SYSTEM_AUTHOR, is_system
+from kith.p2p.actions.disappearing import CHOICES, parse_duration
+from kith.p2p.actions.reactions import TAPBACKS
+from kith.p2p.api import MessagesChanged, NodeEvent, TimerChanged
+from kith.p2p.errors import KithError
+from kith.p2p.node import Node
+from kith.storage import STATUS_READ, MessageRow
+from kith.storage.actions import MAX_EDITS, WINDOW_MS
 
 if TYPE_CHECKING:
-    from app.gui.window import MainWindow
+    from kith.app.gui.window import MainWindow
 
 QUOTE_CHARS = 90
 

@@ -18,25 +18,25 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from app.gui import autostart, i18n, netifs, theme
-from app.gui import unlock as unlock_ui
-from app.gui.bridge import Bridge
-from app.gui.devices import LinkDialog
-from app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
-from app.gui.instance import InstanceServer, raise_running
-from app.gui.notify import DesktopNotifications
-from app.gui.resources import icon_path
-from app.gui.window import MainWindow
-from p2p.connection import Timing
-from p2p.control import ControlServer
-from p2p.errors import KithError
-from p2p.identity import identity_exists
-from p2p.node import Node, NodeOptions
-from p2p.profile import DB_FILE, create_identity
-from storage import StorageError, Store
+from kith.app.gui import autostart, i18n, netifs, theme
+from kith.app.gui import unlock as unlock_ui
+from kith.app.gui.bridge import Bridge
+from kith.app.gui.devices import LinkDialog
+from kith.app.gui.dialogs import NOTIFY_SOUND, FirstStartDialog
+from kith.app.gui.instance import InstanceServer, raise_running
+from kith.app.gui.notify import DesktopNotifications
+from kith.app.gui.resources import icon_path
+from kith.app.gui.window import MainWindow
+from kith.p2p.connection import Timing
+from kith.p2p.control import ControlServer
+from kith.p2p.errors import KithError
+from kith.p2p.identity import identity_exists
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import DB_FILE, create_identity
+from kith.storage import StorageError, Store
 
 if TYPE_CHECKING:  # linking (SPAKE2) is imported only when a device links
-    from p2p.link_driver import Linked
+    from kith.p2p.link_driver import Linked
 
 log = logging.getLogger(__name__)
 AFTER_PAINT_FALLBACK_MS = 1000  # a window that is never painted still gets the deferred work
@@ -108,7 +108,7 @@ async def ensure_identity(
 
 async def _wait_linked(profile: Path, first: FirstStartDialog, setup: LinkSetup,
                        key: bytes | None = None) -> Linked | None:
-    from p2p import linking
+    from kith.p2p import linking
 
     link = LinkDialog(linking.new_code(), setup.device_name)
     first.link_dialog = link

@@ -24,14 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.composerfiles import ComposerFiles, PendingFiles
-from app.gui.filebubbles import FilesBridge, FilesLayout, Item, size_text
-from app.gui.viewer import multimedia, open_outside
-from storage import MessageRow
+from kith.app.gui.composerfiles import ComposerFiles, PendingFiles
+from kith.app.gui.filebubbles import FilesBridge, FilesLayout, Item, size_text
+from kith.app.gui.viewer import multimedia, open_outside
+from kith.storage import MessageRow
 
 if TYPE_CHECKING:
-    from app.gui.delegates import BubbleDelegate
-    from app.gui.window import MainWindow
+    from kith.app.gui.delegates import BubbleDelegate
+    from kith.app.gui.window import MainWindow
 
 __all__ = ["Attachments", "FilesBridge", "FilesLayout", "Item", "PendingFiles", "size_text"]
 
@@ -215,7 +215,7 @@ class Attachments(QObject):
     # -- the viewer and the transfers --------------------------------------------------------
 
     def show_viewer(self, item: Item) -> None:
-        from app.gui.viewer import PhotoViewer
+        from kith.app.gui.viewer import PhotoViewer
 
         conv = self.window.messages.conv
         images = self.files.images(conv) if conv else [item]  # (and videos)
@@ -225,7 +225,7 @@ class Attachments(QObject):
         viewer.show()
 
     def show_transfers(self) -> None:
-        from app.gui.transfers import TransfersDialog
+        from kith.app.gui.transfers import TransfersDialog
 
         if self.transfers is None:
             self.transfers = TransfersDialog(self.files, self.window)

@@ -20,7 +20,7 @@ def entry_path() -> Path:
 
 def command(profile: Path) -> str:
     """The entry's Exec line: this Python, this profile, hidden."""
-    args = [sys.executable, "-m", "app", "--profile", str(Path(profile).resolve())]
+    args = [sys.executable, "-m", "kith", "--profile", str(Path(profile).resolve())]
     return f"env {HIDDEN_ENV}=1 " + " ".join(shlex.quote(a) for a in args)
 
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QWidget
 
-from app.gui import theme
+from kith.app.gui import theme
 
 SEP = "\x1f"  # between members in a group's avatar key
 MAX_SHOWN = 3
@@ -31,7 +31,7 @@ def _initial(name: str) -> str:
 def group_members(bridge: object, conv: bytes) -> list[tuple[bytes, str]]:
     """The members an avatar shows: up to three other than me, by name (just me, if I
     am alone in it)."""
-    from app.gui.bridge import Bridge
+    from kith.app.gui.bridge import Bridge
 
     assert isinstance(bridge, Bridge)
     node = bridge.node

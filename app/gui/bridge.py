@@ -32,12 +32,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.gui import trustlog
-from p2p.errors import KithError
-from p2p.events import direct_conversation
-from p2p.fingerprint import format_safety_number, safety_qr_payload
-from p2p.membership import is_group_id
-from p2p.node import (
+from kith.app.gui import trustlog
+from kith.p2p.errors import KithError
+from kith.p2p.events import direct_conversation
+from kith.p2p.fingerprint import format_safety_number, safety_qr_payload
+from kith.p2p.membership import is_group_id
+from kith.p2p.node import (
     ACCEPTED,
     PENDING_IN,
     PENDING_OUT,
@@ -58,7 +58,7 @@ from p2p.node import (
     TypingChanged,
     parse_address,
 )
-from storage import STATUS_READ, MessageRow
+from kith.storage import STATUS_READ, MessageRow
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class Bridge(QObject):
             self.trustLine.emit(conv, trustlog.record(self.node.db, conv, text))
 
     def trust_lines(self, conv: bytes) -> list[MessageRow]:
-        from app.gui.actions import timer_lines  # (disappearing-message timers set)
+        from kith.app.gui.actions import timer_lines  # (disappearing-message timers set)
 
         lines = trustlog.lines(self.node.db, conv) + timer_lines(self.node, conv)
         if is_group_id(conv):  # (a group's system lines: app.gui.groups)
@@ -416,7 +416,7 @@ class Bridge(QObject):
 
     def my_addresses(self) -> list[str]:
         """This device's HOST:PORT addresses, for "Connect by address" on another one."""
-        from app.gui.netifs import listening_addresses
+        from kith.app.gui.netifs import listening_addresses
 
         return listening_addresses(self.node.options.interfaces, self.node.port)
 
@@ -570,4 +570,4 @@ class Bridge(QObject):
         return self.run(self.node.set_discoverable(value))
 
 
-from app.gui import groups as groups_gui  # noqa: E402 (it builds on the bridge)
+from kith.app.gui import groups as groups_gui  # noqa: E402 (it builds on the bridge)

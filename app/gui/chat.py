@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
-from app.gui.delegates import BubbleDelegate
-from app.gui.models import MAX_ROWS, PAGE, MessageModel, MsgRole
-from app.gui.widgets import ElidedLabel
+from kith.app.gui import theme
+from kith.app.gui.delegates import BubbleDelegate
+from kith.app.gui.models import MAX_ROWS, PAGE, MessageModel, MsgRole
+from kith.app.gui.widgets import ElidedLabel
 
 TYPING_POLL_MS = 1000  # while the bubble shows, ask the core whether they still type
 TYPING_RESEND_MS = 3000  # while typing, tell the peer again this often

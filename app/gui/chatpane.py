@@ -10,14 +10,14 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.gui import theme
-from app.gui.bridge import Bridge, key_label
-from app.gui.chat import ChatView, TypingBubble
-from app.gui.composer import Composer, ComposerField
-from app.gui.models import MessageModel, initials
-from app.gui.resources import icon_path
-from app.gui.widgets import ElidedLabel
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo
+from kith.app.gui import theme
+from kith.app.gui.bridge import Bridge, key_label
+from kith.app.gui.chat import ChatView, TypingBubble
+from kith.app.gui.composer import Composer, ComposerField
+from kith.app.gui.models import MessageModel, initials
+from kith.app.gui.resources import icon_path
+from kith.app.gui.widgets import ElidedLabel
+from kith.p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo
 
 
 class Banner(QFrame):

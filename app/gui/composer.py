@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
+from kith.app.gui import theme
 
 MAX_LINES = 6
 

@@ -12,10 +12,10 @@ from PySide6.QtCore import QEvent, QMimeData, QObject
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QToolButton, QWidget
 
-from app.gui.filebubbles import FilesBridge, size_text
+from kith.app.gui.filebubbles import FilesBridge, size_text
 
 if TYPE_CHECKING:
-    from app.gui.window import MainWindow
+    from kith.app.gui.window import MainWindow
 
 
 class PendingFiles(QFrame):

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication, QPoint
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QPushButton, QWidget
 
-from app.gui import groups as groups_gui
-from app.gui.trust import RestoreKeyDialog
+from kith.app.gui import groups as groups_gui
+from kith.app.gui.trust import RestoreKeyDialog
 
 if TYPE_CHECKING:
-    from app.gui.bridge import Bridge
-    from app.gui.window import MainWindow
+    from kith.app.gui.bridge import Bridge
+    from kith.app.gui.window import MainWindow
 
 
 class DeleteChatDialog(QMessageBox):

@@ -30,11 +30,11 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from app.gui import theme
-from app.gui.models import ConvRole, MessageModel, MsgRole, Shape
-from app.gui.search import mark_html
-from app.gui.trustlog import is_system
-from storage import MessageRow
+from kith.app.gui import theme
+from kith.app.gui.models import ConvRole, MessageModel, MsgRole, Shape
+from kith.app.gui.search import mark_html
+from kith.app.gui.trustlog import is_system
+from kith.storage import MessageRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
@@ -607,4 +607,4 @@ def paint_avatar(painter: QPainter, rect: QRectF, text: str, user: bytes, font: 
     painter.restore()
 
 
-from app.gui import groups as groups_gui  # noqa: E402 (names above group bubbles)
+from kith.app.gui import groups as groups_gui  # noqa: E402 (names above group bubbles)

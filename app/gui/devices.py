@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.bridge import Bridge
-from app.gui.timefmt import date_time
-from p2p.node import DeviceInfo
-from p2p.profile import default_device_name
+from kith.app.gui.bridge import Bridge
+from kith.app.gui.timefmt import date_time
+from kith.p2p.node import DeviceInfo
+from kith.p2p.profile import default_device_name
 
 MAX_DEVICE_NAME = 64
 
@@ -273,7 +273,7 @@ class DevicesDialog(QDialog):
         code = self.code.text().strip()
         if not code or self._task is not None:
             return
-        from p2p.linking import normalize_code  # (linking is loaded only to link)
+        from kith.p2p.linking import normalize_code  # (linking is loaded only to link)
 
         try:
             normalize_code(code)
@@ -325,7 +325,7 @@ class LinkDialog(QDialog):
 
     def __init__(self, code: str, device_name: str | None = None,
                  parent: QWidget | None = None) -> None:
-        from app.gui.trust import qr_pixmap
+        from kith.app.gui.trust import qr_pixmap
 
         super().__init__(parent)
         self.code = code
@@ -385,7 +385,7 @@ class LinkDialog(QDialog):
                    data_key: bytes | None = None) -> Any:
         """Wait until my other device links this one; the ``Linked`` result, or None if
         the user cancelled. Raises KithError (wrong codes, time out)."""
-        from p2p import link_driver
+        from kith.p2p import link_driver
 
         kw: dict[str, Any] = {"interfaces": interfaces, "discovery": discovery}
         if timing is not None:

@@ -23,14 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import autostart, i18n, netifs
-from app.gui import unlock as unlock_ui
-from app.gui.bridge import Bridge
-from app.gui.settings_files import AutoDownload, limit_of
-from app.gui.theme import THEMES
+from kith.app.gui import autostart, i18n, netifs
+from kith.app.gui import unlock as unlock_ui
+from kith.app.gui.bridge import Bridge
+from kith.app.gui.settings_files import AutoDownload, limit_of
+from kith.app.gui.theme import THEMES
 
 if TYPE_CHECKING:
-    from app.gui.devices import LinkDialog
+    from kith.app.gui.devices import LinkDialog
 
 MAX_NAME = 64
 NOTIFY_PREVIEW = "notify_preview"  # notifications show the text, or the name only

@@ -34,14 +34,14 @@ from PySide6.QtGui import (
     QPalette,
 )
 
-from p2p.api import FileChanged
-from p2p.files.base import describe_size
-from p2p.files.descriptor import Attachment
-from p2p.files.media import duration_text
-from storage import MessageRow
+from kith.p2p.api import FileChanged
+from kith.p2p.files.base import describe_size
+from kith.p2p.files.descriptor import Attachment
+from kith.p2p.files.media import duration_text
+from kith.storage import MessageRow
 
 if TYPE_CHECKING:
-    from app.gui.bridge import Bridge
+    from kith.app.gui.bridge import Bridge
 
 IMAGE_MAX_W, IMAGE_MAX_H, IMAGE_MIN = 260, 320, 60
 CARD_W, CARD_H = 280, 56

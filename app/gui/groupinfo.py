@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.avatars import GroupAvatar, group_members
-from app.gui.bridge import Bridge
-from app.gui.groups import AddPeopleDialog
-from p2p.groups import GroupInfo, Groups, MemberInfo
+from kith.app.gui.avatars import GroupAvatar, group_members
+from kith.app.gui.bridge import Bridge
+from kith.app.gui.groups import AddPeopleDialog
+from kith.p2p.groups import GroupInfo, Groups, MemberInfo
 
 ROLE_NAMES = {"owner": "Owner", "admin": "Admin", "member": ""}
 

@@ -23,15 +23,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import avatars, mentions
-from app.gui.bridge import Bridge, Conversation
-from app.gui.chatpane import ChatPane
-from app.gui.models import MessageModel
-from app.gui.trustlog import SYSTEM_AUTHOR
-from p2p.groups import GroupInfo
-from p2p.membership import MAX_MEMBERS, MAX_NAME, is_group_id
-from p2p.node import ACCEPTED
-from storage import STATUS_READ, MessageRow
+from kith.app.gui import avatars, mentions
+from kith.app.gui.bridge import Bridge, Conversation
+from kith.app.gui.chatpane import ChatPane
+from kith.app.gui.models import MessageModel
+from kith.app.gui.trustlog import SYSTEM_AUTHOR
+from kith.p2p.groups import GroupInfo
+from kith.p2p.membership import MAX_MEMBERS, MAX_NAME, is_group_id
+from kith.p2p.node import ACCEPTED
+from kith.storage import STATUS_READ, MessageRow
 
 
 class ContactPicker(QListWidget):
@@ -243,7 +243,7 @@ def present(pane: ChatPane, bridge: Bridge, conv: bytes) -> None:
         pane.composer.setPlaceholderText(
             QCoreApplication.translate("groups", "Message {name}").format(name=info.name))
     elif info.left:  # "You were removed from Board games by Alice", "You left Board games"
-        from p2p.errors import UserError
+        from kith.p2p.errors import UserError
 
         try:
             node.core.groups.require_member(conv)
@@ -260,7 +260,7 @@ class GroupInfoDialog(QDialog):
     """The group info panel in a dialog (the chat header's info button)."""
 
     def __init__(self, bridge: Bridge, conv: bytes, parent: QWidget | None = None) -> None:
-        from app.gui.groupinfo import GroupInfoPanel
+        from kith.app.gui.groupinfo import GroupInfoPanel
 
         super().__init__(parent)
         self.setObjectName("groupInfoDialog")
@@ -316,7 +316,7 @@ class ReceiptsDialog(QDialog):
 
 def receipts_menu(window: QWidget, bridge: Bridge) -> Callable[[QMenu, QModelIndex], None]:
     """A message menu hook (ChatView.menu_hooks): "Receipts…" on my messages in a group."""
-    from app.gui.models import MsgRole
+    from kith.app.gui.models import MsgRole
 
     def hook(menu: QMenu, index: QModelIndex) -> None:
         row = index.data(MsgRole.Row) if index.isValid() else None

@@ -10,8 +10,8 @@ A new choice takes effect when Kith restarts.
 Build the translation files (the ``.qm`` files are committed and installed as package data,
 so an install needs no Qt tools)::
 
-    python -m app.gui.i18n build      # lupdate app/gui -> kith_<lang>.ts, lrelease -> .qm
-    python -m app.gui.i18n check      # fails if a message of a .ts file is unfinished
+    python -m kith.app.gui.i18n build      # lupdate app/gui -> kith_<lang>.ts, lrelease -> .qm
+    python -m kith.app.gui.i18n check      # fails if a message of a .ts file is unfinished
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
-from app.gui.resources import data_files
+from kith.app.gui.resources import data_files
 
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 """The languages the app speaks: code → its own name (as the language choice shows it)."""
@@ -218,7 +218,7 @@ def main(argv: list[str]) -> int:
         return check()
     if argv == ["check"]:
         return check()
-    print("usage: python -m app.gui.i18n build|check", file=sys.stderr)
+    print("usage: python -m kith.app.gui.i18n build|check", file=sys.stderr)
     return 2
 
 

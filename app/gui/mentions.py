@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QListWidget, QPlainTextEdit
 
-from storage import MessageRow
+from kith.storage import MessageRow
 
 _AT = re.compile(r"(?:^|(?<=\s))@([^\s@]*)$")
 

@@ -30,11 +30,11 @@ from PySide6.QtCore import (
     Qt,
 )
 
-from app.gui.bridge import Bridge, Conversation
-from app.gui.timefmt import clock, date_text, day_label, short_time
-from app.gui.trustlog import is_system
-from p2p.membership import is_group_id
-from storage import STATUS_DELIVERED, STATUS_READ, MessageRow
+from kith.app.gui.bridge import Bridge, Conversation
+from kith.app.gui.timefmt import clock, date_text, day_label, short_time
+from kith.app.gui.trustlog import is_system
+from kith.p2p.membership import is_group_id
+from kith.storage import STATUS_DELIVERED, STATUS_READ, MessageRow
 
 PAGE = 25  # messages per page: what one page costs to lay out must fit in a frame
 MAX_ROWS = 250  # the view keeps about this many rows loaded (see drop_oldest/drop_newest)
@@ -128,7 +128,7 @@ class ConversationModel(QAbstractListModel):
             return c.conv
         if role == ConvRole.Initials:
             if is_group_id(c.conv):  # drawn from its members (app.gui.avatars)
-                from app.gui.avatars import group_key, group_members
+                from kith.app.gui.avatars import group_key, group_members
 
                 return group_key(group_members(self.bridge, c.conv))
             return initials(c.name)
@@ -576,7 +576,7 @@ class MessageModel(QAbstractListModel):
             return ""
         r = self._rows[i]
         if r.conv is not None and is_group_id(r.conv):  # "Read by 2 of 3" (app.gui.groups)
-            from app.gui.groups import status_text
+            from kith.app.gui.groups import status_text
 
             text = status_text(self.bridge, r)
             if text is not None:

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.bridge import Bridge, key_label
-from p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT
+from kith.app.gui.bridge import Bridge, key_label
+from kith.p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ and reactions; light and dark.
 Run inside a private network namespace (two nodes talk over loopback)::
 
     unshare -n sh -c 'ip link set lo up; QT_QPA_PLATFORM=offscreen \\
-        .venv/bin/python -m app.gui.screenshots resources/screenshots'
+        .venv/bin/python -m kith.app.gui.screenshots resources/screenshots'
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
-from app.gui import theme
-from app.gui.app import KithApp
-from app.gui.dialogs import FirstStartDialog
-from app.gui.models import MsgRole
-from p2p.connection import Timing
-from p2p.node import Node, NodeOptions
-from p2p.profile import create_identity
+from kith.app.gui import theme
+from kith.app.gui.app import KithApp
+from kith.app.gui.dialogs import FirstStartDialog
+from kith.app.gui.models import MsgRole
+from kith.p2p.connection import Timing
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import create_identity
 
 
 def _node(root: Path, name: str) -> Node:

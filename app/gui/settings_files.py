@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QWidget
 
-from p2p.files.feature import AUTO_DOWNLOAD
+from kith.p2p.files.feature import AUTO_DOWNLOAD
 
 MB = 1000 * 1000
 MAX_MB = 4096.0  # (files are at most 4 GiB)

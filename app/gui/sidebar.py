@@ -36,14 +36,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import theme
-from app.gui.bridge import Bridge, key_label
-from app.gui.delegates import ConversationDelegate
-from app.gui.models import ConversationModel, ConvRole, initials, short_time
-from app.gui.search import mark, query_words, snippet
-from app.gui.widgets import ElidedLabel
-from p2p.node import ACCEPTED, PENDING_OUT, HandoffOffer
-from storage import MessageRow
+from kith.app.gui import theme
+from kith.app.gui.bridge import Bridge, key_label
+from kith.app.gui.delegates import ConversationDelegate
+from kith.app.gui.models import ConversationModel, ConvRole, initials, short_time
+from kith.app.gui.search import mark, query_words, snippet
+from kith.app.gui.widgets import ElidedLabel
+from kith.p2p.node import ACCEPTED, PENDING_OUT, HandoffOffer
+from kith.storage import MessageRow
 
 SEARCH_DELAY_MS = 150
 FULL_MIN_WIDTH = 260

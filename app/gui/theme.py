@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.resources import ui_icon_path
+from kith.app.gui.resources import ui_icon_path
 
 THEMES = ("system", "light", "dark")
 ACCENT = QColor("#0a84ff")

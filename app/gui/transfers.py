@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.filebubbles import size_text
+from kith.app.gui.filebubbles import size_text
 
 if TYPE_CHECKING:
-    from app.gui.filebubbles import FilesBridge
+    from kith.app.gui.filebubbles import FilesBridge
 
 
 def transfer_text(t: dict[str, Any]) -> str:

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import i18n
-from app.gui.actions import introduced_label
-from app.gui.bridge import HOW_EMOJI, HOW_NUMBER, Bridge, key_label
+from kith.app.gui import i18n
+from kith.app.gui.actions import introduced_label
+from kith.app.gui.bridge import HOW_EMOJI, HOW_NUMBER, Bridge, key_label
 
 
 def how_text(how: str) -> str:

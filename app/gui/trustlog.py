@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication
 
-from p2p.node import ContactInfo
-from storage import STATUS_READ, MessageRow, Store
+from kith.p2p.node import ContactInfo
+from kith.storage import STATUS_READ, MessageRow, Store
 
 SYSTEM_AUTHOR = b"\xff" * 32  # sorts after every real device with the same lamport
 MAX_LINES = 200  # kept per conversation

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from p2p import unlock
-from p2p.errors import KithError
-from p2p.keystore import (
+from kith.p2p import unlock
+from kith.p2p.errors import KithError
+from kith.p2p.keystore import (
     KeyringProblem,
     KeyringStatus,
     Protection,

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from p2p.files.media import duration_text
+from kith.p2p.files.media import duration_text
 
 if TYPE_CHECKING:
-    from app.gui.filebubbles import Item
+    from kith.app.gui.filebubbles import Item
 
 
 @functools.cache

@@ -19,22 +19,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui import attachments, mentions, theme
-from app.gui import groups as groups_gui
-from app.gui.actions import MessageActions
-from app.gui.bridge import Bridge
-from app.gui.chat import TYPING_RESEND_MS
-from app.gui.chatpane import Banner, ChatPane, WelcomePage
-from app.gui.convmenu import ConversationMenu
-from app.gui.devices import DevicesDialog
-from app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
-from app.gui.models import ConversationModel, MessageModel, clock
-from app.gui.newchat import NewChatDialog
-from app.gui.search import query_words
-from app.gui.sidebar import COMPACT_WIDTH, Sidebar
-from app.gui.trust import ContactInfoDialog, TrustKeyDialog
-from p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
-from storage import MessageRow
+from kith.app.gui import attachments, mentions, theme
+from kith.app.gui import groups as groups_gui
+from kith.app.gui.actions import MessageActions
+from kith.app.gui.bridge import Bridge
+from kith.app.gui.chat import TYPING_RESEND_MS
+from kith.app.gui.chatpane import Banner, ChatPane, WelcomePage
+from kith.app.gui.convmenu import ConversationMenu
+from kith.app.gui.devices import DevicesDialog
+from kith.app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
+from kith.app.gui.models import ConversationModel, MessageModel, clock
+from kith.app.gui.newchat import NewChatDialog
+from kith.app.gui.search import query_words
+from kith.app.gui.sidebar import COMPACT_WIDTH, Sidebar
+from kith.app.gui.trust import ContactInfoDialog, TrustKeyDialog
+from kith.p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
+from kith.storage import MessageRow
 
 HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000

@@ -17,23 +17,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from p2p.actions import base
-from p2p.actions.base import find_message, now_ms, writable
-from p2p.actions.cards import CARD, CardBody
-from p2p.actions.deletion import HIDE_CHAT, HideChatBody
-from p2p.actions.disappearing import TIMER, Expiry, TimerBody, describe
-from p2p.actions.edits import EDIT, EditBody
-from p2p.actions.reactions import REACTION, ReactionBody, emoji_problem
-from p2p.actions.unsend import HIDE, UNSEND, HideBody, UnsendBody
-from p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, ContactInfo
-from p2p.contacts import ContactBody
-from p2p.errors import UserError
-from p2p.messages import MAX_TEXT
-from storage import MessageRow
-from storage.actions import MAX_EDITS, WINDOW_MS, TimerRow
+from kith.p2p.actions import base
+from kith.p2p.actions.base import find_message, now_ms, writable
+from kith.p2p.actions.cards import CARD, CardBody
+from kith.p2p.actions.deletion import HIDE_CHAT, HideChatBody
+from kith.p2p.actions.disappearing import TIMER, Expiry, TimerBody, describe
+from kith.p2p.actions.edits import EDIT, EditBody
+from kith.p2p.actions.reactions import REACTION, ReactionBody, emoji_problem
+from kith.p2p.actions.unsend import HIDE, UNSEND, HideBody, UnsendBody
+from kith.p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, ContactInfo
+from kith.p2p.contacts import ContactBody
+from kith.p2p.errors import UserError
+from kith.p2p.messages import MAX_TEXT
+from kith.storage import MessageRow
+from kith.storage.actions import MAX_EDITS, WINDOW_MS, TimerRow
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
 KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER, HIDE_CHAT)
 INTRODUCED = "introduced:"  # + a contact's user id (hex): who introduced them (a setting)

@@ -8,16 +8,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from p2p.api import ACCEPTED, MessagesChanged, TimerChanged
-from p2p.errors import UserError
-from p2p.kinds import DIRECT, Applying, Part
-from storage import MessageRow, Store
-from storage.actions import Settled
+from kith.p2p.api import ACCEPTED, MessagesChanged, TimerChanged
+from kith.p2p.errors import UserError
+from kith.p2p.kinds import DIRECT, Applying, Part
+from kith.storage import MessageRow, Store
+from kith.storage.actions import Settled
 
 if TYPE_CHECKING:
-    from p2p.core import Core
+    from kith.p2p.core import Core
 
-log = logging.getLogger("p2p.actions")
+log = logging.getLogger("kith.p2p.actions")
 
 
 def now_ms() -> int:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import msgspec
 import nacl.exceptions
 
-from p2p import events as ev
-from p2p.actions.base import may_author, part
-from p2p.identity import ed25519_to_x25519_public, name_problem
-from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
-from p2p.messages import add_row
-from storage import STATUS_RECEIVED, MessageRow, Store
+from kith.p2p import events as ev
+from kith.p2p.actions.base import may_author, part
+from kith.p2p.identity import ed25519_to_x25519_public, name_problem
+from kith.p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
+from kith.p2p.messages import add_row
+from kith.storage import STATUS_RECEIVED, MessageRow, Store
 
 
 class CardBody(msgspec.Struct, array_like=True, frozen=True, gc=False):

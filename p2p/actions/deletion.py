@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p import events as ev
-from p2p.actions.base import part
-from p2p.kinds import SELF, Applying, Author, Kind
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p.actions.base import part
+from kith.p2p.kinds import SELF, Applying, Author, Kind
+from kith.storage import Store
 
 
 class HideChatBody(msgspec.Struct, array_like=True, frozen=True, gc=False):

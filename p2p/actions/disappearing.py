@@ -22,16 +22,16 @@ import re
 
 import msgspec
 
-from p2p import events as ev
-from p2p.actions.base import log, may_author, now_ms, part
-from p2p.api import MessagesAdded, MessagesChanged, NodeEvent, StatusChanged
-from p2p.core import Core
-from p2p.errors import UserError
-from p2p.eventlog import WRITE_ERRORS
-from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
-from p2p.messages import MAX_TIMER
-from storage import Store
-from storage.actions import Settled
+from kith.p2p import events as ev
+from kith.p2p.actions.base import log, may_author, now_ms, part
+from kith.p2p.api import MessagesAdded, MessagesChanged, NodeEvent, StatusChanged
+from kith.p2p.core import Core
+from kith.p2p.errors import UserError
+from kith.p2p.eventlog import WRITE_ERRORS
+from kith.p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
+from kith.p2p.messages import MAX_TIMER
+from kith.storage import Store
+from kith.storage.actions import Settled
 
 CHOICES = (0, 5 * 60, 3600, 24 * 3600, 7 * 24 * 3600)  # off, 5 minutes, 1 hour, 1 day, 1 week
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 24 * 3600, "w": 7 * 24 * 3600}

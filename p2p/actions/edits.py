@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p import events as ev
-from p2p.actions.base import may_author, part
-from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
-from p2p.messages import MAX_TEXT
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p.actions.base import may_author, part
+from kith.p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
+from kith.p2p.messages import MAX_TEXT
+from kith.storage import Store
 
 
 class EditBody(msgspec.Struct, array_like=True, frozen=True, gc=False):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import emoji as emoji_data
 import msgspec
 
-from p2p import events as ev
-from p2p.actions.base import may_author, part
-from p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
+from kith.p2p import events as ev
+from kith.p2p.actions.base import may_author, part
+from kith.p2p.kinds import DIRECT, GROUP, Applying, Author, Kind
 
 TAPBACKS = ("\u2764\ufe0f", "\U0001f44d", "\U0001f44e", "\U0001f602", "\u203c\ufe0f", "\u2753")
 MAX_EMOJI = 32  # code points: the longest emoji sequences (families, flags of regions) fit

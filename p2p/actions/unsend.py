@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import msgspec
 
-from p2p import events as ev
-from p2p.actions.base import may_author, part
-from p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind
-from storage import Store
-from storage.actions import HIDDEN, UNSENT
+from kith.p2p import events as ev
+from kith.p2p.actions.base import may_author, part
+from kith.p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind
+from kith.storage import Store
+from kith.storage.actions import HIDDEN, UNSENT
 
 
 class UnsendBody(msgspec.Struct, array_like=True, frozen=True, gc=False):

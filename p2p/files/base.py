@@ -10,20 +10,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from p2p.api import FileChanged
-from p2p.files import manifest as mf
-from p2p.files.bitmap import Bitmap
-from p2p.files.disk import Disk
-from p2p.files.hashing import HashWorker
-from p2p.files.protocol import FileHave
-from p2p.files.transfer import Download, Rate
-from storage.files import FILE_COMPLETE, FileRow
+from kith.p2p.api import FileChanged
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.disk import Disk
+from kith.p2p.files.hashing import HashWorker
+from kith.p2p.files.protocol import FileHave
+from kith.p2p.files.transfer import Download, Rate
+from kith.storage.files import FILE_COMPLETE, FileRow
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.network import Peer
+    from kith.p2p.core import Core
+    from kith.p2p.network import Peer
 
-log = logging.getLogger("p2p.files.feature")
+log = logging.getLogger("kith.p2p.files.feature")
 
 
 def describe_size(n: int, bytes_unit: str = "bytes") -> str:

@@ -19,7 +19,7 @@ import msgspec
 if TYPE_CHECKING:
     from PIL import Image
 
-from p2p.files import manifest, media, names
+from kith.p2p.files import manifest, media, names
 
 log = logging.getLogger(__name__)
 

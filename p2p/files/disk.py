@@ -31,13 +31,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from p2p import safefs
-from p2p.files import manifest as mf
-from p2p.files import sealing as sl
+from kith.p2p import safefs
+from kith.p2p.files import manifest as mf
+from kith.p2p.files import sealing as sl
 
 FOLDER = "files"
 ALL_SEALED = ".sealed"  # in files/: every file here is sealed (none left of the previous release)
-log = logging.getLogger("p2p.files.disk")
+log = logging.getLogger("kith.p2p.files.disk")
 _PLAIN = None  # a path's key when it is a plain file
 
 

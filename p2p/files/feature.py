@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from p2p import events as ev
-from p2p.api import ACCEPTED, FileChanged
-from p2p.errors import UserError
-from p2p.files import descriptor as desc
-from p2p.files import manifest as mf
-from p2p.files.base import describe_size, log
-from p2p.files.bitmap import Bitmap
-from p2p.files.fetching import Fetching
-from p2p.files.protocol import (
+from kith.p2p import events as ev
+from kith.p2p.api import ACCEPTED, FileChanged
+from kith.p2p.errors import UserError
+from kith.p2p.files import descriptor as desc
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.base import describe_size, log
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.fetching import Fetching
+from kith.p2p.files.protocol import (
     BlockPiece,
     BlockRefused,
     BlockRequest,
@@ -44,10 +44,10 @@ from p2p.files.protocol import (
     FileQuery,
     FileStop,
 )
-from p2p.files.serving import HELD_BACK, MAX_QUEUED, Serving
-from p2p.kinds import GROUP, Applying, Part
-from storage import Store
-from storage.files import (
+from kith.p2p.files.serving import HELD_BACK, MAX_QUEUED, Serving
+from kith.p2p.kinds import GROUP, Applying, Part
+from kith.storage import Store
+from kith.storage.files import (
     FILE_COMPLETE,
     FILE_DOWNLOADING,
     FILE_PAUSED,
@@ -57,8 +57,8 @@ from storage.files import (
 )
 
 if TYPE_CHECKING:
-    from p2p.core import Core
-    from p2p.messages import MessageBody
+    from kith.p2p.core import Core
+    from kith.p2p.messages import MessageBody
 
 AUTO_DOWNLOAD = 25 * 1000 * 1000  # bytes: the default of the setting auto_download
 PAUSED_SENDS = "paused_sends"  # the device's setting: hex ids of files it does not serve

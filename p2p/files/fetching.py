@@ -8,13 +8,20 @@ import errno
 import time
 from typing import TYPE_CHECKING
 
-from p2p.errors import UserError
-from p2p.files import manifest as mf
-from p2p.files.base import FilesBase, Transfer, describe_size, log
-from p2p.files.bitmap import Bitmap
-from p2p.files.protocol import BlockPiece, BlockRefused, BlockRequest, FileHave, FileQuery, FileStop
-from p2p.files.transfer import Download, Outcome
-from storage.files import (
+from kith.p2p.errors import UserError
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.base import FilesBase, Transfer, describe_size, log
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.protocol import (
+    BlockPiece,
+    BlockRefused,
+    BlockRequest,
+    FileHave,
+    FileQuery,
+    FileStop,
+)
+from kith.p2p.files.transfer import Download, Outcome
+from kith.storage.files import (
     FILE_COMPLETE,
     FILE_DOWNLOADING,
     FILE_FAILED,
@@ -24,7 +31,7 @@ from storage.files import (
 )
 
 if TYPE_CHECKING:
-    from p2p.network import Peer
+    from kith.p2p.network import Peer
 
 PROGRESS_EVERY = 0.25  # seconds between two progress events of one transfer
 SPARE_BYTES = 16 * 1024 * 1024  # a download keeps this much of the disk free

@@ -71,7 +71,7 @@ class HashWorker:
                 except Exception as e:  # (a step of the writer: it must not end the thread)
                     import logging
 
-                    logging.getLogger("p2p.files.feature").warning("files worker: %s", e)
+                    logging.getLogger("kith.p2p.files.feature").warning("files worker: %s", e)
                 continue
             if data is not None:
                 hasher.update(data)

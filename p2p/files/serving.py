@@ -9,8 +9,8 @@ import concurrent.futures
 import time
 from typing import TYPE_CHECKING
 
-from p2p.files.base import FilesBase, Upload, log
-from p2p.files.protocol import (
+from kith.p2p.files.base import FilesBase, Upload, log
+from kith.p2p.files.protocol import (
     PIECE,
     BlockPiece,
     BlockRefused,
@@ -19,10 +19,10 @@ from p2p.files.protocol import (
     FileQuery,
     FileStop,
 )
-from storage.files import FILE_COMPLETE
+from kith.storage.files import FILE_COMPLETE
 
 if TYPE_CHECKING:
-    from p2p.network import Peer
+    from kith.p2p.network import Peer
 
 MAX_QUEUED = 1024  # block requests of one device waiting to be served (more: refused)
 HELD_BACK = "paused by the sender"  # why a block of a file whose sending is paused is refused

@@ -23,8 +23,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from p2p.files.bitmap import Bitmap
-from p2p.files.manifest import Manifest, block_count, new_hasher
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.manifest import Manifest, block_count, new_hasher
 
 WINDOW_BYTES = 8 * 1024 * 1024  # requested and not yet verified, per holder
 MIN_WINDOW = 2  # blocks

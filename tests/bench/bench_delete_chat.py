@@ -25,8 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "unit" / "p
 from corekit import apply, start_me  # noqa: E402
 from test_actions import contact  # noqa: E402
 
-from p2p.actions import EditBody, ReactionBody  # noqa: E402
-from p2p.messages import MessageBody  # noqa: E402
+from kith.p2p.actions import EditBody, ReactionBody  # noqa: E402
+from kith.p2p.messages import MessageBody  # noqa: E402
 
 TARGET_S = 2.0
 

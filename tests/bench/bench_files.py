@@ -47,10 +47,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from nodekit import befriend  # noqa: E402
 
-from p2p.api import FileChanged  # noqa: E402
-from p2p.connection import Timing  # noqa: E402
-from p2p.node import Node, NodeOptions  # noqa: E402
-from p2p.profile import create_identity  # noqa: E402
+from kith.p2p.api import FileChanged  # noqa: E402
+from kith.p2p.connection import Timing  # noqa: E402
+from kith.p2p.node import Node, NodeOptions  # noqa: E402
+from kith.p2p.profile import create_identity  # noqa: E402
 
 
 def options(port: int = 0, profile: Path | None = None) -> NodeOptions:

@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from nodekit import until  # noqa: E402
 
-from p2p.connection import Timing  # noqa: E402
-from p2p.node import Node, NodeOptions  # noqa: E402
-from p2p.profile import create_identity  # noqa: E402
+from kith.p2p.connection import Timing  # noqa: E402
+from kith.p2p.node import Node, NodeOptions  # noqa: E402
+from kith.p2p.profile import create_identity  # noqa: E402
 
 TEXT = "see you at the station at half past five, bring the tickets"
 

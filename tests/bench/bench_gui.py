@@ -62,7 +62,7 @@ def child_launch(profile: str) -> int:
     has run once more, and "rss N" a second later."""
     from PySide6.QtCore import QEvent, QObject, QTimer
 
-    import app.gui.app as gui_app
+    import kith.app.gui.app as gui_app
 
     original = gui_app.KithApp.start
 
@@ -92,7 +92,7 @@ def child_launch(profile: str) -> int:
 def measure_launch(tmp: Path) -> tuple[float, float]:
     import signal
 
-    from p2p.profile import create_identity
+    from kith.p2p.profile import create_identity
 
     profile = tmp / "launch"
     # (always encrypted: the app asks how to protect a plain profile before its window)
@@ -126,7 +126,7 @@ def encrypt(profile: Path, *, always: bool = False) -> bytes | None:
     """A data key for ``profile`` (protection "none": no prompt), or None with --plain."""
     if PLAIN and not always:
         return None
-    from p2p.keystore import KdfParams, KeyStore
+    from kith.p2p.keystore import KdfParams, KeyStore
 
     return KeyStore(profile).create("none", kdf=KdfParams(1, 8192)).key
 
@@ -148,13 +148,13 @@ async def measure_chat(root: Path) -> tuple[float, list[int], int, int]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from app.gui.app import KithApp
-    from p2p.node import Node, NodeOptions
+    from kith.app.gui.app import KithApp
+    from kith.p2p.node import Node, NodeOptions
 
     profile, bob = long_chat(root)
     key = encrypt(profile)
     if key is not None:
-        from p2p import unlock
+        from kith.p2p import unlock
 
         unlock.migrate(profile, key)  # (the chat was written plain, straight to storage)
     kith = KithApp(Node(profile, NodeOptions(network=False, data_key=key)))

@@ -46,13 +46,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from eventkit import make  # noqa: E402
 
-from p2p import events as ev  # noqa: E402
-from p2p import link_driver, linking, wire  # noqa: E402
-from p2p.connection import Timing  # noqa: E402
-from p2p.messages import MessageBody  # noqa: E402
-from p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
-from p2p.profile import DB_FILE, create_identity  # noqa: E402
-from storage import EventRow, MessageRow, Store  # noqa: E402
+from kith.p2p import events as ev  # noqa: E402
+from kith.p2p import link_driver, linking, wire  # noqa: E402
+from kith.p2p.connection import Timing  # noqa: E402
+from kith.p2p.messages import MessageBody  # noqa: E402
+from kith.p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
+from kith.p2p.profile import DB_FILE, create_identity  # noqa: E402
+from kith.storage import EventRow, MessageRow, Store  # noqa: E402
 
 TEXT = "see you at the station at half past five, bring the tickets"
 SETUP_BATCH = 50_000  # events per setup transaction

@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from nodekit import until  # noqa: E402
 
-from p2p import events as ev  # noqa: E402
-from p2p.connection import Timing  # noqa: E402
-from p2p.identity import Identity, sign, verify_signature  # noqa: E402
-from p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
-from p2p.profile import create_identity  # noqa: E402
-from storage import STATUS_DELIVERED  # noqa: E402
+from kith.p2p import events as ev  # noqa: E402
+from kith.p2p.connection import Timing  # noqa: E402
+from kith.p2p.identity import Identity, sign, verify_signature  # noqa: E402
+from kith.p2p.node import MessagesAdded, Node, NodeOptions  # noqa: E402
+from kith.p2p.profile import create_identity  # noqa: E402
+from kith.storage import STATUS_DELIVERED  # noqa: E402
 
 # A typical chat line (~10 words); on the wire an event is ~230 bytes with its headers.
 TEXT = "see you at the station at half past five, bring the tickets"

@@ -32,7 +32,7 @@ from nacl.bindings import (  # noqa: E402
     crypto_aead_chacha20poly1305_ietf_encrypt,
 )
 
-from p2p.noise import CipherState, HandshakeState  # noqa: E402
+from kith.p2p.noise import CipherState, HandshakeState  # noqa: E402
 
 SIZES = (200, 4096, 65535 - 16)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from storage import MessageRow, Store  # noqa: E402
+from kith.storage import MessageRow, Store  # noqa: E402
 
 TEXT = "see you at the station at half past five, bring the tickets"
 BATCH = 850  # events per transaction, as one socket read of a history stream

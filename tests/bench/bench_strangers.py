@@ -36,9 +36,9 @@ def rss_mb() -> float:
 
 
 async def attack(port: int, count: int, seconds: float) -> None:
-    from p2p import limits, session, wire
-    from p2p.identity import Identity
-    from p2p.session import HandshakeComplete, Session
+    from kith.p2p import limits, session, wire
+    from kith.p2p.identity import Identity
+    from kith.p2p.session import HandshakeComplete, Session
 
     async def one(i: int) -> None:
         s = Session(Identity.generate(f"s{i}"), initiator=True)
@@ -81,8 +81,8 @@ async def attack(port: int, count: int, seconds: float) -> None:
 
 
 async def serve(count: int, seconds: float) -> None:
-    from p2p.node import Node, NodeOptions
-    from p2p.profile import create_identity
+    from kith.p2p.node import Node, NodeOptions
+    from kith.p2p.profile import create_identity
 
     with tempfile.TemporaryDirectory() as root:
         path = Path(root) / "alice"

@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from mediakit import make_video  # noqa: E402
 
-from p2p.files import descriptor  # noqa: E402
-from p2p.files import manifest as mf  # noqa: E402
+from kith.p2p.files import descriptor  # noqa: E402
+from kith.p2p.files import manifest as mf  # noqa: E402
 
 TARGET_S = 1.0
 TARGET_RSS_MB = 150.0

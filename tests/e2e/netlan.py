@@ -318,7 +318,7 @@ class Host:
 
     def kith_argv(self, *args: str, profile: Path | None = None) -> list[str]:
         """The argv of the `kith` command line with this host's profile."""
-        return [sys.executable, "-m", "app", "--profile", str(profile or self.profile), *args]
+        return [sys.executable, "-m", "kith", "--profile", str(profile or self.profile), *args]
 
     def kith(
         self, *args: str, profile: Path | None = None, check: bool = True, timeout: float = 30

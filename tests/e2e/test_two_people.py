@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import pytest
 from netlan import Host, Lan, Spawned, check_lan, describe, wait_until
 
-from p2p.profile import control_socket_path
+from kith.p2p.profile import control_socket_path
 
 T = TypeVar("T")
 

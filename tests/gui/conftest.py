@@ -16,7 +16,7 @@ import pytest
 import qasync
 from nodekit import make_node
 
-from app.gui.app import KithApp
+from kith.app.gui.app import KithApp
 
 
 @pytest.fixture(autouse=True)

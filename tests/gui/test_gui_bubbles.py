@@ -9,16 +9,16 @@ import time
 from chatkit import write_contacts
 from PySide6.QtGui import QFontMetrics
 
-from app.gui.delegates import LINE_CHARS, emoji_only
-from app.gui.models import MsgRole
-from p2p.events import direct_conversation
-from p2p.profile import DB_FILE
-from storage import MessageRow, Store
+from kith.app.gui.delegates import LINE_CHARS, emoji_only
+from kith.app.gui.models import MsgRole
+from kith.p2p.events import direct_conversation
+from kith.p2p.profile import DB_FILE
+from kith.storage import MessageRow, Store
 
 
 def _with_messages(tmp_path, texts):
     """A profile with bob, who sent ``texts`` (after write_contacts' hello)."""
-    from p2p.identity import load_identity
+    from kith.p2p.identity import load_identity
 
     [bob] = write_contacts(tmp_path / "alice", ["bob"])
     me = load_identity(tmp_path / "alice")

@@ -8,7 +8,7 @@ import asyncio
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
-from app.gui.dialogs import AddByAddressDialog
+from kith.app.gui.dialogs import AddByAddressDialog
 
 
 def test_connect_by_address_shows_my_address_and_copies_it(kith_apps, qtbot):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 from test_gui_chat import _friends, _open
 from test_gui_sidebar import _menu_action
 
-from app.gui.convmenu import DeleteChatDialog
+from kith.app.gui.convmenu import DeleteChatDialog
 
 IGNORE = r"This plugin does not support (propagateSizeHints|raise|grabbing the keyboard)"
 

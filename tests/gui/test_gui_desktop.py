@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QSystemTrayIcon
 
-from app.gui import app as app_module
-from app.gui.instance import raise_running
+from kith.app.gui import app as app_module
+from kith.app.gui.instance import raise_running
 
 # the offscreen platform has no tray to attach a faked tray icon to, and says so
 pytestmark = pytest.mark.qt_log_ignore(
@@ -90,7 +90,7 @@ def test_a_second_launch_raises_the_running_window(tray, kith_apps, qtbot, tmp_p
 
 def test_start_at_login_writes_an_autostart_entry_that_starts_hidden(
         kith_apps, qtbot, tmp_path, monkeypatch):
-    from app.gui import autostart
+    from kith.app.gui import autostart
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     kith = kith_apps("alice")

@@ -25,7 +25,7 @@ from dbus_fast.constants import RequestNameReply
 from dbus_fast.service import ServiceInterface, dbus_method, dbus_signal
 from test_gui_chat import _activate, _friends, _open
 
-from app.gui.models import MsgRole
+from kith.app.gui.models import MsgRole
 
 NAME = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
@@ -236,7 +236,7 @@ def _fake_tray(notifier):
 
 def _falls_back_to_the_tray(alice, bob, qtbot, caplog):
     tray = _fake_tray(alice.notifier)
-    with caplog.at_level(logging.INFO, logger="app.gui.notify"):
+    with caplog.at_level(logging.INFO, logger="kith.app.gui.notify"):
         bob.node.queue_message(alice.node.user_id, "first")
         qtbot.waitUntil(lambda: tray.messages == [("bob", "first")])
         assert alice.notifier.desktop.available is False
@@ -244,7 +244,7 @@ def _falls_back_to_the_tray(alice, bob, qtbot, caplog):
         qtbot.waitUntil(lambda: tray.messages == [("bob", "first"), ("bob", "second")])
     assert alice.notifier.shown == [("bob", "first"), ("bob", "second")]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    said = [r for r in caplog.records if r.name == "app.gui.notify"]
+    said = [r for r in caplog.records if r.name == "kith.app.gui.notify"]
     assert len(said) == 1 and said[0].levelno == logging.INFO  # once, and no warning
     assert "not available" in said[0].getMessage()
     return said[0].getMessage()

@@ -11,8 +11,8 @@ from chatkit import write_contacts
 from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QApplication, QLabel
 
-from app.gui.models import MsgRole, clock, short_time
-from app.gui.window import MainWindow
+from kith.app.gui.models import MsgRole, clock, short_time
+from kith.app.gui.window import MainWindow
 
 LONG = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III"
 
@@ -57,7 +57,7 @@ def test_a_long_name_elides_in_the_header_and_an_empty_chat_says_who(kith_apps, 
 
 
 def test_the_typing_dots_move(qtbot):
-    from app.gui.chat import TypingBubble
+    from kith.app.gui.chat import TypingBubble
 
     bubble = TypingBubble()
     qtbot.addWidget(bubble)

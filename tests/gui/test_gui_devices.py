@@ -8,10 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from test_gui_chat import _open
 
-from app.gui.app import KithApp, LinkSetup, ensure_identity, receive_history
-from app.gui.dialogs import FirstStartDialog
-from p2p.connection import Timing
-from p2p.link_driver import Linked
+from kith.app.gui.app import KithApp, LinkSetup, ensure_identity, receive_history
+from kith.app.gui.dialogs import FirstStartDialog
+from kith.p2p.connection import Timing
+from kith.p2p.link_driver import Linked
 
 
 def _wait_to_be_linked(qtbot, qloop, profile):

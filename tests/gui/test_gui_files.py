@@ -10,9 +10,9 @@ from chatkit import open_chat as _open
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 
-from app.gui.attachments import Item
-from app.gui.models import ConvRole, MsgRole
-from p2p.files.protocol import BlockRequest
+from kith.app.gui.attachments import Item
+from kith.app.gui.models import ConvRole, MsgRole
+from kith.p2p.files.protocol import BlockRequest
 
 
 def _picture(path: Path, w: int, h: int) -> Path:

@@ -14,10 +14,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from test_gui_chat import _friends, _open
 
-from app.gui import theme
-from app.gui.models import MsgRole
-from p2p.node import HandoffOffer
-from p2p.profile import control_socket_path
+from kith.app.gui import theme
+from kith.app.gui.models import MsgRole
+from kith.p2p.node import HandoffOffer
+from kith.p2p.profile import control_socket_path
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -171,10 +171,10 @@ def test_theme_and_discoverable_in_settings(kith_apps, qtbot, aw):
 def test_sigterm_stops_the_app_cleanly(tmp_path, qtbot):
     profile = tmp_path / "alice"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.environ["PYTHONPATH"])
-    subprocess.run([sys.executable, "-m", "app.cli", "--profile", str(profile), "init",
+    subprocess.run([sys.executable, "-m", "kith.app.cli", "--profile", str(profile), "init",
                     "--name", "alice"], check=True, env=env, cwd=ROOT, capture_output=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "--profile", str(profile),
+        [sys.executable, "-m", "kith.app.cli", "--profile", str(profile),
          "--interface", "127.0.0.1"], env=env, cwd=ROOT,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

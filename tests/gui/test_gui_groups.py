@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from test_gui_chat import _friends
 
-from app.gui.groupinfo import GroupInfoPanel
-from app.gui.groups import NewGroupDialog
+from kith.app.gui.groupinfo import GroupInfoPanel
+from kith.app.gui.groups import NewGroupDialog
 
 
 def _click(qtbot, widget):
@@ -126,7 +126,7 @@ def test_group_info_panel_manages_the_group(kith_apps, qtbot, aw):
 def test_a_group_in_the_window_compose_list_chat_names_lines_and_info(kith_apps, qtbot, aw):
     from test_gui_chat import _activate
 
-    from app.gui.groups import GroupInfoDialog, line_rows
+    from kith.app.gui.groups import GroupInfoDialog, line_rows
 
     alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
     _friends(aw, qtbot, alice, bob)
@@ -181,7 +181,7 @@ def test_a_group_in_the_window_compose_list_chat_names_lines_and_info(kith_apps,
 
 
 def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot, aw):
-    from app.gui.mentions import attach, mentions
+    from kith.app.gui.mentions import attach, mentions
 
     assert mentions("bring it, @Carol!", "carol") and not mentions("carol@home", "carol")
     assert not mentions("@caroline", "carol")
@@ -220,7 +220,7 @@ def test_mentions_complete_while_typing_and_notify_through_mute(kith_apps, qtbot
 
 
 def test_typing_in_a_group_names_who_types(kith_apps, qtbot, aw):
-    from app.gui.groups import typing_text
+    from kith.app.gui.groups import typing_text
 
     assert typing_text([]) == ""
     assert typing_text(["bob", "carol", "dave"]) == "Several people are typing…"
@@ -251,8 +251,8 @@ def test_typing_in_a_group_names_who_types(kith_apps, qtbot, aw):
 def test_read_by_n_of_m_and_the_receipts_list_former_members(kith_apps, qtbot, aw):
     from PySide6.QtWidgets import QMenu
 
-    from app.gui.groups import ReceiptsDialog
-    from app.gui.models import MsgRole
+    from kith.app.gui.groups import ReceiptsDialog
+    from kith.app.gui.models import MsgRole
 
     alice, bob, carol = kith_apps("alice"), kith_apps("bob"), kith_apps("carol")
     _friends(aw, qtbot, alice, bob)
@@ -289,9 +289,9 @@ def test_a_group_avatar_is_drawn_from_its_members(kith_apps, qtbot, aw):
     from PySide6.QtCore import QPointF, QRectF
     from PySide6.QtGui import QColor, QImage, QPainter
 
-    from app.gui import theme
-    from app.gui.avatars import GroupAvatar, circles, group_key, paint_group
-    from app.gui.models import ConvRole
+    from kith.app.gui import theme
+    from kith.app.gui.avatars import GroupAvatar, circles, group_key, paint_group
+    from kith.app.gui.models import ConvRole
 
     for n in (1, 2, 3):  # every members' circle lies inside the round avatar
         rect = QRectF(0, 0, 42, 42)
@@ -327,7 +327,7 @@ def test_a_group_avatar_is_drawn_from_its_members(kith_apps, qtbot, aw):
     assert avatar is not None and avatar.isVisible() and avatar.key == key
     w.open_chat(bob.node.user_id)
     assert not avatar.isVisible()
-    from app.gui.groupinfo import GroupInfoPanel
+    from kith.app.gui.groupinfo import GroupInfoPanel
 
     panel = GroupInfoPanel(w.bridge, conv)
     qtbot.addWidget(panel)

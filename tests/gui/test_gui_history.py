@@ -9,9 +9,9 @@ from chatkit import write_long_chat
 from PySide6.QtCore import Qt
 from test_gui_chat import _friends
 
-from app.gui.app import KithApp
-from app.gui.models import PAGE, MsgRole
-from p2p.node import Node, NodeOptions
+from kith.app.gui.app import KithApp
+from kith.app.gui.models import PAGE, MsgRole
+from kith.p2p.node import Node, NodeOptions
 
 N = 100_000
 NEEDLE = N - 5_000  # an old message, 25 pages up

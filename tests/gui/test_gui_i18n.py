@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 from test_gui_chat import _friends, _open
 
-from app.gui import i18n, timefmt
-from app.gui.trust import SasDialog
-from p2p.fingerprint import SAS_EMOJI
+from kith.app.gui import i18n, timefmt
+from kith.app.gui.trust import SasDialog
+from kith.p2p.fingerprint import SAS_EMOJI
 
 GUI = Path(i18n.__file__).parent
 TS = i18n.i18n_dir() / "kith_de.ts"
@@ -72,7 +72,7 @@ def test_the_committed_files_are_what_the_build_makes(tmp_path):
     i18n.build(tmp_path)
     for name in ("kith_de.ts", "kith_de.qm"):
         assert (tmp_path / name).read_bytes() == (i18n.i18n_dir() / name).read_bytes(), \
-            f"{name} is out of date: run python -m app.gui.i18n build"
+            f"{name} is out of date: run python -m kith.app.gui.i18n build"
 
 
 def test_unfinished_finds_an_untranslated_message(tmp_path):
@@ -210,7 +210,7 @@ def test_the_language_choice(tmp_path, monkeypatch):
 
 SPEAK = """
 from PySide6.QtCore import QCoreApplication
-from app.gui import i18n
+from kith.app.gui import i18n
 app = QCoreApplication([])
 print(i18n.install(app, i18n.chosen_locale(None)),
       QCoreApplication.translate("SettingsDialog", "Settings"))
@@ -354,12 +354,12 @@ def test_every_interactive_widget_has_an_accessible_name(kith_apps, qtbot, aw):
     _open(qtbot, w, "Board games")
     assert w.current == conv
     w.show_contact_info()
-    from app.gui.groups import GroupInfoDialog
+    from kith.app.gui.groups import GroupInfoDialog
     qtbot.waitUntil(lambda: w.findChild(GroupInfoDialog) is not None)
     group_info = w.findChild(GroupInfoDialog)
     problems["group info"] = nameless(group_info)
     group_info.reject()
-    from app.gui.groups import AddPeopleDialog
+    from kith.app.gui.groups import AddPeopleDialog
     add_people = AddPeopleDialog(alice.bridge, set(), w)
     problems["add people"] = nameless(add_people)
     add_people.reject()
@@ -388,10 +388,10 @@ def test_nameless_finds_a_button_without_a_name(qtbot):
 
 
 def test_the_start_and_unlock_dialogs_name_their_controls(qtbot):
-    from app.gui.devices import LinkDialog
-    from app.gui.dialogs import FirstStartDialog
-    from app.gui.unlock import ProtectionDialog, RecoveryCodeDialog, SecretDialog
-    from p2p.oskeyring import KeyringStatus
+    from kith.app.gui.devices import LinkDialog
+    from kith.app.gui.dialogs import FirstStartDialog
+    from kith.app.gui.unlock import ProtectionDialog, RecoveryCodeDialog, SecretDialog
+    from kith.p2p.oskeyring import KeyringStatus
 
     def never(_text: str) -> bytes:
         raise AssertionError("not unlocked in this test")

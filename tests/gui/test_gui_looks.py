@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 from test_gui_chat import _friends
 
-from app.gui import theme
-from app.gui.app import KithApp
-from p2p.node import Node, NodeOptions
+from kith.app.gui import theme
+from kith.app.gui.app import KithApp
+from kith.p2p.node import Node, NodeOptions
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ def test_an_impostors_warning_in_requests_is_shown_whole(kith_apps, qtbot, aw, t
 def test_group_info_with_a_long_member_name_fits_its_dialog(kith_apps, qtbot, aw):
     """Members are cut in the middle (the role stays at the end) instead of scrolling
     sideways; the name field shows the name's start; a long title wraps."""
-    from app.gui.groups import GroupInfoDialog
+    from kith.app.gui.groups import GroupInfoDialog
 
     alice, carol = kith_apps("alice"), kith_apps(LONG_NAME)
     _friends(aw, qtbot, alice, carol)
@@ -334,8 +334,8 @@ def test_the_protection_dialog_grows_with_its_error_line(qtbot):
     above, cut in half."""
     from PySide6.QtWidgets import QLabel as Label
 
-    from app.gui.unlock import ProtectionDialog
-    from p2p.oskeyring import KeyringStatus
+    from kith.app.gui.unlock import ProtectionDialog
+    from kith.p2p.oskeyring import KeyringStatus
 
     reason = ("no keyring service on this machine (a desktop session's keyring such as "
               "GNOME Keyring or KWallet is needed): use a passphrase instead")

@@ -9,8 +9,8 @@ from nodekit import add_device, make_node
 from PySide6.QtWidgets import QLabel, QPushButton
 from versionkit import dial_as_version
 
-from app.gui.bridge import Bridge
-from p2p.node import PeerInfo
+from kith.app.gui.bridge import Bridge
+from kith.p2p.node import PeerInfo
 
 
 def _peer(name, user, *, connected=True, contact=None, key_changed=False, address="10.0.0.1:1"):

@@ -15,10 +15,10 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 
-from app.gui import netifs
-from app.gui.netifs import Interface
-from p2p.profile import DB_FILE, control_socket_path
-from storage import Store
+from kith.app.gui import netifs
+from kith.app.gui.netifs import Interface
+from kith.p2p.profile import DB_FILE, control_socket_path
+from kith.storage import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,12 +127,12 @@ def test_the_app_starts_when_the_chosen_network_is_gone(tmp_path, qtbot):
     opens, says so, and listens on this computer only (not on every network)."""
     profile = tmp_path / "alice"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.environ["PYTHONPATH"])
-    subprocess.run([sys.executable, "-m", "app.cli", "--profile", str(profile), "init",
+    subprocess.run([sys.executable, "-m", "kith.app.cli", "--profile", str(profile), "init",
                     "--name", "alice"], check=True, env=env, cwd=ROOT, capture_output=True)
     store = Store(profile / DB_FILE)
     store.set_setting("interfaces", ["wlan9"])
     store.close()
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "--profile", str(profile)],
+    proc = subprocess.Popen([sys.executable, "-m", "kith.app.cli", "--profile", str(profile)],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         sock = control_socket_path(profile)

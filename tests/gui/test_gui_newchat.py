@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_gui_chat import _activate, _buttons, _friends
 
-from app.gui.models import ConvRole
-from app.gui.newchat import NewChatDialog
+from kith.app.gui.models import ConvRole
+from kith.app.gui.newchat import NewChatDialog
 
 
 def _dialog(qtbot, window):

@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 from test_gui_chat import _activate, _friends, _open
 
-from app.gui.models import MsgRole
+from kith.app.gui.models import MsgRole
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_the_command_line_sends_through_the_running_app(kith_apps, qtbot, aw, tm
 
     async def cli(*args: str) -> tuple[int, str, str]:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "app", "--profile", str(tmp_path / "alice"), *args,
+            sys.executable, "-m", "kith", "--profile", str(tmp_path / "alice"), *args,
             cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         out, err = await proc.communicate()

@@ -7,8 +7,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from test_gui_chat import _activate, _friends, _open
 
-from app.gui.models import PAGE
-from storage import MessageRow
+from kith.app.gui.models import PAGE
+from kith.storage import MessageRow
 
 
 def _unread(w, user):

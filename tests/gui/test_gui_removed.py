@@ -5,7 +5,7 @@ from __future__ import annotations
 from test_gui_chat import _open
 from test_gui_devices import _two_devices
 
-from app.gui.models import MsgRole
+from kith.app.gui.models import MsgRole
 
 
 def test_removed_device_shows_a_banner_and_cannot_send(kith_apps, qtbot, aw, tmp_path):

@@ -13,7 +13,7 @@ def test_the_screenshot_script_exits_0_with_a_display_set(tmp_path):
     env["DISPLAY"] = ":99"  # a display that may or may not be there: never used
     out = tmp_path / "shots"
     done = subprocess.run(  # noqa: S603 - our own script, with this interpreter
-        [sys.executable, "-m", "app.gui.screenshots", str(out)], env=env,
+        [sys.executable, "-m", "kith.app.gui.screenshots", str(out)], env=env,
         capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     names = {p.name for p in out.glob("*.png")}

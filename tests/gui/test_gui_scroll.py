@@ -10,10 +10,10 @@ import pytest
 from chatkit import write_long_chat
 from PySide6.QtCore import QPoint
 
-from app.gui.app import KithApp
-from app.gui.models import MAX_ROWS, PAGE, MsgRole
-from p2p.node import Node, NodeOptions
-from storage import MessageRow
+from kith.app.gui.app import KithApp
+from kith.app.gui.models import MAX_ROWS, PAGE, MsgRole
+from kith.p2p.node import Node, NodeOptions
+from kith.storage import MessageRow
 
 N = 1500  # a few times MAX_ROWS
 

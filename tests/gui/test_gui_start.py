@@ -8,10 +8,10 @@ import weakref
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from app.gui.app import KithApp, ensure_identity
-from app.gui.dialogs import FirstStartDialog
-from p2p.identity import load_identity
-from p2p.node import Node, NodeOptions
+from kith.app.gui.app import KithApp, ensure_identity
+from kith.app.gui.dialogs import FirstStartDialog
+from kith.p2p.identity import load_identity
+from kith.p2p.node import Node, NodeOptions
 
 
 def test_first_start_asks_name_and_lands_in_friendly_window(tmp_path, qtbot, qloop, aw):
@@ -58,7 +58,7 @@ def test_first_start_cancel_creates_nothing(tmp_path, qtbot, qloop):
 def test_cycles_are_collected_on_the_qt_thread_only(qtbot):
     from PySide6.QtCore import QObject
 
-    from app.gui.app import MainThreadCollector
+    from kith.app.gui.app import MainThreadCollector
 
     owner = QObject()
     gc.enable()  # (the GUI tests' fixture turned it off; the collector must do it)

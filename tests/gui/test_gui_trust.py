@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
 from test_gui_chat import _activate, _buttons, _friends, _open
 
-from app.gui.models import ConvRole
-from app.gui.trust import ContactInfoDialog, RestoreKeyDialog, SasDialog, TrustKeyDialog
-from p2p.fingerprint import format_safety_number
+from kith.app.gui.models import ConvRole
+from kith.app.gui.trust import ContactInfoDialog, RestoreKeyDialog, SasDialog, TrustKeyDialog
+from kith.p2p.fingerprint import format_safety_number
 
 
 def _info(qtbot, window) -> ContactInfoDialog:
@@ -258,14 +258,14 @@ def test_going_back_to_the_old_key_asks_first(kith_apps, qtbot, aw, tmp_path):
 
 
 def _message_count(w):
-    from app.gui.models import MsgRole
+    from kith.app.gui.models import MsgRole
 
     m = w.messages
     return sum(1 for i in range(m.rowCount()) if not m.index(i).data(MsgRole.System))
 
 
 def _system_lines(w):
-    from app.gui.models import MsgRole
+    from kith.app.gui.models import MsgRole
 
     m = w.messages
     return [m.index(i).data(MsgRole.Text) for i in range(m.rowCount())
@@ -273,7 +273,7 @@ def _system_lines(w):
 
 
 def test_trust_events_are_lines_in_the_chat(kith_apps, qtbot, aw, tmp_path):
-    from app.gui.models import MsgRole, clock
+    from kith.app.gui.models import MsgRole, clock
 
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)

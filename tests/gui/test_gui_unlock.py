@@ -10,11 +10,11 @@ from chatkit import write_long_chat
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QWidget
 
-from app.gui import unlock as unlock_ui
-from p2p.identity import KEY_FILE, SEALED_MAGIC, load_identity
-from p2p.keystore import KeyStore
-from p2p.profile import DB_FILE, create_identity
-from storage.cipher import is_encrypted
+from kith.app.gui import unlock as unlock_ui
+from kith.p2p.identity import KEY_FILE, SEALED_MAGIC, load_identity
+from kith.p2p.keystore import KeyStore
+from kith.p2p.profile import DB_FILE, create_identity
+from kith.storage.cipher import is_encrypted
 
 
 def shown(qtbot, name: str) -> QWidget:
@@ -197,9 +197,9 @@ def test_the_settings_button_opens_the_choice_for_the_running_profile(
 
 
 def test_first_start_never_writes_the_identity_key_in_clear(tmp_path, qtbot, qloop, monkeypatch):
-    from app.gui.app import ensure_identity
-    from app.gui.dialogs import FirstStartDialog
-    from p2p import safefs
+    from kith.app.gui.app import ensure_identity
+    from kith.app.gui.dialogs import FirstStartDialog
+    from kith.p2p import safefs
 
     profile = tmp_path / "fresh"
     written: list[bytes] = []

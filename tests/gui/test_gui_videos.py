@@ -10,9 +10,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from test_gui_files import _click_file, _friends, _items, _open, _picture, _state
 
-from app.gui import attachments, viewer
-from app.gui.models import MsgRole
-from p2p.files.protocol import BlockRequest
+from kith.app.gui import attachments, viewer
+from kith.app.gui.models import MsgRole
+from kith.p2p.files.protocol import BlockRequest
 
 
 def _paint(window, row: int) -> tuple[QImage, tuple[int, int]]:

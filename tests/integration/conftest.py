@@ -10,7 +10,7 @@ import ifaddr
 import pytest
 from nodekit import make_node
 
-from p2p.node import Node
+from kith.p2p.node import Node
 
 _IFF_UP = 0x1
 _SIOCGIFFLAGS = 0x8913  # Linux

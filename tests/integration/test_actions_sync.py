@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from nodekit import add_device, befriend, until
 
-from p2p.node import Node
-from storage import STATUS_DELIVERED
+from kith.p2p.node import Node
+from kith.storage import STATUS_DELIVERED
 
 
 def has(node: Node, event_id: bytes) -> bool:

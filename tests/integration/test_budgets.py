@@ -7,8 +7,8 @@ import logging
 
 from nodekit import befriend, until
 
-from p2p import limits, wire
-from storage import STATUS_DELIVERED
+from kith.p2p import limits, wire
+from kith.storage import STATUS_DELIVERED
 
 BIG = "x" * (limits.STRANGER_ASSEMBLED + 1024)  # one message past a stranger's budget
 
@@ -32,7 +32,7 @@ async def test_a_stranger_may_not_make_me_hold_a_large_message(nodes):
 
 async def test_strangers_at_once_are_bounded(nodes, monkeypatch, caplog):
     monkeypatch.setattr(limits, "MAX_STRANGER_CONNECTIONS", 2)
-    caplog.set_level(logging.WARNING, logger="p2p.network")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.network")
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     strangers = [await nodes(f"s{i}") for i in range(3)]
@@ -64,9 +64,9 @@ async def test_a_stranger_who_only_holds_a_connection_makes_room(nodes, monkeypa
 
 async def test_requests_waiting_and_strangers_remembered_are_bounded(
         nodes, monkeypatch, caplog):
-    from p2p import contacts, devices
+    from kith.p2p import contacts, devices
 
-    caplog.set_level(logging.WARNING, logger="p2p.receive")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.receive")
     monkeypatch.setattr(contacts, "MAX_PENDING_REQUESTS", 2)
     monkeypatch.setattr(devices, "MAX_STRANGER_DEVICES", 1)
     alice = await nodes("alice")
@@ -103,7 +103,7 @@ async def test_a_stranger_that_does_not_read_what_it_asks_for_is_let_go(
     import socket
 
     monkeypatch.setattr(limits, "STRANGER_UNSENT", 8 * 1024)
-    caplog.set_level(logging.WARNING, logger="p2p.connection")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.connection")
     alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
     await befriend(alice, bob)
     await mallory.connect("127.0.0.1", alice.port)
@@ -138,7 +138,7 @@ async def test_a_contact_that_reads_slowly_is_paused_not_dropped(nodes, monkeypa
     stops reading from them until they have taken what it sent."""
     import socket
 
-    from p2p import connection
+    from kith.p2p import connection
 
     monkeypatch.setattr(connection, "HIGH_WATER", 8 * 1024)
     alice, bob = await nodes("alice"), await nodes("bob")

@@ -23,14 +23,14 @@ from nodekit import befriend, until
 from test_crash import _kith, _run
 from test_hostile import RawPeer, assert_still_serves
 
-from p2p import events as ev
-from p2p import wire
-from p2p.events import direct_conversation
-from p2p.identity import Identity
-from p2p.keystore import KeyStore
-from p2p.node import StatusChanged
-from p2p.profile import DB_FILE
-from storage import STATUS_DELIVERED, Store
+from kith.p2p import events as ev
+from kith.p2p import wire
+from kith.p2p.events import direct_conversation
+from kith.p2p.identity import Identity
+from kith.p2p.keystore import KeyStore
+from kith.p2p.node import StatusChanged
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED, Store
 
 SCALE = int(os.environ.get("KITH_CAMPAIGN_SCALE", "1"))
 HANDSHAKES = 500 * SCALE  # connections sending mutated handshake bytes

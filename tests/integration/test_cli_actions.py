@@ -14,7 +14,7 @@ from clikit import (
 from clikit import kith_in_process as kith
 from nodekit import befriend, until
 
-from storage import STATUS_DELIVERED
+from kith.storage import STATUS_DELIVERED
 
 
 async def history(capsys, profile: str) -> list[dict]:

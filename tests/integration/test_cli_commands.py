@@ -3,7 +3,7 @@ on a signal: the command line against real nodes on loopback.
 
 The first two drive ``app.cli.main`` in-process (in a worker thread, since it runs its
 own event loop) against nodes started with discovery off; the daemon tests run
-``python -m app`` as a real process.
+``python -m kith`` as a real process.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from clikit import kith_in_process, new_profile, spawn
 from nodekit import befriend, make_node, until
 
-from p2p.control import ControlServer
-from p2p.profile import ProfileLock, claim, control_socket_path, create_identity
-from storage import STATUS_DELIVERED
+from kith.p2p.control import ControlServer
+from kith.p2p.profile import ProfileLock, claim, control_socket_path, create_identity
+from kith.storage import STATUS_DELIVERED
 
 TEXTS = [f"message {i}" for i in range(1, 6)]  # odd ones from alice, even ones from bob
 

@@ -14,9 +14,9 @@ from clikit import kith_in_process as kith
 from nodekit import befriend, until
 from test_cli_actions import history
 
-from p2p.keystore import KeyStore
-from p2p.profile import DB_FILE
-from storage import STATUS_DELIVERED, Store
+from kith.p2p.keystore import KeyStore
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED, Store
 
 
 async def test_delete_chat_from_the_command_line(chat, capsys) -> None:

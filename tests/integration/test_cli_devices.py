@@ -83,11 +83,11 @@ async def test_the_daemon_of_a_removed_device_says_so_and_stays_off_the_network(
 ):
     from nodekit import add_device
 
-    from p2p import wire
-    from p2p.identity import load_identity, revoke_device
-    from p2p.keystore import KeyStore
-    from p2p.profile import DB_FILE
-    from storage import Store
+    from kith.p2p import wire
+    from kith.p2p.identity import load_identity, revoke_device
+    from kith.p2p.keystore import KeyStore
+    from kith.p2p.profile import DB_FILE
+    from kith.storage import Store
 
     new_profile(tmp_path / "alice", "alice")  # (as `kith init` makes it)
     key = KeyStore(tmp_path / "alice").unlock()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from clikit import kith_in_process, pair_fixture  # noqa: F401 (the fixture `pair`)
 
-from p2p.files.protocol import BlockRequest
+from kith.p2p.files.protocol import BlockRequest
 
 KEYS = {"id", "message", "name", "size", "mime", "state", "have"}
 

@@ -10,8 +10,8 @@ import pytest
 from nodekit import befriend, until
 from test_cli_commands import kith_in_process
 
-from p2p import commands
-from p2p.control import ControlServer
+from kith.p2p import commands
+from kith.p2p.control import ControlServer
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 from clikit import spawn
 from nodekit import befriend
 
-from p2p.control import ControlServer
+from kith.p2p.control import ControlServer
 
 
 async def test_listen_into_a_closed_pipe_ends_quietly(tmp_path, nodes):

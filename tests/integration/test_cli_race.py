@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from clikit import new_profile, spawn
 
-from p2p.profile import ProfileLock, control_socket_path
+from kith.p2p.profile import ProfileLock, control_socket_path
 
 ROUNDS = int(os.environ.get("KITH_RACE_ROUNDS", 20))
 AT_ONCE = 4

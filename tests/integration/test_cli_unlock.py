@@ -18,11 +18,11 @@ import keyringkit
 import pytest
 from clikit import PYTHONPATH, ROOT
 
-from p2p.identity import KEY_FILE, SEALED_MAGIC, load_identity
-from p2p.keystore import KeyStore
-from p2p.profile import DB_FILE
-from storage import Store
-from storage.cipher import is_encrypted
+from kith.p2p.identity import KEY_FILE, SEALED_MAGIC, load_identity
+from kith.p2p.keystore import KeyStore
+from kith.p2p.profile import DB_FILE
+from kith.storage import Store
+from kith.storage.cipher import is_encrypted
 
 EXIT_LOCKED = 7
 CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){7}\b")
@@ -31,7 +31,7 @@ CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){7}\b")
 def kith(profile: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None,
          pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
+        [sys.executable, "-m", "kith", "--profile", str(profile), "--interface", "127.0.0.1",
          *args],
         input=stdin, capture_output=True, text=True, timeout=120, cwd=ROOT, check=False,
         env={**os.environ, "PYTHONPATH": PYTHONPATH, **(env or {})}, pass_fds=pass_fds,
@@ -180,7 +180,7 @@ def test_kill_9_while_migrating_loses_nothing(tmp_path: Path, when: str):
     texts = plain_profile(profile, 30_000)
     seen = []
     with subprocess.Popen(
-        [sys.executable, "-m", "app", "--profile", str(profile), "contacts"],
+        [sys.executable, "-m", "kith", "--profile", str(profile), "contacts"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": PYTHONPATH},
     ) as proc:
@@ -211,7 +211,7 @@ def test_the_daemon_unlocks_from_a_passphrase_file(tmp_path: Path):
     secret.write_text("pw\n")
     env = {**os.environ, "PYTHONPATH": PYTHONPATH, "KITH_PASSPHRASE_FILE": str(secret)}
     with subprocess.Popen(
-        [sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
+        [sys.executable, "-m", "kith", "--profile", str(profile), "--interface", "127.0.0.1",
          "daemon"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=env,
     ) as proc:
@@ -226,7 +226,7 @@ def test_the_daemon_unlocks_from_a_passphrase_file(tmp_path: Path):
     env["KITH_PASSPHRASE_FILE"] = str(tmp_path / "nope")
     (tmp_path / "nope").write_text("wrong\n")
     r = subprocess.run(
-        [sys.executable, "-m", "app", "--profile", str(profile), "--interface", "127.0.0.1",
+        [sys.executable, "-m", "kith", "--profile", str(profile), "--interface", "127.0.0.1",
          "daemon"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
         check=False,
     )
@@ -245,7 +245,7 @@ def kith_on_a_terminal(profile: Path, *args: str, answers: list[tuple[str, str]]
     if pid == 0:  # the child: exec kith on the pty
         os.chdir(ROOT)
         os.environ["PYTHONPATH"] = PYTHONPATH
-        os.execv(sys.executable, [sys.executable, "-m", "app", "--profile", str(profile),
+        os.execv(sys.executable, [sys.executable, "-m", "kith", "--profile", str(profile),
                                   "--interface", "127.0.0.1", *args])
     seen = b""
     pending = list(answers)

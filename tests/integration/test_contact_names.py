@@ -9,7 +9,7 @@ import json
 from nodekit import add_device, befriend, until
 from test_cli_commands import kith_in_process
 
-from p2p.control import ControlServer
+from kith.p2p.control import ControlServer
 
 
 def _info(node, user):

@@ -18,12 +18,12 @@ from pathlib import Path
 from clikit import new_profile
 from nodekit import until
 
-from p2p import events as ev
-from p2p.events import direct_conversation
-from p2p.keystore import KeyStore
-from p2p.node import StatusChanged
-from p2p.profile import DB_FILE
-from storage import STATUS_DELIVERED, Store
+from kith.p2p import events as ev
+from kith.p2p.events import direct_conversation
+from kith.p2p.keystore import KeyStore
+from kith.p2p.node import StatusChanged
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 3000
@@ -31,7 +31,7 @@ N = 3000
 
 async def _kith(*args: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", *args, cwd=ROOT,
+        sys.executable, "-m", "kith.app.cli", *args, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )

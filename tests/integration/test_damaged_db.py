@@ -9,7 +9,7 @@ import os
 
 from clikit import kith, new_profile
 
-from storage import Store, integrity
+from kith.storage import Store, integrity
 
 
 def _damage(path) -> None:

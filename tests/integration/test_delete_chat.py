@@ -11,7 +11,7 @@ from nodekit import until
 from test_actions_sync import has, three
 from test_files import make_file
 
-from p2p.node import Node
+from kith.p2p.node import Node
 
 
 def stored_messages(node: Node, conv: bytes) -> int:

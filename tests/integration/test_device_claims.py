@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from nodekit import add_device, befriend, until
 
-from p2p import wire
-from p2p.identity import certify_device, load_identity
+from kith.p2p import wire
+from kith.p2p.identity import certify_device, load_identity
 
 
 async def test_a_strangers_claim_on_a_contacts_new_device_changes_nothing(nodes, tmp_path):

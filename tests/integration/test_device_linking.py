@@ -7,11 +7,11 @@ import asyncio
 import pytest
 from nodekit import befriend, until
 
-from p2p.connection import Timing
-from p2p.errors import UserError
-from p2p.link_driver import wait_for_link
-from p2p.linking import new_code
-from p2p.node import Node, NodeOptions
+from kith.p2p.connection import Timing
+from kith.p2p.errors import UserError
+from kith.p2p.link_driver import wait_for_link
+from kith.p2p.linking import new_code
+from kith.p2p.node import Node, NodeOptions
 
 TIMING = Timing(handshake=2, keepalive=1, dead_after=3)
 

@@ -10,9 +10,9 @@ import socket
 import pytest
 from nodekit import add_device, befriend, until
 
-from p2p.errors import UserError
-from p2p.events import direct_conversation
-from storage import STATUS_DELIVERED, STATUS_READ
+from kith.p2p.errors import UserError
+from kith.p2p.events import direct_conversation
+from kith.storage import STATUS_DELIVERED, STATUS_READ
 
 
 def texts(node, peer):
@@ -190,7 +190,7 @@ async def test_interrupted_history_sync_resumes_without_duplicates(nodes, tmp_pa
 async def test_removed_device_stops_dialling_refuses_to_write_and_is_not_dialled(nodes, tmp_path):
     """Regression (e2e "My devices"): a removed device kept redialling its old peers and
     queued messages nobody would take ("sending" forever); its peers dialled its advert."""
-    from p2p.discovery import PeerAdvert
+    from kith.p2p.discovery import PeerAdvert
 
     desktop, bob = await nodes("alice"), await nodes("bob")
     await befriend(desktop, bob)
@@ -228,7 +228,7 @@ def receipts_by(node, author_device, conv):
     ``conv``, as stored on ``node``."""
     from eventkit import body_of
 
-    from p2p import events as ev
+    from kith.p2p import events as ev
 
     out = []
     for head, data in node.db.execute(
@@ -290,7 +290,7 @@ async def test_a_delivery_receipt_is_stored_with_the_messages_it_acknowledges(no
     """Crash safety: when bob's messages are on alice's disk, so is her receipt for them
     (one transaction), so a crash right after cannot leave them unacknowledged for ever
     (bob would have no reason to send them again)."""
-    from p2p.node import MessagesAdded
+    from kith.p2p.node import MessagesAdded
 
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
@@ -316,7 +316,7 @@ async def test_a_removed_device_withdraws_its_advert_and_stops_listening(
     and accepted connections. A bystander's zeroconf browser on 127.0.0.1 watches."""
     import os
 
-    from p2p.discovery import Discovery
+    from kith.p2p.discovery import Discovery
 
     found: dict[str, str] = {}  # instance -> device id hex, while advertised
     changed = asyncio.Event()
@@ -376,7 +376,7 @@ async def test_a_removed_device_withdraws_its_advert_and_stops_listening(
 async def test_peers_lists_one_row_per_person_with_all_their_devices(nodes, tmp_path):
     """Bob sees one alice in `kith peers` (issue "Bob sees one Alice"), with her devices
     in ``devices``; alice does not list her own devices as people to add."""
-    from p2p import commands
+    from kith.p2p import commands
 
     desktop, bob = await nodes("alice"), await nodes("bob")
     await befriend(desktop, bob)

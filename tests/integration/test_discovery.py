@@ -21,8 +21,8 @@ import pytest
 from zeroconf import ServiceInfo
 from zeroconf.asyncio import AsyncZeroconf
 
-from p2p import wire
-from p2p.discovery import SERVICE_TYPE, Discovery, PeerAdvert
+from kith.p2p import wire
+from kith.p2p.discovery import SERVICE_TYPE, Discovery, PeerAdvert
 
 LOOPBACK = "127.0.0.1"
 TIMEOUT = 10.0  # seconds; generous, the waits normally end within milliseconds
@@ -187,7 +187,7 @@ async def test_a_lost_answer_is_asked_again(
 ) -> None:
     # The browser reports a service once: if the answer to the lookup that follows gets
     # lost, the peer must still be found (not only at its next change).
-    from p2p import discovery as module
+    from kith.p2p import discovery as module
 
     real = module.AsyncServiceInfo.async_request
     failed: set[str] = set()
@@ -305,7 +305,7 @@ class _IgnoredServices(logging.Handler):
 async def test_malformed_txt_is_ignored(
     start_node: StartNode, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="p2p.discovery")
+    caplog.set_level(logging.DEBUG, logger="kith.p2p.discovery")
     good_id = os.urandom(32).hex()
     bad_txts: dict[str, dict[str, str | bytes | None]] = {
         "id-not-hex": {"v": "1", "id": "zz" * 32, "n": "Mallory"},
@@ -318,7 +318,7 @@ async def test_malformed_txt_is_ignored(
     }
     instances = {f"{label}.{SERVICE_TYPE}" for label in bad_txts}
     ignored = _IgnoredServices(instances)
-    logging.getLogger("p2p.discovery").addHandler(ignored)
+    logging.getLogger("kith.p2p.discovery").addHandler(ignored)
     alice = await start_node("Alice")
     mallory = AsyncZeroconf(interfaces=[LOOPBACK])
     try:
@@ -338,7 +338,7 @@ async def test_malformed_txt_is_ignored(
         bob = await start_node("Bob")
         await alice.seen.latest_advert_of(bob.device_id_hex)
     finally:
-        logging.getLogger("p2p.discovery").removeHandler(ignored)
+        logging.getLogger("kith.p2p.discovery").removeHandler(ignored)
         await mallory.async_close()
 
     assert list(alice.discovery.peers) == [bob.instance]

@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 from nodekit import befriend, until
 
-from p2p import events as ev
-from p2p.errors import EnvironmentProblem
-from storage import STATUS_DELIVERED
+from kith.p2p import events as ev
+from kith.p2p.errors import EnvironmentProblem
+from kith.storage import STATUS_DELIVERED
 
 
 class FullDisk:

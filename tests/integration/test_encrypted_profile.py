@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from nodekit import befriend, until
 
-from p2p.errors import EnvironmentProblem
-from p2p.identity import KEY_FILE, PLAIN_OLD, SEALED_MAGIC, ProfileLocked, load_identity
-from p2p.keystore import KdfParams, KeyStore, WrongPassphrase
-from p2p.node import Node
-from storage import STATUS_DELIVERED
-from storage.files import FILE_COMPLETE
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.identity import KEY_FILE, PLAIN_OLD, SEALED_MAGIC, ProfileLocked, load_identity
+from kith.p2p.keystore import KdfParams, KeyStore, WrongPassphrase
+from kith.p2p.node import Node
+from kith.storage import STATUS_DELIVERED
+from kith.storage.files import FILE_COMPLETE
 
 FAST = KdfParams(opslimit=1, memlimit=8192)
 ALICE = "alice-marchbanks"

@@ -11,11 +11,11 @@ import msgspec
 from nodekit import add_device, befriend, until
 from test_hostile import RawPeer, _stranger
 
-from p2p import events as ev
-from p2p import wire
-from p2p.contacts import RosterBody
-from p2p.identity import Identity
-from storage import STATUS_DELIVERED
+from kith.p2p import events as ev
+from kith.p2p import wire
+from kith.p2p.contacts import RosterBody
+from kith.p2p.identity import Identity
+from kith.storage import STATUS_DELIVERED
 
 
 async def test_a_head_whose_body_was_erased_syncs_as_a_head(nodes, tmp_path):
@@ -58,7 +58,7 @@ async def _refused(bob, peer: RawPeer, e: ev.SignedEvent, caplog) -> str:
         peer.send(wire.Ping(7))
         await asyncio.wait_for(peer.reader.read(65536), 5)  # the pong: the batch was handled
     assert bob.db.count_events() == 0 and bob.contacts() == []
-    return "\n".join(r.getMessage() for r in caplog.records if r.name == "p2p.receive")
+    return "\n".join(r.getMessage() for r in caplog.records if r.name == "kith.p2p.receive")
 
 
 async def test_an_undeclared_kind_is_refused_with_a_reason(nodes, tmp_path, caplog):

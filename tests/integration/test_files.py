@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from nodekit import add_device, befriend, until
 
-from p2p.api import FileChanged
-from p2p.errors import UserError
-from p2p.files.protocol import BlockPiece, BlockRefused, BlockRequest
-from p2p.node import Node
-from storage.files import FILE_COMPLETE, FILE_DOWNLOADING, FILE_PAUSED, FILE_REMOTE
+from kith.p2p.api import FileChanged
+from kith.p2p.errors import UserError
+from kith.p2p.files.protocol import BlockPiece, BlockRefused, BlockRequest
+from kith.p2p.node import Node
+from kith.storage.files import FILE_COMPLETE, FILE_DOWNLOADING, FILE_PAUSED, FILE_REMOTE
 
 MB = 1000 * 1000
 
@@ -339,7 +339,7 @@ async def test_only_members_of_the_conversation_may_fetch(nodes, tmp_path: Path)
 
 
 async def test_a_flood_of_block_requests_is_refused_past_the_queue(nodes, tmp_path: Path) -> None:
-    from p2p.files.feature import MAX_QUEUED
+    from kith.p2p.files.feature import MAX_QUEUED
 
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)

@@ -10,12 +10,12 @@ from typing import Any
 from clikit import eventually, spawn
 from nodekit import befriend
 
-from p2p.files.bitmap import Bitmap
-from p2p.files.disk import Disk
-from p2p.files.protocol import BlockRequest
-from p2p.keystore import KeyStore
-from p2p.profile import DB_FILE
-from storage import Store
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.disk import Disk
+from kith.p2p.files.protocol import BlockRequest
+from kith.p2p.keystore import KeyStore
+from kith.p2p.profile import DB_FILE
+from kith.storage import Store
 
 SIZE = 24 * 1000 * 1000  # 128 KiB blocks: 184 of them
 HALF = 92

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from nodekit import befriend, until
 
-from p2p.files import disk as disk_module
-from p2p.files import manifest as mf
-from p2p.files import sealing as sl
-from p2p.files.bitmap import Bitmap
-from p2p.files.protocol import BlockRequest
-from p2p.keystore import KdfParams, KeyStore
-from storage.files import FILE_COMPLETE
+from kith.p2p.files import disk as disk_module
+from kith.p2p.files import manifest as mf
+from kith.p2p.files import sealing as sl
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.protocol import BlockRequest
+from kith.p2p.keystore import KdfParams, KeyStore
+from kith.storage.files import FILE_COMPLETE
 
 SIZE = 3 * 1000 * 1000  # 128 KiB blocks: 23 of them
 FAST = KdfParams(opslimit=1, memlimit=8192)

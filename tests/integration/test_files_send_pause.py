@@ -8,7 +8,7 @@ from pathlib import Path
 from nodekit import add_device, befriend, until
 from test_files import MB, make_file, send, state_of
 
-from storage.files import FILE_COMPLETE, FILE_REMOTE
+from kith.storage.files import FILE_COMPLETE, FILE_REMOTE
 
 
 async def test_a_paused_send_waits_for_resume_and_other_holders_still_serve(

@@ -8,8 +8,8 @@ import logging
 
 from nodekit import befriend, until
 
-from p2p import adverts
-from p2p.discovery import PeerAdvert
+from kith.p2p import adverts
+from kith.p2p.discovery import PeerAdvert
 
 
 def _advert(instance: str, device: bytes, port: int, name: str = "bob") -> PeerAdvert:
@@ -36,7 +36,7 @@ async def test_a_forged_advert_with_a_contacts_device_id_keeps_nobody_apart(
     await until(lambda: alice.online(bob.user_id), alice, bob)
 
     # mallory advertises bob's device id at mallory's own address, over and over
-    caplog.set_level(logging.WARNING, logger="p2p.network")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.network")
     for _ in range(3):
         alice.net.on_advert(_advert("kith-forged", bob.device_id, mallory.port))
     peer = alice.net.peers[bob.device_id]
@@ -63,7 +63,7 @@ async def test_a_dial_that_finds_another_device_refutes_only_that_address(nodes,
     alice, bob, mallory = await nodes("alice"), await nodes("bob"), await nodes("mallory")
     await befriend(alice, bob)
     await _forget_by_hand(alice, bob)
-    caplog.set_level(logging.WARNING, logger="p2p.network")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.network")
     # only the forged advert first: alice dials mallory thinking it is bob
     alice.net.on_advert(_advert("kith-forged", bob.device_id, mallory.port))
     await until(lambda: any("claims to be device" in r.getMessage() for r in caplog.records),

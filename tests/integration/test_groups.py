@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from nodekit import add_device, befriend, until
 
-from p2p.errors import UserError
-from p2p.messages import MessageBody
-from storage import STATUS_DELIVERED, STATUS_READ
+from kith.p2p.errors import UserError
+from kith.p2p.messages import MessageBody
+from kith.storage import STATUS_DELIVERED, STATUS_READ
 
 
 def texts(node, conv):
@@ -237,7 +237,7 @@ async def test_files_in_a_group(nodes, tmp_path):
 async def test_typing_in_a_group(nodes):
     """Typing reaches the members' connected devices; only a current member's counts;
     the "send typing indicators" setting applies; nothing of it is stored."""
-    from p2p import wire
+    from kith.p2p import wire
 
     alice, bob, carol = await trio(nodes)
     dave = await nodes("dave")
@@ -372,7 +372,7 @@ async def test_a_removal_without_effect_shows_again_what_it_hid(nodes):
 
 
 async def test_receipts_of_former_members_stay_listed(nodes):
-    from p2p.commands_groups import message_out
+    from kith.p2p.commands_groups import message_out
 
     alice, bob, carol = await trio(nodes)
     conv = (await alice.create_group("Board games", ["bob", "carol"])).id

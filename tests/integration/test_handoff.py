@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nodekit import add_device, befriend, until
 
-from p2p.node import HandoffOffer
+from kith.p2p.node import HandoffOffer
 
 
 async def test_open_chat_and_draft_are_offered_on_my_other_device(nodes, tmp_path):

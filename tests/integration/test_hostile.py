@@ -11,13 +11,13 @@ import pytest
 from eventkit import make
 from nodekit import befriend, until
 
-from p2p import events as ev
-from p2p import wire
-from p2p.contacts import ContactBody
-from p2p.identity import Identity
-from p2p.messages import MessageBody
-from p2p.session import HandshakeComplete, MessageReceived, Session
-from storage import STATUS_DELIVERED
+from kith.p2p import events as ev
+from kith.p2p import wire
+from kith.p2p.contacts import ContactBody
+from kith.p2p.identity import Identity
+from kith.p2p.messages import MessageBody
+from kith.p2p.session import HandshakeComplete, MessageReceived, Session
+from kith.storage import STATUS_DELIVERED
 
 
 class RawPeer:
@@ -75,7 +75,7 @@ def close_logs(caplog: pytest.LogCaptureFixture, address: str) -> list[logging.L
     """What the node logged about closing its connection to ``address``."""
     return [
         r for r in caplog.records
-        if r.name == "p2p.connection" and f"closing connection to {address}:" in r.getMessage()
+        if r.name == "kith.p2p.connection" and f"closing connection to {address}:" in r.getMessage()
     ]
 
 
@@ -101,7 +101,7 @@ def close_log(caplog: pytest.LogCaptureFixture, address: str) -> logging.LogReco
     ids=["empty-frame", "http", "truncated", "garbage"],
 )
 async def test_garbage_is_refused_and_others_still_served(nodes, payload, level, reason, caplog):
-    caplog.set_level(logging.INFO, logger="p2p")
+    caplog.set_level(logging.INFO, logger="kith.p2p")
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     stored = bob.store.count_events()
@@ -125,7 +125,7 @@ async def test_garbage_is_refused_and_others_still_served(nodes, payload, level,
 async def test_stalled_handshake_times_out(nodes, caplog):
     """A slow loris holds a connection open without finishing the handshake: bob
     keeps serving others meanwhile, then hangs up on it at the handshake deadline."""
-    caplog.set_level(logging.INFO, logger="p2p")
+    caplog.set_level(logging.INFO, logger="kith.p2p")
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     await nodes.stop(alice)  # it comes back, and connects, while the stall is going on

@@ -9,9 +9,9 @@ import contextlib
 import pytest
 from nodekit import befriend, until
 
-from p2p.errors import UserError
-from p2p.events import direct_conversation
-from storage import STATUS_DELIVERED, STATUS_READ
+from kith.p2p.errors import UserError
+from kith.p2p.events import direct_conversation
+from kith.storage import STATUS_DELIVERED, STATUS_READ
 
 
 async def test_request_accept_chat_and_receipts(nodes):
@@ -218,9 +218,9 @@ async def test_typing_signal_expires(nodes, monkeypatch):
     conv = bob.conv_with(alice.user_id)
     alice.set_typing(bob.user_id, True)
     await until(lambda: bob.typing(conv) == [alice.user_id], alice, bob)
-    import p2p.signals
+    import kith.p2p.signals
 
-    monkeypatch.setattr(p2p.signals, "TYPING_TTL", 0.0)  # as if the signal were old
+    monkeypatch.setattr(kith.p2p.signals, "TYPING_TTL", 0.0)  # as if the signal were old
     assert bob.typing(conv) == []
 
 

@@ -9,10 +9,10 @@ import os
 import pytest
 from nodekit import befriend, make_node
 
-from p2p.errors import EnvironmentProblem
-from p2p.profile import DB_FILE
-from storage import STATUS_DELIVERED
-from storage.cipher import is_encrypted
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED
+from kith.storage.cipher import is_encrypted
 
 TEXT = "the spare key is taped under the second drawer"
 

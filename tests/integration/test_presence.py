@@ -6,7 +6,7 @@ from __future__ import annotations
 from nodekit import until
 from test_handoff import _alice_with_a_laptop_and_bob
 
-from p2p import wire
+from kith.p2p import wire
 
 
 async def test_a_contact_my_other_device_talks_to_is_reachable(nodes, tmp_path):

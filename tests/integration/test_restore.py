@@ -9,7 +9,7 @@ import shutil
 
 from nodekit import befriend, until
 
-from storage import STATUS_DELIVERED
+from kith.storage import STATUS_DELIVERED
 
 
 async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
@@ -30,7 +30,7 @@ async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
     shutil.rmtree(tmp_path / "alice")
     shutil.copytree(tmp_path / "alice-backup", tmp_path / "alice")  # restored
 
-    caplog.set_level(logging.WARNING, logger="p2p.receive")
+    caplog.set_level(logging.WARNING, logger="kith.p2p.receive")
     alice = await nodes("alice")
     assert [m.text for m in alice.history("bob")] == ["one"]
     await alice.connect("127.0.0.1", bob.port)
@@ -108,7 +108,7 @@ async def test_with_no_peer_that_holds_the_log_writes_go_ahead(nodes):
 
 async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_good(
         nodes, monkeypatch):
-    from p2p import eventlog, wire
+    from kith.p2p import eventlog, wire
 
     monkeypatch.setattr(eventlog, "SILENT_HOLDER", 0.5)
     alice, bob = await nodes("alice"), await nodes("bob")
@@ -130,7 +130,7 @@ async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_goo
 async def test_many_messages_written_while_the_log_waits_all_arrive(nodes):
     """Held events are signed as any (at least every SIGN_EVERY-th), so a long run of them
     is never refused as too many unsigned events in a row."""
-    from p2p import events as ev
+    from kith.p2p import events as ev
 
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
@@ -167,7 +167,7 @@ async def test_with_every_holder_away_a_write_waits_only_the_start_window(
         nodes, monkeypatch):
     """A contact who is away must not keep my message unshown (held in memory only) for
     longer than the start's window: past it, with no holder connected, it is written."""
-    from p2p import eventlog
+    from kith.p2p import eventlog
 
     monkeypatch.setattr(eventlog, "START_WAIT", 0.5)
     alice, bob = await nodes("alice"), await nodes("bob")

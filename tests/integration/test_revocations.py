@@ -10,8 +10,8 @@ import os
 from nodekit import befriend, until
 from test_hostile import RawPeer
 
-from p2p import wire
-from p2p.identity import Identity, revoke_device
+from kith.p2p import wire
+from kith.p2p.identity import Identity, revoke_device
 
 
 async def test_a_strangers_revocations_are_neither_kept_nor_passed_on(nodes):

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from nodekit import add_device, befriend, until
 
-from p2p import events as ev
-from p2p.profile import DB_FILE
-from storage import STATUS_DELIVERED, STATUS_READ
-from storage.migrations import LATEST
+from kith.p2p import events as ev
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED, STATUS_READ
+from kith.storage.migrations import LATEST
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "profile-v1"
 TEXTS = [

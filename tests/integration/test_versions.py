@@ -10,8 +10,8 @@ import contextlib
 import pytest
 from versionkit import byes, dial_as_version, read_until_closed, session_of_version
 
-from p2p.errors import UserError
-from p2p.identity import Identity
+from kith.p2p.errors import UserError
+from kith.p2p.identity import Identity
 
 _session = session_of_version
 _read_until_closed = read_until_closed

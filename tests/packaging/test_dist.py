@@ -177,7 +177,7 @@ def _kith_runs(bin_dir: Path, home: Path) -> None:
     _run(kith, "desktop-install", "--data-dir", data, cwd=home, HOME=str(home))
     (entry,) = (data / "applications").glob("*.desktop")
     assert f"Exec={kith}\n" in entry.read_text()
-    module = "kith.app.gui.resources" if NAMESPACED else "app.gui.resources"
+    module = "kith.app.gui.resources" if NAMESPACED else "kith.app.gui.resources"
     where = _run(
         bin_dir / "python", "-c", f"from {module} import icon_path; print(icon_path())", cwd=home
     ).strip()

@@ -50,7 +50,7 @@ def _violations(root: Path, package: str, *, prefixes: tuple[str, ...] = (),
     out = []
     for path in files:
         for line, module in _imports(path, root):
-            top = module.split(".")[0]
+            top = module.removeprefix("kith.").split(".")[0]  # installed as kith.<layer>
             if top in packages or top.startswith(prefixes):
                 out.append(f"{path.relative_to(root)}:{line} imports {module}")
     return out
@@ -82,16 +82,30 @@ def test_the_checker_sees_every_kind_of_import(tmp_path: Path) -> None:
         "def later():\n"
         "    import qasync\n"
         "    importlib.import_module('shiboken6')\n"
-        "    __import__('app.cli')\n"
+        "    __import__('kith.app.cli')\n"
     )
     modules = {m for _, m in _imports(mod, tmp_path)}
     assert {
         "os", "PySide6.QtCore", "PyQt5", "fakepkg", "fakepkg.app", "fakepkg.sibling",
-        "fakepkg.sub.helper", "qasync", "shiboken6", "app.cli",
+        "fakepkg.sub.helper", "qasync", "shiboken6", "kith.app.cli",
     } <= modules
     qt = _violations(tmp_path, "fakepkg", prefixes=QT_PREFIXES)
     assert [v.split(" imports ")[1] for v in qt] == ["PySide6.QtCore", "PyQt5", "qasync",
                                                     "shiboken6"]
     assert _violations(tmp_path, "fakepkg", packages=("app",)) == [
-        "fakepkg/sub/mod.py:10 imports app.cli"
+        "fakepkg/sub/mod.py:10 imports kith.app.cli"
     ]
+
+
+@pytest.mark.parametrize("root", ["app", "p2p", "storage", "tests"])
+def test_the_layers_are_imported_as_kith_packages(root: str) -> None:
+    """The layers install as kith.app, kith.p2p and kith.storage (issue 14): a bare
+    ``import p2p`` works in a checkout only, and in site-packages would find another
+    distribution's package of that name."""
+    bare = [
+        f"{path.relative_to(REPO)}:{line} imports {module}"
+        for path in sorted((REPO / root).rglob("*.py"))
+        for line, module in _imports(path, REPO)
+        if module.split(".")[0] in ("app", "p2p", "storage")  # (relative imports too)
+    ]
+    assert bare == []

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from app.cli import main
-from p2p.profile import DB_FILE
+from kith.app.cli import main
+from kith.p2p.profile import DB_FILE
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -83,7 +83,7 @@ def test_empty_listings_and_unknown_peer(tmp_path, capsys):
 
 
 def test_peers_text_shows_one_line_per_person_and_their_device_count(capsys):
-    from app.cli_output import output
+    from kith.app.cli_output import output
 
     rows = [
         {"name": "alice", "user_id": "a1" * 32, "device_id": "d1" * 32,
@@ -110,7 +110,7 @@ def test_open_needs_a_running_node(tmp_path, capsys):
 
 
 def test_contacts_text_marks_an_old_key_and_the_new_one(capsys):
-    from app.cli_output import output
+    from kith.app.cli_output import output
 
     old = {"name": "bob", "user_id": "b1" * 32, "state": "accepted", "verified": False,
            "key_changed": False, "online": False, "replaced_by": "b2" * 32}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.cli_output import peer_line
+from kith.app.cli_output import peer_line
 
 
 def _peer(**changes: object) -> dict[str, object]:

@@ -21,7 +21,7 @@ def _readonly_kith(profile: Path, *args: str) -> subprocess.CompletedProcess:
     )
     prefix = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "-r", "--mount"]
     return subprocess.run(
-        [*prefix, "sh", "-c", script, str(profile), sys.executable, "-m", "app",
+        [*prefix, "sh", "-c", script, str(profile), sys.executable, "-m", "kith",
          "--profile", str(profile), *args],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]}, capture_output=True,
         timeout=120, check=False,
@@ -47,7 +47,7 @@ def test_a_read_only_profile_is_a_clear_message(tmp_path, readonly_ok):
     profile = tmp_path / "p"
     env = {**os.environ, "PYTHONPATH": os.environ["PYTHONPATH"]}
     for args in (["init", "--name", "alice"], ["contacts"]):
-        subprocess.run([sys.executable, "-m", "app", "--profile", str(profile), *args],
+        subprocess.run([sys.executable, "-m", "kith", "--profile", str(profile), *args],
                        cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     before = _snapshot(profile)
     for command in (["contacts", "--json"], ["config", "set", "theme", "dark"],

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from app import cli_output, cli_system
-from app.cli import build_parser, main
-from p2p.profile import claim, create_identity
+from kith.app import cli_output, cli_system
+from kith.app.cli import build_parser, main
+from kith.p2p.profile import claim, create_identity
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -39,7 +39,7 @@ def kith_process(
     for key in [k for k, v in full.items() if v is None]:
         del full[key]
     kw.setdefault("stdout", subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=full,
+    return subprocess.run([sys.executable, "-m", "kith", *args], cwd=ROOT, env=full,
                           stderr=subprocess.PIPE, timeout=120, check=False, **kw)
 
 
@@ -273,7 +273,7 @@ def test_the_app_says_what_to_do_when_a_daemon_runs(capsys, profile, monkeypatch
 def test_a_command_gives_up_clearly_when_the_profile_stays_busy(
     capsys, profile, monkeypatch, role, says
 ):
-    from app import cli_run
+    from kith.app import cli_run
 
     monkeypatch.setattr(cli_run, "STARTING_SECONDS", 0.3)
     lock = claim(Path(profile), role, "listen", wait_for=lambda h: False)
@@ -324,7 +324,7 @@ def test_log_lines_cannot_be_forged_or_drive_the_terminal():
     import io
     import logging
 
-    from app.cli import SafeFormatter
+    from kith.app.cli import SafeFormatter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

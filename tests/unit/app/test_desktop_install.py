@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from app import desktop_install
-from app.cli import main
-from app.gui import resources
-from app.gui.resources import DESKTOP_ID
+from kith.app import desktop_install
+from kith.app.cli import main
+from kith.app.gui import resources
+from kith.app.gui.resources import DESKTOP_ID
 
 ENTRY = Path("applications", f"{DESKTOP_ID}.desktop")
 METAINFO = Path("metainfo", f"{DESKTOP_ID}.metainfo.xml")
@@ -129,7 +129,7 @@ def test_install_failure_is_reported_and_exits_1(tmp_path, capsys):
 
 def test_the_app_finds_its_icons_in_the_data_package():
     data = resources.data_files()
-    assert resources.DATA_PACKAGE in ("app.resources", "kith.app.resources")
+    assert resources.DATA_PACKAGE in ("kith.app.resources", "kith.app.resources")
     for path in (
         resources.icon_path(),
         resources.symbolic_icon_path(),
@@ -154,7 +154,7 @@ def _tool(name: str) -> str:
 
 @pytest.mark.parametrize(
     "command",
-    [None, ["/opt/Kith Apps/bin/kith"], [sys.executable, "-m", "app"]],
+    [None, ["/opt/Kith Apps/bin/kith"], [sys.executable, "-m", "kith"]],
     ids=["this-install", "path-with-space", "python-m"],
 )
 def test_installed_entry_passes_desktop_file_validate(tmp_path, command):

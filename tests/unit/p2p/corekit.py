@@ -23,15 +23,15 @@ import msgspec
 import pytest
 from eventkit import TABLE as _TABLE
 
-from p2p import events as ev
-from p2p import wire
-from p2p.api import NodeEvent
-from p2p.identity import Identity, _new_secret, save_identity
-from p2p.kinds import Applying, Batch
-from p2p.network import Peer
-from p2p.node import Node, NodeOptions
-from p2p.profile import create_identity
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p import wire
+from kith.p2p.api import NodeEvent
+from kith.p2p.identity import Identity, _new_secret, save_identity
+from kith.p2p.kinds import Applying, Batch
+from kith.p2p.network import Peer
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import create_identity
+from kith.storage import Store
 
 
 @dataclass
@@ -151,7 +151,7 @@ async def start_me(tmp_path: Path, name: str = "alice", profile: Path | None = N
 
 def linked_profile(root: Path, owner: Path, device_name: str) -> Path:
     """A second device profile of the user whose profile is ``owner``."""
-    from p2p.identity import load_identity
+    from kith.p2p.identity import load_identity
 
     ident = load_identity(owner)
     assert ident is not None

@@ -8,12 +8,12 @@ import time
 import pytest
 from corekit import Author, Me, apply, me_fixture, other_device, peer, person, receive
 
-from p2p.actions import EditBody, ReactionBody
-from p2p.actions.reactions import REACTION, TAPBACKS, emoji_problem
-from p2p.api import ACCEPTED, MessagesAdded, MessagesChanged
-from p2p.errors import RemoteProtocolError, UserError
-from p2p.messages import MessageBody as Msg
-from storage.actions import MAX_EDITS, WINDOW_MS
+from kith.p2p.actions import EditBody, ReactionBody
+from kith.p2p.actions.reactions import REACTION, TAPBACKS, emoji_problem
+from kith.p2p.api import ACCEPTED, MessagesAdded, MessagesChanged
+from kith.p2p.errors import RemoteProtocolError, UserError
+from kith.p2p.messages import MessageBody as Msg
+from kith.storage.actions import MAX_EDITS, WINDOW_MS
 
 __all__ = ["me_fixture"]
 
@@ -94,7 +94,7 @@ async def test_a_reply_whose_target_comes_later_quotes_it_once_it_is_here(me: Me
 
 
 def test_a_message_body_with_a_bad_reply_or_timer_is_malformed() -> None:
-    from p2p.messages import MESSAGE
+    from kith.p2p.messages import MESSAGE
 
     for body in (Msg("x", b"short"), Msg("x", b"", -1), Msg("x", b"", 10**9)):
         with pytest.raises(ValueError, match="bad reply_to or timer"):

@@ -13,13 +13,13 @@ from corekit import Me, apply, me_fixture, other_device, peer, person, receive
 from test_actions import body_erased, contact, send
 from test_file_messages import _att
 
-from p2p import events as ev
-from p2p.actions import CardBody, EditBody, HideChatBody, ReactionBody, UnsendBody
-from p2p.actions.deletion import HIDE_CHAT
-from p2p.api import FileChanged, MessagesChanged
-from p2p.commands import run
-from p2p.errors import RemoteProtocolError, UserError
-from p2p.messages import MessageBody as Msg
+from kith.p2p import events as ev
+from kith.p2p.actions import CardBody, EditBody, HideChatBody, ReactionBody, UnsendBody
+from kith.p2p.actions.deletion import HIDE_CHAT
+from kith.p2p.api import FileChanged, MessagesChanged
+from kith.p2p.commands import run
+from kith.p2p.errors import RemoteProtocolError, UserError
+from kith.p2p.messages import MessageBody as Msg
 
 __all__ = ["me_fixture"]
 

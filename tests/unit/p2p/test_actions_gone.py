@@ -10,15 +10,15 @@ import pytest
 from corekit import Me, apply, me_fixture, other_device, person, start_me
 from test_actions import body_erased, contact, send, text_of
 
-from p2p.actions import CardBody, EditBody, HideBody, ReactionBody, TimerBody, UnsendBody
-from p2p.actions.cards import CARD
-from p2p.actions.disappearing import describe, parse_duration
-from p2p.api import PENDING_OUT, MessagesAdded, MessagesChanged, TimerChanged
-from p2p.errors import RemoteProtocolError, UserError
-from p2p.messages import MessageBody as Msg
-from p2p.messages import ReadBody, ReceiptBody
-from storage import Store
-from storage.actions import WINDOW_MS
+from kith.p2p.actions import CardBody, EditBody, HideBody, ReactionBody, TimerBody, UnsendBody
+from kith.p2p.actions.cards import CARD
+from kith.p2p.actions.disappearing import describe, parse_duration
+from kith.p2p.api import PENDING_OUT, MessagesAdded, MessagesChanged, TimerChanged
+from kith.p2p.errors import RemoteProtocolError, UserError
+from kith.p2p.messages import MessageBody as Msg
+from kith.p2p.messages import ReadBody, ReceiptBody
+from kith.storage import Store
+from kith.storage.actions import WINDOW_MS
 
 __all__ = ["me_fixture"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.adverts import (
+from kith.p2p.adverts import (
     DIAL_BURST,
     DIAL_RATE,
     REFUTED_FOR,

@@ -10,9 +10,9 @@ import sqlite3
 import pytest
 from corekit import Author, Me, apply, me_fixture, other_device, person
 
-from p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged
-from p2p.contacts import ContactBody, RosterBody
-from p2p.messages import MessageBody
+from kith.p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT, ContactChanged
+from kith.p2p.contacts import ContactBody, RosterBody
+from kith.p2p.messages import MessageBody
 
 __all__ = ["me_fixture"]
 

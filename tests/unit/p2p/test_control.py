@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from clikit import eventually
 
-from p2p import commands, control
-from p2p.control import ControlClient, ControlServer, parse_request
-from p2p.node import MessagesAdded
-from p2p.safefs import UntrustedProfile
-from storage import MessageRow
+from kith.p2p import commands, control
+from kith.p2p.control import ControlClient, ControlServer, parse_request
+from kith.p2p.node import MessagesAdded
+from kith.p2p.safefs import UntrustedProfile
+from kith.storage import MessageRow
 
 
 class FakeNode:
@@ -119,7 +119,7 @@ async def test_a_listen_client_that_never_reads_is_dropped(served, caplog) -> No
     await writer.drain()
     assert json.loads(await reader.readline())["ok"] is True
     await eventually(lambda: bool(node.listeners))
-    caplog.set_level(logging.WARNING, "p2p.control")
+    caplog.set_level(logging.WARNING, "kith.p2p.control")
     sent = 0
     while node.listeners:  # the client reads nothing; the server drops it at its limit
         node.incoming(100)

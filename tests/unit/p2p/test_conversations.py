@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from corekit import Me, apply, me_fixture, other_device, peer, person, receive, start_me
 
-from p2p import events as ev
-from p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT
-from p2p.kinds import DIRECT, SELF
-from p2p.messages import MessageBody
-from storage import Store
+from kith.p2p import events as ev
+from kith.p2p.api import ACCEPTED, DECLINED, PENDING_IN, PENDING_OUT
+from kith.p2p.kinds import DIRECT, SELF
+from kith.p2p.messages import MessageBody
+from kith.storage import Store
 
 __all__ = ["me_fixture"]
 

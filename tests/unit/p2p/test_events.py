@@ -15,13 +15,13 @@ from eventkit import make
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from p2p import events
-from p2p.contacts import ContactBody
-from p2p.errors import RemoteProtocolError
-from p2p.events import GENESIS, MAX_COUNTER, MAX_EVENT, MAX_KIND, Event, Head, SignedEvent
-from p2p.identity import Identity, sign
-from p2p.messages import MessageBody, ReceiptBody
-from storage import Store
+from kith.p2p import events
+from kith.p2p.contacts import ContactBody
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.events import GENESIS, MAX_COUNTER, MAX_EVENT, MAX_KIND, Event, Head, SignedEvent
+from kith.p2p.identity import Identity, sign
+from kith.p2p.messages import MessageBody, ReceiptBody
+from kith.storage import Store
 
 ALICE = Identity.generate("alice")
 BOB = Identity.generate("bob")

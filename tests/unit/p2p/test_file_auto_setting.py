@@ -7,12 +7,12 @@ import json
 
 from corekit import Me, apply, me_fixture, other_device, person
 
-from p2p.api import ACCEPTED
-from p2p.files import manifest as mf
-from p2p.files.descriptor import Attachment
-from p2p.messages import MessageBody
-from p2p.settings import SettingBody
-from storage.files import FILE_DOWNLOADING, FILE_REMOTE
+from kith.p2p.api import ACCEPTED
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.descriptor import Attachment
+from kith.p2p.messages import MessageBody
+from kith.p2p.settings import SettingBody
+from kith.storage.files import FILE_DOWNLOADING, FILE_REMOTE
 
 __all__ = ["me_fixture"]
 

@@ -7,12 +7,12 @@ import msgspec
 import pytest
 from corekit import Me, apply, me_fixture, other_device, peer, person, receive
 
-from p2p.api import ACCEPTED, FileChanged
-from p2p.errors import RemoteProtocolError
-from p2p.files import manifest as mf
-from p2p.files.descriptor import Attachment
-from p2p.messages import MessageBody
-from storage.files import FILE_DOWNLOADING, FILE_REMOTE
+from kith.p2p.api import ACCEPTED, FileChanged
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.descriptor import Attachment
+from kith.p2p.messages import MessageBody
+from kith.storage.files import FILE_DOWNLOADING, FILE_REMOTE
 
 __all__ = ["me_fixture"]
 _enc = msgspec.msgpack.encode

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from corekit import Me, apply, me_fixture, peer, person, start_me
 
-from p2p.api import ACCEPTED
-from p2p.errors import UserError
-from p2p.files.protocol import BlockRefused, BlockRequest, FileHave, FileQuery
-from p2p.files.serving import HELD_BACK
-from p2p.messages import MessageBody
-from storage.files import FILE_COMPLETE, FILE_PAUSED
+from kith.p2p.api import ACCEPTED
+from kith.p2p.errors import UserError
+from kith.p2p.files.protocol import BlockRefused, BlockRequest, FileHave, FileQuery
+from kith.p2p.files.serving import HELD_BACK
+from kith.p2p.messages import MessageBody
+from kith.storage.files import FILE_COMPLETE, FILE_PAUSED
 
 __all__ = ["me_fixture"]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from p2p.fingerprint import (
+from kith.p2p.fingerprint import (
     SAS_EMOJI,
     fingerprint_bytes,
     format_safety_number,

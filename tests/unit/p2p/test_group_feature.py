@@ -10,10 +10,10 @@ import msgspec
 import pytest
 from corekit import Me, me_fixture, peer, person, receive  # noqa: F401
 
-from p2p import membership as mb
-from p2p.api import ACCEPTED
-from p2p.errors import RemoteProtocolError, UserError
-from p2p.messages import MessageBody
+from kith.p2p import membership as mb
+from kith.p2p.api import ACCEPTED
+from kith.p2p.errors import RemoteProtocolError, UserError
+from kith.p2p.messages import MessageBody
 
 
 def texts(me: Me, conv: bytes) -> list[str]:
@@ -145,7 +145,7 @@ async def test_removed_from_a_group_i_cannot_write_and_see_why(me: Me) -> None:
     me.core.contacts.save(bob.user, name="bob", state=ACCEPTED)
     me.knows(bob)
     conv = mb.new_group_id()
-    from p2p.groups import InviteBody
+    from kith.p2p.groups import InviteBody
 
     direct = me.core.convs.direct(bob.user)
     receive(me, peer(bob), [bob.event(direct, InviteBody(conv, "Bob's"))])
@@ -166,8 +166,8 @@ async def test_a_head_without_its_body_is_asked_for_and_a_forged_body_refused(
         me: Me, group, caplog) -> None:
     import asyncio
 
-    from p2p import events as ev
-    from p2p.group_protocol import Bodies, BodyWant
+    from kith.p2p import events as ev
+    from kith.p2p.group_protocol import Bodies, BodyWant
 
     conv, bob, carol = group
     e = bob.event(conv, MessageBody("the text"), lamport=5)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p import identity as ident
-from p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
-from p2p.identity import (
+from kith.p2p import identity as ident
+from kith.p2p.errors import EnvironmentProblem, RemoteProtocolError, UserError
+from kith.p2p.identity import (
     KEY_FILE,
     DeviceCertificate,
     Identity,
@@ -23,7 +23,7 @@ from p2p.identity import (
     sign,
     verify_signature,
 )
-from p2p.profile import (
+from kith.p2p.profile import (
     LOCK_FILE,
     ProfileLock,
     create_identity,
@@ -319,7 +319,7 @@ def test_profile_lock_creates_the_profile_folder(tmp_path: Path) -> None:
 
 
 def test_device_revocation_verifies_only_untouched_and_by_the_identity_key():
-    from p2p.identity import DeviceRevocation, revoke_device
+    from kith.p2p.identity import DeviceRevocation, revoke_device
 
     alice, mallory = Identity.generate("alice"), Identity.generate("mallory")
     r = revoke_device(alice.user_secret, b"\x07" * 32, created=1000)

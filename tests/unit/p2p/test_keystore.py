@@ -12,9 +12,9 @@ import msgspec
 import nacl.pwhash
 import pytest
 
-from p2p import keystore
-from p2p.errors import UserError
-from p2p.keystore import (
+from kith.p2p import keystore
+from kith.p2p.errors import UserError
+from kith.p2p.keystore import (
     KEY_FILES,
     KdfParams,
     KeyFileDamaged,

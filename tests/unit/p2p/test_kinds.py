@@ -11,13 +11,13 @@ from corekit import start_me
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p.actions import KINDS as ACTION_KINDS
-from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
-from p2p.errors import RemoteProtocolError
-from p2p.groups import KINDS as GROUP_KINDS
-from p2p.kinds import CONV_TYPES, DIRECT, GROUP, SELF, Author, Batch, Kind, KindTable, Part
-from p2p.messages import MAX_TEXT, MESSAGE, READ, RECEIPT, MessageBody, ReadBody, ReceiptBody
-from p2p.settings import SETTING, SettingBody
+from kith.p2p.actions import KINDS as ACTION_KINDS
+from kith.p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.groups import KINDS as GROUP_KINDS
+from kith.p2p.kinds import CONV_TYPES, DIRECT, GROUP, SELF, Author, Batch, Kind, KindTable, Part
+from kith.p2p.messages import MAX_TEXT, MESSAGE, READ, RECEIPT, MessageBody, ReadBody, ReceiptBody
+from kith.p2p.settings import SETTING, SettingBody
 
 ALL = (MESSAGE, RECEIPT, READ, CONTACT, ROSTER, SETTING)
 _enc = msgspec.msgpack.encode

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2p import limits
+from kith.p2p import limits
 
 
 def test_connections_per_remote_address_are_bounded() -> None:

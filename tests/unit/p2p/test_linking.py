@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.errors import LocalProtocolError, RemoteProtocolError
-from p2p.identity import Identity, certify_device
-from p2p.linking import (
+from kith.p2p.errors import LocalProtocolError, RemoteProtocolError
+from kith.p2p.identity import Identity, certify_device
+from kith.p2p.linking import (
     ExistingDeviceLink,
     Grant,
     LinkAttempts,

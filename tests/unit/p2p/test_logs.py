@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from p2p import logs
+from kith.p2p import logs
 
 
 def test_one_line_per_key_and_minute_then_the_count(monkeypatch: pytest.MonkeyPatch,

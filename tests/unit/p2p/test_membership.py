@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p import membership as mb
+from kith.p2p import membership as mb
 
 ALICE, BOB, CAROL, DAVE = (bytes([i]) * 32 for i in (1, 2, 3, 4))
 DEV = {ALICE: b"a" * 32, BOB: b"b" * 32, CAROL: b"c" * 32, DAVE: b"d" * 32}
@@ -39,7 +39,7 @@ def create(log: Log, *members: bytes, history: bool = False) -> mb.Control:
 
 
 def test_group_ids_say_they_are_groups() -> None:
-    from p2p.events import direct_conversation, self_conversation
+    from kith.p2p.events import direct_conversation, self_conversation
 
     g = mb.new_group_id()
     assert mb.is_group_id(g) and len(g) == 32 and g != mb.new_group_id()

@@ -9,10 +9,10 @@ import pytest
 from corekit import Author, Me, apply, me_fixture, other_device, person
 from eventkit import body_of
 
-from p2p.api import ACCEPTED, MessagesAdded, StatusChanged
-from p2p.messages import MessageBody as Msg
-from p2p.messages import ReadBody, ReceiptBody
-from storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED
+from kith.p2p.api import ACCEPTED, MessagesAdded, StatusChanged
+from kith.p2p.messages import MessageBody as Msg
+from kith.p2p.messages import ReadBody, ReceiptBody
+from kith.storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED
 
 __all__ = ["me_fixture"]
 

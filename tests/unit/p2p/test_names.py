@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from p2p import identity as ident
-from p2p.errors import RemoteProtocolError
-from p2p.identity import Identity
-from p2p.session import Session
+from kith.p2p import identity as ident
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.identity import Identity
+from kith.p2p.session import Session
 
 ALICE = Identity.generate("Alice", "laptop")
 BOB = Identity.generate("Bob", "desktop")

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.bindings import crypto_aead_chacha20poly1305_ietf_encrypt, crypto_scalarmult_base
 
-from p2p import noise
-from p2p.noise import MAX_MESSAGE, CipherState, DecryptError, HandshakeState, NoiseError
+from kith.p2p import noise
+from kith.p2p.noise import MAX_MESSAGE, CipherState, DecryptError, HandshakeState, NoiseError
 
 NOISE_DIR = Path(__file__).resolve().parents[2] / "vectors" / "noise"
 VECTOR_FILES = ("cacophony.json", "snow.json", "noise-c-basic.json")

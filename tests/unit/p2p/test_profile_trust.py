@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from p2p.errors import EnvironmentProblem
-from p2p.identity import KEY_FILE, Identity, load_identity, save_identity
-from p2p.profile import (
+from kith.p2p.errors import EnvironmentProblem
+from kith.p2p.identity import KEY_FILE, Identity, load_identity, save_identity
+from kith.p2p.profile import (
     DB_FILE,
     LOCK_FILE,
     ProfileLock,
@@ -23,7 +23,7 @@ from p2p.profile import (
     read_holder,
     runtime_dir,
 )
-from p2p.safefs import UntrustedProfile
+from kith.p2p.safefs import UntrustedProfile
 
 ROOT = os.geteuid() == 0
 NOBODY = 65534

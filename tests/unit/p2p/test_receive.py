@@ -15,14 +15,14 @@ from corekit import Author, Me, me_fixture, other_device, peer, person, receive,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p import events as ev
-from p2p import wire
-from p2p.api import ACCEPTED, PENDING_IN, PENDING_OUT, MessagesAdded
-from p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
-from p2p.errors import RemoteProtocolError
-from p2p.kinds import DIRECT, SELF
-from p2p.messages import MESSAGE, READ, MessageBody, ReadBody, ReceiptBody
-from p2p.settings import SettingBody
+from kith.p2p import events as ev
+from kith.p2p import wire
+from kith.p2p.api import ACCEPTED, PENDING_IN, PENDING_OUT, MessagesAdded
+from kith.p2p.contacts import CONTACT, ROSTER, ContactBody, RosterBody
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.kinds import DIRECT, SELF
+from kith.p2p.messages import MESSAGE, READ, MessageBody, ReadBody, ReceiptBody
+from kith.p2p.settings import SettingBody
 
 __all__ = ["me_fixture"]
 _enc = msgspec.msgpack.encode
@@ -119,7 +119,7 @@ async def test_an_undeclared_kind_is_refused_with_a_logged_reason_and_stops_its_
     before = bob.event(conv, MessageBody("before"))
     poke = bob.raw(conv, "poke", _enc([1]))
     after = bob.event(conv, MessageBody("after"))
-    with caplog.at_level(logging.WARNING, logger="p2p.receive"):
+    with caplog.at_level(logging.WARNING, logger="kith.p2p.receive"):
         receive(me, peer(bob), [before, poke, after])
     assert "undeclared event kind 'poke'" in caplog.text
     assert _texts(me, conv) == ["before"]
@@ -133,7 +133,7 @@ async def test_a_message_from_a_non_contact_is_not_stored(
     bob = person("bob")
     me.knows(bob)
     conv = me.core.convs.direct(bob.user)
-    with caplog.at_level(logging.WARNING, logger="p2p.receive"):
+    with caplog.at_level(logging.WARNING, logger="kith.p2p.receive"):
         receive(me, peer(bob), [bob.event(conv, MessageBody("spam"))])
     assert "message event from someone who is not a contact" in caplog.text
     assert me.stored(conv, bob.device) == []
@@ -158,7 +158,7 @@ async def test_a_roster_event_by_a_contact_is_refused(
     me.core.contacts.save(bob.user, name="bob", state=ACCEPTED)
     conv = me.core.convs.direct(bob.user)
     carol = person("carol")
-    with caplog.at_level(logging.WARNING, logger="p2p.receive"):
+    with caplog.at_level(logging.WARNING, logger="kith.p2p.receive"):
         receive(me, peer(bob), [bob.event(conv, RosterBody(carol.user, "carol", ACCEPTED, True))])
     assert "roster events do not belong in a direct conversation" in caplog.text
     assert me.core.contacts.row(carol.user) is None
@@ -172,7 +172,7 @@ async def test_a_refusal_is_logged_once_per_peer_and_reason(
     me.knows(bob)
     conv = me.core.convs.direct(bob.user)
     via = peer(bob)
-    with caplog.at_level(logging.WARNING, logger="p2p.receive"):
+    with caplog.at_level(logging.WARNING, logger="kith.p2p.receive"):
         for _ in range(5):
             bob.heads.clear()
             receive(me, via, [bob.event(conv, MessageBody("spam"))])

@@ -3,7 +3,7 @@ conversation waits until a peer that holds it has told where it ends."""
 
 from __future__ import annotations
 
-from p2p.restore import CLAIM_WAIT, HeadGate
+from kith.p2p.restore import CLAIM_WAIT, HeadGate
 
 A, B, NEW = b"a" * 32, b"b" * 32, b"n" * 32
 

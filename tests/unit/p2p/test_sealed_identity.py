@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from p2p import identity as ident
-from p2p.identity import (
+from kith.p2p import identity as ident
+from kith.p2p.identity import (
     KEY_FILE,
     PLAIN_OLD,
     SEALED_MAGIC,
@@ -22,7 +22,7 @@ from p2p.identity import (
     save_identity,
     seal_key_file,
 )
-from p2p.profile import create_identity
+from kith.p2p.profile import create_identity
 
 KEY = bytes(range(32))
 
@@ -81,7 +81,7 @@ def test_a_crash_while_sealing_leaves_a_whole_key_file(
 ) -> None:
     profile = tmp_path / "p"
     me = create_identity(profile, "alice", "laptop")
-    import storage.cipher
+    import kith.storage.cipher
 
     class Crash(Exception):
         pass
@@ -92,7 +92,7 @@ def test_a_crash_while_sealing_leaves_a_whole_key_file(
     if crash == "save":
         monkeypatch.setattr(ident, "save_identity", boom)
     else:
-        monkeypatch.setattr(storage.cipher, "wipe_file", boom)
+        monkeypatch.setattr(kith.storage.cipher, "wipe_file", boom)
     with pytest.raises(Crash):
         seal_key_file(profile, KEY)
     monkeypatch.undo()
@@ -110,7 +110,7 @@ def test_the_plain_copy_is_overwritten_before_it_is_removed(
 ) -> None:
     profile = tmp_path / "p"
     me = create_identity(profile, "alice", "laptop")
-    import storage.cipher
+    import kith.storage.cipher
 
     seen: list[bytes] = []
     real_unlink = Path.unlink
@@ -121,7 +121,7 @@ def test_the_plain_copy_is_overwritten_before_it_is_removed(
         real_unlink(self, missing_ok=missing_ok)
 
     monkeypatch.setattr(Path, "unlink", unlink)
-    assert storage.cipher.wipe_file is not None
+    assert kith.storage.cipher.wipe_file is not None
     seal_key_file(profile, KEY)
     assert seen and all(set(data) <= {0} for data in seen)
     assert me.user_secret[:32] not in b"".join(seen)

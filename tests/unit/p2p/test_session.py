@@ -20,17 +20,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p import wire
-from p2p.errors import LocalProtocolError, RemoteProtocolError
-from p2p.identity import (
+from kith.p2p import wire
+from kith.p2p.errors import LocalProtocolError, RemoteProtocolError
+from kith.p2p.identity import (
     DeviceCertificate,
     Identity,
     certify_device,
     ed25519_to_x25519_public,
     sign,
 )
-from p2p.noise import MAX_MESSAGE, CipherState, HandshakeState
-from p2p.session import (
+from kith.p2p.noise import MAX_MESSAGE, CipherState, HandshakeState
+from kith.p2p.session import (
     MAX_ASSEMBLED,
     MAX_CHUNK,
     HandshakeComplete,

@@ -10,8 +10,8 @@ import pytest
 from corekit import Me, apply, me_fixture, other_device
 from nodekit import until
 
-from p2p.api import SettingChanged
-from p2p.settings import SYNCED_SETTINGS, SettingBody
+from kith.p2p.api import SettingChanged
+from kith.p2p.settings import SYNCED_SETTINGS, SettingBody
 
 __all__ = ["me_fixture"]
 
@@ -142,7 +142,7 @@ async def test_my_own_setting_is_not_overwritten_by_an_older_one(me: Me) -> None
 
 
 def test_per_conversation_choices_follow_me_and_nothing_else_does() -> None:
-    from p2p.settings import is_synced
+    from kith.p2p.settings import is_synced
 
     conv = "ab" * 32
     assert is_synced(f"muted:{conv}") and is_synced(f"unread:{conv}")

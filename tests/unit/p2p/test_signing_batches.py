@@ -8,12 +8,12 @@ import msgspec
 import pytest
 from eventkit import TABLE
 
-from p2p import events as ev
-from p2p.errors import RemoteProtocolError
-from p2p.identity import Identity
-from p2p.messages import MessageBody
-from p2p.node import Node, NodeOptions
-from p2p.profile import create_identity
+from kith.p2p import events as ev
+from kith.p2p.errors import RemoteProtocolError
+from kith.p2p.identity import Identity
+from kith.p2p.messages import MessageBody
+from kith.p2p.node import Node, NodeOptions
+from kith.p2p.profile import create_identity
 
 ALICE = Identity.generate("alice")
 CONV = ev.direct_conversation(ALICE.user_id, b"\x02" * 32)

@@ -7,11 +7,11 @@ from eventkit import make
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2p import events, sync
-from p2p.events import GENESIS, Head, SignedEvent
-from p2p.identity import Identity
-from p2p.messages import MessageBody
-from p2p.sync import PeerSync
+from kith.p2p import events, sync
+from kith.p2p.events import GENESIS, Head, SignedEvent
+from kith.p2p.identity import Identity
+from kith.p2p.messages import MessageBody
+from kith.p2p.sync import PeerSync
 
 ALICE = Identity.generate("alice")
 BOB = Identity.generate("bob")

@@ -9,12 +9,12 @@ import keyring.backends.fail
 import pytest
 from chatkit import write_long_chat
 
-from p2p import unlock
-from p2p.identity import KEY_FILE, PLAIN_OLD, is_sealed, load_identity
-from p2p.keystore import KEY_FILES, KdfParams, KeyStore, keyring_status
-from p2p.profile import DB_FILE, create_identity
-from storage import Store
-from storage.cipher import is_encrypted
+from kith.p2p import unlock
+from kith.p2p.identity import KEY_FILE, PLAIN_OLD, is_sealed, load_identity
+from kith.p2p.keystore import KEY_FILES, KdfParams, KeyStore, keyring_status
+from kith.p2p.profile import DB_FILE, create_identity
+from kith.storage import Store
+from kith.storage.cipher import is_encrypted
 
 FAST = KdfParams(opslimit=1, memlimit=8192)
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import storage.db
-from storage import MessageRow, Store
-from storage.actions import EXPIRED, UNSENT, WINDOW_MS
-from storage.migrations import MIGRATIONS
+import kith.storage.db
+from kith.storage import MessageRow, Store
+from kith.storage.actions import EXPIRED, UNSENT, WINDOW_MS
+from kith.storage.migrations import MIGRATIONS
 
 CONV, DEVICE, USER = os.urandom(32), os.urandom(32), os.urandom(32)
 
@@ -25,8 +25,8 @@ def test_a_database_of_the_previous_release_upgrades_and_finds_its_messages_by_i
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "kith.db"
-    monkeypatch.setattr(storage.db, "MIGRATIONS", MIGRATIONS[:3])
-    monkeypatch.setattr(storage.db, "LATEST", 3)
+    monkeypatch.setattr(kith.storage.db, "MIGRATIONS", MIGRATIONS[:3])
+    monkeypatch.setattr(kith.storage.db, "LATEST", 3)
     old = Store(path)
     old._conn.executemany(
         "INSERT INTO messages (event_id, conv, author, sender, seq, lamport, time, text, "

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from storage import DatabaseCorrupt, EventRow, MessageRow, Store, cipher
+from kith.storage import DatabaseCorrupt, EventRow, MessageRow, Store, cipher
 
 REPO = Path(__file__).resolve().parents[3]
 KEY = bytes(range(32))
@@ -289,7 +289,7 @@ _CHILD = textwrap.dedent(
     """
     import os, signal, sys
     sys.path.insert(0, {repo!r})
-    from storage import cipher
+    from kith.storage import cipher
     stage, at = sys.argv[2], int(sys.argv[3])
 
     def progress(s, done, total):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from storage import Store, integrity
-from storage.integrity import DatabaseDamaged
+from kith.storage import Store, integrity
+from kith.storage.integrity import DatabaseDamaged
 
 KEY = bytes(range(32))
 
@@ -45,7 +45,7 @@ def _damage(path: Path, key: bytes | None = None) -> None:
 
 def _readable(path: Path, key: bytes | None) -> list[str]:
     """The settings a scan from either end still reads (as the repair reads them)."""
-    from storage import cipher
+    from kith.storage import cipher
 
     conn = cipher.connect(path, key)
     found: set[str] = set()

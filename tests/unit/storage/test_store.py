@@ -1,4 +1,4 @@
-"""storage.db and storage.migrations: schema, durability, refusal of foreign files, queries."""
+"""kith.storage.db and storage.migrations: schema, durability, refusal of foreign files, queries."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import storage.db
-from storage import (
+import kith.storage.db
+from kith.storage import (
     STATUS_DELIVERED,
     STATUS_READ,
     STATUS_RECEIVED,
@@ -28,7 +28,7 @@ from storage import (
     MessageRow,
     Store,
 )
-from storage.migrations import LATEST, MIGRATIONS
+from kith.storage.migrations import LATEST, MIGRATIONS
 
 REPO = Path(__file__).resolve().parents[3]
 CONV = hashlib.blake2b(b"conv", digest_size=32).digest()
@@ -107,7 +107,7 @@ def test_fresh_database_has_latest_schema_and_wal(tmp_path: Path) -> None:
 
 
 def test_new_databases_use_8k_pages_and_old_ones_keep_theirs(tmp_path: Path) -> None:
-    """Bigger pages make a history sync write less (see storage.db.PAGE_SIZE); the WAL
+    """Bigger pages make a history sync write less (see kith.storage.db.PAGE_SIZE); the WAL
     still gets checkpointed at 64 MiB whatever the page size."""
     fresh = Store(tmp_path / "new.db")
     try:
@@ -320,8 +320,8 @@ def test_new_migration_upgrades_an_old_database_keeping_data(
     def v_next(db: sqlite_utils.Database) -> None:
         db.execute("CREATE TABLE stickers (event BLOB PRIMARY KEY, name TEXT NOT NULL)")
 
-    monkeypatch.setattr(storage.db, "MIGRATIONS", [*MIGRATIONS, v_next])
-    monkeypatch.setattr(storage.db, "LATEST", LATEST + 1)
+    monkeypatch.setattr(kith.storage.db, "MIGRATIONS", [*MIGRATIONS, v_next])
+    monkeypatch.setattr(kith.storage.db, "LATEST", LATEST + 1)
     s = Store(path)
     try:
         assert s.schema_version == LATEST + 1
@@ -342,8 +342,8 @@ def test_failing_migration_leaves_the_previous_version(
         db.execute("THIS IS NOT SQL")
 
     with monkeypatch.context() as m:
-        m.setattr(storage.db, "MIGRATIONS", [*MIGRATIONS, v_broken])
-        m.setattr(storage.db, "LATEST", LATEST + 1)
+        m.setattr(kith.storage.db, "MIGRATIONS", [*MIGRATIONS, v_broken])
+        m.setattr(kith.storage.db, "LATEST", LATEST + 1)
         with pytest.raises(DatabaseCorrupt):
             Store(path)
 
@@ -418,7 +418,7 @@ def test_nested_transactions_join_the_outer_one(store: Store) -> None:
 _CRASH_CHILD = textwrap.dedent(
     """
     import hashlib, os, signal, sys
-    from storage import EventRow, Store
+    from kith.storage import EventRow, Store
 
     def log(first, last, size):
         rows = []
@@ -827,7 +827,7 @@ def test_drafts_set_replace_and_clear(store: Store) -> None:
 
 
 def test_messages_after_pages_forward_without_gaps(tmp_path):
-    from storage import MessageRow, Store
+    from kith.storage import MessageRow, Store
 
     store = Store(tmp_path / "k.db")
     conv, a, b = b"c" * 32, b"a" * 32, b"b" * 32
@@ -846,7 +846,7 @@ def test_messages_after_pages_forward_without_gaps(tmp_path):
 
 
 def test_the_schema_check_knows_every_table_of_the_latest_schema(tmp_path: Path) -> None:
-    from storage.migrations import expected_schema, missing_from
+    from kith.storage.migrations import expected_schema, missing_from
 
     schema = expected_schema()
     assert {"events", "messages", "contacts", "files", "members"} <= set(schema)

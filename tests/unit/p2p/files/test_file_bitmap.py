@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.files.bitmap import Bitmap
+from kith.p2p.files.bitmap import Bitmap
 
 
 def test_add_discard_and_missing() -> None:

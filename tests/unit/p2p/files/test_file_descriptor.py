@@ -9,8 +9,8 @@ import msgspec
 import pytest
 from PIL import Image
 
-from p2p.files import descriptor as desc
-from p2p.files import manifest as mf
+from kith.p2p.files import descriptor as desc
+from kith.p2p.files import manifest as mf
 
 
 def _png(path: Path, size: tuple[int, int]) -> Path:

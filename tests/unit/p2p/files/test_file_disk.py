@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from p2p.files import manifest as mf
-from p2p.files.disk import Disk
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.disk import Disk
 
 
 def test_import_stores_a_file_once_under_its_content_id(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from p2p.files import manifest as mf
+from kith.p2p.files import manifest as mf
 
 
 def test_block_size_grows_with_the_file_like_syncthing() -> None:

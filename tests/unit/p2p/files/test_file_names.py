@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from p2p.files import names
+from kith.p2p.files import names
 
 
 @pytest.mark.parametrize("bad", [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from p2p.files import sealing as sl
-from p2p.files.disk import Disk
-from p2p.files.protocol import PIECE
+from kith.p2p.files import sealing as sl
+from kith.p2p.files.disk import Disk
+from kith.p2p.files.protocol import PIECE
 
 KEY = bytes(range(32))
 

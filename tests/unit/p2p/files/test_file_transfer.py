@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from p2p.files import manifest as mf
-from p2p.files.bitmap import Bitmap
-from p2p.files.protocol import PIECE
-from p2p.files.transfer import MAX_STRIKES, Download, Outcome, Rate
+from kith.p2p.files import manifest as mf
+from kith.p2p.files.bitmap import Bitmap
+from kith.p2p.files.protocol import PIECE
+from kith.p2p.files.transfer import MAX_STRIKES, Download, Outcome, Rate
 
 A, B = b"a" * 32, b"b" * 32
 

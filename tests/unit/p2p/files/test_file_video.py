@@ -9,9 +9,9 @@ from pathlib import Path
 from mediakit import make_video
 from PIL import Image
 
-from p2p.files import descriptor as desc
-from p2p.files import manifest as mf
-from p2p.files import media
+from kith.p2p.files import descriptor as desc
+from kith.p2p.files import manifest as mf
+from kith.p2p.files import media
 
 
 def test_a_video_gets_its_size_duration_and_a_preview_past_the_black_frames(

@@ -1,0 +1,5 @@
+import sys
+
+from kith.app.cli import main
+
+sys.exit(main())
