@@ -75,11 +75,11 @@ def use_key_from_env() -> None:
 
         cipher.connect = unkeyed  # type: ignore[assignment]
         return
-    key = bytes.fromhex(hexkey)
+    bench_key = bytes.fromhex(hexkey)
     real_init = kith.storage.db.Store.__init__
 
-    def keyed(self, path: Path | str, key_: bytes | None = None) -> None:  # noqa: ANN001
-        real_init(self, path, key_ if key_ is not None else key)  # (a node passes None)
+    def keyed(self, path: Path | str, key: bytes | None = None) -> None:  # noqa: ANN001
+        real_init(self, path, key if key is not None else bench_key)  # (a node passes None)
 
     kith.storage.db.Store.__init__ = keyed  # type: ignore[method-assign]
     pragmas = [p for p in os.environ.get(PRAGMAS_ENV, "").split(";") if p]
