@@ -1,9 +1,9 @@
 """The message actions in the app: the hover bar and context menu of a bubble (Reply,
 React, Edit, Unsend, Delete for me), the composer's quote or "Editing" bar, its
-disappearing-message timer and emoji picker, and what a bubble shows of them (a reply's
-quote that scrolls to its target, reactions with counts and who on hover, "Edited" with
-the earlier versions, the tombstone of an unsent message, a contact card with "Send
-contact request"), kept current as the node reports changes.
+disappearing-message timer and emoji picker, and what a bubble shows of them (the rich
+text itself is :mod:`kith.app.gui.decorations`; here: jumping to a quote's target, who
+reacted on hover, the earlier versions of an edit, a card's "Send contact request"), kept
+current as the node reports changes.
 
 :class:`MessageActions` attaches all of it to a main window with small hooks: the
 delegate's ``decorate`` and ``forget``, the view's ``menu_hooks`` and ``kith-`` links,
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import html
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QPalette, QShortcut
+from PySide6.QtGui import QHelpEvent, QKeySequence, QMouseEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -45,8 +44,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kith.app.gui import theme
 from kith.app.gui.composer import ComposerField
+from kith.app.gui.decorations import Decorations, short_quote
 from kith.app.gui.emoji import EmojiPicker
 from kith.app.gui.models import MsgRole
 from kith.app.gui.timefmt import date_time, duration
@@ -61,8 +60,6 @@ from kith.storage.actions import MAX_EDITS, WINDOW_MS
 
 if TYPE_CHECKING:
     from kith.app.gui.window import MainWindow
-
-QUOTE_CHARS = 90
 
 
 def timer_lines(node: Node, conv: bytes) -> list[MessageRow]:
@@ -99,108 +96,6 @@ def introduced_label(node: Node, user: bytes) -> QLabel | None:
     label.setObjectName("introducedBy")
     label.setWordWrap(True)
     return label
-
-
-def _short(text: str) -> str:
-    one = " ".join(text.split())
-    return one if len(one) <= QUOTE_CHARS else one[: QUOTE_CHARS - 1] + "\u2026"
-
-
-class Decorations:
-    """What a bubble shows besides its text, as rich text around it."""
-
-    def __init__(self, node: Node) -> None:
-        self.node = node
-
-    def _name(self, user: bytes) -> str:
-        if user == self.node.user_id:
-            return QCoreApplication.translate("Decorations", "You")
-        return self.node.names().get(user, QCoreApplication.translate("Decorations", "Someone"))
-
-    def html(self, event_id: bytes, body: str, outgoing: bool, point: float,
-             palette: QPalette) -> str:
-        db = self.node.db
-        row = db.message_by_id(event_id)
-        if row is None:
-            return body
-        size = f"font-size:{point:.1f}pt;" if point > 0 else ""
-        small = f"font-size:{point * 0.85:.1f}pt;" if point > 0 else ""
-        muted = ("#e8e8e8" if outgoing else theme.muted_text(palette).name())
-        if row.unsent:
-            what = (QCoreApplication.translate("Decorations", "You unsent a message")
-                    if row.outgoing else QCoreApplication.translate(
-                        "Decorations", "{name} unsent a message").format(
-                        name=self._name(row.sender)))
-            return f'<i style="{size}color:{muted}">{html.escape(what)}</i>'
-        card = db.cards([event_id]).get(event_id)
-        if card is not None:
-            body = self._card(event_id, card.user_id, card.name, size, small, muted)
-        parts = []
-        if row.reply_to:
-            parts.append(self._quote(row, size, muted))
-        parts.append(body)
-        reactions = db.reactions([event_id]).get(event_id, [])
-        if reactions:  # the emoji as large as the text, with counts
-            counts: dict[str, int] = {}
-            for emoji, _ in reactions:
-                counts[emoji] = counts.get(emoji, 0) + 1
-            big = f"font-size:{point * 1.25:.1f}pt;" if point > 0 else ""  # (as in the text)
-            parts.append(f'<div style="{big}">' + "&nbsp;&nbsp;".join(
-                html.escape(e) + (f'<span style="{small}">&nbsp;{n}</span>' if n > 1 else "")
-                for e, n in counts.items()) + "</div>")
-        footer = []
-        if row.edits:
-            footer.append(f'<a href="kith-edits:{event_id.hex()}" style="color:{muted}">'
-                          + QCoreApplication.translate("Decorations", "Edited") + "</a>")
-        if row.timer:  # a disappearing message
-            footer.append("\u23f1")
-        if footer:
-            parts.append(f'<div style="{small}color:{muted}">'
-                         + " &middot; ".join(footer) + "</div>")
-        return "".join(parts)
-
-    def _quote(self, row: MessageRow, size: str, muted: str) -> str:
-        target = self.node.actions.quote(row)
-        if target is None:
-            what = QCoreApplication.translate("Decorations",
-                                              "The original message is not available")
-            who = ""
-        elif target.unsent:
-            what = QCoreApplication.translate("Decorations", "This message was unsent")
-            who = self._name(target.sender)
-        else:
-            card = self.node.db.cards([target.event_id]).get(target.event_id)
-            what = (QCoreApplication.translate("Decorations", "Contact: {name}").format(
-                name=card.name) if card else _short(target.text))
-            who = self._name(target.sender)
-        label = f"<b>{html.escape(who)}</b> " if who else ""
-        assert row.reply_to is not None
-        return (f'<div style="{size}"><a href="kith-reply:{row.reply_to.hex()}" '
-                f'style="color:{muted};text-decoration:none">\u258e {label}'
-                f"{html.escape(what)}</a></div>")
-
-    def _card(self, event_id: bytes, user: bytes, name: str, size: str, small: str,
-              muted: str) -> str:
-        info = self.node.actions.card_json(user, name)
-        lines = [f'<div style="{size}">\U0001f464 <b>{html.escape(name)}</b></div>',
-                 f'<div style="{small}color:{muted}">'
-                 + QCoreApplication.translate("Decorations", "Contact card") + "</div>"]
-        if info["key_changed"]:
-            lines.append(f'<div style="{small}">\u26a0 ' + QCoreApplication.translate(
-                "Decorations", "A contact called {name} has another key: this may be someone "
-                "else").format(name=html.escape(name)) + "</div>")
-        if info["me"]:
-            pass
-        elif info["contact"] in (None, "declined", "pending_in"):
-            lines.append(f'<div style="{small}"><a href="kith-card:{event_id.hex()}">'
-                         + QCoreApplication.translate("Decorations", "Send contact request")
-                         + "</a></div>")
-        else:
-            state = (QCoreApplication.translate("Decorations", "a contact")
-                     if info["contact"] == "accepted"
-                     else QCoreApplication.translate("Decorations", "request sent"))
-            lines.append(f'<div style="{small}color:{muted}">{state}</div>')
-        return "".join(lines)
 
 
 class ComposerBar(QFrame):
@@ -418,10 +313,10 @@ class MessageActions(QObject):
             else:
                 text = self.tr("\u21a9 Replying to {name}: {text}")
             self.bar.label.setText(text.format(
-                name=self.decorations._name(row.sender), text=_short(row.text)))
+                name=self.decorations.name(row.sender), text=short_quote(row.text)))
         else:
             self.bar.label.setText(self.tr("\u270e Editing: {text}").format(
-                text=_short(row.text)))
+                text=short_quote(row.text)))
             composer.setPlainText(row.text)
             composer.moveCursor(composer.textCursor().MoveOperation.End)
         self.bar.show()
