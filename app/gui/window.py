@@ -27,9 +27,10 @@ from kith.app.gui.chat import TYPING_RESEND_MS
 from kith.app.gui.chatpane import Banner, ChatPane, WelcomePage
 from kith.app.gui.convmenu import ConversationMenu
 from kith.app.gui.devices import DevicesDialog
-from kith.app.gui.dialogs import NOTIFY_PREVIEW, AddByAddressDialog, SettingsDialog
+from kith.app.gui.dialogs import AddByAddressDialog, SettingsDialog
 from kith.app.gui.models import ConversationModel, MessageModel, clock
 from kith.app.gui.newchat import NewChatDialog
+from kith.app.gui.notifications import Notifications
 from kith.app.gui.search import query_words
 from kith.app.gui.sidebar import COMPACT_WIDTH, Sidebar
 from kith.app.gui.trust import ContactInfoDialog, TrustKeyDialog
@@ -70,7 +71,8 @@ class MainWindow(QMainWindow):
         # the list's menu and its dialogs: rename, mark unread, delete... (app/gui/convmenu.py)
         self.conv_menu = ConversationMenu(self)
         self._quitting = False
-        self._known_requests = {c.user_id for c in bridge.requests()}  # (told at start)
+        # what comes while the user is not looking: notify (app/gui/notifications.py)
+        self.notifications = Notifications(self)
         # whether closing the window only hides it (the tray icon is there to come back)
         self.keep_running: Callable[[], bool] = lambda: False
 
@@ -185,7 +187,7 @@ class MainWindow(QMainWindow):
         self.conversations.refresh()
         self.sidebar.select_user(self.current)
         self.sidebar.refresh_people()
-        self.notify_new_requests()
+        self.notifications.new_requests()
         self.unreadChanged.emit(self.bridge.unread_total())
         if self.current is not None:
             self._update_chat_chrome()
@@ -407,29 +409,7 @@ class MainWindow(QMainWindow):
             self.maybe_mark_read()
             if self.bridge.unread_count(conv) and not self.chat.view.shows_newest():
                 self.messages.mark_new(rows)  # they came while the user read further up
-        incoming = [r for r in rows if not r.outgoing]
-        if incoming and not (self.isActiveWindow() and conv == current_conv):
-            peer = self.bridge.conversation_peer(conv)
-            if peer is not None and (not self.bridge.muted(peer) or mentions.mentions_me(
-                    incoming, self.bridge.my_name)):  # (a mention of me notifies anyway)
-                preview = incoming[-1].text or self.tr("📎 File")  # (a file without a caption)
-                text = preview[:200] if self.bridge.setting(NOTIFY_PREVIEW, True) \
-                    else (self.tr("New message") if len(incoming) == 1 else
-                          self.tr("%n new messages", None, len(incoming)))
-                title = groups_gui.notify_title(self.bridge, conv, incoming) if \
-                    groups_gui.is_group(peer) else self.bridge.person_title(peer)
-                self.notify.emit(title, text, peer)
-
-    def notify_new_requests(self) -> None:
-        """A notification for each contact request that came since the last look."""
-        requests = {c.user_id for c in self.bridge.requests()}
-        new = requests - self._known_requests
-        self._known_requests = requests
-        if self.isActiveWindow():
-            return  # the Requests section shows them
-        for user in new:
-            self.notify.emit(self.bridge.person_title(user), self.tr("wants to chat with you"),
-                             user)
+        self.notifications.on_messages_added(conv, rows, current_conv)
 
     def on_group_changed(self, conv: bytes) -> None:
         if conv == self.current:  # (its name, members, or that I am out)

@@ -978,25 +978,6 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <source>Trying to reach {name}…</source>
         <translation>Versuche, {name} zu erreichen&#xa0;…</translation>
     </message>
-    <message>
-        <source>📎 File</source>
-        <translation>📎 Datei</translation>
-    </message>
-    <message>
-        <source>New message</source>
-        <translation>Neue Nachricht</translation>
-    </message>
-    <message numerus="yes">
-        <source>%n new messages</source>
-        <translation>
-            <numerusform>%n neue Nachricht</numerusform>
-            <numerusform>%n neue Nachrichten</numerusform>
-        </translation>
-    </message>
-    <message>
-        <source>wants to chat with you</source>
-        <translation>möchte mit dir chatten</translation>
-    </message>
 </context>
 <context>
     <name>MentionCompleter</name>
@@ -1211,6 +1192,28 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>Create</source>
         <translation>Erstellen</translation>
+    </message>
+</context>
+<context>
+    <name>Notifications</name>
+    <message>
+        <source>📎 File</source>
+        <translation>📎 Datei</translation>
+    </message>
+    <message>
+        <source>New message</source>
+        <translation>Neue Nachricht</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n new messages</source>
+        <translation>
+            <numerusform>%n neue Nachricht</numerusform>
+            <numerusform>%n neue Nachrichten</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>wants to chat with you</source>
+        <translation>möchte mit dir chatten</translation>
     </message>
 </context>
 <context>
