@@ -1,5 +1,6 @@
 """The sidebar: search, handoff offers, and one scrolling column of conversations,
-requests and people nearby (or the search results)."""
+requests and people nearby (or the search results). The rows of people and offers are
+:mod:`kith.app.gui.people`."""
 
 from __future__ import annotations
 
@@ -39,157 +40,15 @@ from PySide6.QtWidgets import (
 from kith.app.gui import theme
 from kith.app.gui.bridge import Bridge, key_label
 from kith.app.gui.delegates import ConversationDelegate
-from kith.app.gui.models import ConversationModel, ConvRole, initials, short_time
+from kith.app.gui.models import ConversationModel, ConvRole, short_time
+from kith.app.gui.people import HandoffCard, PersonRow, section_title
 from kith.app.gui.search import mark, query_words, snippet
-from kith.app.gui.widgets import ElidedLabel
 from kith.p2p.node import ACCEPTED, PENDING_OUT, HandoffOffer
 from kith.storage import MessageRow
 
 SEARCH_DELAY_MS = 150
 FULL_MIN_WIDTH = 260
 COMPACT_WIDTH = 76  # the sidebar of a narrow window: avatars only
-DRAFT_PREVIEW = 60  # characters of a handed-off draft shown in its offer
-
-
-def _section_title(text: str, name: str) -> QLabel:
-    label = QLabel(text.upper())
-    label.setObjectName(name)
-    f = label.font()
-    f.setBold(True)
-    f.setPointSizeF(f.pointSizeF() * 0.8)
-    label.setFont(f)
-    label.setContentsMargins(16, 10, 16, 2)
-    return label
-
-
-class PersonRow(QFrame):
-    """Someone in Requests or Nearby: initials, the name and a note (both elided, never
-    wider than the sidebar) and, under them, the row's buttons.
-
-    Signals:
-        activated(): the row itself was clicked
-    """
-
-    activated = Signal()
-
-    def __init__(self, name: str, note: str, user: bytes, key_hint: str = "",
-                 parent: QWidget | None = None, *, warning: bool = False) -> None:
-        super().__init__(parent)
-        self.user = user
-        self.setObjectName("personRow")
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 6, 12, 6)
-        layout.setSpacing(8)
-        avatar = QLabel(initials(name))
-        avatar.setFixedSize(30, 30)
-        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        colour = theme.avatar_colour(user).name()
-        avatar.setStyleSheet(
-            f"background: {colour}; color: white; border-radius: 15px; font-weight: bold;"
-        )
-        layout.addWidget(avatar, 0, Qt.AlignmentFlag.AlignTop)
-        texts = QVBoxLayout()
-        texts.setSpacing(1)
-        self.name = ElidedLabel(name)
-        self.name.setObjectName("personName")
-        f = self.name.font()
-        f.setBold(True)
-        self.name.setFont(f)
-        texts.addWidget(self.name)
-        if key_hint:
-            note = (self.tr("key {key} · {note}") if note else self.tr("key {key}")).format(
-                key=key_hint, note=note)
-        self.note: QLabel | None = None
-        if note and warning:  # a warning is read whole: it wraps instead of eliding
-            self.note = QLabel(note)
-            self.note.setTextFormat(Qt.TextFormat.PlainText)
-            self.note.setWordWrap(True)
-            self.note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            self.note.setObjectName("personNote")
-            texts.addWidget(self.note)
-        elif note:
-            self.note = ElidedLabel(note)
-            self.note.setObjectName("personNote")
-            texts.addWidget(self.note)
-        self._buttons = QHBoxLayout()
-        self._buttons.setContentsMargins(0, 3, 0, 0)
-        self._buttons.setSpacing(6)
-        self._buttons.addStretch(1)
-        texts.addLayout(self._buttons)
-        layout.addLayout(texts, 1)
-        self.buttons: list[QPushButton] = []
-
-    def add_button(self, text: str, name: str) -> QPushButton:
-        b = QPushButton(text)
-        b.setObjectName(name)
-        b.setProperty("userId", self.user.hex())
-        b.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
-        self._buttons.insertWidget(len(self.buttons), b)
-        self.buttons.append(b)
-        return b
-
-    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
-        if e.button() == Qt.MouseButton.LeftButton and self.rect().contains(e.position().toPoint()):
-            self.activated.emit()
-        super().mouseReleaseEvent(e)
-
-
-class HandoffCard(QFrame):
-    """"Continue here": a chat open on another of my devices, with the start of its
-    draft; Continue opens it here, Dismiss hides this offer.
-
-    Signals:
-        continued(offer: HandoffOffer)
-        dismissed(offer: HandoffOffer)
-    """
-
-    continued = Signal(object)
-    dismissed = Signal(object)
-
-    def __init__(self, offer: HandoffOffer, who: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.offer = offer
-        self.setObjectName("handoffCard")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 8, 6)
-        layout.setSpacing(2)
-        self.title = ElidedLabel(self.tr("↪ {name} · open on {device}").format(
-            name=who, device=offer.device_name))
-        self.title.setObjectName("handoffTitle")
-        f = self.title.font()
-        f.setBold(True)
-        self.title.setFont(f)
-        layout.addWidget(self.title)
-        self.draft: ElidedLabel | None = None
-        if offer.draft:
-            start = " ".join(offer.draft.split())
-            if len(start) > DRAFT_PREVIEW:
-                start = start[:DRAFT_PREVIEW - 1] + "…"
-            self.draft = ElidedLabel(self.tr("Draft: “{text}”").format(text=start))
-            self.draft.setObjectName("handoffDraft")
-            layout.addWidget(self.draft)
-        row = QHBoxLayout()
-        row.setSpacing(6)
-        row.addStretch(1)
-        self.dismiss_button = QPushButton(self.tr("Dismiss"))
-        self.dismiss_button.setObjectName("handoffDismissButton")
-        self.dismiss_button.setFlat(True)
-        self.continue_button = QPushButton(self.tr("Continue here"))
-        self.continue_button.setObjectName("handoffButton")
-        self.continue_button.setAccessibleName(
-            self.tr("Continue the chat with {name} (from {device})").format(
-                name=who, device=offer.device_name))
-        self.continue_button.setToolTip(
-            self.tr("Open it here with the draft you started there") if offer.draft
-            else self.tr("Open it here"))
-        row.addWidget(self.dismiss_button)
-        row.addWidget(self.continue_button)
-        layout.addLayout(row)
-        self.continue_button.clicked.connect(lambda: self.continued.emit(self.offer))
-        self.dismiss_button.clicked.connect(lambda: self.dismissed.emit(self.offer))
 
 
 class ConversationList(QListView):
@@ -300,12 +159,12 @@ class Sidebar(QWidget):
         column.addWidget(self.no_chats)
         self._list_rows = -1
 
-        self.requests_title = _section_title(self.tr("Requests"), "requestsTitle")
+        self.requests_title = section_title(self.tr("Requests"), "requestsTitle")
         self.requests_box = QVBoxLayout()
         self.requests_box.setSpacing(0)
         column.addWidget(self.requests_title)
         column.addLayout(self.requests_box)
-        self.nearby_title = _section_title(self.tr("Nearby"), "nearbyTitle")
+        self.nearby_title = section_title(self.tr("Nearby"), "nearbyTitle")
         column.addWidget(self.nearby_title)
         self.nearby_box = QVBoxLayout()
         self.nearby_box.setSpacing(0)
