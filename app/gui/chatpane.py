@@ -14,7 +14,8 @@ from kith.app.gui import theme
 from kith.app.gui.bridge import Bridge, key_label
 from kith.app.gui.chat import ChatView, TypingBubble
 from kith.app.gui.composer import Composer, ComposerField
-from kith.app.gui.models import MessageModel, initials
+from kith.app.gui.convmodel import initials
+from kith.app.gui.models import MessageModel
 from kith.app.gui.resources import icon_path
 from kith.app.gui.widgets import ElidedLabel
 from kith.p2p.node import ACCEPTED, PENDING_IN, PENDING_OUT, ContactInfo

@@ -31,7 +31,8 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from kith.app.gui import theme
-from kith.app.gui.models import ConvRole, MessageModel, MsgRole, Shape
+from kith.app.gui.convmodel import ConvRole
+from kith.app.gui.models import MessageModel, MsgRole, Shape
 from kith.app.gui.search import mark_html
 from kith.app.gui.trustlog import is_system
 from kith.storage import MessageRow

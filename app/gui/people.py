@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from kith.app.gui import theme
-from kith.app.gui.models import initials
+from kith.app.gui.convmodel import initials
 from kith.app.gui.widgets import ElidedLabel
 from kith.p2p.node import HandoffOffer
 

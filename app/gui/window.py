@@ -26,13 +26,15 @@ from kith.app.gui.bridge import Bridge
 from kith.app.gui.chat import TYPING_RESEND_MS
 from kith.app.gui.chatpane import Banner, ChatPane, WelcomePage
 from kith.app.gui.convmenu import ConversationMenu
+from kith.app.gui.convmodel import ConversationModel
 from kith.app.gui.devices import DevicesDialog
 from kith.app.gui.dialogs import AddByAddressDialog, SettingsDialog
-from kith.app.gui.models import ConversationModel, MessageModel, clock
+from kith.app.gui.models import MessageModel
 from kith.app.gui.newchat import NewChatDialog
 from kith.app.gui.notifications import Notifications
 from kith.app.gui.search import query_words
 from kith.app.gui.sidebar import COMPACT_WIDTH, Sidebar
+from kith.app.gui.timefmt import clock
 from kith.app.gui.trust import ContactInfoDialog, TrustKeyDialog
 from kith.p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
 from kith.storage import MessageRow

@@ -13,8 +13,9 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QListWidget, QMenu, QStyleOptionViewItem, QToolButton
 
+from kith.app.gui.convmodel import ConvRole
 from kith.app.gui.emoji import EmojiPicker
-from kith.app.gui.models import ConvRole, MsgRole
+from kith.app.gui.models import MsgRole
 
 # (menus and the picker are popups: the offscreen platform cannot grab the keyboard)
 pytestmark = pytest.mark.qt_log_ignore(

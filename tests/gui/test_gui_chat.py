@@ -7,7 +7,8 @@ from chatkit import open_chat as _open
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from kith.app.gui.models import ConvRole, MsgRole
+from kith.app.gui.convmodel import ConvRole
+from kith.app.gui.models import MsgRole
 
 
 def _buttons(window, name):

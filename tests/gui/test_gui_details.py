@@ -11,7 +11,8 @@ from chatkit import write_contacts
 from PySide6.QtCore import QLocale
 from PySide6.QtWidgets import QApplication, QLabel
 
-from kith.app.gui.models import MsgRole, clock, short_time
+from kith.app.gui.models import MsgRole
+from kith.app.gui.timefmt import clock, short_time
 from kith.app.gui.window import MainWindow
 
 LONG = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III"

@@ -11,7 +11,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QImage
 
 from kith.app.gui.attachments import Item
-from kith.app.gui.models import ConvRole, MsgRole
+from kith.app.gui.convmodel import ConvRole
+from kith.app.gui.models import MsgRole
 from kith.p2p.files.protocol import BlockRequest
 
 

@@ -291,7 +291,7 @@ def test_a_group_avatar_is_drawn_from_its_members(kith_apps, qtbot, aw):
 
     from kith.app.gui import theme
     from kith.app.gui.avatars import GroupAvatar, circles, group_key, paint_group
-    from kith.app.gui.models import ConvRole
+    from kith.app.gui.convmodel import ConvRole
 
     for n in (1, 2, 3):  # every members' circle lies inside the round avatar
         rect = QRectF(0, 0, 42, 42)

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_gui_chat import _activate, _buttons, _friends
 
-from kith.app.gui.models import ConvRole
+from kith.app.gui.convmodel import ConvRole
 from kith.app.gui.newchat import NewChatDialog
 
 

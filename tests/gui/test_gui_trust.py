@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QPushButton
 from test_gui_chat import _activate, _buttons, _friends, _open
 
-from kith.app.gui.models import ConvRole
+from kith.app.gui.convmodel import ConvRole
 from kith.app.gui.trust import ContactInfoDialog, RestoreKeyDialog, SasDialog, TrustKeyDialog
 from kith.p2p.fingerprint import format_safety_number
 
@@ -273,7 +273,8 @@ def _system_lines(w):
 
 
 def test_trust_events_are_lines_in_the_chat(kith_apps, qtbot, aw, tmp_path):
-    from kith.app.gui.models import MsgRole, clock
+    from kith.app.gui.models import MsgRole
+    from kith.app.gui.timefmt import clock
 
     alice, bob = kith_apps("alice"), kith_apps("bob")
     _friends(aw, qtbot, alice, bob)
