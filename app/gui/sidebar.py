@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from kith.app.gui import theme
 from kith.app.gui.bridge import Bridge, key_label
+from kith.app.gui.convdelegate import ConversationDelegate
 from kith.app.gui.convmodel import ConversationModel, ConvRole
-from kith.app.gui.delegates import ConversationDelegate
 from kith.app.gui.people import HandoffCard, PersonRow, section_title
 from kith.app.gui.search import mark, query_words, snippet
 from kith.app.gui.timefmt import short_time

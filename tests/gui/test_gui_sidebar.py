@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QApplication, QMenu, QPushButton, QSplitter
 from test_gui_chat import _buttons, _friends, _open
 
 from kith.app.gui.bridge import key_label
+from kith.app.gui.convdelegate import ConversationDelegate
 from kith.app.gui.convmodel import ConvRole
-from kith.app.gui.delegates import ConversationDelegate
 from kith.app.gui.newchat import NewChatDialog
 
 LONG = "Maximilian Alexander Konstantin von Hohenzollern-Sigmaringen III"  # 64 characters
