@@ -30,7 +30,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from kith.app.gui import theme
+from kith.app.gui import chatlines, theme
 from kith.app.gui.models import MessageModel, MsgRole, Shape
 from kith.app.gui.search import mark_html
 from kith.app.gui.trustlog import is_system
@@ -364,29 +364,15 @@ class BubbleDelegate(QStyledItemDelegate):
         muted = theme.muted_text(pal)
         small = QFont(opt.font)
         small.setPointSizeF(max(7.0, opt.font.pointSizeF() * 0.85))
-        if "header" in g:
-            painter.setFont(small)
-            painter.setPen(muted)
-            painter.drawText(g["header"], Qt.AlignmentFlag.AlignCenter,
-                             str(index.data(MsgRole.DayHeader)))
+        if "header" in g:  # (the lines between bubbles: app/gui/chatlines.py)
+            chatlines.paint_header(painter, g["header"], str(index.data(MsgRole.DayHeader)),
+                                   small, muted)
         if "divider" in g:  # a line with "New messages" on it
-            area = g["divider"]
-            painter.setFont(small)
-            accent = pal.color(QPalette.ColorRole.Highlight)
-            painter.setPen(accent)
-            label_w = QFontMetrics(small).horizontalAdvance(self.NEW_MESSAGES) + 16
-            mid = area.center().y()
-            cx = area.center().x()
-            painter.drawLine(area.left() + self.SIDE, mid, cx - label_w // 2, mid)
-            painter.drawLine(cx + label_w // 2, mid, area.right() - self.SIDE, mid)
-            painter.drawText(area, Qt.AlignmentFlag.AlignCenter, self.NEW_MESSAGES)
+            chatlines.paint_divider(painter, g["divider"], self.NEW_MESSAGES, small,
+                                    pal.color(QPalette.ColorRole.Highlight), self.SIDE)
         if "system" in g:
-            painter.setFont(small)
-            painter.setPen(muted)
-            text = QFontMetrics(small).elidedText(str(index.data(MsgRole.Text)),
-                                                  Qt.TextElideMode.ElideMiddle,
-                                                  g["system"].width())
-            painter.drawText(g["system"], Qt.AlignmentFlag.AlignCenter, text)
+            chatlines.paint_system_line(painter, g["system"], str(index.data(MsgRole.Text)),
+                                        small, muted)
             painter.restore()
             return
         if "sender" in g:
