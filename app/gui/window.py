@@ -29,6 +29,7 @@ from kith.app.gui.convmenu import ConversationMenu
 from kith.app.gui.convmodel import ConversationModel
 from kith.app.gui.devices import DevicesDialog
 from kith.app.gui.dialogs import AddByAddressDialog, SettingsDialog
+from kith.app.gui.handoff import Handoff
 from kith.app.gui.models import MessageModel
 from kith.app.gui.newchat import NewChatDialog
 from kith.app.gui.notifications import Notifications
@@ -36,10 +37,9 @@ from kith.app.gui.search import query_words
 from kith.app.gui.sidebar import COMPACT_WIDTH, Sidebar
 from kith.app.gui.timefmt import clock
 from kith.app.gui.trust import ContactInfoDialog, TrustKeyDialog
-from kith.p2p.node import ACCEPTED, PENDING_IN, HandoffOffer
+from kith.p2p.node import ACCEPTED, PENDING_IN
 from kith.storage import MessageRow
 
-HANDOFF_DRAFT_MS = 500  # the draft goes to my other devices once typing pauses this long
 TYPING_IDLE_MS = 5000
 MIN_WIDTH = 600  # the window shrinks to about this
 COMPACT_BELOW = 760  # narrower than this, the sidebar is a column of avatars
@@ -120,18 +120,12 @@ class MainWindow(QMainWindow):
         self._typing_resend.setInterval(TYPING_RESEND_MS)
         self._typing_resend.timeout.connect(self._resend_typing)
         self._loading_draft = False
-        self._handoff_timer = QTimer(self)
-        self._handoff_timer.setSingleShot(True)
-        self._handoff_timer.setInterval(HANDOFF_DRAFT_MS)
-        self._handoff_timer.timeout.connect(self._announce_open_chat)
-        self._dismissed: dict[bytes, HandoffOffer] = {}  # device -> offer taken or dismissed
         self.chat.typing.source = self._someone_typing
         self.chat.view.menu_hooks.append(groups_gui.receipts_menu(self, bridge))  # "Receipts…"
 
         bridge.conversationsChanged.connect(self._refresh_timer.start)
-        bridge.handoffChanged.connect(self.refresh_handoffs)
-        self.sidebar.handoffActivated.connect(self.continue_handoff)
-        self.sidebar.handoffDismissed.connect(self.dismiss_handoff)
+        # which chat is open here, and my other devices' offers (app/gui/handoff.py)
+        self.handoff = Handoff(self)
         self.chat.view.retryRequested.connect(self.retry_delivery)
         self.chat.view.atBottomChanged.connect(self.on_at_bottom)
         self.chat.view.jumpRequested.connect(self.jump_to_newest)
@@ -249,8 +243,8 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, partial(self._show_first_unread, user))
         else:
             self.maybe_mark_read()
-        self._announce_open_chat()
-        self.refresh_handoffs()
+        self.handoff.announce_open_chat()
+        self.handoff.refresh()
 
     def close_chat(self) -> None:
         """Back to the empty state (the open chat was deleted)."""
@@ -322,7 +316,7 @@ class MainWindow(QMainWindow):
     def on_composer_changed(self) -> None:
         if self._loading_draft or self.current is None:
             return
-        self._handoff_timer.start()
+        self.handoff.draft_changed()
         if self.chat.composer.toPlainText().strip():
             if not self._typing_resend.isActive():
                 self.bridge.set_typing(self.current, True)
@@ -349,39 +343,6 @@ class MainWindow(QMainWindow):
         if row < 0:  # far back: show the pages around it, newer ones load on scrolling down
             row = self.messages.open_at(hit)
         self.chat.view.scroll_to_row(row)
-
-    # -- handoff between my devices ------------------------------------------------------
-
-    def _announce_open_chat(self) -> None:
-        self._handoff_timer.stop()
-        draft = self.chat.composer.toPlainText() if self.current is not None else ""
-        self.bridge.set_open_chat(self.current, draft)
-
-    def refresh_handoffs(self) -> None:
-        offers = []
-        for o in self.bridge.handoffs():
-            if self._dismissed.get(o.device_id) == o:
-                continue
-            if o.user == self.current and o.draft == self.chat.composer.toPlainText():
-                continue  # already here, as it is there
-            offers.append(o)
-        self.sidebar.show_handoffs(offers)
-
-    def continue_handoff(self, offer: HandoffOffer) -> None:
-        """Open the chat another of my devices has open, with its draft."""
-        self._dismissed[offer.device_id] = offer
-        if offer.user is None:
-            return
-        self.open_chat(offer.user)
-        if offer.draft:
-            self.chat.composer.setPlainText(offer.draft)
-            self.chat.composer.moveCursor(self.chat.composer.textCursor().MoveOperation.End)
-        self.refresh_handoffs()
-
-    def dismiss_handoff(self, offer: HandoffOffer) -> None:
-        """Not now: this offer stays hidden (a new one from that device shows again)."""
-        self._dismissed[offer.device_id] = offer
-        self.refresh_handoffs()
 
     def retry_delivery(self) -> None:
         if self.current is None:
@@ -622,8 +583,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, e: QCloseEvent) -> None:
         self._save_draft()
         self._stop_typing()
-        self._handoff_timer.stop()
-        self.bridge.set_open_chat(None)
+        self.handoff.close()
         if not self._quitting and self.keep_running():
             # Kith stays online in the tray (as messengers do); Quit quits
             e.ignore()
