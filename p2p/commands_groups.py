@@ -120,7 +120,9 @@ def history(node: Node, query: str, limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` messages of a CHAT, oldest first; a group's system lines
     among them, in the same order."""
     chat = node.resolve_chat(query)
-    rows = node.db.messages(chat.conv, limit=limit)
+    stored = node.db.messages(chat.conv, limit=limit)
+    # (ours that wait for the log's true head, p2p.restore: newest, status "waiting")
+    rows = stored + node.core.messages.waiting_rows(chat.conv)
     names = node.names()
     details = node.actions.details(rows)  # replies, reactions, edits, tombstones, cards
     items: list[tuple[tuple[int, bytes], dict[str, Any]]] = [
@@ -130,7 +132,7 @@ def history(node: Node, query: str, limit: int) -> list[dict[str, Any]]:
         for m in rows
     ]
     if chat.type == GROUP:
-        start = (rows[0].lamport, rows[0].author) if len(rows) >= limit else (-1, b"")
+        start = (stored[0].lamport, stored[0].author) if len(stored) >= limit else (-1, b"")
         start = max(start, (node.db.chat_cut(chat.conv) + 1, b""))  # (delete chat)
         items += [
             ((x.lamport, x.author), line_out(node, x)) for x in node.db.group_lines(chat.conv)

@@ -4,12 +4,13 @@ conversation breaks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 
 from nodekit import befriend, until
 
-from kith.storage import STATUS_DELIVERED
+from kith.storage import STATUS_DELIVERED, STATUS_WAITING
 
 
 async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
@@ -47,7 +48,12 @@ async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
 
 
 def _texts(node, who):
-    return [m.text for m in node.history(who)]
+    """What is written (a waiting message of ours has seq 0: not written yet)."""
+    return [m.text for m in node.history(who) if m.seq]
+
+
+def _waiting(node, who):
+    return [m.text for m in node.history(who) if m.status == STATUS_WAITING]
 
 
 async def test_a_message_written_at_once_after_a_restore_waits_for_the_true_head(
@@ -73,8 +79,9 @@ async def test_a_message_written_at_once_after_a_restore_waits_for_the_true_head
     caplog.set_level(logging.INFO)
     alice = await nodes("alice")
     four = await alice.send_message("bob", "four")  # at once: before any peer answered
-    assert four.seq == 0 and four.status < STATUS_DELIVERED and four.text == "four"
+    assert four.seq == 0 and four.status == STATUS_WAITING and four.text == "four"
     assert _texts(alice, "bob") == ["one"]  # (not written yet: it would reuse seq 2)
+    assert _waiting(alice, "bob") == ["four"]  # (shown, as waiting)
     await alice.connect("127.0.0.1", bob.port)
     assert await alice.wait_status(four, STATUS_DELIVERED, 20)
     want = ["one", "two", "three", "four"]
@@ -106,11 +113,10 @@ async def test_with_no_peer_that_holds_the_log_writes_go_ahead(nodes):
     assert not core.log._held
 
 
-async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_good(
-        nodes, monkeypatch):
-    from kith.p2p import eventlog, wire
+async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_good(nodes):
+    from kith.p2p import wire
+    from kith.p2p.restore import SILENT_HOLDER
 
-    monkeypatch.setattr(eventlog, "SILENT_HOLDER", 0.5)
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     one = await alice.send_message("bob", "one")
@@ -120,9 +126,20 @@ async def test_a_connected_holder_that_says_nothing_does_not_hold_writes_for_goo
     bob.net.connected[:] = [h for h in bob.net.connected if h != bob.core.repl.send_digest]
     bob.net.handlers[wire.Digest] = lambda peer, m: None
     alice = await nodes("alice")
+    waiting = alice.core.log.waiting
+    now = [0.0]
+    waiting.clock = lambda: now[0]
     two = await alice.send_message("bob", "two")
     assert two.seq == 0
     await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: alice.core.log.holder_live(two.conv), alice)
+    waiting.tick()  # (bob connected: the silence counts from now)
+    now[0] += SILENT_HOLDER - 1
+    waiting.tick()
+    await asyncio.sleep(0)
+    assert alice.core.messages.current(two).seq == 0  # (not yet)
+    now[0] += 1
+    waiting.tick()
     await until(lambda: alice.core.messages.current(two).seq > 0, alice, bob)
     assert _texts(alice, "bob") == ["one", "two"]
 
@@ -145,9 +162,10 @@ async def test_many_messages_written_while_the_log_waits_all_arrive(nodes):
                 timeout=30)
 
 
-async def test_what_still_waits_at_stop_is_written_not_lost(nodes):
+async def test_what_still_waits_at_stop_stays_waiting_and_goes_out_when_bob_is_back(nodes):
     """No peer that holds the log answered during the run (a one-shot `kith send` to a
-    contact who is away): the message is written as it is when the node stops."""
+    contact who is away): the message is kept, shown as waiting after the next start,
+    and written after the true head once bob is back."""
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     await nodes.stop(alice)
@@ -157,30 +175,40 @@ async def test_what_still_waits_at_stop_is_written_not_lost(nodes):
     assert row.seq == 0 and _texts(alice, "bob") == []
     await nodes.stop(alice)
     alice = await nodes("alice")
-    assert _texts(alice, "bob") == ["while bob is away"]
+    assert _texts(alice, "bob") == [] and _waiting(alice, "bob") == ["while bob is away"]
+    assert alice.history("bob")[-1].event_id == row.event_id  # (the same message)
     bob = await nodes("bob")
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: _texts(bob, "alice") == ["while bob is away"], alice, bob)
+    await until(lambda: _texts(alice, "bob") == ["while bob is away"]
+                and not _waiting(alice, "bob") and not alice.db.waiting(), alice)
+    assert await alice.wait_status(row, STATUS_DELIVERED, 10)
 
 
-async def test_with_every_holder_away_a_write_waits_only_the_start_window(
-        nodes, monkeypatch):
-    """A contact who is away must not keep my message unshown (held in memory only) for
-    longer than the start's window: past it, with no holder connected, it is written."""
-    from kith.p2p import eventlog
-
-    monkeypatch.setattr(eventlog, "START_WAIT", 0.5)
+async def test_with_every_holder_away_a_write_waits_however_long(nodes):
+    """No start window any more: with every holder away for longer than the old 10 s
+    (a clock the test drives), the message still waits, shown as waiting and kept on
+    disk, and goes out, after the true head, when the contact is back."""
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
     await nodes.stop(alice)
     await nodes.stop(bob)
     alice = await nodes("alice")
+    waiting = alice.core.log.waiting
+    now = [1000.0]
+    waiting.clock = lambda: now[0]
     row = await alice.send_message("bob", "while bob is away")
-    await until(lambda: _texts(alice, "bob") == ["while bob is away"], alice)
-    assert alice.core.messages.current(row).seq > 0
-    later = await alice.send_message("bob", "and later")  # the log is open: at once
-    assert later.seq > 0
+    for _ in range(3):
+        now[0] += 3600.0  # an hour at a time
+        waiting.tick()
+    await asyncio.sleep(0)  # (what an opened log releases goes on the next loop turn)
+    assert alice.core.messages.current(row).seq == 0
+    later = await alice.send_message("bob", "and later")  # (behind it, in order)
+    assert later.seq == 0
+    assert _waiting(alice, "bob") == ["while bob is away", "and later"]
+    assert [w.conv for w in alice.db.waiting()] == [row.conv, row.conv]
     bob = await nodes("bob")
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: _texts(bob, "alice") == ["while bob is away", "and later"],
                 alice, bob)
+    assert [m.time for m in bob.history("alice")] == [row.time, later.time]  # as written
