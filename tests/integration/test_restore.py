@@ -5,12 +5,21 @@ conversation breaks."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import shutil
+import signal
+import sys
+from pathlib import Path
 
 from nodekit import befriend, until
 
+from kith.p2p.keystore import KeyStore
 from kith.storage import STATUS_DELIVERED, STATUS_WAITING
+from kith.storage.migrations import LATEST
+
+FIXTURE_V9 = Path(__file__).resolve().parents[1] / "fixtures" / "profile-v9"
 
 
 async def test_a_restored_device_takes_back_its_own_events_and_writes_on(
@@ -212,3 +221,130 @@ async def test_with_every_holder_away_a_write_waits_however_long(nodes):
     await until(lambda: _texts(bob, "alice") == ["while bob is away", "and later"],
                 alice, bob)
     assert [m.time for m in bob.history("alice")] == [row.time, later.time]  # as written
+
+
+# -- a restored device killed while its writes wait -------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _kith(*args: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "kith.app.cli", *args, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _run_json(*args: str):
+    proc = await _kith(*args, "--json")
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, (out + err).decode()
+    return json.loads(out)
+
+
+async def _restored_with_bob_away(nodes, tmp_path):
+    """alice wrote one, two, three to bob (all delivered), then her profile was restored
+    from a backup made after one; bob is away. Returns bob's seq of three."""
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    one = await alice.send_message("bob", "one")
+    assert await alice.wait_status(one, STATUS_DELIVERED, 10)
+    await nodes.stop(alice)
+    shutil.copytree(tmp_path / "alice", tmp_path / "alice-backup")
+    alice = await nodes("alice")
+    await alice.connect("127.0.0.1", bob.port)
+    for text in ("two", "three"):
+        row = await alice.send_message("bob", text)
+        assert await alice.wait_status(row, STATUS_DELIVERED, 10)
+    three = max(m.seq for m in bob.history("alice"))
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    shutil.rmtree(tmp_path / "alice")
+    shutil.copytree(tmp_path / "alice-backup", tmp_path / "alice")
+    return three
+
+
+async def test_a_restored_device_killed_while_its_writes_wait_loses_nothing_and_forks_not(
+        nodes, tmp_path, caplog):
+    """Hardening #5 without the start window: the restored device writes three messages
+    while bob (the only other holder of its log) is away, longer than the old 10 s; it
+    is killed (SIGKILL) and opened again; then bob comes back. No fork, the messages land
+    after the true head, none is lost, none is shown delivered before bob has it."""
+    three = await _restored_with_bob_away(nodes, tmp_path)
+    profile = str(tmp_path / "alice")
+    daemon = await _kith("--profile", profile, "--interface", "127.0.0.1", "daemon")
+    try:
+        assert daemon.stdout is not None
+        line = (await asyncio.wait_for(daemon.stdout.readline(), 60)).decode()
+        assert "ready" in line, line
+        for text in ("w1", "w2", "w3"):
+            sent = await _run_json("--profile", profile, "send", "bob", text)
+            assert (sent["status"], sent["delivered"], sent["text"]) == ("waiting", False, text)
+        shown = await _run_json("--profile", profile, "history", "bob")
+        assert [(m["text"], m["status"]) for m in shown] == [
+            ("one", "delivered"), ("w1", "waiting"), ("w2", "waiting"), ("w3", "waiting")]
+        daemon.send_signal(signal.SIGKILL)  # nothing was written but the waiting rows
+        await daemon.wait()
+        assert daemon.returncode == -signal.SIGKILL
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
+
+    caplog.set_level(logging.INFO)
+    key = KeyStore(tmp_path / "alice").unlock()  # (the CLI encrypted it: the test keyring)
+    alice = await nodes("alice", data_key=key)  # opened again after the kill
+    assert _texts(alice, "bob") == ["one"]
+    assert _waiting(alice, "bob") == ["w1", "w2", "w3"]
+    waiting = alice.core.log.waiting
+    now = [0.0]
+    waiting.clock = lambda: now[0]
+    now[0] += 11.0  # longer than the old START_WAIT, every holder still away
+    waiting.tick()
+    await asyncio.sleep(0)
+    assert _waiting(alice, "bob") == ["w1", "w2", "w3"] and _texts(alice, "bob") == ["one"]
+
+    bob = await nodes("bob")
+    early: list[str] = []  # shown delivered while bob did not have it
+
+    def check(_e: object) -> None:
+        have = set(_texts(bob, "alice"))
+        early.extend(m.text for m in alice.history("bob")
+                     if m.status >= STATUS_DELIVERED and m.text not in have)
+
+    unsubscribe = alice.subscribe(check)
+    try:
+        await alice.connect("127.0.0.1", bob.port)
+        want = ["one", "two", "three", "w1", "w2", "w3"]
+        await until(lambda: _texts(alice, "bob") == want and _texts(bob, "alice") == want
+                    and all(m.status >= STATUS_DELIVERED for m in alice.history("bob")),
+                    alice, bob, timeout=20)
+    finally:
+        unsubscribe()
+    assert early == []
+    assert [m.seq for m in bob.history("alice")][-3:] == [three + 1, three + 2, three + 3]
+    assert alice.db.waiting() == [] and not _waiting(alice, "bob")
+    assert not any("equivocated" in r.getMessage() or "fork" in r.getMessage()
+                   for r in caplog.records)
+    four = await alice.send_message("bob", "four")  # the log is open: at once
+    assert four.seq == three + 4
+
+
+async def test_a_schema_9_profile_opens_and_its_first_message_waits_for_the_true_head(
+        nodes, tmp_path):
+    """The profile fixture of schema 9 (tests/fixtures/make_profile_v9.py) migrates to
+    the waiting table, keeps its messages, and a message written at once after the start
+    waits (kept on disk) until bob tells where alice's log ends."""
+    for name in ("alice", "bob"):
+        shutil.copytree(FIXTURE_V9 / name, tmp_path / name)
+    alice = await nodes("alice")
+    assert alice.db.schema_version == LATEST >= 10
+    assert [m.text for m in alice.history("bob")] == ["one", "two", "three"]
+    row = await alice.send_message("bob", "four")
+    assert row.status == STATUS_WAITING and len(alice.db.waiting()) == 1
+    bob = await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    assert await alice.wait_status(row, STATUS_DELIVERED, 20)
+    assert _texts(bob, "alice") == ["one", "two", "three", "four"]
+    assert alice.db.waiting() == []
