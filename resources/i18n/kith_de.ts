@@ -1827,6 +1827,21 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
 </context>
 <context>
+    <name>Waiting</name>
+    <message>
+        <source>Waiting</source>
+        <translation>Wartet</translation>
+    </message>
+    <message>
+        <source>Waiting to learn where this device&apos;s history ends — it is sent when one of your devices or {name} is back</source>
+        <translation>Wartet darauf, zu erfahren, wo der Verlauf dieses Geräts endet – die Nachricht wird gesendet, sobald eines deiner Geräte oder {name} wieder da ist</translation>
+    </message>
+    <message>
+        <source>Waiting to learn where this device&apos;s history ends — it is sent when one of your devices or a member of the group is back</source>
+        <translation>Wartet darauf, zu erfahren, wo der Verlauf dieses Geräts endet – die Nachricht wird gesendet, sobald eines deiner Geräte oder ein Mitglied der Gruppe wieder da ist</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePage</name>
     <message>
         <source>Hello, {name}!</source>

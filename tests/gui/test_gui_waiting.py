@@ -1,0 +1,54 @@
+"""A message that waits for this device's history to be known (p2p.restore): shown at
+once with a waiting mark and why, kept across a reopen of the chat, and turned into a
+normal sent message once written."""
+
+from __future__ import annotations
+
+from chatkit import open_chat as _open
+from nodekit import befriend, make_node
+from PySide6.QtCore import Qt
+
+from kith.app.gui.models import MsgRole
+from kith.storage import STATUS_DELIVERED, STATUS_WAITING
+
+
+def test_a_waiting_message_shows_a_waiting_mark_then_becomes_a_sent_one(
+        kith_apps, qtbot, aw, tmp_path):
+    first, bob = make_node(tmp_path, "alice"), make_node(tmp_path, "bob")
+    aw(first.start())
+    aw(bob.start())
+    try:
+        aw(befriend(first, bob))
+        port = bob.port
+        aw(first.stop())
+        aw(bob.stop())  # bob is away when alice starts again
+        alice = kith_apps("alice")
+        w = alice.window
+        _open(qtbot, w, "bob")
+        qtbot.keyClicks(w.chat.composer, "while you were away")
+        qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+        last = lambda: w.messages.index(w.messages.rowCount() - 1)  # noqa: E731
+        qtbot.waitUntil(lambda: w.messages.rowCount() == 1
+                        and last().data(MsgRole.Status) == STATUS_WAITING)
+        assert last().data(MsgRole.Text) == "while you were away"
+        assert last().data(MsgRole.StatusText) == "Waiting"
+        tip = last().data(Qt.ItemDataRole.ToolTipRole)
+        assert "where this device's history ends" in tip and "bob is back" in tip
+        w.chat.view.viewport().grab()  # (the delegate paints it)
+        waiting_id = last().data(MsgRole.EventId)
+
+        w.messages.open(w.messages.conv, w.messages.peer)  # the chat opened again
+        assert w.messages.rowCount() == 1
+        assert last().data(MsgRole.EventId) == waiting_id
+        assert last().data(MsgRole.StatusText) == "Waiting"
+
+        bob = make_node(tmp_path, "bob", port=port)
+        aw(bob.start())
+        aw(alice.node.connect("127.0.0.1", port))
+        qtbot.waitUntil(lambda: last().data(MsgRole.StatusText) == "Delivered")
+        assert w.messages.rowCount() == 1  # the waiting row became the sent one
+        assert last().data(MsgRole.Status) >= STATUS_DELIVERED
+        assert "history ends" not in last().data(Qt.ItemDataRole.ToolTipRole)
+        assert [m.text for m in bob.history("alice")] == ["while you were away"]
+    finally:
+        aw(bob.stop())
