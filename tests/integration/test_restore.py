@@ -348,3 +348,31 @@ async def test_a_schema_9_profile_opens_and_its_first_message_waits_for_the_true
     assert await alice.wait_status(row, STATUS_DELIVERED, 20)
     assert _texts(bob, "alice") == ["one", "two", "three", "four"]
     assert alice.db.waiting() == []
+
+
+async def test_a_file_sent_while_the_log_waits_is_reported_waiting_and_arrives(
+        nodes, tmp_path):
+    from kith.p2p import commands_files
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    alice = await nodes("alice")
+    photo = tmp_path / "note.txt"
+    photo.write_bytes(b"what I wrote while bob was away\n" * 100)
+    out = await commands_files.send(alice, {"peer": "bob", "files": [str(photo)],
+                                            "text": "see this"})
+    assert (out["status"], out["delivered"], out["text"]) == ("waiting", False, "see this")
+    assert [f["name"] for f in out["files"]] == ["note.txt"]
+    assert [w.files for w in alice.db.waiting()] == [bytes.fromhex(out["files"][0]["id"])]
+    await nodes.stop(alice)
+    alice = await nodes("alice")
+    bob = await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: _texts(bob, "alice") == ["see this"], alice, bob)
+    got = bob.history("alice")[-1]
+    sent = bytes.fromhex(out["files"][0]["id"])
+    assert [a.file for a in bob.db.message_attachments(got.conv, got.author, got.seq)] == [
+        sent]
+    assert alice.db.waiting() == []
