@@ -476,8 +476,8 @@ class MessageModel(QAbstractListModel):
         changed = []
         for i in range(len(self._rows) - 1, -1, -1):
             r = self._rows[i]
-            if r.author != author or r.seq > up_to_seq:
-                continue
+            if r.author != author or r.seq > up_to_seq or waiting.is_waiting(r):
+                continue  # (a waiting one is not written: no receipt is for it)
             new = _raised(r, status)
             if new is r:
                 if r.outgoing and r.status >= status:

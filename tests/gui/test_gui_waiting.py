@@ -35,6 +35,11 @@ def test_a_waiting_message_shows_a_waiting_mark_then_becomes_a_sent_one(
         tip = last().data(Qt.ItemDataRole.ToolTipRole)
         assert "where this device's history ends" in tip and "bob is back" in tip
         w.chat.view.viewport().grab()  # (the delegate paints it)
+        # a receipt up to any seq of this device's log (old ones, from before a restore)
+        # is not for it: it stays waiting, never "Delivered" before it is written
+        w.messages.set_status(alice.node.device_id, 10**6, STATUS_DELIVERED)
+        assert last().data(MsgRole.Status) == STATUS_WAITING
+        assert last().data(MsgRole.StatusText) == "Waiting"
         waiting_id = last().data(MsgRole.EventId)
 
         w.messages.open(w.messages.conv, w.messages.peer)  # the chat opened again
