@@ -376,3 +376,29 @@ async def test_a_file_sent_while_the_log_waits_is_reported_waiting_and_arrives(
     assert [a.file for a in bob.db.message_attachments(got.conv, got.author, got.seq)] == [
         sent]
     assert alice.db.waiting() == []
+
+
+async def test_a_full_disk_refuses_a_waiting_message_with_a_clear_error_and_holds_nothing(
+        nodes, monkeypatch):
+    import sqlite3
+
+    import pytest
+
+    from kith.p2p.errors import EnvironmentProblem
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    alice = await nodes("alice")
+
+    def full(*_a, **_k):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(alice.db, "add_waiting", full)
+    with pytest.raises(EnvironmentProblem, match="disk is full"):
+        await alice.send_message("bob", "no room")
+    assert not alice.core.log._held and _waiting(alice, "bob") == []
+    monkeypatch.undo()
+    row = await alice.send_message("bob", "room again")  # (nothing lost in between)
+    assert row.status == STATUS_WAITING and _waiting(alice, "bob") == ["room again"]
