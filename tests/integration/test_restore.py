@@ -402,3 +402,35 @@ async def test_a_full_disk_refuses_a_waiting_message_with_a_clear_error_and_hold
     monkeypatch.undo()
     row = await alice.send_message("bob", "room again")  # (nothing lost in between)
     assert row.status == STATUS_WAITING and _waiting(alice, "bob") == ["room again"]
+
+
+async def test_a_database_only_node_keeps_what_waits_and_writes_behind_it(nodes, tmp_path):
+    """A command that opens the profile without the network (`kith history`) shows what
+    waits, never writes it (it cannot learn the head), and what it writes in that
+    conversation goes behind it, in order."""
+    from kith.p2p.node import Node, NodeOptions
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    alice = await nodes("alice")
+    await alice.send_message("bob", "first")
+    await nodes.stop(alice)
+
+    offline = Node(tmp_path / "alice", NodeOptions(network=False))
+    await offline.start()
+    try:
+        assert _waiting(offline, "bob") == ["first"]
+        row = await offline.send_message("bob", "second")  # (behind it: waits too)
+        assert row.status == STATUS_WAITING
+        offline.core.log.waiting.tick()
+        await asyncio.sleep(0)
+        assert _texts(offline, "bob") == [] and _waiting(offline, "bob") == ["first", "second"]
+    finally:
+        await offline.stop()
+
+    alice, bob = await nodes("alice"), await nodes("bob")
+    assert _waiting(alice, "bob") == ["first", "second"]
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: _texts(bob, "alice") == ["first", "second"], alice, bob)
