@@ -315,11 +315,16 @@ class Messages:
         timer = db.conversation_timer(conv)
         body = MessageBody(text, reply_to, timer.timer if timer else 0, files)
         e = self.core.log.append(conv, body)
-        if self.core.log.held(e.id):  # (waits for its log's head: shown now, as waiting)
+        self.announce_waiting(e)
+        return e
+
+    def announce_waiting(self, e: ev.SignedEvent) -> None:
+        """Our message ``e`` waits for its log's head (p2p.restore): shown now, as
+        waiting (the written one is announced as any when it goes in)."""
+        if self.core.log.held(e.id):
             row = self.row_of(e)
             if row is not None:
-                self.core.emit(MessagesAdded(conv, [row]))
-        return e
+                self.core.emit(MessagesAdded(e.event.conv, [row]))
 
     def row_of(self, e: ev.SignedEvent) -> MessageRow | None:
         """The stored row of our message ``e``; while it waits for its log's true head
@@ -411,9 +416,14 @@ class Messages:
 
 
 def _waiting_row(me: bytes, e: ev.SignedEvent, body: object) -> MessageRow | None:
-    """The row of our message that waits (p2p.restore): seq 0, not stored yet."""
-    if not isinstance(body, MessageBody):
-        return None
+    """The row of our message (or contact card) that waits (p2p.restore): seq 0, not
+    stored yet."""
     x = e.event
-    return MessageRow(e.id, x.conv, x.author, me, 0, x.lamport, x.time, body.text, True,
-                      STATUS_WAITING, reply_to=body.reply_to or None, timer=body.timer)
+    if isinstance(body, MessageBody):
+        return MessageRow(e.id, x.conv, x.author, me, 0, x.lamport, x.time, body.text, True,
+                          STATUS_WAITING, reply_to=body.reply_to or None, timer=body.timer)
+    name = getattr(body, "name", None)
+    if x.kind == "card" and isinstance(name, str):  # (p2p.actions.cards: shown by its name)
+        return MessageRow(e.id, x.conv, x.author, me, 0, x.lamport, x.time, name, True,
+                          STATUS_WAITING)
+    return None

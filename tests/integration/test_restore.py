@@ -434,3 +434,38 @@ async def test_a_database_only_node_keeps_what_waits_and_writes_behind_it(nodes,
     assert _waiting(alice, "bob") == ["first", "second"]
     await alice.connect("127.0.0.1", bob.port)
     await until(lambda: _texts(bob, "alice") == ["first", "second"], alice, bob)
+
+
+async def test_a_reply_written_while_the_log_waits_is_reported_waiting_and_arrives(nodes):
+    alice, bob = await nodes("alice"), await nodes("bob")
+    await befriend(alice, bob)
+    hello = await bob.send_message("alice", "hello")
+    await until(lambda: _texts(alice, "bob") == ["hello"], alice, bob)
+    await nodes.stop(alice)
+    await nodes.stop(bob)
+    alice = await nodes("alice")
+    row = await alice.core.actions.reply(hello.conv, hello.event_id.hex(), "hi back")
+    assert (row.status, row.seq, row.reply_to) == (STATUS_WAITING, 0, hello.event_id)
+    bob = await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: _texts(bob, "alice") == ["hello", "hi back"], alice, bob)
+    assert bob.history("alice")[-1].reply_to == hello.event_id
+
+
+async def test_a_contact_card_shared_while_the_log_waits_is_shown_waiting_and_arrives(nodes):
+    alice, bob, carol = await nodes("alice"), await nodes("bob"), await nodes("carol")
+    await befriend(alice, bob)
+    await befriend(alice, carol)
+    await until(lambda: sorted(c.state for c in alice.contacts()) == ["accepted"] * 2
+                and [c.state for c in carol.contacts()] == ["accepted"], alice, carol)
+    for n in (alice, bob, carol):
+        await nodes.stop(n)
+    alice = await nodes("alice")
+    conv = alice.conv_with(next(c.user_id for c in alice.contacts() if c.name == "bob"))
+    carol_id = next(c.user_id for c in alice.contacts() if c.name == "carol")
+    row = await alice.core.actions.share_contact(conv, carol_id)
+    assert (row.status, row.text) == (STATUS_WAITING, "carol")
+    assert _waiting(alice, "bob") == ["carol"]
+    bob = await nodes("bob")
+    await alice.connect("127.0.0.1", bob.port)
+    await until(lambda: _texts(bob, "alice") == ["carol"], alice, bob)
