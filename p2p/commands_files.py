@@ -45,10 +45,10 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
     if row is None:
         raise UserError("the message could not be stored")
     if not row.seq:  # kept, and sent once a holder of the log is back (p2p.restore)
-        body = node.core.kinds.get(e.event.kind)
-        files = body.decode(e.body).files if body is not None and e.body else ()
+        kind = node.core.kinds.get(e.event.kind)
         out = message_json(row, node.user_id, node.names())
-        out["files"] = [{"id": a.id.hex(), "name": a.name, "size": a.size} for a in files]
+        out["files"] = (node.files.for_waiting(e, kind.decode(e.body))
+                        if kind is not None and e.body else [])
         out["delivered"] = out["files_received"] = False
         return out
     ids = [a.file for a in node.db.message_attachments(row.conv, row.author, row.seq)]

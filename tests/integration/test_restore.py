@@ -352,7 +352,7 @@ async def test_a_schema_9_profile_opens_and_its_first_message_waits_for_the_true
 
 async def test_a_file_sent_while_the_log_waits_is_reported_waiting_and_arrives(
         nodes, tmp_path):
-    from kith.p2p import commands_files
+    from kith.p2p import commands_files, commands_groups
 
     alice, bob = await nodes("alice"), await nodes("bob")
     await befriend(alice, bob)
@@ -366,6 +366,9 @@ async def test_a_file_sent_while_the_log_waits_is_reported_waiting_and_arrives(
     assert (out["status"], out["delivered"], out["text"]) == ("waiting", False, "see this")
     assert [f["name"] for f in out["files"]] == ["note.txt"]
     assert [w.files for w in alice.db.waiting()] == [bytes.fromhex(out["files"][0]["id"])]
+    listed = commands_groups.history(alice, "bob", 10)
+    assert [(m["text"], m["status"]) for m in listed] == [("see this", "waiting")]
+    assert [(f["name"], f["state"]) for f in listed[0]["files"]] == [("note.txt", "complete")]
     await nodes.stop(alice)
     alice = await nodes("alice")
     bob = await nodes("bob")
