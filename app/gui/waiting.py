@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
+from kith.p2p.messages import MessageBody
 from kith.storage import STATUS_WAITING, MessageRow
+from kith.storage.files import AttachmentRow
 
 if TYPE_CHECKING:
     from kith.app.gui.bridge import Bridge
     from kith.app.gui.models import MessageModel
+    from kith.p2p.node import Node
 
 
 def is_waiting(r: MessageRow) -> bool:
@@ -67,3 +70,11 @@ def settle(model: MessageModel, rows: list[MessageRow]) -> list[MessageRow]:
     model.update_rows(dict.fromkeys(done))  # (None: the waiting row goes)
     ids = {r.event_id for r in rows}
     return [*rows, *(r for r in done.values() if r.event_id not in ids)]
+
+
+def attachments(node: Node, r: MessageRow) -> list[AttachmentRow]:
+    """The files of our waiting message ``r`` (app.gui.filebubbles shows them)."""
+    for e, body in node.core.log.held_events(r.conv):
+        if e.id == r.event_id and isinstance(body, MessageBody):
+            return node.files.waiting_attachments(e, body)
+    return []

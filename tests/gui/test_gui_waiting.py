@@ -57,3 +57,28 @@ def test_a_waiting_message_shows_a_waiting_mark_then_becomes_a_sent_one(
         assert [m.text for m in bob.history("alice")] == ["while you were away"]
     finally:
         aw(bob.stop())
+
+
+def test_a_waiting_file_message_shows_its_file(kith_apps, qtbot, aw, tmp_path):
+    first, bob = make_node(tmp_path, "alice"), make_node(tmp_path, "bob")
+    aw(first.start())
+    aw(bob.start())
+    try:
+        aw(befriend(first, bob))
+        bob_user = bob.user_id
+        aw(first.stop())
+        aw(bob.stop())
+        alice = kith_apps("alice")
+        w = alice.window
+        _open(qtbot, w, "bob")
+        note = tmp_path / "notes.txt"
+        note.write_bytes(b"for when you are back\n" * 50)
+        aw(alice.node.files.send(bob_user, "", [note]))
+        qtbot.waitUntil(lambda: w.messages.rowCount() == 1)
+        row = w.messages.index(0).data(MsgRole.Row)
+        assert row.status == STATUS_WAITING and row.text == ""
+        items = w.attachments.files.items(row)
+        assert [i.att.name for i in items] == ["notes.txt"]
+        w.chat.view.viewport().grab()  # (its bubble paints the file)
+    finally:
+        aw(bob.stop())
