@@ -253,10 +253,11 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv = hit.conv
         self._older_page = self._newer_page = None
-        rows = [*older, hit, *newer]
-        self._ids = {r.event_id for r in rows}
         self._has_older = len(older) == PAGE
         self._has_newer = len(newer) == PAGE
+        present = [] if self._has_newer else waiting.rows(self.bridge, hit.conv)  # (ours)
+        rows = [*older, hit, *newer, *present]
+        self._ids = {r.event_id for r in rows}
         self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None,
                                       _key(rows[-1]) if self._has_newer else None)
         self.at_top = False
@@ -321,6 +322,7 @@ class MessageModel(QAbstractListModel):
         page = self.peek_newer()
         self._newer_page = None
         self._has_newer = len(page) == PAGE
+        page = page if self._has_newer else [*page, *waiting.rows(self.bridge, self.conv)]
         newer = [r for r in page if r.event_id not in self._ids]
         if newer:
             lo, hi = _key(self._rows[-1]), _key(newer[-1]) if self._has_newer else None

@@ -82,3 +82,31 @@ def test_a_waiting_file_message_shows_its_file(kith_apps, qtbot, aw, tmp_path):
         w.chat.view.viewport().grab()  # (its bubble paints the file)
     finally:
         aw(bob.stop())
+
+
+def test_a_waiting_message_is_there_after_a_jump_back_to_an_old_message(
+        kith_apps, qtbot, aw, tmp_path):
+    from nodekit import until
+
+    first, bob = make_node(tmp_path, "alice"), make_node(tmp_path, "bob")
+    aw(first.start())
+    aw(bob.start())
+    try:
+        aw(befriend(first, bob))
+        aw(bob.send_message("alice", "hello"))
+        aw(until(lambda: [m.text for m in first.history("bob")] == ["hello"], first, bob))
+        aw(first.stop())
+        aw(bob.stop())
+        alice = kith_apps("alice")
+        w = alice.window
+        _open(qtbot, w, "bob")
+        qtbot.keyClicks(w.chat.composer, "later")
+        qtbot.keyClick(w.chat.composer, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: w.messages.rowCount() == 2)
+        hello = w.messages.index(0).data(MsgRole.Row)
+        assert w.messages.open_at(hello) == 0  # (as a search hit far back opens)
+        texts = [w.messages.index(i).data(MsgRole.Text) for i in range(w.messages.rowCount())]
+        assert texts == ["hello", "later"]
+        assert w.messages.index(1).data(MsgRole.Status) == STATUS_WAITING
+    finally:
+        aw(bob.stop())
