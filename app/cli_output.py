@@ -238,6 +238,9 @@ def output(name: str, result: Any, as_json: bool, wait: float | None = None) -> 
 def _say_result(name: str, result: Any) -> None:
     if name == "send":
         say(f"{result['status']}: {result['id'][:12]}")
+        if result["status"] == "waiting":
+            hint("waiting to learn where this device's history ends: it is kept and sent "
+                 "when one of your devices or the contact is back (`kith history` shows it)")
     elif name == "safety-number":
         groups = result["groups"]
         say(f"Safety number with {_name(result['peer'])}:")

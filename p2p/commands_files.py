@@ -35,13 +35,23 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
         g = node.core.groups.get(chat.conv)
         recipients = sorted(u for u in (g.state.members if g else ()) if u != node.user_id)
     await node.flush()
-    row = node.db.message_at(e.event.conv, e.event.author, e.event.seq)
-    if row is None:
-        raise UserError("the message could not be stored")
-    ids = [a.file for a in node.db.message_attachments(row.conv, row.author, row.seq)]
     wait = args.get("wait")
     if wait is None:
         wait = args.get("linger")
+    row = node.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
+    if row is not None and not row.seq and wait:
+        await node.wait_status(row, STATUS_DELIVERED, float(wait))
+        row = node.core.messages.current(row)
+    if row is None:
+        raise UserError("the message could not be stored")
+    if not row.seq:  # kept, and sent once a holder of the log is back (p2p.restore)
+        kind = node.core.kinds.get(e.event.kind)
+        out = message_json(row, node.user_id, node.names())
+        out["files"] = (node.files.for_waiting(e, kind.decode(e.body))
+                        if kind is not None and e.body else [])
+        out["delivered"] = out["files_received"] = False
+        return out
+    ids = [a.file for a in node.db.message_attachments(row.conv, row.author, row.seq)]
     held = False
     if wait:
         loop_wait = float(wait)

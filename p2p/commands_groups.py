@@ -8,6 +8,7 @@ from typing import Any
 from kith.p2p.commands import FLAG, TEXT, BadArguments, command
 from kith.p2p.kinds import GROUP
 from kith.p2p.membership import is_group_id
+from kith.p2p.messages import MessageBody
 from kith.p2p.node import Node, message_json
 from kith.storage import MessageRow
 from kith.storage.groups import GroupLineRow
@@ -116,21 +117,31 @@ def line_out(node: Node, line: GroupLineRow) -> dict[str, Any]:
     }
 
 
+def _files(node: Node, m: MessageRow) -> list[dict[str, Any]]:
+    if m.seq:
+        return node.files.for_message(m.conv, m.author, m.seq)
+    for e, body in node.core.log.held_events(m.conv):  # (waiting: p2p.restore)
+        if e.id == m.event_id and isinstance(body, MessageBody):
+            return node.files.for_waiting(e, body)
+    return []
+
+
 def history(node: Node, query: str, limit: int) -> list[dict[str, Any]]:
     """The newest ``limit`` messages of a CHAT, oldest first; a group's system lines
     among them, in the same order."""
     chat = node.resolve_chat(query)
-    rows = node.db.messages(chat.conv, limit=limit)
+    stored = node.db.messages(chat.conv, limit=limit)
+    # (ours that wait for the log's true head, p2p.restore: newest, status "waiting")
+    rows = stored + node.core.messages.waiting_rows(chat.conv)
     names = node.names()
     details = node.actions.details(rows)  # replies, reactions, edits, tombstones, cards
     items: list[tuple[tuple[int, bytes], dict[str, Any]]] = [
         ((m.lamport, m.author), {**message_out(node, m, names),
-                                 "files": node.files.for_message(m.conv, m.author, m.seq),
-                                 **details[m.event_id]})
+                                 "files": _files(node, m), **details[m.event_id]})
         for m in rows
     ]
     if chat.type == GROUP:
-        start = (rows[0].lamport, rows[0].author) if len(rows) >= limit else (-1, b"")
+        start = (stored[0].lamport, stored[0].author) if len(stored) >= limit else (-1, b"")
         start = max(start, (node.db.chat_cut(chat.conv) + 1, b""))  # (delete chat)
         items += [
             ((x.lamport, x.author), line_out(node, x)) for x in node.db.group_lines(chat.conv)

@@ -11,14 +11,14 @@ queues; the queue is applied through the kind table and committed in one transac
 the next loop turn, then pushed to live peers. Our events are written only in order, so
 our logs on disk never have a gap; a write that fails (a full disk) keeps them queued, in
 order, and is tried again until it succeeds. After a start, our events in a log that
-may be behind what its other holders have (a profile restored from a backup) wait until
-one of them has told its head (:mod:`p2p.restore`), and are then written after it.
+may be behind what its other holders have (a profile restored from a backup) wait, kept
+on disk, until one of them has told its head (:mod:`p2p.restore`, :mod:`p2p.waiting`),
+and are then written after it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -29,7 +29,8 @@ import msgspec
 from kith.p2p import events as ev
 from kith.p2p.errors import EnvironmentProblem
 from kith.p2p.kinds import Applying, Batch
-from kith.p2p.restore import SILENT_HOLDER, START_WAIT, HeadGate
+from kith.p2p.restore import HeadGate
+from kith.p2p.waiting import Waiting
 from kith.storage import EventRowTuple, StorageError, Store
 from kith.storage.cipher import DB_ERRORS
 
@@ -78,16 +79,9 @@ class EventLog:
         self._waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.problem: str | None = None  # why the last write failed, until one succeeds
-        # The restore window (p2p.restore): our events of unsure logs wait here, in
-        # order (a provisional event each, never stored or sent), until the log opens;
-        # then they are signed again after its true head (``final``: provisional id ->
-        # the event written).
-        self.gate = HeadGate()
-        self._held: dict[bytes, list[tuple[ev.SignedEvent, msgspec.Struct]]] = {}
-        self.final: dict[bytes, ev.SignedEvent] = {}
-        self._claim_timer: asyncio.TimerHandle | None = None
-        self._holder_seen: dict[bytes, float] = {}  # held conv -> a holder live since
-        self._started = time.monotonic()  # (load: the start the restore window counts from)
+        # The restore window (p2p.restore): our events of unsure logs wait there, in
+        # order, kept on disk, until the log opens (p2p.waiting).
+        self.waiting = Waiting(self)
 
     def load(self, store: Store) -> None:
         for h in store.heads():
@@ -95,9 +89,7 @@ class EventLog:
             self.durable.setdefault(h.conv, {})[h.author] = h.seq
             if h.lamport > self.lamport.get(h.conv, 0):
                 self.lamport[h.conv] = h.lamport
-        if self.core.options.network:  # (a database-only node learns nothing: it writes)
-            self.gate = HeadGate.after_start(self.durable)
-        self._started = time.monotonic()
+        self.waiting.load(store, list(self.durable), self.core.options.network)
 
     # -- where the logs stand ----------------------------------------------------------
 
@@ -120,21 +112,24 @@ class EventLog:
 
     # -- our own events ----------------------------------------------------------------
 
-    def append(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
-        """Sign a new event of ours; it is committed with the next write. In a log not
-        known to be current yet (p2p.restore) it waits: the event returned is
-        provisional (see :meth:`held`)."""
-        if conv in self._held or (
-            self.gate.unsure and self.gate.holds(conv, self._may_tell(conv))
-        ):
-            return self._hold(conv, body)
+    def append(
+        self, conv: bytes, body: msgspec.Struct, time_ms: int | None = None
+    ) -> ev.SignedEvent:
+        """Sign a new event of ours (``time_ms``: when the user wrote it; now by
+        default); it is committed with the next write. In a log not known to be current
+        yet (p2p.restore) it waits, kept on disk before this returns: the event returned
+        is provisional (see :meth:`held`)."""
+        if time_ms is None:
+            time_ms = int(time.time() * 1000)
+        if self.waiting.holds(conv):
+            return self.waiting.hold(conv, body, time_ms)
         kind, data = self.core.kinds.encode(body)
         me = self.core.device_id
         seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
         lamport = self.lamport.get(conv, 0) + 1
         e = ev.create(
             self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
-            lamport=lamport, time_ms=int(time.time() * 1000), kind=kind.name, body=data,
+            lamport=lamport, time_ms=time_ms, kind=kind.name, body=data,
             signed=(seq + 1) % ev.SIGN_EVERY == 0,  # (and the last of a batch: see write)
         )
         self.heads[(conv, me)] = (seq + 1, e.id)
@@ -143,9 +138,30 @@ class EventLog:
         self._schedule()
         return e
 
-    # -- the restore window (p2p.restore) ---------------------------------------------
+    def queue(self, e: ev.SignedEvent, body: msgspec.Struct) -> None:
+        """Queue an event of ours signed already (one that waited, as it was)."""
+        x = e.event
+        self.heads[(x.conv, x.author)] = (x.seq, e.id)
+        self.see_lamport(x.conv, x.lamport)
+        self._pending.append((e, body))
+        self._schedule()
 
-    def _holders(self, conv: bytes) -> bool:
+    # -- the restore window (p2p.restore, p2p.waiting) ---------------------------------
+
+    @property
+    def gate(self) -> HeadGate:
+        return self.waiting.gate
+
+    @property
+    def final(self) -> dict[bytes, ev.SignedEvent]:
+        """Provisional id of an event that waited -> the event written."""
+        return self.waiting.final
+
+    @property
+    def _held(self) -> dict[bytes, list[tuple[ev.SignedEvent, msgspec.Struct]]]:
+        return self.waiting.held
+
+    def holders(self, conv: bytes) -> bool:
         """May anyone but this device hold our log in ``conv``: another device of mine,
         or another member?"""
         core = self.core
@@ -155,47 +171,8 @@ class EventLog:
         c = core.convs.get(conv)
         return c is not None and any(u != core.user_id for u in c.members)
 
-    def _may_tell(self, conv: bytes) -> bool:
-        """May a holder of our log in ``conv`` tell its head within a moment: one is
-        connected, or the node started less than START_WAIT seconds ago (its peers are
-        still being found)? Only then do our writes wait. Otherwise they are written at
-        once: a message must not wait, unshown and held only in memory, for a contact who
-        is away (a crash would lose it); a device restored while every holder is away
-        cannot learn its head anyway."""
-        return self._holders(conv) and (
-            self._holder_live(conv) or time.monotonic() - self._started < START_WAIT)
-
-    def _hold(self, conv: bytes, body: msgspec.Struct) -> ev.SignedEvent:
-        kind, data = self.core.kinds.encode(body)
-        held = self._held.setdefault(conv, [])
-        if not held:
-            log.info("our log in conversation %s waits for a peer that holds it to say "
-                     "where it ends", conv.hex()[:12])
-        # (numbered after what is held already: if the head turns out to be ours, the
-        # events go in as they are, with the time and clock of when they were written)
-        if held:
-            last = held[-1][0]
-            seq, prev, lamport = last.event.seq, last.id, last.event.lamport
-        else:
-            seq, prev = self.heads.get((conv, self.core.device_id), (0, ev.GENESIS))
-            lamport = self.lamport.get(conv, 0)
-        e = ev.create(
-            self.core.identity.device_secret, conv=conv, seq=seq + 1, prev=prev,
-            lamport=max(lamport, self.lamport.get(conv, 0)) + 1,
-            time_ms=int(time.time() * 1000), kind=kind.name, body=data,
-            signed=(seq + 1) % ev.SIGN_EVERY == 0,
-        )
-        held.append((e, body))
-        self._watch()
-        return e
-
-    def _watch(self) -> None:
-        if self._claim_timer is None and self.core.running:
-            with contextlib.suppress(RuntimeError):  # (no loop: nothing to watch yet)
-                loop = asyncio.get_running_loop()
-                self._claim_timer = loop.call_later(1.0, self._check_claims)
-
-    def _holder_live(self, conv: bytes) -> bool:
+    def holder_live(self, conv: bytes) -> bool:
+        """Is a peer that holds our log in ``conv`` connected?"""
         core = self.core
         return any(p.user_id == core.user_id or (
             p.user_id is not None and core.convs.is_member(conv, p.user_id))
@@ -203,70 +180,16 @@ class EventLog:
 
     def held(self, event_id: bytes) -> bool:
         """Is this provisional event of ours still waiting (not written yet)?"""
-        return any(e.id == event_id for run in self._held.values() for e, _ in run)
+        return self.waiting.is_held(event_id)
+
+    def held_events(self, conv: bytes) -> list[tuple[ev.SignedEvent, msgspec.Struct]]:
+        """Our events of ``conv`` that wait, oldest first (provisional)."""
+        return list(self.waiting.held.get(conv, ()))
 
     def told(self, user: bytes, conv: bytes, theirs: int) -> None:
         """A peer of ``user`` holds our log in ``conv`` up to ``theirs`` (its want, or a
         digest equal to ours)."""
-        if conv not in self.gate.unsure:
-            return
-        core = self.core
-        if user != core.user_id and not core.convs.is_member(conv, user):
-            return  # (only a holder's word counts)
-        ours = self.durable.get(conv, {}).get(core.device_id, 0)
-        if self.gate.told(conv, theirs, ours, time.monotonic()):
-            self._open(conv)
-        elif conv in self.gate.claims:
-            log.info("a peer holds our log in conversation %s up to %d, we up to %d: "
-                     "taking it back before writing", conv.hex()[:12], theirs, ours)
-            self._watch()
-
-    def _check_claims(self) -> None:
-        self._claim_timer = None
-        now = time.monotonic()
-        for conv in self.gate.expired(now):
-            log.warning("a peer said it held more of our log in conversation %s than it "
-                        "sent: writing after what we hold", conv.hex()[:12])
-            self._open(conv)
-        for conv in list(self._held):
-            if conv not in self.gate.unsure or conv in self.gate.claims:
-                continue
-            if not self._holder_live(conv):
-                self._holder_seen.pop(conv, None)
-                if now - self._started >= START_WAIT:
-                    log.info("no peer that holds our log in conversation %s came within "
-                             "%.0f s of the start: writing after what we hold",
-                             conv.hex()[:12], START_WAIT)
-                    self.gate.open(conv)
-                    self._open(conv)
-            elif now - self._holder_seen.setdefault(conv, now) >= SILENT_HOLDER:
-                log.info("no word on our log in conversation %s from a connected peer "
-                         "that holds it: writing after what we hold", conv.hex()[:12])
-                self.gate.open(conv)
-                self._open(conv)
-        if (self.gate.claims or self._held) and self.core.running:
-            self._watch()
-
-    def _open(self, conv: bytes) -> None:
-        """``conv``'s log is known to be current: what waited goes in, after the head
-        (on the next loop turn: the receive path sets the heads it took back first)."""
-        if conv in self._held:
-            asyncio.get_running_loop().call_soon(self._release, conv)
-
-    def _release(self, conv: bytes) -> None:
-        held = self._held.pop(conv, [])
-        me = self.core.device_id
-        for provisional, body in held:
-            seq, prev = self.heads.get((conv, me), (0, ev.GENESIS))
-            x = provisional.event
-            if x.seq == seq + 1 and x.prev == prev:  # our head was the true one: as it is
-                self.heads[(conv, me)] = (x.seq, provisional.id)
-                self.see_lamport(conv, x.lamport)
-                self._pending.append((provisional, body))
-                self._schedule()
-                self.final[provisional.id] = provisional
-            else:  # after the true head, numbered anew
-                self.final[provisional.id] = self.append(conv, body)
+        self.waiting.told(user, conv, theirs)
 
     async def commit(self) -> None:
         """Wait until every event of ours queued so far is on disk (EnvironmentProblem
@@ -313,14 +236,8 @@ class EventLog:
 
     async def stop(self) -> None:
         """Let the last group commit land (stop() of the node). Our events that still
-        wait for a log's head go in as they are (nothing is lost; no peer that holds the
-        log answered during this run)."""
-        if self._claim_timer is not None:
-            self._claim_timer.cancel()
-            self._claim_timer = None
-        self.gate.open_all()
-        for conv in list(self._held):
-            self._release(conv)
+        wait for a log's head stay on disk: the next start holds them again."""
+        self.waiting.stop()
         if self._flusher is not None:
             self._flusher.cancel()
             try:
@@ -373,6 +290,7 @@ class EventLog:
         written, committed, announced and pushed to live peers. Returns our events that
         went in. On a failed write nothing is stored and our events stay queued."""
         queued, heads = list(self._pending), dict(self.heads)
+        leaving, self.waiting.leaving = self.waiting.leaving, []
         for part in batch.parts:
             part.answer()
         own = self._sign_tips(self._pending)
@@ -397,12 +315,14 @@ class EventLog:
                 for part in batch.parts:
                     part.write(store)
                 store.insert_events([event_row(e) for e, _ in own])
+                store.drop_waiting(leaving)  # (what waited is written: its rows go)
         except BaseException:
             # As if nothing happened: what was queued before stays queued, in order
             # (unsigned as it was: the next try signs its tips); the answers go (what
             # they acknowledge was not stored), and the heads they moved go back.
             self._pending[:0] = queued
             self.heads = heads
+            self.waiting.leaving[:0] = leaving
             for part in batch.parts:
                 part.failed()
             if self._pending and self.core.running:
@@ -421,8 +341,8 @@ class EventLog:
             vec = durable.setdefault(conv, {})
             if seq > vec.get(author, 0):
                 vec[author] = seq
-            if author == self.core.device_id and self.gate.reached(conv, vec[author]):
-                self._open(conv)  # our log's true head is back: what waited goes on
+            if author == self.core.device_id:
+                self.waiting.reached(conv, vec[author])
         for part in batch.parts:
             part.committed()
         mine = [e for e, _ in own]

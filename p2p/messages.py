@@ -38,7 +38,7 @@ from kith.storage import (
     STATUS_DELIVERED,
     STATUS_READ,
     STATUS_RECEIVED,
-    STATUS_SENDING,
+    STATUS_WAITING,
     MessageRow,
     Store,
 )
@@ -314,11 +314,21 @@ class Messages:
             raise UserError("there is no such message in this conversation to reply to")
         timer = db.conversation_timer(conv)
         body = MessageBody(text, reply_to, timer.timer if timer else 0, files)
-        return self.core.log.append(conv, body)
+        e = self.core.log.append(conv, body)
+        self.announce_waiting(e)
+        return e
+
+    def announce_waiting(self, e: ev.SignedEvent) -> None:
+        """Our message ``e`` waits for its log's head (p2p.restore): shown now, as
+        waiting (the written one is announced as any when it goes in)."""
+        if self.core.log.held(e.id):
+            row = self.row_of(e)
+            if row is not None:
+                self.core.emit(MessagesAdded(e.event.conv, [row]))
 
     def row_of(self, e: ev.SignedEvent) -> MessageRow | None:
         """The stored row of our message ``e``; while it waits for its log's true head
-        (p2p.restore) a row that says so: seq 0, sending, not stored yet."""
+        (p2p.restore) a row that says so: seq 0, waiting, not stored yet."""
         log_ = self.core.log
         e = log_.final.get(e.id, e)
         row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
@@ -326,11 +336,14 @@ class Messages:
             return row
         kind = self.core.kinds.get(e.event.kind)
         body = kind.decode(e.body) if kind is not None and e.body else None
-        if not isinstance(body, MessageBody):
-            return None
-        return MessageRow(e.id, e.event.conv, e.event.author, self.core.user_id, 0,
-                          e.event.lamport, e.event.time, body.text, True, STATUS_SENDING,
-                          reply_to=body.reply_to or None, timer=body.timer)
+        return _waiting_row(self.core.user_id, e, body)
+
+    def waiting_rows(self, conv: bytes) -> list[MessageRow]:
+        """Our messages in ``conv`` that wait for its log's true head, oldest first
+        (newer than everything written: shown after it, as waiting)."""
+        me = self.core.user_id
+        rows = (_waiting_row(me, e, body) for e, body in self.core.log.held_events(conv))
+        return [r for r in rows if r is not None]
 
     def current(self, row: MessageRow) -> MessageRow:
         """``row`` as stored now (a waiting row: its event's, once written)."""
@@ -400,3 +413,17 @@ class Messages:
         await core.log.commit()
         for author, seq in pending:
             core.emit(StatusChanged(conv, author, seq, STATUS_READ))
+
+
+def _waiting_row(me: bytes, e: ev.SignedEvent, body: object) -> MessageRow | None:
+    """The row of our message (or contact card) that waits (p2p.restore): seq 0, not
+    stored yet."""
+    x = e.event
+    if isinstance(body, MessageBody):
+        return MessageRow(e.id, x.conv, x.author, me, 0, x.lamport, x.time, body.text, True,
+                          STATUS_WAITING, reply_to=body.reply_to or None, timer=body.timer)
+    name = getattr(body, "name", None)
+    if x.kind == "card" and isinstance(name, str):  # (p2p.actions.cards: shown by its name)
+        return MessageRow(e.id, x.conv, x.author, me, 0, x.lamport, x.time, name, True,
+                          STATUS_WAITING)
+    return None

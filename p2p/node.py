@@ -374,8 +374,11 @@ class Node:
         return await self.core.messages.wait_status(row, status, timeout)
 
     def history(self, query: str, limit: int = 50) -> list[MessageRow]:
+        """The newest ``limit`` messages with ``query``, oldest first; ours that wait for
+        the log's true head (p2p.restore) after them, status waiting."""
         user, _ = self.resolve(query)
-        return self.db.messages(self.conv_with(user), limit=limit)
+        conv = self.conv_with(user)
+        return self.db.messages(conv, limit=limit) + self.core.messages.waiting_rows(conv)
 
     async def mark_read(self, user: bytes, up_to: int | None = None) -> None:
         """Mark the chat with ``user`` read (``up_to``: the lamport of the newest message

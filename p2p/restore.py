@@ -13,9 +13,11 @@ other devices, or another member of the conversation) has told its head:
   without them (a holder that claims what it never sends must not silence us for good);
 - a conversation nobody else holds (a single-device user's own notes), or one that was
   made during this run, is open at once; one whose holder has been connected for
-  :data:`SILENT_HOLDER` seconds without a word on it opens then, and so does one with no
-  holder connected :data:`START_WAIT` seconds after the start (a device restored while
-  every holder is away cannot learn its head; its writes must not wait for them).
+  :data:`SILENT_HOLDER` seconds without a word on it opens then (:meth:`HeadGate.silent`).
+
+A log waits however long every holder is away: the waiting events are kept on disk
+(:mod:`storage.waiting`), shown as waiting, and go out once a holder is back. (A device
+restored while every holder is away cannot learn its head: writing anyway would fork.)
 
 While a log is unsure our new events for it wait, in order; when it opens they are
 written after its true head.
@@ -30,11 +32,6 @@ CLAIM_WAIT = 60.0  # seconds a told head beyond ours may keep our writes waiting
 # seconds a holder may be connected without a word on a log before it stops waiting (a
 # holder whose rules keep it from offering that conversation must not hold it for good)
 SILENT_HOLDER = 15.0
-# seconds after a start during which our writes wait for a holder that is not connected
-# yet (peers are usually found within a few seconds); past it, with none connected, they
-# are written at once: a message must not wait unshown, held in memory only, for a
-# contact who is away
-START_WAIT = 10.0
 
 
 @dataclass
@@ -43,6 +40,7 @@ class HeadGate:
 
     unsure: set[bytes] = field(default_factory=set)
     claims: dict[bytes, tuple[int, float]] = field(default_factory=dict)  # conv -> (seq, until)
+    live_since: dict[bytes, float] = field(default_factory=dict)  # conv -> a holder connected
 
     @classmethod
     def after_start(cls, convs: Iterable[bytes]) -> HeadGate:
@@ -87,12 +85,24 @@ class HeadGate:
             self.open(conv)
         return out
 
+    def silent(self, conv: bytes, live: bool, now: float) -> bool:
+        """Called while our events in ``conv`` wait (``live``: a holder is connected).
+        True if the log opens now: a holder has been connected for SILENT_HOLDER seconds
+        without a word on it (its rules may keep it from offering the conversation). With
+        no holder connected the log keeps waiting, however long: they may come back."""
+        if conv not in self.unsure:
+            return False
+        if conv in self.claims:
+            return False  # (a told head: CLAIM_WAIT's rule)
+        if not live:
+            self.live_since.pop(conv, None)
+            return False
+        if now - self.live_since.setdefault(conv, now) < SILENT_HOLDER:
+            return False
+        self.open(conv)
+        return True
+
     def open(self, conv: bytes) -> None:
         self.unsure.discard(conv)
         self.claims.pop(conv, None)
-
-    def open_all(self) -> list[bytes]:
-        out = list(self.unsure)
-        self.unsure.clear()
-        self.claims.clear()
-        return out
+        self.live_since.pop(conv, None)

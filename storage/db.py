@@ -29,6 +29,7 @@ from kith.storage.messages import MessagesPart
 from kith.storage.migrations import LATEST, MIGRATIONS, missing_from
 from kith.storage.people import PeoplePart
 from kith.storage.rows import DatabaseCorrupt, DatabaseTooNew, StorageError
+from kith.storage.waiting import WaitingPart
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,8 @@ def _check_too_new(path: Path, version: int) -> None:
 
 
 class Store(
-    EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart, ChatCutsPart
+    EventsPart, MessagesPart, PeoplePart, FilesPart, GroupsPart, ActionsPart, ChatCutsPart,
+    WaitingPart,
 ):
     """All persistent state of one profile. Not thread-safe: use it from one thread.
 

@@ -414,8 +414,22 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    # Our own events that wait for their log's true head after a start (p2p.restore,
+    # storage.waiting): kept on disk so that a crash loses none; ``pos`` keeps their order.
+    db.execute(
+        """
+        CREATE TABLE waiting (
+            pos INTEGER PRIMARY KEY, event_id BLOB NOT NULL UNIQUE, conv BLOB NOT NULL,
+            kind TEXT NOT NULL, body BLOB NOT NULL, time INTEGER NOT NULL,
+            head BLOB NOT NULL, files BLOB NOT NULL DEFAULT x''
+        )
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
 ]
 LATEST = len(MIGRATIONS)
 

@@ -6,11 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+# Our message waits for its log's true head after a start (p2p.restore): not written
+# yet, nothing sent; shown, and numbered and sent once a holder of the log is back.
+STATUS_WAITING = -1
 STATUS_SENDING = 0
 STATUS_RECEIVED = 1
 STATUS_DELIVERED = 2
 STATUS_READ = 3
 STATUS_NAMES = {
+    STATUS_WAITING: "waiting",
     STATUS_SENDING: "sending",
     STATUS_RECEIVED: "received",
     STATUS_DELIVERED: "delivered",

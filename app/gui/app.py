@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDialog, QMenu, QMessageBox, QSystemTrayIcon
 
-from kith.app.gui import autostart, i18n, netifs, theme
+from kith.app.gui import autostart, i18n, netifs, repair, theme
 from kith.app.gui import unlock as unlock_ui
 from kith.app.gui.bridge import Bridge
 from kith.app.gui.devices import LinkDialog
@@ -431,17 +431,23 @@ async def _main(profile: Path, interfaces: list[str] | None) -> int:
     warning = ""
     if not interfaces:  # --interface wins; else the networks chosen in Settings
         interfaces, warning = netifs.startup_interfaces(saved_interfaces(profile, key) or [])
-    kith = KithApp(Node(profile, NodeOptions(interfaces=interfaces, data_key=key)))
-    kith.closed = stop
+    def make() -> KithApp:
+        made = KithApp(Node(profile, NodeOptions(interfaces=interfaces, data_key=key)))
+        made.closed = stop
+        return made
+
     try:
         # from the autostart entry: straight to the tray (if there is one to come back by)
         hidden = autostart.start_hidden() and QSystemTrayIcon.isSystemTrayAvailable()
-        await kith.start(show=linked is None and not hidden)
+        # (a damaged database: the app offers to repair it, app.gui.repair)
+        started = await repair.start_or_repair(make, profile, key, linked is None and not hidden)
     except KithError as e:
         QMessageBox.critical(None, QCoreApplication.translate("app", "Kith cannot start"), str(e))
-        with contextlib.suppress(Exception):
-            await kith.stop()
         return 1
+    if started is None:  # (damaged, and the user chose not to repair it)
+        stopping.cancel()
+        return 1
+    kith = started
     if warning and kith.window is not None:
         kith.window.statusBar().showMessage(warning)
         log.warning("%s", warning)

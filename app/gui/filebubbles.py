@@ -34,6 +34,7 @@ from PySide6.QtGui import (
     QPalette,
 )
 
+from kith.app.gui import waiting
 from kith.p2p.api import FileChanged
 from kith.p2p.files.base import describe_size
 from kith.p2p.files.descriptor import Attachment
@@ -116,6 +117,9 @@ class FilesBridge(QObject):
             files = self.node.files
             if self.node.store is None:
                 return []
+            if waiting.is_waiting(row):  # (not written yet: not cached, app.gui.waiting)
+                atts = waiting.attachments(self.node, row)
+                return [Item(files.attachment(a), files.file_json(a), True) for a in atts]
             atts = self.node.db.message_attachments(row.conv, row.author, row.seq)
             found = [Item(files.attachment(a), files.file_json(a), a.outgoing) for a in atts]
             self._items[row.event_id] = found

@@ -31,6 +31,7 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from kith.app.gui import waiting
 from kith.app.gui.bridge import Bridge
 from kith.app.gui.timefmt import clock, date_text, day_label
 from kith.app.gui.trustlog import is_system
@@ -102,8 +103,9 @@ class MessageModel(QAbstractListModel):
         self.conv, self.peer = conv, peer
         self._older_page = self._newer_page = None
         rows = self.bridge.messages(conv, limit=PAGE) if conv else []
-        self._ids = {r.event_id for r in rows}
         self._has_older = len(rows) == PAGE
+        rows += waiting.rows(self.bridge, conv) if conv else []  # (ours, not written yet)
+        self._ids = {r.event_id for r in rows}
         self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None, None)
         self._has_newer = False
         self.at_top = False
@@ -135,10 +137,11 @@ class MessageModel(QAbstractListModel):
         self.beginResetModel()
         self.conv = hit.conv
         self._older_page = self._newer_page = None
-        rows = [*older, hit, *newer]
-        self._ids = {r.event_id for r in rows}
         self._has_older = len(older) == PAGE
         self._has_newer = len(newer) == PAGE
+        present = [] if self._has_newer else waiting.rows(self.bridge, hit.conv)  # (ours)
+        rows = [*older, hit, *newer, *present]
+        self._ids = {r.event_id for r in rows}
         self._rows = self._with_lines(rows, _key(rows[0]) if self._has_older else None,
                                       _key(rows[-1]) if self._has_newer else None)
         self.at_top = False
@@ -203,6 +206,7 @@ class MessageModel(QAbstractListModel):
         page = self.peek_newer()
         self._newer_page = None
         self._has_newer = len(page) == PAGE
+        page = page if self._has_newer else [*page, *waiting.rows(self.bridge, self.conv)]
         newer = [r for r in page if r.event_id not in self._ids]
         if newer:
             lo, hi = _key(self._rows[-1]), _key(newer[-1]) if self._has_newer else None
@@ -304,6 +308,7 @@ class MessageModel(QAbstractListModel):
         if self._has_newer:
             return  # not at the present yet: they come with the newer pages
         self._older_page = None  # (a message may land in the middle: read again)
+        rows = waiting.settle(self, rows)  # (ours that waited, written now)
         new = sorted((r for r in rows if r.event_id not in self._ids),
                      key=lambda r: (r.lamport, r.author))
         if not new:
@@ -357,8 +362,8 @@ class MessageModel(QAbstractListModel):
         changed = []
         for i in range(len(self._rows) - 1, -1, -1):
             r = self._rows[i]
-            if r.author != author or r.seq > up_to_seq:
-                continue
+            if r.author != author or r.seq > up_to_seq or waiting.is_waiting(r):
+                continue  # (a waiting one is not written: no receipt is for it)
             new = _raised(r, status)
             if new is r:
                 if r.outgoing and r.status >= status:
@@ -447,6 +452,8 @@ class MessageModel(QAbstractListModel):
                 return day_label(r.time)
             return ""
         if role == Qt.ItemDataRole.ToolTipRole:
+            if waiting.is_waiting(r):
+                return waiting.tooltip(self.peer_name if self.peer else "")
             when = datetime.datetime.fromtimestamp(r.time / 1000)
             return self.tr("{date}, {time}").format(
                 date=date_text(when, QLocale.FormatType.LongFormat), time=clock(when))
@@ -459,6 +466,8 @@ class MessageModel(QAbstractListModel):
         if i != self._last_out or self._has_newer:
             return ""
         r = self._rows[i]
+        if waiting.is_waiting(r):
+            return waiting.status_text()
         if r.conv is not None and is_group_id(r.conv):  # "Read by 2 of 3" (app.gui.groups)
             from kith.app.gui.groups import status_text
 

@@ -138,7 +138,7 @@ class Actions:
             raise UserError("that message was unsent: there is nothing to reply to")
         e = self.core.messages.queue_in(conv, text, reply_to=target.event_id)
         await self.core.log.commit()
-        row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
         if row is None:
             raise UserError("the reply could not be stored")
         return row
@@ -216,8 +216,9 @@ class Actions:
         if contact == self.core.convs.peer_of(conv):
             raise UserError(f"{c.name} is the person you are writing to")
         e = self.core.log.append(conv, CardBody(contact, c.name))
+        self.core.messages.announce_waiting(e)
         await self.core.log.commit()
-        row = self.core.db.message_at(e.event.conv, e.event.author, e.event.seq)
+        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
         if row is None:
             raise UserError("the card could not be stored")
         return row

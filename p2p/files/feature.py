@@ -295,6 +295,17 @@ class Files(Fetching, Serving):
 
     # -- what the API shows -----------------------------------------------------------------
 
+    def waiting_attachments(self, e: ev.SignedEvent, body: MessageBody) -> list[AttachmentRow]:
+        """The attachments of our message ``e`` while it waits for its log's head
+        (p2p.restore): not stored as attached yet (the message is not written), seq 0."""
+        x = e.event
+        return [AttachmentRow(x.conv, x.author, 0, idx, e.id, a.id, self.core.user_id,
+                              _encode(a), True) for idx, a in enumerate(body.files)]
+
+    def for_waiting(self, e: ev.SignedEvent, body: MessageBody) -> list[dict[str, Any]]:
+        """What ``history --json`` lists under our message ``e`` while it waits."""
+        return [self.file_json(a) for a in self.waiting_attachments(e, body)]
+
     def attachment(self, row: AttachmentRow) -> desc.Attachment:
         return _decode_attachment(row.descriptor)
 

@@ -1390,6 +1390,41 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     </message>
 </context>
 <context>
+    <name>Repair</name>
+    <message>
+        <source>Kith cannot start</source>
+        <translation>Kith kann nicht starten</translation>
+    </message>
+    <message>
+        <source>This profile&apos;s database is damaged. Kith did not open it, so nothing more is lost.</source>
+        <translation>Die Datenbank dieses Profils ist beschädigt. Kith hat sie nicht geöffnet, damit nichts weiter verloren geht.</translation>
+    </message>
+    <message>
+        <source>Repair rebuilds it from everything that can still be read; what is lost of your conversations comes back from your other devices and your contacts the next time they are online. The damaged file is kept at {copy}.</source>
+        <translation>„Reparieren“ baut sie aus allem neu auf, was sich noch lesen lässt; was von deinen Chats verloren ist, kommt von deinen anderen Geräten und deinen Kontakten zurück, sobald sie das nächste Mal online sind. Die beschädigte Datei bleibt unter {copy} erhalten.</translation>
+    </message>
+    <message>
+        <source>Repair</source>
+        <translation>Reparieren</translation>
+    </message>
+    <message>
+        <source>Quit</source>
+        <translation>Beenden</translation>
+    </message>
+    <message>
+        <source>Kith is running for this profile elsewhere: quit it, then start Kith again</source>
+        <translation>Kith läuft für dieses Profil schon an anderer Stelle: beende es und starte Kith dann erneut</translation>
+    </message>
+    <message>
+        <source>Repairing the database…</source>
+        <translation>Die Datenbank wird repariert&#xa0;…</translation>
+    </message>
+    <message>
+        <source>The repair failed: {problem}</source>
+        <translation>Die Reparatur ist fehlgeschlagen: {problem}</translation>
+    </message>
+</context>
+<context>
     <name>RestoreKeyDialog</name>
     <message>
         <source>Go back to the old key</source>
@@ -1827,6 +1862,21 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>typing</source>
         <translation>tippt</translation>
+    </message>
+</context>
+<context>
+    <name>Waiting</name>
+    <message>
+        <source>Waiting</source>
+        <translation>Wartet</translation>
+    </message>
+    <message>
+        <source>Waiting to learn where this device&apos;s history ends — it is sent when one of your devices or {name} is back</source>
+        <translation>Wartet darauf, zu erfahren, wo der Verlauf dieses Geräts endet – die Nachricht wird gesendet, sobald eines deiner Geräte oder {name} wieder da ist</translation>
+    </message>
+    <message>
+        <source>Waiting to learn where this device&apos;s history ends — it is sent when one of your devices or a member of the group is back</source>
+        <translation>Wartet darauf, zu erfahren, wo der Verlauf dieses Geräts endet – die Nachricht wird gesendet, sobald eines deiner Geräte oder ein Mitglied der Gruppe wieder da ist</translation>
     </message>
 </context>
 <context>
