@@ -47,12 +47,22 @@ sqlcipher.register_adapter(type(None), object.__init__)
 
 KEY_BYTES = 32
 # SQLCipher settings of Kith's files, set on every connection right after the key (they
-# are part of the format). HMAC-SHA256 instead of SQLCipher 4's default HMAC-SHA512
-# (both keyed with 256 bits, both far beyond reach): where the CPU has SHA extensions it
-# costs less per page, and the store's encrypted writes take about 16 % less CPU
-# (tests/bench/bench_cipher.py, store test: +54-67 % over plain with SHA512, +30-39 %
-# with SHA256). A page size of 8192 was tried and cost more (commits of a few rows write
-# whole pages).
+# are part of the format: tests/fixtures/profile-encrypted-1 holds files of this one).
+# HMAC-SHA256 instead of SQLCipher 4's default HMAC-SHA512 (both keyed with 256 bits,
+# both far beyond reach): where the CPU has SHA extensions it costs less per page, and
+# the store's encrypted writes take about 16 % less CPU (tests/bench/bench_cipher.py).
+# Where the rest of the cost goes (measured with perf, issue 16): AES-256-CBC and the
+# HMAC of every page written to the log, about 1.7 ns per byte plus ~1.3 us per page;
+# reading, the checkpoints (they copy encrypted frames as they are) and opening (a raw
+# key: no PBKDF2) cost next to nothing. So the cost follows the bytes a commit writes,
+# and those are set by the schema: a commit of 50 messages writes 64 pages, 39 of them
+# of the index on the random ``ekey`` (without it the encrypted writes took 0.73-0.85 s
+# CPU per 40k messages instead of 1.2-1.7). The page size trades bytes against pages:
+# 2048 made one-message commits ~25 % cheaper but the bulk commits of a history sync
+# dearer (receiver CPU +30-40 %); 8192 wrote more bytes and helped neither; 4096 stays.
+# A bigger page cache and an FTS5 page size that fits the 4048 usable bytes of a page
+# changed nothing measurable. cipher_memory_security must stay OFF (this build's default): ON
+# made each commit 6-8 times dearer.
 CIPHER_SETTINGS = ("cipher_hmac_algorithm = HMAC_SHA256",)
 SQLITE_HEADER = b"SQLite format 3\0"
 ENCRYPTING_SUFFIX = ".encrypting"  # the encrypted copy being made (step 2-3)
