@@ -381,3 +381,32 @@ def test_search_marks_follow_a_switch_to_dark(tmp_path, qtbot, aw):
     finally:
         theme.apply_theme("light")
         aw(kith.stop())
+
+
+def _ink(image, background: QColor) -> QRect:
+    """The bounding box of what is drawn on ``background`` in ``image``."""
+    xs, ys = [], []
+    for x in range(image.width()):
+        for y in range(image.height()):
+            c = image.pixelColor(x, y)
+            if max(abs(c.red() - background.red()), abs(c.green() - background.green()),
+                   abs(c.blue() - background.blue())) > 40:
+                xs.append(x)
+                ys.append(y)
+    return QRect(QPoint(min(xs), min(ys)), QPoint(max(xs), max(ys))) if xs else QRect()
+
+
+def test_the_emoji_pickers_glyphs_fill_their_cells(qtbot):
+    """Each emoji is drawn large in a square cell: they were small marks in wide cells
+    (emoji fonts draw smaller than text of the same size)."""
+    from kith.app.gui.emoji import EmojiPicker
+
+    picker = EmojiPicker()
+    qtbot.addWidget(picker)
+    picker.adjustSize()
+    for emoji in ("😀", "👍", "🎉", "🔥"):
+        b = picker.buttons[emoji]
+        assert abs(b.width() - b.height()) <= 2, b.size()
+        ink = _ink(b.grab().toImage(), b.palette().color(b.backgroundRole()))
+        side = max(b.width(), b.height())
+        assert max(ink.width(), ink.height()) >= 0.65 * side, (emoji, ink.size(), b.size())
