@@ -410,3 +410,41 @@ def test_the_emoji_pickers_glyphs_fill_their_cells(qtbot):
         ink = _ink(b.grab().toImage(), b.palette().color(b.backgroundRole()))
         side = max(b.width(), b.height())
         assert max(ink.width(), ink.height()) >= 0.65 * side, (emoji, ink.size(), b.size())
+
+
+def test_a_file_card_widens_for_a_long_name_where_the_bubble_has_room(qtbot):
+    """The whole name shows when the bubble could be wider: the card kept its 280 px and
+    cut "…" into the middle of the name; a name longer than the bubble is still cut."""
+    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+
+    from kith.app.gui.filebubbles import CARD_W, FilesLayout, Item
+    from kith.p2p.files.descriptor import Attachment
+
+    layout = FilesLayout(files=None)  # (sizes and painting need no node)
+    drawn: list[str] = []
+
+    class Recording(QPainter):  # what the card writes
+        def drawText(self, *args):  # noqa: N802
+            drawn.append(args[-1])
+            return super().drawText(*args)
+
+    def card(name: str, max_w: int) -> tuple[int, list[str]]:
+        item = Item(Attachment(b"\x01" * 32, name, 2_000_000, 65536, "application/pdf"),
+                    {"state": "complete"})
+        w, h = layout.item_size(item, max_w)
+        image = QImage(max_w, h, QImage.Format.Format_ARGB32)
+        p = Recording(image)
+        p.setFont(QGuiApplication.font())
+        drawn.clear()
+        layout._paint_card(p, item, QRect(0, 0, w, h), QApplication.palette(), False)
+        p.end()
+        return w, list(drawn)
+
+    name = "Quarterly report of the garden club, final version (2).pdf"
+    w, texts = card(name, 600)
+    assert CARD_W < w <= 600 and name in texts, (w, texts)
+    short = "notes.txt"
+    assert card(short, 600)[0] == CARD_W  # (a short name: the card as before)
+    w, texts = card(name * 3, 600)
+    assert w == 600 and any("\u2026" in t for t in texts)  # at most the bubble's width
+    assert card(short, 200)[0] == 200  # (a narrow bubble: as narrow as it)
