@@ -448,3 +448,23 @@ def test_a_file_card_widens_for_a_long_name_where_the_bubble_has_room(qtbot):
     w, texts = card(name * 3, 600)
     assert w == 600 and any("\u2026" in t for t in texts)  # at most the bubble's width
     assert card(short, 200)[0] == 200  # (a narrow bubble: as narrow as it)
+
+
+def test_the_delete_chat_dialog_reads_in_lines_of_a_readable_width(qtbot):
+    """Its explanation runs in lines of about fifty characters: it wrapped in a column as
+    narrow as "Delete this chat with bob?", eight lines of 26."""
+    from types import SimpleNamespace
+
+    from kith.app.gui.convmenu import DeleteChatDialog
+
+    bridge = SimpleNamespace(contact=lambda _user: SimpleNamespace(name="bob"))
+    dialog = DeleteChatDialog(bridge, b"\x07" * 32)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    [body] = [lb for lb in dialog.findChildren(QLabel)
+              if lb.isVisible() and lb.text() == dialog.informativeText()]
+    chars = body.width() / body.fontMetrics().averageCharWidth()
+    lines = body.height() / body.fontMetrics().lineSpacing()
+    assert chars >= 45 and lines <= 6, (chars, lines)
+    assert dialog.width() <= 640
