@@ -468,3 +468,27 @@ def test_the_delete_chat_dialog_reads_in_lines_of_a_readable_width(qtbot):
     lines = body.height() / body.fontMetrics().lineSpacing()
     assert chars >= 45 and lines <= 6, (chars, lines)
     assert dialog.width() <= 640
+
+
+@pytest.mark.parametrize("variant", ["dark", "light"])
+def test_a_line_divides_the_sidebar_from_the_empty_window(kith_apps, qtbot, variant):
+    """With no chat open the welcome pane has the sidebar's colour: in dark mode nothing
+    showed where one ends and the other starts (the splitter's grip, a few dots at half
+    height, aside)."""
+    w = kith_apps("alice").window
+    w.resize(980, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.stack.currentWidget() is w.empty
+    theme.apply_theme(variant)
+    try:
+        qtbot.waitUntil(lambda: theme.is_dark(w.palette()) == (variant == "dark"))
+        handle = w.splitter.handle(1)
+        image = w.grab().toImage()
+        ground = w.palette().color(QPalette.ColorRole.Window)
+        left = handle.mapTo(w, QPoint(0, 0)).x()
+        for y in (60, w.height() - 60):  # (above and below the grip)
+            row = QRect(left - 2, y, handle.width() + 4, 1)
+            assert _contrast(image, row, ground) >= 25, (variant, y)
+    finally:
+        theme.apply_theme("light")
