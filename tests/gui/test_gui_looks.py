@@ -492,3 +492,40 @@ def test_a_line_divides_the_sidebar_from_the_empty_window(kith_apps, qtbot, vari
             assert _contrast(image, row, ground) >= 25, (variant, y)
     finally:
         theme.apply_theme("light")
+
+
+def test_a_contact_request_shows_in_the_narrow_sidebar(kith_apps, qtbot, aw, tmp_path):
+    """A narrow window's sidebar (avatars only) shows a request as its asker's avatar,
+    marked, that opens it: the whole Requests section was hidden there."""
+    w = kith_apps("alice").window
+    w.resize(640, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    sidebar = w.sidebar
+    qtbot.waitUntil(lambda: sidebar.compact)
+    asker = make_node(tmp_path, "Dana Whitfield", profile="asker")
+    aw(asker.start())
+    try:
+        aw(asker.connect("127.0.0.1", w.bridge.node.port))
+        aw(asker.add_contact("alice"))
+        qtbot.waitUntil(lambda: len(sidebar.request_rows) == 1)
+        row = sidebar.request_rows[0]
+        viewport = sidebar.column_scroll.viewport()
+
+        def shown() -> bool:
+            r = QRect(row.avatar.mapTo(viewport, QPoint(0, 0)), row.avatar.size())
+            return row.avatar.isVisible() and viewport.rect().contains(r)
+
+        qtbot.waitUntil(shown)
+        assert not row.name.isVisible() and not any(b.isVisible() for b in row.buttons)
+        assert "Dana Whitfield" in row.toolTip() and row.accessibleName()
+        ground = viewport.palette().color(QPalette.ColorRole.Window)
+        assert _contrast(row.grab().toImage(), row.avatar.geometry(), ground) >= 60
+        qtbot.mouseClick(row, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == row.user)
+        w.resize(1000, 600)  # wide again: the row with its name and buttons
+        qtbot.waitUntil(lambda: not sidebar.compact and len(sidebar.request_rows) == 1
+                        and sidebar.request_rows[0].name.isVisible()
+                        and all(b.isVisible() for b in sidebar.request_rows[0].buttons))
+    finally:
+        aw(asker.stop())
