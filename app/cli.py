@@ -28,7 +28,7 @@ from kith.app import (
     desktop_install,
 )
 from kith.app import cli_output as out
-from kith.p2p import commands
+from kith.p2p import commandbase
 from kith.p2p.errors import KithError
 from kith.p2p.identity import identity_exists
 from kith.p2p.keystore import PROTECTIONS
@@ -57,6 +57,16 @@ def version() -> str:
     return "unknown"
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (reading the
+    package metadata costs every other `kith` start a few milliseconds)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"kith {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kith",
@@ -65,13 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--version", action="version", version=f"kith {version()}")
+    p.add_argument("--version", action=_Version, nargs=0,
+                   help="show program's version number and exit")  # (as argparse says)
     profile = p.add_argument("--profile", metavar="DIR",
                              help="profile folder (default: per-user data dir)")
-    with contextlib.suppress(ImportError):
-        import shtab
-
-        profile.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+    p.set_defaults(completes_dirs=[profile])  # (`kith completion`: folder names)
     p.add_argument(
         "--interface", metavar="ADDR", action="append", default=None,
         help="listen and discover only on this address (repeatable; default: all LAN interfaces)",
@@ -166,14 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     desktop_install.add_parser(sub)
     s = command("config", "read or change the settings (those of the app's Settings)")
     csub = s.add_subparsers(dest="config_command", metavar="ACTION", required=True)
-    keys = ", ".join(commands.CONFIG)
+    keys = ", ".join(commandbase.CONFIG)
     c = csub.add_parser("list", help="every setting with its value")
     c.add_argument("--json", action="store_true", help="print JSON")
     c = csub.add_parser("get", help="one setting's value")
-    c.add_argument("key", metavar="KEY", choices=list(commands.CONFIG), help=keys)
+    c.add_argument("key", metavar="KEY", choices=list(commandbase.CONFIG), help=keys)
     c.add_argument("--json", action="store_true", help="print JSON")
     c = csub.add_parser("set", help="change a setting")
-    c.add_argument("key", metavar="KEY", choices=list(commands.CONFIG), help=keys)
+    c.add_argument("key", metavar="KEY", choices=list(commandbase.CONFIG), help=keys)
     c.add_argument("value", metavar="VALUE",
                    help="on/off for switches; system, light or dark for theme; "
                    "interface names (comma-separated) or all for networks")
@@ -234,8 +242,8 @@ def setup_logging(verbose: int, stream: object = None) -> logging.Handler:
 
 
 def exit_status(e: BaseException) -> int:
-    code = e.code if isinstance(e, cli_run.CommandFailed) else commands.error_code(e)
-    return commands.ERROR_CODES.get(code, out.EXIT_FAILED)
+    code = e.code if isinstance(e, cli_run.CommandFailed) else commandbase.error_code(e)
+    return commandbase.ERROR_CODES.get(code, out.EXIT_FAILED)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,6 +300,8 @@ def _main(argv: list[str] | None) -> int:
             identity = create_identity(profile, args.name, args.device_name, key=key)
             if not args.json:
                 out.say(f"Created {identity.name} in {profile}")
+            from kith.p2p import commands
+
             out.print_whoami(commands.whoami(identity), as_json=args.json)
             return 0
         return asyncio.run(cli_run.run(profile, args))

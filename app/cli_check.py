@@ -11,7 +11,6 @@ from kith.app import cli_output as out
 from kith.app import cli_unlock
 from kith.p2p.errors import EnvironmentProblem
 from kith.p2p.profile import DB_FILE, claim_nowait
-from kith.storage import cipher, integrity
 
 EXIT_DAMAGED = 8  # (p2p.commands.ERROR_CODES["damaged"])
 
@@ -26,6 +25,8 @@ def add_parser(command: Any) -> None:
 
 
 def run(profile: Path, args: argparse.Namespace) -> int:
+    from kith.storage import cipher, integrity  # (here: the other commands need neither)
+
     key = cli_unlock.open_profile(profile, args, upgrade=False)
     path = profile / DB_FILE
     if not path.exists():

@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from kith.app import cli_output as out
-from kith.p2p.files.base import describe_size
-from kith.p2p.files.media import duration_text
 
 COMMANDS = ("files", "fetch", "transfers", "pause", "resume", "cancel")
 OFFLINE = {"files", "transfers", "pause", "resume", "cancel"}
@@ -55,10 +53,14 @@ def request_args(args: argparse.Namespace, request: dict[str, Any]) -> None:
 
 
 def size_text(n: int) -> str:
+    from kith.p2p.files.base import describe_size  # (the files feature: only to print)
+
     return describe_size(n, bytes_unit="B")
 
 
 def file_line(f: dict[str, Any]) -> str:
+    from kith.p2p.files.media import duration_text
+
     progress = ""
     if f["state"] != "complete" and f["have"]:
         progress = f" {size_text(f['have'])}/"

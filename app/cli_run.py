@@ -13,14 +13,13 @@ import asyncio
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kith.app import cli_actions, cli_files, cli_unlock
 from kith.app import cli_output as out
-from kith.p2p import commands
-from kith.p2p.control import ControlClient, ControlServer
+from kith.p2p.commandbase import TimedOut
+from kith.p2p.control import ControlClient
 from kith.p2p.errors import KithError, UserError
-from kith.p2p.node import Node, NodeOptions
 from kith.p2p.profile import (
     Holder,
     ProfileLock,
@@ -30,6 +29,14 @@ from kith.p2p.profile import (
     read_holder,
     require_identity,
 )
+
+if TYPE_CHECKING:
+    from kith.p2p.node import Node
+
+# A command that a running node answers (through its control socket) imports neither the
+# node nor the command set: they, the database and the network come in only where this
+# command runs a node of its own (``_own_node``, ``serve``, ``_link``). Most `kith`
+# processes (the suite starts hundreds) only ask a daemon.
 
 # Commands a one-shot node runs without network (they only read or write the database).
 OFFLINE = {
@@ -94,12 +101,12 @@ async def attach(profile: Path, what: str) -> Streams | ProfileLock:
             out.hint(f"waiting for {holder.describe()}, which has this profile open")
         if deadline is not None and told is not None and loop.time() > deadline:
             if told.role == "command":
-                raise commands.TimedOut(
+                raise TimedOut(
                     f"{told.describe()} still has {profile} open after "
                     f"{STARTING_SECONDS:g} s; to run several commands at once, start "
                     "`kith daemon` for this profile"
                 )
-            raise commands.TimedOut(
+            raise TimedOut(
                 f"{told.describe()} holds {profile} but its control socket "
                 f"{client.path} did not answer within {STARTING_SECONDS:g} s"
             )
@@ -155,6 +162,9 @@ def _event(line: bytes) -> dict[str, Any] | None:
 
 
 async def _own_node(profile: Path, args: argparse.Namespace) -> int:
+    from kith.p2p import commands
+    from kith.p2p.node import Node, NodeOptions
+
     name = args.command
     as_json = bool(getattr(args, "json", False))
     key = cli_unlock.open_profile(profile, args)
@@ -243,6 +253,9 @@ def daemon(profile: Path, args: argparse.Namespace) -> int:
 
 
 async def serve(profile: Path, args: argparse.Namespace, key: bytes | None = None) -> int:
+    from kith.p2p.control import ControlServer
+    from kith.p2p.node import Node, NodeOptions
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -297,7 +310,8 @@ async def link(profile: Path, args: argparse.Namespace) -> int:
 
 
 async def _link(profile: Path, args: argparse.Namespace) -> int:
-    from kith.p2p import link_driver, linking
+    from kith.p2p import commands, link_driver, linking
+    from kith.p2p.node import Node, NodeOptions
 
     device_name = args.name or default_device_name()
     key = cli_unlock.create_key(args, profile).key
@@ -333,7 +347,7 @@ async def _link(profile: Path, args: argparse.Namespace) -> int:
                 break
             await commands.settle(node, 0.5, lambda: False)
         else:
-            raise commands.TimedOut(
+            raise TimedOut(
                 "the history did not arrive in time; it continues on next start"
             )
         await node.flush()

@@ -279,4 +279,6 @@ def completion(parser: argparse.ArgumentParser, shell: str) -> str:
     except ImportError as e:
         raise EnvironmentProblem("shell completion needs the shtab package: pip install shtab"
                                  ) from e
+    for action in parser.get_default("completes_dirs") or ():  # (--profile: a folder)
+        action.complete = shtab.DIRECTORY
     return str(shtab.complete(parser, shell=shell))

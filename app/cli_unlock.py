@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 from kith.app import cli_output as out
-from kith.p2p import unlock
 from kith.p2p.errors import UserError
 from kith.p2p.keystore import (
     PASSPHRASE_FILE_ENV,
@@ -33,6 +32,9 @@ from kith.p2p.keystore import (
     read_passphrase,
 )
 from kith.p2p.profile import require_identity
+
+# (kith.p2p.unlock, and with it the database, is imported by the functions that open a
+# profile: a command that a running Kith answers needs none of it)
 
 PROMPT_TRIES = 3  # on a terminal, wrong passphrases before the command gives up
 NONE_WARNING = (
@@ -103,6 +105,8 @@ def new_passphrase(args: argparse.Namespace) -> str:
 def choose(args: argparse.Namespace, profile: Path) -> tuple[Protection, str | None]:
     """The protection asked for (``--protect``), else the keyring where one works; on a
     headless box a passphrase (from the terminal, or ``--new-passphrase-fd``)."""
+    from kith.p2p import unlock
+
     status = unlock.inspect(profile).keyring
     protection: Protection | None = getattr(args, "protect", None)
     if protection is None:
@@ -130,6 +134,8 @@ def show_recovery_code(created: Created) -> None:
 
 
 def create_key(args: argparse.Namespace, profile: Path, *, show: bool = True) -> Created:
+    from kith.p2p import unlock
+
     protection, secret = choose(args, profile)
     created = unlock.create(profile, protection, passphrase=secret)
     if protection == "none":
@@ -144,6 +150,8 @@ def open_profile(profile: Path, args: argparse.Namespace, *, upgrade: bool = Tru
     passphrase (see the module) or nothing. A first-release profile (no key yet) gets
     one now (``upgrade``), by the keyring where it works, else a passphrase if one can be
     asked; otherwise it stays plain for now (None) and says how to encrypt it."""
+    from kith.p2p import unlock
+
     require_identity_exists(profile)
     state = unlock.inspect(profile)
     if state.needs_choice:
@@ -187,6 +195,8 @@ def _recover_inline(profile: Path, args: argparse.Namespace, problem: str) -> by
     """The keyring is gone or changed and a person is at the terminal: as the app does,
     say what happened, ask for the recovery code (a passphrase-protected profile is asked
     its passphrase already), then how to keep the key from now on."""
+    from kith.p2p import unlock
+
     out.warn(f"{problem} It opens with the recovery code you wrote down when the profile "
              "was made.")
     key: bytes | None = None
@@ -225,6 +235,8 @@ def require_identity_exists(profile: Path) -> None:
 def migrate(profile: Path, key: bytes) -> None:
     """With the profile held: encrypt a plain database (and seal the key file), with its
     progress on stderr."""
+    from kith.p2p import unlock
+
     if not unlock.needs_migration(profile):
         return
     shown: dict[str, int] = {}
@@ -244,6 +256,8 @@ def migrate(profile: Path, key: bytes) -> None:
 
 
 def config_protection(profile: Path, args: argparse.Namespace) -> int:
+    from kith.p2p import unlock
+
     require_identity_exists(profile)
     state = unlock.inspect(profile)
     wanted: Protection | None = args.protect
@@ -283,6 +297,8 @@ def config_protection(profile: Path, args: argparse.Namespace) -> int:
 
 def recover(profile: Path, args: argparse.Namespace) -> int:
     """``kith recover``: open with the recovery code, then protect it again."""
+    from kith.p2p import unlock
+
     require_identity_exists(profile)
     if not KeyStore(profile).exists():
         raise UserError(f"{profile} is not encrypted: there is nothing to recover")

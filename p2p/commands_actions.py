@@ -23,6 +23,11 @@ def _conv(node: Node, chat: str) -> bytes:
     return node.core.convs.ensure_direct(user)
 
 
+def _target(node: Node, args: dict[str, Any]) -> tuple[bytes, str]:
+    """CHAT's conversation and MESSAGE_ID, as the actions on a message take them."""
+    return _conv(node, args["chat"]), args["message_id"]
+
+
 def rows_json(node: Node, rows: list[MessageRow]) -> list[dict[str, Any]]:
     """``history --json``: each message with its reply, reactions, edits, tombstone,
     expiry and card."""
@@ -36,13 +41,12 @@ def rows_json(node: Node, rows: list[MessageRow]) -> list[dict[str, Any]]:
     return out
 
 
-async def _linger(node: Node, row: MessageRow, args: dict[str, Any]) -> None:
+async def _answer(node: Node, row: MessageRow, args: dict[str, Any]) -> dict[str, Any]:
+    """What an action on a message answers: the message as it is now (as ``history
+    --json`` shows it), once delivered if ``--linger`` asks to wait for that."""
     linger = args.get("linger")  # a one-shot node gives delivery a moment
     if linger:
         await node.wait_status(row, STATUS_DELIVERED, float(linger))
-
-
-def _one(node: Node, row: MessageRow) -> dict[str, Any]:
     fresh = node.db.message_by_id(row.event_id, row.conv) or row
     return rows_json(node, [fresh])[0]
 
@@ -50,40 +54,34 @@ def _one(node: Node, row: MessageRow) -> dict[str, Any]:
 @command("reply", chat=(TEXT, True), message_id=(TEXT, True), text=(TEXT, True),
          linger=NUMBER)
 async def _reply(node: Node, args: dict[str, Any]) -> Any:
-    row = await node.actions.reply(_conv(node, args["chat"]), args["message_id"], args["text"])
-    await _linger(node, row, args)
-    return _one(node, row)
+    row = await node.actions.reply(*_target(node, args), args["text"])
+    return await _answer(node, row, args)
 
 
 @command("react", chat=(TEXT, True), message_id=(TEXT, True), emoji=(TEXT, True),
          remove=FLAG, linger=NUMBER)
 async def _react(node: Node, args: dict[str, Any]) -> Any:
-    row = await node.actions.react(
-        _conv(node, args["chat"]), args["message_id"], args["emoji"],
-        remove=bool(args.get("remove")),
-    )
-    await _linger(node, row, args)
-    return _one(node, row)
+    row = await node.actions.react(*_target(node, args), args["emoji"],
+                                   remove=bool(args.get("remove")))
+    return await _answer(node, row, args)
 
 
 @command("edit", chat=(TEXT, True), message_id=(TEXT, True), text=(TEXT, True),
          linger=NUMBER)
 async def _edit(node: Node, args: dict[str, Any]) -> Any:
-    row = await node.actions.edit(_conv(node, args["chat"]), args["message_id"], args["text"])
-    await _linger(node, row, args)
-    return _one(node, row)
+    row = await node.actions.edit(*_target(node, args), args["text"])
+    return await _answer(node, row, args)
 
 
 @command("unsend", chat=(TEXT, True), message_id=(TEXT, True), linger=NUMBER)
 async def _unsend(node: Node, args: dict[str, Any]) -> Any:
-    row = await node.actions.unsend(_conv(node, args["chat"]), args["message_id"])
-    await _linger(node, row, args)
-    return _one(node, row)
+    row = await node.actions.unsend(*_target(node, args))
+    return await _answer(node, row, args)
 
 
 @command("delete-for-me", chat=(TEXT, True), message_id=(TEXT, True))
 async def _delete_for_me(node: Node, args: dict[str, Any]) -> Any:
-    row = await node.actions.delete_for_me(_conv(node, args["chat"]), args["message_id"])
+    row = await node.actions.delete_for_me(*_target(node, args))
     return {"id": row.event_id.hex(), "deleted": True}
 
 
@@ -107,16 +105,13 @@ async def _delete_chat(node: Node, args: dict[str, Any]) -> Any:
 async def _share_contact(node: Node, args: dict[str, Any]) -> Any:
     contact, _ = node.resolve(args["contact"])
     row = await node.actions.share_contact(_conv(node, args["chat"]), contact)
-    await _linger(node, row, args)
-    return _one(node, row)
+    return await _answer(node, row, args)
 
 
 @command("card-request", chat=(TEXT, True), message_id=(TEXT, True), trust_new_key=FLAG)
 async def _card_request(node: Node, args: dict[str, Any]) -> Any:
     info = await node.actions.request_from_card(
-        _conv(node, args["chat"]), args["message_id"],
-        trust_new_key=bool(args.get("trust_new_key")),
-    )
+        *_target(node, args), trust_new_key=bool(args.get("trust_new_key")))
     out = info.to_json()
     by = node.actions.introduced_by(info.user_id)
     out["introduced_by"] = None if by is None else node.names().get(by, by.hex()[:12])

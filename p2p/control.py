@@ -6,7 +6,7 @@ profile talk to it here instead of starting a second node. One request per line:
     -> {"cmd": "send", "args": {"peer": "bob", "text": "hi", "wait": 5}}
     <- {"ok": true, "result": {...}}     or {"ok": false, "error": "...", "code": "not_found"}
 
-``code`` says what kind of failure it is (see :data:`p2p.commands.ERROR_CODES`).
+``code`` says what kind of failure it is (see :data:`p2p.commandbase.ERROR_CODES`).
 ``listen`` answers with one ``{"event": {...}}`` line per incoming message until the
 client hangs up; a client that stops reading is dropped (with a log line) once
 :data:`LISTEN_BUFFER` bytes wait for it, so it cannot grow the node without bound.
@@ -27,13 +27,15 @@ import socket
 import stat
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kith.p2p import commands
+from kith.p2p.commandbase import BadArguments, ListenOverflow, error_code
 from kith.p2p.errors import EnvironmentProblem, KithError
-from kith.p2p.node import Node
 from kith.p2p.profile import control_socket_path
 from kith.p2p.safefs import UntrustedProfile
+
+if TYPE_CHECKING:  # (the client side, a `kith` command, needs neither: it starts faster)
+    from kith.p2p.node import Node
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
@@ -121,7 +123,7 @@ class ControlServer:
                 return
             try:
                 name, args = parse_request(line)
-            except commands.BadArguments as e:
+            except BadArguments as e:
                 await _reply(writer, {"ok": False, "code": "usage", "error": str(e)})
                 continue
             if name == "listen":
@@ -130,10 +132,12 @@ class ControlServer:
             await _reply(writer, await self._run(name, args))
 
     async def _run(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        from kith.p2p import commands
+
         try:
             result = await commands.run(self.node, name, args)
         except KithError as e:
-            return {"ok": False, "error": str(e), "code": commands.error_code(e)}
+            return {"ok": False, "error": str(e), "code": error_code(e)}
         except Exception as e:  # a bug: tell the client instead of hanging it
             log.exception("control command %s failed", name)
             return {"ok": False, "code": "failed", "error": f"internal error: {e!r}"}
@@ -143,10 +147,12 @@ class ControlServer:
         def emit(message: dict[str, Any]) -> None:
             waiting = writer.transport.get_write_buffer_size()
             if waiting > LISTEN_BUFFER:
-                raise commands.ListenOverflow(
+                raise ListenOverflow(
                     f"a `kith listen` client does not read ({waiting} bytes wait for it)"
                 )
             writer.write(json.dumps({"event": message}).encode() + b"\n")
+
+        from kith.p2p import commands
 
         await _reply(writer, {"ok": True, "result": "listening"})
         listener = asyncio.create_task(commands.listen(self.node, emit))
@@ -155,7 +161,7 @@ class ControlServer:
             await asyncio.wait({listener, hangup}, return_when=asyncio.FIRST_COMPLETED)
             if listener.done() and not listener.cancelled():
                 e = listener.exception()
-                if isinstance(e, commands.ListenOverflow):
+                if isinstance(e, ListenOverflow):
                     log.warning("control socket: dropped a listen client: %s", e)
                     writer.transport.abort()
                 elif e is not None:
@@ -172,15 +178,15 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
     try:
         request = json.loads(line)
     except (ValueError, RecursionError) as e:  # RecursionError: nesting far too deep
-        raise commands.BadArguments("malformed request: not one JSON object a line") from e
+        raise BadArguments("malformed request: not one JSON object a line") from e
     if not isinstance(request, dict):
-        raise commands.BadArguments("malformed request: not a JSON object")
+        raise BadArguments("malformed request: not a JSON object")
     name = request.get("cmd")
     args = request.get("args") or {}
     if not isinstance(name, str):
-        raise commands.BadArguments("malformed request: \"cmd\" must be a command name")
+        raise BadArguments("malformed request: \"cmd\" must be a command name")
     if not isinstance(args, dict):
-        raise commands.BadArguments("malformed request: \"args\" must be an object")
+        raise BadArguments("malformed request: \"args\" must be an object")
     return name, args
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QPushButton, QWi
 
 from kith.app.gui import groups as groups_gui
 from kith.app.gui.trust import RestoreKeyDialog
+from kith.app.gui.widgets import widen_message_box
 
 if TYPE_CHECKING:
     from kith.app.gui.bridge import Bridge
@@ -61,6 +62,7 @@ class DeleteChatDialog(QMessageBox):
         if member:
             text += " " + self.tr("You stay in the group unless you also leave it.")
         self.setInformativeText(text)
+        widen_message_box(self)
         self.cancel_button = self.addButton(QMessageBox.StandardButton.Cancel)
         self.cancel_button.setObjectName("deleteChatCancel")
         self.delete_button = QPushButton(self.tr("Delete"))

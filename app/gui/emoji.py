@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -12,7 +13,9 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("Hearts", "❤🧡💛💚💙💜🖤🤍🤎💔❣💕💞💓💗💖💘💝"),
     ("Things", "🎉🎊🎂🎁🎈🔥✨⭐🌟💯✅❌‼❓❗💤💬☕🍕🍔🍻🍷⚽🏆🎵🎶📷💡📌📎🚀🏠🌈☀🌙⛄"),
 )
-COLUMNS = 10
+COLUMNS = 12
+GLYPH_SCALE = 1.9  # emoji fonts draw smaller than text at the same size: the glyph fills
+CELL_PAD = 6  # its square cell but for this much (pixels)
 
 
 def _qualified(ch: str) -> str:
@@ -50,8 +53,10 @@ class EmojiPicker(QFrame):
                 b.setAccessibleName(emoji)
                 b.setAutoRaise(True)
                 font = b.font()
-                font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.5)
+                font.setPointSizeF(max(font.pointSizeF(), 9.0) * GLYPH_SCALE)
                 b.setFont(font)
+                side = QFontMetrics(font).height() + CELL_PAD
+                b.setFixedSize(side, side)
                 b.clicked.connect(lambda _=False, e=emoji: self._pick(e))
                 grid.addWidget(b, i // COLUMNS, i % COLUMNS)
                 self.buttons[emoji] = b

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetrics,
+    QGuiApplication,
     QImage,
     QImageReader,
     QPainter,
@@ -45,13 +46,21 @@ if TYPE_CHECKING:
     from kith.app.gui.bridge import Bridge
 
 IMAGE_MAX_W, IMAGE_MAX_H, IMAGE_MIN = 260, 320, 60
-CARD_W, CARD_H = 280, 56
+CARD_W, CARD_H = 280, 56  # a file card's size: wider (up to the bubble's) for a long name
+CARD_TEXT_X, CARD_PAD = 57, 8  # where its name starts (after the icon); its right margin
 GAP = 6  # between two files, and between the text and the files
 IMAGES = 64  # scaled pictures kept for painting
 
 
 def size_text(n: int) -> str:
     return describe_size(n, bytes_unit="B")
+
+
+def card_name_font(font: QFont) -> QFont:
+    """The font of a file card's name: ``font`` (the chat's) in bold."""
+    name_font = QFont(font)
+    name_font.setBold(True)
+    return name_font
 
 
 @dataclass
@@ -184,7 +193,9 @@ class FilesLayout:
                 h = IMAGE_MAX_H
                 w = max(IMAGE_MIN, round(h * a.width / a.height))
             return w, max(h, IMAGE_MIN // 2)
-        return min(CARD_W, max_w), CARD_H
+        name_w = QFontMetrics(card_name_font(QGuiApplication.font())).horizontalAdvance(
+            item.att.name)
+        return min(max(CARD_W, CARD_TEXT_X + name_w + CARD_PAD + 2), max_w), CARD_H
 
     def size(self, row: MessageRow, max_w: int) -> tuple[int, int]:
         items = self.files.items(row)
@@ -356,18 +367,17 @@ class FilesLayout:
         badge.setAlpha(60)
         p.fillPath(icon_path, badge)
         ext = Path(item.att.name).suffix.lstrip(".").upper()[:4] or "FILE"
-        small = QFont(p.font())
+        font = QFont(p.font())
+        small = QFont(font)
         small.setPointSizeF(max(7.0, small.pointSizeF() * 0.8))
         small.setBold(True)
         p.setFont(small)
         p.setPen(text)
         p.drawText(icon, Qt.AlignmentFlag.AlignCenter, ext)
-        name_font = QFont(p.font())
-        name_font.setBold(True)
-        name_font.setPointSizeF(max(7.0, name_font.pointSizeF() / 0.8))
+        name_font = card_name_font(font)
         p.setFont(name_font)
-        x = icon.right() + 10
-        width = r.right() - x - 8
+        x = r.left() + CARD_TEXT_X
+        width = r.right() - x - CARD_PAD
         name = QFontMetrics(name_font).elidedText(item.att.name, Qt.TextElideMode.ElideMiddle,
                                                   width)
         p.drawText(QRect(x, r.top() + 8, width, 20), Qt.AlignmentFlag.AlignVCenter, name)

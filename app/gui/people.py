@@ -22,6 +22,8 @@ from kith.app.gui.widgets import ElidedLabel
 from kith.p2p.node import HandoffOffer
 
 DRAFT_PREVIEW = 60  # characters of a handed-off draft shown in its offer
+FULL_MARGINS = (16, 6, 12, 6)
+COMPACT_MARGINS = (20, 6, 0, 6)  # the avatar under the conversations' avatars
 
 
 def section_title(text: str, name: str) -> QLabel:
@@ -53,16 +55,16 @@ class PersonRow(QFrame):
         self.setObjectName("personRow")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 6, 12, 6)
+        layout.setContentsMargins(*FULL_MARGINS)
         layout.setSpacing(8)
-        avatar = QLabel(initials(name))
-        avatar.setFixedSize(30, 30)
-        avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        colour = theme.avatar_colour(user).name()
-        avatar.setStyleSheet(
-            f"background: {colour}; color: white; border-radius: 15px; font-weight: bold;"
-        )
-        layout.addWidget(avatar, 0, Qt.AlignmentFlag.AlignTop)
+        self._layout = layout
+        self.avatar = QLabel(initials(name))
+        self.avatar.setObjectName("personAvatar")
+        self.avatar.setFixedSize(30, 30)
+        self.avatar.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._colour = theme.avatar_colour(user).name()
+        self._paint_avatar(ring=False)
+        layout.addWidget(self.avatar, 0, Qt.AlignmentFlag.AlignTop)
         texts = QVBoxLayout()
         texts.setSpacing(1)
         self.name = ElidedLabel(name)
@@ -93,6 +95,28 @@ class PersonRow(QFrame):
         texts.addLayout(self._buttons)
         layout.addLayout(texts, 1)
         self.buttons: list[QPushButton] = []
+        self.compact = False
+
+    def _paint_avatar(self, *, ring: bool) -> None:
+        # (a ring in the accent colour: a request, where the sidebar shows avatars only)
+        border = f"border: 2px solid {theme.ACCENT.name()}; " if ring else ""
+        radius = 15
+        self.avatar.setStyleSheet(
+            f"background: {self._colour}; color: white; border-radius: {radius}px; "
+            f"{border}font-weight: bold;")
+
+    def set_compact(self, compact: bool, tip: str = "") -> None:
+        """A narrow window's sidebar: the avatar only, ringed, with ``tip`` (who and what)
+        as its tooltip and accessible name; the name, note and buttons come back when the
+        sidebar widens."""
+        self.compact = compact
+        for w in (self.name, self.note, *self.buttons):
+            if w is not None:
+                w.setVisible(not compact)
+        self._layout.setContentsMargins(*(COMPACT_MARGINS if compact else FULL_MARGINS))
+        self._paint_avatar(ring=compact)
+        self.setToolTip(tip if compact else "")
+        self.setAccessibleName(tip if compact else "")
 
     def add_button(self, text: str, name: str) -> QPushButton:
         b = QPushButton(text)

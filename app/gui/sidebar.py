@@ -244,16 +244,14 @@ class Sidebar(QWidget):
         self.compact = compact
         self.setMinimumWidth(COMPACT_WIDTH if compact else FULL_MIN_WIDTH)
         self.setMaximumWidth(COMPACT_WIDTH if compact else 16777215)
-        for w in (self.search, self.settings_button, *self._top_tools, self.requests_title,
-                  self.nearby_title,
-                  self.nearby_empty, self.add_address, *self.request_rows, *self.nearby_rows,
-                  *self.handoff_cards):
+        for w in (self.search, self.settings_button, *self._top_tools, *self.handoff_cards):
             w.setVisible(not compact)
         if compact:
-            self.no_chats.hide()
             self.stack.setCurrentIndex(0)
+        self.refresh_people()
+        if compact:
+            self.no_chats.hide()
         else:
-            self.refresh_people()
             self._list_rows = -1
             self.fit_list()
         self.list.viewport().update()
@@ -304,8 +302,6 @@ class Sidebar(QWidget):
 
     def refresh_people(self) -> None:
         self.fit_list()
-        if self.compact:
-            return
         for rows in (self.request_rows, self.nearby_rows):
             for r in rows:
                 r.setParent(None)
@@ -336,6 +332,8 @@ class Sidebar(QWidget):
             decline.clicked.connect(partial(self._decline, c.user_id))
             self.requests_box.addWidget(row)
             self.request_rows.append(row)
+            if self.compact:  # (avatars only: the asker's, ringed, still opens it)
+                row.set_compact(True, self.tr("{name}: {note}").format(name=c.name, note=note))
         nearby = self.bridge.nearby()
         self.nearby_empty.setText(
             self.tr("Looking for people on this network…")
@@ -364,6 +362,11 @@ class Sidebar(QWidget):
             add.clicked.connect(partial(self._add, p.user_id, add))
             self.nearby_box.addWidget(row)
             self.nearby_rows.append(row)
+        self.nearby_title.setVisible(not self.compact)
+        self.add_address.setVisible(not self.compact)
+        if self.compact:  # avatars only: what needs words waits for a wider sidebar
+            for hidden in (self.requests_title, self.nearby_empty, *self.nearby_rows):
+                hidden.hide()
 
     def _open_request(self, user: bytes) -> None:
         self.conversationActivated.emit(user)

@@ -118,7 +118,24 @@ def apply_theme(theme: str) -> None:
 class KithStyle(QProxyStyle):
     """The platform's style, with the edges a dark palette loses drawn back in: the
     boxes of check boxes and radio buttons, and the border of menus (Fusion draws them
-    a shade darker than the window, which on a dark window is invisible)."""
+    a shade darker than the window, which on a dark window is invisible); and a line
+    down a splitter's handle, which divides the sidebar from the pane next to it also
+    where both have the window's colour (the welcome pane with no chat open)."""
+
+    def drawControl(self, element: QStyle.ControlElement, option: QStyleOption,  # noqa: N802
+                    painter: QPainter, widget: QWidget | None = None) -> None:
+        super().drawControl(element, option, painter, widget)
+        if element == QStyle.ControlElement.CE_Splitter:
+            r = option.rect
+            painter.save()
+            painter.setPen(option.palette.color(QPalette.ColorRole.Mid))
+            if option.state & QStyle.StateFlag.State_Horizontal:  # (side by side: upright)
+                x = r.center().x()
+                painter.drawLine(x, r.top(), x, r.bottom())
+            else:
+                y = r.center().y()
+                painter.drawLine(r.left(), y, r.right(), y)
+            painter.restore()
 
     def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,  # noqa: N802
                   widget: QWidget | None = None,

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+    QWidget,
+)
+
+READABLE_CHARS = 52  # a message box's explanation wraps at about this many characters
 
 
 class ElidedLabel(QLabel):
@@ -50,3 +61,23 @@ class ElidedLabel(QLabel):
         self.style().drawItemText(p, self.contentsRect(), int(align.value), self.palette(),
                                   self.isEnabled(), self.shown_text(), self.foregroundRole())
         p.end()
+
+
+def widen_message_box(box: QMessageBox, chars: int = READABLE_CHARS) -> None:
+    """Let ``box``'s explanation (its informative text) run in lines of about ``chars``
+    characters: a message box is as wide as its short main text asks and wraps the rest
+    into a narrow column. A spacer under the text sets the width the text column may not
+    go under. Call it after ``setInformativeText``."""
+    layout = box.layout()
+    body = next((lb for lb in box.findChildren(QLabel)
+                 if lb.text() and lb.text() == box.informativeText()), None)
+    if not isinstance(layout, QGridLayout) or body is None or layout.indexOf(body) < 0:
+        return
+    # (PySide6 types the position as object: it is (row, column, rows, columns))
+    _row, column, _rows, columns = cast(tuple[int, int, int, int],
+                                        layout.getItemPosition(layout.indexOf(body)))
+    width = body.fontMetrics().averageCharWidth() * chars
+    layout.addItem(QSpacerItem(width, 0, QSizePolicy.Policy.Minimum,
+                               QSizePolicy.Policy.Minimum),
+                   layout.rowCount(), column, 1, columns)
+

@@ -28,6 +28,7 @@ from kith.p2p.actions.unsend import HIDE, UNSEND, HideBody, UnsendBody
 from kith.p2p.api import ACCEPTED, PENDING_OUT, ContactChanged, ContactInfo
 from kith.p2p.contacts import ContactBody
 from kith.p2p.errors import UserError
+from kith.p2p.events import SignedEvent
 from kith.p2p.messages import MAX_TEXT
 from kith.storage import MessageRow
 from kith.storage.actions import MAX_EDITS, WINDOW_MS, TimerRow
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 KINDS = (REACTION, EDIT, UNSEND, HIDE, CARD, TIMER, HIDE_CHAT)
 INTRODUCED = "introduced:"  # + a contact's user id (hex): who introduced them (a setting)
+_DONE = {"edit": "edited", "unsend": "unsent"}  # (for "too late: a message can be ...")
 
 __all__ = [
     "KINDS", "Actions", "CardBody", "EditBody", "HideBody", "HideChatBody", "ReactionBody",
@@ -124,13 +126,29 @@ class Actions:
         self.core.log.append(conv, body)
         await self.core.log.commit()
 
-    def _mine(self, row: MessageRow, verb: str, done: str) -> None:
-        if row.sender != self.core.user_id:
-            raise UserError(f"that is not your message: only its author can {verb} it")
+    def _target(self, conv: bytes, query: str, author_only: str = "") -> MessageRow:
+        """The message an action names (react, edit, unsend), checked as they all check
+        it: the conversation takes my events, the message is there and not unsent; with
+        ``author_only`` (the verb: "edit", "unsend") it is also mine and under 24 hours
+        old."""
+        writable(self.core, conv)
+        row = self.message(conv, query)
+        if author_only and row.sender != self.core.user_id:
+            raise UserError(f"that is not your message: only its author can {author_only} it")
         if row.unsent:
             raise UserError("that message was unsent")
-        if now_ms() - row.time > WINDOW_MS:
+        if author_only and now_ms() - row.time > WINDOW_MS:
+            done = _DONE[author_only]
             raise UserError(f"too late: a message can be {done} within 24 hours of sending")
+        return row
+
+    def _stored(self, e: SignedEvent, what: str) -> MessageRow:
+        """The message row of ``e``, which was just committed (a reply, a card; one
+        waiting for its log's head has seq 0)."""
+        row = self.core.messages.row_of(e)
+        if row is None:
+            raise UserError(f"the {what} could not be stored")
+        return row
 
     async def reply(self, conv: bytes, query: str, text: str) -> MessageRow:
         target = self.message(conv, query)
@@ -138,18 +156,12 @@ class Actions:
             raise UserError("that message was unsent: there is nothing to reply to")
         e = self.core.messages.queue_in(conv, text, reply_to=target.event_id)
         await self.core.log.commit()
-        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
-        if row is None:
-            raise UserError("the reply could not be stored")
-        return row
+        return self._stored(e, "reply")
 
     async def react(
         self, conv: bytes, query: str, emoji: str, *, remove: bool = False
     ) -> MessageRow:
-        writable(self.core, conv)
-        target = self.message(conv, query)
-        if target.unsent:
-            raise UserError("that message was unsent")
+        target = self._target(conv, query)
         emoji = emoji.strip()
         problem = emoji_problem(emoji)
         if problem:
@@ -163,9 +175,7 @@ class Actions:
         return self._again(target)
 
     async def edit(self, conv: bytes, query: str, text: str) -> MessageRow:
-        writable(self.core, conv)
-        target = self.message(conv, query)
-        self._mine(target, "edit", "edited")
+        target = self._target(conv, query, author_only="edit")
         if self.core.db.cards([target.event_id]):
             raise UserError("a contact card cannot be edited")
         if target.edits >= MAX_EDITS:
@@ -182,9 +192,7 @@ class Actions:
         return self._again(target)
 
     async def unsend(self, conv: bytes, query: str) -> MessageRow:
-        writable(self.core, conv)
-        target = self.message(conv, query)
-        self._mine(target, "unsend", "unsent")
+        target = self._target(conv, query, author_only="unsend")
         await self._write(conv, UnsendBody(target.event_id))
         return self._again(target)
 
@@ -218,10 +226,7 @@ class Actions:
         e = self.core.log.append(conv, CardBody(contact, c.name))
         self.core.messages.announce_waiting(e)
         await self.core.log.commit()
-        row = self.core.messages.row_of(e)  # (waiting for its log's head: seq 0)
-        if row is None:
-            raise UserError("the card could not be stored")
-        return row
+        return self._stored(e, "card")
 
     async def request_from_card(
         self, conv: bytes, query: str, *, trust_new_key: bool = False

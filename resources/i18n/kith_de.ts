@@ -1747,6 +1747,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>Ablehnen</translation>
     </message>
     <message>
+        <source>{name}: {note}</source>
+        <translation>{name}: {note}</translation>
+    </message>
+    <message>
         <source>You are hidden from people nearby, and they from you; your contacts still reach you. Turn on Discoverable in Settings to meet someone new.</source>
         <translation>Du bist für Menschen in der Nähe unsichtbar und sie für dich; deine Kontakte erreichen dich weiterhin. Schalte „Sichtbar“ in den Einstellungen ein, um jemand Neues kennenzulernen.</translation>
     </message>

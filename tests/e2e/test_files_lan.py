@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lankit import contacts_with_daemons
 from netlan import Host, Lan, describe, wait_until
 
-READY_LINE = r"^kith daemon ready"
 TIMEOUT = 30.0
 SMALL = 3 * 1000 * 1000  # downloads by itself (at most 25 MB from a contact)
 LARGE = 40 * 1000 * 1000  # waits for `kith fetch`
@@ -33,24 +33,8 @@ def hosts(lan: Lan) -> dict[str, Host]:
 
 @pytest.mark.incremental
 class TestFilesOnTheLan:
-    ids: dict[str, str] = {}
-
     def test_0_two_contacts_with_daemons(self, hosts: dict[str, Host]) -> None:
-        alice, bob = hosts["alice"], hosts["bob"]
-        for h in (alice, bob):
-            h.kith("init", "--name", h.name)
-            self.ids[h.name] = h.kith_json("whoami")["user_id"]
-        for h in (alice, bob):
-            d = h.spawn(h.kith_argv("-vv", "daemon"), label="kith daemon")
-            d.wait_for_line(READY_LINE, TIMEOUT)
-        wait_until(lambda: any(p.get("user_id") == self.ids["bob"] for p in alice.kith_json(
-            "peers", "--wait", "2")), TIMEOUT, what="alice to see bob")
-        alice.kith("add", "bob")
-        wait_until(lambda: any(c["state"] == "pending_in" for c in bob.kith_json("contacts")),
-                   TIMEOUT, what="bob to see the request")
-        bob.kith("accept", "alice")
-        wait_until(lambda: any(c["state"] == "accepted" for c in alice.kith_json("contacts")),
-                   TIMEOUT, what="alice to see bob accept")
+        contacts_with_daemons(hosts["alice"], hosts["bob"], TIMEOUT)
 
     def test_1_a_small_file_arrives_by_itself(self, hosts: dict[str, Host]) -> None:
         alice, bob = hosts["alice"], hosts["bob"]

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from lankit import contacts_with_daemons
 from netlan import Host, Lan, Spawned, describe, wait_until
 
-READY_LINE = r"^kith daemon ready"
 TIMEOUT = 15.0
+STARTUP_TIMEOUT = 20.0  # (the daemons' start, finding each other, the request)
 
 
 @dataclass
@@ -55,21 +56,9 @@ def users(lan: Lan) -> dict[str, User]:
 class TestMessageActions:
     def test_1_alice_and_bob_are_contacts(self, users: dict[str, User]) -> None:
         alice, bob = users["alice"], users["bob"]
-        for u in (alice, bob):
-            u.kith("init", "--name", u.name)
-            u.user_id = u.json("whoami")["user_id"]
-            u.daemon = u.host.kith_spawn("daemon")
-        for u in (alice, bob):
-            assert u.daemon is not None
-            u.daemon.wait_for_line(READY_LINE, 20)
-        wait_until(lambda: any(p["user_id"] == bob.user_id for p in alice.json("peers")),
-                   TIMEOUT, what="alice to see bob")
-        alice.kith("add", "bob")
-        wait_until(lambda: any(c["state"] == "pending_in" for c in bob.json("contacts")),
-                   TIMEOUT, what="bob to get the request")
-        bob.kith("accept", "alice")
-        wait_until(lambda: any(c["state"] == "accepted" for c in alice.json("contacts")),
-                   TIMEOUT, what="alice to see the acceptance")
+        started = contacts_with_daemons(alice.host, bob.host, STARTUP_TIMEOUT)
+        for u, s in zip((alice, bob), started, strict=True):
+            u.user_id, u.daemon = s.user_id, s.daemon
 
     def test_2_bob_replies_and_reacts(self, users: dict[str, User]) -> None:
         alice, bob = users["alice"], users["bob"]

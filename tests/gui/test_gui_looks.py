@@ -381,3 +381,151 @@ def test_search_marks_follow_a_switch_to_dark(tmp_path, qtbot, aw):
     finally:
         theme.apply_theme("light")
         aw(kith.stop())
+
+
+def _ink(image, background: QColor) -> QRect:
+    """The bounding box of what is drawn on ``background`` in ``image``."""
+    xs, ys = [], []
+    for x in range(image.width()):
+        for y in range(image.height()):
+            c = image.pixelColor(x, y)
+            if max(abs(c.red() - background.red()), abs(c.green() - background.green()),
+                   abs(c.blue() - background.blue())) > 40:
+                xs.append(x)
+                ys.append(y)
+    return QRect(QPoint(min(xs), min(ys)), QPoint(max(xs), max(ys))) if xs else QRect()
+
+
+def test_the_emoji_pickers_glyphs_fill_their_cells(qtbot):
+    """Each emoji is drawn large in a square cell: they were small marks in wide cells
+    (emoji fonts draw smaller than text of the same size)."""
+    from kith.app.gui.emoji import EmojiPicker
+
+    picker = EmojiPicker()
+    qtbot.addWidget(picker)
+    picker.adjustSize()
+    for emoji in ("😀", "👍", "🎉", "🔥"):
+        b = picker.buttons[emoji]
+        assert abs(b.width() - b.height()) <= 2, b.size()
+        ink = _ink(b.grab().toImage(), b.palette().color(b.backgroundRole()))
+        side = max(b.width(), b.height())
+        assert max(ink.width(), ink.height()) >= 0.65 * side, (emoji, ink.size(), b.size())
+
+
+def test_a_file_card_widens_for_a_long_name_where_the_bubble_has_room(qtbot):
+    """The whole name shows when the bubble could be wider: the card kept its 280 px and
+    cut "…" into the middle of the name; a name longer than the bubble is still cut."""
+    from PySide6.QtGui import QGuiApplication, QImage, QPainter
+
+    from kith.app.gui.filebubbles import CARD_W, FilesLayout, Item
+    from kith.p2p.files.descriptor import Attachment
+
+    layout = FilesLayout(files=None)  # (sizes and painting need no node)
+    drawn: list[str] = []
+
+    class Recording(QPainter):  # what the card writes
+        def drawText(self, *args):  # noqa: N802
+            drawn.append(args[-1])
+            return super().drawText(*args)
+
+    def card(name: str, max_w: int) -> tuple[int, list[str]]:
+        item = Item(Attachment(b"\x01" * 32, name, 2_000_000, 65536, "application/pdf"),
+                    {"state": "complete"})
+        w, h = layout.item_size(item, max_w)
+        image = QImage(max_w, h, QImage.Format.Format_ARGB32)
+        p = Recording(image)
+        p.setFont(QGuiApplication.font())
+        drawn.clear()
+        layout._paint_card(p, item, QRect(0, 0, w, h), QApplication.palette(), False)
+        p.end()
+        return w, list(drawn)
+
+    name = "Quarterly report of the garden club, final version (2).pdf"
+    w, texts = card(name, 600)
+    assert CARD_W < w <= 600 and name in texts, (w, texts)
+    short = "notes.txt"
+    assert card(short, 600)[0] == CARD_W  # (a short name: the card as before)
+    w, texts = card(name * 3, 600)
+    assert w == 600 and any("\u2026" in t for t in texts)  # at most the bubble's width
+    assert card(short, 200)[0] == 200  # (a narrow bubble: as narrow as it)
+
+
+def test_the_delete_chat_dialog_reads_in_lines_of_a_readable_width(qtbot):
+    """Its explanation runs in lines of about fifty characters: it wrapped in a column as
+    narrow as "Delete this chat with bob?", eight lines of 26."""
+    from types import SimpleNamespace
+
+    from kith.app.gui.convmenu import DeleteChatDialog
+
+    bridge = SimpleNamespace(contact=lambda _user: SimpleNamespace(name="bob"))
+    dialog = DeleteChatDialog(bridge, b"\x07" * 32)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    [body] = [lb for lb in dialog.findChildren(QLabel)
+              if lb.isVisible() and lb.text() == dialog.informativeText()]
+    chars = body.width() / body.fontMetrics().averageCharWidth()
+    lines = body.height() / body.fontMetrics().lineSpacing()
+    assert chars >= 45 and lines <= 6, (chars, lines)
+    assert dialog.width() <= 640
+
+
+@pytest.mark.parametrize("variant", ["dark", "light"])
+def test_a_line_divides_the_sidebar_from_the_empty_window(kith_apps, qtbot, variant):
+    """With no chat open the welcome pane has the sidebar's colour: in dark mode nothing
+    showed where one ends and the other starts (the splitter's grip, a few dots at half
+    height, aside)."""
+    w = kith_apps("alice").window
+    w.resize(980, 640)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.stack.currentWidget() is w.empty
+    theme.apply_theme(variant)
+    try:
+        qtbot.waitUntil(lambda: theme.is_dark(w.palette()) == (variant == "dark"))
+        handle = w.splitter.handle(1)
+        image = w.grab().toImage()
+        ground = w.palette().color(QPalette.ColorRole.Window)
+        left = handle.mapTo(w, QPoint(0, 0)).x()
+        for y in (60, w.height() - 60):  # (above and below the grip)
+            row = QRect(left - 2, y, handle.width() + 4, 1)
+            assert _contrast(image, row, ground) >= 25, (variant, y)
+    finally:
+        theme.apply_theme("light")
+
+
+def test_a_contact_request_shows_in_the_narrow_sidebar(kith_apps, qtbot, aw, tmp_path):
+    """A narrow window's sidebar (avatars only) shows a request as its asker's avatar,
+    marked, that opens it: the whole Requests section was hidden there."""
+    w = kith_apps("alice").window
+    w.resize(640, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    sidebar = w.sidebar
+    qtbot.waitUntil(lambda: sidebar.compact)
+    asker = make_node(tmp_path, "Dana Whitfield", profile="asker")
+    aw(asker.start())
+    try:
+        aw(asker.connect("127.0.0.1", w.bridge.node.port))
+        aw(asker.add_contact("alice"))
+        qtbot.waitUntil(lambda: len(sidebar.request_rows) == 1)
+        row = sidebar.request_rows[0]
+        viewport = sidebar.column_scroll.viewport()
+
+        def shown() -> bool:
+            r = QRect(row.avatar.mapTo(viewport, QPoint(0, 0)), row.avatar.size())
+            return row.avatar.isVisible() and viewport.rect().contains(r)
+
+        qtbot.waitUntil(shown)
+        assert not row.name.isVisible() and not any(b.isVisible() for b in row.buttons)
+        assert "Dana Whitfield" in row.toolTip() and row.accessibleName()
+        ground = viewport.palette().color(QPalette.ColorRole.Window)
+        assert _contrast(row.grab().toImage(), row.avatar.geometry(), ground) >= 60
+        qtbot.mouseClick(row, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: w.current == row.user)
+        w.resize(1000, 600)  # wide again: the row with its name and buttons
+        qtbot.waitUntil(lambda: not sidebar.compact and len(sidebar.request_rows) == 1
+                        and sidebar.request_rows[0].name.isVisible()
+                        and all(b.isVisible() for b in sidebar.request_rows[0].buttons))
+    finally:
+        aw(asker.stop())

@@ -119,3 +119,21 @@ def test_contacts_text_marks_an_old_key_and_the_new_one(capsys):
     first, second = capsys.readouterr().out.splitlines()
     assert first.startswith("bob") and "old key (now b2b2b2b2b2b2)" in first
     assert "old key" not in second
+
+
+def test_the_command_line_starts_without_the_node_the_database_or_shtab():
+    """`kith --help`, and a command that a running Kith answers, import neither the node
+    nor the database (nor the network, nor shtab, nor the package metadata): each `kith`
+    process paid for all of them up front (the suite starts hundreds)."""
+    import subprocess
+    import sys
+
+    heavy = ("kith.p2p.node", "kith.p2p.commands", "kith.storage", "sqlite_utils",
+             "sqlcipher3", "zeroconf", "kith.p2p.files.base", "kith.p2p.unlock", "shtab",
+             "importlib.metadata", "PySide6")
+    code = ("import sys; import kith.app.cli as cli; cli.build_parser(); "
+            "from kith.app import cli_run; "
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stdout

@@ -255,6 +255,44 @@ async def test_the_api_edits_my_message_and_refuses_what_is_not_allowed(me: Me) 
         await me.core.actions.edit(conv, mine.hex(), "one more")
 
 
+async def test_react_edit_and_unsend_check_their_target_alike(
+    me: Me, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One check before each: a conversation I may write in, a message that is there
+    and not unsent; edit and unsend also: mine, and sent under 24 hours ago."""
+    import kith.p2p.actions as actions
+
+    bob, conv = contact(me)
+    mine, gone = await send(me, conv, "mine"), await send(me, conv, "gone")
+    await me.core.actions.unsend(conv, gone.hex())
+    theirs = bob.event(conv, Msg("theirs"))
+    apply(me, [theirs])
+    api = me.core.actions
+    for act in (lambda q: api.react(conv, q, "👍"), lambda q: api.edit(conv, q, "new"),
+                lambda q: api.unsend(conv, q)):
+        with pytest.raises(UserError, match="no message"):
+            await act("ffffffff")
+        with pytest.raises(UserError, match="was unsent"):
+            await act(gone.hex())
+    await api.react(conv, theirs.id.hex(), "👍")  # (anyone's message takes a reaction)
+    for verb, act in (("edit", lambda q: api.edit(conv, q, "new")),
+                      ("unsend", lambda q: api.unsend(conv, q))):
+        with pytest.raises(UserError, match=f"only its author can {verb} it"):
+            await act(theirs.id.hex())
+    later = actions.now_ms() + 2 * WINDOW_MS
+    monkeypatch.setattr(actions, "now_ms", lambda: later)
+    with pytest.raises(UserError, match="can be edited within 24 hours"):
+        await api.edit(conv, mine.hex(), "new")
+    with pytest.raises(UserError, match="can be unsent within 24 hours"):
+        await api.unsend(conv, mine.hex())
+    await api.react(conv, mine.hex(), "👍")  # (a reaction has no time limit)
+    me.core.contacts.save(bob.user, name="bob", state="declined")
+    for act in (lambda q: api.react(conv, q, "👍"), lambda q: api.edit(conv, q, "new"),
+                lambda q: api.unsend(conv, q)):
+        with pytest.raises(UserError, match="not a contact yet"):
+            await act(mine.hex())
+
+
 async def test_edits_go_through_the_real_receive_pipeline(me: Me) -> None:
     bob, conv = contact(me)
     msg = bob.event(conv, Msg("piped"))
