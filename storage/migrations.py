@@ -424,7 +424,8 @@ SEARCH_PENDING_VERSION = 11
 
 def _search_pending(db: sqlite_utils.Database) -> None:
     # A history sync fills the search index after its batches, in one go, instead of
-    # with each batch (p2p.messages: a sixth of what storing a message costs). The one
+    # with each batch (p2p.messages; the index is about a quarter of what inserting a
+    # message costs SQLite, tests/bench/bench_storage_floor.py). The one
     # row here says which messages are not in the index yet: every rowid above
     # ``after``; no row, none. It is written in the transaction of the batch it
     # defers, so a crash keeps the two in step, and the messages are indexed at the
