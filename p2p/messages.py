@@ -31,6 +31,7 @@ import msgspec
 from kith.p2p import events as ev
 from kith.p2p.api import ACCEPTED, MessagesAdded, StatusChanged
 from kith.p2p.errors import UserError
+from kith.p2p.eventlog import WRITE_ERRORS
 from kith.p2p.files.descriptor import Attachment
 from kith.p2p.files.descriptor import problem as attachment_problem
 from kith.p2p.kinds import DIRECT, GROUP, SELF, Applying, Author, Kind, Part
@@ -54,6 +55,11 @@ RECEIPT_STATUSES = ("delivered", "read")
 
 
 MAX_FILES = 10  # attachments of one message
+# A batch with this many messages or more is a history sync: its messages go into the
+# search index after the stream, in one go (search finds them all the same: it indexes
+# what waits first). Live traffic comes in smaller batches and is indexed as it lands.
+BULK_MESSAGES = 200
+SEARCH_INDEX_DELAY = 0.5  # seconds without a bulk batch before the index is filled
 
 
 class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -104,6 +110,7 @@ class _Messages(Part):
         self._moved: list[tuple[bytes, bytes, int, int]] = []
         self.read_at: list[tuple[bytes, bytes, int, int]] = []  # my reads: clocks start
         self._files: list[bytes] = []
+        self.deferred = False  # its messages wait for the search index
 
     def answer(self) -> None:
         # One delivery receipt per log, stored in the same transaction as what it
@@ -113,7 +120,8 @@ class _Messages(Part):
         self.receipts_due = {}
 
     def write(self, store: Store) -> None:
-        store.insert_messages(self.rows)
+        self.deferred = len(self.rows) >= BULK_MESSAGES
+        store.insert_messages(self.rows, index=not self.deferred)
         groups = {m.conv for m in self.rows if m.conv in self.core.groups.groups}
         if groups:  # (what came before I was added to a group: p2p.groups)
             gone = self.core.groups.hide_before_join(store, groups)
@@ -131,6 +139,8 @@ class _Messages(Part):
             ]
 
     def committed(self) -> None:
+        if self.deferred:
+            self.core.messages.index_search_later()
         if self._files:
             self.core.files.forget(self._files)
         for conv, author, seq, status in self._moved:
@@ -259,6 +269,37 @@ class Messages:
         self.applied: list[Callable[[Applying, ev.SignedEvent, MessageBody], None]] = []
         for kind in KINDS:
             core.kinds.declare(kind)
+        self._index_timer: asyncio.TimerHandle | None = None
+
+    # -- the search index after a history sync ---------------------------------------
+
+    def index_search_later(self) -> None:
+        """Fill the search index with what a history sync left for it once the sync has
+        been quiet for SEARCH_INDEX_DELAY (each bulk batch moves the moment on)."""
+        if self._index_timer is not None:
+            self._index_timer.cancel()
+        if self.core.running:
+            loop = asyncio.get_running_loop()
+            self._index_timer = loop.call_later(SEARCH_INDEX_DELAY, self.index_search)
+
+    def index_search(self) -> None:
+        """Put what waits for the search index into it now (one transaction). A failed
+        write (a full disk) leaves it waiting: tried again after the next bulk batch, at
+        stop, and by every search."""
+        self._index_timer = None
+        store = self.core.store
+        if store is None:
+            return
+        try:
+            store.index_pending()
+        except WRITE_ERRORS as e:
+            log.warning("cannot fill the search index now: %s", e)
+
+    def stop(self) -> None:
+        """At stop: what waits goes into the index (a clean stop leaves nothing)."""
+        if self._index_timer is not None:
+            self._index_timer.cancel()
+        self.index_search()
 
     # -- the API -----------------------------------------------------------------------
 

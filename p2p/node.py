@@ -185,6 +185,8 @@ class Node:
         core.running = True
         core.files.load()
         core.actions.start()  # (erases what expired while off, before anything is served)
+        if store.search_pending():  # (a sync that ended before its search index was filled)
+            core.messages.index_search_later()
         if not self.options.network:
             return
         if core.devices.removed:
@@ -219,6 +221,7 @@ class Node:
         await core.log.stop()  # the last group commit lands
         if core.store is not None:
             core.files.stop()
+            core.messages.stop()  # (the search index gets what a sync left for it)
         tasks = list(core.tasks)
         for t in tasks:
             t.cancel()

@@ -80,10 +80,12 @@ class Settled:
 class ActionsPart(StoreBase):
     """Reactions, edits, tombstones, cards and timers, and how a message settles."""
 
-    if TYPE_CHECKING:  # (storage.events.EventsPart, storage.chatcuts.ChatCutsPart, beside
-        # it in the Store)
+    if TYPE_CHECKING:  # (storage.events.EventsPart, storage.chatcuts.ChatCutsPart,
+        # storage.messages.MessagesPart, beside it in the Store)
 
         def erase_bodies(self, keys: Sequence[tuple[bytes, bytes, int]]) -> int: ...
+
+        def in_search_index(self, rowid: int) -> bool: ...
 
         def chat_cut(self, conv: bytes) -> int: ...
 
@@ -391,7 +393,10 @@ class ActionsPart(StoreBase):
 
     def _reindex(self, rowid: int, old: str, new: str) -> None:
         """The search index follows the text (an external-content FTS5 table must be told
-        the old text to forget it)."""
+        the old text to forget it). One that waits for the index (a history sync's)
+        gets its new text when it goes in."""
+        if not self.in_search_index(rowid):
+            return
         self._conn.execute(
             "INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)",
             (rowid, old),

@@ -221,6 +221,7 @@ def repair(path: Path, key: bytes | None) -> Repaired:
             conn.execute("COMMIT")
             if "messages" in mine:
                 conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
+                conn.execute("DELETE FROM search_pending")  # (the rebuild took them all)
             if int(version) and int(version) < int(
                 conn.execute("PRAGMA user_version").fetchone()[0]
             ):

@@ -102,8 +102,10 @@ class MessagesPart(StoreBase):
         ).fetchone()
         return None if row is None else row[0]
 
-    def insert_messages(self, rows: Sequence[MessageRow]) -> None:
-        """Store messages (the view the UI reads); their status comes from the marks."""
+    def insert_messages(self, rows: Sequence[MessageRow], *, index: bool = True) -> None:
+        """Store messages (the view the UI reads); their status comes from the marks.
+        With ``index`` False (a history sync's batches) they go into the search index
+        later, in one go (:meth:`index_pending`; a search does it first)."""
         if not rows:
             return
         with self.transaction():
@@ -114,11 +116,41 @@ class MessagesPart(StoreBase):
                 "reply_to, timer, ekey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 map(_message_columns, rows),  # (outgoing: a bool is stored as 0/1)
             )
-            self._conn.execute(
+            if not index:
+                # (what is above ``after`` waits; it may wait already, from earlier)
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO search_pending (one, after) VALUES (1, ?)", (last,)
+                )
+            elif self.index_pending() is None:
+                self._conn.execute(
+                    "INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages "
+                    "WHERE rowid > ?",
+                    (last,),
+                )
+
+    def index_pending(self) -> int | None:
+        """Put the messages that wait for the search index into it (one statement, in
+        the caller's transaction if there is one); how many, or None if none waited."""
+        with self.transaction():
+            row = self._conn.execute("SELECT after FROM search_pending").fetchone()
+            if row is None:
+                return None
+            added = self._conn.execute(
                 "INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages "
                 "WHERE rowid > ?",
-                (last,),
-            )
+                (row[0],),
+            ).rowcount
+            self._conn.execute("DELETE FROM search_pending")
+            return int(added)
+
+    def search_pending(self) -> bool:
+        """Do messages wait for the search index?"""
+        return self._conn.execute("SELECT 1 FROM search_pending").fetchone() is not None
+
+    def in_search_index(self, rowid: int) -> bool:
+        """Is the message of ``rowid`` in the search index (not waiting for it)?"""
+        row = self._conn.execute("SELECT after FROM search_pending").fetchone()
+        return row is None or rowid <= row[0]
 
     def raise_mark(self, conv: bytes, author: bytes, up_to_seq: int, status: int) -> bool:
         """Every message of one log up to ``up_to_seq`` reached ``status`` (delivered or
@@ -247,6 +279,7 @@ class MessagesPart(StoreBase):
         if not words:
             return []
         match = " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+        self.index_pending()  # (what a history sync left for later: found all the same)
         cur = self._conn.execute(
             _MESSAGE_SELECT + "JOIN messages_fts f ON f.rowid = m.rowid "
             "WHERE f.messages_fts MATCH ? ORDER BY m.time DESC LIMIT ?",

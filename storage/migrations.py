@@ -428,8 +428,43 @@ def _v10(db: sqlite_utils.Database) -> None:
     )
 
 
+
+# The schema version of the deferred search index (issue 9): one constant, one function.
+SEARCH_PENDING_VERSION = 11
+
+
+def _search_pending(db: sqlite_utils.Database) -> None:
+    # A history sync fills the search index after its batches, in one go, instead of
+    # with each batch (p2p.messages; the index is about a quarter of what inserting a
+    # message costs SQLite, tests/bench/bench_storage_floor.py). The one
+    # row here says which messages are not in the index yet: every rowid above
+    # ``after``; no row, none. It is written in the transaction of the batch it
+    # defers, so a crash keeps the two in step, and the messages are indexed at the
+    # next write of the index or the next search (Store.index_pending). Deleting a
+    # message that is not in the index must not tell the index to forget it (an
+    # external-content FTS5 table would be damaged by a 'delete' of a row it lacks).
+    db.execute(
+        """
+        CREATE TABLE search_pending (
+            one INTEGER PRIMARY KEY CHECK (one = 1),
+            after INTEGER NOT NULL
+        )
+        """
+    )
+    db.execute("DROP TRIGGER messages_ad")
+    db.execute(
+        """
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages
+        WHEN old.rowid <= coalesce((SELECT after FROM search_pending), old.rowid) BEGIN
+            INSERT INTO messages_fts (messages_fts, rowid, text)
+            VALUES ('delete', old.rowid, old.text);
+        END
+        """
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _search_pending,
 ]
 LATEST = len(MIGRATIONS)
 

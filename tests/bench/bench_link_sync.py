@@ -22,7 +22,9 @@ Measured, with two real processes:
 
 Targets (issue "My devices"): 100,000 messages <= 5 s; 1,000,000 <= 20 s with peak
 RSS <= 300 MB in each process. ``KITH_PROFILE=1`` profiles the receiving side (cProfile)
-and prints where the time goes.
+and prints where the time goes; ``KITH_STAGES=1`` times the receiver's stages instead
+(the whole pipeline, the transaction, and the SQL of events, messages and the search
+index) with less overhead than the profiler, CPU seconds of the process and wall.
 """
 
 from __future__ import annotations
@@ -120,6 +122,34 @@ def setup(root: Path, n: int) -> int:
 
 # -- the two processes -------------------------------------------------------------------
 
+STAGES: dict[str, list[float]] = {}  # stage -> [wall, CPU] (KITH_STAGES=1, the receiver)
+
+
+def time_stages() -> None:
+    """Wrap the receiver's stages with timers (wall and process CPU, summed)."""
+    from kith.p2p.eventlog import EventLog
+    from kith.p2p.receive import Receiver
+
+    def timed(owner: Any, name: str, label: str) -> None:
+        inner = getattr(owner, name)
+        acc = STAGES.setdefault(label, [0.0, 0.0])
+
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return inner(*args, **kw)
+            finally:
+                acc[0] += time.perf_counter() - t
+                acc[1] += time.process_time() - c
+
+        setattr(owner, name, wrapper)
+
+    timed(Receiver, "receive", "receive (all of the pipeline)")
+    timed(EventLog, "write", "  write (answers, transaction, commit, push)")
+    timed(Store, "insert_events", "    SQL: events + heads")
+    timed(Store, "insert_messages", "    SQL: messages + search index")
+    timed(Store, "settle_arrivals", "    SQL: settle arrivals")
+
 
 def emit(obj: dict[str, Any]) -> None:
     print(json.dumps(obj), flush=True)
@@ -168,6 +198,8 @@ async def receiver(root: Path, total_messages: int) -> None:
     linked = await waiting
 
     prof = None
+    if os.environ.get("KITH_STAGES"):
+        time_stages()
     if os.environ.get("KITH_PROFILE"):
         import cProfile
 
@@ -198,7 +230,7 @@ async def receiver(root: Path, total_messages: int) -> None:
             prof.dump_stats(str(root / "receiver.prof"))
         await node.flush()
         emit({"synced": seconds, "messages": got, "events": node.db.count_events(),
-              "target_events": linked.events, "cpu": cpu})
+              "target_events": linked.events, "cpu": cpu, "stages": STAGES})
     finally:
         await node.stop()
 
@@ -285,13 +317,16 @@ def run(n: int) -> None:
               f"sync / copy = {seconds / copied['copy_seconds']:.0f}x")
         print(f"peak RSS: sender {send_rss['vmhwm_mb']:.0f} MB, receiver "
               f"{recv_rss['vmhwm_mb']:.0f} MB (VmHWM)")
+        for label, (wall, cpu) in synced.get("stages", {}).items():
+            print(f"  {label:46s} {wall:6.2f} s wall {cpu:6.2f} s CPU")
         target = 5.0 if n <= 100_000 else 20.0  # the issue's targets for 100k and 1M
         print(f"target <= {target:g} s: {'met' if seconds <= target else 'MISSED'}")
         if os.environ.get("KITH_PROFILE"):
             import pstats
 
             stats = pstats.Stats(str(root / "receiver.prof"))
-            stats.sort_stats("tottime").print_stats(25)
+            stats.sort_stats(os.environ.get("KITH_PROFILE_SORT", "tottime"))  # or cumulative
+            stats.print_stats(int(os.environ.get("KITH_PROFILE_LINES", "25")))
 
 
 def main() -> None:

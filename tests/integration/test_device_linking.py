@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from nodekit import befriend, until
 
+from kith.p2p import messages
 from kith.p2p.connection import Timing
 from kith.p2p.errors import UserError
 from kith.p2p.link_driver import wait_for_link
@@ -48,6 +49,40 @@ async def test_link_hands_over_the_identity_and_the_history(nodes, tmp_path):
         assert [m.text for m in laptop.history("bob")] == ["before the laptop existed"]
         assert {d.name for d in desktop.devices()} == {"alice", "laptop"}
         await until(lambda: {d.name for d in laptop.devices()} == {"alice", "laptop"}, laptop)
+    finally:
+        await laptop.stop()
+
+
+async def test_a_linked_device_finds_every_message_of_its_history_by_search(
+    nodes, tmp_path, monkeypatch
+):
+    # (the index is filled a while after the sync: here not before the searches below,
+    # which must find everything all the same)
+    monkeypatch.setattr(messages, "SEARCH_INDEX_DELAY", 600.0)
+    desktop, bob = await nodes("alice"), await nodes("bob")
+    await befriend(desktop, bob)
+    n = 2 * messages.BULK_MESSAGES
+    for i in range(n):
+        desktop.queue_message(bob.user_id, f"line{i}z of the history")
+    await desktop.flush()
+    code = new_code()
+    waiting, port = await start_waiting(tmp_path / "laptop", code)
+    await desktop.link_device(code, address=("127.0.0.1", port))
+    linked = await waiting
+    laptop = Node(tmp_path / "laptop", NodeOptions(interfaces=["127.0.0.1"], port=0,
+                                                    discovery=False, timing=TIMING))
+    await laptop.start()
+    try:
+        await laptop.connect(linked.host, linked.port)
+        await until(lambda: laptop.db.count_events() >= linked.events, laptop, timeout=20)
+        conv = laptop.conv_with(bob.user_id)
+        assert laptop.db.count_messages(conv) == n
+        assert laptop.db.search_pending()  # (a history sync's batches: indexed later)
+        for i in (0, 1, n // 2, n - 1):
+            assert [m.text for m in laptop.db.search(f"line{i}z")] == [
+                f"line{i}z of the history"]
+        assert len(laptop.db.search("history", limit=2 * n)) == n
+        assert not laptop.db.search_pending()
     finally:
         await laptop.stop()
 

@@ -209,7 +209,7 @@ async def test_a_new_conversation_is_stored_after_a_failed_first_write(
     conv = me.core.convs.direct(bob.user)
     hi = bob.event(conv, MessageBody("hi"))
 
-    def full(rows: object) -> None:
+    def full(rows: object, **kw: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(me.db, "insert_messages", full)

@@ -3,16 +3,20 @@ and node events out."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from corekit import Author, Me, apply, me_fixture, other_device, person
+from corekit import Author, Me, apply, me_fixture, other_device, person, start_me
 from eventkit import body_of
 
 from kith.p2p.api import ACCEPTED, MessagesAdded, StatusChanged
+from kith.p2p.messages import BULK_MESSAGES, ReadBody, ReceiptBody
 from kith.p2p.messages import MessageBody as Msg
-from kith.p2p.messages import ReadBody, ReceiptBody
-from kith.storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED
+from kith.p2p.profile import DB_FILE
+from kith.storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, Store
 
 __all__ = ["me_fixture"]
 
@@ -69,7 +73,7 @@ async def test_one_delivery_receipt_per_log_is_written_with_the_messages(me: Me)
 
 
 def _fail_messages(me: Me, monkeypatch: pytest.MonkeyPatch) -> None:
-    def full(rows: object) -> None:
+    def full(rows: object, **kw: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(me.db, "insert_messages", full)
@@ -202,3 +206,83 @@ async def test_a_contacts_receipt_about_their_own_messages_moves_no_mark(me: Me)
     apply(me, [bob.event(conv, ReceiptBody("read", bob.device, 2))])
     assert me.db.unread_count(conv) == 2
     assert me.db.mark(conv, bob.device) == (0, 0)
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not condition():
+        if loop.time() > end:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+async def test_a_history_batch_is_searchable_at_once_and_indexed_when_quiet(me: Me) -> None:
+    bob, conv = _contact(me)
+    n = BULK_MESSAGES + 50
+    apply(me, [bob.event(conv, Msg(f"history{i}z line")) for i in range(n)])
+    assert len(me.db.messages(conv, limit=n)) == n
+    assert me.db.search_pending()  # (a history sync's batch: indexed after the sync)
+    [added] = me.emitted(MessagesAdded)
+    assert len(added.messages) == n
+    # The index fills by itself once the batches stop coming...
+    assert await _until(lambda: not me.db.search_pending())
+    assert [m.text for m in me.db.search("history7z")] == ["history7z line"]
+    assert len(me.db.search("line", limit=2 * n)) == n
+
+
+async def test_a_search_finds_a_history_batch_before_the_index_fills(me: Me) -> None:
+    bob, conv = _contact(me)
+    apply(me, [bob.event(conv, Msg(f"early{i}z")) for i in range(BULK_MESSAGES)])
+    assert me.db.search_pending()
+    assert [m.text for m in me.db.search("early3z")] == ["early3z"]
+    assert not me.db.search_pending()
+
+
+async def test_live_batches_are_indexed_as_they_land(me: Me) -> None:
+    bob, conv = _contact(me)
+    apply(me, [bob.event(conv, Msg(f"live{i}z")) for i in range(BULK_MESSAGES - 1)])
+    assert not me.db.search_pending()
+    (n,) = me.db.execute(
+        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'live5z'")[0]
+    assert n == 1
+
+
+async def test_what_waits_for_the_index_goes_in_at_stop(tmp_path: Path) -> None:
+    me = await start_me(tmp_path)
+    try:
+        bob, conv = _contact(me)
+        apply(me, [bob.event(conv, Msg(f"stop{i}z")) for i in range(BULK_MESSAGES)])
+        assert me.db.search_pending()
+    finally:
+        await me.node.stop()
+    store = Store(tmp_path / "alice" / DB_FILE)
+    try:
+        assert not store.search_pending()
+        (n,) = store.execute(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'stop9z'")[0]
+        assert n == 1
+    finally:
+        store.close()
+
+
+async def test_a_start_fills_what_a_crash_left_for_the_index(tmp_path: Path) -> None:
+    me = await start_me(tmp_path)
+    bob, conv = _contact(me)
+    me.core.messages.index_search = lambda: None  # type: ignore[method-assign]
+    apply(me, [bob.event(conv, Msg(f"crash{i}z")) for i in range(BULK_MESSAGES)])
+    await me.node.stop()  # (as a killed process: nothing indexed, neither later nor at stop)
+    store = Store(tmp_path / "alice" / DB_FILE)
+    try:
+        assert store.search_pending()
+    finally:
+        store.close()
+    again = await start_me(tmp_path)
+    try:
+        assert await _until(lambda: not again.db.search_pending())
+        (n,) = again.db.execute(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'crash9z'")[0]
+        assert n == 1
+    finally:
+        await again.node.stop()
