@@ -199,7 +199,7 @@ def test_the_migration_is_one_transaction(tmp_path: Path, monkeypatch: pytest.Mo
     at the version before it, as it was, and the next open migrates it."""
     path = tmp_path / "kith.db"
     shutil.copyfile(FIXTURE_V9, path)
-    original = migrations._BY_VERSION[SEARCH_PENDING_VERSION]
+    original = migrations.MIGRATIONS[SEARCH_PENDING_VERSION - 1]
 
     def cut_short(db: sqlite_utils.Database) -> None:
         original(db)
