@@ -169,3 +169,44 @@ def _undo(profile: Path) -> None:
             p.write_bytes(data)
     for p in disk.partial_root.glob("seal-*"):
         os.unlink(p)
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["sealed", "plain"])
+def test_whole_blocks_written_at_once_read_back(tmp_path: Path, key: bytes | None) -> None:
+    disk = Disk(tmp_path / "profile", key)
+    fid = b"\x06" * 32
+    block = 2 * sl.UNIT
+    data = data_of(2 * block + 777)  # (the last block is short, its last record too)
+    disk.open_partial(fid, len(data))
+    for start in (2 * block, 0, block):
+        disk.write_block(fid, start, data[start:start + block])
+    disk.write(fid, 0, data[:PIECE])  # (a piece-wise try left behind…)
+    disk.write_block(fid, 0, data[:block])  # (…is forgotten when the block comes whole)
+    assert disk.read(fid, 0, len(data), partial=True) == data
+    disk.sync(fid)
+    raw = disk.partial(fid).read_bytes()
+    assert (data[:64] in raw) is (key is None)
+    assert disk.finish(fid).stat().st_size == (sl.sealed_size(len(data)) if key else len(data))
+    assert disk.read(fid, block - 5, 10) == data[block - 5:block + 5]
+
+
+def test_a_block_off_a_record_boundary_or_past_the_end_is_refused(tmp_path: Path) -> None:
+    disk = Disk(tmp_path / "profile", KEY)
+    fid = b"\x07" * 32
+    disk.open_partial(fid, 3 * sl.UNIT)
+    with pytest.raises(OSError, match="boundary"):
+        disk.write_block(fid, 100, b"x" * sl.UNIT)
+    with pytest.raises(OSError, match="boundary"):
+        disk.write_block(fid, 2 * sl.UNIT, b"x" * (sl.UNIT + 1))
+
+
+def test_each_record_of_a_block_gets_its_own_nonce() -> None:
+    key = sl.FileKey(KEY)
+    data = data_of(3 * sl.UNIT)
+    pieces = key.seal_block(4, data)
+    nonces = pieces[0::2]
+    assert len(nonces) == 3 and len(set(nonces)) == 3
+    for i, (nonce, sealed) in enumerate(zip(nonces, pieces[1::2], strict=True)):
+        assert key.open(4 + i, nonce + sealed) == data[i * sl.UNIT:(i + 1) * sl.UNIT]
+    with pytest.raises(sl.SealError):
+        key.open(0, pieces[0] + pieces[1])  # (another index: does not open)
