@@ -184,6 +184,7 @@ class Fetching(FilesBase):
         """A complete file is gone from disk: say so, and fetch it again."""
         log.warning("file %s was removed from disk; fetching it again", file.hex()[:12])
         self.disk.forget_handle(file)
+        self.forget_view(file)
         self.core.db.update_file(
             file, state=FILE_REMOTE, bitmap=None,
             problem="the file was removed from disk; fetching it again",
@@ -421,6 +422,7 @@ class Fetching(FilesBase):
         self.core.db.update_file(t.file, state=FILE_COMPLETE, bitmap=t.dl.bitmap.to_bytes(),
                                  problem="")
         self.complete_at.setdefault(t.file, set()).add(self.core.user_id)
+        self.forget_view(t.file)
         log.info("file %s complete (%d bytes)", t.file.hex()[:12], t.size)
         have = self._have(t.file)
         for peer in self.core.net.live():

@@ -61,6 +61,10 @@
         <translation>Übertragungen</translation>
     </message>
     <message>
+        <source>Preparing {name} to open…</source>
+        <translation>{name} wird zum Öffnen vorbereitet…</translation>
+    </message>
+    <message>
         <source>Open</source>
         <translation>Öffnen</translation>
     </message>
@@ -103,6 +107,10 @@
     <message>
         <source>Cannot save {name}: {reason}</source>
         <translation>{name} kann nicht gespeichert werden: {reason}</translation>
+    </message>
+    <message>
+        <source>Cannot open {name}: {reason}</source>
+        <translation>{name} lässt sich nicht öffnen: {reason}</translation>
     </message>
 </context>
 <context>
@@ -714,6 +722,10 @@
     <message>
         <source>Sending paused · {size}</source>
         <translation>Senden pausiert · {size}</translation>
+    </message>
+    <message>
+        <source>Preparing to open · {size}</source>
+        <translation>Wird zum Öffnen vorbereitet · {size}</translation>
     </message>
     <message>
         <source>Waiting for a device that has it · {have} of {size}</source>
