@@ -62,7 +62,7 @@
     </message>
     <message>
         <source>Preparing {name} to open…</source>
-        <translation>{name} wird zum Öffnen vorbereitet…</translation>
+        <translation>{name} wird zum Öffnen vorbereitet&#xa0;…</translation>
     </message>
     <message>
         <source>Open</source>
@@ -2176,6 +2176,14 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>Encrypting your history…</source>
         <translation>Dein Verlauf wird verschlüsselt&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Encrypting your files…</source>
+        <translation>Deine Dateien werden verschlüsselt&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Encrypting your files… ({done} of {count})</source>
+        <translation>Deine Dateien werden verschlüsselt&#xa0;… ({done} von {count})</translation>
     </message>
     <message>
         <source>Your history is encrypted the next time Kith starts.</source>

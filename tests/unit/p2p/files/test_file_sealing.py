@@ -3,6 +3,7 @@ and writes, tampering, and sealing the previous release's plain files in place."
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -210,3 +211,43 @@ def test_each_record_of_a_block_gets_its_own_nonce() -> None:
         assert key.open(4 + i, nonce + sealed) == data[i * sl.UNIT:(i + 1) * sl.UNIT]
     with pytest.raises(sl.SealError):
         key.open(0, pieces[0] + pieces[1])  # (another index: does not open)
+
+
+def test_sealing_the_previous_releases_files_tells_its_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile, files = _plain_profile(tmp_path)
+    # (a larger one, so that the bytes go in several steps)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data_of(40 * sl.UNIT, 5))
+    Disk(profile).import_file(big)
+    total = sum(len(d) for d in files.values()) + 40 * sl.UNIT
+    told: list[tuple[int, int, int, int]] = []
+    caplog.set_level(logging.INFO, logger="kith.p2p.files.oldfiles")
+    assert Disk(profile, KEY).seal_existing(lambda *a: told.append(a)) == 4
+    assert told[0] == (0, 4, 0, total) and told[-1] == (4, 4, total, total)
+    assert [t[2] for t in told] == sorted(t[2] for t in told) and len(told) > 6
+    assert [t[0] for t in told] == sorted(t[0] for t in told)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kith.p2p.files.oldfiles"]
+    assert lines[0].startswith("sealing 4 file(s) of the previous release")
+    assert any("sealing the previous release's files:" in line and "%" in line
+               for line in lines)
+    assert lines[-1] == "sealed 4 file(s) of the previous release with the profile's key"
+    told.clear()
+    assert Disk(profile, KEY).seal_existing(lambda *a: told.append(a)) == 0 and told == []
+
+
+def test_the_cli_shows_the_sealing_lines_without_verbose() -> None:
+    import io
+
+    from kith.app.cli import setup_logging
+
+    sealing, root = logging.getLogger("kith.p2p.files.oldfiles"), logging.getLogger()
+    before, root_level, handlers = sealing.level, root.level, list(root.handlers)
+    try:
+        setup_logging(0, io.StringIO())
+        assert sealing.isEnabledFor(logging.INFO)
+    finally:
+        sealing.setLevel(before)
+        root.setLevel(root_level)
+        root.handlers[:] = handlers
