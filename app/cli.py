@@ -238,6 +238,8 @@ def setup_logging(verbose: int, stream: object = None) -> logging.Handler:
         root.setLevel(logging.INFO if verbose else logging.WARNING)
     if verbose > 1:
         logging.getLogger("kith.p2p").setLevel(logging.DEBUG)
+    elif not verbose:  # (sealing the previous release's files takes a while: say so)
+        logging.getLogger("kith.p2p.files.oldfiles").setLevel(logging.INFO)
     return handler
 
 

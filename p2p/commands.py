@@ -243,7 +243,12 @@ async def _history(node: Node, args: dict[str, Any]) -> Any:
     if limit < 1:
         raise UserError("--limit must be at least 1")
     # (a contact or a group; with files, replies, reactions, edits, tombstones, expiry
-    # and cards)
+    # and cards; the plain copies of their sealed files made first, on a thread, so
+    # that each complete file's path exists)
+    conv = node.resolve_chat(args["peer"]).conv
+    await node.files.prepare_views(
+        a.file for m in node.db.messages(conv, limit=limit)
+        for a in node.db.message_attachments(m.conv, m.author, m.seq))
     return commands_groups.history(node, args["peer"], limit)
 
 

@@ -61,6 +61,7 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
         held = all(all(u in node.files.complete_at.get(f, set()) for u in recipients)
                    for f in ids)
     row = node.db.message_at(row.conv, row.author, row.seq) or row
+    await node.files.prepare_views(ids)
     out = message_json(row, node.user_id, node.names())
     out["files"] = files_of(node, row)
     out["delivered"] = row.status >= STATUS_DELIVERED and (held or args.get("wait") is None)
@@ -72,7 +73,11 @@ async def send(node: Node, args: dict[str, Any]) -> dict[str, Any]:
 async def _files(node: Node, args: dict[str, Any]) -> Any:
     """The files of a chat, oldest first."""
     user, _ = node.resolve(args["peer"])
-    return node.files.list_files(node.conv_with(user))
+    conv = node.conv_with(user)
+    # (a script gets a path that exists for every complete file: the plain copies of
+    # sealed ones are made on a thread first)
+    await node.files.prepare_views(r.file for r in node.db.attachments(conv))
+    return node.files.list_files(conv)
 
 
 def _file(node: Node, query: str) -> bytes:
@@ -82,10 +87,11 @@ def _file(node: Node, query: str) -> bytes:
         raise NotFound(str(e)) from e
 
 
-def _one(node: Node, file: bytes) -> dict[str, Any]:
+async def _one(node: Node, file: bytes) -> dict[str, Any]:
     rows = node.db.attachments_of(file)
     if not rows:
         raise NotFound(f"no file {file.hex()[:12]}")
+    await node.files.prepare_views([file])
     return node.files.file_json(rows[0])
 
 
@@ -96,13 +102,13 @@ async def _fetch(node: Node, args: dict[str, Any]) -> Any:
     node.files.start(file)
     wait = args.get("wait")
     if wait and not await node.files.wait_complete(file, float(wait)):
-        f = _one(node, file)
+        f = await _one(node, file)
         raise TimedOut(
             f"{f['name']} is not complete after {float(wait):g} s ({f['have']} of "
             f"{f['size']} bytes){': ' + f['problem'] if f.get('problem') else ''}; it "
             "carries on while Kith runs"
         )
-    return _one(node, file)
+    return await _one(node, file)
 
 
 @command("transfers")
@@ -115,18 +121,18 @@ async def _pause(node: Node, args: dict[str, Any]) -> Any:
     """Pause a download; or stop serving a file I sent (other holders still may)."""
     file = _file(node, args["file"])
     node.files.pause(file)
-    return _one(node, file)
+    return await _one(node, file)
 
 
 @command("resume", file=(TEXT, True))
 async def _resume(node: Node, args: dict[str, Any]) -> Any:
     file = _file(node, args["file"])
     node.files.resume(file)  # (a download, or the sending of a file I sent)
-    return _one(node, file)
+    return await _one(node, file)
 
 
 @command("cancel", file=(TEXT, True))
 async def _cancel(node: Node, args: dict[str, Any]) -> Any:
     file = _file(node, args["file"])
     node.files.cancel(file)
-    return _one(node, file)
+    return await _one(node, file)

@@ -129,7 +129,7 @@ class Connection:
 
     def send_many(self, messages: Sequence[wire.Message]) -> None:
         """Several messages in one write (one system call, not one each)."""
-        if self.closed or not messages:
+        if self.closed or not messages or self._lost():
             return
         try:
             self.writer.write(b"".join(self.session.send(m) for m in messages))

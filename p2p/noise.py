@@ -141,6 +141,15 @@ class CipherState:
         self.n = n + 1
         return plaintext
 
+    def derive_key(self, person: bytes) -> bytes:
+        """A 32-byte key for another use, derived from this cipher's: BLAKE2b-256 of the
+        empty string keyed with it, personalised ``person`` (at most 16 bytes). The
+        channel's faster transport cipher is keyed so (p2p.channel_cipher)."""
+        key = self._key
+        if key is None:
+            raise NoiseError("cannot derive a key from a cipher without a key")
+        return hashlib.blake2b(b"", key=key, person=person, digest_size=32).digest()
+
     def rekey(self) -> None:
         """Replace the key by one derived from it (spec 4.2); the counter is unchanged."""
         key = self._key

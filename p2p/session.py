@@ -30,12 +30,13 @@ from dataclasses import dataclass
 
 import msgspec
 
-from kith.p2p import wire
+from kith.p2p import channel_cipher, wire
+from kith.p2p.channel_cipher import AegisState
 from kith.p2p.errors import LocalProtocolError, RemoteProtocolError
 from kith.p2p.identity import DeviceCertificate, Identity, ed25519_to_x25519_public, name_problem
 from kith.p2p.noise import MAX_MESSAGE, CipherState, HandshakeState, NoiseError
 
-TAG = 16  # ChaCha20-Poly1305 tag
+TAG = 32  # the larger of the transport ciphers' tags (ChaCha20-Poly1305 16, AEGIS-256 32)
 MAX_CHUNK = MAX_MESSAGE - TAG - 1
 MAX_ASSEMBLED = 4 * 1024 * 1024
 _MORE, _LAST = b"\x01", b"\x00"
@@ -86,7 +87,8 @@ class Session:
         self.state = State.AWAIT_HANDSHAKE
         self.peer: PeerHello | None = None
         self._hello = wire.encode(
-            wire.Hello(wire.PROTOCOL_VERSION, identity.cert, name or identity.name)
+            wire.Hello(wire.PROTOCOL_VERSION, identity.cert, name or identity.name,
+                       channel_cipher.OFFERED)
         )
         self._hs: HandshakeState | None = HandshakeState(
             "XX", initiator, wire.PROLOGUE, s=identity.noise_static, hash_name="BLAKE2b"
@@ -95,8 +97,9 @@ class Session:
         self._chunks: list[bytes] = []
         self._chunks_size = 0
         self.max_assembled = MAX_ASSEMBLED  # bytes of one message being reassembled
-        self._send_cs: CipherState | None = None
-        self._recv_cs: CipherState | None = None
+        self._send_cs: CipherState | AegisState | None = None
+        self._recv_cs: CipherState | AegisState | None = None
+        self.cipher = "ChaChaPoly"  # the transport's, once open (p2p.channel_cipher)
         self._step = 0
         self._out = b""
 
@@ -140,31 +143,43 @@ class Session:
         """
         if self.state is State.CLOSED:
             raise LocalProtocolError("session is closed")
-        self._buf += data
+        buf: bytes | bytearray
+        if self._buf:
+            self._buf += data
+            buf = self._buf
+        else:  # (the usual case: nothing left over from the last read, no copy)
+            buf = data
         events: list[SessionEvent] = []
+        pos, end = 0, len(buf)
         try:
-            while len(self._buf) >= 2:
-                size = (self._buf[0] << 8) | self._buf[1]
-                if size == 0:
-                    raise RemoteProtocolError("empty frame")
-                if len(self._buf) < 2 + size:
-                    break
-                frame = bytes(self._buf[2 : 2 + size])
-                del self._buf[: 2 + size]
-                if self.state is State.OPEN:
-                    msg = self._transport(frame)
-                    if msg is not None:
-                        events.append(MessageReceived(msg))
-                else:
-                    done = self._handshake(frame)
-                    if done is not None:
-                        events.append(done)
+            with memoryview(buf) as view:
+                while end - pos >= 2:
+                    size = (buf[pos] << 8) | buf[pos + 1]
+                    if size == 0:
+                        raise RemoteProtocolError("empty frame")
+                    if end - pos < 2 + size:
+                        break
+                    frame = bytes(view[pos + 2 : pos + 2 + size])
+                    pos += 2 + size
+                    if self.state is State.OPEN:
+                        msg = self._transport(frame)
+                        if msg is not None:
+                            events.append(MessageReceived(msg))
+                    else:
+                        done = self._handshake(frame)
+                        if done is not None:
+                            events.append(done)
         except NoiseError as e:
             self.state = State.CLOSED
             raise RemoteProtocolError(f"noise: {e}") from e
         except RemoteProtocolError:
             self.state = State.CLOSED
             raise
+        finally:
+            if buf is self._buf:
+                del self._buf[:pos]
+            elif pos < end:
+                self._buf += memoryview(buf)[pos:]
         return events
 
     def pending_output(self) -> bytes:
@@ -224,33 +239,51 @@ class Session:
     def _finish(self, hs: HandshakeState, hello: wire.Hello) -> HandshakeComplete:
         if not hs.complete:
             raise RemoteProtocolError("handshake did not complete")
-        self._send_cs, self._recv_cs = hs.split()
+        send, recv = hs.split()
+        chosen = channel_cipher.choose(self._offered(), hello.ciphers)
+        if chosen is None:
+            self._send_cs, self._recv_cs = send, recv
+        else:
+            self._send_cs = channel_cipher.upgrade(send, chosen)
+            self._recv_cs = channel_cipher.upgrade(recv, chosen)
+            self.cipher = chosen
         self.peer = PeerHello(hello.cert, hello.name, hello.version, hs.handshake_hash)
         self._hs = None
         self.state = State.OPEN
         return HandshakeComplete(self.peer)
+
+    def _offered(self) -> tuple[str, ...]:
+        """The transport ciphers this side's hello named (tests replace the hello: one of
+        another layout named none)."""
+        try:
+            return wire.decode_hello(self._hello).ciphers
+        except (msgspec.DecodeError, UnicodeDecodeError):
+            return ()
 
     def _transport(self, frame: bytes) -> wire.Message | None:
         assert self._recv_cs is not None
         plain = self._recv_cs.decrypt_with_ad(b"", frame)
         if not plain:
             raise RemoteProtocolError("empty transport message")
-        flag, body = plain[:1], plain[1:]
-        if flag == _MORE:
-            self._chunks.append(body)
-            self._chunks_size += len(body)
+        flag = plain[0]
+        if flag == 1:  # more chunks follow
+            self._chunks.append(plain[1:])
+            self._chunks_size += len(plain) - 1
             if self._chunks_size > self.max_assembled:
                 raise RemoteProtocolError("chunked message too large")
             return None
-        if flag != _LAST:
+        if flag != 0:
             raise RemoteProtocolError("bad chunk flag")
+        body: bytes | memoryview
         if self._chunks:
-            if self._chunks_size + len(body) > self.max_assembled:
+            if self._chunks_size + len(plain) - 1 > self.max_assembled:
                 raise RemoteProtocolError("chunked message too large")
-            self._chunks.append(body)
+            self._chunks.append(plain[1:])
             body = b"".join(self._chunks)
             self._chunks.clear()
             self._chunks_size = 0
+        else:  # (one frame: decoded where it is, no copy)
+            body = memoryview(plain)[1:]
         try:
             return wire.decode_message(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as e:

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,29 @@ def change(
 
 def new_recovery_code(profile: Path, key: bytes, *, kdf: KdfParams | None = None) -> str:
     return KeyStore(profile).new_recovery_code(key, kdf=kdf)
+
+
+def files_need_sealing(profile: Path, key: bytes) -> bool:
+    """Files of the previous release are still plain under the profile (sealed at the
+    node's start, or before it with progress: :func:`seal_files`)."""
+    from kith.p2p.files import oldfiles
+    from kith.p2p.files.disk import Disk
+
+    return bool(oldfiles.plain_left(Disk(profile, key)))
+
+
+def seal_files(profile: Path, key: bytes,
+               progress: Callable[[int, int, int, int], None] | None = None) -> int:
+    """Seal the previous release's plain files with ``key`` (with the profile held; on a
+    thread: a second or so per GB); ``progress(files done, files, bytes done, bytes)``.
+    The number of files sealed."""
+    from kith.p2p.files.disk import Disk
+
+    disk = Disk(profile, key)
+    try:
+        return disk.seal_existing(progress)
+    finally:
+        disk.close_handles()
 
 
 def needs_migration(profile: Path) -> bool:

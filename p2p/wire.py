@@ -14,7 +14,10 @@ Sync messages (see ``p2p/sync.py``)::
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from msgspec import Meta
 
 from kith.p2p.files.protocol import (
     BlockPiece,
@@ -42,6 +45,10 @@ class Hello(msgspec.Struct, array_like=True, frozen=True):
     version: int
     cert: DeviceCertificate
     name: str  # the user's display name (may differ from the device name in the cert)
+    # The transport ciphers it can use besides ChaChaPoly (p2p.channel_cipher); earlier
+    # builds of version 2 send none and read past the field, so both keep talking.
+    ciphers: Annotated[tuple[Annotated[str, Meta(max_length=32)], ...],
+                       Meta(max_length=16)] = ()
 
 
 class Ping(msgspec.Struct, tag="ping", array_like=True, frozen=True):
@@ -124,7 +131,7 @@ def encode(msg: Message | Hello) -> bytes:
     return _encoder.encode(msg)
 
 
-def decode_message(data: bytes) -> Message:
+def decode_message(data: bytes | memoryview) -> Message:
     """Decode one transport message; raises msgspec.DecodeError (or ValidationError)."""
     msg: Message = _message_decoder.decode(data)
     return msg

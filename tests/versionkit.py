@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import msgspec
+
 from kith.p2p import wire
-from kith.p2p.identity import Identity
+from kith.p2p.identity import DeviceCertificate, Identity
 from kith.p2p.session import HandshakeComplete, MessageReceived, Session
 
 
@@ -13,6 +15,22 @@ def session_of_version(identity: Identity, *, initiator: bool, version: int) -> 
     """A session that introduces itself as Kith protocol ``version``."""
     s = Session(identity, initiator=initiator)
     s._hello = wire.encode(wire.Hello(version, identity.cert, identity.name))
+    return s
+
+
+class EarlierHello(msgspec.Struct, array_like=True, frozen=True):
+    """The Hello of the builds of protocol 2 before the ``ciphers`` field."""
+
+    version: int
+    cert: DeviceCertificate
+    name: str
+
+
+def earlier_build(identity: Identity, *, initiator: bool) -> Session:
+    """A session that introduces itself as a build before the field (it offers nothing)."""
+    s = Session(identity, initiator=initiator)
+    s._hello = msgspec.msgpack.encode(EarlierHello(wire.PROTOCOL_VERSION, identity.cert,
+                                                   identity.name))
     return s
 
 

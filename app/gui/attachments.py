@@ -74,6 +74,8 @@ class Attachments(QObject):
         self.files.fileChanged.connect(self.on_file_changed)
         self.viewer: QWidget | None = None
         self.transfers: QWidget | None = None
+        # a file clicked while its plain copy is being made: opened once it is there
+        self.open_when_ready: Item | None = None
 
     # -- the composer (app.gui.composerfiles) ---------------------------------------------
 
@@ -141,6 +143,13 @@ class Attachments(QObject):
 
     def activate(self, item: Item) -> None:
         state = item.info.get("state")
+        if state == "complete" and item.path is None and item.info.get("preparing"):
+            # (a sealed file's plain copy is made on a thread: opened once it is there,
+            # the window goes on meanwhile)
+            self.open_when_ready = item
+            self.window.statusBar().showMessage(
+                self.tr("Preparing {name} to open…").format(name=item.att.name), 5000)
+            return
         if state == "complete" and item.path is not None:
             if item.picture or (item.video and can_play_videos()):
                 self.show_viewer(item)
@@ -170,6 +179,8 @@ class Attachments(QObject):
             elif item.outgoing:
                 m.addAction(self.tr("Pause sending"),
                             lambda: self.files.act(item, "pause_sending"))
+        elif state == "complete":  # (its plain copy is being made)
+            m.addAction(self.tr("Open"), lambda: self.activate(item))
         elif state == "downloading":
             m.addAction(self.tr("Pause"), lambda: self.files.act(item, "pause"))
             m.addAction(self.tr("Cancel"), lambda: self.files.act(item, "cancel"))
@@ -208,6 +219,23 @@ class Attachments(QObject):
         QGuiApplication.clipboard().setMimeData(mime)
 
     def on_file_changed(self, file: bytes) -> None:
+        waiting = self.open_when_ready
+        if waiting is not None and waiting.file == file:
+            self.open_when_ready = None
+            try:
+                path = self.files.node.files.view_path(file)
+            except OSError:
+                path = None
+            if path is not None:
+                self.window.statusBar().clearMessage()
+                self.activate(Item(waiting.att, {**waiting.info, "path": str(path),
+                                                 "preparing": False}, waiting.outgoing))
+            else:
+                problem = self.files.node.files.view_problem(file)
+                if problem:
+                    self.window.bridge.error.emit(self.tr("Cannot open {name}: {reason}")
+                                                  .format(name=waiting.att.name,
+                                                          reason=problem))
         self.view.viewport().update()
         if self.transfers is not None and self.transfers.isVisible():
             self.transfers.refresh()  # type: ignore[attr-defined]

@@ -316,6 +316,9 @@ class FilesLayout:
         if state == "complete" and item.info.get("sending") == "paused":
             return QCoreApplication.translate("FilesLayout", "Sending paused · {size}").format(
                 size=size_text(size))
+        if state == "complete" and item.info.get("preparing"):
+            return QCoreApplication.translate("FilesLayout", "Preparing to open · {size}").format(
+                size=size_text(size))
         if state == "complete":
             if item.att.duration:
                 return f"{duration_text(item.att.duration)} · {size_text(size)} · " \

@@ -10,6 +10,7 @@ bar while a plain history is encrypted, and Settings → Protection.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ NONE_WARNING = (
     "Without protection the key lies next to your history: anyone who can read this "
     "computer's disk can read your messages."
 )
+
+log = logging.getLogger(__name__)
 
 
 class Cancelled(Exception):
@@ -382,6 +385,8 @@ async def unlock_profile(
             key = await recover(profile, parent, str(e), backend)
     if unlock.needs_migration(profile):
         await migrate_with_progress(profile, key, parent)
+    if unlock.files_need_sealing(profile, key):
+        await seal_files_with_progress(profile, key, parent)
     return key
 
 
@@ -416,6 +421,42 @@ async def migrate_with_progress(profile: Path, key: bytes, parent: QWidget | Non
         await asyncio.to_thread(unlock.migrate, profile, key, progress)
         await asyncio.sleep(0)  # the last progress calls
         show("swap", 1, 1)
+    finally:
+        bar.close()
+        bar.deleteLater()
+
+
+async def seal_files_with_progress(profile: Path, key: bytes, parent: QWidget | None) -> None:
+    """Seal the previous release's plain files in a worker thread, the bytes on a bar
+    (a failure is logged: they still read, and the node seals them at its start)."""
+    bar = QProgressDialog(QCoreApplication.translate("unlock", "Encrypting your files…"), "",
+                          0, 100, parent)
+    bar.setObjectName("sealingProgress")
+    bar.setWindowTitle("Kith")
+    bar.setCancelButton(None)  # (each file is sealed whole; an interruption loses nothing)
+    bar.setMinimumDuration(300)
+    bar.setAutoClose(False)
+    bar.setValue(0)
+    loop = asyncio.get_running_loop()
+    values: list[int] = []
+
+    def show(files: int, count: int, done: int, total: int) -> None:
+        value = 100 * done // total if total else 100
+        bar.setLabelText(QCoreApplication.translate(
+            "unlock", "Encrypting your files… ({done} of {count})").format(
+            done=files, count=count))
+        if not values or value > values[-1]:
+            values.append(value)
+            bar.setValue(value)
+
+    def progress(files: int, count: int, done: int, total: int) -> None:
+        loop.call_soon_threadsafe(show, files, count, done, total)
+
+    try:
+        await asyncio.to_thread(unlock.seal_files, profile, key, progress)
+        await asyncio.sleep(0)  # the last progress calls
+    except OSError as e:
+        log.warning("could not seal the previous release's files yet: %s", e)
     finally:
         bar.close()
         bar.deleteLater()

@@ -96,6 +96,9 @@ class FilesBase:
     def _reader_forget(self, file: bytes) -> None:
         raise NotImplementedError
 
+    def forget_view(self, file: bytes) -> None:
+        raise NotImplementedError
+
     def _have(self, file: bytes) -> FileHave:
         raise NotImplementedError
 

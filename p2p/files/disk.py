@@ -29,6 +29,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from kith.p2p import safefs
@@ -39,6 +40,9 @@ FOLDER = "files"
 ALL_SEALED = ".sealed"  # in files/: every file here is sealed (none left of the previous release)
 log = logging.getLogger("kith.p2p.files.disk")
 _PLAIN = None  # a path's key when it is a plain file
+# (files sealed so far, of all; bytes sealed so far, of all)
+SealProgress = Callable[[int, int, int, int], None]
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024, 1024)
 
 
 class Disk:
@@ -209,6 +213,37 @@ class Disk:
                 if done < len(nonce) + len(sealed):  # (rare: a short write)
                     _pwrite_all(fd, memoryview(nonce + sealed)[done:], where + done)
 
+    def write_block(self, file: bytes, offset: int, data: bytes) -> None:
+        """Write a whole block (verified) at ``offset``, a record's boundary, in one
+        system call: sealed, each of its records with a fresh nonce (OSError: ENOSPC
+        when the disk is full)."""
+        fd = self._writing.get(file)
+        if fd is None:
+            self.ensure()
+            fd = self._writing[file] = self._fd(self.partial(file), create=True)
+        if self.sealer is None:
+            _pwrite_all(fd, memoryview(data), offset)
+            return
+        key = self._keys.get(self.partial(file))
+        size = self._sizes.get(file)
+        if key is None or size is None:
+            raise OSError(errno.EINVAL, "a sealed partial file is written after open_partial")
+        first, at = divmod(offset, sl.UNIT)
+        if at or offset + len(data) > size:
+            raise OSError(errno.EINVAL, f"a block not on a record's boundary at {offset}")
+        for index in range(first, first + -(-len(data) // sl.UNIT)):
+            self._pending.pop((file, index), None)  # (pieces of an earlier try)
+        pieces = key.seal_block(first, data)
+        where = sl.record_offset(first)
+        done = 0
+        for start in range(0, len(pieces), _IOV_MAX):  # (a 16 MiB block: 512 pieces)
+            batch = pieces[start:start + _IOV_MAX]
+            total = sum(len(p) for p in batch)
+            n = os.pwritev(fd, batch, where + done)
+            if n < total:  # (rare: a short write)
+                _pwrite_all(fd, memoryview(b"".join(batch))[n:], where + done + n)
+            done += total
+
     def sync(self, file: bytes) -> None:
         """Make what was written to ``file``'s partial file durable (fsync)."""
         fd = self._writing.get(file) or self._fds.get(self.partial(file))
@@ -320,11 +355,29 @@ class Disk:
                 self._last[path] = (index, plain)
             out += plain
         skip = offset - first * sl.UNIT
-        return bytes(out[skip:skip + length])
+        if skip == 0 and len(out) == length:  # (a whole block: one copy less)
+            return bytes(out)
+        return bytes(memoryview(out)[skip:skip + length])
+
+    def plain_ready(self, file: bytes) -> Path | None:
+        """The path of :meth:`plain_path` if nothing needs making (the file is stored
+        plain, or its plain copy is there already), else None; cheap (a header and two
+        stats): for the loop, which leaves the copying to a thread."""
+        src = self.path(file)
+        if self.sealer is None or _read_header(src)[:len(sl.MAGIC)] != sl.MAGIC:
+            return src
+        target = self._view_folder() / file.hex()
+        try:
+            if target.stat().st_size == sl.plain_size(src.stat().st_size):
+                return target
+        except (OSError, ValueError):
+            pass
+        return None
 
     def plain_path(self, file: bytes) -> Path:
         """A path other programs can read ``file`` at: the file itself when stored plain,
-        else a plain copy made (once) in a private folder outside the profile."""
+        else a plain copy made (once) in a private folder outside the profile (about a
+        second per GiB: on a thread, see p2p.files.views)."""
         src = self.path(file)
         if self.sealer is None or _read_header(src)[:len(sl.MAGIC)] != sl.MAGIC:
             return src
@@ -397,66 +450,20 @@ class Disk:
         self._sizes.clear()
         shutil.rmtree(self._view_folder(), ignore_errors=True)  # (plain copies, pastes)
 
-    # -- sealing the previous release's plain files -----------------------------------------
+    # -- sealing the previous release's plain files (p2p.files.oldfiles) -------------------
 
-    def seal_existing(self) -> int:
-        """Seal, in place, every plain file and partial file the previous release left
-        (each atomically: a sealed copy beside it, checked, then renamed over it; an
-        interruption leaves each file either plain or sealed, both readable). Leftover
-        temporary copies are removed. Once all are sealed, a marker says so: from then on
-        a file that does not open with the key is an error, never read as plain. The
-        number of files sealed."""
-        if (self.sealer is None or not self.root.is_dir()
-                or (self.root / ALL_SEALED).exists()):
-            return 0
-        self.ensure()
-        for left in self.partial_root.glob("seal-*"):
-            left.unlink(missing_ok=True)
-        for left in self.partial_root.glob("import-*"):
-            left.unlink(missing_ok=True)
-        done = 0
-        paths = [p for p in self.root.iterdir() if _is_content_name(p.name)]
-        paths += [p for p in self.partial_root.iterdir()
-                  if p.name.endswith(".part") and _is_content_name(p.name[:-5])]
-        for path in sorted(paths):
-            if path.is_file() and self.sealer.open_header(_read_header(path)) is None:
-                self._close(path)
-                if path.parent == self.partial_root:  # (its bitmap was recorded unsynced)
-                    mark = self._recheck_mark(path.name[:-5])
-                    mark.touch(0o600)
-                    _sync_folder(self.partial_root)
-                self.seal_in_place(path)
-                done += 1
-        if done:
-            log.info("sealed %d file(s) of the previous release with the profile's key", done)
-        marker = self.root / ALL_SEALED
-        if not marker.exists():
-            marker.touch(0o600)
-            _sync_folder(self.root)
-        return done
+    def seal_existing(self, progress: SealProgress | None = None) -> int:
+        """Seal, in place, every plain file the previous release left; the number of files
+        sealed (see :func:`p2p.files.oldfiles.seal_existing`)."""
+        from kith.p2p.files import oldfiles
 
-    def seal_in_place(self, path: Path) -> None:
+        return oldfiles.seal_existing(self, progress)
+
+    def seal_in_place(self, path: Path, progress: Callable[[int], None] | None = None) -> None:
         """Seal the plain file at ``path`` atomically (see :meth:`seal_existing`)."""
-        assert self.sealer is not None
-        fd, tmp = tempfile.mkstemp(prefix=f"seal-{path.name[:16]}-", dir=self.partial_root)
-        try:
-            plain_hash = hashlib.blake2b(digest_size=32)
-            with os.fdopen(fd, "wb") as out, path.open("rb") as src:
-                writer = _SealedWriter(out, self.sealer)
-                while data := src.read(mf.READ_SIZE):
-                    plain_hash.update(data)
-                    writer.write(data)
-                key = writer.close()
-                out.flush()
-                os.fsync(out.fileno())
-            if _opened_hash(Path(tmp), key) != plain_hash.digest():
-                raise OSError(errno.EIO, f"the sealed copy of {path.name} does not read back")
-            os.replace(tmp, path)
-            _sync_folder(path.parent)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        from kith.p2p.files import oldfiles
+
+        oldfiles.seal_in_place(self, path, progress)
 
 
 class _Parts:
@@ -502,20 +509,6 @@ class _SealedWriter:
             self.buf = bytearray()
             self.index += 1
         return self.key
-
-
-def _opened_hash(path: Path, key: sl.FileKey) -> bytes:
-    h = hashlib.blake2b(digest_size=32)
-    with path.open("rb") as f:
-        f.seek(sl.HEADER)
-        index = 0
-        while record := f.read(sl.RECORD):
-            try:
-                h.update(key.open(index, record))
-            except sl.SealError as e:
-                raise OSError(errno.EIO, f"{path.name}: {e}") from e
-            index += 1
-    return h.digest()
 
 
 def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:

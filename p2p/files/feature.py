@@ -45,6 +45,7 @@ from kith.p2p.files.protocol import (
     FileStop,
 )
 from kith.p2p.files.serving import HELD_BACK, MAX_QUEUED, Serving
+from kith.p2p.files.views import Views
 from kith.p2p.kinds import GROUP, Applying, Part
 from kith.storage import Store
 from kith.storage.files import (
@@ -98,13 +99,14 @@ class _Attached(Part):
         self.gone = []
 
 
-class Files(Fetching, Serving):
+class Files(Fetching, Serving, Views):
     """Attachments and their transfer; see the module docstring. Serving lives in
     :mod:`p2p.files.serving`, downloading in :mod:`p2p.files.fetching`, what both share
     in :mod:`p2p.files.base`."""
 
     def __init__(self, core: Core) -> None:
         super().__init__(core)
+        self._views_init()
         net = core.net
         net.handlers[FileQuery] = self.on_query
         net.handlers[FileHave] = self.on_have
@@ -146,6 +148,7 @@ class Files(Fetching, Serving):
         for t in self.transfers.values():
             if t.dirty:
                 self._save_bitmap(t)
+        self._views_stop()  # (before the folder of plain copies goes)
         self.disk.close()
 
     # -- settings -------------------------------------------------------------------------
@@ -326,10 +329,18 @@ class Files(Fetching, Serving):
         }
         if state == FILE_COMPLETE:
             try:
-                out["path"] = str(self.disk.plain_path(a.id))
+                path = self.view_path(a.id)
             except OSError as e:
                 log.warning("file %s cannot be opened: %s", a.id.hex()[:12], e)
                 problem = problem or f"the stored file does not open: {e.strerror or e}"
+            else:
+                if path is not None:
+                    out["path"] = str(path)
+                elif self.preparing(a.id):  # (its plain copy is being made: a
+                    out["path"] = None      # FileChanged follows once it is there)
+                    out["preparing"] = True
+                else:
+                    problem = problem or self.view_problem(a.id)
         if a.width and a.height:
             out["width"], out["height"] = a.width, a.height
         if a.duration:

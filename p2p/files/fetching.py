@@ -184,6 +184,7 @@ class Fetching(FilesBase):
         """A complete file is gone from disk: say so, and fetch it again."""
         log.warning("file %s was removed from disk; fetching it again", file.hex()[:12])
         self.disk.forget_handle(file)
+        self.forget_view(file)
         self.core.db.update_file(
             file, state=FILE_REMOTE, bitmap=None,
             problem="the file was removed from disk; fetching it again",
@@ -272,17 +273,18 @@ class Fetching(FilesBase):
             return
         dl = t.dl
         outcome, at = dl.piece(peer.device_id, p.index, p.offset, p.data)
-        if outcome in (Outcome.WRITE, Outcome.CHECK):
-            # hashed, sealed and written on the hashing thread, in order
-            hasher = dl.hasher(p.index)
-            writer, file, data, piece_index = self.writer, p.file, p.data, p.index
-            self.hashing.update(
-                hasher, data, lambda: writer.write(file, at, data),
-                lambda e: self._write_failed(t, piece_index, e))
-            if outcome is Outcome.CHECK:
-                device, index = peer.device_id, p.index
-                self.hashing.check(hasher, dl.manifest.hashes[index],
-                                   lambda ok: self._checked(t, device, index, ok))
+        if outcome is Outcome.WRITE:  # (kept in its flight until the block is whole)
+            return
+        if outcome is Outcome.CHECK:
+            # hashed, then (if it matches) sealed and written on the hashing thread, in
+            # order with the other blocks: a block that fails its hash is never written
+            writer, file, index, device = self.writer, p.file, p.index, peer.device_id
+            start = dl.manifest.span(index)[0]
+            self.hashing.block(
+                dl.take_parts(index), dl.manifest.hashes[index],
+                lambda data: writer.write_block(file, start, data),
+                lambda ok: self._checked(t, device, index, ok),
+                lambda e: self._write_failed(t, index, e))
             return
         self._after_block(t, peer, p.index, outcome)
 
@@ -420,6 +422,7 @@ class Fetching(FilesBase):
         self.core.db.update_file(t.file, state=FILE_COMPLETE, bitmap=t.dl.bitmap.to_bytes(),
                                  problem="")
         self.complete_at.setdefault(t.file, set()).add(self.core.user_id)
+        self.forget_view(t.file)
         log.info("file %s complete (%d bytes)", t.file.hex()[:12], t.size)
         have = self._have(t.file)
         for peer in self.core.net.live():

@@ -2,9 +2,10 @@
 hashing (BLAKE2b releases the GIL), sealing (AEGIS-256 in libsodium, likewise) and writing
 overlap with decrypting the next frames on the event loop's thread: both cores work.
 
-Jobs run in the order they were given: a block's pieces (each hashed, then written by
-the callable given with it), then its check, whose result comes back on the loop
-(``call_soon_threadsafe``); :meth:`HashWorker.call` runs any other step in that order
+Jobs run in the order they were given: a whole block (:meth:`HashWorker.block`: hashed,
+written only if its hash matches, and the result told on the loop with
+``call_soon_threadsafe``), or a block's pieces (each hashed, then written by the callable
+given with it) then its check; :meth:`HashWorker.call` runs any other step in that order
 (opening or forgetting a partial file of the writer). A write that fails reports its
 error on the loop, and its block's check then fails. The thread starts on first use and
 ends with :meth:`HashWorker.stop` (after the jobs given before).
@@ -13,12 +14,14 @@ ends with :meth:`HashWorker.stop` (after the jobs given before).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
 _STOP = object()
+_BLOCK = object()  # (a job's tag: a whole block)
 
 
 class HashWorker:
@@ -48,6 +51,16 @@ class HashWorker:
         self._ensure()
         self._jobs.put((hasher, None, expected, done, None, None))
 
+    def block(self, parts: list[bytes], expected: bytes, write: Callable[[bytes], None],
+              done: Callable[[bool], None], failed: Callable[[OSError], None]) -> None:
+        """A whole block (its pieces in order): hash it; if it matches ``expected``,
+        ``write(data)`` it; then ``done(matched and written)`` on the loop; a write
+        that raises OSError tells ``failed(error)`` on the loop first. One job per block,
+        not per piece: the thread takes the GIL back a few times per block only (each
+        time it may wait for the loop's thread to let go of it)."""
+        self._ensure()
+        self._jobs.put((_BLOCK, parts, expected, done, write, failed))
+
     def call(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the thread after the jobs given before (errors are logged)."""
         if self._thread is None:
@@ -65,6 +78,10 @@ class HashWorker:
             if job is _STOP:
                 return
             hasher, data, expected, done, write, failed = job
+            if hasher is _BLOCK:
+                if not self._block(data, expected, done, write, failed):
+                    return
+                continue
             if hasher is None:
                 try:
                     write()
@@ -87,6 +104,19 @@ class HashWorker:
             self._failed.discard(id(hasher))
             if not self._tell(done, ok):
                 return
+
+    def _block(self, parts: list[bytes], expected: bytes, done: Callable[[bool], None],
+               write: Callable[[bytes], None], failed: Callable[[OSError], None]) -> bool:
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        del parts[:]  # (the pieces go now: the block is one buffer)
+        ok = hashlib.blake2b(data, digest_size=len(expected)).digest() == expected
+        if ok:
+            try:
+                write(data)
+            except OSError as e:
+                ok = False
+                self._tell(failed, e)
+        return self._tell(done, ok)
 
     def _tell(self, fn: Callable[..., None], arg: Any) -> bool:
         loop = self._loop

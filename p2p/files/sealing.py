@@ -86,6 +86,22 @@ class FileKey:
         nonce = secrets.token_bytes(NONCE)
         return nonce, nb.crypto_aead_aegis256_encrypt(data, _ad(index), nonce, self.key)
 
+    def seal_block(self, first: int, data: bytes) -> list[bytes]:
+        """Records ``first``, ``first + 1``… of ``data`` (cut in units; the last may be
+        shorter), as the pieces to write back to back from ``record_offset(first)``:
+        nonce, ciphertext and tag, nonce… (one call for all the nonces)."""
+        count = -(-len(data) // UNIT)
+        nonces = secrets.token_bytes(NONCE * count)
+        view = memoryview(data)
+        out: list[bytes] = []
+        key, encrypt = self.key, nb.crypto_aead_aegis256_encrypt
+        for i in range(count):
+            nonce = nonces[i * NONCE:(i + 1) * NONCE]
+            out.append(nonce)
+            out.append(encrypt(bytes(view[i * UNIT:(i + 1) * UNIT]), _ad(first + i), nonce,
+                               key))
+        return out
+
     def open(self, index: int, record: bytes | memoryview) -> bytes:
         rec = bytes(record)
         if len(rec) <= OVERHEAD:

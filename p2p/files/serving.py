@@ -7,6 +7,7 @@ import asyncio
 import collections
 import concurrent.futures
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kith.p2p.files.base import FilesBase, Upload, log
@@ -22,8 +23,19 @@ from kith.p2p.files.protocol import (
 from kith.storage.files import FILE_COMPLETE
 
 if TYPE_CHECKING:
+    from kith.p2p.connection import Connection
     from kith.p2p.network import Peer
 
+
+@dataclass
+class _Read:
+    """A block's read on the reader's thread."""
+
+    what: tuple[bytes, int]  # (file, block)
+    future: asyncio.Future[bytes]
+    partial: bool
+
+PIECES_PER_WRITE = 4  # pieces of a block encrypted and written at once (one system call)
 MAX_QUEUED = 1024  # block requests of one device waiting to be served (more: refused)
 HELD_BACK = "paused by the sender"  # why a block of a file whose sending is paused is refused
 
@@ -82,6 +94,7 @@ class Serving(FilesBase):
     async def _serve(self, peer: Peer) -> None:
         device = peer.device_id
         q = self.queues.setdefault(device, collections.deque())
+        ahead: _Read | None = None  # the next block's read, started while this one goes
         try:
             while q and peer.live:
                 file, index = q.popleft()
@@ -91,32 +104,25 @@ class Serving(FilesBase):
                 if reason:
                     conn.send(BlockRefused(file, index, reason))
                     continue
-                m = self._manifest(file)
-                assert m is not None
-                partial = not self.disk.complete(file)
-                start, length = m.span(index)
                 up = self.uploads.get((device, file))
                 if up is None:
                     up = self.uploads[(device, file)] = Upload(peer.name)
+                if ahead is not None and ahead.what == (file, index):
+                    read, ahead = ahead, None
+                else:
+                    read = self._start_read(file, index)
+                # the block after it is read and opened (unsealed) on the reader's thread
+                # while the loop encrypts and sends this one
+                if ahead is None and q and not self._block_problem(*q[0]):
+                    ahead = self._start_read(*q[0])
                 try:
-                    # read and opened (unsealed) on the reader's thread, while the loop
-                    # encrypts and sends what came before
-                    block = await self._read_block(file, start, length, partial)
+                    block = await read.future
                     if not peer.live or peer.conn is not conn:
                         return
-                    for off in range(0, length, PIECE):
-                        n = min(PIECE, length - off)
-                        data = block[off:off + n]
-                        conn.send(BlockPiece(file, index, off, data))
-                        self.served[file] += n
-                        self.served_to[(device, file)] += n
-                        up.sent += n
-                        if conn.congested:
-                            await conn.drain()
-                            if not peer.live or peer.conn is not conn:
-                                return
+                    if not await self._send_block(peer, conn, file, index, block, up):
+                        return
                 except FileNotFoundError:
-                    if not partial:
+                    if not read.partial:
                         self._missing(file)
                     conn.send(BlockRefused(file, index, "the file is not here any more"))
                 except OSError as e:
@@ -126,17 +132,50 @@ class Serving(FilesBase):
                 up.rate.add(up.sent, up.last)
                 await asyncio.sleep(0)  # (let what arrived meanwhile be read)
         finally:
+            if ahead is not None:
+                ahead.future.cancel()
             self.serving.discard(device)
             if not peer.live:
                 self.queues.pop(device, None)
 
-    async def _read_block(self, file: bytes, start: int, length: int, partial: bool) -> bytes:
+    async def _send_block(self, peer: Peer, conn: Connection, file: bytes, index: int,
+                          block: bytes, up: Upload) -> bool:
+        """Send ``block`` as its pieces (several to a write; their data not copied out of
+        the block); False if the connection went meanwhile."""
+        view = memoryview(block)
+        length = len(block)
+        batch: list[BlockPiece] = []
+        for off in range(0, length, PIECE):
+            n = min(PIECE, length - off)
+            # (msgspec encodes a memoryview as the bytes it shows)
+            batch.append(BlockPiece(file, index, off, view[off:off + n]))  # type: ignore[arg-type]
+            if len(batch) == PIECES_PER_WRITE or off + n >= length:
+                conn.send_many(batch)
+                sent = sum(len(p.data) for p in batch)
+                batch.clear()
+                self.served[file] += sent
+                self.served_to[(peer.device_id, file)] += sent
+                up.sent += sent
+                if conn.congested:
+                    await conn.drain()
+                    if not peer.live or peer.conn is not conn:
+                        return False
+        return True
+
+    def _start_read(self, file: bytes, index: int) -> _Read:
+        m = self._manifest(file)
+        assert m is not None
+        partial = not self.disk.complete(file)
+        start, length = m.span(index)
         if self._read_pool is None:
             self._read_pool = concurrent.futures.ThreadPoolExecutor(
                 1, thread_name_prefix="kith-files-read")
         reader = self.reader
-        return await asyncio.get_running_loop().run_in_executor(
+        future = asyncio.get_running_loop().run_in_executor(
             self._read_pool, lambda: reader.read(file, start, length, partial=partial))
+        # (a read ahead nobody awaits, its block asked no more: its error is not news)
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        return _Read((file, index), future, partial)
 
     def _reader_forget(self, file: bytes) -> None:
         """The reader's handles of ``file`` go (in order with its reads)."""

@@ -46,6 +46,7 @@ class _Flight:
     length: int
     received: int = 0
     hasher: Any = field(default_factory=new_hasher)
+    parts: list[bytes] = field(default_factory=list)  # (deferred: the pieces so far)
 
 
 class Download:
@@ -65,8 +66,10 @@ class Download:
         self.avoid: dict[int, set[bytes]] = {}  # block -> holders that sent it bad
         self.todo: collections.deque[int] = collections.deque(bitmap.missing())
         self.received_bytes = 0  # every piece byte that arrived (resends included)
-        # deferred: the caller hashes the pieces (on another thread: p2p.files.hashing)
-        # and reports each block's check with checked(); else piece() hashes them.
+        # deferred: piece() keeps the pieces of each block; once it is whole (CHECK) the
+        # caller takes them (take_parts), hashes and writes the block (on another
+        # thread: p2p.files.hashing) and reports its check with checked(); else piece()
+        # hashes them.
         self.deferred = deferred
 
     # -- holders --------------------------------------------------------------------------
@@ -151,7 +154,9 @@ class Download:
         self.received_bytes += len(data)
         if offset != f.received or f.received + len(data) > f.length:
             return self._bad(index, f), 0
-        if not self.deferred:
+        if self.deferred:
+            f.parts.append(data)
+        else:
             f.hasher.update(data)
         f.received += len(data)
         at = index * self.manifest.block_size + offset
@@ -164,6 +169,13 @@ class Download:
     def hasher(self, index: int) -> Any:
         """The running hash of block ``index`` in flight (deferred mode)."""
         return self.flight[index].hasher
+
+    def take_parts(self, index: int) -> list[bytes]:
+        """The pieces of block ``index``, whole now (deferred mode: CHECK), handed over
+        to be hashed and written; the flight keeps no reference to them."""
+        f = self.flight[index]
+        parts, f.parts = f.parts, []
+        return parts
 
     def checked(self, device: bytes, index: int, ok: bool) -> Outcome:
         """Block ``index`` from ``device`` arrived whole and its hash matched (``ok``)

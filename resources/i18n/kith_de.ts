@@ -61,6 +61,10 @@
         <translation>Übertragungen</translation>
     </message>
     <message>
+        <source>Preparing {name} to open…</source>
+        <translation>{name} wird zum Öffnen vorbereitet&#xa0;…</translation>
+    </message>
+    <message>
         <source>Open</source>
         <translation>Öffnen</translation>
     </message>
@@ -103,6 +107,10 @@
     <message>
         <source>Cannot save {name}: {reason}</source>
         <translation>{name} kann nicht gespeichert werden: {reason}</translation>
+    </message>
+    <message>
+        <source>Cannot open {name}: {reason}</source>
+        <translation>{name} lässt sich nicht öffnen: {reason}</translation>
     </message>
 </context>
 <context>
@@ -714,6 +722,10 @@
     <message>
         <source>Sending paused · {size}</source>
         <translation>Senden pausiert · {size}</translation>
+    </message>
+    <message>
+        <source>Preparing to open · {size}</source>
+        <translation>Wird zum Öffnen vorbereitet · {size}</translation>
     </message>
     <message>
         <source>Waiting for a device that has it · {have} of {size}</source>
@@ -2221,6 +2233,14 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>Encrypting your history…</source>
         <translation>Dein Verlauf wird verschlüsselt&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Encrypting your files…</source>
+        <translation>Deine Dateien werden verschlüsselt&#xa0;…</translation>
+    </message>
+    <message>
+        <source>Encrypting your files… ({done} of {count})</source>
+        <translation>Deine Dateien werden verschlüsselt&#xa0;… ({done} von {count})</translation>
     </message>
     <message>
         <source>Your history is encrypted the next time Kith starts.</source>

@@ -17,7 +17,9 @@ Measured:
    on the same loopback (``sendfile`` into a file), in the same run;
 3. **resume**: carol fetches it, is killed with SIGKILL at 50 %, starts again and
    finishes; alice counts the bytes she sent carol in all;
-4. the peak RSS (VmHWM) of each process.
+4. the peak RSS (VmHWM) of each process;
+5. the CPU time (user + sys, every thread) of each side during the fetch, per GiB: the
+   machine's other load disturbs it less than the wall time.
 
 Targets (issue 11): rate >= 1/3 of the plain copy's; peak RSS < 150 MB on either side;
 bytes sent to carol < 101 % of the file's size. The profiles have data keys, as the app
@@ -139,6 +141,8 @@ async def sender(root: Path) -> None:
                     with plain.open("rb") as f:
                         await loop.sock_sendfile(s, f)
                 emit({"copied": row.size})
+            elif cmd.get("cpu"):
+                emit({"cpu": time.process_time()})
             elif cmd.get("served_to"):
                 device = bytes.fromhex(cmd["served_to"])
                 emit({"served": node.files.served_to[(device, row.id)]})
@@ -194,10 +198,13 @@ async def receiver(root: Path, name: str, port: int, copy: bool) -> None:
 # -- the driver ----------------------------------------------------------------------------
 
 
+CHANNEL: list[str] = []  # (the children's --channel, when one was given)
+
+
 class Child:
     def __init__(self, root: Path, *args: str) -> None:
         self.p = subprocess.Popen(
-            [sys.executable, __file__, "--root", str(root), *args],
+            [sys.executable, __file__, "--root", str(root), *CHANNEL, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
@@ -225,9 +232,13 @@ def run(size: int, keys: bool = True) -> dict[str, Any]:
         asyncio.run(setup(root, size, keys))
         alice = Child(root, "--role", "sender")
         port = alice.read("ready")["ready"]
+        alice.send({"cpu": 1})
+        alice_cpu0 = alice.read("cpu")["cpu"]
 
         bob = Child(root, "--role", "receiver", "--name", "bob", "--port", str(port), "--copy")
         took = bob.read("seconds")
+        alice.send({"cpu": 1})
+        alice_cpu = alice.read("cpu")["cpu"] - alice_cpu0
         got = bob.read("copy_port")
         alice.send({"copy_port": got["copy_port"]})
         copy = bob.read("copy_seconds")
@@ -256,11 +267,15 @@ def run(size: int, keys: bool = True) -> dict[str, Any]:
     return {
         "size_mb": size / 1e6,
         "files_sealed_at_rest": keys,
+        "channel": CHANNEL[1] if CHANNEL else "best",
         "load_before": [round(x, 2) for x in load],
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "kith_seconds": round(took["seconds"], 2),
         "kith_mb_s": round(rate / 1e6, 1),
         "receiver_cpu_s": round(took["cpu"], 2),
+        "sender_cpu_s": round(alice_cpu, 2),
+        "cpu_s_per_gib": {"receiver": round(took["cpu"] * (1 << 30) / size, 2),
+                          "sender": round(alice_cpu * (1 << 30) / size, 2)},
         "plain_copy_seconds": round(copy["copy_seconds"], 2),
         "plain_copy_mb_s": round(copy_rate / 1e6, 1),
         "ratio": round(rate / copy_rate, 3),
@@ -287,7 +302,15 @@ def main() -> None:
     ap.add_argument("--copy", action="store_true")
     ap.add_argument("--plain-profiles", action="store_true",
                     help="profiles without a data key (files stored in clear)")
+    ap.add_argument("--channel", choices=["best", "chacha"], default="best",
+                    help="the channel's transport cipher: the best both offer (AEGIS-256), "
+                    "or ChaChaPoly as a node that offers none would use (to compare)")
     args = ap.parse_args()
+    if args.channel == "chacha":
+        from kith.p2p import channel_cipher
+
+        channel_cipher.OFFERED = ()
+        CHANNEL[:] = ["--channel", "chacha"]
     if args.role:
         prof = None
         if os.environ.get("KITH_PROFILE"):

@@ -260,3 +260,47 @@ def test_the_passphrase_is_checked_off_the_ui_thread_and_says_so(qtbot, qloop):
     qtbot.waitUntil(lambda: not dialog.isVisible())
     timer.stop()
     assert dialog.key == b"k" * 32 and dialog.result() == dialog.DialogCode.Accepted
+
+
+def test_the_previous_releases_files_are_encrypted_with_a_progress_bar(
+    tmp_path, qtbot, qloop, monkeypatch
+):
+    from kith.p2p.files.disk import Disk
+
+    profile = tmp_path / "p"
+    write_long_chat(profile, 100, lambda i: f"old message {i}")
+    old = Disk(profile)  # (files as the previous release stored them: plain)
+    sizes = (3_000_000, 2_000_000, 700)
+    for i, size in enumerate(sizes):
+        src = tmp_path / f"{i}.bin"
+        src.write_bytes(bytes([65 + i]) * size)
+        old.import_file(src)
+    labels: dict[int, list[str]] = {}
+    values: dict[int, list[int]] = {}
+
+    class Recording(unlock_ui.QProgressDialog):
+        def setValue(self, value: int) -> None:  # noqa: N802 (Qt's name)
+            labels.setdefault(id(self), []).append(self.labelText())
+            values.setdefault(id(self), []).append(value)
+            super().setValue(value)
+
+        def setLabelText(self, text: str) -> None:  # noqa: N802 (Qt's name)
+            labels.setdefault(id(self), []).append(text)
+            super().setLabelText(text)
+
+    monkeypatch.setattr(unlock_ui, "QProgressDialog", Recording)
+    task = qloop.create_task(unlock_ui.unlock_profile(profile))
+    click(qtbot, shown(qtbot, "protectionDialog"), "okButton")
+    write_down_code(qtbot)
+    qtbot.waitUntil(task.done, timeout=60_000)
+    key = task.result()
+    history, files = list(labels)  # (two bars: the history, then the files)
+    assert labels[history][0] == "Encrypting your history…"
+    assert labels[files][0] == "Encrypting your files…"
+    assert labels[files][-1] == "Encrypting your files… (3 of 3)"
+    assert values[files] == sorted(values[files]) and values[files][-1] == 100
+    assert len(set(values[files])) > 2
+    assert (profile / "files" / ".sealed").exists()
+    raw = b"".join(p.read_bytes() for p in (profile / "files").iterdir() if p.is_file())
+    assert b"A" * 1000 not in raw and b"B" * 1000 not in raw
+    assert not unlock_ui.unlock.files_need_sealing(profile, key)

@@ -54,7 +54,9 @@ async def test_nothing_readable_in_the_profile_folder(
         conv = (await src.files.send(dst.user_id, "", [tmp_path / name])).event.conv
         def arrived(d: Node = dst, c: bytes = conv, n: str = name) -> dict[str, Any] | None:
             got = [f for f in d.files.list_files(c) if f["name"] == n]
-            return got[0] if got and got[0]["state"] == FILE_COMPLETE else None
+            # (complete, and its plain copy made: on a thread, a FileChanged once there)
+            return got[0] if got and got[0]["state"] == FILE_COMPLETE and got[0]["path"] \
+                else None
 
         await until(arrived, alice, bob)
         got = arrived()
@@ -114,6 +116,7 @@ async def test_plain_profile_migrated_on_first_start_keeps_its_history(
     row = await alice.send_message("bob", "after the upgrade")
     assert await alice.wait_status(row, STATUS_DELIVERED, 10)
     assert bob.history("alice", limit=100)[-1].text == "after the upgrade"
+    await alice.files.prepare_views(r.file for r in alice.db.attachments(conv))
     [f] = alice.files.list_files(conv)  # (sealed in place at the start, still opens)
     assert f["state"] == FILE_COMPLETE and read(f["path"]) == SENT
     await nodes.stop(alice)

@@ -234,23 +234,23 @@ async def test_disk_full_pauses_with_the_space_needed_and_resume_finishes(
     bob.set_setting("auto_download", 0)
     conv, fid = await send(alice, bob, make_file(tmp_path / "f.bin", 2 * MB))
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, alice, bob)
-    real_write = bob.files.writer.write
+    real_write = bob.files.writer.write_block
     writes = {"n": 0}
 
     def full_write(file: bytes, offset: int, data: bytes) -> None:
         writes["n"] += 1
-        if writes["n"] > 5:
+        if writes["n"] > 3:  # (blocks of 128 KiB: the disk fills after three)
             raise OSError(errno.ENOSPC, "No space left on device")
         real_write(file, offset, data)
 
-    bob.files.writer.write = full_write  # type: ignore[method-assign]
+    bob.files.writer.write_block = full_write  # type: ignore[method-assign]
     bob.files.start(fid)
     await until(lambda: state_of(bob, conv) == FILE_PAUSED, alice, bob)
     f = only(bob, conv)
     assert "disk is full" in f["problem"] and "MB more are needed" in f["problem"]
     assert 0 < f["have"] < 2 * MB or f["have"] == 0
     assert [m.text for m in bob.history("alice")] == [""]  # nothing else harmed
-    bob.files.writer.write = real_write  # type: ignore[method-assign]
+    bob.files.writer.write_block = real_write  # type: ignore[method-assign]
     before = alice.files.served[fid]
     bob.files.start(fid)  # (kith resume)
     assert await bob.files.wait_complete(fid, 20)

@@ -3,6 +3,7 @@ and writes, tampering, and sealing the previous release's plain files in place."
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -169,3 +170,84 @@ def _undo(profile: Path) -> None:
             p.write_bytes(data)
     for p in disk.partial_root.glob("seal-*"):
         os.unlink(p)
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["sealed", "plain"])
+def test_whole_blocks_written_at_once_read_back(tmp_path: Path, key: bytes | None) -> None:
+    disk = Disk(tmp_path / "profile", key)
+    fid = b"\x06" * 32
+    block = 2 * sl.UNIT
+    data = data_of(2 * block + 777)  # (the last block is short, its last record too)
+    disk.open_partial(fid, len(data))
+    for start in (2 * block, 0, block):
+        disk.write_block(fid, start, data[start:start + block])
+    disk.write(fid, 0, data[:PIECE])  # (a piece-wise try left behind…)
+    disk.write_block(fid, 0, data[:block])  # (…is forgotten when the block comes whole)
+    assert disk.read(fid, 0, len(data), partial=True) == data
+    disk.sync(fid)
+    raw = disk.partial(fid).read_bytes()
+    assert (data[:64] in raw) is (key is None)
+    assert disk.finish(fid).stat().st_size == (sl.sealed_size(len(data)) if key else len(data))
+    assert disk.read(fid, block - 5, 10) == data[block - 5:block + 5]
+
+
+def test_a_block_off_a_record_boundary_or_past_the_end_is_refused(tmp_path: Path) -> None:
+    disk = Disk(tmp_path / "profile", KEY)
+    fid = b"\x07" * 32
+    disk.open_partial(fid, 3 * sl.UNIT)
+    with pytest.raises(OSError, match="boundary"):
+        disk.write_block(fid, 100, b"x" * sl.UNIT)
+    with pytest.raises(OSError, match="boundary"):
+        disk.write_block(fid, 2 * sl.UNIT, b"x" * (sl.UNIT + 1))
+
+
+def test_each_record_of_a_block_gets_its_own_nonce() -> None:
+    key = sl.FileKey(KEY)
+    data = data_of(3 * sl.UNIT)
+    pieces = key.seal_block(4, data)
+    nonces = pieces[0::2]
+    assert len(nonces) == 3 and len(set(nonces)) == 3
+    for i, (nonce, sealed) in enumerate(zip(nonces, pieces[1::2], strict=True)):
+        assert key.open(4 + i, nonce + sealed) == data[i * sl.UNIT:(i + 1) * sl.UNIT]
+    with pytest.raises(sl.SealError):
+        key.open(0, pieces[0] + pieces[1])  # (another index: does not open)
+
+
+def test_sealing_the_previous_releases_files_tells_its_progress(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    profile, files = _plain_profile(tmp_path)
+    # (a larger one, so that the bytes go in several steps)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data_of(40 * sl.UNIT, 5))
+    Disk(profile).import_file(big)
+    total = sum(len(d) for d in files.values()) + 40 * sl.UNIT
+    told: list[tuple[int, int, int, int]] = []
+    caplog.set_level(logging.INFO, logger="kith.p2p.files.oldfiles")
+    assert Disk(profile, KEY).seal_existing(lambda *a: told.append(a)) == 4
+    assert told[0] == (0, 4, 0, total) and told[-1] == (4, 4, total, total)
+    assert [t[2] for t in told] == sorted(t[2] for t in told) and len(told) > 6
+    assert [t[0] for t in told] == sorted(t[0] for t in told)
+    lines = [r.getMessage() for r in caplog.records if r.name == "kith.p2p.files.oldfiles"]
+    assert lines[0].startswith("sealing 4 file(s) of the previous release")
+    assert any("sealing the previous release's files:" in line and "%" in line
+               for line in lines)
+    assert lines[-1] == "sealed 4 file(s) of the previous release with the profile's key"
+    told.clear()
+    assert Disk(profile, KEY).seal_existing(lambda *a: told.append(a)) == 0 and told == []
+
+
+def test_the_cli_shows_the_sealing_lines_without_verbose() -> None:
+    import io
+
+    from kith.app.cli import setup_logging
+
+    sealing, root = logging.getLogger("kith.p2p.files.oldfiles"), logging.getLogger()
+    before, root_level, handlers = sealing.level, root.level, list(root.handlers)
+    try:
+        setup_logging(0, io.StringIO())
+        assert sealing.isEnabledFor(logging.INFO)
+    finally:
+        sealing.setLevel(before)
+        root.setLevel(root_level)
+        root.handlers[:] = handlers
