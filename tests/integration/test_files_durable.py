@@ -66,6 +66,13 @@ class CachingOs:
         os.fsync(fd)
 
 
+async def _plain_path(node: Any, conv: bytes, *others: Any) -> str:
+    """The listed path of the chat's one file, once its plain copy for other programs is
+    made (off the loop: listed as preparing until then)."""
+    await until(lambda: node.files.list_files(conv)[0].get("path") is not None, node, *others)
+    return str(node.files.list_files(conv)[0]["path"])
+
+
 def _read(path: str | Path) -> bytes:
     return Path(path).read_bytes()
 
@@ -139,8 +146,7 @@ async def test_a_block_is_recorded_only_once_its_data_is_durable(
                 alice, bob)
     assert recorded, "no bitmap was recorded on the way"
     assert lost == [], f"blocks recorded as verified but not durable: {sorted(set(lost))}"
-    [got] = bob.files.list_files(conv)
-    assert _read(got["path"]) == _read(src)
+    assert _read(await _plain_path(bob, conv, alice)) == _read(src)
 
 
 async def test_blocks_the_previous_release_recorded_are_checked_again_on_resume(
@@ -188,6 +194,6 @@ async def test_blocks_the_previous_release_recorded_are_checked_again_on_resume(
                 and bob.db.file(fid).state == FILE_COMPLETE, alice, bob, timeout=20)
     assert lost in served  # asked again
     assert not set(served) & (recorded_before - {lost})  # and only that one of the half
-    [got] = bob.files.list_files(bob.db.attachments_of(fid)[0].conv)
-    assert _read(got["path"]) == _read(src)
+    conv = bob.db.attachments_of(fid)[0].conv
+    assert _read(await _plain_path(bob, conv, alice)) == _read(src)
     assert not bob.files.disk.needs_recheck(fid)
