@@ -99,6 +99,10 @@ class DesktopNotifications:
         self._ids: dict[bytes, int] = {}  # key -> token of its notification (on screen soon)
         self._nids: dict[int, int] = {}  # token -> the server's id, once it is shown
         self._open: dict[int, bytes] = {}  # server id -> key, while on screen
+        # signals for an id whose Notify reply is not handled yet: the bus delivers the
+        # reply first, but the signal's handler runs before the awaiting coroutine resumes
+        # (a click right after the notification showed must not be lost)
+        self._early: dict[int, tuple[str, str | int]] = {}
         self._tokens = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()  # one call to the server at a time, in order
@@ -199,6 +203,14 @@ class DesktopNotifications:
                 return
             self._nids[token] = nid
             self._open[nid] = key
+            early = self._early.pop(nid, None)
+            if early is not None:
+                signal, arg = early
+                if signal == "action":
+                    self._on_action(nid, str(arg))
+                else:
+                    self._on_closed(nid, int(arg))
+                return
             if self._ids.get(key) != token:  # read or replaced while it was on its way
                 await self._withdraw(notifier, token)
 
@@ -219,15 +231,28 @@ class DesktopNotifications:
 
     def _on_action(self, nid: int, action: str) -> None:
         key = self._open.pop(nid, None)
-        if key is None or action != "default":
+        if key is None:
+            self._remember_early(nid, ("action", action))
+            return
+        if action != "default":
             return
         self._drop_key(key, nid)
         self.on_clicked(key)
 
-    def _on_closed(self, nid: int, _reason: int) -> None:
+    def _on_closed(self, nid: int, reason: int) -> None:
         key = self._open.pop(nid, None)
         if key is not None:
             self._drop_key(key, nid)
+        else:
+            self._remember_early(nid, ("closed", reason))
+
+    def _remember_early(self, nid: int, signal: tuple[str, str | int]) -> None:
+        """A signal for an id we have not stored yet (or one already gone: then it is
+        never asked for). Kept few: only the newest ids can still be on their way."""
+        if self._lock.locked():  # a Notify is on its way
+            self._early[nid] = signal
+            while len(self._early) > 16:
+                del self._early[next(iter(self._early))]
 
     def _drop_key(self, key: bytes, nid: int) -> None:
         token = self._ids.get(key)

@@ -68,6 +68,7 @@ class FakeNotificationServer(ServiceInterface):
         super().__init__(NAME)
         self.shown: list[Shown] = []
         self.closed: list[int] = []
+        self.click_at_once = False  # the user clicks before Notify's reply is on its way
 
     @dbus_method()
     def Notify(self, app_name: DBusStr, replaces_id: DBusUInt32, app_icon: DBusStr,
@@ -75,6 +76,8 @@ class FakeNotificationServer(ServiceInterface):
                expire_timeout: DBusInt32) -> DBusUInt32:
         nid = replaces_id or len(self.shown) + 1
         self.shown.append(Shown(nid, app_name, app_icon, summary, body, list(actions)))
+        if self.click_at_once:
+            self.ActionInvoked(nid, "default")  # (sent before the reply)
         return nid
 
     @dbus_method()
@@ -188,6 +191,19 @@ def test_a_native_notification_for_a_message_and_clicking_it_opens_the_chat(
     qtbot.waitUntil(lambda: alice.window.windowTitle() == "alice")  # read
     assert alice.notifier.desktop.keys() == []
     assert server.closed == [first.id]  # the clicked one is the server's to close
+
+
+def test_a_click_that_comes_before_the_notifications_id_still_opens_the_chat(
+        notification_server, kith_apps, qtbot, aw):
+    """The click's signal can be handled before the reply that names its id (the bus
+    delivers both in one read; the handler runs before the awaiting code resumes)."""
+    server = notification_server
+    alice, bob = _unfocused_friends(kith_apps, qtbot, aw)
+    server.click_at_once = True
+    bob.node.queue_message(alice.node.user_id, "quick!")
+    qtbot.waitUntil(lambda: len(server.shown) == 1)
+    qtbot.waitUntil(lambda: alice.window.current == bob.node.user_id, timeout=20000)
+    assert alice.notifier.desktop.keys() == []
 
 
 def test_reading_the_chat_withdraws_its_notification_and_quitting_withdraws_the_rest(
