@@ -172,21 +172,31 @@ class Disk:
             self.seal_in_place(part)  # a previous release's plain partial file
         self._fd(part, create=True)
 
-    def write(self, file: bytes, offset: int, data: bytes) -> None:
-        """Write at ``offset`` of the partial file (OSError: ENOSPC when the disk is full).
-        Sealed, a record is written once its last byte came: the pieces of a block come
-        in order from its start (a piece at a record's start begins it again)."""
-        fd = self._writing.get(file)  # (the hot path: no path built per piece)
-        if fd is None:  # (_close forgets it)
+    def _writer(self, file: bytes, offset: int, data: bytes) -> tuple[int, sl.FileKey, int] | None:
+        """The partial file's descriptor (opened once: the hot path builds no path per
+        write; _close forgets it), its sealing key and the file's size; None once
+        ``data`` is written as it is (no sealing)."""
+        fd = self._writing.get(file)
+        if fd is None:
             self.ensure()
             fd = self._writing[file] = self._fd(self.partial(file), create=True)
         if self.sealer is None:
             _pwrite_all(fd, memoryview(data), offset)
-            return
+            return None
         key = self._keys.get(self.partial(file))
         size = self._sizes.get(file)
         if key is None or size is None:
             raise OSError(errno.EINVAL, "a sealed partial file is written after open_partial")
+        return fd, key, size
+
+    def write(self, file: bytes, offset: int, data: bytes) -> None:
+        """Write at ``offset`` of the partial file (OSError: ENOSPC when the disk is full).
+        Sealed, a record is written once its last byte came: the pieces of a block come
+        in order from its start (a piece at a record's start begins it again)."""
+        opened = self._writer(file, offset, data)
+        if opened is None:
+            return
+        fd, key, size = opened
         view = memoryview(data)
         while view:
             index, at = divmod(offset, sl.UNIT)
@@ -217,17 +227,10 @@ class Disk:
         """Write a whole block (verified) at ``offset``, a record's boundary, in one
         system call: sealed, each of its records with a fresh nonce (OSError: ENOSPC
         when the disk is full)."""
-        fd = self._writing.get(file)
-        if fd is None:
-            self.ensure()
-            fd = self._writing[file] = self._fd(self.partial(file), create=True)
-        if self.sealer is None:
-            _pwrite_all(fd, memoryview(data), offset)
+        opened = self._writer(file, offset, data)
+        if opened is None:
             return
-        key = self._keys.get(self.partial(file))
-        size = self._sizes.get(file)
-        if key is None or size is None:
-            raise OSError(errno.EINVAL, "a sealed partial file is written after open_partial")
+        fd, key, size = opened
         first, at = divmod(offset, sl.UNIT)
         if at or offset + len(data) > size:
             raise OSError(errno.EINVAL, f"a block not on a record's boundary at {offset}")
