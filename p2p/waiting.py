@@ -92,7 +92,9 @@ class Waiting:
         """Must our next event in ``conv`` wait?"""
         if conv in self.held:
             return True  # (behind what waits already: in order)
-        return bool(self.gate.unsure) and self.gate.holds(conv, self.owner.holders(conv))
+        # (only an unsure log asks who may hold it: that reads the devices table, and
+        # every event we write comes through here)
+        return conv in self.gate.unsure and self.gate.holds(conv, self.owner.holders(conv))
 
     def hold(self, conv: bytes, body: msgspec.Struct, time_ms: int) -> ev.SignedEvent:
         """A provisional event of ours, kept on disk before this returns (the write is
@@ -128,6 +130,8 @@ class Waiting:
         return e
 
     def is_held(self, event_id: bytes) -> bool:
+        if not self.held:
+            return False  # (every message sent asks: nothing waits, almost always)
         return any(e.id == event_id for run in self.held.values() for e, _ in run)
 
     # -- what opens a log ------------------------------------------------------------
