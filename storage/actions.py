@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kith.storage.base import StoreBase
 from kith.storage.messages import _MESSAGE_SELECT, _message
-from kith.storage.rows import MessageRow, event_key
+from kith.storage.rows import MessageRow
 
 WINDOW_MS = 24 * 3600 * 1000  # edit and unsend: within 24 h of sending, by the author's clock
 MAX_EDITS = 10
@@ -88,6 +88,10 @@ class ActionsPart(StoreBase):
         def in_search_index(self, rowid: int) -> bool: ...
 
         def chat_cut(self, conv: bytes) -> int: ...
+
+        def unkeyed(self) -> dict[bytes, int]: ...
+
+        def _where_id(self, event_id: bytes, alias: str = "") -> tuple[str, tuple[Any, ...]]: ...
 
     # -- recording ---------------------------------------------------------------------
 
@@ -251,9 +255,8 @@ class ActionsPart(StoreBase):
         return None if when is None else int(when)
 
     def _settle(self, target: bytes, now: int, out: Settled) -> None:
-        found = self._conn.execute(
-            _ROW + "WHERE ekey = ? AND event_id = ?", (event_key(target), target)
-        ).fetchone()
+        where, args = self._where_id(target)
+        found = self._conn.execute(_ROW + "WHERE " + where, args).fetchone()
         if found is None:
             return  # not here (yet): what names it waits for it
         row = _Row(*found)
@@ -407,17 +410,10 @@ class ActionsPart(StoreBase):
 
     def message_by_id(self, event_id: bytes, conv: bytes | None = None) -> MessageRow | None:
         """A message by its event id (in ``conv`` only, if given)."""
-        key = event_key(event_id)
-        if conv is None:
-            row = self._conn.execute(
-                _MESSAGE_SELECT + "WHERE m.ekey = ? AND m.event_id = ?", (key, event_id)
-            )
-        else:
-            row = self._conn.execute(
-                _MESSAGE_SELECT + "WHERE m.ekey = ? AND m.event_id = ? AND m.conv = ?",
-                (key, event_id, conv),
-            )
-        found = row.fetchone()
+        where, args = self._where_id(event_id, "m.")
+        if conv is not None:
+            where, args = where + " AND m.conv = ?", (*args, conv)
+        found = self._conn.execute(_MESSAGE_SELECT + "WHERE " + where, args).fetchone()
         return None if found is None else _message(found)
 
     def find_message_ids(self, conv: bytes, hex_prefix: str, limit: int = 3) -> list[bytes]:
@@ -439,15 +435,17 @@ class ActionsPart(StoreBase):
         """(emoji, user) of each target's reactions, oldest first (same conversation,
         not unsent)."""
         out: dict[bytes, list[tuple[str, bytes]]] = {}
+        unkeyed = self.unkeyed()
         for i in range(0, len(targets), 400):
             chunk = list(targets[i : i + 400])
             marks = ",".join("?" * len(chunk))
+            wanted = set(chunk)
             shown = {  # the targets here, not unsent, by conversation
                 (r[0], r[1]) for r in self._conn.execute(
-                    f"SELECT event_id, conv FROM messages WHERE ekey IN ({marks}) "  # noqa: S608
-                    "AND unsent = 0",
-                    [event_key(t) for t in chunk],
-                )
+                    "SELECT event_id, conv FROM messages WHERE (rowid IN (SELECT msg FROM "  # noqa: S608
+                    f"message_keys WHERE key IN ({marks})) OR rowid IN ({marks})) AND unsent = 0",
+                    [t[-8:] for t in chunk] + [unkeyed.get(t, 0) for t in chunk],
+                ) if r[0] in wanted
             }
             for target, emoji, user, conv in self._conn.execute(
                 "SELECT target, emoji, user_id, conv FROM reactions "  # noqa: S608

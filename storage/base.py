@@ -31,6 +31,11 @@ class StoreBase:
         except BaseException:
             self._depth = 0
             self._conn.execute("ROLLBACK")
+            self._rolled_back()
             raise
         self._depth = 0
         self._conn.execute("COMMIT")
+
+    def _rolled_back(self) -> None:
+        """A transaction was rolled back: the parts drop what they keep in memory of
+        rows it wrote (each part extends this)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import operator
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kith.storage.base import StoreBase
-from kith.storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow, event_key
+from kith.storage.rows import STATUS_DELIVERED, STATUS_READ, MemberRow, MessageRow
 
 _MESSAGE_SELECT = """
 SELECT m.event_id, m.conv, m.author, m.sender, m.seq, m.lamport, m.time, m.text, m.outgoing,
@@ -27,8 +27,17 @@ _columns = operator.attrgetter(
 )
 
 
-def _message_columns(m: MessageRow) -> tuple[Any, ...]:
-    return (*_columns(m), event_key(m.event_id))  # (ekey: storage/actions.py)
+# Messages are found by event id (the target of a reaction, an edit, an unsend, a reply).
+# An id is a hash, so an index of ids takes every new message on a random page: a commit
+# of 50 messages rewrote some 40 pages of the old index on ``ekey`` (schema 8), most of
+# what the commit wrote and, encrypted, most of what it encrypted. Since schema 12 the
+# keys (an id's last 8 bytes) live in ``message_keys`` and go in in batches: a new
+# message is found through :meth:`MessagesPart.unkeyed` (id -> rowid in memory; on disk,
+# every message above ``message_keys_upto``) until UNKEYED_ROWS of them are there, and
+# then their keys go in at once, in key order, touching each page of the index at most
+# once. (Giving the rows themselves their ``ekey`` later cost more than it saved: it
+# rewrites every row.) Measured with tests/bench/bench_cipher.py --only store.
+UNKEYED_ROWS = 8192
 
 
 def _message(r: Sequence[Any]) -> MessageRow:
@@ -40,6 +49,8 @@ def _message(r: Sequence[Any]) -> MessageRow:
 
 class MessagesPart(StoreBase):
     """Conversations with members, messages with their full-text index, receipt marks."""
+
+    _unkeyed: dict[bytes, int] | None = None  # messages with no ekey yet; None: not read
 
 
     def ensure_conversation(
@@ -110,12 +121,22 @@ class MessagesPart(StoreBase):
             return
         with self.transaction():
             (last,) = self._conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()
+            before = self._conn.total_changes
             self._conn.executemany(
                 "INSERT OR IGNORE INTO messages "
                 "(event_id, conv, author, sender, seq, lamport, time, text, outgoing, "
-                "reply_to, timer, ekey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                map(_message_columns, rows),  # (outgoing: a bool is stored as 0/1)
+                "reply_to, timer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                map(_columns, rows),  # (outgoing: a bool is stored as 0/1)
             )
+            added: Iterable[tuple[bytes, int]]
+            if self._conn.total_changes - before == len(rows):  # (none was there: their
+                added = zip((m.event_id for m in rows), range(last + 1, last + 1 + len(rows)),
+                            strict=True)
+            else:  # rowids follow each other from the last one)
+                added = self._conn.execute(
+                    "SELECT event_id, rowid FROM messages WHERE rowid > ?", (last,)
+                ).fetchall()
+            self._add_unkeyed(added)
             if not index:
                 # (what is above ``after`` waits; it may wait already, from earlier)
                 self._conn.execute(
@@ -127,6 +148,61 @@ class MessagesPart(StoreBase):
                     "WHERE rowid > ?",
                     (last,),
                 )
+
+    def unkeyed(self) -> dict[bytes, int]:
+        """Event id -> rowid of the messages whose keys are not in ``message_keys`` yet
+        (read once; an entry may name a row deleted since: the lookups check the id)."""
+        if self._unkeyed is None:
+            self._unkeyed = dict(self._conn.execute(
+                "SELECT event_id, rowid FROM messages "
+                "WHERE rowid > (SELECT upto FROM message_keys_upto)"
+            ).fetchall())
+        return self._unkeyed
+
+    def _add_unkeyed(self, added: Iterable[tuple[bytes, int]]) -> None:
+        unkeyed = self.unkeyed()
+        (upto,) = self._conn.execute("SELECT upto FROM message_keys_upto").fetchone()
+        at_once = []  # (a rowid taken again after the newest rows were deleted)
+        for event_id, rowid in added:
+            if rowid > upto:
+                unkeyed[event_id] = rowid
+            else:
+                at_once.append((event_id[-8:], rowid))
+        if at_once:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO message_keys (key, msg) VALUES (?, ?)", at_once
+            )
+        if len(unkeyed) >= UNKEYED_ROWS:
+            self.key_messages()
+
+    def key_messages(self) -> int:
+        """Put the keys of every message not keyed yet into ``message_keys``, in key
+        order (one transaction; the caller's if there is one); how many."""
+        rows = sorted((e[-8:], r) for e, r in self.unkeyed().items())
+        with self.transaction():
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO message_keys (key, msg) VALUES (?, ?)", rows
+            )
+            self._conn.execute(
+                "UPDATE message_keys_upto SET upto = "
+                "max(upto, (SELECT coalesce(max(rowid), 0) FROM messages))"
+            )
+            self._unkeyed = {}
+        return len(rows)
+
+    def _where_id(self, event_id: bytes, alias: str = "") -> tuple[str, tuple[Any, ...]]:
+        """The condition that finds the message of ``event_id`` through an index (a key
+        may also name a row deleted since, or another id with the same last bytes: the
+        id itself decides)."""
+        rowid = self.unkeyed().get(event_id)
+        if rowid is not None:
+            return f"{alias}rowid = ? AND {alias}event_id = ?", (rowid, event_id)
+        return (f"{alias}rowid IN (SELECT msg FROM message_keys WHERE key = ?) "  # noqa: S608
+                f"AND {alias}event_id = ?", (event_id[-8:], event_id))
+
+    def _rolled_back(self) -> None:
+        super()._rolled_back()
+        self._unkeyed = None  # (read again: it may hold rows that are not there, or lack some)
 
     def index_pending(self) -> int | None:
         """Put the messages that wait for the search index into it (one statement, in

@@ -463,8 +463,39 @@ def _search_pending(db: sqlite_utils.Database) -> None:
     )
 
 
+def _message_keys(db: sqlite_utils.Database) -> None:
+    # Messages are found by event id through ``message_keys`` (an id's last 8 bytes ->
+    # rowid), filled in batches (storage/messages.py, UNKEYED_ROWS): the messages above
+    # ``upto`` have no key there yet. It replaces the index on ``messages.ekey``, which
+    # took every new message on a random page of itself; that column is no longer
+    # written (rows of earlier releases keep their values). Keys of deleted messages may
+    # stay behind: a key only leads to a row, the id decides.
+    db.execute(
+        """
+        CREATE TABLE message_keys (
+            key BLOB NOT NULL,
+            msg INTEGER NOT NULL,
+            PRIMARY KEY (key, msg)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        "INSERT INTO message_keys (key, msg) "
+        "SELECT substr(event_id, -8), rowid FROM messages ORDER BY 1, 2"
+    )
+    db.execute(
+        "CREATE TABLE message_keys_upto (one INTEGER PRIMARY KEY CHECK (one = 1), "
+        "upto INTEGER NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO message_keys_upto (one, upto) "
+        "SELECT 1, coalesce(max(rowid), 0) FROM messages"
+    )
+    db.execute("DROP INDEX messages_event")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _search_pending,
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _search_pending, _message_keys,
 ]
 LATEST = len(MIGRATIONS)
 
