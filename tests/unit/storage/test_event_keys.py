@@ -187,3 +187,26 @@ def test_a_rowid_taken_again_below_the_keyed_ones_is_keyed_at_once(store: Store)
     found = store.message_by_id(newer.event_id)
     assert found is not None and found.text == newer.text
     assert store.message_by_id(rows[-1].event_id) is None
+
+
+def test_a_repaired_database_finds_every_message_by_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kith.storage import integrity
+
+    monkeypatch.setattr(kith.storage.messages, "UNKEYED_ROWS", 5)
+    path = tmp_path / "kith.db"
+    s = Store(path)
+    rows = [_row(i) for i in range(1, 8)]  # five keyed, two not
+    s.insert_messages(rows[:5])
+    s.insert_messages(rows[5:])
+    s.close()
+    integrity.repair(path, None)
+    s = Store(path)
+    try:
+        assert _unkeyed(s) == 0  # (the repair made every key again)
+        for r in rows:
+            found = s.message_by_id(r.event_id)
+            assert found is not None and found.text == r.text
+    finally:
+        s.close()
