@@ -59,8 +59,9 @@ KEY_BYTES = 32
 # of the index on the random ``ekey`` (schema 12 replaced it by ``message_keys``, filled
 # in batches, see storage/messages.py: the encrypted store's write CPU per 40k messages
 # went from 2.45-2.60 s to 1.60-1.87 s, plain from 1.71-1.75 to 1.25-1.48). The page
-# size trades bytes against pages: 2048 made one-message commits ~25 % cheaper but the bulk commits of a history sync
-# dearer (receiver CPU +30-40 %); 8192 wrote more bytes and helped neither; 4096 stays.
+# size trades bytes against pages: 2048 made one-message commits ~25 % cheaper but the
+# bulk commits of a history sync dearer (receiver CPU +30-40 %); 8192 wrote more bytes
+# and helped neither; 4096 stays.
 # A bigger page cache and an FTS5 page size that fits the 4048 usable bytes of a page
 # changed nothing measurable. cipher_memory_security must stay OFF (this build's default): ON
 # made each commit 6-8 times dearer.
