@@ -78,6 +78,7 @@ class EventLog:
         self._pending: list[tuple[ev.SignedEvent, msgspec.Struct]] = []
         self._waiters: list[asyncio.Future[None]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._answering = False  # write() takes what its parts queue: no group commit for it
         self.problem: str | None = None  # why the last write failed, until one succeeds
         # The restore window (p2p.restore): our events of unsure logs wait there, in
         # order, kept on disk, until the log opens (p2p.waiting).
@@ -202,6 +203,8 @@ class EventLog:
         await fut
 
     def _schedule(self) -> None:
+        if self._answering:
+            return
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(
                 self._flush_loop(), name="kith-flush"
@@ -291,8 +294,12 @@ class EventLog:
         went in. On a failed write nothing is stored and our events stay queued."""
         queued, heads = list(self._pending), dict(self.heads)
         leaving, self.waiting.leaving = self.waiting.leaving, []
-        for part in batch.parts:
-            part.answer()
+        self._answering = True
+        try:
+            for part in batch.parts:
+                part.answer()
+        finally:
+            self._answering = False
         own = self._sign_tips(self._pending)
         self._pending = []
         core = self.core

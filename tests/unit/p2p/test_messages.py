@@ -72,6 +72,16 @@ async def test_one_delivery_receipt_per_log_is_written_with_the_messages(me: Me)
     assert [b for _, _, b in me.mine(conv_c)] == [ReceiptBody("delivered", carol.device, 1)]
 
 
+async def test_receipts_written_with_their_batch_start_no_group_commit(me: Me) -> None:
+    bob, conv = _contact(me)
+    log = me.core.log
+    apply(me, [bob.event(conv, Msg("hi"))])
+    assert [b for _, _, b in me.mine(conv)] == [ReceiptBody("delivered", bob.device, 1)]
+    assert log._flusher is None or log._flusher.done()  # (it would find nothing to do)
+    me.node.queue_message(bob.user, "and ours")  # our own event still starts one
+    assert log._flusher is not None and not log._flusher.done()
+
+
 def _fail_messages(me: Me, monkeypatch: pytest.MonkeyPatch) -> None:
     def full(rows: object, **kw: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
