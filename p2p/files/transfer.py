@@ -52,12 +52,14 @@ class _Flight:
 class Download:
     """The state of fetching one file (its manifest known)."""
 
-    def __init__(self, m: Manifest, bitmap: Bitmap, *, window_bytes: int = WINDOW_BYTES,
+    def __init__(self, m: Manifest, bitmap: Bitmap, *, window_bytes: int | None = None,
                  deferred: bool = False) -> None:
         if bitmap.count != block_count(m.size, m.block_size):
             raise ValueError("the bitmap does not fit the manifest")
         self.manifest = m
         self.bitmap = bitmap
+        if window_bytes is None:  # (read now: a benchmark may set another)
+            window_bytes = WINDOW_BYTES
         self.window = max(MIN_WINDOW, window_bytes // m.block_size)
         self.holders: dict[bytes, Bitmap | None] = {}  # device -> its blocks (None: all)
         self.flight: dict[int, _Flight] = {}
