@@ -94,7 +94,7 @@ async def read_command() -> dict[str, Any]:
 # -- setup (not measured) ----------------------------------------------------------------
 
 
-async def setup(root: Path, size: int, keys: bool) -> None:
+async def setup(root: Path, size: int, keys: bool, quiet: bool = False) -> None:
     nodes = {}
     for name in ("alice", "bob", "carol"):
         key = os.urandom(32) if keys else None
@@ -120,7 +120,8 @@ async def setup(root: Path, size: int, keys: bool) -> None:
         for n in (bob, carol):
             await alice.files.send(n.user_id, "", [path])
         await alice.flush()
-        emit({"import_seconds": time.perf_counter() - t0})
+        if not quiet:  # (--rounds: one line per round instead)
+            emit({"import_seconds": time.perf_counter() - t0})
     finally:
         for n in nodes.values():
             await n.stop()
@@ -243,12 +244,13 @@ class Child:
         self.p.stdin.flush()
 
 
-def run(size: int, keys: bool = True, copy_first: bool = False) -> dict[str, Any]:
+def run(size: int, keys: bool = True, copy_first: bool = False,
+        quiet: bool = False) -> dict[str, Any]:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kith-bench-files-", dir=os.environ.get("TMPDIR"))\
             as tmp:
         root = Path(tmp)
-        asyncio.run(setup(root, size, keys))
+        asyncio.run(setup(root, size, keys, quiet))
         alice = Child(root, "--role", "sender")
         port = alice.read("ready")["ready"]
 
@@ -332,7 +334,7 @@ def rounds(n: int, size: int, keys: bool) -> None:
     print(f"bench_files: {n} rounds of {size / 1e6:.0f} MB, Kith first in odd rounds, the "
           f"plain copy first in even ones", flush=True)
     for i in range(n):
-        r = run(size, keys, copy_first=i % 2 == 1)
+        r = run(size, keys, copy_first=i % 2 == 1, quiet=True)
         got.append(r)
         print(f"  round {i + 1} ({'copy' if i % 2 else 'Kith'} first; load "
               f"{r['load_before'][0]:.2f}): Kith {r['kith_mb_s']:.1f} MB/s, plain copy "
