@@ -83,6 +83,7 @@ class FilesBase:
         self._flush_due = False
         self._syncing = False  # a round of fsyncs before the bitmaps are recorded runs
         self._rechecking: set[bytes] = set()  # files whose recorded blocks are re-hashed
+        self._recovering: set[bytes] = set()  # files whose unrecorded blocks are looked for
         self.hashing = HashWorker()
 
     # -- what the parts call of each other -----------------------------------------------

@@ -295,20 +295,54 @@ class Disk:
         """Which of ``blocks`` of the partial file do not match their hash (on a thread:
         it reads through a Disk of its own)."""
         own = Disk(self._profile, self._key)
-        bad = []
         try:
-            for index in blocks:
-                start, length = mf.block_span(size, block_size, index)
-                try:
-                    data = own.read(file, start, length, partial=True)
-                except OSError:
-                    bad.append(index)
-                    continue
-                if mf.block_hash(data) != hashes[index]:
-                    bad.append(index)
+            return [i for i in blocks if not own._matches(file, hashes, block_size, size, i)]
         finally:
             own.close_handles()
-        return bad
+
+    def unrecorded_blocks(self, file: bytes, hashes: list[bytes], block_size: int, size: int,
+                          missing: list[int]) -> list[int]:
+        """Which of ``missing`` (blocks the bitmap lacks) are in the partial file all the
+        same, whole and matching their hash, and durable now (fsynced): the ones to record
+        as verified (:mod:`p2p.files.recovery`; on a thread: a Disk of its own). Only
+        blocks in the file's data regions are read: none when nothing was written past
+        the recorded ones, or where holes cannot be told from data. OSError if the
+        partial file cannot be made durable."""
+        from kith.p2p.files import recovery
+
+        part = self.partial(file)
+        try:
+            fd = os.open(part, os.O_RDONLY)
+        except FileNotFoundError:
+            return []
+        try:
+            regions = recovery.data_regions(fd)
+        finally:
+            os.close(fd)
+        if not regions:
+            return []
+        candidates = recovery.within(regions, missing, size, block_size, self.sealed)
+        if not candidates:
+            return []
+        own = Disk(self._profile, self._key)
+        try:
+            good = [i for i in candidates if own._matches(file, hashes, block_size, size, i)]
+            if good:
+                own.sync(file)  # (recorded next: durable first, as any verified block)
+        finally:
+            own.close_handles()
+        return good
+
+    def _matches(self, file: bytes, hashes: list[bytes], block_size: int, size: int,
+                 index: int) -> bool:
+        """Does block ``index`` of the partial file read whole (unsealed) and match its
+        hash? (A record that does not open, or a short file, is a no.)"""
+        start, length = mf.block_span(size, block_size, index)
+        try:
+            data = self.read(file, start, length, partial=True)
+        except OSError:
+            return False
+        return mf.block_hash(data) == hashes[index]
 
     def forget(self, file: bytes) -> None:
         """Close ``file``'s partial file and drop what was buffered for it (a writer's

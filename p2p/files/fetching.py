@@ -59,12 +59,18 @@ class Fetching(FilesBase):
         self._begin(row)
         return row
 
-    def _begin(self, row: FileRow) -> None:
+    def _begin(self, row: FileRow, *, recovered: bool = False) -> None:
         file = row.id
+        if file in self._recovering:  # (its end begins the download, as it then stands)
+            return
         if row.bitmap and row.manifest and self.disk.needs_recheck(file) \
                 and file not in self._rechecking:
             self._rechecking.add(file)
             self.core.spawn(self._recheck_then_begin(row), f"kith-recheck-{file.hex()[:8]}")
+            return
+        if not recovered and row.manifest and self.disk.has_partial(file):
+            self._recovering.add(file)
+            self.core.spawn(self._recover_then_begin(row), f"kith-recover-{file.hex()[:8]}")
             return
         t = Transfer(file, row.size, row.block_size)
         count = mf.block_count(row.size, row.block_size)
@@ -131,6 +137,43 @@ class Fetching(FilesBase):
         again = self.core.db.file(file)
         if again is not None and again.state == FILE_DOWNLOADING and file not in self.transfers:
             self._begin(again)
+
+    async def _recover_then_begin(self, row: FileRow) -> None:
+        """Count the blocks the partial file holds whole and good but the bitmap lacks
+        (written, then the node stopped before recording them: p2p.files.recovery), on a
+        thread; then go on with the download, asking holders only for the others."""
+        file = row.id
+        found: list[int] = []
+        bitmap = Bitmap(0)
+        try:
+            m = mf.decode(row.manifest or b"", file)
+            bitmap = Bitmap(m.count, row.bitmap)
+            missing = list(bitmap.missing())
+            if missing:
+                found = await asyncio.to_thread(self.disk.unrecorded_blocks, file, m.hashes,
+                                                m.block_size, m.size, missing)
+        except (mf.ManifestError, ValueError):
+            pass  # (_begin says so, and starts over)
+        except OSError as e:
+            log.warning("file %s: cannot look for blocks written but not recorded: %s",
+                        file.hex()[:12], e)
+        finally:
+            self._recovering.discard(file)
+        if self.core.store is None:
+            return
+        again = self.core.db.file(file)
+        if again is None:
+            return
+        if found and again.bitmap == row.bitmap and again.state != FILE_REMOTE \
+                and self.disk.has_partial(file):  # (not cancelled nor begun meanwhile)
+            for index in found:
+                bitmap.add(index)
+            self.core.db.update_file(file, bitmap=bitmap.to_bytes())
+            log.info("file %s: %d block(s) written before the stop but not recorded were "
+                     "found whole; not fetched again", file.hex()[:12], len(found))
+            again = self.core.db.file(file) or again
+        if again.state == FILE_DOWNLOADING and file not in self.transfers:
+            self._begin(again, recovered=True)
 
     def pause(self, file: bytes) -> None:
         row = self.core.db.file(file)

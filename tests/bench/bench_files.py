@@ -26,6 +26,13 @@ bytes sent to carol < 101 % of the file's size. The profiles have data keys, as 
 makes them (the database through SQLCipher, the files sealed at rest); ``--plain-profiles``
 runs without (files stored in clear), to compare. ``KITH_PROFILE=DIR`` profiles each
 process (cProfile) and writes where its time went into DIR.
+
+``--rounds N`` (N > 1) runs all of it N times (a fresh setup each time), the Kith
+transfer and the plain copy in alternating order (Kith first in odd rounds, the copy
+first in even ones, so that a drift of the machine's speed hits both alike): a line per
+round, then the median and range of each figure, the ratio pair by pair (each round's
+Kith rate against its own copy's), and a PASS/FAIL line per target on the medians.
+``--window-kib`` sets the receiver's request window per holder (to compare windows).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,7 +94,7 @@ async def read_command() -> dict[str, Any]:
 # -- setup (not measured) ----------------------------------------------------------------
 
 
-async def setup(root: Path, size: int, keys: bool) -> None:
+async def setup(root: Path, size: int, keys: bool, quiet: bool = False) -> None:
     nodes = {}
     for name in ("alice", "bob", "carol"):
         key = os.urandom(32) if keys else None
@@ -112,7 +120,8 @@ async def setup(root: Path, size: int, keys: bool) -> None:
         for n in (bob, carol):
             await alice.files.send(n.user_id, "", [path])
         await alice.flush()
-        emit({"import_seconds": time.perf_counter() - t0})
+        if not quiet:  # (--rounds: one line per round instead)
+            emit({"import_seconds": time.perf_counter() - t0})
     finally:
         for n in nodes.values():
             await n.stop()
@@ -153,7 +162,11 @@ async def sender(root: Path) -> None:
     emit({"rss": peak_rss_mb()})
 
 
-async def receiver(root: Path, name: str, port: int, copy: bool) -> None:
+async def receiver(root: Path, name: str, port: int, copy: bool,
+                   copy_first: bool = False) -> None:
+    if copy and copy_first:
+        plain_copy(root)
+        await read_command()  # (the driver notes the sender's CPU time, then says go)
     node = Node(root / name, options(profile=root / name))
     await node.start()
     done = asyncio.Event()
@@ -170,41 +183,48 @@ async def receiver(root: Path, name: str, port: int, copy: bool) -> None:
         emit({"device": node.device_id.hex()})
         node.subscribe(on)
         t0, cpu = time.perf_counter(), time.process_time()
-        node.files.start(att.file)
+        if node.files.start(att.file).state == "complete":
+            done.set()  # (a resumed one whose blocks had all come before the kill)
         await asyncio.wait_for(done.wait(), 1800)
         emit({"seconds": time.perf_counter() - t0, "cpu": time.process_time() - cpu})
         node.files.disk.path(att.file).unlink()  # (the page cache and the disk's space)
     finally:
         await node.stop()
-    if copy:
-        server = socket.create_server(("127.0.0.1", 0))
-        emit({"copy_port": server.getsockname()[1]})
-        conn, _ = server.accept()
-        t0 = time.perf_counter()
-        size = 0
-        target = root / "copy.bin"
-        with conn, target.open("wb") as out:
-            while chunk := conn.recv(1 << 20):
-                out.write(chunk)
-                size += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        emit({"copy_seconds": time.perf_counter() - t0, "copy_bytes": size})
-        target.unlink()
-        server.close()
+    if copy and not copy_first:
+        plain_copy(root)
     emit({"rss": peak_rss_mb()})
+
+
+def plain_copy(root: Path) -> None:
+    """Receive the file over a plain TCP socket into a file (fsynced), timed."""
+    server = socket.create_server(("127.0.0.1", 0))
+    emit({"copy_port": server.getsockname()[1]})
+    conn, _ = server.accept()
+    t0 = time.perf_counter()
+    size = 0
+    target = root / "copy.bin"
+    with conn, target.open("wb") as out:
+        while chunk := conn.recv(1 << 20):
+            out.write(chunk)
+            size += len(chunk)
+        out.flush()
+        os.fsync(out.fileno())
+    emit({"copy_seconds": time.perf_counter() - t0, "copy_bytes": size})
+    target.unlink()
+    server.close()
 
 
 # -- the driver ----------------------------------------------------------------------------
 
 
 CHANNEL: list[str] = []  # (the children's --channel, when one was given)
+WINDOW: list[str] = []  # (the children's --window-kib, likewise)
 
 
 class Child:
     def __init__(self, root: Path, *args: str) -> None:
         self.p = subprocess.Popen(
-            [sys.executable, __file__, "--root", str(root), *CHANNEL, *args],
+            [sys.executable, __file__, "--root", str(root), *CHANNEL, *WINDOW, *args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )
 
@@ -224,24 +244,34 @@ class Child:
         self.p.stdin.flush()
 
 
-def run(size: int, keys: bool = True) -> dict[str, Any]:
+def run(size: int, keys: bool = True, copy_first: bool = False,
+        quiet: bool = False) -> dict[str, Any]:
     load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="kith-bench-files-", dir=os.environ.get("TMPDIR"))\
             as tmp:
         root = Path(tmp)
-        asyncio.run(setup(root, size, keys))
+        asyncio.run(setup(root, size, keys, quiet))
         alice = Child(root, "--role", "sender")
         port = alice.read("ready")["ready"]
+
+        def plain_copy() -> dict[str, Any]:
+            got = bob.read("copy_port")
+            alice.send({"copy_port": got["copy_port"]})
+            return bob.read("copy_seconds")
+
+        bob = Child(root, "--role", "receiver", "--name", "bob", "--port", str(port), "--copy",
+                    *(["--copy-first"] if copy_first else []))
+        if copy_first:
+            copy = plain_copy()
         alice.send({"cpu": 1})
         alice_cpu0 = alice.read("cpu")["cpu"]
-
-        bob = Child(root, "--role", "receiver", "--name", "bob", "--port", str(port), "--copy")
+        if copy_first:
+            bob.send({"go": 1})
         took = bob.read("seconds")
         alice.send({"cpu": 1})
         alice_cpu = alice.read("cpu")["cpu"] - alice_cpu0
-        got = bob.read("copy_port")
-        alice.send({"copy_port": got["copy_port"]})
-        copy = bob.read("copy_seconds")
+        if not copy_first:
+            copy = plain_copy()
         bob_rss = bob.read("rss")["rss"]
         bob.p.wait()
 
@@ -291,6 +321,49 @@ def run(size: int, keys: bool = True) -> dict[str, Any]:
     }
 
 
+def spread(values: list[float], fmt: str) -> str:
+    """Median and range, for a line of the report."""
+    return (f"median {format(statistics.median(values), fmt)} "
+            f"({format(min(values), fmt)} to {format(max(values), fmt)})")
+
+
+def rounds(n: int, size: int, keys: bool) -> None:
+    """``n`` runs, the Kith transfer and the plain copy in alternating order; each
+    round's figures as it ends, then medians, ranges and the verdicts on the medians."""
+    got: list[dict[str, Any]] = []
+    print(f"bench_files: {n} rounds of {size / 1e6:.0f} MB, Kith first in odd rounds, the "
+          f"plain copy first in even ones", flush=True)
+    for i in range(n):
+        r = run(size, keys, copy_first=i % 2 == 1, quiet=True)
+        got.append(r)
+        print(f"  round {i + 1} ({'copy' if i % 2 else 'Kith'} first; load "
+              f"{r['load_before'][0]:.2f}): Kith {r['kith_mb_s']:.1f} MB/s, plain copy "
+              f"{r['plain_copy_mb_s']:.1f} MB/s, ratio {r['ratio']:.3f}; resume "
+              f"{r['resume']['over_size_percent']:+.3f} %; peak RSS "
+              f"{max(r['rss_mb'].values()):.1f} MB; CPU s/GiB receiver "
+              f"{r['cpu_s_per_gib']['receiver']:.2f}, sender {r['cpu_s_per_gib']['sender']:.2f}",
+              flush=True)
+    ratios = [r["ratio"] for r in got]
+    resume = [r["resume"]["over_size_percent"] for r in got]
+    rss = [max(r["rss_mb"].values()) for r in got]
+    print(f"  Kith MB/s {spread([r['kith_mb_s'] for r in got], '.1f')}")
+    print(f"  plain copy MB/s {spread([r['plain_copy_mb_s'] for r in got], '.1f')}")
+    print(f"  ratio pair by pair: {', '.join(f'{x:.3f}' for x in ratios)}; "
+          f"{spread(ratios, '.3f')}")
+    print(f"  resume, sent over the size: {', '.join(f'{x:+.3f} %' for x in resume)}; "
+          f"{spread(resume, '+.3f')} %")
+    print(f"  peak RSS (either side) MB {spread(rss, '.1f')}")
+    verdicts = [
+        ("rate at least a third of the plain copy's (median ratio)",
+         statistics.median(ratios) >= 1 / 3),
+        ("peak RSS under 150 MB (median)", statistics.median(rss) < 150),
+        ("resume sends under 1 % more than the size (median)",
+         statistics.median(resume) < 1),
+    ]
+    for what, ok in verdicts:
+        print(f"  {'PASS' if ok else 'FAIL'}: {what}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--mb", type=float, default=1024 * 1.048576, help="file size in MB "
@@ -300,6 +373,13 @@ def main() -> None:
     ap.add_argument("--name")
     ap.add_argument("--port", type=int)
     ap.add_argument("--copy", action="store_true")
+    ap.add_argument("--copy-first", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="runs, the Kith transfer and the plain copy in alternating order; "
+                    "more than 1: medians, ranges and verdicts (default: 1, as JSON)")
+    ap.add_argument("--window-kib", type=int,
+                    help="the receiver's request window per holder, in KiB (default: "
+                    "p2p.files.transfer's)")
     ap.add_argument("--plain-profiles", action="store_true",
                     help="profiles without a data key (files stored in clear)")
     ap.add_argument("--channel", choices=["best", "chacha"], default="best",
@@ -311,6 +391,11 @@ def main() -> None:
 
         channel_cipher.OFFERED = ()
         CHANNEL[:] = ["--channel", "chacha"]
+    if args.window_kib:
+        from kith.p2p.files import transfer
+
+        transfer.WINDOW_BYTES = args.window_kib * 1024
+        WINDOW[:] = ["--window-kib", str(args.window_kib)]
     if args.role:
         prof = None
         if os.environ.get("KITH_PROFILE"):
@@ -321,7 +406,8 @@ def main() -> None:
         if args.role == "sender":
             asyncio.run(sender(Path(args.root)))
         else:
-            asyncio.run(receiver(Path(args.root), args.name, args.port, args.copy))
+            asyncio.run(receiver(Path(args.root), args.name, args.port, args.copy,
+                                 args.copy_first))
         if prof is not None:
             prof.disable()
             import pstats
@@ -329,6 +415,8 @@ def main() -> None:
             out = Path(os.environ["KITH_PROFILE"]) / f"{args.role}-{args.name or ''}.txt"
             with out.open("a") as f:
                 pstats.Stats(prof, stream=f).sort_stats("tottime").print_stats(18)
+    elif args.rounds > 1:
+        rounds(args.rounds, int(args.mb * 1e6), not args.plain_profiles)
     else:
         print(json.dumps(run(int(args.mb * 1e6), not args.plain_profiles), indent=2))
 
