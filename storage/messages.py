@@ -162,15 +162,14 @@ class MessagesPart(StoreBase):
     def _add_unkeyed(self, added: Iterable[tuple[bytes, int]]) -> None:
         unkeyed = self.unkeyed()
         (upto,) = self._conn.execute("SELECT upto FROM message_keys_upto").fetchone()
-        at_once = []  # (a rowid taken again after the newest rows were deleted)
-        for event_id, rowid in added:
-            if rowid > upto:
-                unkeyed[event_id] = rowid
-            else:
-                at_once.append((event_id[-8:], rowid))
-        if at_once:
+        added = list(added)
+        if added and min(r for _, r in added) > upto:
+            unkeyed.update(added)
+        else:  # (a rowid taken again after the newest rows were deleted: keyed at once)
+            unkeyed.update((e, r) for e, r in added if r > upto)
             self._conn.executemany(
-                "INSERT OR IGNORE INTO message_keys (key, msg) VALUES (?, ?)", at_once
+                "INSERT OR IGNORE INTO message_keys (key, msg) VALUES (?, ?)",
+                [(e[-8:], r) for e, r in added if r <= upto],
             )
         if len(unkeyed) >= UNKEYED_ROWS:
             self.key_messages()
@@ -178,17 +177,18 @@ class MessagesPart(StoreBase):
     def key_messages(self) -> int:
         """Put the keys of every message not keyed yet into ``message_keys``, in key
         order (one transaction; the caller's if there is one); how many."""
-        rows = sorted((e[-8:], r) for e, r in self.unkeyed().items())
         with self.transaction():
-            self._conn.executemany(
-                "INSERT OR IGNORE INTO message_keys (key, msg) VALUES (?, ?)", rows
-            )
+            added = self._conn.execute(
+                "INSERT OR IGNORE INTO message_keys (key, msg) "
+                "SELECT substr(event_id, -8), rowid FROM messages "
+                "WHERE rowid > (SELECT upto FROM message_keys_upto) ORDER BY 1, 2"
+            ).rowcount
             self._conn.execute(
                 "UPDATE message_keys_upto SET upto = "
                 "max(upto, (SELECT coalesce(max(rowid), 0) FROM messages))"
             )
             self._unkeyed = {}
-        return len(rows)
+        return int(added)
 
     def _where_id(self, event_id: bytes, alias: str = "") -> tuple[str, tuple[Any, ...]]:
         """The condition that finds the message of ``event_id`` through an index (a key
