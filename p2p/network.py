@@ -57,6 +57,7 @@ class Peer:
     sync: sync.PeerSync = field(default_factory=sync.PeerSync)
     dialing: bool = False
     backoff: float = 0.0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # ends a backoff (redial)
     certs_sent: set[bytes] = field(default_factory=set)
     streaming: set[bytes] = field(default_factory=set)
     typing: dict[bytes, float] = field(default_factory=dict)
@@ -305,14 +306,16 @@ class Network:
         for p in self.peers.values():
             if (p.user_id == user or p.user_id is None) and p.conn is None and p.addresses:
                 p.backoff = 0.0
-                if not p.dialing:
+                if p.dialing:
+                    p.wake.set()  # (a dial waiting out its backoff goes now)
+                else:
                     self.dial_soon(p, 0.0)
 
     async def _dial(self, peer: Peer, delay: float) -> None:
         options = self.core.options
         try:
             if delay:
-                await asyncio.sleep(delay)
+                await self._pause(peer, delay)
             while (
                 self.core.running and not self.core.devices.removed and peer.conn is None
                 and peer.addresses
@@ -363,9 +366,16 @@ class Network:
                 peer.backoff = min(
                     max(peer.backoff * 2, options.reconnect_min), options.reconnect_max
                 )
-                await asyncio.sleep(peer.backoff * random.uniform(0.8, 1.2))
+                await self._pause(peer, peer.backoff * random.uniform(0.8, 1.2))
         finally:
             peer.dialing = False
+
+    @staticmethod
+    async def _pause(peer: Peer, seconds: float) -> None:
+        """Wait ``seconds`` before the next dial, or less if :meth:`redial` says so."""
+        peer.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(peer.wake.wait(), seconds)
 
     async def _on_inbound(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         addr = writer.get_extra_info("peername")

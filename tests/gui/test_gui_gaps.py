@@ -60,6 +60,8 @@ def test_not_delivered_then_retry_delivers(kith_apps, qtbot, aw, tmp_path):
         port = bob.port
         _open(qtbot, alice.window, "bob")
         w = alice.window
+        # (no redial of its own within the test: only the Retry button may bring bob in)
+        alice.node.core.options.reconnect_min = alice.node.core.options.reconnect_max = 3600
         aw(bob.stop())
         qtbot.waitUntil(lambda: "offline" in w.chat.header.subtitle.text())
         qtbot.keyClicks(w.chat.composer, "are you there?")

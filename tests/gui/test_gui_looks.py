@@ -399,8 +399,13 @@ def _ink(image, background: QColor) -> QRect:
 def test_the_emoji_pickers_glyphs_fill_their_cells(qtbot):
     """Each emoji is drawn large in a square cell: they were small marks in wide cells
     (emoji fonts draw smaller than text of the same size)."""
+    from PySide6.QtGui import QFontDatabase
+
     from kith.app.gui.emoji import EmojiPicker
 
+    if not any("emoji" in f.lower() and "color" in f.lower() for f in QFontDatabase.families()):
+        pytest.skip("no colour emoji font here (Debian: fonts-noto-color-emoji; .ci/run "
+                    "installs it): emoji are drawn as small outlines")
     picker = EmojiPicker()
     qtbot.addWidget(picker)
     picker.adjustSize()
