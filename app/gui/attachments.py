@@ -248,6 +248,9 @@ class Attachments(QObject):
         conv = self.window.messages.conv
         images = self.files.images(conv) if conv else [item]  # (and videos)
         at = next((i for i, x in enumerate(images) if x.file == item.file), 0)
+        if self.viewer is not None:  # (one viewer: the last one's player goes with it)
+            self.viewer.close()
+            self.viewer.deleteLater()
         viewer = PhotoViewer(images or [item], at, self.window)
         self.viewer = viewer
         viewer.show()

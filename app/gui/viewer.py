@@ -1,14 +1,17 @@
 """The viewer: a chat's photos and videos inside the app, one at a time, with arrows.
 
 A video plays with Qt Multimedia (``QMediaPlayer`` and ``QVideoWidget``) where this Qt
-has it (PySide6's Addons); elsewhere the viewer shows its preview frame and a button that
-opens it with the system's player (and a click on a video in the chat does that at once).
+has it (PySide6's Addons, the `video` extra; on Linux its library also needs libpulse.so.0);
+elsewhere the viewer shows its preview frame and a button that opens it with the system's
+player (and a click on a video in the chat does that at once). So does a video the player
+fails on. Closing the viewer stops the player and lets go of the file.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import logging
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,8 @@ from kith.p2p.files.media import duration_text
 if TYPE_CHECKING:
     from kith.app.gui.filebubbles import Item
 
+log = logging.getLogger(__name__)
+
 
 @functools.cache
 def multimedia() -> tuple[ModuleType, ModuleType] | None:
@@ -36,7 +41,8 @@ def multimedia() -> tuple[ModuleType, ModuleType] | None:
     try:
         return (importlib.import_module("PySide6.QtMultimedia"),
                 importlib.import_module("PySide6.QtMultimediaWidgets"))
-    except ImportError:
+    except ImportError as e:  # (no Addons, or a system library it links is missing)
+        log.info("videos open in the system's player: no Qt Multimedia (%s)", e)
         return None
 
 
@@ -74,6 +80,9 @@ class PhotoViewer(QDialog):
             self.audio = qtmm.QAudioOutput(self)
             self.player.setAudioOutput(self.audio)
             self.player.setVideoOutput(self.video)
+            self.player.playbackStateChanged.connect(self._play_text)
+            self.player.errorOccurred.connect(self._cannot_play)
+            self.player.mediaStatusChanged.connect(self._loaded)
             self.stack.addWidget(self.video)
         layout.addWidget(self.stack, 1)
         row = QHBoxLayout()
@@ -85,7 +94,7 @@ class PhotoViewer(QDialog):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.play_button = QPushButton()
         self.play_button.setObjectName("viewerPlay")
-        self.play_button.clicked.connect(self.play)
+        self.play_button.clicked.connect(self.play_or_pause)
         self.next_button = QPushButton("›")
         self.next_button.setObjectName("viewerNext")
         self.next_button.setAccessibleName(self.tr("Next"))
@@ -97,6 +106,7 @@ class PhotoViewer(QDialog):
         self.prev_button.clicked.connect(lambda: self.go(-1))
         self.next_button.clicked.connect(lambda: self.go(1))
         self._pixmap = QPixmap()
+        self._unplayable: set[bytes] = set()  # videos the player failed on: the system's
         self.show_current()
 
     @property
@@ -111,22 +121,18 @@ class PhotoViewer(QDialog):
 
     def show_current(self) -> None:
         item = self.current
-        if self.player is not None:
-            self.player.stop()
+        self._release()
         if item.video:
             self._pixmap = QPixmap.fromImage(QImage.fromData(item.att.preview))
             length = duration_text(item.att.duration)
             self.caption.setText(self.tr("{name}  ({at} of {n}) · {length}").format(
                 name=item.att.name, at=self.at + 1, n=len(self.images), length=length))
-            self.play_button.setText(self.tr("▶ Play") if self.player is not None
-                                     else self.tr("▶ Open in the system's player"))
             self.play_button.show()
-            if self.player is not None and self.video is not None and item.path is not None:
+            self._play_text()
+            self.stack.setCurrentWidget(self.picture)  # its frame until the player has it
+            if self._plays_here(item):
                 self.player.setSource(QUrl.fromLocalFile(str(item.path)))
-                self.stack.setCurrentWidget(self.video)
                 self.player.play()
-            else:
-                self.stack.setCurrentWidget(self.picture)
         else:
             reader = QImageReader(str(item.path))
             reader.setAutoTransform(True)
@@ -140,15 +146,60 @@ class PhotoViewer(QDialog):
         self.next_button.setEnabled(self.at < len(self.images) - 1)
         self._fit()
 
-    def play(self) -> None:
-        """Play the current video (in the viewer, or with the system's player)."""
+    def _plays_here(self, item: Item) -> bool:
+        return (self.player is not None and self.video is not None and item.path is not None
+                and item.file not in self._unplayable)
+
+    def play_or_pause(self) -> None:
+        """The button: play or pause the current video here, or open it with the system's
+        player where it cannot play here."""
         item = self.current
         if not item.video:
             return
+        if not self._plays_here(item):
+            if not open_outside(item):
+                self.caption.setText(self.tr("No program here plays this video"))
+        elif self.player.playbackState() == self.player.PlaybackState.PlayingState:
+            self.player.pause()
+        else:
+            self.player.play()  # (at its end: from the start again)
+
+    def _play_text(self) -> None:
+        if not self._plays_here(self.current):
+            self.play_button.setText(self.tr("▶ Open in the system's player"))
+        elif self.player.playbackState() == self.player.PlaybackState.PlayingState:
+            self.play_button.setText(self.tr("⏸ Pause"))
+        else:
+            self.play_button.setText(self.tr("▶ Play"))
+
+    def _loaded(self, status: object) -> None:
+        """The player has the video: the video widget takes the preview frame's place (not
+        before: a black rectangle meanwhile, and Qt warns when the widget goes away before
+        it was ever painted)."""
+        ms = self.player.MediaStatus
+        if status in (ms.LoadedMedia, ms.BufferingMedia, ms.BufferedMedia) and \
+                self.video is not None and self._plays_here(self.current):
+            self.stack.setCurrentWidget(self.video)
+
+    def _cannot_play(self, error: object, text: str) -> None:
+        """The player failed on this video (a codec its FFmpeg lacks, a damaged file): show
+        its frame and offer the system's player instead of a black rectangle."""
+        item = self.current
+        log.warning("the viewer cannot play %s (%s): offering the system's player",
+                    item.att.name, text)
+        self._unplayable.add(item.file)
+        self._release()
+        self.stack.setCurrentWidget(self.picture)
+        self.caption.setText(self.tr("{name}: cannot be played here").format(
+            name=item.att.name))
+        self._play_text()
+        self._fit()
+
+    def _release(self) -> None:
+        """Stop the player and let go of its file (and the decoding threads with it)."""
         if self.player is not None:
-            self.player.play()
-        elif not open_outside(item):
-            self.caption.setText(self.tr("No program here plays this video"))
+            self.player.stop()
+            self.player.setSource(QUrl())
 
     def _fit(self) -> None:
         if self._pixmap.isNull():
@@ -171,6 +222,5 @@ class PhotoViewer(QDialog):
             super().keyPressEvent(e)
 
     def done(self, r: int) -> None:
-        if self.player is not None:
-            self.player.stop()
+        self._release()
         super().done(r)

@@ -1284,6 +1284,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
         <translation>{name}  ({at} von {n}) · {length}</translation>
     </message>
     <message>
+        <source>⏸ Pause</source>
+        <translation>⏸ Pause</translation>
+    </message>
+    <message>
         <source>▶ Play</source>
         <translation>▶ Abspielen</translation>
     </message>
@@ -1298,6 +1302,10 @@ Welchen Namen sollen Menschen in der Nähe sehen?</translation>
     <message>
         <source>No program here plays this video</source>
         <translation>Kein Programm hier kann dieses Video abspielen</translation>
+    </message>
+    <message>
+        <source>{name}: cannot be played here</source>
+        <translation>{name}: kann hier nicht abgespielt werden</translation>
     </message>
     <message>
         <source>This picture cannot be shown</source>

@@ -96,6 +96,10 @@ def kith_apps(tmp_path, qtbot, aw):
 # The offscreen platform cannot propagate size hints to a window manager and says so
 # whenever a window is shown (nor raise one); that is the test platform talking, not the app.
 OFFSCREEN_NOISE = r"This plugin does not support (propagateSizeHints|raise)\(\)"
+# Qt Multimedia (the `video` extra), the first time a player is made, says what this machine
+# lacks: VA-API, PipeWire, a sound server, a GPU. The machine talking, not the app.
+MULTIMEDIA_NOISE = (r"Couldn't (load|resolve) (pipewire-0\.3|va\S*)|"
+                    r"PulseAudioService: pa_context_connect\(\) failed|No RHI backend")
 
 
 def pytest_collection_modifyitems(items):
@@ -104,4 +108,4 @@ def pytest_collection_modifyitems(items):
         # one such mark counts)
         if "tests/gui/" in str(item.fspath).replace("\\", "/") and \
                 item.get_closest_marker("qt_log_ignore") is None:
-            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE))
+            item.add_marker(pytest.mark.qt_log_ignore(OFFSCREEN_NOISE, MULTIMEDIA_NOISE))
