@@ -222,12 +222,7 @@ def repair(path: Path, key: bytes | None) -> Repaired:
             if "messages" in mine:
                 conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
                 conn.execute("DELETE FROM search_pending")  # (the rebuild took them all)
-                # the keys that find messages by id, made again from the rows kept
-                conn.execute("DELETE FROM message_keys")
-                conn.execute("INSERT INTO message_keys (key, msg) "
-                             "SELECT substr(event_id, -8), rowid FROM messages ORDER BY 1, 2")
-                conn.execute("UPDATE message_keys_upto SET upto = "
-                             "(SELECT coalesce(max(rowid), 0) FROM messages)")
+                dst.key_messages(again=True)  # (the keys of the rows kept, no others)
             if int(version) and int(version) < int(
                 conn.execute("PRAGMA user_version").fetchone()[0]
             ):

@@ -50,7 +50,10 @@ def _message(r: Sequence[Any]) -> MessageRow:
 class MessagesPart(StoreBase):
     """Conversations with members, messages with their full-text index, receipt marks."""
 
-    _unkeyed: dict[bytes, int] | None = None  # messages with no ekey yet; None: not read
+    # The messages above ``message_keys_upto`` (id -> rowid), and that mark; None: not
+    # read yet (or a rollback made them doubtful).
+    _unkeyed: dict[bytes, int] | None = None
+    _keyed_upto = 0
 
 
     def ensure_conversation(
@@ -153,15 +156,17 @@ class MessagesPart(StoreBase):
         """Event id -> rowid of the messages whose keys are not in ``message_keys`` yet
         (read once; an entry may name a row deleted since: the lookups check the id)."""
         if self._unkeyed is None:
+            (self._keyed_upto,) = self._conn.execute(
+                "SELECT upto FROM message_keys_upto"
+            ).fetchone()
             self._unkeyed = dict(self._conn.execute(
-                "SELECT event_id, rowid FROM messages "
-                "WHERE rowid > (SELECT upto FROM message_keys_upto)"
+                "SELECT event_id, rowid FROM messages WHERE rowid > ?", (self._keyed_upto,)
             ).fetchall())
         return self._unkeyed
 
     def _add_unkeyed(self, added: Iterable[tuple[bytes, int]]) -> None:
         unkeyed = self.unkeyed()
-        (upto,) = self._conn.execute("SELECT upto FROM message_keys_upto").fetchone()
+        upto = self._keyed_upto
         added = list(added)
         if added and min(r for _, r in added) > upto:
             unkeyed.update(added)
@@ -174,19 +179,30 @@ class MessagesPart(StoreBase):
         if len(unkeyed) >= UNKEYED_ROWS:
             self.key_messages()
 
-    def key_messages(self) -> int:
+    def key_messages(self, *, again: bool = False) -> int:
         """Put the keys of every message not keyed yet into ``message_keys``, in key
-        order (one transaction; the caller's if there is one); how many."""
+        order (one transaction; the caller's if there is one); how many. ``again``: of
+        every message, the keys there before dropped (``kith check --repair``)."""
         with self.transaction():
+            if again:
+                self._conn.execute("DELETE FROM message_keys")
+                # (the mark's row may be what the damage took)
+                self._conn.execute("INSERT OR REPLACE INTO message_keys_upto VALUES (1, 0)")
+                self._unkeyed = None
+            self.unkeyed()  # (reads the mark)
             added = self._conn.execute(
                 "INSERT OR IGNORE INTO message_keys (key, msg) "
-                "SELECT substr(event_id, -8), rowid FROM messages "
-                "WHERE rowid > (SELECT upto FROM message_keys_upto) ORDER BY 1, 2"
+                "SELECT substr(event_id, -8), rowid FROM messages WHERE rowid > ? "
+                "ORDER BY 1, 2",
+                (self._keyed_upto,),
             ).rowcount
             self._conn.execute(
                 "UPDATE message_keys_upto SET upto = "
                 "max(upto, (SELECT coalesce(max(rowid), 0) FROM messages))"
             )
+            (self._keyed_upto,) = self._conn.execute(
+                "SELECT upto FROM message_keys_upto"
+            ).fetchone()
             self._unkeyed = {}
         return int(added)
 
