@@ -57,9 +57,10 @@ RECEIPT_STATUSES = ("delivered", "read")
 MAX_FILES = 10  # attachments of one message
 # A batch with this many messages or more is a history sync: its messages go into the
 # search index after the stream, in one go (search finds them all the same: it indexes
-# what waits first). Live traffic comes in smaller batches and is indexed as it lands.
+# what waits first). Live traffic is indexed in batches of storage.SEARCH_BATCH, and
+# what waits when the chat goes quiet for SEARCH_INDEX_DELAY.
 BULK_MESSAGES = 200
-SEARCH_INDEX_DELAY = 0.5  # seconds without a bulk batch before the index is filled
+SEARCH_INDEX_DELAY = 0.5  # seconds without new messages before what waits is indexed
 
 
 class MessageBody(msgspec.Struct, array_like=True, frozen=True, gc=False):
@@ -110,7 +111,7 @@ class _Messages(Part):
         self._moved: list[tuple[bytes, bytes, int, int]] = []
         self.read_at: list[tuple[bytes, bytes, int, int]] = []  # my reads: clocks start
         self._files: list[bytes] = []
-        self.deferred = False  # its messages wait for the search index
+        self.deferred = False  # a history sync's batch: its messages wait for the index
 
     def answer(self) -> None:
         # One delivery receipt per log, stored in the same transaction as what it
@@ -139,7 +140,7 @@ class _Messages(Part):
             ]
 
     def committed(self) -> None:
-        if self.deferred:
+        if self.rows:  # (they may wait for the search index: see SEARCH_INDEX_DELAY)
             self.core.messages.index_search_later()
         if self._files:
             self.core.files.forget(self._files)
@@ -274,8 +275,8 @@ class Messages:
     # -- the search index after a history sync ---------------------------------------
 
     def index_search_later(self) -> None:
-        """Fill the search index with what a history sync left for it once the sync has
-        been quiet for SEARCH_INDEX_DELAY (each bulk batch moves the moment on)."""
+        """Fill the search index with what waits for it once no message has come for
+        SEARCH_INDEX_DELAY (each batch of messages moves the moment on)."""
         if self._index_timer is not None:
             self._index_timer.cancel()
         if self.core.running:

@@ -39,6 +39,16 @@ _columns = operator.attrgetter(
 # rewrites every row.) Measured with tests/bench/bench_cipher.py --only store.
 UNKEYED_ROWS = 8192
 
+# The search index (FTS5) is filled in batches too. Indexing a message in its own commit
+# writes a new index segment and its bookkeeping (4 of the 9 pages a one-message commit
+# wrote, 12 -> 8 on the receiving side with its receipt; measured through the log's
+# frame count, see tests/bench/bench_messages.py). New messages wait in
+# ``search_pending`` until SEARCH_BATCH of them do (the live write that reaches it
+# indexes them all, in its transaction) or until :meth:`MessagesPart.index_pending` is
+# called: the node calls it when the chat has been quiet for a moment, and a search
+# calls it first, so a search finds every message all the same.
+SEARCH_BATCH = 256
+
 
 def _message(r: Sequence[Any]) -> MessageRow:
     return MessageRow(
@@ -118,8 +128,9 @@ class MessagesPart(StoreBase):
 
     def insert_messages(self, rows: Sequence[MessageRow], *, index: bool = True) -> None:
         """Store messages (the view the UI reads); their status comes from the marks.
-        With ``index`` False (a history sync's batches) they go into the search index
-        later, in one go (:meth:`index_pending`; a search does it first)."""
+        They wait for the search index (see SEARCH_BATCH): a live write (``index``)
+        indexes what waits once SEARCH_BATCH messages do; a history sync's batches
+        (``index`` False) leave it all for later, in one go (:meth:`index_pending`)."""
         if not rows:
             return
         with self.transaction():
@@ -140,17 +151,14 @@ class MessagesPart(StoreBase):
                     "SELECT event_id, rowid FROM messages WHERE rowid > ?", (last,)
                 ).fetchall()
             self._add_unkeyed(added)
-            if not index:
-                # (what is above ``after`` waits; it may wait already, from earlier)
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO search_pending (one, after) VALUES (1, ?)", (last,)
-                )
-            elif self.index_pending() is None:
-                self._conn.execute(
-                    "INSERT INTO messages_fts (rowid, text) SELECT rowid, text FROM messages "
-                    "WHERE rowid > ?",
-                    (last,),
-                )
+            # (what is above ``after`` waits; it may wait already, from earlier)
+            self._conn.execute(
+                "INSERT OR IGNORE INTO search_pending (one, after) VALUES (1, ?)", (last,)
+            )
+            if index:
+                (after,) = self._conn.execute("SELECT after FROM search_pending").fetchone()
+                if last + len(rows) - after >= SEARCH_BATCH:
+                    self.index_pending()
 
     def unkeyed(self) -> dict[bytes, int]:
         """Event id -> rowid of the messages whose keys are not in ``message_keys`` yet

@@ -17,6 +17,7 @@ from kith.p2p.messages import BULK_MESSAGES, ReadBody, ReceiptBody
 from kith.p2p.messages import MessageBody as Msg
 from kith.p2p.profile import DB_FILE
 from kith.storage import STATUS_DELIVERED, STATUS_READ, STATUS_RECEIVED, Store
+from kith.storage.messages import SEARCH_BATCH
 
 __all__ = ["me_fixture"]
 
@@ -250,13 +251,32 @@ async def test_a_search_finds_a_history_batch_before_the_index_fills(me: Me) -> 
     assert not me.db.search_pending()
 
 
-async def test_live_batches_are_indexed_as_they_land(me: Me) -> None:
-    bob, conv = _contact(me)
-    apply(me, [bob.event(conv, Msg(f"live{i}z")) for i in range(BULK_MESSAGES - 1)])
-    assert not me.db.search_pending()
+def _indexed(me: Me, word: str) -> int:
     (n,) = me.db.execute(
-        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'live5z'")[0]
-    assert n == 1
+        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", (word,))[0]
+    return int(n)
+
+
+async def test_live_messages_go_into_the_index_in_batches_and_when_quiet(me: Me) -> None:
+    bob, conv = _contact(me)
+    apply(me, [bob.event(conv, Msg("live0z"))])
+    # (one index segment per SEARCH_BATCH messages, not one per commit)
+    assert me.db.search_pending() and _indexed(me, "live0z") == 0
+    for i in range(1, SEARCH_BATCH):  # one commit each, as live traffic comes
+        apply(me, [bob.event(conv, Msg(f"live{i}z"))])
+    assert not me.db.search_pending()  # (the batch's last write indexed them all)
+    assert _indexed(me, "live0z") == 1 and _indexed(me, f"live{SEARCH_BATCH - 1}z") == 1
+    apply(me, [bob.event(conv, Msg("quiet1z"))])
+    assert me.db.search_pending()
+    assert await _until(lambda: not me.db.search_pending())  # the chat went quiet
+    assert _indexed(me, "quiet1z") == 1
+
+
+async def test_a_search_finds_a_live_message_that_waits_for_the_index(me: Me) -> None:
+    bob, conv = _contact(me)
+    apply(me, [bob.event(conv, Msg("fresh1z line"))])
+    assert me.db.search_pending()
+    assert [m.text for m in me.db.search("fresh1z")] == ["fresh1z line"]
 
 
 async def test_what_waits_for_the_index_goes_in_at_stop(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""The search index filled after a history sync (storage.messages, schema 11).
+"""The search index filled in batches (storage.messages, schema 11).
 
 A history sync's batches store their messages without indexing them
-(``insert_messages(..., index=False)``); ``index_pending`` indexes what waits in one go,
+(``insert_messages(..., index=False)``); live writes leave theirs waiting too until
+SEARCH_BATCH messages wait; ``index_pending`` indexes what waits in one go,
 and a search does it first, so search always finds every stored message. What waits is
 recorded in the batch's own transaction: a crash loses nothing of it. Deleting or editing
 a message that waits must leave the index consistent.
@@ -20,6 +21,7 @@ import sqlite_utils
 import kith.storage.db
 from kith.storage import MessageRow, StorageError, Store, migrations
 from kith.storage.actions import UNSENT
+from kith.storage.messages import SEARCH_BATCH
 from kith.storage.migrations import LATEST, SEARCH_PENDING_VERSION
 
 CONV, DEVICE, USER = os.urandom(32), os.urandom(32), os.urandom(32)
@@ -60,26 +62,36 @@ def test_a_deferred_batch_is_found_by_the_next_search(store: Store) -> None:
 
 
 def test_deferred_batches_add_up_and_index_once(store: Store) -> None:
-    store.insert_messages([_row(1, "first live")])  # indexed as it lands
+    store.insert_messages([_row(1, "first live")])  # (waits for a batch: SEARCH_BATCH)
     for start in (2, 202, 402):
         store.insert_messages([_row(i, f"bulk{i}z") for i in range(start, start + 200)],
                               index=False)
-    assert store.index_pending() == 600
+    assert store.index_pending() == 601
     assert store.index_pending() is None
     assert _texts(store, "first") == ["first live"]
     assert _texts(store, "bulk401z") == ["bulk401z"]
     _consistent(store)
 
 
-def test_a_live_batch_after_deferred_ones_indexes_both(store: Store) -> None:
+def test_the_live_write_that_fills_a_batch_indexes_all_that_waits(store: Store) -> None:
     store.insert_messages([_row(i, f"old{i}z") for i in range(1, 201)], index=False)
-    store.insert_messages([_row(500, "live one")])
+    for i in range(201, SEARCH_BATCH):
+        store.insert_messages([_row(i, f"live{i}z")])
+        assert store.search_pending()
+    store.insert_messages([_row(SEARCH_BATCH, "live last")])
     assert not store.search_pending()
     (n,) = store._conn.execute(
-        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'old150z OR live'"
+        "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?",
+        (f"old150z OR live{SEARCH_BATCH - 1}z OR last",),
     ).fetchone()
-    assert n == 2
+    assert n == 3
     _consistent(store)
+
+
+def test_a_history_batch_waits_however_big_it_is(store: Store) -> None:
+    store.insert_messages([_row(i, f"h{i}z") for i in range(1, 2 * SEARCH_BATCH)],
+                          index=False)
+    assert store.search_pending()
 
 
 def test_what_waits_survives_a_crash(tmp_path: Path) -> None:
