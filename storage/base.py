@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 from collections.abc import Iterator
 
 
@@ -13,6 +14,10 @@ class StoreBase:
 
     _conn: sqlite3.Connection
     _depth: int
+    # Taken to begin a write: the background checkpointer holds it while it restarts the
+    # write-ahead log (storage.db), so a write waiting for that wakes the moment it ends
+    # (SQLite's own busy wait sleeps 1, 2, 5, 10 ms... between its tries).
+    _writer_gate: threading.Lock
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -24,7 +29,8 @@ class StoreBase:
             finally:
                 self._depth -= 1
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        with self._writer_gate:
+            self._conn.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
             yield

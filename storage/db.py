@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable
@@ -35,6 +36,12 @@ log = logging.getLogger(__name__)
 
 WAL_AUTOCHECKPOINT_BYTES = 64 * 1024 * 1024  # a commit checkpoints itself past this
 CHECKPOINT_INTERVAL = 0.5  # seconds between two background checkpoints (request_checkpoint)
+# The background checkpoint's passes and when its last one restarts the log (_Checkpointer);
+# the room the log gets on disk at the start (_Checkpointer._reserve_log).
+CATCH_UP_PASSES = 6
+RESTART_FRAMES = 64
+LOG_RESERVE = 16 * 1024 * 1024
+RESERVE_TRIES = 100
 # New databases use 8 KiB pages (SQLite's default is 4 KiB): an event row is ~400 bytes,
 # and with twice as many rows per page a history sync does less B-tree work and writes
 # fewer log frames (measured: a million-message link sync 16.6 s with 4 KiB pages, about
@@ -130,6 +137,7 @@ class Store(
         self._conn = conn
         self.db = sqlite_utils.Database(conn)
         self._depth = 0
+        self._writer_gate = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
         try:
             # (SQLite's quick check first, after a session that did not close the file:
@@ -183,7 +191,7 @@ class Store(
         fsyncs (30-100 ms for 64 MiB here). While it keeps up, the log stays well below
         the size at which a commit would checkpoint itself."""
         if self._checkpointer is None:
-            self._checkpointer = _Checkpointer(self.path, self._key)
+            self._checkpointer = _Checkpointer(self.path, self._key, self._writer_gate)
         self._checkpointer.request()
 
     def wait_checkpointed(self, timeout: float) -> bool:
@@ -240,6 +248,7 @@ class Store(
 
 
 _OPEN_ERRORS: tuple[type[Exception], ...] = (*cipher.DB_ERRORS, StorageError)
+_RESERVE_ERRORS: tuple[type[Exception], ...] = (OSError, *cipher.DB_ERRORS)
 
 
 class _Checkpointer:
@@ -248,9 +257,10 @@ class _Checkpointer:
     connection writes (it copies what was committed when it started), and Python's
     sqlite3 releases the GIL while it runs, so the event loop goes on meanwhile."""
 
-    def __init__(self, path: Path, key: bytes | None) -> None:
+    def __init__(self, path: Path, key: bytes | None, gate: threading.Lock) -> None:
         self._path = path
         self._key = key
+        self._gate = gate
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._done = threading.Condition()
@@ -274,9 +284,79 @@ class _Checkpointer:
         self._wake.set()
         self._thread.join()
 
+    def _checkpoint(self, conn: Any) -> None:
+        """Copy the log into the database and have the next commit write it over from
+        its start. A PASSIVE checkpoint never makes a commit wait, but commits that land
+        while it copies and syncs (20-90 ms for megabytes of log here) leave it behind,
+        and SQLite starts a log over only once all of it is copied: under steady traffic
+        the log then grew to 64 MiB, allocating blocks as it went (see _reserve_log). So
+        passes follow while they catch up, and the last few frames are copied by a
+        RESTART checkpoint, which holds off commits for its short while; it holds the
+        store's writer gate meanwhile, so a commit that waits for it wakes when it ends."""
+        for _ in range(CATCH_UP_PASSES):
+            ((_, logged, copied),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if logged - copied <= RESTART_FRAMES:
+                with self._gate:
+                    conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                return
+
+    def _reserve_log(self, conn: Any) -> None:
+        """Give the write-ahead log its room on disk, once per start. A commit that makes
+        the log longer than it ever was allocates blocks, and such a write waits for the
+        file system's journal: the commits that stalled for 10-50 ms were those (measured
+        with a probe over tests/bench/bench_messages.py). A log written over in place
+        never does. SQLite reads a log only up to its last valid frame, so zeros past
+        that are never read. Written while holding the write lock (no commit can append
+        meanwhile), synced after."""
+        wal = Path(f"{self._path}-wal")
+        try:
+            for _ in range(RESERVE_TRIES):  # (a commit may be under way: its lock is brief)
+                with self._gate:  # (a commit meanwhile waits here, not in SQLite's sleeps)
+                    try:
+                        conn.execute("BEGIN IMMEDIATE")
+                    except cipher.DB_ERRORS:
+                        pass
+                    else:
+                        try:
+                            if not self._write_zeros(wal):
+                                return
+                        finally:
+                            conn.execute("COMMIT")
+                        break
+                if self._stopping.wait(0.002):
+                    return
+            else:
+                log.info("no room reserved for the write-ahead log: the database stayed busy")
+                return
+            fd = os.open(wal, os.O_WRONLY)
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+        except _RESERVE_ERRORS as e:  # (a full disk: commits go on as ever)
+            log.info("cannot reserve room for the write-ahead log: %s", e)
+
+    @staticmethod
+    def _write_zeros(wal: Path) -> bool:
+        """Extend the log to LOG_RESERVE bytes with zeros (under the write lock); False
+        if it is that long already."""
+        size = wal.stat().st_size
+        if size >= LOG_RESERVE:
+            return False
+        fd = os.open(wal, os.O_WRONLY)
+        try:
+            zeros = bytes(1 << 20)
+            for offset in range(size, LOG_RESERVE, len(zeros)):
+                os.pwrite(fd, zeros[: LOG_RESERVE - offset], offset)
+        finally:
+            os.close(fd)
+        return True
+
     def _run(self) -> None:
         try:
             conn = cipher.connect(self._path, self._key, check_same_thread=True)
+            conn.execute("PRAGMA busy_timeout=0").fetchall()
+            self._reserve_log(conn)
         except _OPEN_ERRORS as e:
             log.warning("cannot open %s for checkpoints: %s", self._path, e)
             return
@@ -289,7 +369,7 @@ class _Checkpointer:
                 with self._done:
                     covered = self._requested
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._checkpoint(conn)
                 except cipher.DB_ERRORS as e:  # busy, disk full: the next request tries again
                     log.warning("checkpoint failed: %s", e)
                 with self._done:
