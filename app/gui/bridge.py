@@ -32,7 +32,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from kith.app.gui import trustlog
+from kith.app.gui import trustlog, waiting
 from kith.p2p.errors import KithError
 from kith.p2p.events import direct_conversation
 from kith.p2p.fingerprint import format_safety_number, safety_qr_payload
@@ -277,7 +277,7 @@ class Bridge(QObject):
             conv = self.conv_for(c.user_id)
             out.append(Conversation(
                 c.user_id, conv, c.name, c.state, c.verified, c.key_changed, c.reachable,
-                db.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
+                self.last_message(conv), self.unread_count(conv), c.replaced_by is not None,
                 key_label(c.user_id) if c.name.casefold() in shared else "",
                 self.muted(c.user_id), self.marked_unread(conv),
             ))
@@ -286,6 +286,13 @@ class Bridge(QObject):
         out = [x for x in out if x.last is not None or not db.chat_cut(x.conv)]
         out.sort(key=lambda x: x.sort_key)
         return out
+
+    def last_message(self, conv: bytes) -> MessageRow | None:
+        """The newest message of ``conv`` for the sidebar: ours that waits for this
+        device's history to be known (app.gui.waiting: newer than everything written),
+        else the newest stored one."""
+        held = waiting.rows(self, conv)
+        return held[-1] if held else self.node.db.last_message(conv)
 
     def shared_names(self, contacts: list[ContactInfo] | None = None) -> set[str]:
         """Names (casefolded) that more than one key goes by, among contacts, requests

@@ -177,7 +177,7 @@ def group_rows(bridge: Bridge) -> list[Conversation]:
         online = any(node.online(m.user_id) for m in g.members if m.user_id != node.user_id)
         out.append(Conversation(
             g.id, g.id, g.name, ACCEPTED, False, False, online,
-            node.db.last_message(g.id), bridge.unread_count(g.id), False, "", g.muted,
+            bridge.last_message(g.id), bridge.unread_count(g.id), False, "", g.muted,
         ))
     return out
 

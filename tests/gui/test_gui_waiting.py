@@ -8,6 +8,7 @@ from chatkit import open_chat as _open
 from nodekit import befriend, make_node
 from PySide6.QtCore import Qt
 
+from kith.app.gui.convmodel import ConvRole
 from kith.app.gui.models import MsgRole
 from kith.storage import STATUS_DELIVERED, STATUS_WAITING
 
@@ -32,6 +33,11 @@ def test_a_waiting_message_shows_a_waiting_mark_then_becomes_a_sent_one(
                         and last().data(MsgRole.Status) == STATUS_WAITING)
         assert last().data(MsgRole.Text) == "while you were away"
         assert last().data(MsgRole.StatusText) == "Waiting"
+        # the sidebar's line shows it too (it is the chat's newest message)
+        convs = w.conversations
+        row = lambda: convs.index(convs.row_of(bob.user_id))  # noqa: E731
+        qtbot.waitUntil(lambda: row().data(ConvRole.Preview) == "You: while you were away")
+        assert row().data(ConvRole.Time) != ""
         tip = last().data(Qt.ItemDataRole.ToolTipRole)
         assert "where this device's history ends" in tip and "bob is back" in tip
         w.chat.view.viewport().grab()  # (the delegate paints it)
@@ -55,6 +61,7 @@ def test_a_waiting_message_shows_a_waiting_mark_then_becomes_a_sent_one(
         assert last().data(MsgRole.Status) >= STATUS_DELIVERED
         assert "history ends" not in last().data(Qt.ItemDataRole.ToolTipRole)
         assert [m.text for m in bob.history("alice")] == ["while you were away"]
+        assert row().data(ConvRole.Preview) == "You: while you were away"
     finally:
         aw(bob.stop())
 
