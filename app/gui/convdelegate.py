@@ -4,15 +4,14 @@ time, preview and unread badge; a collapsed sidebar shows the avatar only."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from kith.app.gui import avatars, theme
 from kith.app.gui.convmodel import ConvRole
+from kith.app.gui.qtypes import AnyIndex
 from kith.p2p.membership import is_group_id
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class ConversationDelegate(QStyledItemDelegate):

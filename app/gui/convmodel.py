@@ -10,15 +10,13 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QByteArray,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
 )
 
 from kith.app.gui.bridge import Bridge, Conversation
+from kith.app.gui.qtypes import AnyIndex
 from kith.app.gui.timefmt import short_time
 from kith.p2p.membership import is_group_id
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 def initials(name: str) -> str:

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
-    QModelIndex,
-    QPersistentModelIndex,
     QPoint,
     QPointF,
     QRect,
@@ -32,11 +30,11 @@ from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QS
 
 from kith.app.gui import chatlines, theme
 from kith.app.gui.models import MessageModel, MsgRole, Shape
+from kith.app.gui.qtypes import AnyIndex
 from kith.app.gui.search import mark_html
 from kith.app.gui.trustlog import is_system
 from kith.storage import MessageRow
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 URL_RE = re.compile(r"\b((?:https?://|www\.)[^\s<>\"']+[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
 
 

@@ -27,12 +27,12 @@ from PySide6.QtCore import (
     QByteArray,
     QLocale,
     QModelIndex,
-    QPersistentModelIndex,
     Qt,
 )
 
 from kith.app.gui import waiting
 from kith.app.gui.bridge import Bridge
+from kith.app.gui.qtypes import AnyIndex
 from kith.app.gui.timefmt import clock, date_text, day_label
 from kith.app.gui.trustlog import is_system
 from kith.p2p.membership import is_group_id
@@ -42,8 +42,6 @@ PAGE = 25  # messages per page: what one page costs to lay out must fit in a fra
 MAX_ROWS = 250  # the view keeps about this many rows loaded (see drop_oldest/drop_newest)
 GROUP_SECONDS = 5 * 60  # consecutive messages closer than this share one group
 HEADER_GAP_SECONDS = 60 * 60  # a time header also after an hour of silence
-
-AnyIndex = QModelIndex | QPersistentModelIndex
 
 
 class Shape(NamedTuple):
