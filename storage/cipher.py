@@ -70,6 +70,9 @@ SQLITE_HEADER = b"SQLite format 3\0"
 ENCRYPTING_SUFFIX = ".encrypting"  # the encrypted copy being made (step 2-3)
 PLAIN_OLD_SUFFIX = ".plain-old"  # the plain file once replaced, waiting to be wiped (4-5)
 WIPE_SUFFIX = ".wipe"  # a plain log file kept by a hard link until it is overwritten (1)
+# How long the migration waits for another connection's transaction before it gives up
+# and leaves the database as it is (there should be none: the profile is locked).
+BUSY_SECONDS = 5.0
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
 # Both libraries' errors: code that catches sqlite3.Error around a store that may be
@@ -268,7 +271,7 @@ def _fold_log(src: Path) -> None:
     files by hard links until SQLite has removed them, then overwrite them: deleting
     alone would leave their plaintext on the disk."""
     kept: list[Path] = []
-    conn = sqlite3.connect(src, isolation_level=None)
+    conn = sqlite3.connect(src, isolation_level=None, timeout=BUSY_SECONDS)
     try:
         conn.execute("PRAGMA wal_checkpoint(FULL)").fetchall()
         for suffix in ("-wal", "-shm"):
