@@ -136,8 +136,8 @@ class TestMyDevices:
             lambda: laptop.kith("init", "--name", "alice", "--device-name", "laptop"),
             lambda: bob.kith("init", "--name", "bob"),
         )
-        story["alice"] = laptop.json("whoami")["user_id"]
-        story["bob"] = bob.json("whoami")["user_id"]
+        story["alice"], story["bob"] = (me["user_id"] for me in in_parallel(
+            lambda: laptop.json("whoami"), lambda: bob.json("whoami")))
         start_all(laptop, bob)
         wait_until(
             lambda: any(p["user_id"] == story["bob"] for p in laptop.json("peers")),
