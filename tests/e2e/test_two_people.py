@@ -304,20 +304,21 @@ class TestTwoPeople:
         self, people: dict[str, Person], timings: dict[str, float]
     ) -> None:
         alice, bob = people["alice"], people["bob"]
-        both = (alice, bob)  # (each one's commands on their own host, at the same time)
-        before = dict(zip((p.name for p in both),
-                          in_parallel(*(lambda p=p: state_of(p) for p in both)), strict=True))
+        both = (alice, bob)
+
+        def states() -> list[dict[str, Any]]:  # (each on their own host, at the same time)
+            return in_parallel(*(lambda p=p: state_of(p) for p in both))
+
+        before = dict(zip((p.name for p in both), states(), strict=True))
         in_parallel(alice.stop, bob.stop)
 
         # No daemon: these commands read the profile through a node of their own.
-        for person, state in zip(both, in_parallel(*(lambda p=p: state_of(p) for p in both)),
-                                 strict=True):
+        for person, state in zip(both, states(), strict=True):
             assert state == before[person.name], f"{person.name} without daemon"
 
         ready = start_all([alice, bob], interface=True)
         see_each_other(alice, bob, ready, timings, "--interface, after a restart")
-        after = in_parallel(*(lambda p=p: state_of(p) for p in both))
-        for (person, other), state in zip(((alice, bob), (bob, alice)), after, strict=True):
+        for (person, other), state in zip(((alice, bob), (bob, alice)), states(), strict=True):
             assert state == before[person.name], f"{person.name} after restart"
             contact = person.contacts()[other.user_id]
             assert (contact["state"], contact["verified"]) == ("accepted", True), contact

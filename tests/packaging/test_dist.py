@@ -50,15 +50,7 @@ STEP_TIMEOUT = 300.0
 
 def _run(*args: str | Path, cwd: Path, timeout: float = STEP_TIMEOUT, **env: str) -> str:
     """Run a command to the end; fail the test with its output unless it exits 0."""
-    result = subprocess.run(
-        [str(a) for a in args], cwd=cwd, env=_clean_env(**env), capture_output=True,
-        text=True, timeout=timeout, check=False,
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(map(str, args))} exited {result.returncode}\n"
-        f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}"
-    )
-    return result.stdout
+    return _run_together([args], cwd, timeout, **env)[0]
 
 
 def _run_together(
