@@ -108,12 +108,15 @@ class _Changes(Part):
         self.ask: set[bytes] = set()
 
     def write(self, store: Store) -> None:
+        cache = self.contacts._cache
         for c in self.rows.values():
-            store.upsert_contact(
+            stored = store.upsert_contact(
                 c.user_id, name=c.name, state=c.state, verified=c.verified,
                 key_changed=c.key_changed, replaces=c.replaces, own_name=c.own_name,
                 named=c.named,
             )
+            if cache is not None:  # (as stored: its times are the write's, which may
+                cache[c.user_id] = stored  # be a second later than the staging's)
 
     def committed(self) -> None:
         contacts = self.contacts
