@@ -8,8 +8,9 @@ it. Nothing here does work of its own beyond emitting events and running tasks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ class Core:
         self.store: Store | None = None
         self.running = False
         self._listeners: list[Callable[[NodeEvent], None]] = []
+        self._held: list[NodeEvent] | None = None  # (see emits_after)
         self.tasks: set[asyncio.Task[Any]] = set()
 
     @property
@@ -101,11 +103,33 @@ class Core:
         return lambda: self._listeners.remove(listener)
 
     def emit(self, event: NodeEvent) -> None:
+        if self._held is not None:
+            self._held.append(event)
+            return
         for listener in list(self._listeners):
             try:
                 listener(event)
             except Exception:
                 log.exception("listener failed on %r", event)
+
+    @contextlib.contextmanager
+    def emits_after(self) -> Iterator[None]:
+        """Hold what is emitted inside the block and deliver it, in order, when the
+        block ends (also on an error). A write of our own events announces them only
+        once they are on their way to the peers: the listeners (the app's models and
+        sidebar, milliseconds) must not delay a message to its recipient
+        (:meth:`EventLog.write`). Re-entered, it holds for the outer block."""
+        if self._held is not None:
+            yield
+            return
+        held: list[NodeEvent] = []
+        self._held = held
+        try:
+            yield
+        finally:
+            self._held = None
+            for event in held:
+                self.emit(event)
 
     async def wait_event(self, pred: Callable[[NodeEvent], bool], timeout: float) -> bool:
         """Wait until an emitted event satisfies ``pred``; False on timeout."""

@@ -19,6 +19,7 @@ and are then written after it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -290,7 +291,8 @@ class EventLog:
         """Store ``received`` (already applied into ``batch``) and every event of ours
         still queued, in one transaction: the parts answer first (receipts join the
         queue), our events are applied through the kind table, then everything is
-        written, committed, announced and pushed to live peers. Returns our events that
+        written, committed, announced and pushed to live peers (our own writes: pushed,
+        then announced). Returns our events that
         went in. On a failed write nothing is stored and our events stay queued."""
         queued, heads = list(self._pending), dict(self.heads)
         leaving, self.waiting.leaving = self.waiting.leaving, []
@@ -350,12 +352,17 @@ class EventLog:
                 vec[author] = seq
             if author == self.core.device_id:
                 self.waiting.reached(conv, vec[author])
-        for part in batch.parts:
-            part.committed()
         mine = [e for e, _ in own]
-        if self.core.running:
-            if received:
-                self.core.repl.push(received, source=source)
-            if mine:
-                self.core.repl.push(mine)
+        # What we write ourselves goes on the wire before it is announced (the app's
+        # listeners take milliseconds); what we received is announced first: it is what
+        # the user waits for, ahead of its receipt and the relay to my other devices.
+        hold = contextlib.nullcontext() if received else self.core.emits_after()
+        with hold:
+            for part in batch.parts:
+                part.committed()  # (the state a push asks for, a group's roster, is set here)
+            if self.core.running:
+                if received:
+                    self.core.repl.push(received, source=source)
+                if mine:
+                    self.core.repl.push(mine)
         return mine

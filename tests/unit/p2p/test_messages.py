@@ -316,3 +316,33 @@ async def test_a_start_fills_what_a_crash_left_for_the_index(tmp_path: Path) -> 
         assert n == 1
     finally:
         await again.node.stop()
+
+
+async def test_my_message_leaves_before_it_is_announced_a_received_one_shows_first(
+    me: Me, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The app's listeners (models, sidebar) take milliseconds: a message I send leaves
+    # before they run; a message I receive is shown before its receipt and relay go.
+    bob, conv = _contact(me)
+    order: list[str] = []
+    monkeypatch.setattr(me.core.repl, "push", lambda new, source=None: order.append(
+        "push " + ",".join(sorted({body_of(e).__class__.__name__ for e in new}))))
+    me.node.subscribe(lambda e: order.append("announce")
+                      if isinstance(e, MessagesAdded) else None)
+    apply(me, [bob.event(conv, Msg("hi"))])
+    assert order == ["announce", "push MessageBody", "push ReceiptBody"]
+    order.clear()
+    await _send(me, conv, "hello")
+    assert order == ["push MessageBody", "announce"]
+    assert [m.text for m in me.emitted(MessagesAdded)[-1].messages] == ["hello"]
+
+
+async def test_what_a_listener_emits_while_held_comes_after_in_order(me: Me) -> None:
+    seen: list[str] = []
+    me.node.subscribe(lambda e: seen.append(type(e).__name__))
+    with me.core.emits_after():
+        me.core.emit(StatusChanged(b"c" * 32, b"a" * 32, 1, STATUS_DELIVERED))
+        with me.core.emits_after():  # (re-entered: held for the outer block)
+            me.core.emit(MessagesAdded(b"c" * 32, []))
+        assert seen == []
+    assert seen == ["StatusChanged", "MessagesAdded"]
