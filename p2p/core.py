@@ -117,7 +117,7 @@ class Core:
         """Hold what is emitted inside the block and deliver it, in order, when the
         block ends (also on an error). A write of our own events announces them only
         once they are on their way to the peers: the listeners (the app's models and
-        sidebar, milliseconds) must not delay a message to its recipient
+        sidebar, 0.2-0.7 ms a message) must not delay a message to its recipient
         (:meth:`EventLog.write`). Re-entered, it holds for the outer block."""
         if self._held is not None:
             yield

@@ -337,7 +337,7 @@ async def test_my_message_leaves_before_it_is_announced_a_received_one_shows_fir
     assert [m.text for m in me.emitted(MessagesAdded)[-1].messages] == ["hello"]
 
 
-async def test_what_a_listener_emits_while_held_comes_after_in_order(me: Me) -> None:
+async def test_what_is_emitted_inside_emits_after_comes_after_the_block_in_order(me: Me) -> None:
     seen: list[str] = []
     me.node.subscribe(lambda e: seen.append(type(e).__name__))
     with me.core.emits_after():
