@@ -158,28 +158,36 @@ class Disk:
         return _PLAIN  # (a previous release's plain complete file: read it as it is)
 
     def open_partial(self, file: bytes, size: int | None = None, *,
-                     seal_old: bool = True) -> None:
+                     create: bool = True) -> bool:
         """Open (create) the partial file of a ``size``-byte file; a previous release's
-        plain one is sealed first (``seal_old``: the writer's Disk leaves that to the
-        loop's, which opened it before)."""
+        plain one is sealed first. The writer's Disk opens with ``create=False``: the
+        loop's Disk created (and sealed) the file before, and one cancelled meanwhile
+        must stay gone (False: there is none)."""
         self.ensure()
         if size is not None:
             self._sizes[file] = size
         part = self.partial(file)
-        if (seal_old and self.sealer is not None and part not in self._fds
+        if not create:
+            try:
+                self._fd(part)
+            except FileNotFoundError:
+                self._sizes.pop(file, None)
+                return False
+            return True
+        if (self.sealer is not None and part not in self._fds
                 and part.is_file() and part.stat().st_size > 0
                 and self.sealer.open_header(_read_header(part)) is None):
             self.seal_in_place(part)  # a previous release's plain partial file
         self._fd(part, create=True)
+        return True
 
     def _writer(self, file: bytes, offset: int, data: bytes) -> tuple[int, sl.FileKey, int] | None:
         """The partial file's descriptor (opened once: the hot path builds no path per
         write; _close forgets it), its sealing key and the file's size; None once
         ``data`` is written as it is (no sealing)."""
         fd = self._writing.get(file)
-        if fd is None:
-            self.ensure()
-            fd = self._writing[file] = self._fd(self.partial(file), create=True)
+        if fd is None:  # (never created here: a partial file cancelled meanwhile stays gone)
+            fd = self._writing[file] = self._fd(self.partial(file))
         if self.sealer is None:
             _pwrite_all(fd, memoryview(data), offset)
             return None

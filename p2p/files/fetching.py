@@ -97,7 +97,11 @@ class Fetching(FilesBase):
             self._fail(file, f"cannot write the file: {e.strerror or e}")
             return
         writer, size = self.writer, row.size
-        self.hashing.call(lambda: writer.open_partial(file, size, seal_old=False))
+
+        def open_for_writing() -> None:  # (on the thread; a file cancelled meanwhile: none)
+            writer.open_partial(file, size, create=False)
+
+        self.hashing.call(open_for_writing)
         self.transfers[file] = t
         t.rate.add(have)
         if t.dl is not None and t.dl.complete:

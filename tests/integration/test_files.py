@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -300,11 +301,19 @@ async def test_pause_resume_and_cancel(nodes, tmp_path: Path) -> None:
     await until(lambda: state_of(bob, conv) == FILE_REMOTE, alice, bob)
     events: list[FileChanged] = []
     bob.subscribe(lambda e: events.append(e) if isinstance(e, FileChanged) else None)
+    # the writer's thread is held while the download starts, pauses and is cancelled, so
+    # its queued open of the partial file comes after the cancel removed it (as it may
+    # on a busy machine): the file must stay gone
+    held, drained = threading.Event(), threading.Event()
+    bob.files.hashing.call(lambda: held.wait(30) and None)
     bob.files.start(fid)
     bob.files.pause(fid)
     assert only(bob, conv)["state"] == FILE_PAUSED and fid not in bob.files.transfers
     bob.files.cancel(fid)
     assert only(bob, conv)["state"] == FILE_REMOTE and only(bob, conv)["have"] == 0
+    held.set()
+    bob.files.hashing.call(drained.set)
+    await until(drained.is_set, bob)
     assert not (bob.profile / "files" / "partial" / f"{fid.hex()}.part").exists()
     bob.files.start(fid)
     assert await bob.files.wait_complete(fid, 20)

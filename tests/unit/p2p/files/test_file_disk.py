@@ -47,9 +47,11 @@ def test_a_dropped_partial_starts_again_empty_and_a_removed_file_is_noticed(
 ) -> None:
     disk = Disk(tmp_path / "profile")
     fid = b"\x09" * 32
+    disk.open_partial(fid)
     disk.write(fid, 0, b"old bytes")
     disk.drop_partial(fid)
     assert not disk.has_partial(fid)
+    disk.open_partial(fid)
     disk.write(fid, 0, b"new")  # (a fresh file, not the closed descriptor)
     assert disk.partial(fid).read_bytes() == b"new"
     disk.finish(fid)
@@ -59,3 +61,26 @@ def test_a_dropped_partial_starts_again_empty_and_a_removed_file_is_noticed(
         disk.read(fid, 0, 3)
     disk.remove(fid)
     disk.close()
+
+
+@pytest.mark.parametrize("key", [None, b"\x05" * 32])
+def test_the_writers_disk_never_brings_back_a_cancelled_partial_file(
+    tmp_path: Path, key: bytes | None,
+) -> None:
+    """The writer's Disk (on the hashing thread) opens what the loop's Disk created; jobs
+    queued before a cancel run after the loop removed the file, and must not create it
+    again (a partial file of a cancelled download left behind)."""
+    loop_disk, writer = Disk(tmp_path / "profile", key), Disk(tmp_path / "profile", key)
+    fid = b"\x0a" * 32
+    loop_disk.open_partial(fid, 4096)
+    loop_disk.drop_partial(fid)  # cancelled, before the writer's queued open came
+    assert writer.open_partial(fid, 4096, create=False) is False
+    with pytest.raises(FileNotFoundError):
+        writer.write_block(fid, 0, b"x" * 4096)
+    assert not loop_disk.has_partial(fid)
+    loop_disk.open_partial(fid, 4096)  # started again: the writer opens the new one
+    assert writer.open_partial(fid, 4096, create=False) is True
+    writer.write_block(fid, 0, b"y" * 4096)
+    writer.close()
+    assert loop_disk.read(fid, 0, 4096, partial=True) == b"y" * 4096
+    loop_disk.close()

@@ -97,6 +97,7 @@ def _plain_profile(tmp_path: Path) -> tuple[Path, dict[bytes, bytes]]:
         files[old.import_file(src).content_id] = src.read_bytes()
     fid = b"\x0b" * 32
     part = data_of(2 * sl.UNIT, 9)
+    old.open_partial(fid)
     old.write(fid, 0, part)
     old.close()
     files[fid] = part
